@@ -1,0 +1,149 @@
+"""Small helpers on libcst nodes shared by the rules (no matchers: they are slow)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Optional, Union
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.context import FileContext
+else:
+    from flake8_djguide._lazy import cst
+
+
+def dotted_name(node: Optional[cst.BaseExpression]) -> Optional[str]:
+    """``a.b.c`` for ``Name``/``Attribute`` chains, else ``None``."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def qualified_name(node: Optional[cst.BaseExpression], ctx: FileContext) -> Optional[str]:
+    """The dotted name of ``node`` with its first component resolved through the imports."""
+    name = dotted_name(node)
+    return ctx.info.qualify(name) if name is not None else None
+
+
+def ast_dotted_name(node: Optional[ast.AST]) -> Optional[str]:
+    """``a.b.c`` for ``ast.Name``/``ast.Attribute`` chains, else ``None``."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def module_name_of(node: Union[cst.Attribute, cst.Name, None]) -> str:
+    """The dotted text of an import's module (``None`` -> ``""``)."""
+    return dotted_name(node) or ""
+
+
+def string_value(node: Optional[cst.BaseExpression]) -> Optional[str]:
+    """The value of a string literal, a concatenation of literals, or an f-string
+    without placeholders; ``None`` for anything else (including bytes)."""
+    if isinstance(node, cst.SimpleString):
+        if "b" in node.prefix.lower():
+            return None
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left = string_value(node.left)
+        right = string_value(node.right)
+        if left is None or right is None:
+            return None
+        return left + right
+    if isinstance(node, cst.FormattedString):
+        pieces = []
+        for part in node.parts:
+            if not isinstance(part, cst.FormattedStringText):
+                return None
+            pieces.append(part.value)
+        return "".join(pieces)
+    return None
+
+
+def call_arg(call: cst.Call, position: Optional[int], keyword: Optional[str]) -> Optional[cst.Arg]:
+    """The argument passed at ``position`` (0-based, positional) or as ``keyword``."""
+    index = 0
+    after_star = False
+    for arg in call.args:
+        if arg.star == "*":
+            after_star = True
+            continue
+        if arg.star == "**":
+            continue
+        if arg.keyword is None:
+            if position is not None and not after_star and index == position:
+                return arg
+            index += 1
+        elif keyword is not None and arg.keyword.value == keyword:
+            return arg
+    return None
+
+
+def contains_name(node: cst.CSTNode, name: str) -> bool:
+    """Whether ``name`` occurs as a ``Name`` anywhere under ``node``."""
+    from flake8_djguide.walker import iter_children
+
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name) and current.value == name:
+            return True
+        stack.extend(iter_children(current))
+    return False
+
+
+def small_statements(
+    body: cst.BaseSuite | list[cst.BaseStatement] | tuple[cst.BaseStatement, ...],
+) -> Iterator[cst.BaseSmallStatement]:
+    """The small statements (assignments, imports, expressions) directly in a body."""
+    statements = body.body if isinstance(body, cst.BaseSuite) else body
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            yield from statement.body
+        elif isinstance(statement, cst.BaseSmallStatement):
+            yield statement
+
+
+def assigned_names(
+    statement: cst.BaseSmallStatement,
+) -> Iterator[tuple[cst.Name, Optional[cst.BaseExpression]]]:
+    """``(target name, value)`` for ``X = v``, ``X: T = v``, ``X = Y = v`` and ``X += v``."""
+    if isinstance(statement, cst.Assign):
+        for target in statement.targets:
+            if isinstance(target.target, cst.Name):
+                yield target.target, statement.value
+    elif isinstance(statement, (cst.AnnAssign, cst.AugAssign)):
+        if isinstance(statement.target, cst.Name):
+            yield statement.target, statement.value
+
+
+def is_type_checking(test: cst.BaseExpression) -> bool:
+    """Whether an ``if`` test is ``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    name = dotted_name(test)
+    return name is not None and name.rsplit(".", 1)[-1] == "TYPE_CHECKING"
+
+
+def is_main_guard(test: cst.BaseExpression) -> bool:
+    """Whether an ``if`` test is ``__name__ == "__main__"``."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    sides = (test.left, target.comparator)
+    return (
+        isinstance(target.operator, cst.Equal)
+        and any(isinstance(s, cst.Name) and s.value == "__name__" for s in sides)
+        and any(string_value(s) == "__main__" for s in sides)
+    )

@@ -1,0 +1,142 @@
+"""The rule contract: one class per rule, self-describing and self-testing.
+
+A rule is a libcst visitor. Its ``visit_<Node>``/``leave_<Node>`` methods are
+called by the engine's single walk (see :mod:`flake8_djguide.engine`), and it
+reports with :meth:`Rule.report`. Class attributes describe the rule for the
+registry, the documentation generator and the tests.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
+
+if TYPE_CHECKING:  # libcst is imported lazily: flake8 loads plugins on every run.
+    import libcst as cst
+
+    from flake8_djguide.context import FileContext
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Code that the rule must leave alone."""
+
+    code: str
+    path: str = "app/module.py"
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Code that the rule must flag: at ``line``/``col`` (1-based line, 0-based column)."""
+
+    code: str
+    line: int = 1
+    col: int = 0
+    path: str = "app/module.py"
+    expected: Optional[str] = None  # the fixed code, for rules with a fix
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Finding:
+    """One violation found in a file."""
+
+    code: str
+    message: str
+    node: cst.CSTNode
+    chunk: int
+    fix: Optional[Callable[[], cst.CSTNode]] = None
+    fix_node: Optional[cst.CSTNode] = None  # the node the fix replaces; defaults to ``node``
+    unsafe_fix: bool = False  # the fix may change behaviour (applied only on request)
+    line: int = 0
+    col: int = 0
+
+
+#: A cheap test on one node of flake8's ``ast`` tree: may the rule fire here?
+AstTrigger = Callable[[Any, "FileContext"], bool]
+
+
+class Rule:
+    """Base class of every rule.
+
+    Subclasses set the class attributes below and define ``visit_<Node>`` /
+    ``leave_<Node>`` methods taking a libcst node. A new instance is made for
+    every file, so instance attributes can hold per-file state.
+    """
+
+    CODE: ClassVar[str] = ""
+    NAME: ClassVar[str] = ""
+    #: ``str.format`` template filled by :meth:`report`; the code is prepended.
+    MESSAGE: ClassVar[str] = ""
+    #: Why the rule exists ("Why is this bad?").
+    RATIONALE: ClassVar[str] = ""
+    #: The guide line the rule comes from: ``"004: <quoted guideline>"``.
+    GUIDE: ClassVar[str] = ""
+    #: Off by default (flake8 default-ignore); ``extend-select`` turns it on.
+    OPT_IN: ClassVar[bool] = False
+    #: ``None`` (no fix), ``"safe"`` or ``"unsafe"``.
+    FIX: ClassVar[Optional[str]] = None
+    #: Names of the options (see :mod:`flake8_djguide.config`) the rule reads.
+    OPTIONS: ClassVar[tuple[str, ...]] = ()
+    #: Decisions taken where the specification is silent, for the docs.
+    NOTES: ClassVar[str] = ""
+    VALID: ClassVar[list[Valid]] = []
+    INVALID: ClassVar[list[Invalid]] = []
+
+    #: Substrings of which at least one must occur in the source for the rule
+    #: to possibly fire. Empty: no text pre-check.
+    TEXT_HINTS: ClassVar[tuple[str, ...]] = ()
+    #: ``{ast node type: predicate}``. When set, a top-level statement is parsed
+    #: with libcst for this rule only when a predicate holds on one of its nodes.
+    #: ``None`` means the rule needs every statement of the file.
+    AST_TRIGGERS: ClassVar[Optional[Mapping[type[ast.AST], AstTrigger]]] = None
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+        self.findings: list[Finding] = []
+        self.chunk = 0
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Whether the rule can apply to the file at all (by its context)."""
+        return not ctx.is_migration
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        fix: Optional[Callable[[], cst.CSTNode]] = None,
+        *,
+        fix_node: Optional[cst.CSTNode] = None,
+        unsafe: bool = False,
+        message: Optional[str] = None,
+        **kwargs: object,
+    ) -> None:
+        """Record a finding at ``node``; ``kwargs`` fill :attr:`MESSAGE`.
+
+        ``fix`` builds the replacement of ``fix_node`` (default ``node``)
+        lazily: it runs only when fixing, never in a flake8 run. ``unsafe``
+        marks this fix unsafe even when the rule's fixes are safe in general.
+        """
+        template = message if message is not None else self.MESSAGE
+        text = f"{self.CODE} {template.format(**kwargs)}"
+        self.findings.append(
+            Finding(
+                self.CODE,
+                text,
+                node,
+                self.chunk,
+                fix=fix,
+                fix_node=fix_node,
+                unsafe_fix=unsafe or self.FIX == "unsafe",
+            )
+        )
+
+    def begin_chunk(self, index: int) -> None:
+        """Called before each parsed part of the file is walked."""
+        self.chunk = index
+
+    def end_file(self) -> None:
+        """Called once after the whole file was walked (for deferred reports)."""

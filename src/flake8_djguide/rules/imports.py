@@ -1,0 +1,507 @@
+"""Imports and module conventions (DJG0xx), from guides 000 and 004.
+
+Absolute imports only, settings through ``django.conf``, imported at module
+level, one logger per module named ``__name__``, no root-logger calls and no
+``print``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import TYPE_CHECKING, Optional
+
+from flake8_djguide.helpers import (
+    ast_dotted_name,
+    call_arg,
+    contains_name,
+    dotted_name,
+    is_main_guard,
+    is_type_checking,
+    module_name_of,
+    qualified_name,
+    small_statements,
+)
+from flake8_djguide.rule import Invalid, Rule, Valid
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.context import FileContext
+else:
+    from flake8_djguide._lazy import cst
+
+
+def absolute_module(ctx: FileContext, level: int, module: str) -> Optional[str]:
+    """The absolute module a relative import names, or ``None`` when unresolvable."""
+    package = ctx.package
+    if package is None:
+        return None
+    parts = package.split(".")
+    if level - 1 >= len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join(base + ([module] if module else []))
+
+
+def _attribute_chain(dotted: str) -> cst.Attribute | cst.Name:
+    parts = dotted.split(".")
+    node: cst.Attribute | cst.Name = cst.Name(parts[0])
+    for part in parts[1:]:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
+class RelativeImport(Rule):
+    """Checks for relative imports (``from . import x``, ``from ..pkg import y``)."""
+
+    CODE = "DJG001"
+    NAME = "relative-import"
+    MESSAGE = "relative import `from {relative}`; {remedy}"
+    RATIONALE = (
+        "Absolute imports say where a name comes from without knowing where the importing "
+        "file lives, survive moving the file, and are what the team's guides require."
+    )
+    GUIDE = "004: Use absolute imports; never relative imports. (000: absolute imports only)"
+    FIX = "safe"
+    OPTIONS = ("source-roots",)
+    NOTES = (
+        "The absolute module is resolved from the file's package: the directories holding "
+        "`__init__.py` above it, or else its path below a configured source root (`src/`) or "
+        "the project root. The fix is offered only when the module resolves, and is marked "
+        "unsafe when it was resolved from a source root rather than from `__init__.py` files "
+        "(the package root is then a guess). `from __future__ import ...` is never relative."
+    )
+    VALID = [
+        Valid("from blog.models import Post\n"),
+        Valid("from __future__ import annotations\n"),
+        Valid("import os.path\n"),
+    ]
+    INVALID = [
+        Invalid("from .models import Post\n", 1, 0),
+        Invalid("def f():\n    from ..utils import slugify\n", 2, 4),
+    ]
+    AST_TRIGGERS = {ast.ImportFrom: lambda node, ctx: node.level > 0}
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        """Report relative imports, with the absolute module when it resolves."""
+        if not node.relative:
+            return
+        level = len(node.relative)
+        module = module_name_of(node.module)
+        relative = "." * level + module
+        target = absolute_module(self.ctx, level, module)
+        if target is None:
+            self.report(
+                node,
+                relative=relative,
+                remedy="use an absolute import from the project's top-level package",
+            )
+            return
+
+        def fix() -> cst.CSTNode:
+            return node.with_changes(relative=[], module=_attribute_chain(target))
+
+        self.report(
+            node,
+            fix,
+            unsafe=not _resolved_by_init(self.ctx),
+            relative=relative,
+            remedy=f"use `from {target} import ...`",
+        )
+
+
+def _resolved_by_init(ctx: FileContext) -> bool:
+    import os
+
+    directory = os.path.dirname(os.path.abspath(ctx.filename))
+    return os.path.isfile(os.path.join(directory, "__init__.py"))
+
+
+_SETTINGS_PART = re.compile(r"^(settings|settings_\w+|\w+_settings)$")
+_NOT_PROJECT_SETTINGS = ("django.conf", "django.conf.global_settings")
+_APP_SETTINGS = re.compile(r"^(app|package|conf|default)_settings$")
+
+
+def is_settings_module_name(dotted: str) -> bool:
+    """Whether a dotted module name looks like a Django settings module."""
+    if dotted in _NOT_PROJECT_SETTINGS or dotted.startswith("django."):
+        return False
+    parts = dotted.split(".")
+    return any(_SETTINGS_PART.match(p) and not _APP_SETTINGS.match(p) for p in parts)
+
+
+class SettingsModuleImport(Rule):
+    """Checks for imports of the project's own settings modules."""
+
+    CODE = "DJG002"
+    NAME = "settings-module-import"
+    MESSAGE = "import of the settings module `{module}`; use `from django.conf import settings`"
+    RATIONALE = (
+        "Importing a settings module directly bypasses `DJANGO_SETTINGS_MODULE`, so tests "
+        "and `override_settings` do not see the values the code reads, and the module's "
+        "import-time side effects run again."
+    )
+    GUIDE = "000: Always import settings via `from django.conf import settings`"
+    OPTIONS = ("source-roots", "project-root", "settings-patterns")
+    NOTES = (
+        "A module is the project's own when its top-level package is a directory (or module) "
+        "in the project root or a source root; without a project on disk (plain stdin), when "
+        "no installed distribution provides it. Settings modules may import each other "
+        "(`from .base import *`). Modules named like `app_settings`/`conf_settings` are "
+        "app-level wrappers around `django.conf.settings`, not settings modules."
+    )
+    VALID = [
+        Valid("from django.conf import settings\n"),
+        Valid("from rest_framework.settings import api_settings\n"),
+        Valid("from .base import *\n", path="config/settings/production.py"),
+    ]
+    INVALID = [
+        Invalid("from config.settings import DEBUG\n", 1, 0),
+        Invalid("import myproject.settings\n", 1, 0),
+        Invalid("from myproject import settings\n", 1, 0),
+    ]
+    AST_TRIGGERS = {
+        ast.Import: lambda node, ctx: any("settings" in a.name for a in node.names),
+        ast.ImportFrom: lambda node, ctx: "settings" in (node.module or "")
+        or any("settings" in a.name for a in node.names),
+    }
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Not in migrations, and not in settings modules (they import each other)."""
+        return not ctx.is_migration and not ctx.is_settings
+
+    def _check(self, node: cst.CSTNode, module: str) -> None:
+        if not is_settings_module_name(module):
+            return
+        if self.ctx.is_own_package(module.split(".", 1)[0]):
+            self.report(node, module=module)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        """``import myproject.settings``."""
+        for alias in node.names:
+            self._check(node, module_name_of(alias.name))
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        """``from config.settings import X`` and ``from myproject import settings``."""
+        module = module_name_of(node.module)
+        if node.relative:
+            resolved = absolute_module(self.ctx, len(node.relative), module)
+            if resolved is None:
+                return
+            module = resolved
+        if is_settings_module_name(module):
+            self._check(node, module)
+            return
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = module_name_of(alias.name)
+            if _SETTINGS_PART.match(name) and module:
+                self._check(node, f"{module}.{name}")
+                return
+
+
+def _is_conf_import(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "django.conf" or (
+            node.module == "django" and any(a.name == "conf" for a in node.names)
+        )
+    if isinstance(node, ast.Import):
+        return any(a.name.startswith("django.conf") for a in node.names)
+    return False
+
+
+class SettingsImportNotTopLevel(Rule):
+    """Checks for ``django.conf`` settings imported inside a function, method or class."""
+
+    CODE = "DJG003"
+    NAME = "settings-import-not-top-level"
+    MESSAGE = "`{statement}` inside `{scope}`; import settings once at the top of the module"
+    RATIONALE = (
+        "`django.conf.settings` is a lazy object that is safe to import at module level; "
+        "importing it inside functions hides a module's dependencies and repeats the import."
+    )
+    GUIDE = "004: Import settings at the top of the module: `from django.conf import settings`"
+    NOTES = "Imports under `if TYPE_CHECKING:` are left alone."
+    VALID = [
+        Valid("from django.conf import settings\n\ndef f():\n    return settings.DEBUG\n"),
+        Valid(
+            "from typing import TYPE_CHECKING\n\ndef f():\n    if TYPE_CHECKING:\n"
+            "        from django.conf import settings\n"
+        ),
+    ]
+    INVALID = [
+        Invalid("def f():\n    from django.conf import settings\n    return settings.DEBUG\n", 2, 4),
+        Invalid("class A:\n    import django.conf\n", 2, 4),
+    ]
+    AST_TRIGGERS = {
+        ast.ImportFrom: lambda node, ctx: node is not ctx.current_statement and _is_conf_import(node),
+        ast.Import: lambda node, ctx: node is not ctx.current_statement and _is_conf_import(node),
+    }
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.scopes: list[str] = []
+        self.type_checking = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Enter a function scope."""
+        self.scopes.append(node.name.value)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Leave a function scope."""
+        self.scopes.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Enter a class scope."""
+        self.scopes.append(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        """Leave a class scope."""
+        self.scopes.pop()
+
+    def visit_If(self, node: cst.If) -> None:
+        """Track ``if TYPE_CHECKING:`` blocks."""
+        if is_type_checking(node.test):
+            self.type_checking += 1
+
+    def leave_If(self, node: cst.If) -> None:
+        """Leave ``if TYPE_CHECKING:`` blocks."""
+        if is_type_checking(node.test):
+            self.type_checking -= 1
+
+    def _check(self, node: cst.CSTNode, statement: str) -> None:
+        if self.scopes and not self.type_checking:
+            self.report(node, statement=statement, scope=self.scopes[-1])
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        """``from django.conf import settings`` / ``from django import conf``."""
+        if node.relative:
+            return
+        module = module_name_of(node.module)
+        if module == "django.conf":
+            self._check(node, "from django.conf import ...")
+        elif module == "django" and not isinstance(node.names, cst.ImportStar):
+            if any(module_name_of(a.name) == "conf" for a in node.names):
+                self._check(node, "from django import conf")
+
+    def visit_Import(self, node: cst.Import) -> None:
+        """``import django.conf``."""
+        for alias in node.names:
+            if module_name_of(alias.name).startswith("django.conf"):
+                self._check(node, "import django.conf")
+                return
+
+
+_LOGGER_TARGETS = frozenset({"logger", "log"})
+
+
+def _is_get_logger(name: Optional[str]) -> bool:
+    return name == "logging.getLogger"
+
+
+class LoggerNotModuleNamed(Rule):
+    """Checks for module loggers created with a name other than ``__name__``."""
+
+    CODE = "DJG004"
+    NAME = "logger-not-module-named"
+    MESSAGE = "module logger `{target}` is created with `getLogger({argument})`; use `getLogger(__name__)`"
+    RATIONALE = (
+        "A logger named after its module (`__name__`) lets `LOGGING` configure whole "
+        "packages at once and shows in every record where it came from; the root logger and "
+        "hand-written names break both."
+    )
+    GUIDE = "000: Use `logger = logging.getLogger(__name__)` at module level"
+    FIX = "unsafe"
+    NOTES = (
+        "Only module-level assignments to a name spelled like a logger (`logger`, `log`, "
+        "`_logger`, `LOGGER`, ...) are checked, so that fetching a library's logger to "
+        "configure it (`logging.getLogger(\"urllib3\").setLevel(...)`, "
+        "`urllib3_log = getLogger(\"urllib3\")`) is left alone. Any argument that uses "
+        "`__name__` (`f\"{__name__}.audit\"`) is accepted. The fix is unsafe: records move "
+        "to another logger, so `LOGGING` handlers configured for the old name stop seeing them."
+    )
+    VALID = [
+        Valid("import logging\n\nlogger = logging.getLogger(__name__)\n"),
+        Valid('import logging\n\nlogger = logging.getLogger(f"{__name__}.audit")\n'),
+        Valid('import logging\n\nlogging.getLogger("urllib3").setLevel(logging.WARNING)\n'),
+    ]
+    INVALID = [
+        Invalid(
+            'import logging\n\nlogger = logging.getLogger("orders")\n',
+            3,
+            9,
+            expected="import logging\n\nlogger = logging.getLogger(__name__)\n",
+        ),
+        Invalid(
+            "from logging import getLogger\n\nlog = getLogger()\n",
+            3,
+            6,
+            expected="from logging import getLogger\n\nlog = getLogger(__name__)\n",
+        ),
+    ]
+    TEXT_HINTS = ("getLogger",)
+    AST_TRIGGERS = {
+        ast.Assign: lambda node, ctx: node is ctx.current_statement
+        and isinstance(node.value, ast.Call)
+        and (ast_dotted_name(node.value.func) or "").endswith("getLogger"),
+        ast.AnnAssign: lambda node, ctx: node is ctx.current_statement
+        and isinstance(node.value, ast.Call)
+        and (ast_dotted_name(node.value.func) or "").endswith("getLogger"),
+    }
+
+    def visit_Module(self, node: cst.Module) -> None:
+        """Check the module-level assignments."""
+        for statement in small_statements(node.body):
+            if isinstance(statement, cst.Assign):
+                targets = [t.target for t in statement.targets]
+            elif isinstance(statement, cst.AnnAssign):
+                targets = [statement.target]
+            else:
+                continue
+            value = statement.value
+            if not isinstance(value, cst.Call):
+                continue
+            if not _is_get_logger(qualified_name(value.func, self.ctx)):
+                continue
+            names = [t.value for t in targets if isinstance(t, cst.Name)]
+            if not any(n.lower().strip("_") in _LOGGER_TARGETS for n in names):
+                continue
+            argument = call_arg(value, 0, "name")
+            if argument is not None and contains_name(argument.value, "__name__"):
+                continue
+            shown = (
+                cst.Module(body=[]).code_for_node(argument.value) if argument is not None else ""
+            )
+            if len(shown) > 40:
+                shown = shown[:37] + "..."
+
+            def fix(call: cst.Call = value) -> cst.CSTNode:
+                return call.with_changes(args=[cst.Arg(cst.Name("__name__"))])
+
+            self.report(value, fix, target=names[0], argument=shown)
+
+
+_LEVELS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
+)
+
+
+def _root_logger_call_ast(node: ast.Call, ctx: FileContext) -> bool:
+    name = ast_dotted_name(node.func)
+    return name is not None and _is_root_call(ctx.info.qualify(name))
+
+
+def _is_root_call(qualified: Optional[str]) -> bool:
+    if qualified is None or not qualified.startswith("logging."):
+        return False
+    return qualified.count(".") == 1 and qualified.split(".")[1] in _LEVELS
+
+
+class RootLoggerCall(Rule):
+    """Checks for logging calls on the root logger (``logging.info(...)``)."""
+
+    CODE = "DJG005"
+    NAME = "root-logger-call"
+    MESSAGE = "`{call}()` logs to the root logger; call it on a module logger (`logger.{level}(...)`)"
+    RATIONALE = (
+        "Records sent to the root logger cannot be routed or silenced per module, and "
+        "`logging.info()` even configures a handler on the root logger when none exists."
+    )
+    GUIDE = "000: Use `logger = logging.getLogger(__name__)` at module level (002: structured logging)"
+    VALID = [
+        Valid("import logging\n\nlogger = logging.getLogger(__name__)\nlogger.info('x')\n"),
+        Valid("from myapp import logging\n\nlogging.info('x')\n"),
+    ]
+    INVALID = [
+        Invalid("import logging\n\nlogging.info('saved %s', 1)\n", 3, 0),
+        Invalid("from logging import warning\n\ndef f():\n    warning('x')\n", 4, 4),
+    ]
+    TEXT_HINTS = ("logging",)
+    AST_TRIGGERS = {ast.Call: _root_logger_call_ast}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """Report calls resolving to ``logging.<level>``."""
+        qualified = qualified_name(node.func, self.ctx)
+        if _is_root_call(qualified):
+            assert qualified is not None
+            level = qualified.split(".")[1]
+            self.report(node, call=dotted_name(node.func), level=level)
+
+
+def _is_print_ast(node: ast.Call, ctx: FileContext) -> bool:
+    return isinstance(node.func, ast.Name) and node.func.id == "print"
+
+
+class PrintCall(Rule):
+    """Checks for ``print()`` in non-test code."""
+
+    CODE = "DJG006"
+    NAME = "print-call"
+    MESSAGE = "`print()` call; use a module logger (`logger.info(...)`)"
+    COMMAND_MESSAGE = "`print()` in a management command; use `self.stdout.write(...)`"
+    RATIONALE = (
+        "`print` output bypasses logging configuration and levels, is lost or interleaved "
+        "under WSGI/ASGI servers, and in management commands cannot be captured by "
+        "`call_command(..., stdout=...)` in tests."
+    )
+    GUIDE = "000: Use `logger = logging.getLogger(__name__)` (002: structured logging, no print)"
+    NOTES = (
+        "Test files are exempt. `print` is left alone when the module defines or imports its "
+        "own `print`, and `print(..., file=sys.stderr)` inside an "
+        "`if __name__ == \"__main__\":` block is accepted (scripts report errors that way)."
+    )
+    VALID = [
+        Valid("print('ok')\n", path="app/tests/test_views.py"),
+        Valid(
+            "import sys\n\nif __name__ == '__main__':\n    print('usage', file=sys.stderr)\n"
+        ),
+        Valid("from rich import print\n\nprint('x')\n"),
+    ]
+    INVALID = [
+        Invalid("def f():\n    print('debug')\n", 2, 4),
+        Invalid(
+            "class Command:\n    def handle(self):\n        print('done')\n",
+            3,
+            8,
+            path="app/management/commands/sync.py",
+        ),
+    ]
+    TEXT_HINTS = ("print",)
+    AST_TRIGGERS = {ast.Call: _is_print_ast}
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Not in test code or migrations."""
+        return not ctx.is_test and not ctx.is_migration
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.main_guard = 0
+        info = ctx.info
+        self.shadowed = "print" in info.top_level_names or "print" in info.imports
+
+    def visit_If(self, node: cst.If) -> None:
+        """Track ``if __name__ == "__main__":`` blocks."""
+        if is_main_guard(node.test):
+            self.main_guard += 1
+
+    def leave_If(self, node: cst.If) -> None:
+        """Leave ``__main__`` blocks."""
+        if is_main_guard(node.test):
+            self.main_guard -= 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """Report ``print(...)``."""
+        if self.shadowed or not (isinstance(node.func, cst.Name) and node.func.value == "print"):
+            return
+        if self.main_guard:
+            target = call_arg(node, None, "file")
+            if target is not None and dotted_name(target.value) in ("sys.stderr", "stderr"):
+                return
+        if self.ctx.is_management_command:
+            self.report(node, message=self.COMMAND_MESSAGE)
+        else:
+            self.report(node)
