@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -78,7 +78,7 @@ class Option:
             if isinstance(value, bool):
                 raise ConfigError(f"{where} must be {self.describe_allowed()}, got {value!r}")
             try:
-                number = int(value)  # type: ignore[call-overload]
+                number = value if isinstance(value, int) else int(str(value))
             except (TypeError, ValueError):
                 raise ConfigError(
                     f"{where} must be {self.describe_allowed()}, got {value!r}"
@@ -221,18 +221,20 @@ def validate_table(table: Mapping[str, object], source: str) -> dict[str, Option
         option = OPTIONS.get(key)
         if option is None:
             allowed = ", ".join(sorted(OPTIONS))
-            raise ConfigError(f"{source}: unknown key '{key}' in [tool.djguide]; allowed: {allowed}")
+            raise ConfigError(
+                f"{source}: unknown key '{key}' in [tool.djguide]; allowed: {allowed}"
+            )
         result[key] = option.convert(value, source)
     return result
 
 
-def find_pyproject(start: Path) -> Optional[Path]:
+def find_pyproject(start: Path) -> Path | None:
     """The nearest ``pyproject.toml`` with a ``[tool.djguide]`` table, walking up."""
     return _find_pyproject_cached(str(start))
 
 
 @functools.lru_cache(maxsize=256)
-def _find_pyproject_cached(start: str) -> Optional[Path]:
+def _find_pyproject_cached(start: str) -> Path | None:
     directory = Path(start)
     for candidate in (directory, *directory.parents):
         path = candidate / "pyproject.toml"

@@ -15,7 +15,6 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Optional
 
 from flake8_djguide.config import Settings
 
@@ -24,14 +23,55 @@ PROJECT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg", ".git")
 #: Top-level packages of common Django libraries, known to be third-party even
 #: when the checked code arrives on stdin and they are not installed here.
 KNOWN_THIRD_PARTY = frozenset(
-    """
-    django rest_framework allauth channels celery debug_toolbar oauth2_provider
-    rest_framework_simplejwt drf_spectacular drf_yasg corsheaders storages graphene_django
-    wagtail cms axes guardian social_django djoser dj_rest_auth knox import_export constance
-    health_check silk sentry_sdk pytest_django environ decouple configurations split_settings
-    django_filters mptt taggit haystack crispy_forms compressor anymail waffle reversion
-    simple_history polymorphic parler modeltranslation ninja daphne asgiref
-    """.split()
+    [
+        "django",
+        "rest_framework",
+        "allauth",
+        "channels",
+        "celery",
+        "debug_toolbar",
+        "oauth2_provider",
+        "rest_framework_simplejwt",
+        "drf_spectacular",
+        "drf_yasg",
+        "corsheaders",
+        "storages",
+        "graphene_django",
+        "wagtail",
+        "cms",
+        "axes",
+        "guardian",
+        "social_django",
+        "djoser",
+        "dj_rest_auth",
+        "knox",
+        "import_export",
+        "constance",
+        "health_check",
+        "silk",
+        "sentry_sdk",
+        "pytest_django",
+        "environ",
+        "decouple",
+        "configurations",
+        "split_settings",
+        "django_filters",
+        "mptt",
+        "taggit",
+        "haystack",
+        "crispy_forms",
+        "compressor",
+        "anymail",
+        "waffle",
+        "reversion",
+        "simple_history",
+        "polymorphic",
+        "parler",
+        "modeltranslation",
+        "ninja",
+        "daphne",
+        "asgiref",
+    ]
 )
 _SPLIT = re.compile(r"[_.\-]")
 
@@ -81,7 +121,7 @@ class ModuleInfo:
         return f"{origin}.{rest}" if rest else origin
 
     @classmethod
-    def from_tree(cls, tree: Optional[ast.AST]) -> ModuleInfo:
+    def from_tree(cls, tree: ast.AST | None) -> ModuleInfo:
         """Gather module-level facts (top-level statements only; imports anywhere)."""
         info = cls()
         if not isinstance(tree, ast.Module):
@@ -121,7 +161,7 @@ class FileContext:
         self,
         filename: str,
         settings: Settings,
-        info: Optional[ModuleInfo] = None,
+        info: ModuleInfo | None = None,
     ) -> None:
         self.filename = filename
         self.settings = settings
@@ -133,7 +173,7 @@ class FileContext:
         self.is_management_command = matches(self.path, settings.list("command-patterns"))
         self.is_factories = matches(self.path, settings.list("factory-patterns"))
         #: the top-level ``ast`` statement being scanned by ``AST_TRIGGERS``.
-        self.current_statement: Optional[ast.stmt] = None
+        self.current_statement: ast.stmt | None = None
 
     @functools.cached_property
     def is_settings(self) -> bool:
@@ -149,7 +189,7 @@ class FileContext:
         return self.is_settings and (self.is_test or is_dev_name(self.basename, self.settings))
 
     @functools.cached_property
-    def project_root(self) -> Optional[Path]:
+    def project_root(self) -> Path | None:
         """The configured project root, or the nearest ancestor holding a project marker."""
         configured = self.settings.get("project-root")
         if configured:
@@ -157,14 +197,14 @@ class FileContext:
         return find_project_root(self.filename)
 
     @functools.cached_property
-    def module_name(self) -> Optional[str]:
+    def module_name(self) -> str | None:
         """The dotted module name of the file, or ``None`` when it cannot be resolved."""
         return resolve_module_name(
             self.filename, self.project_root, self.settings.list("source-roots")
         )
 
     @property
-    def package(self) -> Optional[str]:
+    def package(self) -> str | None:
         """The package holding the file (the module itself for ``__init__.py``)."""
         name = self.module_name
         if name is None:
@@ -189,10 +229,9 @@ def is_dev_name(basename: str, settings: Settings) -> bool:
     stem = basename[:-3] if basename.endswith(".py") else basename
     words = settings.list("dev-settings-words")
     names = settings.list("dev-settings-names")
-    for part in _SPLIT.split(stem.lower()):
-        if part in names or any(word in part for word in words):
-            return True
-    return False
+    return any(
+        part in names or any(word in part for word in words) for part in _SPLIT.split(stem.lower())
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -205,7 +244,7 @@ def _is_installed(top_level: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1024)
-def _find_project_root_in(directory: str) -> Optional[Path]:
+def _find_project_root_in(directory: str) -> Path | None:
     path = Path(directory)
     for candidate in (path, *path.parents):
         if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
@@ -213,7 +252,7 @@ def _find_project_root_in(directory: str) -> Optional[Path]:
     return None
 
 
-def find_project_root(filename: str) -> Optional[Path]:
+def find_project_root(filename: str) -> Path | None:
     """The nearest ancestor of ``filename`` holding ``manage.py``, ``pyproject.toml``, ..."""
     if filename in ("-", "stdin", ""):
         return None
@@ -226,8 +265,8 @@ def _has_init(directory: str) -> bool:
 
 
 def resolve_module_name(
-    filename: str, project_root: Optional[Path], source_roots: Sequence[str]
-) -> Optional[str]:
+    filename: str, project_root: Path | None, source_roots: Sequence[str]
+) -> str | None:
     """The dotted module name of ``filename``.
 
     Walks up the directories holding ``__init__.py``; when the file's own

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.context import FileContext, ModuleInfo
 from flake8_djguide.rule import Finding, Rule
@@ -44,7 +44,7 @@ class Chunk:
 
     first: int
     last: int
-    module: Optional[cst.Module] = None
+    module: cst.Module | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Result:
     parsed: bool  # whether libcst was invoked at all
 
 
-def error_finding(error: BaseException, rule: Optional[str] = None) -> Finding:
+def error_finding(error: BaseException, rule: str | None = None) -> Finding:
     """The single ``DJG000`` finding for an internal error or unparsable input."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     detail = f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -107,7 +107,7 @@ class _Triggers:
 
 def _plan_chunks(
     spans: Iterable[tuple[tuple[int, int], bool]], total_lines: int
-) -> Optional[list[Chunk]]:
+) -> list[Chunk] | None:
     """Merge the needed statements into chunks; ``None`` means parse the whole file."""
     chunks: list[Chunk] = []
     for (first, last), needed in spans:
@@ -148,7 +148,7 @@ class Engine:
         lines: Sequence[str],
         filename: str,
         settings: Settings,
-        tree: Optional[ast.AST] = None,
+        tree: ast.AST | None = None,
         whole_file: bool = False,
     ) -> Result:
         """Lint one file given as lines (as flake8 passes them)."""
@@ -170,7 +170,7 @@ class Engine:
         if not rules:
             return Result([], [], False)
 
-        chunks: Optional[list[Chunk]]
+        chunks: list[Chunk] | None
         if isinstance(tree, ast.Module):
             per_statement = _Triggers(rules, ctx).run(tree)
             fired: set[type[Rule]] = set()
@@ -200,7 +200,7 @@ class _Run:
         self.leave: dict[type, list[Any]] = {}
         self._build_dispatch()
 
-    def _build_dispatch(self, broken: Optional[Rule] = None) -> None:
+    def _build_dispatch(self, broken: Rule | None = None) -> None:
         self.visit = {}
         self.leave = {}
         for instance in self.instances:
@@ -233,7 +233,7 @@ class _Run:
             text = "".join(lines[chunk.first - 1 : chunk.last])
             try:
                 chunk.module = cst.parse_module(text)
-            except Exception as error:  # noqa: BLE001 - unparsable input is a finding
+            except Exception as error:
                 return Result([error_finding(error)], chunks, True)
             for instance in self.instances:
                 instance.begin_chunk(index)
@@ -245,13 +245,13 @@ class _Run:
         for instance in list(self.instances):
             try:
                 instance.end_file()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 self._on_error(instance.end_file, error)
                 continue
             findings.extend(instance.findings)
         try:
             locate(findings, chunks)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             return Result([error_finding(error)], chunks, True)
         findings.sort(key=lambda f: (f.line, f.col, f.code))
         return Result(self.errors + findings, chunks, True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Optional, Union
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -14,7 +14,7 @@ else:
     from flake8_djguide._lazy import cst
 
 
-def dotted_name(node: Optional[cst.BaseExpression]) -> Optional[str]:
+def dotted_name(node: cst.BaseExpression | None) -> str | None:
     """``a.b.c`` for ``Name``/``Attribute`` chains, else ``None``."""
     parts: list[str] = []
     while isinstance(node, cst.Attribute):
@@ -26,13 +26,13 @@ def dotted_name(node: Optional[cst.BaseExpression]) -> Optional[str]:
     return None
 
 
-def qualified_name(node: Optional[cst.BaseExpression], ctx: FileContext) -> Optional[str]:
+def qualified_name(node: cst.BaseExpression | None, ctx: FileContext) -> str | None:
     """The dotted name of ``node`` with its first component resolved through the imports."""
     name = dotted_name(node)
     return ctx.info.qualify(name) if name is not None else None
 
 
-def ast_dotted_name(node: Optional[ast.AST]) -> Optional[str]:
+def ast_dotted_name(node: ast.AST | None) -> str | None:
     """``a.b.c`` for ``ast.Name``/``ast.Attribute`` chains, else ``None``."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -44,12 +44,12 @@ def ast_dotted_name(node: Optional[ast.AST]) -> Optional[str]:
     return None
 
 
-def module_name_of(node: Union[cst.Attribute, cst.Name, None]) -> str:
+def module_name_of(node: cst.Attribute | cst.Name | None) -> str:
     """The dotted text of an import's module (``None`` -> ``""``)."""
     return dotted_name(node) or ""
 
 
-def string_value(node: Optional[cst.BaseExpression]) -> Optional[str]:
+def string_value(node: cst.BaseExpression | None) -> str | None:
     """The value of a string literal, a concatenation of literals, or an f-string
     without placeholders; ``None`` for anything else (including bytes)."""
     if isinstance(node, cst.SimpleString):
@@ -73,7 +73,7 @@ def string_value(node: Optional[cst.BaseExpression]) -> Optional[str]:
     return None
 
 
-def call_arg(call: cst.Call, position: Optional[int], keyword: Optional[str]) -> Optional[cst.Arg]:
+def call_arg(call: cst.Call, position: int | None, keyword: str | None) -> cst.Arg | None:
     """The argument passed at ``position`` (0-based, positional) or as ``keyword``."""
     index = 0
     after_star = False
@@ -106,7 +106,7 @@ def contains_name(node: cst.CSTNode, name: str) -> bool:
 
 
 def small_statements(
-    body: cst.BaseSuite | list[cst.BaseStatement] | tuple[cst.BaseStatement, ...],
+    body: cst.BaseSuite | Sequence[cst.BaseStatement],
 ) -> Iterator[cst.BaseSmallStatement]:
     """The small statements (assignments, imports, expressions) directly in a body."""
     statements = body.body if isinstance(body, cst.BaseSuite) else body
@@ -119,15 +119,16 @@ def small_statements(
 
 def assigned_names(
     statement: cst.BaseSmallStatement,
-) -> Iterator[tuple[cst.Name, Optional[cst.BaseExpression]]]:
+) -> Iterator[tuple[cst.Name, cst.BaseExpression | None]]:
     """``(target name, value)`` for ``X = v``, ``X: T = v``, ``X = Y = v`` and ``X += v``."""
     if isinstance(statement, cst.Assign):
         for target in statement.targets:
             if isinstance(target.target, cst.Name):
                 yield target.target, statement.value
-    elif isinstance(statement, (cst.AnnAssign, cst.AugAssign)):
-        if isinstance(statement.target, cst.Name):
-            yield statement.target, statement.value
+    elif isinstance(statement, (cst.AnnAssign, cst.AugAssign)) and isinstance(
+        statement.target, cst.Name
+    ):
+        yield statement.target, statement.value
 
 
 def is_type_checking(test: cst.BaseExpression) -> bool:

@@ -7,7 +7,7 @@ import ast
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 
 from flake8_djguide import __version__, config
 from flake8_djguide.engine import Engine, error_finding
@@ -25,7 +25,7 @@ class Plugin:
     version = __version__
 
     _overrides: ClassVar[dict[str, config.OptionValue]] = {}
-    _options: ClassVar[Optional[argparse.Namespace]] = None
+    _options: ClassVar[argparse.Namespace | None] = None
     _engines: ClassVar[dict[tuple[str, ...], Engine]] = {}
     _per_file: ClassVar[list[tuple[str, list[str]]]] = []
     _configured: ClassVar[bool] = False
@@ -101,14 +101,14 @@ class Plugin:
             findings = result.findings
         except config.ConfigError as error:
             findings = [error_finding(error)]
-        except Exception as error:  # noqa: BLE001 - never abort flake8's run
+        except Exception as error:
             findings = [error_finding(error)]
         for finding in findings:
             yield finding.line, finding.col, finding.message, type(self)
 
 
 def selected_rules(
-    options: Optional[argparse.Namespace], extra_ignore: Sequence[str] = ()
+    options: argparse.Namespace | None, extra_ignore: Sequence[str] = ()
 ) -> list[type[Rule]]:
     """The rules whose codes flake8's select/ignore decision would report."""
     rules = list(all_rules())
@@ -127,14 +127,14 @@ def _per_file_ignores(mapping: list[tuple[str, list[str]]], filename: str) -> tu
     """The codes flake8's per-file-ignores add for ``filename`` (its longest matching pattern)."""
     from flake8 import utils
 
-    best: Optional[tuple[str, list[str]]] = None
+    best: tuple[str, list[str]] | None = None
     for pattern, codes in mapping:
         normalized = utils.normalize_path(pattern)
-        if utils.fnmatch(filename, [normalized]) or utils.fnmatch(
-            os.path.abspath(filename), [normalized]
-        ):
-            if best is None or len(normalized) > len(best[0]):
-                best = (normalized, codes)
+        if (
+            utils.fnmatch(filename, [normalized])
+            or utils.fnmatch(os.path.abspath(filename), [normalized])
+        ) and (best is None or len(normalized) > len(best[0])):
+            best = (normalized, codes)
     return tuple(best[1]) if best else ()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # libcst is imported lazily: flake8 loads plugins on every run.
     import libcst as cst
@@ -36,7 +36,7 @@ class Invalid:
     line: int = 1
     col: int = 0
     path: str = "app/module.py"
-    expected: Optional[str] = None  # the fixed code, for rules with a fix
+    expected: str | None = None  # the fixed code, for rules with a fix
     options: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -48,8 +48,8 @@ class Finding:
     message: str
     node: cst.CSTNode
     chunk: int
-    fix: Optional[Callable[[], cst.CSTNode]] = None
-    fix_node: Optional[cst.CSTNode] = None  # the node the fix replaces; defaults to ``node``
+    fix: Callable[[], cst.CSTNode] | None = None
+    fix_node: cst.CSTNode | None = None  # the node the fix replaces; defaults to ``node``
     unsafe_fix: bool = False  # the fix may change behaviour (applied only on request)
     line: int = 0
     col: int = 0
@@ -78,7 +78,7 @@ class Rule:
     #: Off by default (flake8 default-ignore); ``extend-select`` turns it on.
     OPT_IN: ClassVar[bool] = False
     #: ``None`` (no fix), ``"safe"`` or ``"unsafe"``.
-    FIX: ClassVar[Optional[str]] = None
+    FIX: ClassVar[str | None] = None
     #: Names of the options (see :mod:`flake8_djguide.config`) the rule reads.
     OPTIONS: ClassVar[tuple[str, ...]] = ()
     #: Decisions taken where the specification is silent, for the docs.
@@ -92,7 +92,7 @@ class Rule:
     #: ``{ast node type: predicate}``. When set, a top-level statement is parsed
     #: with libcst for this rule only when a predicate holds on one of its nodes.
     #: ``None`` means the rule needs every statement of the file.
-    AST_TRIGGERS: ClassVar[Optional[Mapping[type[ast.AST], AstTrigger]]] = None
+    AST_TRIGGERS: ClassVar[Mapping[type[ast.AST], AstTrigger] | None] = None
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
@@ -107,11 +107,11 @@ class Rule:
     def report(
         self,
         node: cst.CSTNode,
-        fix: Optional[Callable[[], cst.CSTNode]] = None,
+        fix: Callable[[], cst.CSTNode] | None = None,
         *,
-        fix_node: Optional[cst.CSTNode] = None,
+        fix_node: cst.CSTNode | None = None,
         unsafe: bool = False,
-        message: Optional[str] = None,
+        message: str | None = None,
         **kwargs: object,
     ) -> None:
         """Record a finding at ``node``; ``kwargs`` fill :attr:`MESSAGE`.

@@ -126,7 +126,7 @@ def walk(
             for callback in callbacks:
                 try:
                     callback(node)
-                except Exception as error:  # noqa: BLE001 - a rule must never abort the run
+                except Exception as error:
                     on_error(callback, error)
         names = fields.get(node_type)
         if names is None:
@@ -146,7 +146,7 @@ def walk(
             for callback in callbacks:
                 try:
                     callback(node)
-                except Exception as error:  # noqa: BLE001
+                except Exception as error:
                     on_error(callback, error)
 
     _walk(root)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from flake8_djguide.helpers import (
     ast_dotted_name,
@@ -32,7 +32,7 @@ else:
     from flake8_djguide._lazy import cst
 
 
-def absolute_module(ctx: FileContext, level: int, module: str) -> Optional[str]:
+def absolute_module(ctx: FileContext, level: int, module: str) -> str | None:
     """The absolute module a relative import names, or ``None`` when unresolvable."""
     package = ctx.package
     if package is None:
@@ -163,8 +163,9 @@ class SettingsModuleImport(Rule):
     ]
     AST_TRIGGERS = {
         ast.Import: lambda node, ctx: any("settings" in a.name for a in node.names),
-        ast.ImportFrom: lambda node, ctx: "settings" in (node.module or "")
-        or any("settings" in a.name for a in node.names),
+        ast.ImportFrom: lambda node, ctx: (
+            "settings" in (node.module or "") or any("settings" in a.name for a in node.names)
+        ),
     }
 
     @classmethod
@@ -233,11 +234,15 @@ class SettingsImportNotTopLevel(Rule):
         ),
     ]
     INVALID = [
-        Invalid("def f():\n    from django.conf import settings\n    return settings.DEBUG\n", 2, 4),
+        Invalid(
+            "def f():\n    from django.conf import settings\n    return settings.DEBUG\n", 2, 4
+        ),
         Invalid("class A:\n    import django.conf\n", 2, 4),
     ]
     AST_TRIGGERS = {
-        ast.ImportFrom: lambda node, ctx: node is not ctx.current_statement and _is_conf_import(node),
+        ast.ImportFrom: lambda node, ctx: (
+            node is not ctx.current_statement and _is_conf_import(node)
+        ),
         ast.Import: lambda node, ctx: node is not ctx.current_statement and _is_conf_import(node),
     }
 
@@ -283,9 +288,12 @@ class SettingsImportNotTopLevel(Rule):
         module = module_name_of(node.module)
         if module == "django.conf":
             self._check(node, "from django.conf import ...")
-        elif module == "django" and not isinstance(node.names, cst.ImportStar):
-            if any(module_name_of(a.name) == "conf" for a in node.names):
-                self._check(node, "from django import conf")
+        elif (
+            module == "django"
+            and not isinstance(node.names, cst.ImportStar)
+            and any(module_name_of(a.name) == "conf" for a in node.names)
+        ):
+            self._check(node, "from django import conf")
 
     def visit_Import(self, node: cst.Import) -> None:
         """``import django.conf``."""
@@ -298,8 +306,16 @@ class SettingsImportNotTopLevel(Rule):
 _LOGGER_TARGETS = frozenset({"logger", "log"})
 
 
-def _is_get_logger(name: Optional[str]) -> bool:
+def _is_get_logger(name: str | None) -> bool:
     return name == "logging.getLogger"
+
+
+def _assigns_logger(node: ast.Assign | ast.AnnAssign, ctx: FileContext) -> bool:
+    """ast trigger: a top-level assignment whose value calls ``...getLogger(...)``."""
+    value = node.value
+    if not isinstance(value, ast.Call) or node is not ctx.current_statement:
+        return False
+    return (ast_dotted_name(value.func) or "").endswith("getLogger")
 
 
 class LoggerNotModuleNamed(Rule):
@@ -318,9 +334,9 @@ class LoggerNotModuleNamed(Rule):
     NOTES = (
         "Only module-level assignments to a name spelled like a logger (`logger`, `log`, "
         "`_logger`, `LOGGER`, ...) are checked, so that fetching a library's logger to "
-        "configure it (`logging.getLogger(\"urllib3\").setLevel(...)`, "
-        "`urllib3_log = getLogger(\"urllib3\")`) is left alone. Any argument that uses "
-        "`__name__` (`f\"{__name__}.audit\"`) is accepted. The fix is unsafe: records move "
+        'configure it (`logging.getLogger("urllib3").setLevel(...)`, '
+        '`urllib3_log = getLogger("urllib3")`) is left alone. Any argument that uses '
+        '`__name__` (`f"{__name__}.audit"`) is accepted. The fix is unsafe: records move '
         "to another logger, so `LOGGING` handlers configured for the old name stop seeing them."
     )
     VALID = [
@@ -343,14 +359,7 @@ class LoggerNotModuleNamed(Rule):
         ),
     ]
     TEXT_HINTS = ("getLogger",)
-    AST_TRIGGERS = {
-        ast.Assign: lambda node, ctx: node is ctx.current_statement
-        and isinstance(node.value, ast.Call)
-        and (ast_dotted_name(node.value.func) or "").endswith("getLogger"),
-        ast.AnnAssign: lambda node, ctx: node is ctx.current_statement
-        and isinstance(node.value, ast.Call)
-        and (ast_dotted_name(node.value.func) or "").endswith("getLogger"),
-    }
+    AST_TRIGGERS = {ast.Assign: _assigns_logger, ast.AnnAssign: _assigns_logger}
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check the module-level assignments."""
@@ -394,7 +403,7 @@ def _root_logger_call_ast(node: ast.Call, ctx: FileContext) -> bool:
     return name is not None and _is_root_call(ctx.info.qualify(name))
 
 
-def _is_root_call(qualified: Optional[str]) -> bool:
+def _is_root_call(qualified: str | None) -> bool:
     if qualified is None or not qualified.startswith("logging."):
         return False
     return qualified.count(".") == 1 and qualified.split(".")[1] in _LEVELS
@@ -405,12 +414,16 @@ class RootLoggerCall(Rule):
 
     CODE = "DJG005"
     NAME = "root-logger-call"
-    MESSAGE = "`{call}()` logs to the root logger; call it on a module logger (`logger.{level}(...)`)"
+    MESSAGE = (
+        "`{call}()` logs to the root logger; call it on a module logger (`logger.{level}(...)`)"
+    )
     RATIONALE = (
         "Records sent to the root logger cannot be routed or silenced per module, and "
         "`logging.info()` even configures a handler on the root logger when none exists."
     )
-    GUIDE = "000: Use `logger = logging.getLogger(__name__)` at module level (002: structured logging)"
+    GUIDE = (
+        "000: Use `logger = logging.getLogger(__name__)` at module level (002: structured logging)"
+    )
     VALID = [
         Valid("import logging\n\nlogger = logging.getLogger(__name__)\nlogger.info('x')\n"),
         Valid("from myapp import logging\n\nlogging.info('x')\n"),
@@ -451,13 +464,11 @@ class PrintCall(Rule):
     NOTES = (
         "Test files are exempt. `print` is left alone when the module defines or imports its "
         "own `print`, and `print(..., file=sys.stderr)` inside an "
-        "`if __name__ == \"__main__\":` block is accepted (scripts report errors that way)."
+        '`if __name__ == "__main__":` block is accepted (scripts report errors that way).'
     )
     VALID = [
         Valid("print('ok')\n", path="app/tests/test_views.py"),
-        Valid(
-            "import sys\n\nif __name__ == '__main__':\n    print('usage', file=sys.stderr)\n"
-        ),
+        Valid("import sys\n\nif __name__ == '__main__':\n    print('usage', file=sys.stderr)\n"),
         Valid("from rich import print\n\nprint('x')\n"),
     ]
     INVALID = [
