@@ -127,7 +127,7 @@ define(
     Option(
         "settings-patterns",
         tuple,
-        ("settings.py", "*/settings/*"),
+        ("settings.py", "settings_*.py", "*_settings.py", "*/settings/*"),
         "Paths of settings modules (a module assigning SECRET_KEY at top level is one too).",
     )
 )

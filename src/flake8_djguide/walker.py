@@ -23,6 +23,7 @@ _SKIP_FIELDS = frozenset(
         "leading_lines",
         "lines_after_decorators",
         "trailing_whitespace",
+        "leading_whitespace",
         "lpar",
         "rpar",
         "comma",

@@ -118,9 +118,9 @@ def _resolved_by_init(ctx: FileContext) -> bool:
     return os.path.isfile(os.path.join(directory, "__init__.py"))
 
 
-_SETTINGS_PART = re.compile(r"^(settings|settings_\w+|\w+_settings)$")
+_ENVIRONMENTS = "local|dev|development|prod|production|test|tests|testing|base|common|staging|ci"
+_SETTINGS_PART = re.compile(rf"^(settings|({_ENVIRONMENTS})_settings|settings_({_ENVIRONMENTS}))$")
 _NOT_PROJECT_SETTINGS = ("django.conf", "django.conf.global_settings")
-_APP_SETTINGS = re.compile(r"^(app|package|conf|default)_settings$")
 
 
 def is_settings_module_name(dotted: str) -> bool:
@@ -128,7 +128,7 @@ def is_settings_module_name(dotted: str) -> bool:
     if dotted in _NOT_PROJECT_SETTINGS or dotted.startswith("django."):
         return False
     parts = dotted.split(".")
-    return any(_SETTINGS_PART.match(p) and not _APP_SETTINGS.match(p) for p in parts)
+    return any(_SETTINGS_PART.match(p) for p in parts)
 
 
 class SettingsModuleImport(Rule):
@@ -148,8 +148,10 @@ class SettingsModuleImport(Rule):
         "A module is the project's own when its top-level package is a directory (or module) "
         "in the project root or a source root; without a project on disk (plain stdin), when "
         "no installed distribution provides it. Settings modules may import each other "
-        "(`from .base import *`). Modules named like `app_settings`/`conf_settings` are "
-        "app-level wrappers around `django.conf.settings`, not settings modules."
+        "(`from .base import *`). A settings module is a module path with a component "
+        "`settings`, or `<environment>_settings`/`settings_<environment>` (`local_settings`, "
+        "`settings_production`); app-level wrappers such as `app_settings` or "
+        "`blog_settings` are not settings modules."
     )
     VALID = [
         Valid("from django.conf import settings\n"),

@@ -1,0 +1,168 @@
+"""The engine: walk order, chunking, laziness, error isolation."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+
+import libcst as cst
+import pytest
+
+from flake8_djguide import config
+from flake8_djguide.engine import Engine, _merge_spans, _plan_chunks
+from flake8_djguide.registry import all_rules
+from flake8_djguide.rule import Invalid, Rule, Valid
+from flake8_djguide.walker import iter_children
+from tests.util import lint, triples
+
+SAMPLE = textwrap.dedent(
+    """\
+    @decorator(arg=1)
+    async def f(a, /, b: int = 2, *args, c, d=3, **kw) -> int:
+        try:
+            x = [y for y in range(3) if y]
+        except (ValueError, TypeError) as error:
+            raise RuntimeError("x") from error
+        else:
+            pass
+        finally:
+            del x
+        match a:
+            case [1, *rest] if rest:
+                pass
+        return {k: v for k, v in kw.items()}
+
+    class C(Base, metaclass=Meta):
+        attr: int = 1
+        def g(self, *, key=lambda q: q): ...
+    """
+)
+
+
+def _positions(module: cst.Module) -> dict[cst.CSTNode, tuple[int, int]]:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    found = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return {node: (r.start.line, r.start.column) for node, r in found.items()}
+
+
+def test_walker_visits_children_in_source_order() -> None:
+    module = cst.parse_module(SAMPLE)
+    positions = _positions(module)
+    stack: list[cst.CSTNode] = [module]
+    checked = 0
+    while stack:
+        node = stack.pop()
+        children = [c for c in iter_children(node) if c in positions]
+        starts = [positions[c] for c in children]
+        assert starts == sorted(starts), type(node).__name__
+        checked += len(children)
+        stack.extend(iter_children(node))
+    assert checked > 100
+
+
+def test_walker_reaches_every_expression_and_statement() -> None:
+    module = cst.parse_module(SAMPLE)
+    seen: set[int] = set()
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        seen.add(id(node))
+        stack.extend(iter_children(node))
+
+    class Everything(cst.CSTVisitor):
+        missing: list[str] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, (cst.BaseExpression, cst.BaseStatement, cst.BaseSmallStatement)):
+                if id(node) not in seen:
+                    self.missing.append(type(node).__name__)
+            return True
+
+    visitor = Everything()
+    module.visit(visitor)
+    assert visitor.missing == []
+
+
+def test_statements_sharing_a_line_form_one_chunk() -> None:
+    spans = _merge_spans([((1, 1), False), ((1, 1), True), ((3, 5), False), ((7, 9), True)])
+    assert spans == [((1, 1), True), ((3, 5), False), ((7, 9), True)]
+    chunks = _plan_chunks(spans, total_lines=100)
+    assert chunks is not None
+    assert [(c.first, c.last) for c in chunks] == [(1, 1), (7, 9)]
+
+
+def test_mostly_needed_file_is_parsed_whole() -> None:
+    assert _plan_chunks([((1, 70), True), ((71, 100), False)], total_lines=100) is None
+
+
+class _Crashing(Rule):
+    """A test rule that raises on every call."""
+
+    CODE = "DJG999"
+    NAME = "crashing"
+    MESSAGE = "never"
+    RATIONALE = GUIDE = "test"
+    VALID = [Valid("x = 1\n")]
+    INVALID = [Invalid("x = 1\n")]
+
+    def visit_Name(self, node: cst.Name) -> None:
+        raise KeyError("boom")
+
+
+def test_a_crashing_rule_becomes_one_djg000_and_other_rules_still_report() -> None:
+    code = "from .models import A\nfrom .forms import B\n"
+    rules = [_Crashing, *[r for r in all_rules() if r.CODE == "DJG001"]]
+    findings = lint(code, "app/views.py", rules)
+    assert triples(findings) == [(1, 0, "DJG000"), (1, 0, "DJG001"), (2, 0, "DJG001")]
+    error = next(f for f in findings if f.code == "DJG000")
+    assert "DJG999" in error.message and "KeyError" in error.message
+
+
+def test_source_that_libcst_cannot_parse_gives_one_djg000() -> None:
+    # Python 2 print statement: ast fails too, so the engine tries libcst alone.
+    findings = lint("print 'hello'\n", "app/views.py")
+    assert [f.code for f in findings] == ["DJG000"]
+    assert (findings[0].line, findings[0].col) == (1, 0)
+
+
+def test_files_over_the_size_cap_are_skipped() -> None:
+    code = "from .models import A\n" * 50
+    assert lint(code, "app/views.py", options={"max-file-lines": 10}) == []
+    assert len(lint(code, "app/views.py", options={"max-file-lines": 0})) == 50
+
+
+def test_file_where_no_trigger_holds_is_not_parsed() -> None:
+    engine = Engine(list(all_rules()))
+    lines = ["import os\n", "\n", "value = os.getcwd()\n"]
+    settings = config.Settings(config.defaults())
+    result = engine.check(lines, "app/ok.py", settings, tree=ast.parse("".join(lines)))
+    assert result.findings == [] and not result.parsed
+
+
+def test_only_triggered_statements_are_parsed() -> None:
+    lines = ["import os\n", "\n", "from .models import A\n", "\n", "x = os.sep\n"] * 5
+    source = "".join(lines)
+    engine = Engine([r for r in all_rules() if r.CODE == "DJG001"])
+    result = engine.check(
+        lines, "app/v.py", config.Settings(config.defaults()), tree=ast.parse(source)
+    )
+    assert [(c.first, c.last) for c in result.chunks] == [(3 + 5 * i, 3 + 5 * i) for i in range(5)]
+    assert [f.line for f in result.findings] == [3, 8, 13, 18, 23]
+
+
+def test_libcst_is_not_imported_when_nothing_can_fire(tmp_path: pytest.TempPathFactory) -> None:
+    script = textwrap.dedent(
+        """
+        import ast, sys
+        from flake8_djguide.plugin import Plugin
+        lines = ["import os\\n", "x = os.getcwd()\\n"]
+        plugin = Plugin(ast.parse("".join(lines)), lines, "app/ok.py")
+        assert list(plugin.run()) == []
+        print("libcst" in sys.modules)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
