@@ -76,9 +76,11 @@ def test_walker_reaches_every_expression_and_statement() -> None:
         missing: list[str] = []
 
         def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, (cst.BaseExpression, cst.BaseStatement, cst.BaseSmallStatement)):
-                if id(node) not in seen:
-                    self.missing.append(type(node).__name__)
+            if (
+                isinstance(node, (cst.BaseExpression, cst.BaseStatement, cst.BaseSmallStatement))
+                and id(node) not in seen
+            ):
+                self.missing.append(type(node).__name__)
             return True
 
     visitor = Everything()
