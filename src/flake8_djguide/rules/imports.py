@@ -289,7 +289,12 @@ class SettingsImportNotTopLevel(Rule):
             return
         module = module_name_of(node.module)
         if module == "django.conf":
-            self._check(node, "from django.conf import ...")
+            names = (
+                "*"
+                if isinstance(node.names, cst.ImportStar)
+                else ", ".join(module_name_of(a.name) for a in node.names)
+            )
+            self._check(node, f"from django.conf import {names}")
         elif (
             module == "django"
             and not isinstance(node.names, cst.ImportStar)

@@ -61,7 +61,8 @@ _ENV_METHODS = frozenset(
 
 def env_fallback(value: cst.BaseExpression | None, ctx: FileContext) -> cst.BaseExpression | None:
     """The literal fallback of an environment read (``os.environ.get("X", "lit")``,
-    ``env("X", default="lit")``, ``config("X", default="lit")``), else ``None``."""
+    ``env("X", default="lit")``, ``config("X", default="lit")``) or of a secrets mapping
+    (``SECRETS.get("x", "lit")``), else ``None``."""
     if not isinstance(value, cst.Call):
         return None
     name = qualified_name(value.func, ctx)
@@ -74,6 +75,10 @@ def env_fallback(value: cst.BaseExpression | None, ctx: FileContext) -> cst.Base
         len(parts) == 1 or (len(parts) == 2 and parts[1] in _ENV_METHODS)
     ):
         argument = call_arg(value, None, "default")
+        return argument.value if argument is not None else None
+    if raw.endswith(".get") and isinstance(value.func, cst.Attribute):
+        # a secrets mapping read with a fallback: ``SECRETS.get("stripe_key", "sk_test_...")``
+        argument = call_arg(value, 1, "default")
         return argument.value if argument is not None else None
     return None
 
@@ -90,19 +95,49 @@ def secret_value(value: cst.BaseExpression | None, ctx: FileContext) -> str | No
 
 
 def settings_assignments(
-    module: cst.Module, ctx: FileContext
+    module: cst.Module, ctx: FileContext, conditional: bool = False
 ) -> Iterator[tuple[cst.Name, cst.BaseExpression | None]]:
     """Top-level assignments, and class attributes of top-level settings classes
-    (django-configurations) whose name does not mark them as development settings."""
-    for statement in module.body:
+    (django-configurations) whose name does not mark them as development settings.
+
+    With ``conditional``, assignments inside top-level ``if``/``try``/``with`` blocks
+    count too (a secret in a fallback branch is still in the repository)."""
+    pending: list[cst.BaseStatement] = list(module.body)
+    while pending:
+        statement = pending.pop(0)
         if isinstance(statement, cst.ClassDef):
             if is_dev_name(statement.name.value.lower(), ctx.settings):
                 continue
             for small in small_statements(statement.body):
                 yield from assigned_names(small)
-        else:
-            for small in small_statements([statement]):
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
                 yield from assigned_names(small)
+        elif conditional:
+            pending[:0] = _blocks(statement)
+
+
+def _blocks(statement: cst.BaseStatement) -> list[cst.BaseStatement]:
+    """The statements of a top-level ``if``/``try``/``with`` (not of functions or loops)."""
+    suites: list[cst.BaseSuite] = []
+    if isinstance(statement, cst.If):
+        suites.append(statement.body)
+        orelse = statement.orelse
+        while orelse is not None:
+            suites.append(orelse.body)
+            orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+    elif isinstance(statement, cst.Try):
+        suites.extend([statement.body, *(h.body for h in statement.handlers)])
+        suites.extend(s.body for s in (statement.orelse, statement.finalbody) if s is not None)
+    elif isinstance(statement, cst.With):
+        suites.append(statement.body)
+    found: list[cst.BaseStatement] = []
+    for suite in suites:
+        if isinstance(suite, cst.IndentedBlock):
+            found.extend(suite.body)
+        else:
+            found.append(cst.SimpleStatementLine(body=suite.body))
+    return found
 
 
 class _SettingsRule(Rule):
@@ -129,7 +164,10 @@ class HardcodedSecretKey(_SettingsRule):
     OPTIONS = ("settings-patterns", "dev-settings-words", "dev-settings-names")
     NOTES = (
         "Development and test settings modules are exempt, and so are django-configurations "
-        "classes named like development settings (`Dev`, `Local`, `Test`, `CI`)."
+        "classes named like development settings (`Dev`, `Local`, `Test`, `CI`). "
+        "Assignments in top-level `if`/`try`/`with` blocks count (a fallback branch "
+        '`except KeyError: SECRET_KEY = "..."` is still a committed key), and so does the '
+        'fallback of a secrets mapping read (`SECRETS.get("secret_key", "...")`).'
     )
     VALID = [
         Valid('import os\n\nSECRET_KEY = os.environ["SECRET_KEY"]\n', path=SETTINGS_PATH),
@@ -153,7 +191,7 @@ class HardcodedSecretKey(_SettingsRule):
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check ``SECRET_KEY`` assignments."""
-        for target, value in settings_assignments(node, self.ctx):
+        for target, value in settings_assignments(node, self.ctx, conditional=True):
             if target.value != "SECRET_KEY":
                 continue
             kind = secret_value(value, self.ctx)
@@ -200,7 +238,8 @@ class HardcodedCredentialSetting(_SettingsRule):
         "`_PRIVATE_KEY`, `_ACCESS_KEY` (or equal to `PASSWORD`), and the keys `PASSWORD`, "
         "`SIGNING_KEY` and `SECRET_KEY` at any depth of a dict assigned at top level "
         "(`DATABASES`, `CACHES`, `SIMPLE_JWT`, ...). Empty strings are placeholders and are "
-        "left alone; `SECRET_KEY` itself is DJG301's."
+        "left alone; `SECRET_KEY` itself is DJG301's. As for DJG301, top-level `if`/`try`/`with` "
+        'blocks and secrets-mapping fallbacks (`SECRETS.get("stripe_key", "sk_test_...")`) count.'
     )
     VALID = [
         Valid('EMAIL_HOST_PASSWORD = ""\n', path=SETTINGS_PATH),
@@ -224,7 +263,7 @@ class HardcodedCredentialSetting(_SettingsRule):
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check credential-named settings and credential keys of settings dicts."""
-        for target, value in settings_assignments(node, self.ctx):
+        for target, value in settings_assignments(node, self.ctx, conditional=True):
             name = target.value
             if is_credential_name(name):
                 kind = secret_value(value, self.ctx)
