@@ -135,7 +135,7 @@ def _blocks(statement: cst.BaseStatement) -> list[cst.BaseStatement]:
     for suite in suites:
         if isinstance(suite, cst.IndentedBlock):
             found.extend(suite.body)
-        else:
+        elif isinstance(suite, cst.SimpleStatementSuite):
             found.append(cst.SimpleStatementLine(body=suite.body))
     return found
 
