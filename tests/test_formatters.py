@@ -17,8 +17,12 @@ from flake8.violation import Violation
 from flake8_djguide.formatters import (
     GithubFormatter,
     SarifFormatter,
+    artifact_location,
     escape_data,
     escape_property,
+    information_uri,
+    relative_path,
+    rules_doc_uri,
 )
 from flake8_djguide.registry import all_rules
 
@@ -197,6 +201,21 @@ def test_sarif_uri_is_percent_encoded_and_line_zero_has_no_region(validator: Any
     }
     rules = log["runs"][0]["tool"]["driver"]["rules"]
     assert rules[second["ruleIndex"]]["name"] == "check-failed"
+
+
+def test_files_outside_the_current_directory_get_absolute_uris(tmp_path: Path) -> None:
+    outside = tmp_path.parent / "elsewhere.py"
+    location = artifact_location(str(outside))
+    assert location == {"uri": outside.resolve().as_uri()}
+    assert relative_path(str(outside), str(tmp_path)) is None
+    assert relative_path(str(tmp_path / "a" / "b.py"), str(tmp_path)) == "a/b.py"
+
+
+def test_documentation_url_comes_from_the_project_urls() -> None:
+    urls = {"documentation": "https://example.org/docs/rules.md", "source": "https://example.org"}
+    assert rules_doc_uri(urls) == "https://example.org/docs/rules.md"
+    assert information_uri(urls) == "https://example.org"
+    assert rules_doc_uri({}) == information_uri({}) == "https://pypi.org/project/flake8-djguide/"
 
 
 # -- GitHub workflow commands ----------------------------------------------------------------

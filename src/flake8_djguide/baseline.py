@@ -411,6 +411,7 @@ def build(
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="djguide baseline",
+        allow_abbrev=False,  # flake8's own options (--filename=...) pass through untouched
         description=(
             "Record the current DJG findings in a baseline file, so that flake8-djguide "
             "reports only new ones. Runs flake8 with your configuration; other flake8 "
