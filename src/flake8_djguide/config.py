@@ -191,6 +191,17 @@ define(
     )
 )
 
+define(
+    Option(
+        "baseline",
+        str,
+        "",
+        "The baseline file of findings to suppress (relative paths are relative to the "
+        "current directory). Default: the nearest .djguide-baseline.json, walking up from the "
+        "checked file. 'off' reports every finding.",
+    )
+)
+
 
 @dataclass(frozen=True)
 class Settings:

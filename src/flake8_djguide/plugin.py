@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
-from flake8_djguide import __version__, config
+from flake8_djguide import __version__, baseline, config
 from flake8_djguide.engine import Engine, error_finding
 from flake8_djguide.registry import all_rules, opt_in_codes
 from flake8_djguide.rule import Rule
@@ -98,7 +98,7 @@ class Plugin:
             if not engine.rules:
                 return
             result = engine.check(self.lines, self.filename, settings, tree=self.tree)
-            findings = result.findings
+            findings = baseline.suppress(result.findings, self.lines, self.filename, settings)
         except config.ConfigError as error:
             findings = [error_finding(error)]
         except Exception as error:
