@@ -338,3 +338,29 @@ def test_pre_commit_hooks_run_flake8_and_the_fix_command() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'djguide = "flake8_djguide.cli:main"' in pyproject
     assert os.path.isfile(ROOT / "src" / "flake8_djguide" / "__main__.py")
+
+
+def test_the_readme_before_and_after_example_is_what_fix_does(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Fixing code\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.split("\n", 1) for block in section.split("```")[1::2]]
+    python = [body for kind, body in blocks if kind == "python"]
+    text = [body for kind, body in blocks if kind == "text"]
+    before, after = python
+    path = views(project, before)
+    assert main(["fix"]) == 1
+    assert capsys.readouterr().out == text[0]
+    assert main(["fix", "--unsafe-fixes"]) == 0
+    assert path.read_text() == after
+
+
+def test_fix_does_not_read_stdin(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fix", "-"]) == 2
+    assert "standard input" in capsys.readouterr().err
+
+
+def test_check_version_prints_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--version"]) == 0
+    assert capsys.readouterr().out.count("flake8-djguide") == 1

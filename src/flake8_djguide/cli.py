@@ -194,7 +194,10 @@ def flake8_options(argv: Sequence[str], quiet: bool = False) -> argparse.Namespa
 
     sink = io.StringIO()
     try:
-        with contextlib.redirect_stderr(sink) if quiet else contextlib.nullcontext():
+        with contextlib.ExitStack() as stack:
+            if quiet:  # flake8 prints (--help, --version, warnings) when it runs for real
+                stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+                stack.enter_context(contextlib.redirect_stderr(sink))
             _, parsed = parse_args(list(argv))
     except SystemExit as exit_:
         raise UsageError(sink.getvalue().strip() or f"flake8 stopped ({exit_.code})") from None
@@ -307,7 +310,10 @@ def run_check(args: Sequence[str]) -> int:
         except UsageError:
             codes = ["DJG"]  # flake8 itself reports the problem below
         argv = [f"--select={','.join([*codes, *_ALWAYS])}", *argv]
-    return int(flake8_main(argv))
+    try:
+        return int(flake8_main(argv))
+    except SystemExit as exit_:  # --version, --help, bad flake8 arguments
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
 
 
 # -- fix --------------------------------------------------------------------------------------
@@ -371,6 +377,9 @@ def run_fix(
     from flake8_djguide import config
     from flake8_djguide.fix import SourceError, decode_source, encode_source, fix_source
 
+    if "-" in paths:
+        _err("djguide: error: fix works on files; it does not read standard input\n")
+        return EXIT_USAGE
     try:
         options = flake8_options(list(paths))
         codes = chosen_codes(options, select, ignore)
