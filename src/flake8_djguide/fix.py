@@ -222,7 +222,7 @@ def fix_source(
         if check_with_ast is None:
             check_with_ast = _parses_with_ast(source)
         applied = apply_fixes(module, fixable, check_with_ast=check_with_ast, record=record)
-        result.problems.extend(applied.problems)
+        result.problems.extend(p for p in applied.problems if p not in result.problems)
         if not applied.findings or applied.code == text:
             break
         done = Counter(f.code for f in applied.findings)
