@@ -1,0 +1,454 @@
+"""The ``djguide`` command (also ``python -m flake8_djguide``).
+
+``djguide check [FLAKE8 ARGS]``
+    Run flake8 with the DJG rules the project selects (a convenience: flake8
+    stays the primary interface).
+``djguide fix [PATHS] [--diff] [--select ...] [--ignore ...] [--unsafe-fixes]``
+    Apply fixes, print the findings left and a summary; exit 1 when findings
+    remain (or, with ``--diff``, when something would change).
+``djguide explain CODE``
+    Print a rule's documentation.
+``djguide rules``
+    List the rules: code, name, default on or opt-in, fix.
+
+Which codes ``check`` and ``fix`` use: the DJG codes the project's flake8
+configuration selects (its ``select``/``extend-select``/``ignore``/
+``extend-ignore``, and opt-in rules only when selected); when that
+configuration's ``select`` leaves out DJG altogether (``select = E,F,W``), the
+rules that are on by default, minus the ones it ignores. Per-file ignores and
+``# noqa`` apply as in flake8.
+
+Importing this module is cheap: flake8 and libcst are imported only by the
+commands that need them, so ``rules`` and ``explain`` never load libcst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import io
+import os
+import stat
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from flake8_djguide import __version__
+
+if TYPE_CHECKING:
+    from flake8_djguide.rule import Rule
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+#: Codes ``djguide check`` always asks flake8 for: files flake8-djguide could
+#: not check, and files Python cannot parse.
+_ALWAYS = ("DJG000", "E999")
+_SELECT_FLAGS = ("--select", "--extend-select", "--ignore", "--extend-ignore")
+
+_CHECK_HELP = """\
+usage: djguide check [FLAKE8 ARGS ...]
+
+Run flake8 with the DJG rules. Every argument goes to flake8 (paths, --max-line-length,
+--format, ...). Unless you pass --select, --extend-select, --ignore or --extend-ignore,
+flake8 is run with --select set to the DJG codes your flake8 configuration selects (the
+rules on by default when its select list leaves out DJG), DJG000 and E999.
+"""
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``djguide`` command; return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "check":
+        if args[1:] and args[1] in ("-h", "--help"):
+            _out(_CHECK_HELP)
+            return EXIT_OK
+        return run_check(args[1:])
+    parser = build_parser()
+    try:
+        namespace = parser.parse_args(args)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    if namespace.command == "fix":
+        return run_fix(
+            namespace.paths,
+            diff=namespace.diff,
+            select=namespace.select,
+            ignore=namespace.ignore,
+            unsafe=namespace.unsafe_fixes,
+            quiet=namespace.quiet,
+        )
+    if namespace.command == "explain":
+        return run_explain(namespace.code)
+    return run_rules()
+
+
+def _code_list(value: str) -> list[str]:
+    codes = [part.strip().upper() for part in value.split(",")]
+    return [code for code in codes if code]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``check`` hands its arguments to flake8 untouched)."""
+    parser = argparse.ArgumentParser(
+        prog="djguide",
+        description="flake8-djguide: check and fix Django code against the team's guide.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "check",
+        help="run flake8 with the DJG rules (arguments go to flake8; see 'djguide check -h')",
+        add_help=False,
+    )
+    fix = commands.add_parser(
+        "fix",
+        help="apply fixes, then report what is left",
+        description="Apply the rules' fixes in place, print the findings left and a summary. "
+        "Exits 1 when findings remain (with --diff: also when something would change).",
+    )
+    fix.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories")
+    fix.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
+    fix.add_argument(
+        "--select",
+        type=_code_list,
+        action="extend",
+        metavar="CODES",
+        help="fix and report only these codes or prefixes (comma-separated); replaces the "
+        "project's selection. Opt-in rules need their full code.",
+    )
+    fix.add_argument(
+        "--ignore",
+        type=_code_list,
+        action="extend",
+        metavar="CODES",
+        help="leave out these codes or prefixes (comma-separated)",
+    )
+    fix.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="also apply fixes that may change behaviour",
+    )
+    fix.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the summary, not the findings left"
+    )
+    explain = commands.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("code", metavar="CODE", help="a rule code (DJG201) or name")
+    commands.add_parser("rules", help="list the rules")
+    return parser
+
+
+# -- rules and explain ----------------------------------------------------------------------
+
+
+def run_rules() -> int:
+    """Print one line per rule: code, name, default, fix."""
+    from flake8_djguide.registry import all_rules
+
+    rows = [("code", "name", "default", "fix")]
+    for rule in all_rules():
+        rows.append((rule.CODE, rule.NAME, "opt-in" if rule.OPT_IN else "on", rule.FIX or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        _out("  ".join([*cells, row[3]]) + "\n")
+    return EXIT_OK
+
+
+def run_explain(code: str) -> int:
+    """Print the documentation of the rule ``code`` (a code or a rule name)."""
+    from flake8_djguide.docs import render_rule
+    from flake8_djguide.registry import all_rules
+
+    wanted = code.strip()
+    for rule in all_rules():
+        if wanted.upper() == rule.CODE or wanted.lower() == rule.NAME:
+            _out(render_rule(rule))
+            return EXIT_OK
+    _err(f"djguide: no rule {code!r}; 'djguide rules' lists them\n")
+    return EXIT_USAGE
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration: reported on one line, exit status 2."""
+
+
+def flake8_options(argv: Sequence[str], quiet: bool = False) -> argparse.Namespace:
+    """flake8's options for ``argv`` (its configuration files, plugins' options included)."""
+    from flake8.options.parse_args import parse_args
+
+    sink = io.StringIO()
+    try:
+        with contextlib.ExitStack() as stack:
+            if quiet:  # flake8 prints (--help, --version, warnings) when it runs for real
+                stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+                stack.enter_context(contextlib.redirect_stderr(sink))
+            _, parsed = parse_args(list(argv))
+    except SystemExit as exit_:
+        raise UsageError(sink.getvalue().strip() or f"flake8 stopped ({exit_.code})") from None
+    except Exception as error:
+        raise UsageError(f"{type(error).__name__}: {error}") from None
+    options: argparse.Namespace = parsed
+    return options
+
+
+def project_codes(options: argparse.Namespace) -> list[str]:
+    """The DJG codes to check and fix by default under flake8's ``options``.
+
+    The codes flake8 would report; when the configured ``select`` list leaves
+    DJG out altogether, the default-on rules that are not explicitly ignored.
+    """
+    from flake8.style_guide import Decision, DecisionEngine, Ignored
+
+    from flake8_djguide.registry import all_rules
+
+    decider = DecisionEngine(options)
+    codes = []
+    for rule in all_rules():
+        if decider.decision_for(rule.CODE) is Decision.Selected or (
+            not rule.OPT_IN
+            and decider.was_selected(rule.CODE) is Ignored.Implicitly
+            and decider.was_ignored(rule.CODE) is not Ignored.Explicitly
+        ):
+            codes.append(rule.CODE)
+    return codes
+
+
+def chosen_codes(
+    options: argparse.Namespace,
+    select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+) -> list[str]:
+    """The codes ``fix`` works on: the project's, or ``select`` (by prefix), minus ``ignore``."""
+    from flake8_djguide.registry import all_rules
+
+    base = project_codes(options)
+    rules = all_rules()
+    known = [rule.CODE for rule in rules]
+    for prefix in [*(select or []), *(ignore or [])]:
+        if not any(code.startswith(prefix) for code in known):
+            raise UsageError(
+                f"no flake8-djguide rule matches {prefix!r}; 'djguide rules' lists them"
+            )
+    if select:
+        prefixes = tuple(select)
+        codes = [
+            rule.CODE
+            for rule in rules
+            if rule.CODE.startswith(prefixes)
+            and (not rule.OPT_IN or rule.CODE in select or rule.CODE in base)
+        ]
+    else:
+        codes = base
+    if ignore:
+        codes = [code for code in codes if not code.startswith(tuple(ignore))]
+    return codes
+
+
+class _RulesPerFile:
+    """The rules for each file: the chosen codes, less flake8's per-file ignores."""
+
+    def __init__(self, options: argparse.Namespace, codes: Sequence[str]) -> None:
+        from flake8.utils import parse_files_to_codes_mapping
+
+        self.options = argparse.Namespace(**vars(options))
+        self.options.select = list(codes)
+        self.options.extend_select = []
+        self.per_file = parse_files_to_codes_mapping(getattr(options, "per_file_ignores", "") or "")
+        self.cache: dict[tuple[str, ...], list[type[Rule]]] = {}
+
+    def __call__(self, filename: str) -> list[type[Rule]]:
+        from flake8_djguide.plugin import _per_file_ignores, selected_rules
+
+        extra = _per_file_ignores(self.per_file, filename) if self.per_file else ()
+        rules = self.cache.get(extra)
+        if rules is None:
+            rules = selected_rules(self.options, extra)
+            self.cache[extra] = rules
+        return rules
+
+
+def discover_files(options: argparse.Namespace, paths: Sequence[str]) -> list[str]:
+    """The Python files under ``paths``, with flake8's ``exclude``/``filename`` settings."""
+    from flake8.discover_files import expand_paths
+
+    found = expand_paths(
+        paths=list(paths),
+        stdin_display_name=getattr(options, "stdin_display_name", "stdin"),
+        filename_patterns=options.filename,
+        exclude=[*options.exclude, *(getattr(options, "extend_exclude", None) or [])],
+    )
+    return sorted(dict.fromkeys(path for path in found if path != "-"))
+
+
+# -- check ------------------------------------------------------------------------------------
+
+
+def run_check(args: Sequence[str]) -> int:
+    """Run flake8 in this process with ``args`` and the DJG selection; return its status."""
+    from flake8.main.cli import main as flake8_main
+
+    argv = list(args)
+    if not any(arg.split("=", 1)[0] in _SELECT_FLAGS for arg in argv):
+        try:
+            codes = project_codes(flake8_options(argv, quiet=True))
+        except UsageError:
+            codes = ["DJG"]  # flake8 itself reports the problem below
+        argv = [f"--select={','.join([*codes, *_ALWAYS])}", *argv]
+    try:
+        return int(flake8_main(argv))
+    except SystemExit as exit_:  # --version, --help, bad flake8 arguments
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+
+
+# -- fix --------------------------------------------------------------------------------------
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace the file at ``path`` (through a symlink) by ``data``: temporary file, then rename."""
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".djguide", dir=directory
+    )
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """A ``git apply``-able unified diff of one file."""
+    from flake8_djguide.fix import split_lines
+
+    shown = os.path.normpath(path).replace(os.sep, "/")
+    lines = []
+    for line in difflib.unified_diff(
+        split_lines(before), split_lines(after), f"a/{shown}", f"b/{shown}"
+    ):
+        if line.endswith(("\n", "\r")):
+            lines.append(line)
+        else:
+            lines.append(line + "\n\\ No newline at end of file\n")
+    return "".join(lines)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _by_code(counts: Counter[str]) -> str:
+    return ", ".join(f"{code} {counts[code]}" for code in sorted(counts))
+
+
+def run_fix(
+    paths: Sequence[str],
+    *,
+    diff: bool = False,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    unsafe: bool = False,
+    quiet: bool = False,
+) -> int:
+    """Fix the files under ``paths``; print findings left and a summary; return the status."""
+    from flake8_djguide import config
+    from flake8_djguide.fix import SourceError, decode_source, encode_source, fix_source
+
+    if "-" in paths:
+        _err("djguide: error: fix works on files; it does not read standard input\n")
+        return EXIT_USAGE
+    try:
+        options = flake8_options(list(paths))
+        codes = chosen_codes(options, select, ignore)
+        overrides = config.flake8_overrides(options)
+    except (UsageError, config.ConfigError) as error:
+        _err(f"djguide: error: {error}\n")
+        return EXIT_USAGE
+    rules_for = _RulesPerFile(options, codes)
+    disable_noqa = bool(getattr(options, "disable_noqa", False))
+    report = _out if not diff else _err
+
+    applied: Counter[str] = Counter()
+    changed = left = unsafe_left = skipped = 0
+    for path in discover_files(options, paths):
+        rules = rules_for(path)
+        if not rules:
+            continue
+        try:
+            with open(path, "rb") as stream:
+                data = stream.read()
+            text, encoding = decode_source(data)
+            settings = config.resolve(path, overrides)
+            result = fix_source(
+                text, path, rules, settings, unsafe=unsafe, disable_noqa=disable_noqa
+            )
+            if result.error is not None:
+                _err(f"{path}: skipped: {result.error.split(' ', 1)[1]}\n")
+                skipped += 1
+                continue
+            new_data = encode_source(result.source, encoding) if result.changed else data
+        except (OSError, SourceError, config.ConfigError) as error:
+            _err(f"{path}: skipped: {error}\n")
+            skipped += 1
+            continue
+        except Exception as error:  # a bug must not stop the other files from being fixed
+            _err(f"{path}: skipped: internal error ({type(error).__name__}: {error})\n")
+            skipped += 1
+            continue
+        for problem in result.problems:
+            _err(f"{path}: {problem}\n")
+        if new_data != data:
+            changed += 1
+            if diff:
+                _out(unified_diff(path, text, result.source))
+            else:
+                try:
+                    write_atomic(path, new_data)
+                except OSError as error:
+                    _err(f"{path}: not written: {error}\n")
+                    skipped += 1
+                    continue
+        applied += result.applied
+        left += len(result.remaining)
+        unsafe_left += result.unsafe_available
+        if not quiet:
+            for finding in result.remaining:
+                report(f"{path}:{finding.line}:{finding.col + 1}: {finding.message}\n")
+
+    total = sum(applied.values())
+    verb = "would fix" if diff else "fixed"
+    summary = f"{verb.capitalize()} {_plural(total, 'finding')} in {_plural(changed, 'file')}"
+    summary += f" ({_by_code(applied)}).\n" if total else ".\n"
+    summary += f"{_plural(left, 'finding')} left"
+    if unsafe_left:
+        summary += f" ({unsafe_left} fixable with --unsafe-fixes)"
+    summary += ".\n"
+    if skipped:
+        summary += f"{_plural(skipped, 'file')} skipped.\n"
+    report(summary)
+    if left or skipped or (diff and changed):
+        return EXIT_FINDINGS
+    return EXIT_OK
