@@ -284,3 +284,12 @@ def test_a_broken_baseline_becomes_djg000_not_a_crash(project: Path) -> None:
 def test_baseline_command_refuses_when_the_option_is_off(project: Path) -> None:
     assert baseline.main(["--djguide-baseline=off", *FLAKE8, "shop"]) == 2
     assert not (project / baseline.BASELINE_NAME).exists()
+
+
+def test_djguide_baseline_subcommand_writes_the_baseline(project: Path) -> None:
+    from flake8_djguide import cli
+
+    assert cli.main(["baseline", *FLAKE8, "shop"]) == 0
+    recorded = read_baseline(project / ".djguide-baseline.json")
+    assert list(recorded) == ["shop/orders/services.py"]
+    assert flake8(project, "shop") == []

@@ -334,7 +334,7 @@ def test_pre_commit_hooks_run_flake8_and_the_fix_command() -> None:
     text = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
     hooks = [block for block in text.split("- id: ")[1:]]
     entries = {block.split()[0]: block.split("entry: ")[1].splitlines()[0] for block in hooks}
-    assert entries == {"djguide": "flake8 --select=DJG", "djguide-fix": "djguide fix"}
+    assert entries == {"djguide": "djguide check", "djguide-fix": "djguide fix"}
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'djguide = "flake8_djguide.cli:main"' in pyproject
     assert os.path.isfile(ROOT / "src" / "flake8_djguide" / "__main__.py")

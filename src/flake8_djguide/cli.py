@@ -76,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _out(_CHECK_HELP)
             return EXIT_OK
         return run_check(args[1:])
+    if args and args[0] == "baseline":
+        from flake8_djguide import baseline
+
+        return baseline.main(args[1:])
     parser = build_parser()
     try:
         namespace = parser.parse_args(args)
@@ -143,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fix.add_argument(
         "-q", "--quiet", action="store_true", help="print only the summary, not the findings left"
+    )
+    commands.add_parser(
+        "baseline",
+        help="record current findings in .djguide-baseline.json "
+        "(see 'djguide baseline -h'; --prune drops stale entries)",
+        add_help=False,
     )
     explain = commands.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("code", metavar="CODE", help="a rule code (DJG201) or name")
