@@ -122,6 +122,7 @@ class FileContext:
         filename: str,
         settings: Settings,
         info: Optional[ModuleInfo] = None,
+        tree: Optional[ast.Module] = None,
     ) -> None:
         self.filename = filename
         self.settings = settings
@@ -134,6 +135,9 @@ class FileContext:
         self.is_factories = matches(self.path, settings.list("factory-patterns"))
         #: the top-level ``ast`` statement being scanned by ``AST_TRIGGERS``.
         self.current_statement: Optional[ast.stmt] = None
+        #: flake8's ``ast`` tree of the whole file (``None`` when it did not parse), for
+        #: facts that span statements (e.g. which classes of the file are DRF views).
+        self.tree = tree
 
     @functools.cached_property
     def is_settings(self) -> bool:
