@@ -729,7 +729,11 @@ class DjangoPaginatorInDrf(_DrfViewScopes):
 
     CODE = "DJG603"
     NAME = "django-paginator-in-drf"
-    MESSAGE = "Django's `Paginator` in DRF view `{view}`; {remedy}"
+    MESSAGE = (
+        "Django's `Paginator` in DRF view `{view}`; use a DRF pagination class "
+        "(`pagination_class` on generic views and viewsets, "
+        "`PageNumberPagination().paginate_queryset(...)` elsewhere)"
+    )
     RATIONALE = (
         "DRF's pagination classes produce the standard paginated response (`count`, `next`, "
         "`previous`, `results`), read the page from the query string with validation and "
@@ -797,11 +801,7 @@ class DjangoPaginatorInDrf(_DrfViewScopes):
         if not self._is_paginator(expr):
             return
         self.skip.add(id(expr))
-        if view[0] == "class":
-            remedy = "set `pagination_class` and use `self.paginate_queryset()`"
-        else:
-            remedy = "use a DRF pagination class (`PageNumberPagination().paginate_queryset()`)"
-        self.report(node, view=view[1], remedy=remedy)
+        self.report(node, view=view[1])
 
     def visit_Import(self, node: cst.Import) -> None:
         """Names in imports are not uses."""
@@ -857,10 +857,23 @@ def _is_true(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 
 
+def _without_comments(
+    whitespace: cst.BaseParenthesizableWhitespace,
+) -> cst.BaseParenthesizableWhitespace:
+    """The line break and indentation of ``whitespace``, without its comment or blank lines."""
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return whitespace.with_changes(
+            first_line=cst.TrailingWhitespace(newline=whitespace.first_line.newline),
+            empty_lines=[],
+        )
+    return whitespace
+
+
 def add_read_only(call: cst.Call) -> cst.Call:
     """``call`` with ``read_only=True``: an existing ``read_only=`` argument is set to
-    ``True``, otherwise the argument is appended, following the call's layout (one
-    argument per line with a trailing comma stays that way)."""
+    ``True``, otherwise the argument is appended after the others, following the call's
+    layout (one argument per line stays one per line, a trailing comma stays, comments
+    stay on their lines)."""
     args = list(call.args)
     for index, arg in enumerate(args):
         if arg.keyword is not None and arg.keyword.value == "read_only":
@@ -877,21 +890,36 @@ def add_read_only(call: cst.Call) -> cst.Call:
     if not args:
         return call.with_changes(args=[new])
     last = args[-1]
-    if isinstance(last.comma, cst.Comma):
-        # a trailing comma: the new argument takes it, and the old last argument is
-        # separated from the new one like the arguments before it (or the first one).
-        if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
-            between = args[-2].comma.whitespace_after
-        else:
-            between = call.whitespace_before_args
-        args[-1] = last.with_changes(
-            comma=cst.Comma(
-                whitespace_before=last.comma.whitespace_before, whitespace_after=between
-            )
-        )
-        new = new.with_changes(comma=last.comma)
+    # what separates two arguments in this call: the whitespace after the comma before
+    # the last argument, or (one argument) the whitespace after the opening parenthesis
+    if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
+        between = _without_comments(args[-2].comma.whitespace_after)
+    elif isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
+        between = _without_comments(call.whitespace_before_args)
     else:
-        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        between = cst.SimpleWhitespace(" ")
+    if isinstance(last.comma, cst.Comma):
+        trailing = last.comma.whitespace_after  # up to the closing parenthesis
+        if isinstance(trailing, cst.ParenthesizedWhitespace) and isinstance(
+            between, cst.ParenthesizedWhitespace
+        ):
+            # the last argument's end-of-line comment stays on its line
+            separator: cst.BaseParenthesizableWhitespace = between.with_changes(
+                first_line=trailing.first_line
+            )
+            closing = _without_comments(trailing).with_changes(empty_lines=trailing.empty_lines)
+        else:
+            separator, closing = between, trailing
+        args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=separator))
+        new = new.with_changes(comma=cst.Comma(whitespace_after=closing))
+    else:
+        if not isinstance(last.whitespace_after_arg, cst.ParenthesizedWhitespace):
+            between = cst.SimpleWhitespace(" ")
+        args[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_after=between),
+            whitespace_after_arg=cst.SimpleWhitespace(""),
+        )
+        new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
     return call.with_changes(args=[*args, new])
 
 
