@@ -109,7 +109,7 @@ class FileFacts:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 facts._add_import(node)
             elif isinstance(node, ast.ClassDef):
-                bases = [d for d in (ast_dotted_name(b) for b in node.bases) if d]
+                bases = _ast_bases(node)
                 methods = {
                     s.name
                     for s in node.body
@@ -346,13 +346,17 @@ def file_facts(ctx: FileContext) -> FileFacts:
 
 
 def _cst_bases(node: cst.ClassDef) -> list[tuple[cst.Arg, str]]:
-    return [
-        (arg, name)
-        for arg in node.bases
-        if arg.keyword is None and not arg.star
-        for name in [dotted_name(arg.value)]
-        if name
-    ]
+    """``(argument, dotted name)`` of each base; ``ModelSerializer[Post]`` (the generics of
+    djangorestframework-stubs) names ``ModelSerializer``."""
+    bases = []
+    for arg in node.bases:
+        if arg.keyword is not None or arg.star:
+            continue
+        value = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+        name = dotted_name(value)
+        if name:
+            bases.append((arg, name))
+    return bases
 
 
 def _cst_methods(node: cst.ClassDef) -> set[str]:
@@ -406,7 +410,9 @@ def ast_auth_names(expr: ast.expr, facts: FileFacts) -> list[str]:
 
 
 def _ast_bases(node: ast.ClassDef) -> list[str]:
-    return [d for d in (ast_dotted_name(b) for b in node.bases) if d]
+    """The dotted names of a class's bases (see :func:`_cst_bases`)."""
+    names = (ast_dotted_name(b.value if isinstance(b, ast.Subscript) else b) for b in node.bases)
+    return [name for name in names if name]
 
 
 def _ast_is_api_view(node: ast.FunctionDef | ast.AsyncFunctionDef, facts: FileFacts) -> bool:
@@ -486,10 +492,25 @@ def _ast_trigger_601_class(node: ast.ClassDef, ctx: FileContext) -> bool:
     if any(facts.auth_mixin(b) for b in bases):
         return True
     decorators = list(node.decorator_list)
-    for statement in node.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            decorators.extend(statement.decorator_list)
+    for method in _ast_methods(node.body):
+        decorators.extend(method.decorator_list)
     return any(ast_auth_names(d, facts) for d in decorators)
+
+
+def _ast_methods(
+    body: Iterable[ast.stmt],
+) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions whose innermost enclosing scope is the class owning ``body`` (also
+    those under ``if``/``try``/``with``/loops in the class body)."""
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield statement
+        elif not isinstance(statement, ast.ClassDef):
+            for child in ast.iter_child_nodes(statement):
+                if isinstance(child, ast.stmt):
+                    yield from _ast_methods([child])
+                elif isinstance(getattr(child, "body", None), list):  # except / case
+                    yield from _ast_methods(child.body)  # type: ignore[attr-defined]
 
 
 def _ast_trigger_601_function(
@@ -1082,20 +1103,20 @@ class WritableNestedSerializer(Rule):
 _VIEW_PLACE = (
     "`views.py`, `viewsets.py` or a `views/` package",
     ("views.py", "viewsets.py"),
-    "views",
+    ("views", "viewsets"),
 )
-#: kind -> (where it belongs, for the message; accepted basenames; accepted package name)
-_PLACES: dict[str, tuple[str, tuple[str, ...], str | None]] = {
+#: kind -> (where it belongs, for the message; accepted basenames; accepted packages)
+_PLACES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "serializer": (
         "`serializers.py` or a `serializers/` package",
         ("serializers.py",),
-        "serializers",
+        ("serializers",),
     ),
     "viewset": _VIEW_PLACE,
     "view": _VIEW_PLACE,
-    "model": ("`models.py` or a `models/` package", ("models.py",), "models"),
-    "permission class": ("`permissions.py`", ("permissions.py",), None),
-    "filterset": ("`filters.py`", ("filters.py",), None),
+    "model": ("`models.py` or a `models/` package", ("models.py",), ("models",)),
+    "permission class": ("`permissions.py`", ("permissions.py",), ()),
+    "filterset": ("`filters.py`", ("filters.py",), ()),
 }
 
 
@@ -1122,10 +1143,11 @@ def component_kind(bases: Sequence[str], name: str, facts: FileFacts) -> str | N
 
 def in_place(kind: str, ctx: FileContext) -> bool:
     """Whether the file is where a component of ``kind`` belongs."""
-    _where, basenames, package = _PLACES[kind]
+    _where, basenames, packages = _PLACES[kind]
     if ctx.basename in basenames:
         return True
-    return package is not None and package in ctx.path.split("/")[:-1]
+    directories = ctx.path.split("/")[:-1]
+    return any(package in directories for package in packages)
 
 
 def _ast_trigger_605(node: ast.ClassDef, ctx: FileContext) -> bool:
@@ -1162,7 +1184,8 @@ class MisplacedComponent(Rule):
         "bases imported from a `models` module whose name ends in `Model`, such as "
         "`TimeStampedModel`), DRF permission classes, and django-filter `FilterSet`s. As the "
         "specification lists, packages are accepted for serializers, views and models "
-        "(`serializers/`, `views/`, `models/`), but permission classes belong in "
+        "(`serializers/`, `views/`, `models/`; also `viewsets/`, the package form of "
+        "`viewsets.py`), but permission classes belong in "
         "`permissions.py` and filtersets in `filters.py`. Function views are not checked. "
         "Tests and migrations are exempt."
     )
