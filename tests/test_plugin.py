@@ -180,7 +180,7 @@ def test_opt_in_rules_are_default_ignored_and_extend_select_turns_them_on(
             text=True,
             cwd=tmp_path,
         )
-        assert rule.CODE not in plain.stdout
+        assert f": {rule.CODE} " not in plain.stdout
         selected = subprocess.run(
             [
                 sys.executable,
@@ -194,7 +194,7 @@ def test_opt_in_rules_are_default_ignored_and_extend_select_turns_them_on(
             text=True,
             cwd=tmp_path,
         )
-        assert f"{rule.CODE} " in selected.stdout, rule.CODE
+        assert f": {rule.CODE} " in selected.stdout, rule.CODE
 
 
 def test_unparsable_file_gives_one_djg000_and_others_are_checked(project: Path) -> None:

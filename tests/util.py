@@ -100,3 +100,49 @@ def load_fixture(path: Path) -> Fixture:
 
 def all_fixtures() -> list[Path]:
     return sorted(p for p in FIXTURES.rglob("DJG*.py") if "projects" not in p.parts)
+
+
+def apply_fixes(
+    code: str,
+    path: str,
+    rules: Sequence[type[Rule]],
+    options: Mapping[str, object] | None = None,
+) -> str:
+    """The source after applying every fix (safe and unsafe) the rules offer.
+
+    The file is linted whole (one libcst module), and each finding's ``fix()`` replaces
+    ``finding.fix_node or finding.node`` by identity, as libcst's ``Module.deep_replace``
+    does, but for all findings in one pass (a replaced tree no longer holds the other
+    findings' nodes). A fix inside another fixed node is dropped.
+    """
+    import libcst as cst
+
+    engine = Engine(list(rules))
+    result = engine.check(
+        code.splitlines(True), path, settings_with(options or {}), whole_file=True
+    )
+    assert len(result.chunks) <= 1, "a whole-file run has one chunk"
+    fixable = [f for f in result.findings if f.fix is not None]
+    if not fixable:
+        return code
+    module = result.chunks[0].module
+    assert module is not None
+    replacements: dict[int, cst.CSTNode] = {}
+    for finding in fixable:
+        assert finding.fix is not None
+        target = finding.fix_node if finding.fix_node is not None else finding.node
+        replacements[id(target)] = finding.fix()
+
+    class _Replace(cst.CSTTransformer):
+        def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+            return replacements.get(id(original_node), updated_node)
+
+    if len(replacements) == 1:
+        ((target_id, new),) = replacements.items()
+        target = next(
+            (f.fix_node if f.fix_node is not None else f.node)
+            for f in fixable
+            if id(f.fix_node if f.fix_node is not None else f.node) == target_id
+        )
+        return module.deep_replace(target, new).code
+    return module.visit(_Replace()).code

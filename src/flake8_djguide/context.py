@@ -162,6 +162,7 @@ class FileContext:
         filename: str,
         settings: Settings,
         info: ModuleInfo | None = None,
+        tree: ast.Module | None = None,
     ) -> None:
         self.filename = filename
         self.settings = settings
@@ -174,6 +175,9 @@ class FileContext:
         self.is_factories = matches(self.path, settings.list("factory-patterns"))
         #: the top-level ``ast`` statement being scanned by ``AST_TRIGGERS``.
         self.current_statement: ast.stmt | None = None
+        #: flake8's ``ast`` tree of the whole file (``None`` when it did not parse), for
+        #: facts that span statements (e.g. which classes of the file are DRF views).
+        self.tree = tree
 
     @functools.cached_property
     def is_settings(self) -> bool:

@@ -158,7 +158,9 @@ class Engine:
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 tree = None  # libcst may still parse it; otherwise DJG000
         info = ModuleInfo.from_tree(tree)
-        ctx = FileContext(filename, settings, info)
+        ctx = FileContext(
+            filename, settings, info, tree=tree if isinstance(tree, ast.Module) else None
+        )
         limit = settings.get("max-file-lines")
         if limit and len(lines) > limit:
             return Result([], [], False)

@@ -149,7 +149,10 @@ def _warn_shadowing(options: argparse.Namespace) -> None:
     without.extend_ignore = [
         e for e in getattr(options, "extend_ignore", None) or [] if e not in _SHADOWING
     ]
-    if len(selected_rules(without)) <= len(selected_rules(options)):
+    lost = {r.CODE for r in selected_rules(without) if not r.OPT_IN} - {
+        r.CODE for r in selected_rules(options)
+    }
+    if not lost:
         return
     listed = ", ".join(f"'{e}'" for e in shadowing)
     sys.stderr.write(

@@ -1,0 +1,1 @@
+"""The blog's REST API (Django REST framework)."""
