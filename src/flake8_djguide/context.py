@@ -134,6 +134,8 @@ class FileContext:
         self.is_factories = matches(self.path, settings.list("factory-patterns"))
         #: the top-level ``ast`` statement being scanned by ``AST_TRIGGERS``.
         self.current_statement: Optional[ast.stmt] = None
+        #: flake8's ``ast`` tree of the file (``None`` when it did not parse).
+        self.tree: Optional[ast.AST] = None
 
     @functools.cached_property
     def is_settings(self) -> bool:

@@ -159,6 +159,7 @@ class Engine:
                 tree = None  # libcst may still parse it; otherwise DJG000
         info = ModuleInfo.from_tree(tree)
         ctx = FileContext(filename, settings, info)
+        ctx.tree = tree
         limit = settings.get("max-file-lines")
         if limit and len(lines) > limit:
             return Result([], [], False)
