@@ -68,6 +68,11 @@ class Relation:
         return self.kind in MANY_KINDS
 
     @property
+    def select_ok(self) -> bool:
+        """``select_related`` can load it (forward or reverse one-to-one, forward FK)."""
+        return self.kind in ("fk", "o2o", "rev_o2o")
+
+    @property
     def forward_single(self) -> bool:
         """A forward ForeignKey or OneToOneField (``select_related`` can follow it)."""
         return self.kind in FORWARD_SINGLE
