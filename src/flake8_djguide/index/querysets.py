@@ -27,7 +27,7 @@ EVALUATING = frozenset(
 )
 #: Evaluating methods that query even when called on an already evaluated queryset.
 ALWAYS_QUERY = frozenset(
-    "get aggregate in_bulk create get_or_create update_or_create update delete latest earliest".split()
+    "get last aggregate in_bulk create get_or_create update_or_create update delete latest earliest".split()
 )
 
 

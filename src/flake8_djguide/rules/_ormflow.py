@@ -344,7 +344,9 @@ class Scope:
             self._memo.pop(name, None)
             base = _merge_values([base, *extra])
         if isinstance(base, QS):
-            base = replace(base, loops=loops)
+            # a variable holds one queryset object: iterating it again reuses its rows, so
+            # it runs a query per iteration only when it is assigned in the loop
+            base = replace(base, loops=loops, fresh=False)
         return base
 
     def literal_only(self, name: str) -> bool:
@@ -478,6 +480,8 @@ def code_of(node: cst.CSTNode, limit: int = 60) -> str:
     global _CODE
     if _CODE is None:
         _CODE = cst.Module(body=[])
+    if getattr(node, "lpar", None):
+        node = node.with_changes(lpar=[], rpar=[])
     text = " ".join(_CODE.code_for_node(node).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -727,6 +731,7 @@ class Analysis:
         self.findings: list[Finding] = []
         self.frames: list[Frame] = []
         self._reported: set[tuple[str, int]] = set()
+        self._seen_paths: set[tuple[int, Path]] = set()
         scope = Scope(self, module.body, None, kind="module")
         for statement in module.body:
             self._visit(statement, scope)
@@ -909,7 +914,7 @@ class Analysis:
         frame.bindings[name] = Item(
             value.model,
             value.cov,
-            value.text,
+            value.text if value.prefix else code_of(iterable),
             value.prefix,
             value.through_many,
             value.bare_ok,
@@ -1357,6 +1362,10 @@ class Analysis:
 
     def _n_plus_one(self, item: Item, name: str, node: cst.CSTNode, relation: Optional[Relation]) -> None:
         path = (*item.prefix, name)
+        key = (id(item.frame), path)
+        if key in self._seen_paths:
+            return  # the instance caches a loaded relation: only the first access queries
+        self._seen_paths.add(key)
         call = self._call_for(item, path, relation)
         self.report(
             "DJG201",
