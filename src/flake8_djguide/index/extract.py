@@ -22,7 +22,7 @@ import ast
 from typing import Any, Optional, Union
 
 Encoded = list[Any]
-FORMAT = 3  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 4  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 _META_KEYS = frozenset(
@@ -314,14 +314,17 @@ def module_facts(tree: ast.Module) -> dict[str, Any]:
     return facts
 
 
-def needs_parse(data: bytes) -> bool:
-    """Whether a file's text may hold anything the index keeps (a class, AUTH_USER_MODEL)."""
-    return b"class " in data or b"AUTH_USER_MODEL" in data
+def needs_parse(data: bytes, package: bool = False) -> bool:
+    """Whether a file's text may hold anything the index keeps: a class, AUTH_USER_MODEL, a
+    ``get_user_model()`` alias, or (in a package's ``__init__.py``) re-exports."""
+    if package:
+        return b"import" in data or b"class " in data
+    return b"class " in data or b"AUTH_USER_MODEL" in data or b"get_" in data and b"model(" in data
 
 
-def source_facts(data: bytes) -> dict[str, Any]:
+def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
     """The facts of a module given as bytes; empty facts when it does not parse."""
-    if not needs_parse(data):
+    if not needs_parse(data, package):
         return {"imports": {}, "classes": []}
     try:
         tree = ast.parse(data)

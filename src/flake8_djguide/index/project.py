@@ -466,7 +466,8 @@ class Index:
                 return qualified
             if qualified.endswith("AUTH_USER_MODEL"):
                 return self.user_model()
-            return None
+            aliased = self.model_named(module, raw)
+            return aliased.qualname if aliased is not None else None
         if tag == "call" and encoded[1][0] == "ref":
             func = encoded[1][1].rsplit(".", 1)[-1]
             if func == "get_user_model":

@@ -188,7 +188,7 @@ def _refresh(
                 data = (root / rel).read_bytes()
             except OSError:
                 continue
-            facts = source_facts(data)
+            facts = source_facts(data, rel.endswith("__init__.py"))
             result.parsed += 1
             changed = True
         entries[rel] = [mtime, size, facts]

@@ -697,6 +697,25 @@ def summary_coverage(
     return result, rows
 
 
+def default_manager_base(index: Index, model_name: Optional[str]) -> Coverage:
+    """What the default manager of a model loads (used by its related managers)."""
+    model = index.models.get(model_name) if model_name else None
+    if model is None or not model.managers:
+        return EMPTY
+    manager = model.managers.get("objects") or next(iter(model.managers.values()))
+    return manager_base(manager)
+
+
+def graft(coverage: Coverage, prefix: Path, inner: Coverage) -> Coverage:
+    """``coverage`` plus what ``inner`` loads, under ``prefix`` (a prefetched relation)."""
+    if inner.opaque:
+        return replace(coverage, opaque=True)
+    if not inner.select and not inner.prefetch or not coverage.loads(prefix):
+        return coverage
+    extra = {(*prefix, *path) for path in inner.select | inner.prefetch}
+    return replace(coverage, prefetch=coverage.prefetch | frozenset(extra))
+
+
 def manager_base(manager: Optional[Manager]) -> Coverage:
     """What ``Model.<manager>`` loads before any method (a ``get_queryset`` override)."""
     if manager is None or manager.get_queryset is None:
@@ -1405,7 +1424,7 @@ class Analysis:
                 if name == "all":
                     return QS(
                         target,
-                        item.cov,
+                        graft(item.cov, path, default_manager_base(self.index, relation.target if relation else None)),
                         item.text,
                         path,
                         True,
@@ -1638,20 +1657,43 @@ class Analysis:
                 (path, requirement_sets[0][path])
                 for path in sorted(common)
                 if not self._view_covers(value, path, requirement_sets[0][path][1])
+                and not self._manager_loads(path, requirement_sets[0][path][1])
             ]
             if missing:
                 self._report_view(node, serializers[0], missing)
+
+    def _manager_loads(self, path: Path, relations: tuple[Relation, ...]) -> bool:
+        """Whether prefetching a to-many prefix of ``path`` would load the rest (through
+        the related model's default manager): then only the prefix needs reporting."""
+        for end in range(1, len(path)):
+            if relations[end - 1].many:
+                base = default_manager_base(self.index, relations[end - 1].target)
+                if not base.opaque and base.loads(path[end:]):
+                    return True
+        return False
 
     def _view_covers(self, qs: QS, path: Path, relations: tuple[Relation, ...]) -> bool:
         cov = qs.cov
         if cov.loads(path):
             return True
-        return cov.bare and len(path) <= 5 and all(r.forward_single and not r.null for r in relations)
+        if cov.bare and len(path) <= 5 and all(r.forward_single and not r.null for r in relations):
+            return True
+        # a prefetched relation is loaded through the related model's default manager,
+        # whose get_queryset() may select_related the rest (ReviewManager: "user")
+        for end in range(1, len(path)):
+            if relations[end - 1].many and cov.loads(path[:end]):
+                base = default_manager_base(self.index, relations[end - 1].target)
+                if base.opaque or base.loads(path[end:]):
+                    return True
+        return False
 
     def _report_view(
-        self, node: cst.CSTNode, serializer: Serializer, missing: list[tuple[Path, tuple[str, tuple[Relation, ...]]]]
+        self,
+        node: cst.CSTNode,
+        serializer: Serializer,
+        missing: list[tuple[Path, tuple[frozenset[str], tuple[Relation, ...]]]],
     ) -> None:
-        fields = sorted({label for _, (label, _) in missing})
+        fields = sorted({label for _, (labels, _) in missing for label in labels})
         select = [p for p, (_, rels) in missing if all(r.select_ok for r in rels)]
         prefetch = [p for p, (_, rels) in missing if not all(r.select_ok for r in rels)]
         select = [p for p in select if not any(o != p and o[: len(p)] == p for o in select)]
@@ -1672,9 +1714,9 @@ class Analysis:
 
     def requirements(
         self, serializer: Serializer, depth: int = 0, seen: Optional[set[str]] = None
-    ) -> dict[Path, tuple[str, tuple[Relation, ...]]]:
-        """Relation paths a serializer reads on each object: ``{path: (field, relations)}``."""
-        found: dict[Path, tuple[str, tuple[Relation, ...]]] = {}
+    ) -> dict[Path, tuple[frozenset[str], tuple[Relation, ...]]]:
+        """Relation paths a serializer reads on each object: ``{path: (fields, relations)}``."""
+        found: dict[Path, tuple[frozenset[str], tuple[Relation, ...]]] = {}
         model = self.index.models.get(serializer.model) if serializer.model else None
         seen = set() if seen is None else seen
         if model is None or depth > 3 or serializer.qualname in seen:
@@ -1689,7 +1731,8 @@ class Analysis:
             return True
 
         def add(path: Path, label: str, relations: tuple[Relation, ...]) -> None:
-            found.setdefault(path, (label, relations))
+            labels, _ = found.get(path, (frozenset(), relations))
+            found[path] = (labels | {label}, relations)
 
         for name, declared in serializer.declared.items():
             if not include(name):
