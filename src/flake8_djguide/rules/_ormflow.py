@@ -1385,12 +1385,15 @@ class Analysis:
         if key in self._seen_paths:
             return  # the instance caches a loaded relation: only the first access queries
         self._seen_paths.add(key)
-        call = self._call_for(item, path, relation)
+        if item.cov.prefetch_dropped and path in item.cov.prefetch:
+            remedy = "give `.iterator()` a `chunk_size` (without it, prefetches are not done)"
+        else:
+            remedy = f"add `.{self._call_for(item, path, relation)}` to that queryset"
         self.report(
             "DJG201",
             node,
             f"`{code_of(node)}` loads relation `{lookup_text(path)}` once per row of "
-            f"`{item.text}`; add `.{call}` to that queryset",
+            f"`{item.text}`; {remedy}",
         )
 
     def _deferred(self, item: Item, name: str, node: cst.CSTNode) -> None:
