@@ -1235,7 +1235,7 @@ class Analysis:
     def _method(self, qs: QS, name: str, call: cst.Call, scope: Scope, quiet: bool) -> Value:
         if name in KEEP_METHODS or name in LOADING:
             result = replace(qs, cov=apply(qs.cov, self._step(name, call, scope)), fresh=True, is_list=False)
-            if name in ("filter", "exclude", "get") and self._batched(call):
+            if name in ("filter", "exclude", "get") and self._batched(call, scope):
                 result = replace(result, batched=True)
             return result
         if name in ("values", "values_list"):
@@ -1246,7 +1246,7 @@ class Analysis:
             return QS(qs.model, EMPTY, code_of(call), manager=qs.manager)
         if name in EVALUATING or name in INSTANCE_METHODS:
             if not quiet:
-                batched = qs.batched or (name == "get" and self._batched(call))
+                batched = qs.batched or (name == "get" and self._batched(call, scope))
                 if not batched:
                     self._query(call, name, qs)
             if name in INSTANCE_METHODS or name == "create":
@@ -1268,12 +1268,20 @@ class Analysis:
             return replace(qs, cov=coverage, rows=rows if qs.rows == "instances" else qs.rows, fresh=True)
         return None
 
-    def _batched(self, call: cst.Call) -> bool:
-        """``filter(pk__in=chunk)`` with a loop variable: one query per batch, on purpose."""
+    def _batched(self, call: cst.Call, scope: Scope) -> bool:
+        """``filter(pk__in=chunk)`` with a loop variable (or a variable assigned in the
+        loop): one query per batch, on purpose."""
         targets = self._loop_targets()
+        active = {id(f.node) for f in self.frames}
         for arg in call.args:
             if arg.keyword is not None and arg.keyword.value.endswith("__in"):
-                if isinstance(arg.value, cst.Name) and arg.value.value in targets:
+                if not isinstance(arg.value, cst.Name):
+                    continue
+                name = arg.value.value
+                if name in targets:
+                    return True
+                records = scope.records.get(name, ())
+                if records and all(r.loops & active for r in records):
                     return True
         return False
 
