@@ -16,7 +16,7 @@ from tests.util import FIXTURES
 
 SHOP = (FIXTURES / "projects" / "orm_shop").resolve()
 
-MODELS = '''
+MODELS = """
 from django.db import models
 
 
@@ -27,7 +27,7 @@ class Author(models.Model):
 class Book(models.Model):
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="books")
     title = models.CharField(max_length=100)
-'''
+"""
 
 
 def make_project(root: Path, files: int = 3) -> Path:
@@ -75,7 +75,9 @@ def test_managers_and_querysets(tmp_path: Path) -> None:
 def test_serializers_follow_re_exports(tmp_path: Path) -> None:
     index = build(SHOP, tmp_path).index
     serializer = index.serializers["catalog.api.serializers.ProductDetailSerializer"]
-    assert serializer.model == "catalog.models.product.Product"  # through catalog/models/__init__.py
+    assert (
+        serializer.model == "catalog.models.product.Product"
+    )  # through catalog/models/__init__.py
     assert {"category", "tags", "reviews", "review_count"} <= set(serializer.declared)
     assert serializer.methods["get_review_count"]["reads"] == [["reviews", "count()"]]
 
@@ -101,7 +103,9 @@ def test_incremental_rebuild_parses_only_changed_files(tmp_path: Path) -> None:
     warm = scan(project, cache)
     assert (warm.parsed, warm.reused, warm.written) == (0, 6, False)
     models = project / "library" / "models.py"
-    models.write_text(MODELS + "\n\nclass Shelf(models.Model):\n    books = models.ManyToManyField(Book)\n")
+    models.write_text(
+        MODELS + "\n\nclass Shelf(models.Model):\n    books = models.ManyToManyField(Book)\n"
+    )
     stat = models.stat()
     os.utime(models, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     changed = scan(project, cache)
@@ -117,7 +121,12 @@ def test_corrupt_or_foreign_cache_is_ignored(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     path = cache_file_for(project, cache)
     cache.mkdir()
-    for payload in (b"\x80\x04pickle", b"{not json", b'{"format": 1, "root": "x", "files": {}}', b"[]"):
+    for payload in (
+        b"\x80\x04pickle",
+        b"{not json",
+        b'{"format": 1, "root": "x", "files": {}}',
+        b"[]",
+    ):
         path.write_bytes(payload)
         result = scan(project, cache)
         assert result.parsed == 6 and result.written
@@ -148,7 +157,9 @@ def test_concurrent_builds_leave_a_valid_cache(tmp_path: Path) -> None:
     assert len(set(counts)) == 1
     data = json.loads(cache_file_for(project, cache).read_text(encoding="utf-8"))
     assert len(data["files"]) == 43
-    assert [p.name for p in cache.iterdir()] == [cache_file_for(project, cache).name]  # no temp files
+    assert [p.name for p in cache.iterdir()] == [
+        cache_file_for(project, cache).name
+    ]  # no temp files
 
 
 def test_cache_dir_option(tmp_path: Path) -> None:

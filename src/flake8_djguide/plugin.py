@@ -118,7 +118,7 @@ def _prebuild_index(options: argparse.Namespace) -> None:
         from flake8_djguide.index import prebuild
 
         prebuild(getattr(options, "filenames", None) or [], Plugin._overrides)
-    except Exception:  # noqa: BLE001 - the index is built lazily per file instead
+    except Exception:  # the index is then built lazily per file
         return
 
 

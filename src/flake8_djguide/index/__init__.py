@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from flake8_djguide import config
 from flake8_djguide.config import Option, define
@@ -53,7 +53,7 @@ _NO_MODULE = "__djguide_checked__"
 class ProjectIndex:
     """A linked index plus what the rules need to look names up for one file."""
 
-    def __init__(self, index: Index, raw: Mapping[str, dict[str, Any]], scan: Optional[ScanResult]):
+    def __init__(self, index: Index, raw: Mapping[str, dict[str, Any]], scan: ScanResult | None):
         self.index = index
         self.raw = dict(raw)
         self.scan = scan
@@ -83,7 +83,10 @@ def cache_dir_for(root: Path, configured: str) -> Path:
 
 
 def build(
-    root: Path, cache_dir: Optional[Path], source_roots: tuple[str, ...] = ("src",), limit: int = 50000
+    root: Path,
+    cache_dir: Path | None,
+    source_roots: tuple[str, ...] = ("src",),
+    limit: int = 50000,
 ) -> ProjectIndex:
     """Scan ``root`` (refreshing the cache) and link its modules."""
     result = scan(root, cache_dir, limit)
@@ -176,7 +179,7 @@ def get_index(ctx: FileContext) -> FileIndex:
     return result
 
 
-def _same(indexed: Optional[dict[str, Any]], current: dict[str, Any]) -> bool:
+def _same(indexed: dict[str, Any] | None, current: dict[str, Any]) -> bool:
     return indexed is not None and indexed == current
 
 

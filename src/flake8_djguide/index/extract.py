@@ -19,7 +19,7 @@ Expressions are encoded as small tagged lists:
 from __future__ import annotations
 
 import ast
-from typing import Any, Optional, Union
+from typing import Any
 
 Encoded = list[Any]
 FORMAT = 4  # bump when the facts change shape: old cache entries are then ignored
@@ -42,7 +42,7 @@ _META_KEYS = frozenset(
 )
 
 
-def encode(node: Optional[ast.AST], depth: int = 0) -> Encoded:
+def encode(node: ast.AST | None, depth: int = 0) -> Encoded:
     """The tagged-list encoding of an expression (see the module docstring)."""
     if node is None or depth > _MAX_DEPTH:
         return ["other"]
@@ -63,9 +63,7 @@ def encode(node: Optional[ast.AST], depth: int = 0) -> Encoded:
     if isinstance(node, ast.Attribute):
         return ["attr", encode(node.value, depth + 1), node.attr]
     if isinstance(node, ast.Call):
-        args = [
-            ["star"] if isinstance(a, ast.Starred) else encode(a, depth + 1) for a in node.args
-        ]
+        args = [["star"] if isinstance(a, ast.Starred) else encode(a, depth + 1) for a in node.args]
         kwargs: dict[str, Encoded] = {}
         for keyword in node.keywords:
             if keyword.arg is None:
@@ -80,7 +78,7 @@ def encode(node: Optional[ast.AST], depth: int = 0) -> Encoded:
     return ["other"]
 
 
-def dotted_name(node: Optional[ast.AST]) -> Optional[str]:
+def dotted_name(node: ast.AST | None) -> str | None:
     """``a.b.c`` for Name/Attribute chains, else ``None``."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -120,11 +118,11 @@ def _import_map(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
     return imports, stars
 
 
-def _module_level_imports(node: ast.stmt) -> list[Union[ast.Import, ast.ImportFrom]]:
+def _module_level_imports(node: ast.stmt) -> list[ast.Import | ast.ImportFrom]:
     """Imports directly at module level, or inside module-level ``if``/``try`` blocks."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return [node]
-    found: list[Union[ast.Import, ast.ImportFrom]] = []
+    found: list[ast.Import | ast.ImportFrom] = []
     if isinstance(node, (ast.If, ast.Try)):
         blocks = [node.body, node.orelse]
         if isinstance(node, ast.Try):
@@ -136,7 +134,7 @@ def _module_level_imports(node: ast.stmt) -> list[Union[ast.Import, ast.ImportFr
     return found
 
 
-def _returns(function: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> list[ast.expr]:
+def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
     """The returned expressions of ``function`` (not of nested functions or classes)."""
     found: list[ast.expr] = []
     stack: list[ast.AST] = list(function.body)
@@ -181,8 +179,8 @@ def attribute_reads(function: ast.AST, parameter: str) -> list[list[str]]:
 
 
 def _method_facts(
-    function: Union[ast.FunctionDef, ast.AsyncFunctionDef], wants: str
-) -> Optional[dict[str, Any]]:
+    function: ast.FunctionDef | ast.AsyncFunctionDef, wants: str
+) -> dict[str, Any] | None:
     params = [a.arg for a in function.args.posonlyargs + function.args.args]
     if wants == "returns":
         return {"returns": [encode(r) for r in _returns(function)]}
@@ -248,7 +246,7 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     for statement in node.body:
         if isinstance(statement, ast.Assign):
             targets = [t.id for t in statement.targets if isinstance(t, ast.Name)]
-            value: Optional[ast.expr] = statement.value
+            value: ast.expr | None = statement.value
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             targets = [statement.target.id]
             value = statement.value
@@ -286,7 +284,7 @@ def module_facts(tree: ast.Module) -> dict[str, Any]:
     imports, stars = _import_map(tree)
     classes = []
     aliases: dict[str, Encoded] = {}
-    auth_user_model: Optional[str] = None
+    auth_user_model: str | None = None
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             classes.append(class_facts(node))
@@ -301,9 +299,12 @@ def module_facts(tree: ast.Module) -> dict[str, Any]:
                     aliases[target.id] = encode(node.value)
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
             for target in node.targets:
-                if isinstance(target, ast.Name) and target.id == "AUTH_USER_MODEL":
-                    if isinstance(node.value.value, str):
-                        auth_user_model = node.value.value
+                if (
+                    isinstance(target, ast.Name)
+                    and target.id == "AUTH_USER_MODEL"
+                    and isinstance(node.value.value, str)
+                ):
+                    auth_user_model = node.value.value
     facts: dict[str, Any] = {"imports": imports, "classes": classes}
     if stars:
         facts["stars"] = stars
@@ -319,7 +320,9 @@ def needs_parse(data: bytes, package: bool = False) -> bool:
     ``get_user_model()`` alias, or (in a package's ``__init__.py``) re-exports."""
     if package:
         return b"import" in data or b"class " in data
-    return b"class " in data or b"AUTH_USER_MODEL" in data or b"get_" in data and b"model(" in data
+    return (
+        b"class " in data or b"AUTH_USER_MODEL" in data or (b"get_" in data and b"model(" in data)
+    )
 
 
 def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:

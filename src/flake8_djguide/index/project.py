@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from flake8_djguide.index.extract import Encoded
 
@@ -21,8 +21,12 @@ MODEL_BASES = frozenset(
 )
 #: External abstract models whose fields are known.
 _AUTH_ABSTRACT = frozenset(
-    {"django.contrib.auth.models.AbstractUser", "django.contrib.auth.base_user.AbstractBaseUser",
-     "django.contrib.auth.models.AbstractBaseUser", "django.contrib.auth.models.PermissionsMixin"}
+    {
+        "django.contrib.auth.models.AbstractUser",
+        "django.contrib.auth.base_user.AbstractBaseUser",
+        "django.contrib.auth.models.AbstractBaseUser",
+        "django.contrib.auth.models.PermissionsMixin",
+    }
 )
 SERIALIZER_BASES = frozenset(
     {
@@ -33,8 +37,11 @@ SERIALIZER_BASES = frozenset(
     }
 )
 MANAGER_BASES = frozenset(
-    {"django.db.models.Manager", "django.db.models.manager.Manager",
-     "django.db.models.manager.BaseManager"}
+    {
+        "django.db.models.Manager",
+        "django.db.models.manager.Manager",
+        "django.db.models.manager.BaseManager",
+    }
 )
 QUERYSET_BASES = frozenset({"django.db.models.QuerySet", "django.db.models.query.QuerySet"})
 
@@ -59,7 +66,7 @@ class Relation:
 
     name: str
     kind: str  # fk, o2o, gfk, m2m, grel (forward); rev_fk, rev_o2o, rev_m2m (reverse)
-    target: Optional[str]  # qualified name of the related model, when known
+    target: str | None  # qualified name of the related model, when known
     null: bool = False
 
     @property
@@ -91,7 +98,7 @@ class Manager:
     """A manager attribute of a model: its custom methods and ``get_queryset`` override."""
 
     methods: dict[str, Method] = field(default_factory=dict)
-    get_queryset: Optional[Method] = None
+    get_queryset: Method | None = None
 
 
 @dataclass
@@ -109,7 +116,7 @@ class Model:
     ordered: bool = False  # Meta.ordering (own or inherited)
     complete: bool = True  # every base is known: attributes not listed are not relations
 
-    def relation(self, attr: str) -> Optional[Relation]:
+    def relation(self, attr: str) -> Relation | None:
         """The relation reachable as ``instance.<attr>``."""
         return self.relations.get(attr)
 
@@ -129,9 +136,9 @@ class Serializer:
 
     qualname: str
     module: str
-    model: Optional[str] = None  # qualified model name (Meta.model)
+    model: str | None = None  # qualified model name (Meta.model)
     declared: dict[str, SerializerField] = field(default_factory=dict)
-    meta_fields: Optional[list[str]] = None  # None: unknown or not given
+    meta_fields: list[str] | None = None  # None: unknown or not given
     all_fields: bool = False  # fields = "__all__"
     exclude: list[str] = field(default_factory=list)
     depth: int = 0
@@ -149,7 +156,7 @@ class Index:
         for module, facts in self.modules.items():
             for cls in facts.get("classes", ()):
                 self.classes[f"{module}.{cls['name']}"] = (module, cls)
-        self._kinds: dict[str, Optional[str]] = {}
+        self._kinds: dict[str, str | None] = {}
         self._imports: dict[str, dict[str, str]] = {}
         self.models: dict[str, Model] = {}
         self.serializers: dict[str, Serializer] = {}
@@ -213,7 +220,7 @@ class Index:
 
     # -- classification ----------------------------------------------------------------------
 
-    def kind(self, qualname: str, seen: Optional[set[str]] = None) -> Optional[str]:
+    def kind(self, qualname: str, seen: set[str] | None = None) -> str | None:
         """``model``, ``serializer``, ``manager``, ``queryset`` or ``None``."""
         if qualname in self._kinds:
             return self._kinds[qualname]
@@ -228,7 +235,7 @@ class Index:
             return None
         seen.add(qualname)
         module, facts = entry
-        result: Optional[str] = None
+        result: str | None = None
         for base in facts.get("bases", ()):
             if not base:
                 continue
@@ -267,7 +274,7 @@ class Index:
         module, facts = self.classes[qualname]
         return [self.resolve(module, b) for b in facts.get("bases", ()) if b]
 
-    def _model(self, qualname: str, stack: Optional[set[str]] = None) -> Model:
+    def _model(self, qualname: str, stack: set[str] | None = None) -> Model:
         existing = self.models.get(qualname)
         if existing is not None:
             return existing
@@ -298,18 +305,18 @@ class Index:
                     model_meta_default = getattr(parent, "_default_related", None)
             elif base in _AUTH_ABSTRACT:
                 _add_auth_user_fields(model)
-            elif base not in MODEL_BASES and _external_kind(base) != "model":
-                model.complete = False
-            elif _external_kind(base) == "model" and base not in MODEL_BASES:
+            elif (base not in MODEL_BASES and _external_kind(base) != "model") or (
+                _external_kind(base) == "model" and base not in MODEL_BASES
+            ):
                 model.complete = False
         model._default_related = model_meta_default  # type: ignore[attr-defined]
         pending = getattr(model, "_pending", {})
         for attr, call in facts.get("calls", {}).items():
             kind = self._field_kind(module, call)
             if kind is None:
-                manager = self._manager(module, call)
-                if manager is not None:
-                    model.managers[attr] = manager
+                created = self._manager(module, call)
+                if created is not None:
+                    model.managers[attr] = created
                     self.manager_names.add(attr)
                 continue
             if kind == "field":
@@ -334,7 +341,7 @@ class Index:
         model._pending = pending  # type: ignore[attr-defined]
         return model
 
-    def _field_kind(self, module: str, call: Encoded) -> Optional[str]:
+    def _field_kind(self, module: str, call: Encoded) -> str | None:
         """``fk``/``o2o``/``m2m``/``gfk``/``grel``, ``field`` for other model fields, or None."""
         if not call or call[0] != "call" or call[1][0] != "ref":
             return None
@@ -344,12 +351,14 @@ class Index:
             return _RELATION_CALLS[last]
         qualified = self.resolve(module, raw)
         if last.endswith("Field") and (
-            qualified.startswith("django.") or raw.startswith("models.") or qualified in self.classes
+            qualified.startswith("django.")
+            or raw.startswith("models.")
+            or qualified in self.classes
         ):
             return "field"
         return None
 
-    def _manager(self, module: str, call: Encoded) -> Optional[Manager]:
+    def _manager(self, module: str, call: Encoded) -> Manager | None:
         """The manager created by ``ProductManager()``, ``ProductQuerySet.as_manager()``,
         ``ProductManager.from_queryset(ProductQuerySet)()`` or ``models.Manager()``."""
         if not call or call[0] != "call":
@@ -383,7 +392,7 @@ class Index:
         if qualname in seen or qualname not in self.classes:
             return
         seen.add(qualname)
-        module, facts = self.classes[qualname]
+        _, facts = self.classes[qualname]
         for name, method in facts.get("methods", {}).items():
             if name.startswith("__"):
                 continue
@@ -414,9 +423,12 @@ class Index:
                 continue
             if relation.target is None or relation.target not in self.models:
                 continue
-            if relation.kind == "m2m" and relation.target == model.qualname:
-                if info["symmetrical"] is not False:
-                    continue
+            if (
+                relation.kind == "m2m"
+                and relation.target == model.qualname
+                and info["symmetrical"] is not False
+            ):
+                continue
             name = info["related_name"]
             if name is None:
                 name = getattr(model, "_default_related", None)
@@ -435,9 +447,7 @@ class Index:
                 if child is not target and target.qualname in getattr(child, "_ancestors", ()):
                     child.relations.setdefault(name, Relation(name, kind, model.qualname))
 
-    def model_ref(
-        self, module: str, encoded: Encoded, owner: Optional[Model] = None
-    ) -> Optional[str]:
+    def model_ref(self, module: str, encoded: Encoded, owner: Model | None = None) -> str | None:
         """The qualified model name an FK target (or ``Meta.model``) denotes."""
         if not encoded:
             return None
@@ -480,12 +490,12 @@ class Index:
                     return self.model_ref(module, ["str", f"{names[0]}.{names[1]}"])
         return None
 
-    def unique_model(self, name: str) -> Optional[str]:
+    def unique_model(self, name: str) -> str | None:
         """The model named ``name`` when exactly one non-abstract model has that name."""
         candidates = [q for q in self.models_by_name.get(name, ()) if not self.models[q].abstract]
         return candidates[0] if len(candidates) == 1 else None
 
-    def user_model(self) -> Optional[str]:
+    def user_model(self) -> str | None:
         """The project's user model (``AUTH_USER_MODEL``), or Django's ``auth.User``."""
         if self.auth_user_model and "." in self.auth_user_model:
             label, _, name = self.auth_user_model.rpartition(".")
@@ -499,7 +509,7 @@ class Index:
 
     # -- serializers -----------------------------------------------------------------------------
 
-    def _serializer(self, qualname: str, stack: Optional[set[str]] = None) -> Serializer:
+    def _serializer(self, qualname: str, stack: set[str] | None = None) -> Serializer:
         existing = self.serializers.get(qualname)
         if existing is not None:
             return existing
@@ -552,12 +562,14 @@ class Index:
                 serializer.exclude = [str(_literal(e)) for e in exclude[1]]
                 serializer.all_fields = True
             depth = _literal(meta.get("depth"))
-            serializer.depth = depth if isinstance(depth, int) and not isinstance(depth, bool) else 0
+            serializer.depth = (
+                depth if isinstance(depth, int) and not isinstance(depth, bool) else 0
+            )
         return serializer
 
     # -- queries for the rules ---------------------------------------------------------------------
 
-    def model_named(self, module: str, dotted: str) -> Optional[Model]:
+    def model_named(self, module: str, dotted: str) -> Model | None:
         """The model a class name used in ``module`` denotes (also ``User = get_user_model()``)."""
         qualified = self.resolve(module, dotted)
         found = self.models.get(qualified)
@@ -571,11 +583,11 @@ class Index:
                 return self.models.get(target) if target is not None else None
         return None
 
-    def serializer_named(self, module: str, dotted: str) -> Optional[Serializer]:
+    def serializer_named(self, module: str, dotted: str) -> Serializer | None:
         """The serializer a class name used in ``module`` denotes."""
         return self.serializers.get(self.resolve(module, dotted))
 
-    def class_kind(self, module: str, dotted: str) -> Optional[str]:
+    def class_kind(self, module: str, dotted: str) -> str | None:
         """The kind of the class a name used in ``module`` denotes."""
         return self.kind(self.resolve(module, dotted))
 
@@ -597,7 +609,7 @@ def _inherit_pending(model: Model, parent: Model) -> None:
     model._pending = pending  # type: ignore[attr-defined]
 
 
-def _literal(encoded: Optional[Encoded]) -> Any:
+def _literal(encoded: Encoded | None) -> Any:
     """The Python value of an encoded literal, or ``None``."""
     if not encoded:
         return None
@@ -608,7 +620,7 @@ def _literal(encoded: Optional[Encoded]) -> Any:
     return None
 
 
-def absolute(module: str, origin: str, package: Optional[str] = None) -> str:
+def absolute(module: str, origin: str, package: str | None = None) -> str:
     """Make a relative import origin (``..models.Product``) absolute from ``module``."""
     if not origin.startswith("."):
         return origin
@@ -632,7 +644,7 @@ def app_label_of(module: str) -> str:
     return parts[-2] if len(parts) >= 2 else parts[0]
 
 
-def _external_kind(qualname: str) -> Optional[str]:
+def _external_kind(qualname: str) -> str | None:
     if qualname in MODEL_BASES or qualname in _AUTH_ABSTRACT:
         return "model"
     if qualname in SERIALIZER_BASES:
@@ -671,10 +683,18 @@ BUILTIN_MODELS = {
     "django.contrib.auth.models.Permission": ("auth", "Permission"),
     "django.contrib.contenttypes.models.ContentType": ("contenttypes", "ContentType"),
 }
-_USER_FIELDS = (
-    "username first_name last_name email is_staff is_active date_joined password last_login "
-    "is_superuser"
-).split()
+_USER_FIELDS = [
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_staff",
+    "is_active",
+    "date_joined",
+    "password",
+    "last_login",
+    "is_superuser",
+]
 
 
 def _add_auth_user_fields(model: Model) -> None:

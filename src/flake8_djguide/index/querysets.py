@@ -9,25 +9,64 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Optional
 
 Path = tuple[str, ...]
 
 #: QuerySet methods that return a queryset of the same rows, keeping what it loads.
 KEEP_METHODS = frozenset(
-    """all filter exclude order_by annotate alias distinct reverse using select_for_update
-    extra none complex_filter""".split()
+    [
+        "all",
+        "filter",
+        "exclude",
+        "order_by",
+        "annotate",
+        "alias",
+        "distinct",
+        "reverse",
+        "using",
+        "select_for_update",
+        "extra",
+        "none",
+        "complex_filter",
+    ]
 )
 #: Methods whose result is one model instance.
-INSTANCE_METHODS = frozenset("get first last latest earliest".split())
+INSTANCE_METHODS = frozenset(["get", "first", "last", "latest", "earliest"])
 #: Methods that evaluate the queryset (a query each time they run on a new queryset).
 EVALUATING = frozenset(
-    """get first last latest earliest count exists aggregate in_bulk create get_or_create
-    update_or_create update delete contains""".split()
+    [
+        "get",
+        "first",
+        "last",
+        "latest",
+        "earliest",
+        "count",
+        "exists",
+        "aggregate",
+        "in_bulk",
+        "create",
+        "get_or_create",
+        "update_or_create",
+        "update",
+        "delete",
+        "contains",
+    ]
 )
 #: Evaluating methods that query even when called on an already evaluated queryset.
 ALWAYS_QUERY = frozenset(
-    "get last aggregate in_bulk create get_or_create update_or_create update delete latest earliest".split()
+    [
+        "get",
+        "last",
+        "aggregate",
+        "in_bulk",
+        "create",
+        "get_or_create",
+        "update_or_create",
+        "update",
+        "delete",
+        "latest",
+        "earliest",
+    ]
 )
 
 
@@ -40,7 +79,7 @@ class Coverage:
     bare: bool = False  # select_related() with no arguments
     opaque: bool = False  # cannot be known: never report
     aliases: tuple[tuple[Path, Path], ...] = ()  # Prefetch to_attr path -> relation path
-    only: Optional[frozenset[str]] = None
+    only: frozenset[str] | None = None
     defer: frozenset[str] = frozenset()
     prefetch_dropped: bool = False  # .iterator() without chunk_size
 
@@ -50,7 +89,7 @@ class Coverage:
             return True
         return path in self.prefetch and not self.prefetch_dropped
 
-    def alias(self, path: Path) -> Optional[Path]:
+    def alias(self, path: Path) -> Path | None:
         """The relation path a ``to_attr`` path stands for."""
         for alias, relation in self.aliases:
             if alias == path:
@@ -59,11 +98,8 @@ class Coverage:
 
     def union(self, other: Coverage) -> Coverage:
         """What either of two querysets loads (used when a variable has several values)."""
-        only: Optional[frozenset[str]]
-        if self.only is None or other.only is None:
-            only = None
-        else:
-            only = self.only | other.only
+        only: frozenset[str] | None
+        only = None if self.only is None or other.only is None else self.only | other.only
         return Coverage(
             self.select | other.select,
             self.prefetch | other.prefetch,
@@ -99,8 +135,8 @@ class PrefetchSpec:
     """A ``Prefetch(lookup, queryset=..., to_attr=...)`` argument."""
 
     lookup: Path
-    to_attr: Optional[str] = None
-    inner: Optional[Coverage] = None  # what the inner queryset loads; None: no queryset
+    to_attr: str | None = None
+    inner: Coverage | None = None  # what the inner queryset loads; None: no queryset
     inner_known: bool = True  # False when the queryset argument cannot be analysed
 
 
@@ -109,7 +145,7 @@ class Step:
     """One method call of a chain, with what can be known of its arguments."""
 
     name: str
-    strings: Optional[list[str]] = field(default_factory=list)  # None: a non-literal argument
+    strings: list[str] | None = field(default_factory=list)  # None: a non-literal argument
     prefetches: list[PrefetchSpec] = field(default_factory=list)
     keywords: dict[str, object] = field(default_factory=dict)
     none_arg: bool = False  # select_related(None) / prefetch_related(None) / defer(None)

@@ -11,6 +11,7 @@ Nothing is ever unpickled or executed: the cache holds JSON data only.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -18,7 +19,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from flake8_djguide.index.extract import FORMAT, source_facts
 
@@ -47,12 +48,12 @@ class ScanResult:
     parsed: int = 0  # files read and parsed in this scan (cache misses)
     reused: int = 0  # files whose cached facts were still valid
     written: bool = False  # whether the cache file was (re)written
-    cache_file: Optional[Path] = None
+    cache_file: Path | None = None
     truncated: bool = False  # more files than the limit: the index is partial
     errors: list[str] = field(default_factory=list)
 
 
-def cache_file_for(root: Path, cache_dir: Optional[Path]) -> Path:
+def cache_file_for(root: Path, cache_dir: Path | None) -> Path:
     """The cache file of ``root``: ``<cache dir>/model-index-<hash of root>.json``."""
     directory = cache_dir if cache_dir is not None else root / CACHE_DIR_NAME
     digest = hashlib.sha1(str(root).encode("utf-8")).hexdigest()[:12]
@@ -122,7 +123,7 @@ def _load(path: Path, root: Path) -> dict[str, list[Any]]:
     return valid
 
 
-def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> Optional[str]:
+def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
     """Write the cache atomically; return an error text instead of raising."""
     payload = {"format": FORMAT, "root": str(root), "files": entries}
     try:
@@ -135,17 +136,15 @@ def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> Optional[st
                 json.dump(payload, stream, separators=(",", ":"))
             os.replace(temporary, path)
         except BaseException:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(temporary)
-            except OSError:
-                pass
             raise
     except OSError as error:
         return f"{type(error).__name__}: {error}"
     return None
 
 
-def scan(root: Path, cache_dir: Optional[Path], limit: int = 50000) -> ScanResult:
+def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:
     """The facts of every module under ``root``, reusing and refreshing the cache."""
     cache_file = cache_file_for(root, cache_dir)
     cached = _load(cache_file, root)

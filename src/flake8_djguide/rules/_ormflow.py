@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from flake8_djguide.helpers import dotted_name, string_value
 from flake8_djguide.index import FileIndex, get_index
@@ -57,11 +57,31 @@ LOADING = frozenset({"select_related", "prefetch_related", "only", "defer"})
 SERVED = frozenset({"all", "count", "exists"})
 #: Related-manager methods that build a new queryset (a query even when prefetched).
 REQUERY = frozenset(
-    """filter exclude order_by get aggregate first last latest earliest annotate values
-    values_list distinct select_related prefetch_related only defer in_bulk iterator alias
-    reverse""".split()
+    [
+        "filter",
+        "exclude",
+        "order_by",
+        "get",
+        "aggregate",
+        "first",
+        "last",
+        "latest",
+        "earliest",
+        "annotate",
+        "values",
+        "values_list",
+        "distinct",
+        "select_related",
+        "prefetch_related",
+        "only",
+        "defer",
+        "in_bulk",
+        "iterator",
+        "alias",
+        "reverse",
+    ]
 )
-WRITES = frozenset("create get_or_create update_or_create update delete".split())
+WRITES = frozenset(["create", "get_or_create", "update_or_create", "update", "delete"])
 MANAGER_SHAPES = SERVED | REQUERY | WRITES
 BATCH_METHODS = frozenset({"bulk_create", "bulk_update"})
 _LIST_CALLS = frozenset({"list", "tuple", "sorted", "set", "reversed"})
@@ -74,7 +94,7 @@ _LIST_CALLS = frozenset({"list", "tuple", "sorted", "set", "reversed"})
 class ModelClass:
     """A model class, known from the index (``model``) or only by its shape (``None``)."""
 
-    model: Optional[Model]
+    model: Model | None
     name: str
 
 
@@ -82,7 +102,7 @@ class ModelClass:
 class QS:
     """A queryset (or a list of instances made from one)."""
 
-    model: Optional[Model]
+    model: Model | None
     cov: Coverage
     text: str  # the root queryset's code, for messages
     prefix: Path = ()  # path from the coverage root to this queryset's rows
@@ -90,7 +110,7 @@ class QS:
     bare_ok: bool = True  # the prefix is only non-null forward FKs (bare select_related)
     fresh: bool = True  # evaluating it runs a query
     rows: str = "instances"  # or "values" (values()/values_list())
-    manager: Optional[Manager] = None
+    manager: Manager | None = None
     sliced: bool = False
     batched: bool = False  # filter(x__in=<loop variable>): a batch per iteration
     is_list: bool = False  # already evaluated (list(qs), a Prefetch to_attr list)
@@ -102,13 +122,13 @@ class QS:
 class Item:
     """A model instance."""
 
-    model: Optional[Model]
+    model: Model | None
     cov: Coverage
     text: str
     prefix: Path = ()
     through_many: bool = False
     bare_ok: bool = True
-    frame: Optional[Frame] = None  # the loop binding it, None for a single instance
+    frame: Frame | None = None  # the loop binding it, None for a single instance
     origin: str = "loop"  # loop, get, new
     reported: bool = False
 
@@ -119,7 +139,7 @@ class RelManager:
 
     item: Item
     name: str
-    relation: Optional[Relation]
+    relation: Relation | None
     node: cst.CSTNode
 
 
@@ -181,12 +201,15 @@ class ClassInfo:
                         target = small.targets[0].target
                         if isinstance(target, cst.Name):
                             self.attrs[target.value] = small.value
-                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                        if isinstance(small.target, cst.Name):
-                            self.attrs[small.target.value] = small.value
+                    elif (
+                        isinstance(small, cst.AnnAssign)
+                        and small.value is not None
+                        and isinstance(small.target, cst.Name)
+                    ):
+                        self.attrs[small.target.value] = small.value
         self.bases = [dotted_name(arg.value) or "" for arg in node.bases]
-        self._queryset: Optional[tuple[Value]] = None
-        self._get_queryset: Optional[tuple[Value]] = None
+        self._queryset: tuple[Value] | None = None
+        self._get_queryset: tuple[Value] | None = None
         self.analysis = analysis
 
 
@@ -197,7 +220,7 @@ class ClassInfo:
 class Record:
     """An assignment to a local name."""
 
-    value: Optional[cst.BaseExpression]
+    value: cst.BaseExpression | None
     loops: frozenset[int]
     kind: str = "value"  # value, aug (``+=``), sqlsafe (from sql_with_params()), with
 
@@ -209,7 +232,7 @@ class Scope:
         self,
         analysis: Analysis,
         body: Sequence[cst.CSTNode],
-        cls: Optional[ClassInfo],
+        cls: ClassInfo | None,
         params: Sequence[str] = (),
         kind: str = "function",
     ) -> None:
@@ -227,7 +250,9 @@ class Scope:
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             self.opaque.add(node.name.value)
             return
-        if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        if isinstance(
+            node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+        ):
             return
         if isinstance(node, (cst.For, cst.While)):
             if isinstance(node, cst.For):
@@ -254,13 +279,13 @@ class Scope:
                 )
         elif isinstance(node, cst.WithItem):
             if node.asname is not None:
-                target = node.asname.name
-                if isinstance(target, cst.Name):
-                    self.records.setdefault(target.value, []).append(
+                bound = node.asname.name
+                if isinstance(bound, cst.Name):
+                    self.records.setdefault(bound.value, []).append(
                         Record(node.item, frozenset(loops), "with")
                     )
                 else:
-                    for name in _target_names(target):
+                    for name in _target_names(bound):
                         self.opaque.add(name)
         elif isinstance(node, cst.NamedExpr):
             for name in _target_names(node.target):
@@ -284,7 +309,9 @@ class Scope:
         for child in _children(node):
             self._collect(child, loops)
 
-    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression, loops: tuple[int, ...]) -> None:
+    def _bind(
+        self, target: cst.BaseExpression, value: cst.BaseExpression, loops: tuple[int, ...]
+    ) -> None:
         if isinstance(target, cst.Name):
             self.records.setdefault(target.value, []).append(Record(value, frozenset(loops)))
             return
@@ -297,7 +324,9 @@ class Scope:
             )
             for name in names:
                 if safe:
-                    self.records.setdefault(name, []).append(Record(value, frozenset(loops), "sqlsafe"))
+                    self.records.setdefault(name, []).append(
+                        Record(value, frozenset(loops), "sqlsafe")
+                    )
                 else:
                     self.opaque.add(name)
 
@@ -389,14 +418,17 @@ def _merge_values(values: Sequence[Value]) -> Value:
         items = [v for v in values if isinstance(v, Item)]
         if len({(v.model.qualname if v.model else None) for v in items}) != 1:
             return None
-        cov = items[0].cov
-        for other in items[1:]:
-            cov = cov.union(other.cov)
+        item_cov = items[0].cov
+        for item in items[1:]:
+            item_cov = item_cov.union(item.cov)
         origins = {v.origin for v in items}
-        return replace(items[0], cov=cov, origin=items[0].origin if len(origins) == 1 else "get")
-    if isinstance(first, ModelClass):
-        if all(isinstance(v, ModelClass) and v.model is first.model for v in values):
-            return first
+        return replace(
+            items[0], cov=item_cov, origin=items[0].origin if len(origins) == 1 else "get"
+        )
+    if isinstance(first, ModelClass) and all(
+        isinstance(v, ModelClass) and v.model is first.model for v in values
+    ):
+        return first
     return None
 
 
@@ -429,7 +461,7 @@ def _last(node: cst.CSTNode) -> str:
     return ""
 
 
-def _root_name(node: Optional[cst.CSTNode]) -> Optional[str]:
+def _root_name(node: cst.CSTNode | None) -> str | None:
     while True:
         if isinstance(node, cst.Attribute):
             node = node.value
@@ -490,7 +522,10 @@ def _is_literal_collection(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(
             isinstance(e, cst.Element) and _is_constant(e.value) for e in node.elements
-        ) or all(isinstance(e, cst.Element) and isinstance(e.value, (cst.Dict, cst.Tuple)) for e in node.elements)
+        ) or all(
+            isinstance(e, cst.Element) and isinstance(e.value, (cst.Dict, cst.Tuple))
+            for e in node.elements
+        )
     if isinstance(node, cst.Dict):
         return True
     if isinstance(node, cst.Call) and _last(node.func) == "range" and len(node.args) == 1:
@@ -505,7 +540,7 @@ def _is_constant(node: cst.BaseExpression) -> bool:
     )
 
 
-def _block_exit(block: cst.BaseSuite) -> Optional[str]:
+def _block_exit(block: cst.BaseSuite) -> str | None:
     """``"break"`` or ``"exit"`` when the block ends by leaving the loop (and has no
     ``continue`` that would run it again), else ``None``."""
     if isinstance(block, cst.IndentedBlock):
@@ -614,7 +649,7 @@ def _flatten(encoded: list[Any]) -> tuple[list[Any], list[tuple[str, Any]]]:
 
 def _encoded_step(name: str, args: list[Any], kwargs: dict[str, Any]) -> Step:
     step = Step(name, keywords=dict(kwargs))
-    strings: Optional[list[str]] = []
+    strings: list[str] | None = []
     for arg in args:
         step.has_args = True
         if arg[0] == "str" and strings is not None:
@@ -645,7 +680,7 @@ def _encoded_step(name: str, args: list[Any], kwargs: dict[str, Any]) -> Step:
 
 def summary_coverage(
     manager: Manager, returns: list[Any], base: Coverage, depth: int = 0
-) -> Optional[tuple[Coverage, str]]:
+) -> tuple[Coverage, str] | None:
     """What a custom manager/queryset method's result loads: ``(coverage, rows)``.
 
     ``None`` when a return value is not a queryset built from ``self`` (or
@@ -653,7 +688,7 @@ def summary_coverage(
     """
     if not returns or depth > 4:
         return None
-    result: Optional[Coverage] = None
+    result: Coverage | None = None
     rows = "instances"
     for encoded in returns:
         root, links = _flatten(encoded)
@@ -683,7 +718,9 @@ def summary_coverage(
             elif name in ("values", "values_list"):
                 rows = "values"
             elif name in manager.methods:
-                inner = summary_coverage(manager, manager.methods[name].returns, coverage, depth + 1)
+                inner = summary_coverage(
+                    manager, manager.methods[name].returns, coverage, depth + 1
+                )
                 if inner is None:
                     return None
                 coverage, inner_rows = inner
@@ -697,7 +734,7 @@ def summary_coverage(
     return result, rows
 
 
-def default_manager_base(index: Index, model_name: Optional[str]) -> Coverage:
+def default_manager_base(index: Index, model_name: str | None) -> Coverage:
     """What the default manager of a model loads (used by its related managers)."""
     model = index.models.get(model_name) if model_name else None
     if model is None or not model.managers:
@@ -710,13 +747,13 @@ def graft(coverage: Coverage, prefix: Path, inner: Coverage) -> Coverage:
     """``coverage`` plus what ``inner`` loads, under ``prefix`` (a prefetched relation)."""
     if inner.opaque:
         return replace(coverage, opaque=True)
-    if not inner.select and not inner.prefetch or not coverage.loads(prefix):
+    if (not inner.select and not inner.prefetch) or not coverage.loads(prefix):
         return coverage
     extra = {(*prefix, *path) for path in inner.select | inner.prefetch}
     return replace(coverage, prefetch=coverage.prefetch | frozenset(extra))
 
 
-def manager_base(manager: Optional[Manager]) -> Coverage:
+def manager_base(manager: Manager | None) -> Coverage:
     """What ``Model.<manager>`` loads before any method (a ``get_queryset`` override)."""
     if manager is None or manager.get_queryset is None:
         return EMPTY
@@ -731,7 +768,7 @@ def manager_base(manager: Optional[Manager]) -> Coverage:
 
 def analysis_for(ctx: FileContext, module: cst.Module) -> Analysis:
     """The shared analysis of one parsed chunk (computed once for all ORM rules)."""
-    store = ctx.__dict__.setdefault("_djguide_orm", {})
+    store: dict[int, Analysis] = ctx.__dict__.setdefault("_djguide_orm", {})
     found = store.get(id(module))
     if found is None or found.module is not module:
         found = Analysis(ctx, module)
@@ -817,9 +854,11 @@ class Analysis:
         for child in _children(node):
             self._visit(child, scope)
 
-    def _function(self, node: cst.FunctionDef, cls: Optional[ClassInfo]) -> None:
+    def _function(self, node: cst.FunctionDef, cls: ClassInfo | None) -> None:
         params = node.params
-        names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+        names = [
+            p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        ]
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 names.append(star.name.value)
@@ -873,8 +912,8 @@ class Analysis:
             self._visit(target.value, scope)  # p.category.name = x reads p.category
         elif isinstance(target, cst.Subscript):
             self._visit(target.value, scope)
-            for element in target.slice:
-                self._visit(element, scope)
+            for subscript in target.slice:
+                self._visit(subscript, scope)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._target(element.value, scope)
@@ -890,17 +929,25 @@ class Analysis:
             records = scope.records.get(node.value)
             if records and node.value not in scope.opaque:
                 return all(r.value is not None and _is_literal_collection(r.value) for r in records)
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            if node.func.attr.value in ("items", "keys", "values") and isinstance(node.func.value, cst.Name):
-                return self._bounded(node.func.value, scope)
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("items", "keys", "values")
+            and isinstance(node.func.value, cst.Name)
+        ):
+            return self._bounded(node.func.value, scope)
         return False
 
     def _for(self, node: cst.For, scope: Scope) -> None:
         value = self.evaluate(node.iter, scope, quiet=False)
         self._iteration(node.iter, value)
-        frame = Frame(node, targets=set(_target_names(node.target)), bounded=self._bounded(node.iter, scope))
+        frame = Frame(
+            node, targets=set(_target_names(node.target)), bounded=self._bounded(node.iter, scope)
+        )
         self._bind(frame, node.target, node.iter, value, [node.body], scope)
-        self._visit(node.target, scope) if not isinstance(node.target, (cst.Name, cst.Tuple, cst.List)) else None
+        self._visit(node.target, scope) if not isinstance(
+            node.target, (cst.Name, cst.Tuple, cst.List)
+        ) else None
         self.frames.append(frame)
         self._visit(node.body, scope)
         self.frames.pop()
@@ -925,7 +972,11 @@ class Analysis:
         ):
             value = self.evaluate(iterable.args[0].value, scope, quiet=True)
             target = target.elements[1].value
-        if not isinstance(value, QS) or value.rows != "instances" or not isinstance(target, cst.Name):
+        if (
+            not isinstance(value, QS)
+            or value.rows != "instances"
+            or not isinstance(target, cst.Name)
+        ):
             return
         name = target.value
         if any(_rebinds(part, name) for part in body):
@@ -945,15 +996,22 @@ class Analysis:
 
     def _iteration(self, node: cst.CSTNode, value: Value) -> None:
         """A queryset iterated inside a loop: a query per iteration when it is new."""
-        if isinstance(value, QS) and self._fresh(value) and not value.is_list and not value.from_item:
-            if self.in_loop() and not value.sliced and not value.batched:
-                self.report(
-                    "DJG202",
-                    node,
-                    f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; "
-                    "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
-                    "them in a dict",
-                )
+        if (
+            isinstance(value, QS)
+            and self._fresh(value)
+            and not value.is_list
+            and not value.from_item
+            and self.in_loop()
+            and not value.sliced
+            and not value.batched
+        ):
+            self.report(
+                "DJG202",
+                node,
+                f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; "
+                "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
+                "them in a dict",
+            )
 
     def _fresh(self, qs: QS) -> bool:
         if qs.loops:
@@ -975,7 +1033,9 @@ class Analysis:
                 value = self.evaluate(for_in.iter, scope, quiet=False)
                 self._iteration(for_in.iter, value)
             frame = Frame(
-                node, targets=set(_target_names(for_in.target)), bounded=self._bounded(for_in.iter, scope)
+                node,
+                targets=set(_target_names(for_in.target)),
+                bounded=self._bounded(for_in.iter, scope),
             )
             parts: list[cst.CSTNode] = [*for_in.ifs]
             if isinstance(node, cst.DictComp):
@@ -992,7 +1052,7 @@ class Analysis:
             self._visit(node.key, scope)
             self._visit(node.value, scope)
         else:
-            self._visit(node.elt, scope)  # type: ignore[attr-defined]
+            self._visit(node.elt, scope)
         for _ in range(pushed):
             self.frames.pop()
 
@@ -1052,7 +1112,7 @@ class Analysis:
             index += 2 if call is not None else 1
         return value
 
-    def _name(self, name: str, scope: Scope, links: Optional[list[Any]]) -> Value:
+    def _name(self, name: str, scope: Scope, links: list[Any] | None) -> Value:
         for frame in reversed(self.frames):
             if name in frame.bindings:
                 return frame.bindings[name]
@@ -1102,7 +1162,7 @@ class Analysis:
                 return Item(value.model, EMPTY, code_of(call), origin="new")
         return None
 
-    def _as_queryset(self, value: Value, text: str) -> Optional[QS]:
+    def _as_queryset(self, value: Value, text: str) -> QS | None:
         if isinstance(value, QS):
             return value
         if isinstance(value, ModelClass):
@@ -1117,17 +1177,33 @@ class Analysis:
         if isinstance(element, cst.Slice):
             return replace(value, sliced=True)
         if value.is_list:
-            return Item(value.model, value.cov, value.text, value.prefix, value.through_many, value.bare_ok, origin="get")
+            return Item(
+                value.model,
+                value.cov,
+                value.text,
+                value.prefix,
+                value.through_many,
+                value.bare_ok,
+                origin="get",
+            )
         if not quiet:
             self._query(node, "index", value)
-        return Item(value.model, value.cov, value.text, value.prefix, value.through_many, value.bare_ok, origin="get")
+        return Item(
+            value.model,
+            value.cov,
+            value.text,
+            value.prefix,
+            value.through_many,
+            value.bare_ok,
+            origin="get",
+        )
 
     def _attr(
         self,
         value: Value,
         name: str,
         node: cst.CSTNode,
-        call: Optional[cst.Call],
+        call: cst.Call | None,
         links: list[Any],
         index: int,
         scope: Scope,
@@ -1157,10 +1233,16 @@ class Analysis:
         return None
 
     def _manager(
-        self, value: ModelClass, name: str, node: cst.CSTNode, call: Optional[cst.Call], scope: Scope, quiet: bool
+        self,
+        value: ModelClass,
+        name: str,
+        node: cst.CSTNode,
+        call: cst.Call | None,
+        scope: Scope,
+        quiet: bool,
     ) -> Value:
         model = value.model
-        manager: Optional[Manager] = None
+        manager: Manager | None = None
         if model is not None and name in model.managers:
             manager = model.managers[name]
         elif name not in MANAGER_ATTRS:
@@ -1171,7 +1253,7 @@ class Analysis:
 
     def _step(self, name: str, call: cst.Call, scope: Scope) -> Step:
         step = Step(name)
-        strings: Optional[list[str]] = []
+        strings: list[str] | None = []
         for arg in call.args:
             if arg.star:
                 strings = None
@@ -1188,7 +1270,11 @@ class Analysis:
             if isinstance(arg.value, cst.Name) and arg.value.value == "None":
                 step.none_arg = True
                 continue
-            if name == "prefetch_related" and isinstance(arg.value, cst.Call) and _last(arg.value.func) == "Prefetch":
+            if (
+                name == "prefetch_related"
+                and isinstance(arg.value, cst.Call)
+                and _last(arg.value.func) == "Prefetch"
+            ):
                 step.prefetches.append(self._prefetch(arg.value, scope))
                 continue
             strings = None
@@ -1196,9 +1282,9 @@ class Analysis:
         return step
 
     def _prefetch(self, call: cst.Call, scope: Scope) -> PrefetchSpec:
-        lookup: Optional[str] = None
-        queryset: Optional[cst.BaseExpression] = None
-        to_attr: Optional[str] = None
+        lookup: str | None = None
+        queryset: cst.BaseExpression | None = None
+        to_attr: str | None = None
         known = True
         positional = 0
         for arg in call.args:
@@ -1222,8 +1308,10 @@ class Analysis:
                 known = known and to_attr is not None
         if lookup is None:
             return PrefetchSpec((), None, None, False)
-        inner: Optional[Coverage] = None
-        if queryset is not None and not (isinstance(queryset, cst.Name) and queryset.value == "None"):
+        inner: Coverage | None = None
+        if queryset is not None and not (
+            isinstance(queryset, cst.Name) and queryset.value == "None"
+        ):
             value = self.evaluate(queryset, scope, quiet=True)
             qs = self._as_queryset(value, "")
             if qs is None:
@@ -1234,7 +1322,9 @@ class Analysis:
 
     def _method(self, qs: QS, name: str, call: cst.Call, scope: Scope, quiet: bool) -> Value:
         if name in KEEP_METHODS or name in LOADING:
-            result = replace(qs, cov=apply(qs.cov, self._step(name, call, scope)), fresh=True, is_list=False)
+            result = replace(
+                qs, cov=apply(qs.cov, self._step(name, call, scope)), fresh=True, is_list=False
+            )
             if name in ("filter", "exclude", "get") and self._batched(call, scope):
                 result = replace(result, batched=True)
             return result
@@ -1265,7 +1355,9 @@ class Analysis:
             if found is None:
                 return None
             coverage, rows = found
-            return replace(qs, cov=coverage, rows=rows if qs.rows == "instances" else qs.rows, fresh=True)
+            return replace(
+                qs, cov=coverage, rows=rows if qs.rows == "instances" else qs.rows, fresh=True
+            )
         return None
 
     def _batched(self, call: cst.Call, scope: Scope) -> bool:
@@ -1301,7 +1393,7 @@ class Analysis:
         item: Item,
         name: str,
         node: cst.CSTNode,
-        call: Optional[cst.Call],
+        call: cst.Call | None,
         links: list[Any],
         index: int,
         scope: Scope,
@@ -1319,9 +1411,21 @@ class Analysis:
         alias = item.cov.alias(path)
         if alias is not None and model is not None:
             target_relation = model.relation(alias[-1])
-            target = self.index.models.get(target_relation.target) if target_relation and target_relation.target else None
+            target = (
+                self.index.models.get(target_relation.target)
+                if target_relation and target_relation.target
+                else None
+            )
             return QS(
-                target, item.cov, item.text, path, True, False, fresh=False, is_list=True, from_item=True
+                target,
+                item.cov,
+                item.text,
+                path,
+                True,
+                False,
+                fresh=False,
+                is_list=True,
+                from_item=True,
             )
         if relation is None:
             if model is not None and name in model.fields:
@@ -1333,8 +1437,14 @@ class Analysis:
             following = links[index + 1] if index + 1 < len(links) else None
             if call is None and (
                 name.endswith("_set")
-                or (following is not None and following[0] == "attr" and following[1] in MANAGER_SHAPES
-                    and index + 2 < len(links) and links[index + 2][0] == "call" and following[1] not in ("get", "first", "last"))
+                or (
+                    following is not None
+                    and following[0] == "attr"
+                    and following[1] in MANAGER_SHAPES
+                    and index + 2 < len(links)
+                    and links[index + 2][0] == "call"
+                    and following[1] not in ("get", "first", "last")
+                )
             ):
                 return RelManager(item, name, None, node)
             return None
@@ -1364,13 +1474,13 @@ class Analysis:
             return set()
         return item.frame.assigned_attrs
 
-    def _covered(self, item: Item, path: Path, relation: Optional[Relation]) -> bool:
+    def _covered(self, item: Item, path: Path, relation: Relation | None) -> bool:
         cov = item.cov
         if cov.opaque or "*" in (item.frame.assigned_attrs if item.frame else ()):
             return True
         if cov.loads(path):
             return True
-        if (
+        return bool(
             cov.bare
             and relation is not None
             and relation.forward_single
@@ -1378,16 +1488,16 @@ class Analysis:
             and item.bare_ok
             and not item.through_many
             and len(path) <= 5
-        ):
-            return True
-        return False
+        )
 
-    def _call_for(self, item: Item, path: Path, relation: Optional[Relation]) -> str:
+    def _call_for(self, item: Item, path: Path, relation: Relation | None) -> str:
         many = item.through_many or relation is None or not relation.select_ok
         method = "prefetch_related" if many else "select_related"
         return f'{method}("{lookup_text(path)}")'
 
-    def _n_plus_one(self, item: Item, name: str, node: cst.CSTNode, relation: Optional[Relation]) -> None:
+    def _n_plus_one(
+        self, item: Item, name: str, node: cst.CSTNode, relation: Relation | None
+    ) -> None:
         path = (*item.prefix, name)
         key = (id(item.frame), path)
         if key in self._seen_paths:
@@ -1420,7 +1530,9 @@ class Analysis:
             f"`{code_of(node)}` loads deferred field `{name}` once per row of `{item.text}`; {remedy}",
         )
 
-    def _related(self, manager: RelManager, name: str, call: cst.Call, scope: Scope, quiet: bool) -> Value:
+    def _related(
+        self, manager: RelManager, name: str, call: cst.Call, scope: Scope, quiet: bool
+    ) -> Value:
         item = manager.item
         relation = manager.relation
         path = (*item.prefix, manager.name)
@@ -1430,12 +1542,21 @@ class Analysis:
         served = name in SERVED or (name == "first" and target is not None and target.ordered)
         if item.frame is not None:
             if served:
-                if not quiet and live and not covered and manager.name not in item.frame.assigned_attrs:
+                if (
+                    not quiet
+                    and live
+                    and not covered
+                    and manager.name not in item.frame.assigned_attrs
+                ):
                     self._n_plus_one(item, manager.name, manager.node, relation)
                 if name == "all":
                     return QS(
                         target,
-                        graft(item.cov, path, default_manager_base(self.index, relation.target if relation else None)),
+                        graft(
+                            item.cov,
+                            path,
+                            default_manager_base(self.index, relation.target if relation else None),
+                        ),
                         item.text,
                         path,
                         True,
@@ -1462,13 +1583,20 @@ class Analysis:
         fresh = QS(target, EMPTY, code_of(manager.node))
         if name == "all":
             return fresh
-        if name in KEEP_METHODS or name in LOADING or name in EVALUATING or name in INSTANCE_METHODS:
+        if (
+            name in KEEP_METHODS
+            or name in LOADING
+            or name in EVALUATING
+            or name in INSTANCE_METHODS
+        ):
             if served and covered:
                 return None
             return self._method(fresh, name, call, scope, quiet)
         return None
 
-    def _requery(self, item: Item, manager: RelManager, name: str, call: cst.Call, covered: bool) -> None:
+    def _requery(
+        self, item: Item, manager: RelManager, name: str, call: cst.Call, covered: bool
+    ) -> None:
         relation_path = lookup_text((*item.prefix, manager.name))
         even = " even though it is prefetched" if covered else ""
         self.report(
@@ -1502,13 +1630,17 @@ class Analysis:
         if method in ("create", "get_or_create"):
             remedy = "collect the objects and create them with one `bulk_create()`"
         elif method == "update_or_create":
-            remedy = "fetch the existing rows once (`in_bulk()`), then `bulk_create()`/`bulk_update()`"
+            remedy = (
+                "fetch the existing rows once (`in_bulk()`), then `bulk_create()`/`bulk_update()`"
+            )
         elif method == "update":
             remedy = "update all rows with one `filter(pk__in=...).update(...)` or `bulk_update()`"
         elif method == "delete":
             remedy = "delete all rows with one `filter(pk__in=...).delete()`"
         elif method in ("count", "exists", "aggregate"):
-            remedy = "compute it for all rows at once (`annotate()`, or `values(...).annotate(...)`)"
+            remedy = (
+                "compute it for all rows at once (`annotate()`, or `values(...).annotate(...)`)"
+            )
         else:
             remedy = "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
         self.report(
@@ -1519,7 +1651,7 @@ class Analysis:
 
     # -- classes ----------------------------------------------------------------------------------------
 
-    def _self_attr(self, cls: ClassInfo, name: str, call: Optional[cst.Call], scope: Scope) -> Value:
+    def _self_attr(self, cls: ClassInfo, name: str, call: cst.Call | None, scope: Scope) -> Value:
         if name == "get_queryset" and call is not None:
             return self.class_queryset(cls)
         if name == "queryset" and call is None:
@@ -1537,7 +1669,9 @@ class Analysis:
             cls._queryset = (None,)
             node = cls.attrs.get("queryset")
             if node is not None:
-                cls._queryset = (self.evaluate(node, Scope(self, [], cls, kind="class"), quiet=True),)
+                cls._queryset = (
+                    self.evaluate(node, Scope(self, [], cls, kind="class"), quiet=True),
+                )
         return cls._queryset[0]
 
     def class_queryset(self, cls: ClassInfo) -> Value:
@@ -1553,10 +1687,14 @@ class Analysis:
             cls._get_queryset = (value,)
         return cls._get_queryset[0]
 
-    def returns_of(self, method: cst.FunctionDef, cls: ClassInfo) -> list[tuple[cst.BaseExpression, Value]]:
+    def returns_of(
+        self, method: cst.FunctionDef, cls: ClassInfo
+    ) -> list[tuple[cst.BaseExpression, Value]]:
         """``(returned expression, value)`` for each ``return`` of a method."""
         params = method.params
-        names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+        names = [
+            p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        ]
         scope = Scope(self, [method.body], cls, names)
         if names:
             scope.self_name = names[0]  # type: ignore[attr-defined]
@@ -1571,14 +1709,15 @@ class Analysis:
                     continue
                 if isinstance(current, cst.Return):
                     if current.value is not None:
-                        found.append((current.value, self.evaluate(current.value, scope, quiet=True)))
+                        found.append(
+                            (current.value, self.evaluate(current.value, scope, quiet=True))
+                        )
                     continue
                 stack.extend(_children(current))
         finally:
             self.frames = saved
         found.reverse()
         return found
-
 
     # -- DRF views (DJG203) -------------------------------------------------------------------------
 
@@ -1593,23 +1732,27 @@ class Analysis:
             found.add(name)
             entry = self.index.classes.get(name)
             if entry is not None and not (entry[0] == module and entry[1]["name"] == info.name):
-                stack.extend(self.index.resolve(entry[0], b) for b in entry[1].get("bases", ()) if b)
+                stack.extend(
+                    self.index.resolve(entry[0], b) for b in entry[1].get("bases", ()) if b
+                )
         return found
 
-    def _serializer_ref(self, module: str, node: Optional[cst.BaseExpression]) -> Optional[Serializer]:
+    def _serializer_ref(self, module: str, node: cst.BaseExpression | None) -> Serializer | None:
         name = dotted_name(node) if node is not None else None
         if name is None:
             return None
         return self.index.serializer_named(module, name)
 
-    def _view_serializers(self, info: ClassInfo, ancestors: set[str]) -> Optional[list[Serializer]]:
+    def _view_serializers(self, info: ClassInfo, ancestors: set[str]) -> list[Serializer] | None:
         module = self.file_index.module
         attribute = self._serializer_ref(module, info.attrs.get("serializer_class"))
         if attribute is None and "serializer_class" not in info.attrs:
             for ancestor in ancestors:
                 entry = self.index.classes.get(ancestor)
                 if entry is not None and "serializer_class" in entry[1].get("refs", {}):
-                    attribute = self.index.serializer_named(entry[0], entry[1]["refs"]["serializer_class"])
+                    attribute = self.index.serializer_named(
+                        entry[0], entry[1]["refs"]["serializer_class"]
+                    )
                     break
         method = info.methods.get("get_serializer_class")
         if method is None:
@@ -1623,9 +1766,9 @@ class Analysis:
             if isinstance(current, cst.Return):
                 value = current.value
                 text = dotted_name(value) if value is not None else None
-                if text is not None and text.endswith(".serializer_class"):
-                    serializer = attribute
-                elif isinstance(value, cst.Call) and _last(value.func) == "get_serializer_class":
+                if (text is not None and text.endswith(".serializer_class")) or (
+                    isinstance(value, cst.Call) and _last(value.func) == "get_serializer_class"
+                ):
                     serializer = attribute
                 else:
                     serializer = self._serializer_ref(module, value)
@@ -1660,7 +1803,12 @@ class Analysis:
         else:
             return
         for node, value in targets:
-            if not isinstance(value, QS) or value.cov.opaque or value.rows != "instances" or value.prefix:
+            if (
+                not isinstance(value, QS)
+                or value.cov.opaque
+                or value.rows != "instances"
+                or value.prefix
+            ):
                 continue
             if value.model is None or value.model.qualname != model:
                 continue
@@ -1713,18 +1861,22 @@ class Analysis:
         if select:
             calls.append("select_related(" + ", ".join(f'"{lookup_text(p)}"' for p in select) + ")")
         if prefetch:
-            calls.append("prefetch_related(" + ", ".join(f'"{lookup_text(p)}"' for p in prefetch) + ")")
+            calls.append(
+                "prefetch_related(" + ", ".join(f'"{lookup_text(p)}"' for p in prefetch) + ")"
+            )
         name = serializer.qualname.rsplit(".", 1)[-1]
         listed = ", ".join(f"`{f}`" for f in fields)
         self.report(
             "DJG203",
             node,
             f"`{name}` field{'s' if len(fields) > 1 else ''} {listed} read{'' if len(fields) > 1 else 's'} "
-            f"relations this queryset does not load (a query per object); add `." + ".".join(calls) + "`",
+            f"relations this queryset does not load (a query per object); add `."
+            + ".".join(calls)
+            + "`",
         )
 
     def requirements(
-        self, serializer: Serializer, depth: int = 0, seen: Optional[set[str]] = None
+        self, serializer: Serializer, depth: int = 0, seen: set[str] | None = None
     ) -> dict[Path, tuple[frozenset[str], tuple[Relation, ...]]]:
         """Relation paths a serializer reads on each object: ``{path: (fields, relations)}``."""
         found: dict[Path, tuple[frozenset[str], tuple[Relation, ...]]] = {}
@@ -1790,15 +1942,15 @@ class Analysis:
                     else (call[2][0][1] if call[2] and call[2][0][0] == "str" else f"get_{name}")
                 )
                 facts = serializer.methods.get(method)
-                for read in (facts or {}).get("reads", ()):
-                    walked = self._walk_read(model, read)
-                    if walked is not None:
-                        add(walked[0], name, walked[1])
+                for chain in (facts or {}).get("reads", ()):
+                    loaded = self._walk_read(model, chain)
+                    if loaded is not None:
+                        add(loaded[0], name, loaded[1])
                 continue
             if source and "." in source:
-                walked = self._walk_read(model, source.split("."))
-                if walked is not None:
-                    add(walked[0], name, walked[1])
+                read = self._walk_read(model, source.split("."))
+                if read is not None:
+                    add(read[0], name, read[1])
         names: list[str] = []
         if serializer.meta_fields is not None:
             names = [n for n in serializer.meta_fields if n not in serializer.declared]
@@ -1806,7 +1958,9 @@ class Analysis:
             names = [
                 n
                 for n, r in model.relations.items()
-                if r.kind in ("fk", "o2o", "m2m") and n not in serializer.exclude and n not in serializer.declared
+                if r.kind in ("fk", "o2o", "m2m")
+                and n not in serializer.exclude
+                and n not in serializer.declared
             ]
         for name in names:
             relation = model.relation(name)
@@ -1818,10 +1972,10 @@ class Analysis:
 
     def _walk(
         self, model: Model, parts: Sequence[str]
-    ) -> Optional[tuple[Path, tuple[Relation, ...], Optional[Model]]]:
+    ) -> tuple[Path, tuple[Relation, ...], Model | None] | None:
         """Follow a ``source`` whose every part is a relation."""
         relations: list[Relation] = []
-        current: Optional[Model] = model
+        current: Model | None = model
         for part in parts:
             relation = current.relation(part) if current is not None else None
             if relation is None or relation.kind in ("gfk", "grel"):
@@ -1834,11 +1988,13 @@ class Analysis:
             return None
         return tuple(parts), tuple(relations), current
 
-    def _walk_read(self, model: Model, read: Sequence[str]) -> Optional[tuple[Path, tuple[Relation, ...]]]:
+    def _walk_read(
+        self, model: Model, read: Sequence[str]
+    ) -> tuple[Path, tuple[Relation, ...]] | None:
         """The relation path an attribute chain read on ``obj`` loads (``author.name`` -> author)."""
         relations: list[Relation] = []
         path: list[str] = []
-        current: Optional[Model] = model
+        current: Model | None = model
         for index, part in enumerate(read):
             if part.endswith("()") or current is None:
                 break
@@ -1901,10 +2057,16 @@ class Analysis:
                     if arg.keyword is None:
                         continue
                     key = arg.keyword.value
-                    if key in ("where", "tables", "order_by") and isinstance(arg.value, (cst.List, cst.Tuple)):
-                        sql.extend(e.value for e in arg.value.elements if isinstance(e, cst.Element))
+                    if key in ("where", "tables", "order_by") and isinstance(
+                        arg.value, (cst.List, cst.Tuple)
+                    ):
+                        sql.extend(
+                            e.value for e in arg.value.elements if isinstance(e, cst.Element)
+                        )
                     elif key == "select" and isinstance(arg.value, cst.Dict):
-                        sql.extend(e.value for e in arg.value.elements if isinstance(e, cst.DictElement))
+                        sql.extend(
+                            e.value for e in arg.value.elements if isinstance(e, cst.DictElement)
+                        )
             elif name in ("execute", "executemany") and self._is_cursor(receiver, scope):
                 sql = _args(call, 0, ("sql", "operation", "query"))
             elif name == "cursor" and not call.args:
@@ -1914,7 +2076,9 @@ class Analysis:
                 ):
                     raw_use = True
         if raw_use:
-            self.report("DJG206", call, f"`{code_of(call)}` uses raw SQL; express the query with the ORM")
+            self.report(
+                "DJG206", call, f"`{code_of(call)}` uses raw SQL; express the query with the ORM"
+            )
         for expression in sql:
             for bad in self._unsafe_sql(expression, scope, 0):
                 self.report(
@@ -1925,15 +2089,21 @@ class Analysis:
                     "the values as params",
                 )
 
-    def _unsafe_sql(self, node: cst.BaseExpression, scope: Scope, depth: int) -> list[cst.BaseExpression]:
+    def _unsafe_sql(
+        self, node: cst.BaseExpression, scope: Scope, depth: int
+    ) -> list[cst.BaseExpression]:
         """The formatting expressions that build the SQL ``node`` from unsafe values."""
         if depth > 6:
             return []
         if isinstance(node, cst.FormattedString):
-            expressions = [p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression)]
+            expressions = [
+                p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression)
+            ]
             return [node] if any(not self._safe(e, scope, depth) for e in expressions) else []
         if isinstance(node, cst.ConcatenatedString):
-            return self._unsafe_sql(node.left, scope, depth + 1) + self._unsafe_sql(node.right, scope, depth + 1)
+            return self._unsafe_sql(node.left, scope, depth + 1) + self._unsafe_sql(
+                node.right, scope, depth + 1
+            )
         if isinstance(node, cst.BinaryOperation):
             if isinstance(node.operator, cst.Modulo) and self._template(node.left, scope):
                 right = node.right
@@ -1947,9 +2117,11 @@ class Analysis:
                 return [node] if any(not self._safe(v, scope, depth) for v in values) else []
             if isinstance(node.operator, cst.Add):
                 operands = _add_operands(node)
-                if any(string_value(o) is not None or isinstance(o, cst.FormattedString) for o in operands):
-                    if any(not self._safe(o, scope, depth) for o in operands):
-                        return [node]
+                if any(
+                    string_value(o) is not None or isinstance(o, cst.FormattedString)
+                    for o in operands
+                ) and any(not self._safe(o, scope, depth) for o in operands):
+                    return [node]
                 inner: list[cst.BaseExpression] = []
                 for operand in operands:
                     if isinstance(operand, cst.FormattedString):
@@ -1971,7 +2143,9 @@ class Analysis:
                 if record.value is None or record.kind in ("sqlsafe", "with"):
                     continue
                 if record.kind == "aug":
-                    if string_value(record.value) is None and not self._safe(record.value, scope, depth):
+                    if string_value(record.value) is None and not self._safe(
+                        record.value, scope, depth
+                    ):
                         found.append(record.value)
                     else:
                         found.extend(self._unsafe_sql(record.value, scope, depth + 1))
@@ -2009,32 +2183,47 @@ class Analysis:
                 return False
             return all(
                 r.kind == "sqlsafe"
-                or (r.kind in ("value", "aug") and r.value is not None and self._safe(r.value, scope, depth + 1))
+                or (
+                    r.kind in ("value", "aug")
+                    and r.value is not None
+                    and self._safe(r.value, scope, depth + 1)
+                )
                 for r in records
             )
         if isinstance(node, cst.Attribute):
             text = dotted_name(node) or ""
             parts = text.split(".")
-            if "_meta" in parts or parts[-1] in ("db_table", "column") or _UPPER.match(parts[-1]):
-                return True
-            return False
+            return bool(
+                "_meta" in parts or parts[-1] in ("db_table", "column") or _UPPER.match(parts[-1])
+            )
         if isinstance(node, cst.Call):
             last = _last(node.func)
             if last in _SAFE_CALLS or "quote_name" in last:
                 return True
-            if last == "join" and isinstance(node.func, cst.Attribute) and string_value(node.func.value) is not None:
+            if (
+                last == "join"
+                and isinstance(node.func, cst.Attribute)
+                and string_value(node.func.value) is not None
+            ):
                 return all(self._placeholders(a.value, scope, depth) for a in node.args)
             return False
         if isinstance(node, cst.BinaryOperation):
-            return self._safe(node.left, scope, depth + 1) and self._safe(node.right, scope, depth + 1)
+            return self._safe(node.left, scope, depth + 1) and self._safe(
+                node.right, scope, depth + 1
+            )
         return False
 
     def _placeholders(self, node: cst.BaseExpression, scope: Scope, depth: int) -> bool:
         """``["%s"] * len(ids)``, ``("%s" for _ in ids)``: placeholder lists built from literals."""
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
-            return self._placeholders(node.left, scope, depth) or self._placeholders(node.right, scope, depth)
+            return self._placeholders(node.left, scope, depth) or self._placeholders(
+                node.right, scope, depth
+            )
         if isinstance(node, (cst.List, cst.Tuple)):
-            return all(isinstance(e, cst.Element) and self._safe(e.value, scope, depth + 1) for e in node.elements)
+            return all(
+                isinstance(e, cst.Element) and self._safe(e.value, scope, depth + 1)
+                for e in node.elements
+            )
         if isinstance(node, (cst.GeneratorExp, cst.ListComp)):
             return self._safe(node.elt, scope, depth + 1)
         return self._safe(node, scope, depth + 1)

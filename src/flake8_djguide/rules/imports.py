@@ -163,8 +163,9 @@ class SettingsModuleImport(Rule):
     ]
     AST_TRIGGERS = {
         ast.Import: lambda node, ctx: any("settings" in a.name for a in node.names),
-        ast.ImportFrom: lambda node, ctx: "settings" in (node.module or "")
-        or any("settings" in a.name for a in node.names),
+        ast.ImportFrom: lambda node, ctx: (
+            "settings" in (node.module or "") or any("settings" in a.name for a in node.names)
+        ),
     }
 
     @classmethod
@@ -233,11 +234,15 @@ class SettingsImportNotTopLevel(Rule):
         ),
     ]
     INVALID = [
-        Invalid("def f():\n    from django.conf import settings\n    return settings.DEBUG\n", 2, 4),
+        Invalid(
+            "def f():\n    from django.conf import settings\n    return settings.DEBUG\n", 2, 4
+        ),
         Invalid("class A:\n    import django.conf\n", 2, 4),
     ]
     AST_TRIGGERS = {
-        ast.ImportFrom: lambda node, ctx: node is not ctx.current_statement and _is_conf_import(node),
+        ast.ImportFrom: lambda node, ctx: (
+            node is not ctx.current_statement and _is_conf_import(node)
+        ),
         ast.Import: lambda node, ctx: node is not ctx.current_statement and _is_conf_import(node),
     }
 
@@ -318,9 +323,9 @@ class LoggerNotModuleNamed(Rule):
     NOTES = (
         "Only module-level assignments to a name spelled like a logger (`logger`, `log`, "
         "`_logger`, `LOGGER`, ...) are checked, so that fetching a library's logger to "
-        "configure it (`logging.getLogger(\"urllib3\").setLevel(...)`, "
-        "`urllib3_log = getLogger(\"urllib3\")`) is left alone. Any argument that uses "
-        "`__name__` (`f\"{__name__}.audit\"`) is accepted. The fix is unsafe: records move "
+        'configure it (`logging.getLogger("urllib3").setLevel(...)`, '
+        '`urllib3_log = getLogger("urllib3")`) is left alone. Any argument that uses '
+        '`__name__` (`f"{__name__}.audit"`) is accepted. The fix is unsafe: records move '
         "to another logger, so `LOGGING` handlers configured for the old name stop seeing them."
     )
     VALID = [
@@ -344,12 +349,16 @@ class LoggerNotModuleNamed(Rule):
     ]
     TEXT_HINTS = ("getLogger",)
     AST_TRIGGERS = {
-        ast.Assign: lambda node, ctx: node is ctx.current_statement
-        and isinstance(node.value, ast.Call)
-        and (ast_dotted_name(node.value.func) or "").endswith("getLogger"),
-        ast.AnnAssign: lambda node, ctx: node is ctx.current_statement
-        and isinstance(node.value, ast.Call)
-        and (ast_dotted_name(node.value.func) or "").endswith("getLogger"),
+        ast.Assign: lambda node, ctx: (
+            node is ctx.current_statement
+            and isinstance(node.value, ast.Call)
+            and (ast_dotted_name(node.value.func) or "").endswith("getLogger")
+        ),
+        ast.AnnAssign: lambda node, ctx: (
+            node is ctx.current_statement
+            and isinstance(node.value, ast.Call)
+            and (ast_dotted_name(node.value.func) or "").endswith("getLogger")
+        ),
     }
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -405,12 +414,16 @@ class RootLoggerCall(Rule):
 
     CODE = "DJG005"
     NAME = "root-logger-call"
-    MESSAGE = "`{call}()` logs to the root logger; call it on a module logger (`logger.{level}(...)`)"
+    MESSAGE = (
+        "`{call}()` logs to the root logger; call it on a module logger (`logger.{level}(...)`)"
+    )
     RATIONALE = (
         "Records sent to the root logger cannot be routed or silenced per module, and "
         "`logging.info()` even configures a handler on the root logger when none exists."
     )
-    GUIDE = "000: Use `logger = logging.getLogger(__name__)` at module level (002: structured logging)"
+    GUIDE = (
+        "000: Use `logger = logging.getLogger(__name__)` at module level (002: structured logging)"
+    )
     VALID = [
         Valid("import logging\n\nlogger = logging.getLogger(__name__)\nlogger.info('x')\n"),
         Valid("from myapp import logging\n\nlogging.info('x')\n"),
@@ -451,13 +464,11 @@ class PrintCall(Rule):
     NOTES = (
         "Test files are exempt. `print` is left alone when the module defines or imports its "
         "own `print`, and `print(..., file=sys.stderr)` inside an "
-        "`if __name__ == \"__main__\":` block is accepted (scripts report errors that way)."
+        '`if __name__ == "__main__":` block is accepted (scripts report errors that way).'
     )
     VALID = [
         Valid("print('ok')\n", path="app/tests/test_views.py"),
-        Valid(
-            "import sys\n\nif __name__ == '__main__':\n    print('usage', file=sys.stderr)\n"
-        ),
+        Valid("import sys\n\nif __name__ == '__main__':\n    print('usage', file=sys.stderr)\n"),
         Valid("from rich import print\n\nprint('x')\n"),
     ]
     INVALID = [

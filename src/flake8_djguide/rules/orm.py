@@ -11,7 +11,7 @@ from the model index (:mod:`flake8_djguide.index`), built from source with
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.config import Option, define
 from flake8_djguide.helpers import ast_dotted_name, qualified_name
@@ -63,16 +63,68 @@ define(
 
 #: Name parts that say a float is not money even next to a money word (``total_weight``).
 _NOT_MONEY = frozenset(
-    """weight distance count time duration score rate ratio percent percentage pct km kg
-    hours minutes seconds size length width height quantity qty volume items points calories
-    temperature lat lng latitude longitude""".split()
+    [
+        "weight",
+        "distance",
+        "count",
+        "time",
+        "duration",
+        "score",
+        "rate",
+        "ratio",
+        "percent",
+        "percentage",
+        "pct",
+        "km",
+        "kg",
+        "hours",
+        "minutes",
+        "seconds",
+        "size",
+        "length",
+        "width",
+        "height",
+        "quantity",
+        "qty",
+        "volume",
+        "items",
+        "points",
+        "calories",
+        "temperature",
+        "lat",
+        "lng",
+        "latitude",
+        "longitude",
+    ]
 )
 _LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-_MANAGER_HINTS = frozenset({"objects", "_default_manager", "_base_manager", "get_queryset", "queryset"})
+_MANAGER_HINTS = frozenset(
+    {"objects", "_default_manager", "_base_manager", "get_queryset", "queryset"}
+)
 _QUERY_CALLS = frozenset(
-    """get first last latest earliest count exists aggregate in_bulk create get_or_create
-    update_or_create update delete save all filter exclude values values_list""".split()
+    [
+        "get",
+        "first",
+        "last",
+        "latest",
+        "earliest",
+        "count",
+        "exists",
+        "aggregate",
+        "in_bulk",
+        "create",
+        "get_or_create",
+        "update_or_create",
+        "update",
+        "delete",
+        "save",
+        "all",
+        "filter",
+        "exclude",
+        "values",
+        "values_list",
+    ]
 )
 
 
@@ -114,7 +166,7 @@ def _manager_names(ctx: FileContext) -> frozenset[str]:
             from flake8_djguide.index import get_index
 
             names = frozenset(get_index(ctx).index.manager_names)
-        except Exception:  # noqa: BLE001 - a trigger must never fail
+        except Exception:
             names = frozenset()
         ctx.__dict__["_djguide_managers"] = names
     return names
@@ -177,9 +229,7 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
                     saves = True
                 elif attr in _QUERY_CALLS:
                     queries = True
-            elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS)):
-                queries = True
-            elif isinstance(sub, ast.Subscript):
+            elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
                 queries = True
     return saves or (queries and _has_queryset_source(ctx))
 
@@ -208,11 +258,13 @@ def _sql_trigger(node: ast.Call, ctx: FileContext) -> bool:
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
     if name not in _SQL_METHODS and name != "RawSQL":
         return False
-    values: list[ast.AST] = list(node.args[:1]) + [k.value for k in node.keywords]
+    values: list[ast.AST] = [*node.args[:1], *(k.value for k in node.keywords)]
     for value in values:
         for sub in ast.walk(value):
             if isinstance(sub, (ast.JoinedStr, ast.BinOp, ast.Name)) or (
-                isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "format"
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Attribute)
+                and sub.func.attr == "format"
             ):
                 return True
     return False
@@ -251,8 +303,8 @@ _MODELS = (
     "from django.db import models\n\n\n"
     "class Category(models.Model):\n    name = models.CharField(max_length=50)\n\n\n"
     "class Product(models.Model):\n    name = models.CharField(max_length=50)\n"
-    "    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name=\"products\")\n"
-    "    tags = models.ManyToManyField(\"Tag\")\n\n\n"
+    '    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="products")\n'
+    '    tags = models.ManyToManyField("Tag")\n\n\n'
     "class Tag(models.Model):\n    name = models.CharField(max_length=50)\n\n\n"
 )
 
@@ -268,7 +320,9 @@ class NPlusOneRelation(_FlowRule):
         "loop over N rows runs N+1 queries: the most expensive mistake in Django code, and "
         "invisible in development with ten rows."
     )
-    GUIDE = "002: PERF001 avoid N+1 queries (use select_related/prefetch_related) (003: N+1 examples)"
+    GUIDE = (
+        "002: PERF001 avoid N+1 queries (use select_related/prefetch_related) (003: N+1 examples)"
+    )
     OPTIONS = ("cache-dir", "index-max-files", "project-root", "source-roots")
     NOTES = (
         "The queryset must be visible: a chain rooted at a model manager (`Product.objects`, a "
@@ -292,23 +346,24 @@ class NPlusOneRelation(_FlowRule):
     )
     VALID = [
         Valid(
-            _MODELS + "def names():\n    for p in Product.objects.select_related(\"category\"):\n"
+            _MODELS + 'def names():\n    for p in Product.objects.select_related("category"):\n'
             "        print(p.category.name)\n"
         ),
         Valid(_MODELS + "def ids():\n    return [p.category_id for p in Product.objects.all()]\n"),
         Valid(
-            _MODELS + "def labels():\n    for p in Product.objects.prefetch_related(\"tags\"):\n"
+            _MODELS + 'def labels():\n    for p in Product.objects.prefetch_related("tags"):\n'
             "        print([t.name for t in p.tags.all()])\n"
         ),
     ]
     INVALID = [
         Invalid(
-            _MODELS + "def names():\n    for p in Product.objects.all():\n        print(p.category.name)\n",
+            _MODELS
+            + "def names():\n    for p in Product.objects.all():\n        print(p.category.name)\n",
             20,
             14,
         ),
         Invalid(
-            _MODELS + "def labels():\n    products = Product.objects.filter(name__startswith=\"a\")\n"
+            _MODELS + 'def labels():\n    products = Product.objects.filter(name__startswith="a")\n'
             "    return {p.pk: p.tags.count() for p in products}\n",
             20,
             18,
@@ -413,13 +468,17 @@ class SerializerRelationNotPrefetched(_FlowRule):
 
     CODE = "DJG203"
     NAME = "serializer-relation-not-prefetched"
-    MESSAGE = "`{serializer}` fields {fields} read relations this queryset does not load; add `.{call}`"
+    MESSAGE = (
+        "`{serializer}` fields {fields} read relations this queryset does not load; add `.{call}`"
+    )
     RATIONALE = (
         "A serializer that reads `obj.author.name` or nests `TagSerializer(many=True)` runs a "
         "query per object unless the view's queryset loads the relation: the most common N+1 "
         "in DRF applications, hidden in a class in another file."
     )
-    GUIDE = "002: PERF001 avoid N+1 queries; `queryset = ...select_related(...).prefetch_related(...)`"
+    GUIDE = (
+        "002: PERF001 avoid N+1 queries; `queryset = ...select_related(...).prefetch_related(...)`"
+    )
     OPTIONS = ("cache-dir", "index-max-files", "project-root", "source-roots")
     NOTES = (
         "Views that list: deriving from `ListAPIView`, `ListCreateAPIView`, `ModelViewSet`, "
@@ -440,9 +499,9 @@ class SerializerRelationNotPrefetched(_FlowRule):
             _MODELS + "from rest_framework import serializers, viewsets\n\n\n"
             "class ProductSerializer(serializers.ModelSerializer):\n"
             "    category = serializers.StringRelatedField()\n\n"
-            "    class Meta:\n        model = Product\n        fields = [\"id\", \"category\"]\n\n\n"
+            '    class Meta:\n        model = Product\n        fields = ["id", "category"]\n\n\n'
             "class ProductViewSet(viewsets.ModelViewSet):\n"
-            "    queryset = Product.objects.select_related(\"category\")\n"
+            '    queryset = Product.objects.select_related("category")\n'
             "    serializer_class = ProductSerializer\n"
         )
     ]
@@ -451,7 +510,7 @@ class SerializerRelationNotPrefetched(_FlowRule):
             _MODELS + "from rest_framework import serializers, viewsets\n\n\n"
             "class ProductSerializer(serializers.ModelSerializer):\n"
             "    category = serializers.StringRelatedField()\n\n"
-            "    class Meta:\n        model = Product\n        fields = [\"id\", \"category\"]\n\n\n"
+            '    class Meta:\n        model = Product\n        fields = ["id", "category"]\n\n\n'
             "class ProductViewSet(viewsets.ModelViewSet):\n"
             "    queryset = Product.objects.all()\n"
             "    serializer_class = ProductSerializer\n",
@@ -472,7 +531,7 @@ class RawSqlFormatting(_FlowRule):
         "Formatting values into SQL is SQL injection as soon as one of them comes from a user; "
         "placeholders let the database driver quote them."
     )
-    GUIDE = "003: Security: SQL injection (`raw(f\"...\")`); use parameterized queries"
+    GUIDE = '003: Security: SQL injection (`raw(f"...")`); use parameterized queries'
     NOTES = (
         "Sinks: `<manager>.raw()`, `<queryset>.extra(where=/select=/tables=/order_by=)`, "
         "`execute()`/`executemany()` on a cursor (a name containing `cursor`, `cur`, "
@@ -482,19 +541,19 @@ class RawSqlFormatting(_FlowRule):
         "literals, `quote_name(...)`/`qn(...)`, `int()`/`len()`/`float()`, attributes through "
         "`_meta` and `db_table`/`column`, UPPER_CASE names, local variables assigned only safe "
         "values in every branch, names unpacked from `sql_with_params()`/`as_sql()`/`compile()`, "
-        "and placeholder lists (`\", \".join([\"%s\"] * len(ids))`). `%` and `.format()` count only "
+        'and placeholder lists (`", ".join(["%s"] * len(ids))`). `%` and `.format()` count only '
         "on a literal template (or a local variable holding only literals)."
     )
     VALID = [
         Valid(
             "from shop.models import Product\n\n\ndef search(name):\n"
-            "    return Product.objects.raw(\"SELECT * FROM shop_product WHERE name = %s\", [name])\n"
+            '    return Product.objects.raw("SELECT * FROM shop_product WHERE name = %s", [name])\n'
         ),
         Valid(
             "from django.db import connection\n\n\ndef fetch(ids):\n"
-            "    placeholders = \", \".join([\"%s\"] * len(ids))\n"
+            '    placeholders = ", ".join(["%s"] * len(ids))\n'
             "    with connection.cursor() as cursor:\n"
-            "        cursor.execute(f\"SELECT id FROM shop_product WHERE id IN ({placeholders})\", ids)\n"
+            '        cursor.execute(f"SELECT id FROM shop_product WHERE id IN ({placeholders})", ids)\n'
         ),
     ]
     INVALID = [
@@ -506,7 +565,7 @@ class RawSqlFormatting(_FlowRule):
         ),
         Invalid(
             "from django.db import connection\n\n\ndef total(year):\n"
-            "    sql = \"SELECT SUM(total) FROM shop_order WHERE year = %s\" % year\n"
+            '    sql = "SELECT SUM(total) FROM shop_order WHERE year = %s" % year\n'
             "    with connection.cursor() as cursor:\n        cursor.execute(sql)\n",
             5,
             10,
@@ -519,6 +578,17 @@ class RawSqlFormatting(_FlowRule):
     def applies_to(cls, ctx: FileContext) -> bool:
         """Everywhere, migrations included."""
         return True
+
+
+def _float_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
+    if node is not ctx.current_statement:
+        return False
+    return any(
+        isinstance(statement, (ast.Assign, ast.AnnAssign))
+        and isinstance(statement.value, ast.Call)
+        and (ast_dotted_name(statement.value.func) or "").endswith("FloatField")
+        for statement in node.body
+    )
 
 
 class FloatMoneyField(Rule):
@@ -566,15 +636,7 @@ class FloatMoneyField(Rule):
         ),
     ]
     TEXT_HINTS = ("FloatField",)
-    AST_TRIGGERS = {
-        ast.ClassDef: lambda node, ctx: node is ctx.current_statement
-        and any(
-            isinstance(s, (ast.Assign, ast.AnnAssign))
-            and isinstance(s.value, ast.Call)
-            and (ast_dotted_name(s.value.func) or "").endswith("FloatField")
-            for s in node.body
-        )
-    }
+    AST_TRIGGERS = {ast.ClassDef: _float_trigger}
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
@@ -588,7 +650,7 @@ class FloatMoneyField(Rule):
                 continue
             for small in statement.body:
                 targets: list[Any] = []
-                value: Optional[cst.BaseExpression] = None
+                value: cst.BaseExpression | None = None
                 if isinstance(small, cst.Assign):
                     targets = [t.target for t in small.targets]
                     value = small.value
@@ -622,10 +684,10 @@ def is_money_name(name: str, ctx: FileContext) -> bool:
     parts = [p for p in name.lower().strip("_").split("_") if p]
     if any(p in _NOT_MONEY for p in parts):
         return False
-    for part in parts:
-        if part in words or part.rstrip("s") in words or (part.endswith("es") and part[:-2] in words):
-            return True
-    return False
+    return any(
+        part in words or part.rstrip("s") in words or (part.endswith("es") and part[:-2] in words)
+        for part in parts
+    )
 
 
 class RawSqlUsed(_FlowRule):
@@ -645,23 +707,25 @@ class RawSqlUsed(_FlowRule):
         "`connections[...]`, and `RawSQL(...)`. Migrations are exempt."
     )
     VALID = [
-        Valid("from shop.models import Product\n\n\ndef f(name):\n    return Product.objects.filter(name=name)\n"),
+        Valid(
+            "from shop.models import Product\n\n\ndef f(name):\n    return Product.objects.filter(name=name)\n"
+        ),
         Valid(
             "from django.db import connection\n\n\ndef f():\n    with connection.cursor() as c:\n"
-            "        c.execute(\"VACUUM\")\n",
+            '        c.execute("VACUUM")\n',
             path="shop/migrations/0002_vacuum.py",
         ),
     ]
     INVALID = [
         Invalid(
             "from shop.models import Product\n\n\ndef f():\n"
-            "    return Product.objects.raw(\"SELECT * FROM shop_product\")\n",
+            '    return Product.objects.raw("SELECT * FROM shop_product")\n',
             5,
             11,
         ),
         Invalid(
             "from django.db import connection\n\n\ndef f():\n    with connection.cursor() as c:\n"
-            "        c.execute(\"SELECT 1\")\n",
+            '        c.execute("SELECT 1")\n',
             5,
             9,
         ),

@@ -35,12 +35,33 @@ SETTINGS_PATH = "config/settings/production.py"
 _ENV_CALLS_POSITIONAL = frozenset({"os.environ.get", "os.getenv", "os.environ.setdefault"})
 _ENV_READERS = frozenset({"env", "config", "environ"})  # django-environ Env(), decouple config()
 _ENV_METHODS = frozenset(
-    {"str", "bool", "int", "float", "list", "tuple", "dict", "json", "url", "db", "db_url",
-     "cache", "cache_url", "email", "email_url", "search_url", "path", "get_value", "get"}
+    {
+        "str",
+        "bool",
+        "int",
+        "float",
+        "list",
+        "tuple",
+        "dict",
+        "json",
+        "url",
+        "db",
+        "db_url",
+        "cache",
+        "cache_url",
+        "email",
+        "email_url",
+        "search_url",
+        "path",
+        "get_value",
+        "get",
+    }
 )
 
 
-def env_fallback(value: Optional[cst.BaseExpression], ctx: FileContext) -> Optional[cst.BaseExpression]:
+def env_fallback(
+    value: Optional[cst.BaseExpression], ctx: FileContext
+) -> Optional[cst.BaseExpression]:
     """The literal fallback of an environment read (``os.environ.get("X", "lit")``,
     ``env("X", default="lit")``, ``config("X", default="lit")``), else ``None``."""
     if not isinstance(value, cst.Call):
@@ -100,7 +121,7 @@ class HardcodedSecretKey(_SettingsRule):
 
     CODE = "DJG301"
     NAME = "hardcoded-secret-key"
-    MESSAGE = "`SECRET_KEY` is {what}; read it from the environment with no default (`os.environ[\"SECRET_KEY\"]`)"
+    MESSAGE = '`SECRET_KEY` is {what}; read it from the environment with no default (`os.environ["SECRET_KEY"]`)'
     RATIONALE = (
         "Anyone who can read the repository can forge sessions, password-reset tokens and "
         "signed cookies with a committed `SECRET_KEY`. A literal fallback in an environment "
@@ -145,7 +166,13 @@ class HardcodedSecretKey(_SettingsRule):
 
 
 _CREDENTIAL_SUFFIXES = (
-    "_PASSWORD", "_SECRET", "_SECRET_KEY", "_TOKEN", "_API_KEY", "_PRIVATE_KEY", "_ACCESS_KEY",
+    "_PASSWORD",
+    "_SECRET",
+    "_SECRET_KEY",
+    "_TOKEN",
+    "_API_KEY",
+    "_PRIVATE_KEY",
+    "_ACCESS_KEY",
 )
 _CREDENTIAL_KEYS = frozenset({"PASSWORD", "SIGNING_KEY", "SECRET_KEY"})
 _UPPER = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -179,7 +206,9 @@ class HardcodedCredentialSetting(_SettingsRule):
     )
     VALID = [
         Valid('EMAIL_HOST_PASSWORD = ""\n', path=SETTINGS_PATH),
-        Valid('TOKEN_MODEL = "knox.AuthToken"\nPASSWORD_RESET_TIMEOUT = 3600\n', path=SETTINGS_PATH),
+        Valid(
+            'TOKEN_MODEL = "knox.AuthToken"\nPASSWORD_RESET_TIMEOUT = 3600\n', path=SETTINGS_PATH
+        ),
         Valid(
             'import os\n\nDATABASES = {"default": {"PASSWORD": os.environ["DB_PASSWORD"]}}\n',
             path=SETTINGS_PATH,
@@ -221,7 +250,10 @@ class HardcodedCredentialSetting(_SettingsRule):
                 continue
 
 
-_WHAT = {"literal": "hard-coded", "fallback": "read from the environment with a hard-coded fallback"}
+_WHAT = {
+    "literal": "hard-coded",
+    "fallback": "read from the environment with a hard-coded fallback",
+}
 
 
 class DebugEnabled(_SettingsRule):
@@ -229,7 +261,7 @@ class DebugEnabled(_SettingsRule):
 
     CODE = "DJG303"
     NAME = "debug-enabled"
-    MESSAGE = "`DEBUG = True` in non-development settings; read it from the environment (`env.bool(\"DEBUG\", default=False)`)"
+    MESSAGE = '`DEBUG = True` in non-development settings; read it from the environment (`env.bool("DEBUG", default=False)`)'
     RATIONALE = (
         "With `DEBUG` on, Django shows tracebacks with local variables and settings to "
         "anyone who triggers an error, and keeps every SQL query in memory."
@@ -243,7 +275,9 @@ class DebugEnabled(_SettingsRule):
     ]
     INVALID = [
         Invalid("DEBUG = True\n", 1, 0, path=SETTINGS_PATH),
-        Invalid("class Production(Configuration):\n    DEBUG = True\n", 2, 4, path="app/settings.py"),
+        Invalid(
+            "class Production(Configuration):\n    DEBUG = True\n", 2, 4, path="app/settings.py"
+        ),
     ]
     TEXT_HINTS = ("DEBUG",)
 
@@ -259,7 +293,7 @@ class AllowedHostsWildcard(_SettingsRule):
 
     CODE = "DJG304"
     NAME = "allowed-hosts-wildcard"
-    MESSAGE = "`ALLOWED_HOSTS` contains `\"*\"`; list the real host names (or read them from the environment)"
+    MESSAGE = '`ALLOWED_HOSTS` contains `"*"`; list the real host names (or read them from the environment)'
     RATIONALE = (
         "`ALLOWED_HOSTS` is Django's defence against Host-header attacks (poisoned password "
         "reset links, cache poisoning); a wildcard switches it off."
