@@ -2211,6 +2211,10 @@ class Analysis:
             return self._safe(node.left, scope, depth + 1) and self._safe(
                 node.right, scope, depth + 1
             )
+        if isinstance(node, cst.IfExp):
+            return self._safe(node.body, scope, depth + 1) and self._safe(
+                node.orelse, scope, depth + 1
+            )
         return False
 
     def _placeholders(self, node: cst.BaseExpression, scope: Scope, depth: int) -> bool:
