@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +16,13 @@ from flake8_djguide.rule import Finding, Rule
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+#: The model index cache of the test run: never inside the fixture projects.
+CACHE_DIR = tempfile.mkdtemp(prefix="djguide-test-cache-")
+
+
 def settings_with(options: Mapping[str, object]) -> config.Settings:
     values = config.defaults()
+    values["cache-dir"] = CACHE_DIR
     values.update(config.validate_table(dict(options), "test"))
     return config.Settings(values)
 

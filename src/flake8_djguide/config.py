@@ -220,13 +220,22 @@ class Settings:
         return value
 
 
+def _load_rule_options() -> None:
+    """Import the rule modules, which define their own options with :func:`define`."""
+    from flake8_djguide.registry import all_rules
+
+    all_rules()
+
+
 def defaults() -> dict[str, OptionValue]:
     """The default value of every option."""
+    _load_rule_options()
     return {name: option.default for name, option in OPTIONS.items()}
 
 
 def validate_table(table: Mapping[str, object], source: str) -> dict[str, OptionValue]:
     """Check a ``[tool.djguide]`` table and convert its values."""
+    _load_rule_options()
     result: dict[str, OptionValue] = {}
     for key, value in table.items():
         option = OPTIONS.get(key)
@@ -291,6 +300,7 @@ def resolve(filename: str, overrides: Mapping[str, OptionValue]) -> Settings:
 
 def flake8_overrides(namespace: object) -> dict[str, OptionValue]:
     """Options explicitly given to flake8 (``None`` means not given), validated."""
+    _load_rule_options()
     result: dict[str, OptionValue] = {}
     for option in OPTIONS.values():
         value = getattr(namespace, option.dest, None)
@@ -302,4 +312,5 @@ def flake8_overrides(namespace: object) -> dict[str, OptionValue]:
 
 def iter_options() -> Iterable[Option]:
     """Every defined option, sorted by name."""
+    _load_rule_options()
     return (OPTIONS[name] for name in sorted(OPTIONS))

@@ -40,6 +40,7 @@ class Plugin:
     @classmethod
     def add_options(cls, manager: Any) -> None:
         """Register ``--djguide-*`` options and default-ignore the opt-in rules."""
+        all_rules()  # rule modules define their own options when imported
         for option in config.iter_options():
             manager.add_option(
                 option.flake8_flag,
@@ -56,6 +57,7 @@ class Plugin:
         from flake8.exceptions import ExecutionError
         from flake8.utils import parse_files_to_codes_mapping
 
+        all_rules()
         try:
             cls._overrides = config.flake8_overrides(options)
             starts = {config.directory_of("")}
@@ -75,6 +77,7 @@ class Plugin:
         cls._per_file = parse_files_to_codes_mapping(getattr(options, "per_file_ignores", ""))
         cls._configured = True
         _warn_shadowing(options)
+        _prebuild_index(options)
 
     # -- per file ---------------------------------------------------------------------------
 
@@ -105,6 +108,22 @@ class Plugin:
             findings = [error_finding(error)]
         for finding in findings:
             yield finding.line, finding.col, finding.message, type(self)
+
+
+def _prebuild_index(options: argparse.Namespace) -> None:
+    """Build the model index before flake8 forks its workers, when an ORM rule needs it."""
+    if not any(rule.CODE in _INDEX_RULES for rule in selected_rules(options)):
+        return
+    try:
+        from flake8_djguide.index import prebuild
+
+        prebuild(getattr(options, "filenames", None) or [], Plugin._overrides)
+    except Exception:  # the index is then built lazily per file
+        return
+
+
+#: Rules that read the project model index.
+_INDEX_RULES = frozenset({"DJG201", "DJG202", "DJG203"})
 
 
 def selected_rules(

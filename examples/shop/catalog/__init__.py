@@ -1,0 +1,1 @@
+"""Catalog app: products, categories, tags and reviews."""

@@ -1,0 +1,217 @@
+"""The project model index: models, relations, managers and serializers of a project.
+
+Built from the project's own source with ``ast`` (never by importing it), once
+per process, and cached on disk as JSON keyed by each file's path, mtime and
+size (see :mod:`flake8_djguide.index.store`). ``get_index`` is what the rules
+call; the plugin calls :func:`prebuild` in ``parse_options`` so that flake8's
+worker processes inherit a built index instead of each building one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flake8_djguide import config
+from flake8_djguide.config import Option, define
+from flake8_djguide.index.extract import module_facts
+from flake8_djguide.index.project import Index, link
+from flake8_djguide.index.store import ScanResult, scan
+
+if TYPE_CHECKING:
+    from flake8_djguide.context import FileContext
+
+define(
+    Option(
+        "cache-dir",
+        str,
+        "",
+        "Directory of the model index cache (JSON). Default: .djguide_cache/ in the project "
+        "root; relative paths are taken from the project root. When it cannot be written, "
+        "the index is kept in memory only.",
+    )
+)
+define(
+    Option(
+        "index-max-files",
+        int,
+        50000,
+        "The model index reads at most this many .py files of a project; past it the index is "
+        "partial.",
+    )
+)
+
+_LOCK = threading.Lock()
+_MEMO: dict[tuple[str, str, int, tuple[str, ...]], ProjectIndex] = {}
+_NO_MODULE = "__djguide_checked__"
+
+
+class ProjectIndex:
+    """A linked index plus what the rules need to look names up for one file."""
+
+    def __init__(self, index: Index, raw: Mapping[str, dict[str, Any]], scan: ScanResult | None):
+        self.index = index
+        self.raw = dict(raw)
+        self.scan = scan
+
+
+def _module_name(path: Path, root: Path, source_roots: tuple[str, ...]) -> str:
+    from flake8_djguide.context import resolve_module_name
+
+    name = resolve_module_name(str(path), root, source_roots)
+    if name:
+        return name
+    relative = path.relative_to(root).with_suffix("")
+    parts = [p for p in relative.parts if p != "__init__"]
+    return ".".join(parts) or path.stem
+
+
+def _with_package(module: str, facts: dict[str, Any], is_init: bool) -> dict[str, Any]:
+    return {**facts, "package": module if is_init else module.rpartition(".")[0]}
+
+
+def cache_dir_for(root: Path, configured: str) -> Path:
+    """The cache directory: the option (relative to the root) or ``<root>/.djguide_cache``."""
+    if configured:
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else root / path
+    return root / ".djguide_cache"
+
+
+def build(
+    root: Path,
+    cache_dir: Path | None,
+    source_roots: tuple[str, ...] = ("src",),
+    limit: int = 50000,
+) -> ProjectIndex:
+    """Scan ``root`` (refreshing the cache) and link its modules."""
+    result = scan(root, cache_dir, limit)
+    modules: dict[str, dict[str, Any]] = {}
+    raw: dict[str, dict[str, Any]] = {}
+    for rel, facts in result.files.items():
+        path = root / rel
+        module = _module_name(path, root, source_roots)
+        if module in modules:
+            continue
+        modules[module] = _with_package(module, facts, path.name == "__init__.py")
+        raw[module] = facts
+    return ProjectIndex(link(modules.items()), raw, result)
+
+
+def project_index(settings: config.Settings, root: Path) -> ProjectIndex:
+    """The index of ``root``, built once per process (and per option set)."""
+    configured = settings.get("cache-dir")
+    limit = settings.get("index-max-files") or 50000
+    source_roots = settings.list("source-roots")
+    key = (str(root), configured, limit, source_roots)
+    found = _MEMO.get(key)
+    if found is not None:
+        return found
+    with _LOCK:
+        found = _MEMO.get(key)
+        if found is None:
+            found = build(root, cache_dir_for(root, configured), source_roots, limit)
+            _MEMO[key] = found
+    return found
+
+
+def clear_memo() -> None:
+    """Forget the indexes built in this process (tests)."""
+    _MEMO.clear()
+    _OVERLAYS.clear()
+
+
+_OVERLAYS: dict[tuple[int, str, str], Index] = {}
+
+
+class FileIndex:
+    """The index as seen from one checked file: its module name and name look-ups."""
+
+    def __init__(self, index: Index, module: str, in_project: bool) -> None:
+        self.index = index
+        self.module = module
+        self.in_project = in_project
+
+
+def get_index(ctx: FileContext) -> FileIndex:
+    """The index for the checked file: the project's, with this file's current classes.
+
+    Without a project (a lone file on stdin) the index holds only this file's
+    classes, so the rules fall back to the relations defined in the same file.
+    """
+    cached = ctx.__dict__.get("_djguide_index")
+    if isinstance(cached, FileIndex):
+        return cached
+    tree = getattr(ctx, "tree", None)
+    import ast
+
+    facts = module_facts(tree) if isinstance(tree, ast.Module) else {"imports": {}, "classes": []}
+    root = ctx.project_root
+    result: FileIndex
+    module = ctx.module_name or _NO_MODULE
+    is_init = ctx.basename == "__init__.py"
+    if root is not None and root.is_dir() and _inside(ctx.filename, root):
+        project = project_index(ctx.settings, root)
+        if _same(project.raw.get(module), facts):
+            result = FileIndex(project.index, module, True)
+        else:
+            key = (id(project), module, json.dumps(facts, sort_keys=True))
+            index = _OVERLAYS.get(key)
+            if index is None:
+                modules = {
+                    name: {**raw, "package": project.index.modules[name].get("package")}
+                    for name, raw in project.raw.items()
+                }
+                modules[module] = _with_package(module, facts, is_init)
+                index = link(modules.items())
+                if len(_OVERLAYS) > 32:
+                    _OVERLAYS.clear()
+                _OVERLAYS[key] = index
+            result = FileIndex(index, module, True)
+    else:
+        index = link([(module, _with_package(module, facts, is_init))])
+        result = FileIndex(index, module, False)
+    ctx.__dict__["_djguide_index"] = result
+    return result
+
+
+def _same(indexed: dict[str, Any] | None, current: dict[str, Any]) -> bool:
+    return indexed is not None and indexed == current
+
+
+def _inside(filename: str, root: Path) -> bool:
+    try:
+        Path(os.path.abspath(filename)).relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def prebuild(paths: Iterable[str], overrides: Mapping[str, config.OptionValue]) -> None:
+    """Build the index of every project holding one of ``paths`` (flake8's arguments).
+
+    Called in the parent process before flake8 forks its workers, which then
+    share the built index. Only when a directory or several files are checked:
+    a single file (an editor on save) builds it lazily, if a rule needs it.
+    """
+    from flake8_djguide.context import find_project_root
+
+    paths = list(paths)
+    if not paths or (len(paths) == 1 and not os.path.isdir(paths[0])):
+        return
+    roots: dict[str, str] = {}
+    for path in paths:
+        probe = os.path.join(path, "__init__.py") if os.path.isdir(path) else path
+        try:
+            settings = config.resolve(probe, overrides)
+        except config.ConfigError:
+            continue
+        configured = settings.get("project-root")
+        root = Path(configured).resolve() if configured else find_project_root(probe)
+        if root is not None and str(root) not in roots and root.is_dir():
+            roots[str(root)] = probe
+            project_index(settings, root)

@@ -1,0 +1,336 @@
+"""Facts about one module, read from its ``ast`` tree, as plain JSON-able data.
+
+Nothing here knows yet which classes are models or serializers: that needs the
+whole project (bases defined in other modules) and is decided when the index is
+linked (:mod:`flake8_djguide.index.project`). What is kept is what the ORM rules
+may need: imports, and for every class its bases, the calls and names assigned
+in its body, its ``Meta`` options and a summary of its methods.
+
+Expressions are encoded as small tagged lists:
+
+- ``["str", "text"]``, ``["num", 1]``, ``["bool", true]``, ``["none"]``
+- ``["ref", "a.b.c"]`` a dotted name
+- ``["call", func, [args...], {"kw": value}]`` where ``func`` is an encoding
+- ``["attr", value, "name"]`` attribute of something that is not a dotted name
+- ``["list", [items...]]`` a list or tuple display
+- ``["other"]`` anything else
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+Encoded = list[Any]
+FORMAT = 4  # bump when the facts change shape: old cache entries are then ignored
+
+_MAX_DEPTH = 12
+_META_KEYS = frozenset(
+    {
+        "abstract",
+        "proxy",
+        "ordering",
+        "default_related_name",
+        "app_label",
+        "model",
+        "fields",
+        "exclude",
+        "depth",
+        "base_manager_name",
+        "default_manager_name",
+    }
+)
+
+
+def encode(node: ast.AST | None, depth: int = 0) -> Encoded:
+    """The tagged-list encoding of an expression (see the module docstring)."""
+    if node is None or depth > _MAX_DEPTH:
+        return ["other"]
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, str):
+            return ["str", value]
+        if isinstance(value, bool):
+            return ["bool", value]
+        if value is None:
+            return ["none"]
+        if isinstance(value, (int, float)):
+            return ["num", value]
+        return ["other"]
+    dotted = dotted_name(node)
+    if dotted is not None:
+        return ["ref", dotted]
+    if isinstance(node, ast.Attribute):
+        return ["attr", encode(node.value, depth + 1), node.attr]
+    if isinstance(node, ast.Call):
+        args = [["star"] if isinstance(a, ast.Starred) else encode(a, depth + 1) for a in node.args]
+        kwargs: dict[str, Encoded] = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                kwargs["**"] = ["other"]
+            else:
+                kwargs[keyword.arg] = encode(keyword.value, depth + 1)
+        return ["call", encode(node.func, depth + 1), args, kwargs]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return ["list", [encode(e, depth + 1) for e in node.elts]]
+    if isinstance(node, ast.Subscript):
+        return ["sub", encode(node.value, depth + 1)]
+    return ["other"]
+
+
+def dotted_name(node: ast.AST | None) -> str | None:
+    """``a.b.c`` for Name/Attribute chains, else ``None``."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _import_map(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
+    """``{local name: origin}`` for imports anywhere at module or class level.
+
+    Relative origins keep their leading dots (``..models.Product``); they are
+    resolved against the module's package when the index is linked.
+    """
+    imports: dict[str, str] = {}
+    stars: list[str] = []
+    for node in tree.body:
+        for sub in _module_level_imports(node):
+            if isinstance(sub, ast.Import):
+                for alias in sub.names:
+                    if alias.asname:
+                        imports[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".", 1)[0]
+                        imports[head] = head
+            else:
+                prefix = "." * sub.level + (sub.module or "")
+                for alias in sub.names:
+                    if alias.name == "*":
+                        stars.append(prefix)
+                        continue
+                    joiner = "" if prefix.endswith(".") else "."
+                    imports[alias.asname or alias.name] = f"{prefix}{joiner}{alias.name}"
+    return imports, stars
+
+
+def _module_level_imports(node: ast.stmt) -> list[ast.Import | ast.ImportFrom]:
+    """Imports directly at module level, or inside module-level ``if``/``try`` blocks."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [node]
+    found: list[ast.Import | ast.ImportFrom] = []
+    if isinstance(node, (ast.If, ast.Try)):
+        blocks = [node.body, node.orelse]
+        if isinstance(node, ast.Try):
+            blocks.append(node.finalbody)
+            blocks.extend(handler.body for handler in node.handlers)
+        for block in blocks:
+            for statement in block:
+                found.extend(_module_level_imports(statement))
+    return found
+
+
+def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+    """The returned expressions of ``function`` (not of nested functions or classes)."""
+    found: list[ast.expr] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Return):
+            found.append(node.value if node.value is not None else ast.Constant(None))
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def attribute_reads(function: ast.AST, parameter: str) -> list[list[str]]:
+    """Attribute chains read on ``parameter`` inside ``function``.
+
+    ``obj.author.name`` gives ``["author", "name"]``; a call at the end is kept
+    as ``"name()"`` (``obj.tags.all()`` gives ``["tags", "all()"]``).
+    """
+    reads: list[list[str]] = []
+    seen: set[int] = set()
+    for node in ast.walk(function):
+        if id(node) in seen or not isinstance(node, (ast.Attribute, ast.Call)):
+            continue
+        chain: list[str] = []
+        current: ast.AST = node
+        while True:
+            seen.add(id(current))
+            if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+                chain.append(current.func.attr + "()")
+                seen.add(id(current.func))
+                current = current.func.value
+            elif isinstance(current, ast.Attribute):
+                chain.append(current.attr)
+                current = current.value
+            else:
+                break
+        if isinstance(current, ast.Name) and current.id == parameter and chain:
+            reads.append(list(reversed(chain)))
+    return reads
+
+
+def _method_facts(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, wants: str
+) -> dict[str, Any] | None:
+    params = [a.arg for a in function.args.posonlyargs + function.args.args]
+    if wants == "returns":
+        return {"returns": [encode(r) for r in _returns(function)]}
+    if wants != "reads" or len(params) < 2 or not function.name.startswith("get_"):
+        return None
+    return {
+        "reads": attribute_reads(function, params[1]),
+        "opaque": _passes_name(function, params[1]),
+    }
+
+
+def _passes_name(function: ast.AST, name: str) -> bool:
+    """Whether ``name`` is passed whole to a call (then its reads cannot all be seen)."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(arg, ast.Name) and arg.id == name:
+                    return True
+    return False
+
+
+def _meta_facts(meta: ast.ClassDef) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for statement in meta.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            value = statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in _META_KEYS:
+            facts[target.id] = encode(value)
+    return facts
+
+
+def _wanted_methods(node: ast.ClassDef) -> str:
+    """Which method facts a class may need: ``returns`` for managers and querysets,
+    ``reads`` for serializers (``SerializerMethodField`` methods), else nothing.
+
+    Decided from the class's and its bases' names, to keep the index small and
+    fast to build: custom managers and querysets are named like ``...Manager`` /
+    ``...QuerySet`` in practice, and serializers like ``...Serializer``.
+    """
+    names = " ".join([node.name, *(dotted_name(b) or "" for b in node.bases)]).lower()
+    if "manager" in names or "queryset" in names:
+        return "returns"
+    if "serializer" in names:
+        return "reads"
+    return ""
+
+
+def class_facts(node: ast.ClassDef) -> dict[str, Any]:
+    """The facts kept about one class."""
+    bases = [dotted_name(b) or "" for b in node.bases]
+    if not any(b and b != "object" for b in bases):
+        return {"name": node.name, "line": node.lineno, "bases": bases, "calls": {}}
+    wants = _wanted_methods(node)
+    calls: dict[str, Encoded] = {}
+    refs: dict[str, str] = {}
+    methods: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    for statement in node.body:
+        if isinstance(statement, ast.Assign):
+            targets = [t.id for t in statement.targets if isinstance(t, ast.Name)]
+            value: ast.expr | None = statement.value
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            targets = [statement.target.id]
+            value = statement.value
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            method = _method_facts(statement, wants) if wants else None
+            if method is not None:
+                methods[statement.name] = method
+            continue
+        elif isinstance(statement, ast.ClassDef) and statement.name == "Meta":
+            meta = _meta_facts(statement)
+            continue
+        else:
+            continue
+        if value is None:
+            continue
+        for target in targets:
+            if isinstance(value, ast.Call):
+                calls[target] = encode(value)
+            else:
+                name = dotted_name(value)
+                if name is not None:
+                    refs[target] = name
+    facts: dict[str, Any] = {"name": node.name, "line": node.lineno, "bases": bases, "calls": calls}
+    if refs:
+        facts["refs"] = refs
+    if methods:
+        facts["methods"] = methods
+    if meta:
+        facts["meta"] = meta
+    return facts
+
+
+def module_facts(tree: ast.Module) -> dict[str, Any]:
+    """All facts kept about one module."""
+    imports, stars = _import_map(tree)
+    classes = []
+    aliases: dict[str, Encoded] = {}
+    auth_user_model: str | None = None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            classes.append(class_facts(node))
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and (dotted_name(node.value.func) or "").rsplit(".", 1)[-1]
+            in ("get_user_model", "get_model")
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    aliases[target.id] = encode(node.value)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Name)
+                    and target.id == "AUTH_USER_MODEL"
+                    and isinstance(node.value.value, str)
+                ):
+                    auth_user_model = node.value.value
+    facts: dict[str, Any] = {"imports": imports, "classes": classes}
+    if stars:
+        facts["stars"] = stars
+    if aliases:
+        facts["aliases"] = aliases
+    if auth_user_model:
+        facts["auth_user_model"] = auth_user_model
+    return facts
+
+
+def needs_parse(data: bytes, package: bool = False) -> bool:
+    """Whether a file's text may hold anything the index keeps: a class, AUTH_USER_MODEL, a
+    ``get_user_model()`` alias, or (in a package's ``__init__.py``) re-exports."""
+    if package:
+        return b"import" in data or b"class " in data
+    return (
+        b"class " in data or b"AUTH_USER_MODEL" in data or (b"get_" in data and b"model(" in data)
+    )
+
+
+def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
+    """The facts of a module given as bytes; empty facts when it does not parse."""
+    if not needs_parse(data, package):
+        return {"imports": {}, "classes": []}
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {"imports": {}, "classes": []}
+    return module_facts(tree)

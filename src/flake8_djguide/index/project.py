@@ -1,0 +1,742 @@
+"""The linked model index: models, relations, managers and serializers of a project.
+
+Built from the per-module facts of :mod:`flake8_djguide.index.extract`: class
+names are resolved through each module's imports (also through re-exports such
+as ``models/__init__.py``), classes are classified by their bases across
+modules, fields inherited from abstract or parent models are collected, and
+every forward relation adds its reverse accessor (``related_name``,
+``Meta.default_related_name`` or ``<model>_set``) to its target model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flake8_djguide.index.extract import Encoded
+
+MODEL_BASES = frozenset(
+    {"django.db.models.Model", "django.db.models.base.Model", "django.db.models.base.ModelBase"}
+)
+#: External abstract models whose fields are known.
+_AUTH_ABSTRACT = frozenset(
+    {
+        "django.contrib.auth.models.AbstractUser",
+        "django.contrib.auth.base_user.AbstractBaseUser",
+        "django.contrib.auth.models.AbstractBaseUser",
+        "django.contrib.auth.models.PermissionsMixin",
+    }
+)
+SERIALIZER_BASES = frozenset(
+    {
+        "rest_framework.serializers.Serializer",
+        "rest_framework.serializers.ModelSerializer",
+        "rest_framework.serializers.HyperlinkedModelSerializer",
+        "rest_framework.serializers.BaseSerializer",
+    }
+)
+MANAGER_BASES = frozenset(
+    {
+        "django.db.models.Manager",
+        "django.db.models.manager.Manager",
+        "django.db.models.manager.BaseManager",
+    }
+)
+QUERYSET_BASES = frozenset({"django.db.models.QuerySet", "django.db.models.query.QuerySet"})
+
+FORWARD_SINGLE = frozenset({"fk", "o2o"})
+MANY_KINDS = frozenset({"m2m", "rev_fk", "rev_m2m", "grel"})
+_RELATION_CALLS = {
+    "ForeignKey": "fk",
+    "TreeForeignKey": "fk",
+    "ParentalKey": "fk",
+    "OneToOneField": "o2o",
+    "ManyToManyField": "m2m",
+    "ParentalManyToManyField": "m2m",
+    "TreeManyToManyField": "m2m",
+    "GenericForeignKey": "gfk",
+    "GenericRelation": "grel",
+}
+
+
+@dataclass
+class Relation:
+    """A relation attribute of a model instance (forward or reverse)."""
+
+    name: str
+    kind: str  # fk, o2o, gfk, m2m, grel (forward); rev_fk, rev_o2o, rev_m2m (reverse)
+    target: str | None  # qualified name of the related model, when known
+    null: bool = False
+
+    @property
+    def many(self) -> bool:
+        """A related manager (``obj.<name>.all()``) rather than one object."""
+        return self.kind in MANY_KINDS
+
+    @property
+    def select_ok(self) -> bool:
+        """``select_related`` can load it (forward or reverse one-to-one, forward FK)."""
+        return self.kind in ("fk", "o2o", "rev_o2o")
+
+    @property
+    def forward_single(self) -> bool:
+        """A forward ForeignKey or OneToOneField (``select_related`` can follow it)."""
+        return self.kind in FORWARD_SINGLE
+
+
+@dataclass
+class Method:
+    """A method of a manager or queryset class: what it returns."""
+
+    returns: list[Encoded]
+    owner: str  # qualified name of the defining class (for recursion)
+
+
+@dataclass
+class Manager:
+    """A manager attribute of a model: its custom methods and ``get_queryset`` override."""
+
+    methods: dict[str, Method] = field(default_factory=dict)
+    get_queryset: Method | None = None
+
+
+@dataclass
+class Model:
+    """One model class."""
+
+    qualname: str
+    name: str
+    module: str
+    app_label: str
+    abstract: bool = False
+    relations: dict[str, Relation] = field(default_factory=dict)
+    fields: set[str] = field(default_factory=set)  # concrete non-relation fields
+    managers: dict[str, Manager] = field(default_factory=dict)
+    ordered: bool = False  # Meta.ordering (own or inherited)
+    complete: bool = True  # every base is known: attributes not listed are not relations
+
+    def relation(self, attr: str) -> Relation | None:
+        """The relation reachable as ``instance.<attr>``."""
+        return self.relations.get(attr)
+
+
+@dataclass
+class SerializerField:
+    """A declared serializer field: the call that creates it."""
+
+    name: str
+    call: Encoded
+    module: str
+
+
+@dataclass
+class Serializer:
+    """One DRF serializer class."""
+
+    qualname: str
+    module: str
+    model: str | None = None  # qualified model name (Meta.model)
+    declared: dict[str, SerializerField] = field(default_factory=dict)
+    meta_fields: list[str] | None = None  # None: unknown or not given
+    all_fields: bool = False  # fields = "__all__"
+    exclude: list[str] = field(default_factory=list)
+    depth: int = 0
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    complete: bool = True
+
+
+class Index:
+    """Classes of a project, resolved and classified."""
+
+    def __init__(self, modules: Mapping[str, dict[str, Any]]) -> None:
+        #: module name -> facts
+        self.modules = dict(modules)
+        self.classes: dict[str, tuple[str, dict[str, Any]]] = {}
+        for module, facts in self.modules.items():
+            for cls in facts.get("classes", ()):
+                self.classes[f"{module}.{cls['name']}"] = (module, cls)
+        self._kinds: dict[str, str | None] = {}
+        self._imports: dict[str, dict[str, str]] = {}
+        self.models: dict[str, Model] = {}
+        self.serializers: dict[str, Serializer] = {}
+        self.models_by_name: dict[str, list[str]] = {}
+        self.models_by_label: dict[tuple[str, str], str] = {}
+        self.manager_names: set[str] = {"objects"}
+        self.queryset_methods: set[str] = set()
+        self.auth_user_model = ""
+        for facts in self.modules.values():
+            if facts.get("auth_user_model"):
+                self.auth_user_model = facts["auth_user_model"]
+        self._link()
+
+    # -- names ---------------------------------------------------------------------------
+
+    def imports_of(self, module: str) -> dict[str, str]:
+        """The module's imports with relative origins made absolute."""
+        found = self._imports.get(module)
+        if found is None:
+            facts = self.modules.get(module, {})
+            found = {
+                name: absolute(module, origin, facts.get("package"))
+                for name, origin in facts.get("imports", {}).items()
+            }
+            self._imports[module] = found
+        return found
+
+    def resolve(self, module: str, dotted: str, depth: int = 0) -> str:
+        """The qualified name ``dotted`` denotes in ``module`` (best effort)."""
+        head, _, rest = dotted.partition(".")
+        imports = self.imports_of(module)
+        if head in imports:
+            target = imports[head] + (f".{rest}" if rest else "")
+        else:
+            target = f"{module}.{dotted}"
+            if target not in self.classes:
+                for star in self.modules.get(module, {}).get("stars", ()):
+                    origin = absolute(module, star, self.modules.get(module, {}).get("package"))
+                    candidate = f"{origin}.{dotted}"
+                    if depth < 6 and origin in self.modules:
+                        candidate = self.resolve(origin, dotted, depth + 1)
+                    if candidate in self.classes:
+                        return candidate
+        return self._follow(target, depth)
+
+    def _follow(self, target: str, depth: int) -> str:
+        """Follow re-exports: ``pkg.models.Product`` imported in ``pkg/models/__init__.py``."""
+        if target in self.classes or depth >= 6:
+            return target
+        module, _, name = target.rpartition(".")
+        if module in self.modules and name:
+            imports = self.imports_of(module)
+            if name in imports:
+                return self._follow(imports[name], depth + 1)
+            for star in self.modules[module].get("stars", ()):
+                origin = absolute(module, star, self.modules[module].get("package"))
+                candidate = self._follow(f"{origin}.{name}", depth + 1)
+                if candidate in self.classes:
+                    return candidate
+        return target
+
+    # -- classification ----------------------------------------------------------------------
+
+    def kind(self, qualname: str, seen: set[str] | None = None) -> str | None:
+        """``model``, ``serializer``, ``manager``, ``queryset`` or ``None``."""
+        if qualname in self._kinds:
+            return self._kinds[qualname]
+        external = _external_kind(qualname)
+        if external is not None:
+            return external
+        entry = self.classes.get(qualname)
+        if entry is None:
+            return None
+        seen = set() if seen is None else seen
+        if qualname in seen:
+            return None
+        seen.add(qualname)
+        module, facts = entry
+        result: str | None = None
+        for base in facts.get("bases", ()):
+            if not base:
+                continue
+            kind = self.kind(self.resolve(module, base), seen)
+            if kind is not None:
+                result = kind
+                break
+        if result is None and _looks_like_model(self, module, facts):
+            result = "model"
+        self._kinds[qualname] = result
+        return result
+
+    # -- linking ---------------------------------------------------------------------------
+
+    def _link(self) -> None:
+        for qualname in self.classes:
+            kind = self.kind(qualname)
+            if kind == "model":
+                self._model(qualname)
+            elif kind == "serializer":
+                self._serializer(qualname)
+        for model in list(self.models.values()):
+            self.models_by_name.setdefault(model.name, []).append(model.qualname)
+            self.models_by_label.setdefault((model.app_label, model.name), model.qualname)
+        _add_builtin_models(self)
+        for model in list(self.models.values()):
+            self._resolve_targets(model)
+        for model in list(self.models.values()):
+            if not model.abstract:
+                self._add_reverse(model)
+        for serializer in self.serializers.values():
+            if serializer.model is not None:
+                serializer.model = self.model_ref(serializer.module, ["ref", serializer.model])
+
+    def _bases(self, qualname: str) -> list[str]:
+        module, facts = self.classes[qualname]
+        return [self.resolve(module, b) for b in facts.get("bases", ()) if b]
+
+    def _model(self, qualname: str, stack: set[str] | None = None) -> Model:
+        existing = self.models.get(qualname)
+        if existing is not None:
+            return existing
+        module, facts = self.classes[qualname]
+        meta = facts.get("meta", {})
+        label = _literal(meta.get("app_label")) or app_label_of(module)
+        model = Model(qualname, facts["name"], module, str(label))
+        model.abstract = _literal(meta.get("abstract")) is True
+        model.ordered = "ordering" in meta
+        self.models[qualname] = model
+        stack = (stack or set()) | {qualname}
+        default_related = _literal(meta.get("default_related_name"))
+        model_meta_default = default_related if isinstance(default_related, str) else None
+        for base in self._bases(qualname):
+            if base in stack:
+                continue
+            if base in self.classes and self.kind(base) == "model":
+                parent = self._model(base, stack)
+                for name, relation in parent.relations.items():
+                    model.relations.setdefault(name, _copy(relation))
+                model.fields |= parent.fields
+                for name, manager in parent.managers.items():
+                    model.managers.setdefault(name, manager)
+                model.ordered = model.ordered or parent.ordered
+                model.complete = model.complete and parent.complete
+                _inherit_pending(model, parent)
+                if model_meta_default is None and parent.abstract:
+                    model_meta_default = getattr(parent, "_default_related", None)
+            elif base in _AUTH_ABSTRACT:
+                _add_auth_user_fields(model)
+            elif (base not in MODEL_BASES and _external_kind(base) != "model") or (
+                _external_kind(base) == "model" and base not in MODEL_BASES
+            ):
+                model.complete = False
+        model._default_related = model_meta_default  # type: ignore[attr-defined]
+        pending = getattr(model, "_pending", {})
+        for attr, call in facts.get("calls", {}).items():
+            kind = self._field_kind(module, call)
+            if kind is None:
+                created = self._manager(module, call)
+                if created is not None:
+                    model.managers[attr] = created
+                    self.manager_names.add(attr)
+                continue
+            if kind == "field":
+                model.fields.add(attr)
+                model.relations.pop(attr, None)
+                continue
+            args = call[2] if len(call) > 2 else []
+            kwargs = call[3] if len(call) > 3 else {}
+            target = kwargs.get("to") or (args[0] if args else None)
+            null = _literal(kwargs.get("null")) is True
+            related = _literal(kwargs.get("related_name"))
+            symmetrical = _literal(kwargs.get("symmetrical"))
+            pending[attr] = {
+                "target": target,
+                "module": module,
+                "related_name": related if isinstance(related, str) else None,
+                "symmetrical": symmetrical,
+                "declared_in": qualname,
+            }
+            model.relations[attr] = Relation(attr, kind, None, null)
+            model.fields.discard(attr)
+        model._pending = pending  # type: ignore[attr-defined]
+        return model
+
+    def _field_kind(self, module: str, call: Encoded) -> str | None:
+        """``fk``/``o2o``/``m2m``/``gfk``/``grel``, ``field`` for other model fields, or None."""
+        if not call or call[0] != "call" or call[1][0] != "ref":
+            return None
+        raw = call[1][1]
+        last = raw.rsplit(".", 1)[-1]
+        if last in _RELATION_CALLS:
+            return _RELATION_CALLS[last]
+        qualified = self.resolve(module, raw)
+        if last.endswith("Field") and (
+            qualified.startswith("django.")
+            or raw.startswith("models.")
+            or qualified in self.classes
+        ):
+            return "field"
+        return None
+
+    def _manager(self, module: str, call: Encoded) -> Manager | None:
+        """The manager created by ``ProductManager()``, ``ProductQuerySet.as_manager()``,
+        ``ProductManager.from_queryset(ProductQuerySet)()`` or ``models.Manager()``."""
+        if not call or call[0] != "call":
+            return None
+        func = call[1]
+        classes: list[str] = []
+        if func[0] == "ref":
+            raw = func[1]
+            if raw.endswith(".as_manager"):
+                classes.append(self.resolve(module, raw[: -len(".as_manager")]))
+            else:
+                classes.append(self.resolve(module, raw))
+        elif func[0] == "call" and func[1][0] == "ref" and func[1][1].endswith(".from_queryset"):
+            classes.append(self.resolve(module, func[1][1][: -len(".from_queryset")]))
+            for arg in func[2]:
+                if arg[0] == "ref":
+                    classes.append(self.resolve(module, arg[1]))
+        else:
+            return None
+        manager = Manager()
+        found = False
+        for cls in classes:
+            kind = self.kind(cls)
+            if kind not in ("manager", "queryset"):
+                continue
+            found = True
+            self._collect_methods(cls, manager, set())
+        return manager if found else None
+
+    def _collect_methods(self, qualname: str, manager: Manager, seen: set[str]) -> None:
+        if qualname in seen or qualname not in self.classes:
+            return
+        seen.add(qualname)
+        _, facts = self.classes[qualname]
+        for name, method in facts.get("methods", {}).items():
+            if name.startswith("__"):
+                continue
+            summary = Method(method.get("returns", []), qualname)
+            if name == "get_queryset":
+                if manager.get_queryset is None:
+                    manager.get_queryset = summary
+                continue
+            manager.methods.setdefault(name, summary)
+            self.queryset_methods.add(name)
+        for base in self._bases(qualname):
+            self._collect_methods(base, manager, seen)
+
+    def _resolve_targets(self, model: Model) -> None:
+        for attr, info in getattr(model, "_pending", {}).items():
+            relation = model.relations.get(attr)
+            if relation is None:
+                continue
+            target = info["target"]
+            if target is None:
+                continue
+            relation.target = self.model_ref(info["module"], target, owner=model)
+
+    def _add_reverse(self, model: Model) -> None:
+        for attr, info in getattr(model, "_pending", {}).items():
+            relation = model.relations.get(attr)
+            if relation is None or relation.kind not in ("fk", "o2o", "m2m"):
+                continue
+            if relation.target is None or relation.target not in self.models:
+                continue
+            if (
+                relation.kind == "m2m"
+                and relation.target == model.qualname
+                and info["symmetrical"] is not False
+            ):
+                continue
+            name = info["related_name"]
+            if name is None:
+                name = getattr(model, "_default_related", None)
+            if name is None:
+                lower = model.name.lower()
+                name = lower if relation.kind == "o2o" else f"{lower}_set"
+            name = name.replace("%(class)s", model.name.lower()).replace(
+                "%(app_label)s", model.app_label.lower()
+            )
+            if not name or name.endswith("+"):
+                continue
+            kind = {"fk": "rev_fk", "o2o": "rev_o2o", "m2m": "rev_m2m"}[relation.kind]
+            target = self.models[relation.target]
+            target.relations.setdefault(name, Relation(name, kind, model.qualname))
+            for child in self.models.values():
+                if child is not target and target.qualname in getattr(child, "_ancestors", ()):
+                    child.relations.setdefault(name, Relation(name, kind, model.qualname))
+
+    def model_ref(self, module: str, encoded: Encoded, owner: Model | None = None) -> str | None:
+        """The qualified model name an FK target (or ``Meta.model``) denotes."""
+        if not encoded:
+            return None
+        tag = encoded[0]
+        if tag == "str":
+            text = encoded[1]
+            if text == "self":
+                return owner.qualname if owner is not None else None
+            if "." in text:
+                label, _, name = text.rpartition(".")
+                found = self.models_by_label.get((label, name))
+                return found if found is not None else self.unique_model(name)
+            if owner is not None:
+                found = self.models_by_label.get((owner.app_label, text))
+                if found is not None:
+                    return found
+            return self.unique_model(text)
+        if tag == "ref":
+            raw = encoded[1]
+            if raw.endswith("AUTH_USER_MODEL"):
+                return self.user_model()
+            qualified = self.resolve(module, raw)
+            if qualified in self.models:
+                return qualified
+            if qualified in BUILTIN_MODELS:
+                return qualified
+            if qualified.endswith("AUTH_USER_MODEL"):
+                return self.user_model()
+            aliased = self.model_named(module, raw)
+            return aliased.qualname if aliased is not None else None
+        if tag == "call" and encoded[1][0] == "ref":
+            func = encoded[1][1].rsplit(".", 1)[-1]
+            if func == "get_user_model":
+                return self.user_model()
+            if func == "get_model":
+                names = [_literal(a) for a in encoded[2]]
+                if len(names) == 1 and isinstance(names[0], str) and "." in names[0]:
+                    return self.model_ref(module, ["str", names[0]])
+                if len(names) >= 2 and all(isinstance(n, str) for n in names[:2]):
+                    return self.model_ref(module, ["str", f"{names[0]}.{names[1]}"])
+        return None
+
+    def unique_model(self, name: str) -> str | None:
+        """The model named ``name`` when exactly one non-abstract model has that name."""
+        candidates = [q for q in self.models_by_name.get(name, ()) if not self.models[q].abstract]
+        return candidates[0] if len(candidates) == 1 else None
+
+    def user_model(self) -> str | None:
+        """The project's user model (``AUTH_USER_MODEL``), or Django's ``auth.User``."""
+        if self.auth_user_model and "." in self.auth_user_model:
+            label, _, name = self.auth_user_model.rpartition(".")
+            found = self.models_by_label.get((label, name))
+            if found is not None:
+                return found
+            unique = self.unique_model(name)
+            if unique is not None:
+                return unique
+        return "django.contrib.auth.models.User"
+
+    # -- serializers -----------------------------------------------------------------------------
+
+    def _serializer(self, qualname: str, stack: set[str] | None = None) -> Serializer:
+        existing = self.serializers.get(qualname)
+        if existing is not None:
+            return existing
+        module, facts = self.classes[qualname]
+        serializer = Serializer(qualname, module)
+        self.serializers[qualname] = serializer
+        stack = (stack or set()) | {qualname}
+        for base in self._bases(qualname):
+            if base in stack:
+                continue
+            if base in self.classes and self.kind(base) == "serializer":
+                parent = self._serializer(base, stack)
+                for name, declared in parent.declared.items():
+                    serializer.declared.setdefault(name, declared)
+                for name, method in parent.methods.items():
+                    serializer.methods.setdefault(name, method)
+                if serializer.model is None and parent.model is not None:
+                    serializer.model = parent.model
+                    serializer.meta_fields = parent.meta_fields
+                    serializer.all_fields = parent.all_fields
+                    serializer.depth = parent.depth
+                    serializer.exclude = list(parent.exclude)
+                serializer.complete = serializer.complete and parent.complete
+            elif base not in SERIALIZER_BASES:
+                serializer.complete = False
+        for name, call in facts.get("calls", {}).items():
+            serializer.declared[name] = SerializerField(name, call, module)
+        for name in facts.get("refs", {}):
+            serializer.declared.pop(name, None)
+        for name, method in facts.get("methods", {}).items():
+            serializer.methods[name] = method
+            serializer.declared.pop(name, None)
+        meta = facts.get("meta")
+        if meta:
+            model = meta.get("model")
+            if model is not None and model[0] == "ref":
+                serializer.model = model[1]
+            fields = meta.get("fields")
+            serializer.meta_fields = None
+            serializer.all_fields = False
+            if fields is not None:
+                if fields == ["str", "__all__"]:
+                    serializer.all_fields = True
+                elif fields[0] == "list":
+                    names = [_literal(e) for e in fields[1]]
+                    if all(isinstance(n, str) for n in names):
+                        serializer.meta_fields = [str(n) for n in names]
+            exclude = meta.get("exclude")
+            if exclude is not None and exclude[0] == "list":
+                serializer.exclude = [str(_literal(e)) for e in exclude[1]]
+                serializer.all_fields = True
+            depth = _literal(meta.get("depth"))
+            serializer.depth = (
+                depth if isinstance(depth, int) and not isinstance(depth, bool) else 0
+            )
+        return serializer
+
+    # -- queries for the rules ---------------------------------------------------------------------
+
+    def model_named(self, module: str, dotted: str) -> Model | None:
+        """The model a class name used in ``module`` denotes (also ``User = get_user_model()``)."""
+        qualified = self.resolve(module, dotted)
+        found = self.models.get(qualified)
+        if found is not None:
+            return found
+        owner, _, name = qualified.rpartition(".")
+        for candidate, alias in ((module, dotted), (owner, name)):
+            encoded = self.modules.get(candidate, {}).get("aliases", {}).get(alias)
+            if encoded is not None:
+                target = self.model_ref(candidate, encoded)
+                return self.models.get(target) if target is not None else None
+        return None
+
+    def serializer_named(self, module: str, dotted: str) -> Serializer | None:
+        """The serializer a class name used in ``module`` denotes."""
+        return self.serializers.get(self.resolve(module, dotted))
+
+    def class_kind(self, module: str, dotted: str) -> str | None:
+        """The kind of the class a name used in ``module`` denotes."""
+        return self.kind(self.resolve(module, dotted))
+
+
+def _copy(relation: Relation) -> Relation:
+    return Relation(relation.name, relation.kind, relation.target, relation.null)
+
+
+def _inherit_pending(model: Model, parent: Model) -> None:
+    """Fields of an abstract parent are declared again on each concrete child."""
+    ancestors = set(getattr(model, "_ancestors", set()))
+    ancestors.add(parent.qualname)
+    ancestors |= set(getattr(parent, "_ancestors", set()))
+    model._ancestors = ancestors  # type: ignore[attr-defined]
+    pending = dict(getattr(model, "_pending", {}))
+    if parent.abstract:
+        for attr, info in getattr(parent, "_pending", {}).items():
+            pending.setdefault(attr, info)
+    model._pending = pending  # type: ignore[attr-defined]
+
+
+def _literal(encoded: Encoded | None) -> Any:
+    """The Python value of an encoded literal, or ``None``."""
+    if not encoded:
+        return None
+    if encoded[0] in ("str", "num", "bool"):
+        return encoded[1]
+    if encoded[0] == "list":
+        return [_literal(e) for e in encoded[1]]
+    return None
+
+
+def absolute(module: str, origin: str, package: str | None = None) -> str:
+    """Make a relative import origin (``..models.Product``) absolute from ``module``."""
+    if not origin.startswith("."):
+        return origin
+    level = len(origin) - len(origin.lstrip("."))
+    rest = origin[level:]
+    base = package if package is not None else module.rpartition(".")[0]
+    parts = base.split(".") if base else []
+    if level - 1 > len(parts):
+        return rest
+    parts = parts[: len(parts) - (level - 1)]
+    return ".".join([*parts, rest] if rest else parts)
+
+
+def app_label_of(module: str) -> str:
+    """Django's default app label for a model module: the package holding ``models``."""
+    parts = module.split(".")
+    if "models" in parts:
+        index = parts.index("models")
+        if index > 0:
+            return parts[index - 1]
+    return parts[-2] if len(parts) >= 2 else parts[0]
+
+
+def _external_kind(qualname: str) -> str | None:
+    if qualname in MODEL_BASES or qualname in _AUTH_ABSTRACT:
+        return "model"
+    if qualname in SERIALIZER_BASES:
+        return "serializer"
+    if qualname in MANAGER_BASES:
+        return "manager"
+    if qualname in QUERYSET_BASES:
+        return "queryset"
+    if qualname in BUILTIN_MODELS:
+        return "model"
+    return None
+
+
+def _looks_like_model(index: Index, module: str, facts: dict[str, Any]) -> bool:
+    """A class with an unknown (third-party) base that declares Django model fields."""
+    bases = [b for b in facts.get("bases", ()) if b]
+    if not bases:
+        return False
+    if any(index.resolve(module, b) in index.classes for b in bases):
+        return False
+    for call in facts.get("calls", {}).values():
+        if call and call[0] == "call" and call[1][0] == "ref":
+            raw = call[1][1]
+            qualified = index.resolve(module, raw)
+            if raw.rsplit(".", 1)[-1] in ("ForeignKey", "OneToOneField", "ManyToManyField") and (
+                raw.startswith("models.") or qualified.startswith("django.db.models")
+            ):
+                return True
+    return False
+
+
+# Django's own models that project models point at most: auth and contenttypes.
+BUILTIN_MODELS = {
+    "django.contrib.auth.models.User": ("auth", "User"),
+    "django.contrib.auth.models.Group": ("auth", "Group"),
+    "django.contrib.auth.models.Permission": ("auth", "Permission"),
+    "django.contrib.contenttypes.models.ContentType": ("contenttypes", "ContentType"),
+}
+_USER_FIELDS = [
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_staff",
+    "is_active",
+    "date_joined",
+    "password",
+    "last_login",
+    "is_superuser",
+]
+
+
+def _add_auth_user_fields(model: Model) -> None:
+    model.fields.update(_USER_FIELDS)
+    model.relations.setdefault(
+        "groups", Relation("groups", "m2m", "django.contrib.auth.models.Group")
+    )
+    model.relations.setdefault(
+        "user_permissions",
+        Relation("user_permissions", "m2m", "django.contrib.auth.models.Permission"),
+    )
+
+
+def _add_builtin_models(index: Index) -> None:
+    for qualname, (label, name) in BUILTIN_MODELS.items():
+        if qualname in index.models:
+            continue
+        module = qualname.rpartition(".")[0]
+        model = Model(qualname, name, module, label)
+        if name == "User":
+            _add_auth_user_fields(model)
+        elif name == "Group":
+            model.fields.add("name")
+            model.relations["permissions"] = Relation(
+                "permissions", "m2m", "django.contrib.auth.models.Permission"
+            )
+        elif name == "Permission":
+            model.fields.update(("name", "codename"))
+            model.relations["content_type"] = Relation(
+                "content_type", "fk", "django.contrib.contenttypes.models.ContentType"
+            )
+        else:
+            model.fields.update(("app_label", "model"))
+        model.complete = False  # reverse accessors from other installed apps are unknown
+        index.models[qualname] = model
+        index.models_by_label.setdefault((label, name), qualname)
+    user = index.models["django.contrib.auth.models.User"]
+    user.relations.setdefault(
+        "groups", Relation("groups", "m2m", "django.contrib.auth.models.Group")
+    )
+
+
+def link(modules: Iterable[tuple[str, dict[str, Any]]]) -> Index:
+    """Link module facts (``(module name, facts)`` pairs) into an :class:`Index`."""
+    return Index(dict(modules))

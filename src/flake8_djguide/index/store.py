@@ -1,0 +1,195 @@
+"""The on-disk cache of module facts: JSON only, keyed by path, mtime and size.
+
+One cache file per project root. Several flake8 worker processes may build or
+read it at the same time: a writer writes a temporary file in the cache
+directory and renames it over the cache file (``os.replace`` is atomic), so a
+reader sees either the old or the new complete file. A cache file that does
+not parse or does not have the expected shape is ignored (and rebuilt). When
+the cache directory cannot be written the facts simply stay in memory.
+Nothing is ever unpickled or executed: the cache holds JSON data only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flake8_djguide.index.extract import FORMAT, source_facts
+
+#: Directory names never searched for models (virtualenvs, caches, generated trees).
+SKIP_DIRS = frozenset(
+    {
+        "__pycache__",
+        "node_modules",
+        "site-packages",
+        "dist-packages",
+        "migrations",
+        "htmlcov",
+        "build",
+        "dist",
+    }
+)
+CACHE_DIR_NAME = ".djguide_cache"
+
+
+@dataclass
+class ScanResult:
+    """The facts of every module under a root, and what the scan had to do."""
+
+    root: Path
+    files: dict[str, dict[str, Any]]  # relative posix path -> facts
+    parsed: int = 0  # files read and parsed in this scan (cache misses)
+    reused: int = 0  # files whose cached facts were still valid
+    written: bool = False  # whether the cache file was (re)written
+    cache_file: Path | None = None
+    truncated: bool = False  # more files than the limit: the index is partial
+    errors: list[str] = field(default_factory=list)
+
+
+def cache_file_for(root: Path, cache_dir: Path | None) -> Path:
+    """The cache file of ``root``: ``<cache dir>/model-index-<hash of root>.json``."""
+    directory = cache_dir if cache_dir is not None else root / CACHE_DIR_NAME
+    digest = hashlib.sha1(str(root).encode("utf-8")).hexdigest()[:12]
+    return directory / f"model-index-{digest}.json"
+
+
+def python_files(root: Path, limit: int) -> tuple[list[tuple[str, int, int]], bool]:
+    """``(relative path, mtime_ns, size)`` of every ``.py`` file under ``root``.
+
+    Hidden directories, virtualenvs and the directories in :data:`SKIP_DIRS` are
+    not entered; symbolic links to directories are not followed.
+    """
+    found: list[tuple[str, int, int]] = []
+    stack = [""]
+    while stack:
+        relative = stack.pop()
+        directory = root / relative if relative else root
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if name.startswith(".") or name in SKIP_DIRS:
+                        continue
+                    subdirs.append(f"{relative}/{name}" if relative else name)
+                elif name.endswith(".py") and entry.is_file(follow_symlinks=False):
+                    stat = entry.stat(follow_symlinks=False)
+                    rel = f"{relative}/{name}" if relative else name
+                    found.append((rel, stat.st_mtime_ns, stat.st_size))
+                    if len(found) >= limit:
+                        return found, True
+            except OSError:
+                continue
+        for sub in reversed(subdirs):
+            if not (root / sub / "pyvenv.cfg").exists():
+                stack.append(sub)
+    return found, False
+
+
+def _load(path: Path, root: Path) -> dict[str, list[Any]]:
+    """The cached entries of ``path`` (``{rel: [mtime_ns, size, facts]}``), or ``{}``."""
+    try:
+        with path.open("rb") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("root") != str(root):
+        return {}
+    files = data.get("files")
+    if not isinstance(files, dict):
+        return {}
+    valid: dict[str, list[Any]] = {}
+    for rel, entry in files.items():
+        if (
+            isinstance(rel, str)
+            and isinstance(entry, list)
+            and len(entry) == 3
+            and isinstance(entry[0], int)
+            and isinstance(entry[1], int)
+            and isinstance(entry[2], dict)
+        ):
+            valid[rel] = entry
+    return valid
+
+
+def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
+    """Write the cache atomically; return an error text instead of raising."""
+    payload = {"format": FORMAT, "root": str(root), "files": entries}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            prefix=path.name + ".", suffix=".tmp", dir=str(path.parent)
+        )
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(payload, stream, separators=(",", ":"))
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:
+    """The facts of every module under ``root``, reusing and refreshing the cache."""
+    cache_file = cache_file_for(root, cache_dir)
+    cached = _load(cache_file, root)
+    listing, truncated = python_files(root, limit)
+    result = ScanResult(root, {}, cache_file=cache_file, truncated=truncated)
+    entries: dict[str, list[Any]] = {}
+    changed = len(cached) != len(listing)
+    collecting = gc.isenabled()
+    gc.disable()  # parsing allocates many short-lived trees; collections only slow it down
+    try:
+        changed = _refresh(root, listing, cached, entries, result) or changed
+    finally:
+        if collecting:
+            gc.enable()
+    if changed:
+        error = _write(cache_file, root, entries)
+        if error is None:
+            result.written = True
+        else:
+            result.errors.append(error)
+    return result
+
+
+def _refresh(
+    root: Path,
+    listing: list[tuple[str, int, int]],
+    cached: dict[str, list[Any]],
+    entries: dict[str, list[Any]],
+    result: ScanResult,
+) -> bool:
+    """Reuse valid cache entries, parse the other files; whether anything changed."""
+    changed = False
+    for rel, mtime, size in listing:
+        entry = cached.get(rel)
+        if entry is not None and entry[0] == mtime and entry[1] == size:
+            facts = entry[2]
+            result.reused += 1
+        else:
+            try:
+                data = (root / rel).read_bytes()
+            except OSError:
+                continue
+            facts = source_facts(data, rel.endswith("__init__.py"))
+            result.parsed += 1
+            changed = True
+        entries[rel] = [mtime, size, facts]
+        result.files[rel] = facts
+    return changed

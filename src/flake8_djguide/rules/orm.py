@@ -1,0 +1,734 @@
+"""ORM and database (DJG2xx), from guides 002 and 003.
+
+N+1 queries, queries inside loops, DRF serializers reading relations their
+view's queryset does not load, SQL built with string formatting, floats for
+money, and (opt-in) raw SQL at all. The N+1 rules follow querysets through
+local variables and a view's ``get_queryset()``, and know the project's models
+from the model index (:mod:`flake8_djguide.index`), built from source with
+``ast`` and never by importing the project.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from flake8_djguide.config import Option, define
+from flake8_djguide.helpers import ast_dotted_name, qualified_name
+from flake8_djguide.rule import Invalid, Rule, Valid
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.context import FileContext
+else:
+    from flake8_djguide._lazy import cst
+
+MONEY_WORDS = (
+    "price",
+    "cost",
+    "amount",
+    "total",
+    "subtotal",
+    "balance",
+    "fee",
+    "charge",
+    "salary",
+    "wage",
+    "tax",
+    "discount",
+    "payment",
+    "refund",
+    "revenue",
+    "budget",
+)
+define(
+    Option(
+        "money-words",
+        tuple,
+        MONEY_WORDS,
+        "DJG205: a FloatField whose snake_case name has one of these words as a part is a "
+        "money field.",
+    )
+)
+define(
+    Option(
+        "query-in-loop-exempt",
+        tuple,
+        ("test", "migration"),
+        "DJG202: file contexts where queries in loops are not reported (any of: test, migration, "
+        "management-command, factories).",
+    )
+)
+
+#: Name parts that say a float is not money even next to a money word (``total_weight``).
+_NOT_MONEY = frozenset(
+    [
+        "weight",
+        "distance",
+        "count",
+        "time",
+        "duration",
+        "score",
+        "rate",
+        "ratio",
+        "percent",
+        "percentage",
+        "pct",
+        "km",
+        "kg",
+        "hours",
+        "minutes",
+        "seconds",
+        "size",
+        "length",
+        "width",
+        "height",
+        "quantity",
+        "qty",
+        "volume",
+        "items",
+        "points",
+        "calories",
+        "temperature",
+        "lat",
+        "lng",
+        "latitude",
+        "longitude",
+    ]
+)
+_LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_MANAGER_HINTS = frozenset(
+    {"objects", "_default_manager", "_base_manager", "get_queryset", "queryset"}
+)
+_QUERY_CALLS = frozenset(
+    [
+        "get",
+        "first",
+        "last",
+        "latest",
+        "earliest",
+        "count",
+        "exists",
+        "aggregate",
+        "in_bulk",
+        "create",
+        "get_or_create",
+        "update_or_create",
+        "update",
+        "delete",
+        "save",
+        "all",
+        "filter",
+        "exclude",
+        "values",
+        "values_list",
+    ]
+)
+
+
+# -- cheap ast triggers --------------------------------------------------------------------------
+
+
+def _has_queryset_source(ctx: FileContext) -> bool:
+    """Whether the top-level statement being scanned mentions a manager or queryset."""
+    statement = ctx.current_statement
+    if statement is None:
+        return False
+    cache: dict[int, bool] = ctx.__dict__.setdefault("_djguide_qs_source", {})
+    key = id(statement)
+    found = cache.get(key)
+    if found is None:
+        found = False
+        managers = _manager_names(ctx)
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Attribute):
+                attr = node.attr
+                if attr in managers or attr in _MANAGER_HINTS or attr.endswith("_set"):
+                    found = True
+                    break
+                if attr == "all":
+                    found = True
+                    break
+            elif isinstance(node, ast.Name) and node.id in ("get_list_or_404", "get_object_or_404"):
+                found = True
+                break
+        cache[key] = found
+    return found
+
+
+def _manager_names(ctx: FileContext) -> frozenset[str]:
+    names = ctx.__dict__.get("_djguide_managers")
+    if names is None:
+        names = frozenset()
+        try:
+            from flake8_djguide.index import get_index
+
+            names = frozenset(get_index(ctx).index.manager_names)
+        except Exception:
+            names = frozenset()
+        ctx.__dict__["_djguide_managers"] = names
+    return names
+
+
+def _loop_parts(node: ast.AST) -> tuple[list[str], list[ast.AST]]:
+    """Loop target names and the nodes run once per iteration."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return _names(node.target), [*node.body]
+    if isinstance(node, ast.While):
+        return [], [*node.body]
+    generators = node.generators  # type: ignore[attr-defined]
+    names: list[str] = []
+    parts: list[ast.AST] = []
+    for index, generator in enumerate(generators):
+        names.extend(_names(generator.target))
+        parts.extend(generator.ifs)
+        if index:
+            parts.append(generator.iter)
+    if isinstance(node, ast.DictComp):
+        parts += [node.key, node.value]
+    else:
+        parts.append(node.elt)  # type: ignore[attr-defined]
+    return names, parts
+
+
+def _names(target: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _n_plus_one_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    names, parts = _loop_parts(node)
+    if not names:
+        return False
+    accessed = False
+    for part in parts:
+        for sub in ast.walk(part):
+            if (
+                isinstance(sub, ast.Attribute)
+                and isinstance(sub.value, ast.Name)
+                and sub.value.id in names
+                and not sub.attr.endswith("_id")
+            ):
+                accessed = True
+                break
+        if accessed:
+            break
+    return accessed and _has_queryset_source(ctx)
+
+
+def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    _, parts = _loop_parts(node)
+    saves = False
+    queries = False
+    for part in parts:
+        for sub in ast.walk(part):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+                attr = sub.func.attr
+                if attr in ("save", "delete"):
+                    saves = True
+                elif attr in _QUERY_CALLS:
+                    queries = True
+            elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
+                queries = True
+    return saves or (queries and _has_queryset_source(ctx))
+
+
+def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
+    if node is not ctx.current_statement or not node.bases:
+        return False
+    serializer = queryset = False
+    for statement in node.body:
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    serializer = serializer or target.id == "serializer_class"
+                    queryset = queryset or target.id == "queryset"
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            serializer = serializer or statement.name == "get_serializer_class"
+            queryset = queryset or statement.name == "get_queryset"
+    return serializer and queryset
+
+
+_SQL_METHODS = frozenset({"raw", "extra", "execute", "executemany"})
+
+
+def _sql_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name not in _SQL_METHODS and name != "RawSQL":
+        return False
+    values: list[ast.AST] = [*node.args[:1], *(k.value for k in node.keywords)]
+    for value in values:
+        for sub in ast.walk(value):
+            if isinstance(sub, (ast.JoinedStr, ast.BinOp, ast.Name)) or (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Attribute)
+                and sub.func.attr == "format"
+            ):
+                return True
+    return False
+
+
+def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        if func.attr in ("raw", "extra"):
+            return True
+        if func.attr == "cursor":
+            receiver = func.value
+            name = ast_dotted_name(receiver) or ""
+            if isinstance(receiver, ast.Subscript):
+                name = ast_dotted_name(receiver.value) or ""
+            return name.rsplit(".", 1)[-1] in ("connection", "connections")
+        return False
+    return isinstance(func, ast.Name) and func.id == "RawSQL"
+
+
+# -- the rules ----------------------------------------------------------------------------------------
+
+
+class _FlowRule(Rule):
+    """Rules whose findings come from the shared queryset analysis of each parsed chunk."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        """Report this rule's findings of the chunk's analysis."""
+        from flake8_djguide.rules._ormflow import analysis_for
+
+        for finding in analysis_for(self.ctx, node).findings_for(self.CODE):
+            self.report(finding.node, message=finding.message.replace("{", "{{").replace("}", "}}"))
+
+
+_MODELS = (
+    "from django.db import models\n\n\n"
+    "class Category(models.Model):\n    name = models.CharField(max_length=50)\n\n\n"
+    "class Product(models.Model):\n    name = models.CharField(max_length=50)\n"
+    '    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="products")\n'
+    '    tags = models.ManyToManyField("Tag")\n\n\n'
+    "class Tag(models.Model):\n    name = models.CharField(max_length=50)\n\n\n"
+)
+
+
+class NPlusOneRelation(_FlowRule):
+    """Checks for relations loaded once per row inside a loop over a queryset."""
+
+    CODE = "DJG201"
+    NAME = "n-plus-one-relation"
+    MESSAGE = "`{access}` loads relation `{relation}` once per row of `{queryset}`; add `.{call}` to that queryset"
+    RATIONALE = (
+        "Each access to a relation that the queryset did not load runs one more query, so a "
+        "loop over N rows runs N+1 queries: the most expensive mistake in Django code, and "
+        "invisible in development with ten rows."
+    )
+    GUIDE = (
+        "002: PERF001 avoid N+1 queries (use select_related/prefetch_related) (003: N+1 examples)"
+    )
+    OPTIONS = ("cache-dir", "index-max-files", "project-root", "source-roots")
+    NOTES = (
+        "The queryset must be visible: a chain rooted at a model manager (`Product.objects`, a "
+        "custom manager from the model index), a related manager of a loop variable, a local "
+        "variable assigned such a chain (all its assignments are merged: a relation loaded by "
+        "any of them counts as loaded), or `self.get_queryset()` / `self.queryset` in the same "
+        "class. Parameters, module-level variables and unknown calls are never followed. "
+        "Relations are known from the model index; without it (a lone file) only relations of "
+        "models in the same file and the shapes `x.<name>_set` and `x.<attr>.all()` are used. "
+        "Covered: `select_related` (paths, bare for non-null FKs), `prefetch_related` (strings and "
+        "`Prefetch`, with `to_attr` lists), and custom manager/queryset methods whose body shows "
+        "what they load (an unreadable one makes the queryset unknown). `.iterator()` without "
+        "`chunk_size` drops prefetches. On a prefetched related manager `.all()`, `.count()`, "
+        "`.exists()` (and `.first()` when the model has `Meta.ordering`) are served from the "
+        "cache; `.filter()`, `.exclude()`, `.order_by()`, `.get()`, `.aggregate()`, `.last()` and "
+        "other queryset-building calls are reported even when prefetched. A field left out by "
+        "`only()` or named in `defer()` and read in the loop is reported too. Not reported: "
+        "`<fk>_id`, rows of `values()`/`values_list()`, blocks that end the loop (`break`, "
+        "`return`, `raise` without `continue`), relations the loop body assigns itself "
+        "(`p.category = cache[p.category_id]`), and code in nested functions and lambdas."
+    )
+    VALID = [
+        Valid(
+            _MODELS + 'def names():\n    for p in Product.objects.select_related("category"):\n'
+            "        print(p.category.name)\n"
+        ),
+        Valid(_MODELS + "def ids():\n    return [p.category_id for p in Product.objects.all()]\n"),
+        Valid(
+            _MODELS + 'def labels():\n    for p in Product.objects.prefetch_related("tags"):\n'
+            "        print([t.name for t in p.tags.all()])\n"
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            _MODELS
+            + "def names():\n    for p in Product.objects.all():\n        print(p.category.name)\n",
+            20,
+            14,
+        ),
+        Invalid(
+            _MODELS + 'def labels():\n    products = Product.objects.filter(name__startswith="a")\n'
+            "    return {p.pk: p.tags.count() for p in products}\n",
+            20,
+            18,
+        ),
+    ]
+    TEXT_HINTS = ("for ",)
+    AST_TRIGGERS = {
+        ast.For: _n_plus_one_trigger,
+        ast.AsyncFor: _n_plus_one_trigger,
+        ast.ListComp: _n_plus_one_trigger,
+        ast.SetComp: _n_plus_one_trigger,
+        ast.GeneratorExp: _n_plus_one_trigger,
+        ast.DictComp: _n_plus_one_trigger,
+    }
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Everywhere, migrations included (their RunPython functions loop over models too)."""
+        return True
+
+
+class QueryInLoop(_FlowRule):
+    """Checks for a database query issued once per iteration of a loop."""
+
+    CODE = "DJG202"
+    NAME = "query-in-loop"
+    MESSAGE = "`{call}` runs a query on every iteration of the enclosing loop; {remedy}"
+    RATIONALE = (
+        "A query per iteration costs a database round trip per row; one query before the loop "
+        "(`filter(pk__in=...)`, `in_bulk()`) or one bulk write after it "
+        "(`bulk_create()`, `bulk_update()`, `update()`) does the same work in one."
+    )
+    GUIDE = "002: PERF001 avoid N+1 queries (003: optimize database queries)"
+    OPTIONS = ("query-in-loop-exempt", "cache-dir", "project-root")
+    NOTES = (
+        "Reported: evaluating calls (`get`, `first`, `last`, `count`, `exists`, `aggregate`, "
+        "`in_bulk`, `create`, `get_or_create`, `update_or_create`, `update`, `delete`) on a chain "
+        "rooted at a manager or built in the loop; iterating or `list()`-ing a queryset built in "
+        "the loop; `save()`/`delete()` on instances known to be model instances (loop variables "
+        "over querysets, results of `get()`/`create()`, `Product(...)` of an indexed model). "
+        "`count()`/`exists()`/`first()` on a queryset variable assigned outside the loop are left "
+        "alone (it may already hold its rows). Not reported: a `while` condition (the "
+        "unique-slug loop), loops over literal collections or small literal `range()` "
+        "(bounded, not data-dependent), sliced querysets (batches), `filter(<x>__in=<loop "
+        "variable>)` (a batch per chunk), `bulk_create()`/`bulk_update()`, blocks that end the "
+        "loop (`break`/`return`/`raise`), nested functions, and reads through a loop variable's "
+        "related managers (those are DJG201's). Test files and migrations are exempt by "
+        "default (`query-in-loop-exempt`)."
+    )
+    VALID = [
+        Valid(
+            "from shop.models import Product\n\n\ndef prices(ids):\n"
+            "    products = Product.objects.in_bulk(ids)\n"
+            "    return [products[i].price for i in ids]\n"
+        ),
+        Valid(
+            "from shop.models import Product\n\n\ndef reprice(ids):\n"
+            "    for i in ids:\n        Product.objects.get(pk=i)\n",
+            path="shop/tests/test_prices.py",
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            "from shop.models import Product\n\n\ndef prices(ids):\n"
+            "    return [Product.objects.get(pk=i).price for i in ids]\n",
+            5,
+            12,
+        ),
+        Invalid(
+            "from shop.models import Product\n\n\ndef reprice():\n"
+            "    for product in Product.objects.all():\n        product.price *= 2\n"
+            "        product.save()\n",
+            7,
+            8,
+        ),
+    ]
+    TEXT_HINTS = ("for ", "while ")
+    AST_TRIGGERS = {
+        ast.For: _query_in_loop_trigger,
+        ast.AsyncFor: _query_in_loop_trigger,
+        ast.While: _query_in_loop_trigger,
+        ast.ListComp: _query_in_loop_trigger,
+        ast.SetComp: _query_in_loop_trigger,
+        ast.GeneratorExp: _query_in_loop_trigger,
+        ast.DictComp: _query_in_loop_trigger,
+    }
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Not in the contexts listed in ``query-in-loop-exempt`` (tests and migrations)."""
+        exempt = set(ctx.settings.list("query-in-loop-exempt"))
+        return not (
+            ("test" in exempt and ctx.is_test)
+            or ("migration" in exempt and ctx.is_migration)
+            or ("management-command" in exempt and ctx.is_management_command)
+            or ("factories" in exempt and ctx.is_factories)
+        )
+
+
+class SerializerRelationNotPrefetched(_FlowRule):
+    """Checks for DRF list views whose serializer reads relations the queryset does not load."""
+
+    CODE = "DJG203"
+    NAME = "serializer-relation-not-prefetched"
+    MESSAGE = (
+        "`{serializer}` fields {fields} read relations this queryset does not load; add `.{call}`"
+    )
+    RATIONALE = (
+        "A serializer that reads `obj.author.name` or nests `TagSerializer(many=True)` runs a "
+        "query per object unless the view's queryset loads the relation: the most common N+1 "
+        "in DRF applications, hidden in a class in another file."
+    )
+    GUIDE = (
+        "002: PERF001 avoid N+1 queries; `queryset = ...select_related(...).prefetch_related(...)`"
+    )
+    OPTIONS = ("cache-dir", "index-max-files", "project-root", "source-roots")
+    NOTES = (
+        "Views that list: deriving from `ListAPIView`, `ListCreateAPIView`, `ModelViewSet`, "
+        "`ReadOnlyModelViewSet` or `ListModelMixin` (also through the project's own base views), "
+        "and not overriding `list()`. The serializer comes from `serializer_class` (also "
+        "inherited) or from every `return` of `get_serializer_class()` (all must be known; only "
+        "relations read by all of them are reported). Read relations: nested serializers "
+        "(recursively, `source=` and `many=True`), `StringRelatedField`/`SlugRelatedField`, "
+        "related fields with `many=True`, implicit to-many fields of a `ModelSerializer` (a "
+        "`ManyRelatedField` reads `obj.<name>.all()`) and every relation with `depth >= 1`, "
+        "dotted `source=` paths, and `SerializerMethodField` methods reading `obj.<relation>`. "
+        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` on a foreign key read only the "
+        "`<fk>_id` column and are left alone. Reported once per queryset expression (the "
+        "`queryset =` value or each `get_queryset()` return)."
+    )
+    VALID = [
+        Valid(
+            _MODELS + "from rest_framework import serializers, viewsets\n\n\n"
+            "class ProductSerializer(serializers.ModelSerializer):\n"
+            "    category = serializers.StringRelatedField()\n\n"
+            '    class Meta:\n        model = Product\n        fields = ["id", "category"]\n\n\n'
+            "class ProductViewSet(viewsets.ModelViewSet):\n"
+            '    queryset = Product.objects.select_related("category")\n'
+            "    serializer_class = ProductSerializer\n"
+        )
+    ]
+    INVALID = [
+        Invalid(
+            _MODELS + "from rest_framework import serializers, viewsets\n\n\n"
+            "class ProductSerializer(serializers.ModelSerializer):\n"
+            "    category = serializers.StringRelatedField()\n\n"
+            '    class Meta:\n        model = Product\n        fields = ["id", "category"]\n\n\n'
+            "class ProductViewSet(viewsets.ModelViewSet):\n"
+            "    queryset = Product.objects.all()\n"
+            "    serializer_class = ProductSerializer\n",
+            30,
+            15,
+        )
+    ]
+    AST_TRIGGERS = {ast.ClassDef: _view_trigger}
+
+
+class RawSqlFormatting(_FlowRule):
+    """Checks for SQL built with string formatting and passed to a raw-SQL API."""
+
+    CODE = "DJG204"
+    NAME = "raw-sql-formatting"
+    MESSAGE = "SQL built with {kind} reaches `{sink}()`; keep the SQL a literal with `%s` placeholders and pass the values as params"
+    RATIONALE = (
+        "Formatting values into SQL is SQL injection as soon as one of them comes from a user; "
+        "placeholders let the database driver quote them."
+    )
+    GUIDE = '003: Security: SQL injection (`raw(f"...")`); use parameterized queries'
+    NOTES = (
+        "Sinks: `<manager>.raw()`, `<queryset>.extra(where=/select=/tables=/order_by=)`, "
+        "`execute()`/`executemany()` on a cursor (a name containing `cursor`, `cur`, "
+        "`schema_editor`, or a variable assigned `connection.cursor()`), and `RawSQL()`. The "
+        "SQL argument is followed through local variables (every assignment and `+=`), and "
+        "the finding is reported at the formatting expression itself. Safe interpolations: "
+        "literals, `quote_name(...)`/`qn(...)`, `int()`/`len()`/`float()`, attributes through "
+        "`_meta` and `db_table`/`column`, UPPER_CASE names, local variables assigned only safe "
+        "values in every branch, names unpacked from `sql_with_params()`/`as_sql()`/`compile()`, "
+        'and placeholder lists (`", ".join(["%s"] * len(ids))`). `%` and `.format()` count only '
+        "on a literal template (or a local variable holding only literals)."
+    )
+    VALID = [
+        Valid(
+            "from shop.models import Product\n\n\ndef search(name):\n"
+            '    return Product.objects.raw("SELECT * FROM shop_product WHERE name = %s", [name])\n'
+        ),
+        Valid(
+            "from django.db import connection\n\n\ndef fetch(ids):\n"
+            '    placeholders = ", ".join(["%s"] * len(ids))\n'
+            "    with connection.cursor() as cursor:\n"
+            '        cursor.execute(f"SELECT id FROM shop_product WHERE id IN ({placeholders})", ids)\n'
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            "from shop.models import Product\n\n\ndef search(name):\n"
+            "    return Product.objects.raw(f\"SELECT * FROM shop_product WHERE name = '{name}'\")\n",
+            5,
+            31,
+        ),
+        Invalid(
+            "from django.db import connection\n\n\ndef total(year):\n"
+            '    sql = "SELECT SUM(total) FROM shop_order WHERE year = %s" % year\n'
+            "    with connection.cursor() as cursor:\n        cursor.execute(sql)\n",
+            5,
+            10,
+        ),
+    ]
+    TEXT_HINTS = ("raw", "extra", "execute", "RawSQL")
+    AST_TRIGGERS = {ast.Call: _sql_trigger}
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Everywhere, migrations included."""
+        return True
+
+
+def _float_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
+    if node is not ctx.current_statement:
+        return False
+    return any(
+        isinstance(statement, (ast.Assign, ast.AnnAssign))
+        and isinstance(statement.value, ast.Call)
+        and (ast_dotted_name(statement.value.func) or "").endswith("FloatField")
+        for statement in node.body
+    )
+
+
+class FloatMoneyField(Rule):
+    """Checks for ``FloatField`` on money fields of models and DRF serializers."""
+
+    CODE = "DJG205"
+    NAME = "float-money-field"
+    MESSAGE = "money field `{field}` is a `FloatField`; use `DecimalField(max_digits=..., decimal_places=...)`"
+    RATIONALE = (
+        "Binary floats cannot represent most decimal amounts (0.1 + 0.2 != 0.3), so sums and "
+        "rounding of prices drift by cents; `DecimalField` stores exact decimals."
+    )
+    GUIDE = "002: Decimal for money (`price = Decimal('19.99')  # Not float for money`)"
+    OPTIONS = ("money-words",)
+    NOTES = (
+        "A field is money when its name, split at `_`, has a part equal to a money word (or its "
+        "plural), and no part naming another unit (`total_weight`, `tax_rate`, `discount_percent` "
+        "are left alone). Only class attributes assigned `models.FloatField(...)` or "
+        "`serializers.FloatField(...)` (also imported directly) are checked; migrations describe "
+        "fields as arguments, not class attributes, so a field is reported once, in its model."
+    )
+    VALID = [
+        Valid(
+            "from django.db import models\n\n\nclass Product(models.Model):\n"
+            "    price = models.DecimalField(max_digits=10, decimal_places=2)\n"
+            "    weight = models.FloatField()\n"
+        ),
+        Valid(
+            "from django.db import models\n\n\nclass Shop(models.Model):\n"
+            "    latitude = models.FloatField()\n    tax_rate = models.FloatField()\n"
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            "from django.db import models\n\n\nclass Product(models.Model):\n"
+            "    price = models.FloatField()\n",
+            5,
+            4,
+        ),
+        Invalid(
+            "from rest_framework import serializers\n\n\nclass OrderSerializer(serializers.Serializer):\n"
+            "    total_amount = serializers.FloatField()\n",
+            5,
+            4,
+        ),
+    ]
+    TEXT_HINTS = ("FloatField",)
+    AST_TRIGGERS = {ast.ClassDef: _float_trigger}
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Everywhere (migrations have no field class attributes)."""
+        return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Check the class body's ``FloatField`` assignments."""
+        for statement in node.body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                targets: list[Any] = []
+                value: cst.BaseExpression | None = None
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                    value = small.value
+                elif isinstance(small, cst.AnnAssign):
+                    targets = [small.target]
+                    value = small.value
+                if not isinstance(value, cst.Call):
+                    continue
+                name = qualified_name(value.func, self.ctx) or ""
+                if not _is_float_field(name):
+                    continue
+                for target in targets:
+                    if isinstance(target, cst.Name) and is_money_name(target.value, self.ctx):
+                        self.report(target, field=target.value)
+
+
+def _is_float_field(name: str) -> bool:
+    return name in (
+        "django.db.models.FloatField",
+        "django.db.models.fields.FloatField",
+        "rest_framework.serializers.FloatField",
+        "rest_framework.fields.FloatField",
+        "models.FloatField",
+        "serializers.FloatField",
+    )
+
+
+def is_money_name(name: str, ctx: FileContext) -> bool:
+    """Whether a field name says it holds money (``unit_price``, ``total``; not ``tax_rate``)."""
+    words = set(ctx.settings.list("money-words"))
+    parts = [p for p in name.lower().strip("_").split("_") if p]
+    if any(p in _NOT_MONEY for p in parts):
+        return False
+    return any(
+        part in words or part.rstrip("s") in words or (part.endswith("es") and part[:-2] in words)
+        for part in parts
+    )
+
+
+class RawSqlUsed(_FlowRule):
+    """Checks for raw SQL: ``.raw()``, ``.extra()``, ``connection.cursor()``, ``RawSQL()``."""
+
+    CODE = "DJG206"
+    NAME = "raw-sql-used"
+    MESSAGE = "`{call}` uses raw SQL; express the query with the ORM"
+    RATIONALE = (
+        "Raw SQL bypasses the ORM's portability, escaping and model logic, and is where "
+        "injection bugs live; teams that want none can switch this on."
+    )
+    GUIDE = "003: Better - use the ORM (`Product.objects.filter(name=user_input)`)"
+    OPT_IN = True
+    NOTES = (
+        "`.raw()` and `.extra()` on a manager or queryset, `cursor()` on `connection` or "
+        "`connections[...]`, and `RawSQL(...)`. Migrations are exempt."
+    )
+    VALID = [
+        Valid(
+            "from shop.models import Product\n\n\ndef f(name):\n    return Product.objects.filter(name=name)\n"
+        ),
+        Valid(
+            "from django.db import connection\n\n\ndef f():\n    with connection.cursor() as c:\n"
+            '        c.execute("VACUUM")\n',
+            path="shop/migrations/0002_vacuum.py",
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            "from shop.models import Product\n\n\ndef f():\n"
+            '    return Product.objects.raw("SELECT * FROM shop_product")\n',
+            5,
+            11,
+        ),
+        Invalid(
+            "from django.db import connection\n\n\ndef f():\n    with connection.cursor() as c:\n"
+            '        c.execute("SELECT 1")\n',
+            5,
+            9,
+        ),
+    ]
+    TEXT_HINTS = ("raw", "extra", "cursor", "RawSQL")
+    AST_TRIGGERS = {ast.Call: _raw_trigger}

@@ -1,0 +1,182 @@
+"""The project model index: its contents, and its JSON cache."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from flake8_djguide import index as index_module
+from flake8_djguide.index import build, cache_dir_for, prebuild
+from flake8_djguide.index.store import cache_file_for, scan
+from tests.util import FIXTURES
+
+SHOP = (FIXTURES / "projects" / "orm_shop").resolve()
+
+MODELS = """
+from django.db import models
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Book(models.Model):
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="books")
+    title = models.CharField(max_length=100)
+"""
+
+
+def make_project(root: Path, files: int = 3) -> Path:
+    root.mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "library").mkdir()
+    (root / "library" / "__init__.py").write_text("")
+    (root / "library" / "models.py").write_text(MODELS)
+    for number in range(files):
+        (root / "library" / f"mod{number}.py").write_text(f"class C{number}(object):\n    pass\n")
+    return root
+
+
+# -- contents -------------------------------------------------------------------------------------
+
+
+def test_models_relations_and_reverse_accessors(tmp_path: Path) -> None:
+    index = build(SHOP, tmp_path).index
+    product = index.models["catalog.models.product.Product"]
+    kinds = {name: (r.kind, r.target, r.null) for name, r in product.relations.items()}
+    assert kinds["category"] == ("fk", "catalog.models.product.Category", False)
+    assert kinds["brand"] == ("fk", "catalog.models.product.Brand", True)
+    assert kinds["tags"] == ("m2m", "catalog.models.product.Tag", False)
+    assert kinds["owner"] == ("fk", "accounts.models.User", False)  # abstract base, AUTH_USER_MODEL
+    assert kinds["reviews"] == ("rev_fk", "catalog.models.product.Review", False)  # related_name
+    assert kinds["productimage_set"][0] == "rev_fk"  # default accessor
+    assert kinds["inventory"][0] == "rev_o2o"  # reverse one-to-one: the model name
+    user = index.models["accounts.models.User"]
+    assert "product_owned" in user.relations  # related_name="%(class)s_owned" on the abstract base
+    assert "orders" in user.relations  # Order.customer = ForeignKey(get_user_model() alias)
+    assert "groups" in user.relations  # from AbstractUser
+    assert not any(r.target == "orders.models.OrderItem" for r in product.relations.values())  # "+"
+    assert index.models["catalog.models.product.Category"].ordered
+    assert index.models["core.models.OwnedModel"].abstract
+
+
+def test_managers_and_querysets(tmp_path: Path) -> None:
+    index = build(SHOP, tmp_path).index
+    product = index.models["catalog.models.product.Product"]
+    assert {"published", "with_category", "for_listing"} <= set(product.managers["objects"].methods)
+    review = index.models["catalog.models.product.Review"]
+    assert review.managers["objects"].get_queryset is not None
+
+
+def test_serializers_follow_re_exports(tmp_path: Path) -> None:
+    index = build(SHOP, tmp_path).index
+    serializer = index.serializers["catalog.api.serializers.ProductDetailSerializer"]
+    assert (
+        serializer.model == "catalog.models.product.Product"
+    )  # through catalog/models/__init__.py
+    assert {"category", "tags", "reviews", "review_count"} <= set(serializer.declared)
+    assert serializer.methods["get_review_count"]["reads"] == [["reviews", "count()"]]
+
+
+# -- the cache --------------------------------------------------------------------------------------
+
+
+def test_cache_is_plain_json(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    result = scan(project, tmp_path / "cache")
+    assert result.written and result.parsed == 6
+    data = json.loads(result.cache_file.read_text(encoding="utf-8"))  # type: ignore[union-attr]
+    assert data["root"] == str(project)
+    assert set(data["files"]) == {"manage.py", "library/__init__.py", "library/models.py"} | {
+        f"library/mod{n}.py" for n in range(3)
+    }
+
+
+def test_incremental_rebuild_parses_only_changed_files(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    scan(project, cache)
+    warm = scan(project, cache)
+    assert (warm.parsed, warm.reused, warm.written) == (0, 6, False)
+    models = project / "library" / "models.py"
+    models.write_text(
+        MODELS + "\n\nclass Shelf(models.Model):\n    books = models.ManyToManyField(Book)\n"
+    )
+    stat = models.stat()
+    os.utime(models, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    changed = scan(project, cache)
+    assert (changed.parsed, changed.reused, changed.written) == (1, 5, True)
+    assert "library.models.Shelf" in build(project, cache).index.models
+    (project / "library" / "mod0.py").unlink()
+    removed = scan(project, cache)
+    assert removed.parsed == 0 and removed.written and len(removed.files) == 5
+
+
+def test_corrupt_or_foreign_cache_is_ignored(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    path = cache_file_for(project, cache)
+    cache.mkdir()
+    for payload in (
+        b"\x80\x04pickle",
+        b"{not json",
+        b'{"format": 1, "root": "x", "files": {}}',
+        b"[]",
+    ):
+        path.write_bytes(payload)
+        result = scan(project, cache)
+        assert result.parsed == 6 and result.written
+        assert json.loads(path.read_text(encoding="utf-8"))["root"] == str(project)
+
+
+def test_unwritable_cache_dir_falls_back_to_memory(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    result = scan(project, blocker / "cache")
+    assert not result.written and result.errors
+    assert "library.models.Book" in build(project, blocker / "cache").index.models
+    assert sorted(tmp_path.iterdir()) == sorted([tmp_path / "p", blocker])
+
+
+def _build_in_process(args: tuple[str, str]) -> int:
+    root, cache = args
+    return len(build(Path(root), Path(cache)).index.models)
+
+
+def test_concurrent_builds_leave_a_valid_cache(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", files=40)
+    cache = tmp_path / "cache"
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        counts = pool.map(_build_in_process, [(str(project), str(cache))] * 8)
+    assert len(set(counts)) == 1
+    data = json.loads(cache_file_for(project, cache).read_text(encoding="utf-8"))
+    assert len(data["files"]) == 43
+    assert [p.name for p in cache.iterdir()] == [
+        cache_file_for(project, cache).name
+    ]  # no temp files
+
+
+def test_cache_dir_option(tmp_path: Path) -> None:
+    assert cache_dir_for(tmp_path, "") == tmp_path / ".djguide_cache"
+    assert cache_dir_for(tmp_path, "build/cache") == tmp_path / "build" / "cache"
+    assert cache_dir_for(tmp_path, str(tmp_path / "abs")) == tmp_path / "abs"
+
+
+def test_prebuild_builds_each_project_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path / "p")
+    index_module.clear_memo()
+    prebuild([str(project / "library")], {"cache-dir": str(tmp_path / "cache")})
+    assert [key[0] for key in index_module._MEMO] == [str(project)]
+    calls = []
+    monkeypatch.setattr(index_module, "build", lambda *a, **k: calls.append(a))
+    prebuild([str(project)], {"cache-dir": str(tmp_path / "cache")})
+    assert calls == []
+    prebuild([str(project / "library" / "models.py")], {})  # one file: built lazily instead
+    assert calls == []
+    index_module.clear_memo()
