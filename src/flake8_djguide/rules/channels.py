@@ -598,7 +598,7 @@ class ChannelsGroupName(_Scoped):
                 self._alternatives(expr.right, scope, direct, depth + 1),
             )
         if isinstance(expr, cst.FormattedString):
-            return [_fstring_pieces(expr, direct)]
+            return self._fstring(expr, scope, direct, depth)
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, cst.Add):
                 return _product(
@@ -624,6 +624,33 @@ class ChannelsGroupName(_Scoped):
             if len(result) > _MAX_ALTERNATIVES:
                 return [[_HOLE]]
         return result or [[_HOLE]]
+
+    def _fstring(
+        self, node: cst.FormattedString, scope: _Scope | None, direct: bool, depth: int
+    ) -> Alternatives:
+        """Literal parts of an f-string; a placeholder that is only a name is followed."""
+        result: Alternatives = [[]]
+        is_raw = "r" in node.prefix.lower()
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                if is_raw or "\\" not in part.value:
+                    text = part.value.replace("{{", "{").replace("}}", "}")
+                    piece = _Piece(text, node, "fstring", direct)
+                else:
+                    piece = _HOLE
+                result = [alternative + [piece] for alternative in result]
+            elif (
+                isinstance(part, cst.FormattedStringExpression)
+                and part.conversion is None
+                and part.format_spec is None
+                and isinstance(part.expression, (cst.Name, cst.Attribute))
+            ):
+                result = _product(
+                    result, self._alternatives(part.expression, scope, direct, depth + 1)
+                )
+            else:
+                result = [alternative + [_HOLE] for alternative in result]
+        return result
 
     def _bindings(self, expr: cst.BaseExpression, scope: _Scope | None) -> list[Binding] | None:
         """The assignments a name or ``self.<attr>`` can be followed through, or ``None``."""
@@ -697,18 +724,6 @@ def _product(left: Alternatives, right: Alternatives) -> Alternatives:
     return [a + b for a in left for b in right]
 
 
-def _fstring_pieces(node: cst.FormattedString, direct: bool) -> list[_Piece]:
-    pieces = []
-    is_raw = "r" in node.prefix.lower()
-    for part in node.parts:
-        if isinstance(part, cst.FormattedStringText) and (is_raw or "\\" not in part.value):
-            text = part.value.replace("{{", "{").replace("}}", "}")
-            pieces.append(_Piece(text, node, "fstring", direct))
-        else:
-            pieces.append(_HOLE)
-    return pieces
-
-
 def _template_pieces(template: cst.BaseExpression, kind: str, direct: bool) -> list[_Piece]:
     """The literal segments of a ``%`` or ``.format()`` template written as literals."""
     parts: list[cst.BaseExpression] = []
@@ -741,7 +756,7 @@ def _is_string_expression(value: cst.BaseExpression) -> bool:
         return not (isinstance(value, cst.SimpleString) and "b" in value.prefix.lower())
     if isinstance(value, cst.BinaryOperation):
         if isinstance(value.operator, cst.Add):
-            return _is_string_expression(value.left) and _is_string_expression(value.right)
+            return _is_string_expression(value.left) or _is_string_expression(value.right)
         return isinstance(value.operator, cst.Modulo) and isinstance(
             value.left, (cst.SimpleString, cst.ConcatenatedString)
         )
@@ -788,7 +803,7 @@ class WebsocketPayloadNotCamelcase(_Scoped):
 
     CODE = "DJG102"
     NAME = "websocket-payload-not-camelcase"
-    MESSAGE = "WebSocket payload key `{key}` is snake_case; send camelCase keys (`{camel}`)"
+    MESSAGE = "WebSocket payload key `{key}` is snake_case; send camelCase keys{suggestion}"
     RATIONALE = (
         "The browser code that reads WebSocket messages is JavaScript, where the team's "
         "convention is camelCase; mixing snake_case keys from consumers with camelCase "
@@ -962,8 +977,8 @@ class WebsocketPayloadNotCamelcase(_Scoped):
                 return string_node.with_changes(value=replacement)
 
             fix = fix_key
-        shown = camel if camel is not None else "camelCase"
-        self.report(key, fix, key=value, camel=shown)
+        suggestion = f" (`{camel}`)" if camel is not None else ""
+        self.report(key, fix, key=value, suggestion=suggestion)
 
 
 # -- DJG103 -------------------------------------------------------------------------------
@@ -1040,7 +1055,8 @@ class SyncWebsocketConsumer(Rule):
         for arg in node.bases:
             if arg.keyword is not None or arg.star:
                 continue
-            replacement = SYNC_CONSUMERS.get(qualified_name(arg.value, self.ctx) or "")
+            qualified = qualified_name(arg.value, self.ctx) or ""
+            replacement = SYNC_CONSUMERS.get(qualified)
             if replacement is not None:
-                base = _last(dotted_name(arg.value))
+                base = _last(qualified)
                 self.report(arg.value, cls=node.name.value, base=base, replacement=replacement)

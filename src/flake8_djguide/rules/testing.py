@@ -346,10 +346,10 @@ class SaveInsteadOfUpdate(_TestRule):
             block.states.setdefault(obj, _State()).dirty = True
             return
         state = block.states.get(obj)
+        cut = block.last_mention(obj, index) if state is not None and state.assignments else None
         block.reset(obj, index)
         if state is None or not state.assignments:
             return
-        cut = block.last_mention(obj, index)
         if cut is not None:
             # a nested block in between mentions the object: only what follows it counts
             state.assignments = [a for a in state.assignments if a.index > cut]
@@ -472,7 +472,7 @@ class ModelCreateInTest(_TestRule):
 
     CODE = "DJG502"
     NAME = "model-create-in-test"
-    MESSAGE = "`{call}()` in test code; create test data with a factory ({factory})"
+    MESSAGE = "`{call}()` in test code; create test data with a factory{example}"
     RATIONALE = (
         "Factories (factory_boy, model_bakery) keep the required fields, valid defaults and "
         "related objects of a model in one place; `objects.create(...)` calls repeat them in "
@@ -536,11 +536,11 @@ class ModelCreateInTest(_TestRule):
         shown = model if model is not None else cst.Module(body=[]).code_for_node(receiver)
         if len(shown) > 40:
             shown = shown[:37] + "..."
-        factory = "a factory"
+        example = ""
         if model is not None and _last(model)[:1].isupper():
             batch = ".create_batch(...)" if func.attr.value == "bulk_create" else "(...)"
-            factory = f"`{_last(model)}Factory{batch}`"
-        self.report(node, call=f"{shown}.objects.{func.attr.value}", factory=factory)
+            example = f" (`{_last(model)}Factory{batch}`)"
+        self.report(node, call=f"{shown}.objects.{func.attr.value}", example=example)
 
 
 # -- DJG503 -------------------------------------------------------------------------------
