@@ -86,6 +86,11 @@ class Rule:
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
 
+    #: The rule judges a file by its path alone: the engine calls :meth:`check_path`
+    #: for every file the rule applies to, without parsing it (so it also fires on
+    #: files with no statements), and never walks the rule over the code.
+    PATH_ONLY: ClassVar[bool] = False
+
     #: Substrings of which at least one must occur in the source for the rule
     #: to possibly fire. Empty: no text pre-check.
     TEXT_HINTS: ClassVar[tuple[str, ...]] = ()
@@ -93,10 +98,6 @@ class Rule:
     #: with libcst for this rule only when a predicate holds on one of its nodes.
     #: ``None`` means the rule needs every statement of the file.
     AST_TRIGGERS: ClassVar[Optional[Mapping[type[ast.AST], AstTrigger]]] = None
-    #: The rule judges a file by its path alone: the engine calls :meth:`check_path`
-    #: for every file the rule applies to, without parsing it (so it also fires on
-    #: files with no statements), and never walks the rule over the code.
-    PATH_ONLY: ClassVar[bool] = False
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
@@ -107,12 +108,6 @@ class Rule:
     def applies_to(cls, ctx: FileContext) -> bool:
         """Whether the rule can apply to the file at all (by its context)."""
         return not ctx.is_migration
-
-    @classmethod
-    def check_path(cls, ctx: FileContext) -> str | None:
-        """For ``PATH_ONLY`` rules: the message (without the code) of the one finding,
-        reported at 1:1, or ``None`` when the file is fine."""
-        return None
 
     def report(
         self,
@@ -150,3 +145,9 @@ class Rule:
 
     def end_file(self) -> None:
         """Called once after the whole file was walked (for deferred reports)."""
+
+    @classmethod
+    def check_path(cls, ctx: FileContext) -> str | None:
+        """For ``PATH_ONLY`` rules: the message (without the code) of the one finding,
+        reported at 1:1, or ``None`` when the file is fine."""
+        return None

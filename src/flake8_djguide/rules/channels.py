@@ -816,7 +816,7 @@ class WebsocketPayloadNotCamelcase(_Scoped):
         "`json.dumps(...)` (also `ujson`, `simplejson`, `orjson`) inside `self.send(...)` "
         "(`text_data=`, `bytes_data=` or positional), in a class deriving from a "
         "`...Consumer` or in a module that imports from `channels`. Nested dict literals, "
-        "dicts inside list and tuple literals, `**` unpacking and dict variables of the same "
+        "dicts inside list and tuple literals and comprehensions, `**` unpacking and dict variables of the same "
         "function are followed (including `payload['user_id'] = ...` keys added to them), "
         "but only when every assignment of the variable is a dict literal: "
         "`payload = camelize(payload)` stops the check. A key is snake_case when an "
@@ -945,6 +945,10 @@ class WebsocketPayloadNotCamelcase(_Scoped):
         elif isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
             for item in expr.elements:
                 self._check(item.value, scope, seen)
+        elif isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            self._check(expr.elt, scope, seen)
+        elif isinstance(expr, cst.DictComp):
+            self._check(expr.value, scope, seen)
         elif isinstance(expr, cst.Name):
             found = scope.lookup(expr.value)
             if found is None or id(found[0]) in seen:

@@ -339,8 +339,8 @@ class SaveInsteadOfUpdate(_TestRule):
         block: _Block,
     ) -> None:
         obj, method, call = called
-        if method == "refresh_from_db":
-            block.reset(obj, index)
+        if method in ("refresh_from_db", "update"):
+            block.reset(obj, index)  # reloaded, or changed and saved by the remedy itself
             return
         if method != "save":
             block.states.setdefault(obj, _State()).dirty = True
