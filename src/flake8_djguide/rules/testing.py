@@ -505,10 +505,11 @@ class ModelCreateInTest(_TestRule):
     ]
     INVALID = [
         Invalid(
+            "from blog.models import Post\n\n\n"
             "def test_post_list(client):\n"
             '    Post.objects.create(title="First")\n'
             '    assert client.get("/posts/").status_code == 200\n',
-            2,
+            5,
             4,
             path=TEST_PATH,
         ),
@@ -582,11 +583,13 @@ class UnittestSetupInTest(_TestRule):
     ]
     INVALID = [
         Invalid(
+            "from django.test import TestCase\n\n"
+            "from blog.tests.factories import PostFactory\n\n\n"
             "class PostTests(TestCase):\n"
             "    @classmethod\n"
             "    def setUpTestData(cls):\n"
             "        cls.post = PostFactory()\n",
-            3,
+            8,
             4,
             path=TEST_PATH,
         ),
