@@ -638,7 +638,7 @@ class ChannelsGroupName(_Scoped):
                     piece = _Piece(text, node, "fstring", direct)
                 else:
                     piece = _HOLE
-                result = [alternative + [piece] for alternative in result]
+                result = [[*alternative, piece] for alternative in result]
             elif (
                 isinstance(part, cst.FormattedStringExpression)
                 and part.conversion is None
@@ -649,7 +649,7 @@ class ChannelsGroupName(_Scoped):
                     result, self._alternatives(part.expression, scope, direct, depth + 1)
                 )
             else:
-                result = [alternative + [_HOLE] for alternative in result]
+                result = [[*alternative, _HOLE] for alternative in result]
         return result
 
     def _bindings(self, expr: cst.BaseExpression, scope: _Scope | None) -> list[Binding] | None:
