@@ -192,9 +192,9 @@ class SaveInsteadOfUpdate(_TestRule):
         "        abstract = True\n"
         "```\n\n"
         "The assignments and the `save()` must be statements of the same block (the body of "
-        "a function, `with`, `for`, ...); a `save()` of that object, a reassignment of it "
-        "or `refresh_from_db()` in between starts over, and so does a nested block that "
-        "mentions the object. Objects are plain names and attribute chains (`post`, "
+        "a function, `with`, `for`, ...); a `save()`, `update()` or `refresh_from_db()` of "
+        "that object or a reassignment of it starts over, and only the assignments after the "
+        "last nested block (`with`, `if`, ...) that mentions the object count. Objects are plain names and attribute chains (`post`, "
         "`self.post`, `cls.user.profile`). Left alone: `form.save()`, `serializer.save()`, "
         "`formset.save()` and `session.save()` (also `*_form`, `*_serializer`, ...); objects "
         "assigned an unsaved instance earlier in the block (`post = Post(...)`, "
@@ -203,8 +203,9 @@ class SaveInsteadOfUpdate(_TestRule):
         "is offered only when the assignments (one target each) and the `save()` are "
         "consecutive lines with no comments in between, the `save()` has no argument other "
         "than `update_fields` (which is dropped), no value reads an attribute assigned before "
-        "it, and no method of the object was called earlier in the block (`set_password()` "
-        "changes that `update()` may not save). It is unsafe: it relies on the model having "
+        "it, and since the object's last save no method of it was called and no nested "
+        "block mentioned it (`set_password()` makes changes that `update()` may not save). "
+        "It is unsafe: it relies on the model having "
         "`update()`, which the linter cannot see."
     )
     VALID = [
@@ -666,11 +667,12 @@ class InitInTestsOrCommands(Rule):
         "`management/__init__.py` and the app's own `__init__.py` are left alone."
     )
     VALID = [
-        Valid("", path="blog/management/__init__.py"),
         Valid('"""The blog app."""\n', path="blog/__init__.py"),
+        Valid("", path="blog/management/__init__.py"),
         Valid("", path="blog/migrations/__init__.py"),
     ]
     INVALID = [
+        Invalid('"""Tests of the blog app."""\n', 1, 0, path="blog/tests/__init__.py"),
         Invalid("", 1, 0, path="blog/tests/__init__.py"),
         Invalid("", 1, 0, path="blog/management/commands/__init__.py"),
         Invalid('"""Helpers for the API tests."""\n', 1, 0, path="blog/tests/api/__init__.py"),
