@@ -3,7 +3,7 @@
 Until the generic fixer exists, :func:`apply_fixes` applies findings' fixes the
 simple way: lint the whole file as one chunk, then replace each finding's node
 (``fix_node``, defaulting to ``node``) by ``fix()`` in that chunk's module, by node
-identity.
+identity, in one pass.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from flake8_djguide.engine import Engine
@@ -43,12 +44,27 @@ def apply_fixes(
     assert len(result.chunks) == 1
     module = result.chunks[0].module
     assert module is not None
+    replacements: dict[int, cst.CSTNode] = {}
     for finding in result.findings:
-        if finding.fix is None:
-            continue
-        target = finding.fix_node if finding.fix_node is not None else finding.node
-        module = module.deep_replace(target, finding.fix())
-    return module.code, result.findings
+        if finding.fix is not None:
+            target = finding.fix_node if finding.fix_node is not None else finding.node
+            replacements.setdefault(id(target), finding.fix())
+    if not replacements:
+        return code, result.findings
+    return module.visit(_ReplaceByIdentity(replacements)).code, result.findings
+
+
+class _ReplaceByIdentity(cst.CSTTransformer):
+    """One pass replacing nodes by identity (``Module.deep_replace`` for many fixes at
+    once: after one ``deep_replace`` the other nodes of the tree are new objects). When
+    two fixes overlap, the outer one wins; a real fixer would re-run for the inner one."""
+
+    def __init__(self, replacements: dict[int, cst.CSTNode]) -> None:
+        super().__init__()
+        self.replacements = replacements
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+        return self.replacements.get(id(original_node), updated_node)
 
 
 @pytest.fixture
