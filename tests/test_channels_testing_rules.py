@@ -1,6 +1,7 @@
-"""Behaviour of DJG101-DJG103 and DJG501-DJG504 that fixtures cannot show: fixes, the
-path-only DJG504 (empty files, paths relative to the project root, flake8 end to end)
-and what the ast triggers keep from libcst."""
+"""Behaviour of DJG101-DJG103 and DJG501-DJG504 that fixtures cannot show: fixes (every
+INVALID example with ``expected``, and the edge cases), the path-only DJG504 (empty
+files, paths relative to the project root, flake8 end to end) and what the ast
+triggers keep from libcst."""
 
 from __future__ import annotations
 
@@ -13,16 +14,56 @@ import pytest
 
 from flake8_djguide.engine import Engine
 from flake8_djguide.registry import by_code
+from flake8_djguide.rule import Invalid, Rule
 from flake8_djguide.rules.channels import camel_case, is_valid_group_char
-from tests.test_fixes import apply_fixes
+from tests.fixing import apply_fixes
 from tests.util import FIXTURES, lint, settings_with, triples
 
 CONSUMER = "chat/consumers.py"
 TEST_FILE = "blog/tests/test_posts.py"
+CODES = ("DJG101", "DJG102", "DJG103", "DJG501", "DJG502", "DJG503", "DJG504")
 
 
 def fixed(code: str, code_name: str, path: str) -> str:
-    return apply_fixes(code, path, [by_code()[code_name]])[0]
+    return apply_fixes(code, path, [by_code()[code_name]])
+
+
+FIXED_EXAMPLES = [
+    pytest.param(rule, example, id=f"{rule.CODE}-invalid{index}")
+    for rule in (by_code()[code] for code in CODES)
+    for index, example in enumerate(rule.INVALID)
+    if example.expected is not None
+]
+
+
+@pytest.mark.parametrize(("rule", "example"), FIXED_EXAMPLES)
+def test_fix_gives_expected_code(
+    rule: type[Rule], example: Invalid, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = os.path.join(str(tmp_path), example.path)
+    findings = lint(example.code, path, [rule], example.options)
+    assert [f.fix is not None for f in findings] == [True]
+    if rule.FIX == "unsafe":
+        assert findings[0].unsafe_fix
+    result = apply_fixes(example.code, path, [rule], example.options)
+    assert result == example.expected
+    assert lint(result, path, [rule], example.options) == []
+
+
+def test_every_fixable_rule_documents_a_fix() -> None:
+    for code in CODES:
+        rule = by_code()[code]
+        assert (rule.FIX is not None) == any(e.expected is not None for e in rule.INVALID)
+
+
+def test_apply_fixes_replaces_by_identity_only_the_reported_node() -> None:
+    # Two equal literals: only the one the finding reports may change.
+    code = group_add("'chat:lobby'", prelude="        label = 'chat:lobby'\n")
+    assert [(f.line, f.col) for f in lint(code, CONSUMER, [by_code()["DJG101"]])] == [(4, 43)]
+    result = fixed(code, "DJG101", CONSUMER)
+    assert "label = 'chat:lobby'" in result
+    assert "group_add('chat.lobby'" in result
 
 
 # -- DJG101 -------------------------------------------------------------------------------
