@@ -133,6 +133,13 @@ def test_group_name_length() -> None:
     assert lint(group_add(f'f"{long_name}.{{pk}}"'), CONSUMER, [by_code()["DJG101"]]) == []
 
 
+def test_groups_attribute_only_in_channels_modules() -> None:
+    code = "class OrderConsumer(KafkaConsumer):\n    groups = ['orders:v1']\n"
+    assert lint(code, "orders/consumers.py", [by_code()["DJG101"]]) == []
+    channels_code = "from channels.generic.websocket import JsonWebsocketConsumer\n" + code
+    assert triples(lint(channels_code, CONSUMER, [by_code()["DJG101"]])) == [(3, 14, "DJG101")]
+
+
 def test_valid_group_characters() -> None:
     assert all(is_valid_group_char(c) for c in "azAZ09-_.")
     assert not any(is_valid_group_char(c) for c in ": /é@")

@@ -396,6 +396,14 @@ def _group_call(node: cst.Call) -> tuple[cst.BaseExpression, cst.Arg] | None:
     return receiver, argument
 
 
+def imports_channels(ctx: FileContext) -> bool:
+    """Whether the module imports anything from the ``channels`` package."""
+    return any(
+        origin == "channels" or origin.startswith("channels.")
+        for origin in ctx.info.imports.values()
+    )
+
+
 def _is_get_channel_layer(value: cst.BaseExpression | None) -> bool:
     return isinstance(value, cst.Call) and _last(dotted_name(value.func)) == "get_channel_layer"
 
@@ -459,7 +467,8 @@ class ChannelsGroupName(_Scoped):
         "on a channel layer (`self.channel_layer`, any name or attribute whose last part "
         "contains `layer`, `get_channel_layer()` or a local variable assigned it), also "
         "through `async_to_sync(layer.group_send)(...)`, and the elements of the `groups` "
-        "attribute of a class deriving from a `...Consumer`. The literal parts of plain "
+        "attribute of a class deriving from a `...Consumer` in a module that imports from "
+        "`channels`. The literal parts of plain "
         "strings, f-strings, `%` and `.format()` templates and `+` concatenations are "
         "checked; placeholders and unknown values are not, except that an f-string "
         "placeholder that is only a name is followed like a `+` operand. Names are followed through "
@@ -524,9 +533,10 @@ class ChannelsGroupName(_Scoped):
             "async_to_sync(channel_layer.group_send)('orders.%s' % order.pk, {'type': 'order.paid'})\n",
         ),
         Invalid(
+            "from channels.generic.websocket import AsyncJsonWebsocketConsumer\n\n\n"
             "class NotificationConsumer(AsyncJsonWebsocketConsumer):\n"
             "    groups = ['notifications/all']\n",
-            2,
+            5,
             14,
         ),
     ]
@@ -555,6 +565,8 @@ class ChannelsGroupName(_Scoped):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         """Queue the elements of a consumer's ``groups`` attribute."""
         super().visit_ClassDef(node)
+        if not imports_channels(self.ctx):
+            return  # a ``...Consumer`` of another library (Kafka, ...)
         for element in _groups_attribute(node):
             self.pending.append((None, element, self.scope))
 
@@ -881,10 +893,7 @@ class WebsocketPayloadNotCamelcase(_Scoped):
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
-        self.channels_module = any(
-            origin == "channels" or origin.startswith("channels.")
-            for origin in ctx.info.imports.values()
-        )
+        self.channels_module = imports_channels(ctx)
         self.consumers: list[bool] = []
         self.pending: list[tuple[cst.BaseExpression, _Scope]] = []
         self.reported: set[int] = set()
