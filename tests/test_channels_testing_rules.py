@@ -259,6 +259,7 @@ PROJECT = FIXTURES / "projects" / "shop"
         ("shop/blog/__init__.py", False),  # the project itself is below tests/fixtures/
         ("shop/blog/management/__init__.py", False),
         ("shop/blog/tests/conftest.py", False),
+        ("shop/tests/testapp/migrations/__init__.py", False),  # Django needs it
     ],
 )
 def test_init_paths_relative_to_the_project_root(relative: str, reported: bool) -> None:

@@ -664,7 +664,9 @@ class InitInTestsOrCommands(Rule):
         "any depth below it), and a commands directory one matched by `command-patterns`. "
         "Directories are taken relative to the project root, so a project that itself "
         "lives under a directory named `tests` is not affected. "
-        "`management/__init__.py` and the app's own `__init__.py` are left alone."
+        "`management/__init__.py`, the app's own `__init__.py` and `migrations/__init__.py` "
+        "(also of a test app: Django skips migrations directories that are not packages) "
+        "are left alone."
     )
     VALID = [
         Valid('"""The blog app."""\n', path="blog/__init__.py"),
@@ -680,8 +682,8 @@ class InitInTestsOrCommands(Rule):
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
-        """Only ``__init__.py`` files."""
-        return ctx.basename == "__init__.py"
+        """Only ``__init__.py`` files, and not a migrations package's (Django needs it)."""
+        return ctx.basename == "__init__.py" and not ctx.is_migration
 
     @classmethod
     def check_path(cls, ctx: FileContext) -> str | None:
