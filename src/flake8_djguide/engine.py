@@ -65,6 +65,22 @@ def error_finding(error: BaseException, rule: str | None = None) -> Finding:
     return Finding("DJG000", message, None, -1, line=1, col=0)  # type: ignore[arg-type]
 
 
+def path_findings(rules: Iterable[type[Rule]], ctx: FileContext) -> list[Finding]:
+    """The findings of ``PATH_ONLY`` rules, judged from the file's path alone (at 1:1).
+
+    They need no parse, so they also fire on files with no statements at all
+    (an empty ``__init__.py``), where no ast trigger can hold.
+    """
+    found = []
+    for rule in rules:
+        if rule.PATH_ONLY:
+            message = rule.check_path(ctx)
+            if message is not None:
+                text = f"{rule.CODE} {message}"
+                found.append(Finding(rule.CODE, text, None, -1, line=1, col=0))  # type: ignore[arg-type]
+    return found
+
+
 def _statement_span(node: ast.stmt) -> tuple[int, int]:
     first = node.lineno
     for decorator in getattr(node, "decorator_list", ()):
@@ -165,6 +181,22 @@ class Engine:
         if limit and len(lines) > limit:
             return Result([], [], False)
         rules = [r for r in self.rules if r.applies_to(ctx)]
+        by_path = path_findings(rules, ctx)
+        rules = [r for r in rules if not r.PATH_ONLY]
+        result = self._check_source(lines, ctx, tree, rules, whole_file)
+        if by_path:
+            return Result(by_path + result.findings, result.chunks, result.parsed)
+        return result
+
+    def _check_source(
+        self,
+        lines: Sequence[str],
+        ctx: FileContext,
+        tree: ast.AST | None,
+        rules: list[type[Rule]],
+        whole_file: bool,
+    ) -> Result:
+        """Run the rules that read the code: text hints, ast triggers, libcst walk."""
         if not rules:
             return Result([], [], False)
         source = "".join(lines)

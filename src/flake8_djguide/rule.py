@@ -86,6 +86,11 @@ class Rule:
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
 
+    #: The rule judges a file by its path alone: the engine calls :meth:`check_path`
+    #: for every file the rule applies to, without parsing it (so it also fires on
+    #: files with no statements), and never walks the rule over the code.
+    PATH_ONLY: ClassVar[bool] = False
+
     #: Substrings of which at least one must occur in the source for the rule
     #: to possibly fire. Empty: no text pre-check.
     TEXT_HINTS: ClassVar[tuple[str, ...]] = ()
@@ -140,3 +145,9 @@ class Rule:
 
     def end_file(self) -> None:
         """Called once after the whole file was walked (for deferred reports)."""
+
+    @classmethod
+    def check_path(cls, ctx: FileContext) -> str | None:
+        """For ``PATH_ONLY`` rules: the message (without the code) of the one finding,
+        reported at 1:1, or ``None`` when the file is fine."""
+        return None

@@ -1,0 +1,699 @@
+"""Tests (DJG5xx), from guide 004.
+
+Tests change model fields with ``obj.update(...)``, build their data with factories
+and pytest fixtures, and test and management-command directories are not packages.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Union
+
+from flake8_djguide.context import matches, posix_path
+from flake8_djguide.helpers import dotted_name
+from flake8_djguide.rule import Invalid, Rule, Valid
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.context import FileContext
+else:
+    from flake8_djguide._lazy import cst
+
+TEST_PATH = "blog/tests/test_posts.py"
+
+
+class _TestRule(Rule):
+    """Shared context: test code only."""
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Only test code (never migrations)."""
+        return ctx.is_test and not ctx.is_migration
+
+
+def _last(name: str | None) -> str:
+    return (name or "").rsplit(".", 1)[-1]
+
+
+# -- DJG501 -------------------------------------------------------------------------------
+
+#: Objects whose ``save()`` is not a model save: forms, serializers, sessions.
+_NOT_MODELS = ("form", "formset", "serializer", "session")
+#: Setting these and saving makes a copy (an INSERT), not an update.
+_PRIMARY_KEYS = frozenset({"pk", "id"})
+
+
+@dataclass
+class _Assignment:
+    attr: str
+    value: cst.BaseExpression
+    index: int  # position of the statement in the block
+    line: cst.SimpleStatementLine | None  # the statement's line when it is alone on it
+    plain: bool  # ``obj.attr = value`` with one target
+
+
+@dataclass
+class _State:
+    """What happened to one object in a block since its last ``save()``."""
+
+    assignments: list[_Assignment] = field(default_factory=list)
+    deep: set[str] = field(default_factory=set)  # ``obj.a.b = ...``: the ``a`` parts
+    dirty: bool = False  # a method was called on it, or a nested block mentioned it
+
+
+@dataclass
+class _Block:
+    """The scan of one block: per-object states and the nested statements met so far."""
+
+    node: cst.IndentedBlock | None  # None: a one-line suite (no fix there)
+    states: dict[str, _State] = field(default_factory=dict)
+    unsaved: set[str] = field(default_factory=set)
+    #: index of the last save, refresh or rebinding of each object
+    resets: dict[str, int] = field(default_factory=dict)
+    #: compound statements (``with``, ``if``, ``for``, ...) with their index
+    compounds: list[tuple[int, cst.CSTNode]] = field(default_factory=list)
+
+    def reset(self, obj: str, index: int) -> None:
+        """Forget what happened to ``obj`` (saved, refreshed or rebound at ``index``)."""
+        self.states.pop(obj, None)
+        self.resets[obj] = index
+
+    def last_mention(self, obj: str, index: int) -> int | None:
+        """The index of the last compound statement before ``index`` (since ``obj`` was
+        last reset) that mentions ``obj``."""
+        since = self.resets.get(obj, -1)
+        for position, statement in reversed(self.compounds):
+            if position <= since:
+                break
+            if position < index and _mentions(statement, obj):
+                return position
+        return None
+
+
+Body = Sequence[Union["cst.BaseStatement", "cst.BaseSmallStatement"]]
+
+
+def _is_unsaved_instance(value: cst.BaseExpression | None) -> bool:
+    """``Post(...)`` or ``PostFactory.build()``: an instance not in the database yet."""
+    if not isinstance(value, cst.Call):
+        return False
+    name = _last(dotted_name(value.func))
+    if name in ("build", "build_batch"):
+        return True
+    return name[:1].isupper() and not name.endswith("Factory")
+
+
+def _called_method(statement: cst.BaseSmallStatement) -> tuple[str, str, cst.Call] | None:
+    """``(object, method, call)`` for a statement that is a call ``obj.method(...)``."""
+    if not isinstance(statement, cst.Expr) or not isinstance(statement.value, cst.Call):
+        return None
+    call = statement.value
+    if not isinstance(call.func, cst.Attribute):
+        return None
+    target = dotted_name(call.func.value)
+    if target is None:
+        return None
+    return target, call.func.attr.value, call
+
+
+def _reads_assigned(value: cst.CSTNode, obj: str, assigned: set[str]) -> bool:
+    """Whether ``value`` reads ``obj`` itself or one of its ``assigned`` attributes."""
+    from flake8_djguide.walker import iter_children
+
+    stack: list[cst.CSTNode] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Attribute) and dotted_name(node.value) == obj:
+            if node.attr.value in assigned:
+                return True
+            continue
+        if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) == obj:
+            return bool(assigned)
+        stack.extend(iter_children(node))
+    return False
+
+
+def _mentions(node: cst.CSTNode, obj: str) -> bool:
+    from flake8_djguide.walker import iter_children
+
+    prefix = obj + "."
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.Name, cst.Attribute)):
+            name = dotted_name(current)
+            if name is not None and (name == obj or name.startswith(prefix)):
+                return True
+        stack.extend(iter_children(current))
+    return False
+
+
+def _has_comment(line: cst.SimpleStatementLine, keep_leading: bool) -> bool:
+    if line.trailing_whitespace.comment is not None:
+        return True
+    return not keep_leading and any(empty.comment is not None for empty in line.leading_lines)
+
+
+class SaveInsteadOfUpdate(_TestRule):
+    """Checks test code for attribute assignments followed by `save()` of the same object."""
+
+    CODE = "DJG501"
+    NAME = "save-instead-of-update"
+    MESSAGE = "`{obj}.save()` after setting {attrs}; use `{obj}.update({arguments})`"
+    RATIONALE = (
+        "Setting attributes one by one and then calling `save()` spreads one change over "
+        "several lines, saves every field (overwriting concurrent changes made by the code "
+        "under test) and is easy to get half right (a forgotten `save()`, a wrong "
+        "`update_fields`). The team's models provide `update(**kwargs)`, which sets the "
+        "fields and saves exactly them in one call."
+    )
+    GUIDE = (
+        "004: Tests: Use Model.update() for changing model properties in the test code. I.e. "
+        "instead of `object.property = 'test' \\n object.save()` use "
+        "`object.update(property='test')`."
+    )
+    FIX = "unsafe"
+    NOTES = (
+        "The team's models provide `update(**kwargs)` through a mixin on their base model, "
+        "for example:\n\n"
+        "```python\n"
+        "class UpdateMixin:\n"
+        "    def update(self, **kwargs: Any) -> None:\n"
+        '        """Set the given fields and save only them."""\n'
+        "        for name, value in kwargs.items():\n"
+        "            setattr(self, name, value)\n"
+        "        self.save(update_fields=list(kwargs))\n\n\n"
+        "class BaseModel(UpdateMixin, models.Model):\n"
+        "    class Meta:\n"
+        "        abstract = True\n"
+        "```\n\n"
+        "The assignments and the `save()` must be statements of the same block (the body of "
+        "a function, `with`, `for`, ...); a `save()`, `update()` or `refresh_from_db()` of "
+        "that object or a reassignment of it starts over, and only the assignments after the "
+        "last nested block (`with`, `if`, ...) that mentions the object count. Objects are plain names and attribute chains (`post`, "
+        "`self.post`, `cls.user.profile`). Left alone: `form.save()`, `serializer.save()`, "
+        "`formset.save()` and `session.save()` (also `*_form`, `*_serializer`, ...); objects "
+        "assigned an unsaved instance earlier in the block (`post = Post(...)`, "
+        "`PostFactory.build()`), whose `save()` inserts; setting `pk` or `id` (a copy); "
+        "`asave()` (no async counterpart is assumed); statements at module level. The fix "
+        "is offered only when the assignments (one target each) and the `save()` are "
+        "consecutive lines with no comments in between, the `save()` has no argument other "
+        "than `update_fields` (which is dropped), no value reads an attribute assigned before "
+        "it, and since the object's last save no method of it was called and no nested "
+        "block mentioned it (`set_password()` makes changes that `update()` may not save). "
+        "It is unsafe: it relies on the model having "
+        "`update()`, which the linter cannot see."
+    )
+    VALID = [
+        Valid(
+            "def test_publish(post):\n"
+            '    post.update(status="published")\n'
+            '    assert post.status == "published"\n',
+            path=TEST_PATH,
+        ),
+        Valid(
+            "def test_comment_form(post):\n"
+            '    form = CommentForm(data={"body": "Nice"})\n'
+            "    form.instance.post = post\n"
+            "    form.save()\n",
+            path=TEST_PATH,
+        ),
+        Valid(
+            "def test_draft():\n"
+            '    post = Post(title="Draft")\n'
+            '    post.slug = "draft"\n'
+            "    post.save()\n",
+            path=TEST_PATH,
+        ),
+        Valid('def publish(post):\n    post.status = "published"\n    post.save()\n'),
+    ]
+    INVALID = [
+        Invalid(
+            "def test_unpublished_post_is_hidden(post):\n"
+            "    post.is_published = False\n"
+            '    post.save(update_fields=["is_published"])\n'
+            "    assert not Post.objects.published().exists()\n",
+            3,
+            4,
+            path=TEST_PATH,
+            expected="def test_unpublished_post_is_hidden(post):\n"
+            "    post.update(is_published=False)\n"
+            "    assert not Post.objects.published().exists()\n",
+        ),
+        Invalid(
+            "class PostTests(TestCase):\n"
+            "    def test_title(self):\n"
+            '        self.post.title = "New title"\n'
+            '        self.post.status = "draft"\n'
+            "        self.post.save()\n",
+            5,
+            8,
+            path=TEST_PATH,
+            expected="class PostTests(TestCase):\n"
+            "    def test_title(self):\n"
+            '        self.post.update(title="New title", status="draft")\n',
+        ),
+    ]
+    TEXT_HINTS = ("save",)
+    AST_TRIGGERS = {
+        ast.Call: lambda node, ctx: (
+            isinstance(node.func, ast.Attribute) and node.func.attr == "save"
+        )
+    }
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        """Scan a block's statements."""
+        self._scan(node.body, node)
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        """Scan a one-line block (``if x: post.a = 1; post.save()``); no fix there."""
+        self._scan(node.body, None)
+
+    def _scan(self, body: Body, block: cst.IndentedBlock | None) -> None:
+        block_state = _Block(block)
+        for index, statement in enumerate(body):
+            if isinstance(statement, cst.SimpleStatementLine):
+                line = statement if len(statement.body) == 1 else None
+                for small in statement.body:
+                    self._small(small, index, line, block_state)
+            elif isinstance(statement, cst.BaseSmallStatement):
+                self._small(statement, index, None, block_state)
+            else:
+                block_state.compounds.append((index, statement))
+
+    def _small(
+        self,
+        small: cst.BaseSmallStatement,
+        index: int,
+        line: cst.SimpleStatementLine | None,
+        block: _Block,
+    ) -> None:
+        targets: list[cst.BaseExpression] = []
+        value: cst.BaseExpression | None = None
+        if isinstance(small, cst.Assign):
+            targets = [t.target for t in small.targets]
+            value = small.value
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            targets, value = [small.target], small.value
+        elif isinstance(small, cst.AugAssign):
+            targets = [small.target]
+        else:
+            called = _called_method(small)
+            if called is not None:
+                self._call(called, index, line, block)
+            return
+        plain = isinstance(small, cst.Assign) and len(targets) == 1
+        states = block.states
+        for target in targets:
+            name = dotted_name(target)
+            if name is None:
+                continue  # tuple targets, subscripts: not followed
+            prefix = name + "."
+            for stale in [o for o in states if o == name or o.startswith(prefix)]:
+                block.reset(stale, index)
+            block.resets[name] = index
+            unsaved = block.unsaved
+            unsaved.difference_update([o for o in unsaved if o == name or o.startswith(prefix)])
+            if isinstance(small, cst.Assign) and _is_unsaved_instance(value):
+                unsaved.add(name)
+            if not isinstance(target, cst.Attribute):
+                continue
+            obj = dotted_name(target.value)
+            if obj is None:
+                continue
+            states.setdefault(obj, _State()).assignments.append(
+                _Assignment(target.attr.value, value or target, index, line, plain)
+            )
+            parts = obj.split(".")
+            for size in range(1, len(parts)):
+                states.setdefault(".".join(parts[:size]), _State()).deep.add(parts[size])
+
+    def _call(
+        self,
+        called: tuple[str, str, cst.Call],
+        index: int,
+        line: cst.SimpleStatementLine | None,
+        block: _Block,
+    ) -> None:
+        obj, method, call = called
+        if method in ("refresh_from_db", "update"):
+            block.reset(obj, index)  # reloaded, or changed and saved by the remedy itself
+            return
+        if method != "save":
+            block.states.setdefault(obj, _State()).dirty = True
+            return
+        state = block.states.get(obj)
+        cut = block.last_mention(obj, index) if state is not None and state.assignments else None
+        block.reset(obj, index)
+        if state is None or not state.assignments:
+            return
+        if cut is not None:
+            # a nested block in between mentions the object: only what follows it counts
+            state.assignments = [a for a in state.assignments if a.index > cut]
+            state.dirty = True
+            if not state.assignments:
+                return
+        attrs = list(dict.fromkeys(a.attr for a in state.assignments))
+        if (
+            _last(obj).lower().endswith(_NOT_MODELS)
+            or obj in block.unsaved
+            or _PRIMARY_KEYS & set(attrs)
+            or "_state" in state.deep
+        ):
+            return
+        fix = None
+        if block.node is not None and line is not None:
+            fix = _update_fix(obj, state, call, index, line, block.node)
+        self.report(
+            call,
+            fix,
+            fix_node=block.node if fix is not None else None,
+            obj=obj,
+            attrs=", ".join(f"`{attr}`" for attr in attrs),
+            arguments=", ".join(f"{attr}=..." for attr in attrs),
+        )
+
+
+def _update_fix(
+    obj: str,
+    state: _State,
+    call: cst.Call,
+    index: int,
+    save_line: cst.SimpleStatementLine,
+    block: cst.IndentedBlock,
+) -> Callable[[], cst.CSTNode] | None:
+    """The fix when the run of assignments and the ``save()`` allow it, else ``None``."""
+    assignments = state.assignments
+    count = len(assignments)
+    start = index - count
+    if state.deep or state.dirty:
+        return None
+    if any(
+        a.index != start + i or not a.plain or a.line is None for i, a in enumerate(assignments)
+    ):
+        return None
+    if len({a.attr for a in assignments}) != count:
+        return None
+    if any(arg.keyword is None or arg.keyword.value != "update_fields" for arg in call.args):
+        return None
+    lines = [a.line for a in assignments if a.line is not None]
+    if any(_has_comment(ln, keep_leading=i == 0) for i, ln in enumerate(lines)):
+        return None
+    if any(empty.comment is not None for empty in save_line.leading_lines):
+        return None
+    assigned: set[str] = set()
+    for assignment in assignments:
+        if _reads_assigned(assignment.value, obj, assigned):
+            return None
+        assigned.add(assignment.attr)
+    return _LazyFix(block, start, index, assignments, call, save_line)
+
+
+class _LazyFix:
+    """The DJG501 fix, built only when called: the block with the run replaced."""
+
+    def __init__(
+        self,
+        block: cst.IndentedBlock,
+        start: int,
+        end: int,
+        assignments: list[_Assignment],
+        call: cst.Call,
+        save_line: cst.SimpleStatementLine,
+    ) -> None:
+        self.block = block
+        self.start = start
+        self.end = end
+        self.assignments = assignments
+        self.call = call
+        self.save_line = save_line
+
+    def __call__(self) -> cst.CSTNode:
+        """Replace the assignments and the ``save()`` by one ``obj.update(...)`` line."""
+        no_space = cst.SimpleWhitespace("")
+        equal = cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space)
+        args = [
+            cst.Arg(keyword=cst.Name(a.attr), value=a.value, equal=equal) for a in self.assignments
+        ]
+        assert isinstance(self.call.func, cst.Attribute)
+        update = cst.Call(
+            func=cst.Attribute(value=self.call.func.value, attr=cst.Name("update")), args=args
+        )
+        first = self.assignments[0].line
+        assert first is not None
+        new_line = first.with_changes(
+            body=[cst.Expr(update)], trailing_whitespace=self.save_line.trailing_whitespace
+        )
+        body = list(self.block.body)
+        body[self.start : self.end + 1] = [new_line]
+        return self.block.with_changes(body=body)
+
+
+# -- DJG502 -------------------------------------------------------------------------------
+
+_CREATE_METHODS = frozenset({"create", "get_or_create", "bulk_create"})
+
+
+def _ast_model_create(node: ast.Call, ctx: FileContext) -> bool:
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in _CREATE_METHODS
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "objects"
+    )
+
+
+class ModelCreateInTest(_TestRule):
+    """Checks test code for `<Model>.objects.create/get_or_create/bulk_create(...)`."""
+
+    CODE = "DJG502"
+    NAME = "model-create-in-test"
+    MESSAGE = "`{call}()` in test code; create test data with a factory{example}"
+    RATIONALE = (
+        "Factories (factory_boy, model_bakery) keep the required fields, valid defaults and "
+        "related objects of a model in one place; `objects.create(...)` calls repeat them in "
+        "every test and all break when a required field is added."
+    )
+    GUIDE = "004: Use factory pattern for object creation in tests"
+    OPT_IN = True
+    OPTIONS = ("test-patterns", "factory-patterns")
+    NOTES = (
+        "Only the default manager `objects` is checked (`Post.objects.create(...)`, "
+        "`models.Post.objects.get_or_create(...)`, `get_user_model().objects.create(...)`); "
+        "custom managers, `create_user()`/`create_superuser()` and related managers "
+        "(`post.comments.create(...)`) are left alone. Factory modules (`factories.py`, "
+        "`factories/`) are exempt, since that is where factories call the ORM."
+    )
+    VALID = [
+        Valid(
+            "def test_post_list(client):\n"
+            "    PostFactory.create_batch(3)\n"
+            '    assert client.get("/posts/").status_code == 200\n',
+            path=TEST_PATH,
+        ),
+        Valid(
+            "class PostFactory(DjangoModelFactory):\n"
+            "    @classmethod\n"
+            "    def _create(cls, model_class, *args, **kwargs):\n"
+            "        return model_class.objects.create(*args, **kwargs)\n",
+            path="blog/tests/factories.py",
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            "from blog.models import Post\n\n\n"
+            "def test_post_list(client):\n"
+            '    Post.objects.create(title="First")\n'
+            '    assert client.get("/posts/").status_code == 200\n',
+            5,
+            4,
+            path=TEST_PATH,
+        ),
+    ]
+    TEXT_HINTS = ("objects",)
+    AST_TRIGGERS = {ast.Call: _ast_model_create}
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Test code that is not a factories module."""
+        return ctx.is_test and not ctx.is_factories and not ctx.is_migration
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """Report ``<Model>.objects.<create method>(...)``."""
+        func = node.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in _CREATE_METHODS
+            and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == "objects"
+        ):
+            return
+        receiver = func.value.value
+        model = dotted_name(receiver)
+        shown = model if model is not None else cst.Module(body=[]).code_for_node(receiver)
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        example = ""
+        if model is not None and _last(model)[:1].isupper():
+            batch = ".create_batch(...)" if func.attr.value == "bulk_create" else "(...)"
+            example = f" (`{_last(model)}Factory{batch}`)"
+        self.report(node, call=f"{shown}.objects.{func.attr.value}", example=example)
+
+
+# -- DJG503 -------------------------------------------------------------------------------
+
+SETUP_METHODS = frozenset({"setUp", "setUpTestData", "setUpClass", "tearDown"})
+
+
+class UnittestSetupInTest(_TestRule):
+    """Checks test classes for unittest set-up and tear-down methods."""
+
+    CODE = "DJG503"
+    NAME = "unittest-setup-in-test"
+    MESSAGE = "`{method}` in test class `{cls}`; use pytest fixtures instead"
+    RATIONALE = (
+        "pytest fixtures give each test exactly the data it asks for by name, compose and "
+        "share through `conftest.py`, and tear down with `yield`; `setUp` methods build "
+        "everything for every test of the class and hide what a test depends on."
+    )
+    GUIDE = "004: Tests: Use pytest fixtures, keep tests atomic and isolated"
+    OPT_IN = True
+    NOTES = (
+        "Reported at the `def` line of `setUp`, `setUpTestData`, `setUpClass` or `tearDown` "
+        "defined directly in the body of a class in test code (also mixins and base test "
+        "classes: they are set-up code too)."
+    )
+    VALID = [
+        Valid(
+            "@pytest.fixture\n"
+            "def post(db):\n"
+            "    return PostFactory()\n\n\n"
+            "def test_post_title(post):\n"
+            "    assert post.title\n",
+            path=TEST_PATH,
+        ),
+        Valid(
+            "class PostViewSet(ModelViewSet):\n    def setUp(self):\n        pass\n",
+            path="blog/views.py",
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            "from django.test import TestCase\n\n"
+            "from blog.tests.factories import PostFactory\n\n\n"
+            "class PostTests(TestCase):\n"
+            "    @classmethod\n"
+            "    def setUpTestData(cls):\n"
+            "        cls.post = PostFactory()\n",
+            8,
+            4,
+            path=TEST_PATH,
+        ),
+    ]
+    TEXT_HINTS = ("setUp", "tearDown")
+    AST_TRIGGERS = {
+        ast.FunctionDef: lambda node, ctx: node.name in SETUP_METHODS,
+        ast.AsyncFunctionDef: lambda node, ctx: node.name in SETUP_METHODS,
+    }
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.scopes: list[str | None] = []  # class names, None for functions
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Enter a class."""
+        self.scopes.append(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        """Leave a class."""
+        self.scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Report set-up methods defined directly in a class."""
+        if self.scopes and self.scopes[-1] is not None and node.name.value in SETUP_METHODS:
+            self.report(node, method=node.name.value, cls=self.scopes[-1])
+        self.scopes.append(None)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Leave a function."""
+        self.scopes.pop()
+
+
+# -- DJG504 -------------------------------------------------------------------------------
+
+
+def project_relative_path(ctx: FileContext) -> str:
+    """The file's ``/``-separated path below the project root (``/blog/tests/x.py``),
+    or the path as given when there is no project root around it."""
+    root = ctx.project_root
+    if root is not None and ctx.filename not in ("-", "stdin", ""):
+        try:
+            relative = os.path.relpath(os.path.abspath(ctx.filename), str(root))
+        except ValueError:  # another drive on Windows
+            return ctx.path
+        if not relative.startswith(".."):
+            return posix_path(relative)
+    return ctx.path
+
+
+class InitInTestsOrCommands(Rule):
+    """Checks for an `__init__.py` inside a tests directory or a `management/commands/`
+    directory."""
+
+    CODE = "DJG504"
+    NAME = "init-in-tests-or-commands"
+    MESSAGE = "`__init__.py` in the {kind} directory `{directory}`; delete it ({reason})"
+    RATIONALE = (
+        "The team keeps test and management-command directories as plain directories: "
+        "pytest collects tests without `__init__.py` files and Django finds commands in "
+        "`management/commands/` without one, and empty package markers only add files "
+        "that must be kept in sync when directories move."
+    )
+    GUIDE = "004: We do not need `__init__.py` in the management command or test folders"
+    OPTIONS = ("test-patterns", "command-patterns", "project-root")
+    PATH_ONLY = True
+    NOTES = (
+        "Judged from the path alone, so empty files are reported too (at 1:1; put "
+        "`# noqa: DJG504` there or use `per-file-ignores`). A tests directory is a directory "
+        "matched by `test-patterns` (by default any directory named `tests` or `test`, at "
+        "any depth below it), and a commands directory one matched by `command-patterns`. "
+        "Directories are taken relative to the project root, so a project that itself "
+        "lives under a directory named `tests` is not affected. "
+        "`management/__init__.py`, the app's own `__init__.py` and `migrations/__init__.py` "
+        "(also of a test app: Django skips migrations directories that are not packages) "
+        "are left alone."
+    )
+    VALID = [
+        Valid('"""The blog app."""\n', path="blog/__init__.py"),
+        Valid("", path="blog/management/__init__.py"),
+        Valid("", path="blog/migrations/__init__.py"),
+    ]
+    INVALID = [
+        Invalid('"""Tests of the blog app."""\n', 1, 0, path="blog/tests/__init__.py"),
+        Invalid("", 1, 0, path="blog/tests/__init__.py"),
+        Invalid("", 1, 0, path="blog/management/commands/__init__.py"),
+        Invalid('"""Helpers for the API tests."""\n', 1, 0, path="blog/tests/api/__init__.py"),
+    ]
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Only ``__init__.py`` files, and not a migrations package's (Django needs it)."""
+        return ctx.basename == "__init__.py" and not ctx.is_migration
+
+    @classmethod
+    def check_path(cls, ctx: FileContext) -> str | None:
+        """The finding's message when the file is in a tests or commands directory."""
+        relative = project_relative_path(ctx)
+        directory = relative.rsplit("/", 1)[0].lstrip("/") + "/"
+        if matches(relative, ctx.settings.list("test-patterns")):
+            kind, reason = "tests", "pytest collects tests without it"
+        elif matches(relative, ctx.settings.list("command-patterns")):
+            kind, reason = "management commands", "Django finds commands without it"
+        else:
+            return None
+        return cls.MESSAGE.format(kind=kind, directory=directory, reason=reason)

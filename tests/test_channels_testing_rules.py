@@ -1,0 +1,302 @@
+"""Behaviour of DJG101-DJG103 and DJG501-DJG504 that fixtures cannot show: fixes (every
+INVALID example with ``expected``, and the edge cases), the path-only DJG504 (empty
+files, paths relative to the project root, flake8 end to end) and what the ast
+triggers keep from libcst."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flake8_djguide.engine import Engine
+from flake8_djguide.registry import by_code
+from flake8_djguide.rule import Invalid, Rule
+from flake8_djguide.rules.channels import camel_case, is_valid_group_char
+from tests.fixing import apply_fixes
+from tests.util import FIXTURES, lint, settings_with, triples
+
+CONSUMER = "chat/consumers.py"
+TEST_FILE = "blog/tests/test_posts.py"
+CODES = ("DJG101", "DJG102", "DJG103", "DJG501", "DJG502", "DJG503", "DJG504")
+
+
+def fixed(code: str, code_name: str, path: str) -> str:
+    return apply_fixes(code, path, [by_code()[code_name]])
+
+
+FIXED_EXAMPLES = [
+    pytest.param(rule, example, id=f"{rule.CODE}-invalid{index}")
+    for rule in (by_code()[code] for code in CODES)
+    for index, example in enumerate(rule.INVALID)
+    if example.expected is not None
+]
+
+
+@pytest.mark.parametrize(("rule", "example"), FIXED_EXAMPLES)
+def test_fix_gives_expected_code(
+    rule: type[Rule], example: Invalid, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = os.path.join(str(tmp_path), example.path)
+    findings = lint(example.code, path, [rule], example.options)
+    assert [f.fix is not None for f in findings] == [True]
+    if rule.FIX == "unsafe":
+        assert findings[0].unsafe_fix
+    result = apply_fixes(example.code, path, [rule], example.options)
+    assert result == example.expected
+    assert lint(result, path, [rule], example.options) == []
+
+
+def test_every_fixable_rule_documents_a_fix() -> None:
+    for code in CODES:
+        rule = by_code()[code]
+        assert (rule.FIX is not None) == any(e.expected is not None for e in rule.INVALID)
+
+
+def test_apply_fixes_replaces_by_identity_only_the_reported_node() -> None:
+    # Two equal literals: only the one the finding reports may change.
+    code = group_add("'chat:lobby'", prelude="        label = 'chat:lobby'\n")
+    assert [(f.line, f.col) for f in lint(code, CONSUMER, [by_code()["DJG101"]])] == [(4, 43)]
+    result = fixed(code, "DJG101", CONSUMER)
+    assert "label = 'chat:lobby'" in result
+    assert "group_add('chat.lobby'" in result
+
+
+# -- DJG101 -------------------------------------------------------------------------------
+
+
+def group_add(name: str, prelude: str = "") -> str:
+    return (
+        "class C(AsyncWebsocketConsumer):\n"
+        "    async def connect(self):\n"
+        f"{prelude}"
+        f"        await self.channel_layer.group_add({name}, self.channel_name)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ('"chat:{0:>3}:{1!r}".format(a, b)', '"chat.{0:>3}.{1!r}".format(a, b)'),
+        ('"chat:{{x}}:{}".format(a)', None),  # literal braces stay invalid: no fix
+        ('"orders:%(pk)05d" % {"pk": 1}', '"orders.%(pk)05d" % {"pk": 1}'),
+        ('f"room:{room:>4}"', 'f"room.{room:>4}"'),
+        ('"chat:" "lobby"', '"chat." "lobby"'),
+        ("'chat\\x3alobby'", None),  # written with an escape: not rewritten
+        ('"chat: lobby"', None),  # a space too: replacing ":" is not enough
+    ],
+)
+def test_group_name_fix(name: str, expected: str | None) -> None:
+    code = group_add(name)
+    findings = lint(code, CONSUMER, [by_code()["DJG101"]])
+    assert findings, "the name must be reported"
+    result = fixed(code, "DJG101", CONSUMER)
+    if expected is None:
+        assert all(f.fix is None for f in findings)
+        assert result == code
+    else:
+        assert result == group_add(expected)
+
+
+def test_group_name_fix_through_a_variable_is_unsafe_and_edits_the_assignment() -> None:
+    code = group_add("name", prelude='        name = "chat:" + self.room\n')
+    findings = lint(code, CONSUMER, [by_code()["DJG101"]])
+    assert [(f.line, f.col, f.unsafe_fix) for f in findings] == [(3, 15, True)]
+    assert fixed(code, "DJG101", CONSUMER) == group_add(
+        "name", prelude='        name = "chat." + self.room\n'
+    )
+
+
+def test_group_name_reported_once_per_literal() -> None:
+    code = (
+        "class C(AsyncWebsocketConsumer):\n"
+        "    async def connect(self):\n"
+        '        self.group = "chat:lobby"\n'
+        "        await self.channel_layer.group_add(self.group, self.channel_name)\n"
+        "    async def disconnect(self, code):\n"
+        "        await self.channel_layer.group_discard(self.group, self.channel_name)\n"
+    )
+    assert triples(lint(code, CONSUMER, [by_code()["DJG101"]])) == [(3, 21, "DJG101")]
+
+
+def test_group_name_length() -> None:
+    long_name = "a" * 95
+    code = group_add(f'f"{long_name}.{{pk}}.12345"')
+    findings = lint(code, CONSUMER, [by_code()["DJG101"]])
+    assert len(findings) == 1
+    assert "has 100 or more characters;" in findings[0].message
+    assert findings[0].fix is None
+    assert lint(group_add(f'f"{long_name}.{{pk}}"'), CONSUMER, [by_code()["DJG101"]]) == []
+
+
+def test_groups_attribute_only_in_channels_modules() -> None:
+    code = "class OrderConsumer(KafkaConsumer):\n    groups = ['orders:v1']\n"
+    assert lint(code, "orders/consumers.py", [by_code()["DJG101"]]) == []
+    channels_code = "from channels.generic.websocket import JsonWebsocketConsumer\n" + code
+    assert triples(lint(channels_code, CONSUMER, [by_code()["DJG101"]])) == [(3, 14, "DJG101")]
+
+
+def test_valid_group_characters() -> None:
+    assert all(is_valid_group_char(c) for c in "azAZ09-_.")
+    assert not any(is_valid_group_char(c) for c in ": /é@")
+
+
+def test_file_without_group_calls_is_not_parsed() -> None:
+    code = (
+        "from channels.generic.websocket import AsyncWebsocketConsumer\n\n\n"
+        "class C(AsyncWebsocketConsumer):\n"
+        "    async def connect(self):\n"
+        "        await self.accept()\n"
+    )
+    engine = Engine([by_code()[c] for c in ("DJG101", "DJG102", "DJG103")])
+    result = engine.check(code.splitlines(True), CONSUMER, settings_with({}))
+    assert result.parsed is False
+
+
+# -- DJG102 -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "camel"),
+    [
+        ("user_id", "userId"),
+        ("notification_count", "notificationCount"),
+        ("item_2_id", "item2Id"),
+        ("web__socket", "webSocket"),
+        ("ERROR_CODE", None),
+    ],
+)
+def test_camel_case(key: str, camel: str | None) -> None:
+    assert camel_case(key) == camel
+
+
+def test_payload_fix_skips_keys_that_would_collide() -> None:
+    code = (
+        "class C(AsyncJsonWebsocketConsumer):\n"
+        "    async def connect(self):\n"
+        '        await self.send_json({"userId": 1, "user_id": 1, "page_id": 2})\n'
+    )
+    findings = lint(code, CONSUMER, [by_code()["DJG102"]])
+    assert [(f.col, f.fix is not None) for f in findings] == [(43, False), (57, True)]
+    assert '"pageId": 2' in fixed(code, "DJG102", CONSUMER)
+
+
+# -- DJG501 -------------------------------------------------------------------------------
+
+
+def test_update_fix_keeps_comments_and_multiline_values() -> None:
+    code = (
+        "def test_draft(post):\n"
+        "    # make it a draft\n"
+        '    post.status = "draft"\n'
+        "    post.published_at = timezone.now() - timedelta(\n"
+        "        days=1,\n"
+        "    )\n"
+        '    post.save(update_fields=["status", "published_at"])  # noqa: E501\n'
+        "    assert post.is_draft\n"
+    )
+    assert fixed(code, "DJG501", TEST_FILE) == (
+        "def test_draft(post):\n"
+        "    # make it a draft\n"
+        '    post.update(status="draft", published_at=timezone.now() - timedelta(\n'
+        "        days=1,\n"
+        "    ))  # noqa: E501\n"
+        "    assert post.is_draft\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "between",
+    [
+        '    post.title = "x"  # why\n',  # a comment would be lost
+        "    post.title = post.status\n",  # reads a field assigned before it
+        '    post.author.name = "x"\n',  # changes a related object too
+    ],
+)
+def test_no_update_fix_when_it_would_change_meaning(between: str) -> None:
+    code = f'def test_x(post):\n    post.status = "a"\n{between}    post.save()\n'
+    findings = lint(code, TEST_FILE, [by_code()["DJG501"]])
+    assert [(f.line, f.fix is None) for f in findings] == [(4, True)]
+
+
+def test_two_runs_in_one_block_are_fixed_one_pass_at_a_time() -> None:
+    code = (
+        "def test_x(post):\n"
+        '    post.title = "a"\n'
+        "    post.save()\n"
+        '    post.status = "b"\n'
+        "    post.save()\n"
+    )
+    once = fixed(code, "DJG501", TEST_FILE)
+    assert once == (
+        'def test_x(post):\n    post.update(title="a")\n    post.status = "b"\n    post.save()\n'
+    )
+    assert fixed(once, "DJG501", TEST_FILE) == (
+        'def test_x(post):\n    post.update(title="a")\n    post.update(status="b")\n'
+    )
+
+
+def test_not_in_application_code() -> None:
+    code = 'def publish(post):\n    post.status = "published"\n    post.save()\n'
+    assert lint(code, "blog/services.py", [by_code()["DJG501"]]) == []
+
+
+# -- DJG504 -------------------------------------------------------------------------------
+
+PROJECT = FIXTURES / "projects" / "shop"
+
+
+@pytest.mark.parametrize(
+    ("relative", "reported"),
+    [
+        ("shop/blog/tests/__init__.py", True),
+        ("shop/blog/tests/api/__init__.py", True),
+        ("shop/blog/management/commands/__init__.py", True),
+        ("shop/blog/__init__.py", False),  # the project itself is below tests/fixtures/
+        ("shop/blog/management/__init__.py", False),
+        ("shop/blog/tests/conftest.py", False),
+        ("shop/tests/testapp/migrations/__init__.py", False),  # Django needs it
+    ],
+)
+def test_init_paths_relative_to_the_project_root(relative: str, reported: bool) -> None:
+    findings = lint("", str(PROJECT / relative), [by_code()["DJG504"]])
+    assert triples(findings) == ([(1, 0, "DJG504")] if reported else [])
+
+
+def test_init_in_tests_needs_no_parse() -> None:
+    engine = Engine([by_code()["DJG504"]])
+    result = engine.check([], str(PROJECT / "shop/blog/tests/__init__.py"), settings_with({}))
+    assert [(f.line, f.col, f.code) for f in result.findings] == [(1, 0, "DJG504")]
+    assert result.parsed is False
+
+
+def test_init_follows_configured_test_patterns() -> None:
+    path = str(PROJECT / "shop/blog/testing/__init__.py")
+    rule = [by_code()["DJG504"]]
+    assert lint("", path, rule) == []
+    options = {"test-patterns": ["test_*.py", "*/testing/*"]}
+    assert triples(lint("", path, rule, options)) == [(1, 0, "DJG504")]
+
+
+def test_flake8_reports_an_empty_init(tmp_path: Path) -> None:
+    (tmp_path / "manage.py").write_text("")
+    tests_dir = tmp_path / "blog" / "tests"
+    tests_dir.mkdir(parents=True)
+    (tmp_path / "blog" / "__init__.py").write_text("")
+    (tests_dir / "__init__.py").write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select=DJG", "--isolated", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert result.stdout.splitlines() == [
+        f".{os.sep}blog{os.sep}tests{os.sep}__init__.py:1:1: DJG504 `__init__.py` in the tests "
+        "directory `blog/tests/`; delete it (pytest collects tests without it)"
+    ]
