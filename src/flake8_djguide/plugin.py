@@ -40,6 +40,7 @@ class Plugin:
     @classmethod
     def add_options(cls, manager: Any) -> None:
         """Register ``--djguide-*`` options and default-ignore the opt-in rules."""
+        all_rules()  # rule modules define their own options when imported
         for option in config.iter_options():
             manager.add_option(
                 option.flake8_flag,
