@@ -392,7 +392,7 @@ class MissingArgumentAnnotation(_ScopeRule):
     )
     NOTES = (
         "Test code and migrations are exempt. Each unannotated parameter is reported at its "
-        "name, `*args` and `**kwargs` included. The first parameter of a method (a def whose "
+        "start: the name, or the `*`/`**` of `*args`/`**kwargs` (where ruff reports them). The first parameter of a method (a def whose "
         "innermost enclosing scope is a class body, `@classmethod`s and metaclass methods "
         "included, but not `@staticmethod`s) is exempt when it is named `self`, `cls`, `mcs`, "
         "`mcls` or `metacls`; another name there (`def save(this)`) is reported. A def with "
@@ -426,7 +426,7 @@ class MissingArgumentAnnotation(_ScopeRule):
             "    def list(self, request: Request, *args, **kwargs: object) -> Response:\n"
             "        return super().list(request)\n",
             2,
-            38,
+            37,
         ),
         Invalid("class A:\n    @staticmethod\n    def build(self) -> None:\n        pass\n", 3, 14),
         Invalid("def helper(self) -> None:\n    pass\n", 1, 11),
@@ -453,7 +453,7 @@ class MissingArgumentAnnotation(_ScopeRule):
                 continue
             if param is first and is_method and param.name.value in SELF_NAMES:
                 continue
-            self.report(param.name, param=_param_label(param), function=node.name.value)
+            self.report(param, param=_param_label(param), function=node.name.value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -981,250 +981,114 @@ class AnnotationInTest(Rule):
 # DJG404 missing-docstring
 # ---------------------------------------------------------------------------------------
 
-#: Methods that override a documented Django, DRF, django-filter or Channels hook.
-HOOK_METHODS = frozenset(
-    [
-        "save",
-        "delete",
-        "clean",
-        "clean_fields",
-        "full_clean",
-        "validate_unique",
-        "validate_constraints",
-        "get_absolute_url",
-        "natural_key",
-        "get_by_natural_key",
-        "refresh_from_db",
-        "from_db",
-        "get_deferred_fields",
-        "get_queryset",
-        "get_object",
-        "get_context_data",
-        "get_template_names",
-        "get_success_url",
-        "form_valid",
-        "form_invalid",
-        "get_form",
-        "get_form_class",
-        "get_form_kwargs",
-        "get_initial",
-        "get_prefix",
-        "get_context_object_name",
-        "get_slug_field",
-        "get_paginate_by",
-        "get_paginator",
-        "get_ordering",
-        "paginate_queryset",
-        "get_allow_empty",
-        "render_to_response",
-        "get_redirect_url",
-        "dispatch",
-        "setup",
-        "http_method_not_allowed",
-        "options",
-        "get",
-        "post",
-        "put",
-        "patch",
-        "head",
-        "trace",
-        "test_func",
-        "get_permission_required",
-        "has_permission",
-        "handle_no_permission",
-        "get_login_url",
-        "get_redirect_field_name",
-        "get_success_message",
-        "get_date_field",
+# fmt: off
+#: Methods that override a documented Django, DRF, django-filter or Channels hook,
+#: by the API they belong to. Exempt from DJG404 in a class that has a base.
+_HOOKS_BY_API = {
+    "models": (
+        "save", "delete", "clean", "clean_fields", "full_clean", "validate_unique",
+        "validate_constraints", "get_absolute_url", "natural_key", "get_by_natural_key",
+        "refresh_from_db", "from_db", "get_deferred_fields", "get_queryset",
+    ),
+    "model and form fields, widgets": (
+        "deconstruct", "from_db_value", "to_python", "get_prep_value", "get_db_prep_value",
+        "get_db_prep_save", "db_type", "rel_db_type", "db_parameters", "get_internal_type",
+        "formfield", "value_to_string", "pre_save", "contribute_to_class", "check",
+        "value_from_object", "get_default", "validate", "run_validators", "prepare_value",
+        "widget_attrs", "has_changed", "bound_data", "get_context", "render",
+        "value_from_datadict", "value_omitted_from_data", "format_value", "id_for_label",
+        "use_required_attribute", "media", "get_bound_field",
+    ),
+    "expressions, lookups, transforms": (
+        "as_sql", "resolve_expression", "get_source_expressions", "set_source_expressions",
+        "relabeled_clone", "get_group_by_cols", "output_field", "get_db_converters",
+        "select_format", "process_lhs", "process_rhs", "get_prep_lookup",
+        "get_db_prep_lookup", "get_lookup", "get_transform", "get_placeholder",
+    ),
+    "migration operations": (
+        "state_forwards", "database_forwards", "database_backwards", "describe", "reduce",
+        "migration_name_fragment",
+    ),
+    "class-based views": (
+        "dispatch", "setup", "http_method_not_allowed", "options", "get", "post", "put",
+        "patch", "head", "trace", "get_object", "get_context_data", "get_template_names",
+        "get_success_url", "form_valid", "form_invalid", "get_form", "get_form_class",
+        "get_form_kwargs", "get_initial", "get_prefix", "get_context_object_name",
+        "get_slug_field", "get_paginate_by", "get_paginator", "get_ordering",
+        "paginate_queryset", "get_allow_empty", "render_to_response", "get_redirect_url",
+        "test_func", "get_permission_required", "has_permission", "handle_no_permission",
+        "get_login_url", "get_redirect_field_name", "get_success_message", "get_date_field",
         "get_dated_items",
-        "get_serializer",
-        "get_serializer_class",
-        "get_serializer_context",
-        "perform_create",
-        "perform_update",
-        "perform_destroy",
-        "list",
-        "create",
-        "retrieve",
-        "update",
-        "partial_update",
-        "destroy",
-        "get_permissions",
-        "get_authenticators",
-        "get_throttles",
-        "get_parsers",
-        "get_renderers",
-        "get_paginated_response",
-        "filter_queryset",
-        "initial",
-        "finalize_response",
-        "handle_exception",
-        "get_exception_handler",
-        "get_success_headers",
-        "get_view_name",
-        "get_view_description",
-        "initialize_request",
-        "check_permissions",
-        "check_object_permissions",
-        "get_renderer_context",
-        "get_content_negotiator",
-        "perform_authentication",
-        "check_throttles",
-        "has_object_permission",
-        "to_representation",
-        "to_internal_value",
-        "validate",
-        "run_validation",
-        "get_fields",
-        "get_validators",
-        "get_extra_kwargs",
-        "build_field",
-        "get_attribute",
-        "get_value",
-        "get_default",
-        "bind",
-        "is_valid",
-        "authenticate",
-        "authenticate_header",
-        "authenticate_credentials",
-        "get_user",
-        "has_perm",
-        "has_module_perms",
-        "user_can_authenticate",
-        "get_user_permissions",
-        "get_group_permissions",
-        "get_all_permissions",
-        "with_perm",
-        "create_user",
+    ),
+    "DRF views and viewsets": (
+        "get_serializer", "get_serializer_class", "get_serializer_context", "perform_create",
+        "perform_update", "perform_destroy", "list", "create", "retrieve", "update",
+        "partial_update", "destroy", "get_permissions", "get_authenticators",
+        "get_throttles", "get_parsers", "get_renderers", "get_paginated_response",
+        "filter_queryset", "initial", "finalize_response", "handle_exception",
+        "get_exception_handler", "get_success_headers", "get_view_name",
+        "get_view_description", "initialize_request", "check_permissions",
+        "check_object_permissions", "get_renderer_context", "get_content_negotiator",
+        "perform_authentication", "check_throttles",
+    ),
+    "DRF serializers, fields, permissions": (
+        "to_representation", "to_internal_value", "run_validation", "get_fields",
+        "get_validators", "get_extra_kwargs", "build_field", "get_attribute", "get_value",
+        "get_initial", "bind", "is_valid", "has_object_permission",
+    ),
+    "authentication": (
+        "authenticate", "authenticate_header", "authenticate_credentials", "get_user",
+        "has_perm", "has_module_perms", "user_can_authenticate", "get_user_permissions",
+        "get_group_permissions", "get_all_permissions", "with_perm", "create_user",
         "create_superuser",
-        "allow_request",
-        "wait",
-        "get_cache_key",
-        "get_ident",
-        "get_page_size",
-        "get_next_link",
-        "get_previous_link",
-        "get_paginated_response_schema",
-        "to_html",
-        "get_schema_fields",
-        "get_schema_operation_parameters",
-        "render",
-        "parse",
-        "get_routes",
-        "get_urls",
-        "get_lookup_regex",
-        "get_default_basename",
-        "determine_metadata",
-        "determine_version",
-        "reverse",
-        "select_parser",
-        "select_renderer",
-        "filter",
-        "qs",
-        "get_filterset",
-        "get_filterset_class",
-        "get_filterset_kwargs",
-        "handle",
-        "add_arguments",
-        "create_parser",
-        "execute",
-        "run_from_argv",
-        "handle_label",
-        "handle_app_config",
-        "ready",
-        "process_request",
-        "process_response",
-        "process_view",
-        "process_exception",
-        "process_template_response",
-        "connect",
-        "disconnect",
-        "receive",
-        "receive_json",
-        "encode_json",
-        "decode_json",
+    ),
+    "DRF throttling, pagination, filters, routers, rendering": (
+        "allow_request", "wait", "get_cache_key", "get_ident", "get_page_size",
+        "get_next_link", "get_previous_link", "get_paginated_response_schema", "to_html",
+        "get_schema_fields", "get_schema_operation_parameters", "parse", "get_routes",
+        "get_urls", "get_lookup_regex", "get_default_basename", "determine_metadata",
+        "determine_version", "reverse", "select_parser", "select_renderer",
+    ),
+    "django-filter": ("filter", "qs", "get_filterset", "get_filterset_class",
+                      "get_filterset_kwargs"),
+    "management commands, apps": (
+        "handle", "add_arguments", "create_parser", "execute", "run_from_argv",
+        "handle_label", "handle_app_config", "ready",
+    ),
+    "middleware, routers, validators": (
+        "process_request", "process_response", "process_view", "process_exception",
+        "process_template_response", "db_for_read", "db_for_write", "allow_relation",
+        "allow_migrate", "get_help_text",
+    ),
+    "Channels consumers": (
+        "connect", "disconnect", "receive", "receive_json", "encode_json", "decode_json",
         "http_request",
-        "get_list_display",
-        "get_list_display_links",
-        "get_list_filter",
-        "get_readonly_fields",
-        "get_fields",
-        "get_fieldsets",
-        "get_exclude",
-        "get_inlines",
-        "get_inline_instances",
-        "get_prepopulated_fields",
-        "get_autocomplete_fields",
-        "get_search_fields",
-        "get_search_results",
-        "get_changeform_initial_data",
-        "get_actions",
-        "save_model",
-        "delete_model",
-        "save_formset",
-        "save_related",
-        "response_add",
-        "response_change",
-        "response_delete",
-        "changelist_view",
-        "change_view",
-        "add_view",
-        "delete_view",
-        "lookups",
-        "queryset",
-        "choices",
-        "value_from_datadict",
-        "value_omitted_from_data",
-        "format_value",
-        "get_context",
-        "id_for_label",
-        "use_required_attribute",
-        "deconstruct",
-        "from_db_value",
-        "to_python",
-        "get_prep_value",
-        "get_db_prep_value",
-        "get_db_prep_save",
-        "db_type",
-        "rel_db_type",
-        "get_internal_type",
-        "formfield",
-        "value_to_string",
-        "pre_save",
-        "contribute_to_class",
-        "check",
-        "value_from_object",
-        "prepare_value",
-        "widget_attrs",
-        "has_changed",
-        "bound_data",
-        "db_for_read",
-        "db_for_write",
-        "allow_relation",
-        "allow_migrate",
-        "get_help_text",
-        "items",
-        "location",
-        "lastmod",
-        "priority",
-        "changefreq",
-        "title",
-        "link",
-        "description",
-        "item_title",
-        "item_description",
-        "item_link",
-        "item_pubdate",
-        "item_author_name",
-        "setUp",
-        "tearDown",
-        "setUpClass",
-        "tearDownClass",
-        "setUpTestData",
-        "default",
-        "emit",
-    ]
-)
+    ),
+    "admin": (
+        "get_list_display", "get_list_display_links", "get_list_filter",
+        "get_readonly_fields", "get_fieldsets", "get_exclude", "get_inlines",
+        "get_inline_instances", "get_prepopulated_fields", "get_autocomplete_fields",
+        "get_search_fields", "get_search_results", "get_changeform_initial_data",
+        "get_actions", "save_model", "delete_model", "save_formset", "save_related",
+        "response_add", "response_change", "response_delete", "changelist_view",
+        "change_view", "add_view", "delete_view", "lookups", "queryset", "choices",
+        "expected_parameters", "has_output", "get_changelist", "lookup_allowed",
+    ),
+    "sitemaps, feeds, templates, email, hashers": (
+        "items", "location", "lastmod", "priority", "changefreq", "title", "link",
+        "description", "item_title", "item_description", "item_link", "item_pubdate",
+        "item_author_name", "add_item_elements", "add_root_elements", "root_attributes",
+        "item_attributes", "get_template_sources", "get_contents", "send_messages",
+        "encode", "verify", "safe_summary", "must_update", "harden_runtime",
+    ),
+    "unittest, json, logging": (
+        "setUp", "tearDown", "setUpClass", "tearDownClass", "setUpTestData", "default", "emit",
+    ),
+}
+# fmt: on
+HOOK_METHODS = frozenset(name for names in _HOOKS_BY_API.values() for name in names)
+#: Hooks that are duck-typed (the documented classes need no base): exempt in any class.
+DUCK_TYPED_HOOKS = frozenset(_HOOKS_BY_API["middleware, routers, validators"])
 #: fnmatch patterns of hook families (``clean_<field>``, ``validate_<field>``, ...).
 HOOK_PATTERNS = (
     "clean_*",
@@ -1232,6 +1096,7 @@ HOOK_PATTERNS = (
     "has_*_permission",
     "formfield_for_*",
     "websocket_*",
+    "as_*",
 )
 _NESTED_CONFIG_CLASSES = frozenset({"Meta", "Config", "Arguments"})
 _DOC_EXEMPT_DECORATORS = frozenset({"overload", "override"})
@@ -1239,11 +1104,21 @@ _ADMIN_DECORATORS = frozenset({"django.contrib.admin.display", "django.contrib.a
 
 
 def is_hook_name(name: str, ctx: FileContext) -> bool:
-    """Whether ``name`` is a documented framework hook (built-in list or option)."""
-    if name in HOOK_METHODS:
+    """Whether ``name`` is a documented framework hook (built-in list or option), or the
+    ``a``-prefixed async variant of one (``asave``, ``adelete``, ``aget_object``)."""
+    if name in HOOK_METHODS or (name[:1] == "a" and name[1:] in HOOK_METHODS):
         return True
     patterns = (*HOOK_PATTERNS, *ctx.settings.list("docstring-hook-methods"))
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _is_hook_override(name: str, info: ClassInfo | None, ctx: FileContext) -> bool:
+    """Whether a method ``name`` of a class described by ``info`` implements a hook."""
+    if info is None:
+        return False
+    if name in DUCK_TYPED_HOOKS:
+        return True
+    return info.has_bases and (name in info.callbacks or is_hook_name(name, ctx))
 
 
 def _doc_exempt_decorators(decorators: Iterable[str], ctx: FileContext) -> bool:
@@ -1269,12 +1144,7 @@ def _needs_docstring_def_ast(node: AstDef, ctx: FileContext) -> bool:
         return False
     if _doc_exempt_decorators(_ast_decorator_names(node), ctx):
         return False
-    info = facts.methods.get(id(node))
-    return not (
-        info is not None
-        and info.has_bases
-        and (node.name in info.callbacks or is_hook_name(node.name, ctx))
-    )
+    return not _is_hook_override(node.name, facts.methods.get(id(node)), ctx)
 
 
 def _needs_docstring_class_ast(node: ast.ClassDef, ctx: FileContext) -> bool:
@@ -1394,9 +1264,14 @@ class MissingDocstring(Rule):
         "`get_<field>` for a `SerializerMethodField` and any method named by a field's "
         "`method=`/`method_name=` (django-filter), the patterns "
         + ", ".join(f"`{p}`" for p in HOOK_PATTERNS)
-        + ", the option `docstring-hook-methods`, and these names: "
-        + ", ".join(f"`{n}`" for n in sorted(HOOK_METHODS))
-        + ". Reported at the `def`/`class` line. An empty string literal counts as a "
+        + ", the option `docstring-hook-methods`, the `a`-prefixed async variant of a hook "
+        "(`asave`), and these names by API: "
+        + "; ".join(
+            f"{api}: " + ", ".join(f"`{n}`" for n in names) for api, names in _HOOKS_BY_API.items()
+        )
+        + ". The duck-typed hooks of middleware, database routers and password validators ("
+        + ", ".join(f"`{n}`" for n in sorted(DUCK_TYPED_HOOKS))
+        + ") are exempt in any class, since those classes need no base. Reported at the `def`/`class` line. An empty string literal counts as a "
         "docstring; an f-string or bytes literal does not."
     )
     VALID = [
@@ -1494,12 +1369,7 @@ class MissingDocstring(Rule):
             return
         if _doc_exempt_decorators(_decorator_names(node), self.ctx):
             return
-        info = parent.info if parent is not None else None
-        if (
-            info is not None
-            and info.has_bases
-            and (name in info.callbacks or is_hook_name(name, self.ctx))
-        ):
+        if _is_hook_override(name, parent.info if parent is not None else None, self.ctx):
             return
         self.report(node, kind="method" if parent is not None else "function", name=name)
 
@@ -1587,35 +1457,21 @@ class GenericExceptionRaised(Rule):
 #: Exceptions that are complete without a message (they carry their own meaning or a
 #: default message): control flow, HTTP shortcuts, Channels and Celery signals, DRF's
 #: exceptions with a status-specific ``default_detail``.
-MESSAGE_OPTIONAL = frozenset(
-    [
-        "NotImplementedError",
-        "NotImplemented",
-        "StopIteration",
-        "StopAsyncIteration",
-        "GeneratorExit",
-        "SystemExit",
-        "KeyboardInterrupt",
-        "CancelledError",
-        "Http404",
-        "PermissionDenied",
-        "SuspiciousOperation",
-        "MiddlewareNotUsed",
-        "EmptyResultSet",
-        "FullResultSet",
-        "DenyConnection",
-        "StopConsumer",
-        "AcceptConnection",
-        "Ignore",
-        "NotAuthenticated",
-        "AuthenticationFailed",
-        "NotFound",
-        "Throttled",
-        "ParseError",
-        "NotAcceptable",
-        "UnsupportedMediaType",
-    ]
-)
+# fmt: off
+MESSAGE_OPTIONAL = frozenset((
+    # control flow and interpreter signals
+    "NotImplementedError", "NotImplemented", "StopIteration", "StopAsyncIteration",
+    "GeneratorExit", "SystemExit", "KeyboardInterrupt", "CancelledError",
+    # Django: HTTP shortcuts and control flow
+    "Http404", "PermissionDenied", "MiddlewareNotUsed", "RequestAborted", "EmptyResultSet",
+    "FullResultSet",
+    # Channels and Celery signals
+    "DenyConnection", "StopConsumer", "AcceptConnection", "Ignore",
+    # DRF: status-specific default_detail, and field control flow
+    "NotAuthenticated", "AuthenticationFailed", "NotFound", "Throttled", "ParseError",
+    "NotAcceptable", "UnsupportedMediaType", "SkipField",
+))
+# fmt: on
 _MESSAGE_ATTRIBUTES = frozenset({"default_detail", "default_message", "message", "msg"})
 
 
