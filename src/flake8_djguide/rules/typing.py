@@ -392,7 +392,8 @@ class MissingArgumentAnnotation(_ScopeRule):
     )
     NOTES = (
         "Test code and migrations are exempt. Each unannotated parameter is reported at its "
-        "start: the name, or the `*`/`**` of `*args`/`**kwargs` (where ruff reports them). The first parameter of a method (a def whose "
+        "start: the name, or the `*`/`**` of `*args`/`**kwargs` (where ruff reports them). "
+        "The first parameter of a method (a def whose "
         "innermost enclosing scope is a class body, `@classmethod`s and metaclass methods "
         "included, but not `@staticmethod`s) is exempt when it is named `self`, `cls`, `mcs`, "
         "`mcls` or `metacls`; another name there (`def save(this)`) is reported. A def with "
@@ -1271,7 +1272,8 @@ class MissingDocstring(Rule):
         )
         + ". The duck-typed hooks of middleware, database routers and password validators ("
         + ", ".join(f"`{n}`" for n in sorted(DUCK_TYPED_HOOKS))
-        + ") are exempt in any class, since those classes need no base. Reported at the `def`/`class` line. An empty string literal counts as a "
+        + ") are exempt in any class, since those classes need no base. "
+        "Reported at the `def`/`class` line. An empty string literal counts as a "
         "docstring; an f-string or bytes literal does not."
     )
     VALID = [
@@ -1386,15 +1388,16 @@ _GENERIC = frozenset({"Exception", "BaseException"})
 
 
 def _generic_name(name: str | None, ctx: FileContext) -> str | None:
-    """``Exception``/``BaseException`` (builtin, not shadowed by an import or definition)."""
+    """``Exception``/``BaseException`` when ``name`` is the builtin (not a class of the
+    same name that the module imports or defines)."""
     if name is None:
         return None
-    name = name.removeprefix("builtins.")
-    if name not in _GENERIC:
-        return None
-    if name in ctx.info.imports or name in ctx.info.top_level_names:
-        return None
-    return name
+    qualified = ctx.info.qualify(name)
+    if qualified in ("builtins.Exception", "builtins.BaseException"):
+        return qualified.removeprefix("builtins.")
+    if name in _GENERIC and name not in ctx.info.imports and name not in ctx.info.top_level_names:
+        return name
+    return None
 
 
 def _raised_name_ast(exc: ast.expr | None) -> str | None:
