@@ -201,7 +201,10 @@ def test_annotation_fixes_in_one_test_function() -> None:
 
 
 def test_docstring_hook_methods_option_extends_the_hooks() -> None:
-    code = 'class ChatConsumer(AsyncConsumer):\n    """Chat."""\n\n    def chat_message(self):\n        pass\n'
+    code = (
+        'class ChatConsumer(AsyncConsumer):\n    """Chat."""\n\n'
+        "    def chat_message(self):\n        pass\n"
+    )
     assert triples(lint(code, "chat/consumers.py", [DJG404])) == [(4, 4, "DJG404")]
     options = {"docstring-hook-methods": ["chat_*"]}
     assert lint(code, "chat/consumers.py", [DJG404], options) == []
