@@ -400,7 +400,7 @@ class MissingArgumentAnnotation(_ScopeRule):
         "`self` outside a class is a plain function and is reported. Lambdas cannot be "
         "annotated and are never reported. `@overload` stubs and the implementation are "
         "checked like any function (ruff's ANN001 skips the implementation: see "
-        "docs/ann-comparison.md)."
+        "[ann-comparison.md](ann-comparison.md))."
     )
     VALID = [
         Valid(
