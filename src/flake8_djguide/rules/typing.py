@@ -545,7 +545,9 @@ class MissingReturnAnnotation(Rule):
         "(subclasses override those with real return types). A body that only raises another "
         "exception gets `-> None` (mypy accepts it; `NoReturn` is the stricter choice). The "
         "fix is safe: at run time it only adds an entry to `__annotations__` (mypy does "
-        "start checking the function's body, which may surface new type errors)."
+        "start checking the function's body, which may surface new type errors). The fix replaces "
+        "the whole `def` (rebuilt from the original node), so a fixer applies it in a pass of "
+        "its own, not together with fixes inside the same function."
     )
     VALID = [
         Valid("def publish(post: Post) -> None:\n    post.save()\n"),
@@ -697,11 +699,7 @@ NEEDS, PROTOCOL, PLAIN, UNKNOWN = "needs", "protocol", "plain", "unknown"
 
 
 def _is_plain_base(last: str) -> bool:
-    return (
-        last in _PLAIN_BASES
-        or last.endswith(("TestCase", "Test", "Tests", "Mixin", "Error"))
-        or last.startswith("Test")
-    )
+    return last in _PLAIN_BASES or last.endswith(("TestCase", "Test", "Tests", "Mixin", "Error"))
 
 
 def class_kind(
@@ -797,16 +795,18 @@ class AnnotationInTest(Rule):
         "(their method signatures are the protocol); `@overload` stubs; and the parameters "
         "of `@<func>.register` functions (`functools.singledispatch` dispatches on them). "
         "Class-body annotations are reported only in classes that are plainly test classes "
-        "(no base, or bases such as `TestCase`, `*TestCase`, `Test*`, `*Mixin`, `object`, or "
-        "a plain class of the same file); a class deriving from a base that cannot be seen "
+        "(no base, or bases named `*TestCase`, `*Tests`, `*Test`, `*Mixin`, `*Error`, "
+        "`object`, or a plain class of the same file); a class deriving from a base that cannot "
+        "be seen "
         "(an imported `BasePayload` may be a pydantic model) is left alone. The functional "
         'forms `TypedDict("Movie", {"name": str})` and `NamedTuple("P", [("x", int)])` and '
         "`# type:` comments are not annotations and are not reported. The fix removes a "
         "parameter annotation (`x: int = 1` becomes `x=1`), the return annotation, or the "
         "annotation of an assignment with a value (`x: int = 1` becomes `x = 1`); a bare "
         "declaration `x: int` has no fix (removing the statement can change scoping or leave "
-        "an empty body). The return-annotation fix replaces the whole `def` node, so a fixer "
-        "must apply it before fixes inside the same function (or re-run)."
+        "an empty body). The return-annotation fix replaces the whole `def` (rebuilt from the "
+        "original node), so a fixer applies it in a pass of its own, not together with fixes "
+        "inside the same function."
     )
     VALID = [
         Valid(
