@@ -349,6 +349,13 @@ class _ScopeRule(Rule):
         self.scopes.pop()
 
 
+#: Shared by DJG401, DJG402 and DJG404's documentation.
+SCOPE_NOTE = (
+    "Test code (option `test-patterns`) and migrations are exempt; a `factories.py` outside a "
+    "tests directory is not test code (add it to `test-patterns` to treat it as such). "
+)
+
+
 def _not_test_or_migration(ctx: FileContext) -> bool:
     return not ctx.is_test and not ctx.is_migration
 
@@ -391,7 +398,7 @@ class MissingArgumentAnnotation(_ScopeRule):
         "002: all Django models, views, serializers must have proper type hints)"
     )
     NOTES = (
-        "Test code and migrations are exempt. Each unannotated parameter is reported at its "
+        SCOPE_NOTE + "Each unannotated parameter is reported at its "
         "start: the name, or the `*`/`**` of `*args`/`**kwargs` (where ruff reports them). "
         "The first parameter of a method (a def whose "
         "innermost enclosing scope is a class body, `@classmethod`s and metaclass methods "
@@ -535,7 +542,7 @@ class MissingReturnAnnotation(Rule):
     FIX = "safe"
     OPTIONS = ("mypy-init-return",)
     NOTES = (
-        "Test code and migrations are exempt. Reported at the `def` line (after the "
+        SCOPE_NOTE + "Reported at the `def` line (after the "
         "decorators), dunder methods included. By default `__init__` needs `-> None`; with "
         "`mypy-init-return = true` an `__init__` with at least one annotated parameter may "
         "omit it, as mypy allows. The fix adds `-> None` when the body (not counting nested "
@@ -1251,7 +1258,7 @@ class MissingDocstring(Rule):
     )
     OPTIONS = ("docstring-hook-methods",)
     NOTES = (
-        "Test code and migrations are exempt. Public means: the name has no leading `_` "
+        SCOPE_NOTE + "Public means: the name has no leading `_` "
         "(so dunder methods such as `__str__` are not public), it is defined at module level "
         "or in the body of a public class, and, when the module sets `__all__` to a literal "
         "list, a module-level name is listed in it. Functions nested in functions, and "
@@ -1578,6 +1585,7 @@ class ExceptionWithoutMessage(Rule):
         Invalid("def clean(self):\n    raise ValidationError()\n", 2, 4),
         Invalid("def f(post):\n    if post.locked:\n        raise PermissionError\n", 3, 8),
     ]
+    TEXT_HINTS = ("raise",)
     AST_TRIGGERS = {ast.Raise: _messageless_raise_ast, ast.ClassDef: _record_message_class}
 
     def visit_Raise(self, node: cst.Raise) -> None:
