@@ -439,6 +439,9 @@ class MissingArgumentAnnotation(_ScopeRule):
         Invalid("class A:\n    @staticmethod\n    def build(self) -> None:\n        pass\n", 3, 14),
         Invalid("def helper(self) -> None:\n    pass\n", 1, 11),
     ]
+    # Never looks into a function body that holds none of its trigger nodes, so an engine
+    # with function-scoped parsing may leave such bodies out (DJG402 needs them: not set).
+    TRIGGER_SCOPE = "function"
     AST_TRIGGERS = {
         ast.ClassDef: _scan_class_trigger,
         ast.FunctionDef: _unannotated_param_ast,
@@ -869,6 +872,9 @@ class AnnotationInTest(Rule):
             path="blog/tests.py",
         ),
     ]
+    # Never looks into a function body that holds none of its trigger nodes, so an engine
+    # with function-scoped parsing may leave such bodies out (DJG402 needs them: not set).
+    TRIGGER_SCOPE = "function"
     AST_TRIGGERS = {
         ast.ClassDef: _record_class_kind,
         ast.FunctionDef: _has_annotation_ast,
@@ -1319,6 +1325,9 @@ class MissingDocstring(Rule):
             4,
         ),
     ]
+    # Never looks into a function body that holds none of its trigger nodes, so an engine
+    # with function-scoped parsing may leave such bodies out (DJG402 needs them: not set).
+    TRIGGER_SCOPE = "function"
     AST_TRIGGERS = {
         ast.ClassDef: _needs_docstring_class_ast,
         ast.FunctionDef: _needs_docstring_def_ast,
@@ -1454,6 +1463,9 @@ class GenericExceptionRaised(Rule):
         Invalid("raise BaseException\n", 1, 0),
     ]
     TEXT_HINTS = ("Exception",)
+    # Never looks into a function body that holds none of its trigger nodes, so an engine
+    # with function-scoped parsing may leave such bodies out (DJG402 needs them: not set).
+    TRIGGER_SCOPE = "function"
     AST_TRIGGERS = {ast.Raise: _generic_raise_ast}
 
     def visit_Raise(self, node: cst.Raise) -> None:
@@ -1586,6 +1598,9 @@ class ExceptionWithoutMessage(Rule):
         Invalid("def f(post):\n    if post.locked:\n        raise PermissionError\n", 3, 8),
     ]
     TEXT_HINTS = ("raise",)
+    # Never looks into a function body that holds none of its trigger nodes, so an engine
+    # with function-scoped parsing may leave such bodies out (DJG402 needs them: not set).
+    TRIGGER_SCOPE = "function"
     AST_TRIGGERS = {ast.Raise: _messageless_raise_ast, ast.ClassDef: _record_message_class}
 
     def visit_Raise(self, node: cst.Raise) -> None:
