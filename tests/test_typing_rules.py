@@ -8,7 +8,8 @@ from pathlib import Path
 
 from flake8_djguide.engine import Engine
 from flake8_djguide.registry import by_code
-from tests.util import apply_fixes, lint, settings_with, triples
+from tests.fixcheck import fix_by_rounds
+from tests.util import lint, settings_with, triples
 
 RULES = by_code()
 DJG401, DJG402, DJG403, DJG404, DJG405, DJG406 = (RULES[f"DJG40{n}"] for n in range(1, 7))
@@ -169,14 +170,14 @@ def test_return_fixes_on_a_whole_module() -> None:
         "    def stub(self):\n"
         "        ...\n"
     )
-    assert apply_fixes(code, "blog/services.py", [DJG402]) == expected
+    assert fix_by_rounds(code, "blog/services.py", [DJG402]) == expected
     findings = lint(code, "blog/services.py", [DJG402])
     assert [f.line for f in findings] == [2, 5, 10, 13, 14, 19, 22]
 
 
 def test_a_body_that_only_raises_another_exception_gets_none() -> None:
     code = "def deny(request: Request):\n    raise PermissionDenied('No.')\n"
-    fixed = apply_fixes(code, "a/views.py", [DJG402])
+    fixed = fix_by_rounds(code, "a/views.py", [DJG402])
     assert fixed == "def deny(request: Request) -> None:\n    raise PermissionDenied('No.')\n"
 
 
@@ -194,7 +195,7 @@ def test_annotation_fixes_in_one_test_function() -> None:
         "    assert count == status\n"
     )
     path = "events/tests/test_api.py"
-    assert apply_fixes(code, path, [DJG403]) == expected
+    assert fix_by_rounds(code, path, [DJG403]) == expected
     # the bare declaration is reported without a fix
     findings = lint(code, path, [DJG403])
     assert [(f.line, f.fix is None) for f in findings][-1] == (3, True)

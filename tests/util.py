@@ -35,38 +35,6 @@ def lint(
     return result.findings
 
 
-def apply_fixes(
-    code: str,
-    path: str,
-    rules: Sequence[type[Rule]],
-    options: Mapping[str, object] | None = None,
-) -> str:
-    """``code`` with the rules' fixes applied until none is left, one fix per round.
-
-    Each round lints the whole file and replaces the first fixable finding's
-    ``fix_node or node`` by ``fix()``, by node identity
-    (``Module.deep_replace``). One fix per round, because ``deep_replace``
-    rebuilds the tree around the replaced node, so other findings' nodes are
-    gone from the new tree. The fix CLI is separate; this is what the tests
-    use to check ``Invalid(expected=...)``.
-    """
-    engine = Engine(list(rules))
-    settings = settings_with(options or {})
-    for _ in range(100):
-        result = engine.check(code.splitlines(True), path, settings, whole_file=True)
-        fixable = [f for f in result.findings if f.fix is not None]
-        if not fixable:
-            return code
-        module = result.chunks[0].module
-        assert module is not None
-        finding = fixable[0]
-        target = finding.fix_node if finding.fix_node is not None else finding.node
-        fixed = module.deep_replace(target, finding.fix()).code
-        assert fixed != code, f"the fix of {finding.message!r} changed nothing"
-        code = fixed
-    raise AssertionError("the fixes do not converge")
-
-
 def triples(findings: Sequence[Finding]) -> list[tuple[int, int, str]]:
     return sorted((f.line, f.col, f.code) for f in findings)
 
