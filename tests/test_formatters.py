@@ -47,7 +47,8 @@ def ship(order: Order) -> None:
 
 def run_flake8(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flake8", "--isolated", "--jobs=1", *args],
+        # The sample project is deliberately unannotated: leave the typing rules out.
+        [sys.executable, "-m", "flake8", "--isolated", "--jobs=1", *args, "--extend-ignore=DJG4"],
         cwd=cwd,
         capture_output=True,
         text=True,

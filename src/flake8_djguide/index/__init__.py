@@ -53,7 +53,9 @@ _NO_MODULE = "__djguide_checked__"
 class ProjectIndex:
     """A linked index plus what the rules need to look names up for one file."""
 
-    def __init__(self, index: Index, raw: Mapping[str, dict[str, Any]], scan: ScanResult | None):
+    def __init__(
+        self, index: Index, raw: Mapping[str, dict[str, Any]], scan: ScanResult | None
+    ) -> None:
         self.index = index
         self.raw = dict(raw)
         self.scan = scan

@@ -787,7 +787,9 @@ class Analysis:
         self.findings: list[Finding] = []
         self.frames: list[Frame] = []
         self._reported: set[tuple[str, int]] = set()
-        self._seen_paths: set[tuple[int, Path]] = set()
+        # Keyed by the Frame itself (identity-hashed), not id(frame): a finished loop's
+        # frame is freed and its id reused by a later loop, which would hide its findings.
+        self._seen_paths: set[tuple[Frame | None, Path]] = set()
         scope = Scope(self, module.body, None, kind="module")
         for statement in module.body:
             self._visit(statement, scope)
@@ -1499,7 +1501,7 @@ class Analysis:
         self, item: Item, name: str, node: cst.CSTNode, relation: Relation | None
     ) -> None:
         path = (*item.prefix, name)
-        key = (id(item.frame), path)
+        key = (item.frame, path)
         if key in self._seen_paths:
             return  # the instance caches a loaded relation: only the first access queries
         self._seen_paths.add(key)
