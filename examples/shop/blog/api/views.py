@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from rest_framework import generics, viewsets
 from rest_framework.decorators import api_view
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -35,3 +35,10 @@ def post_archive(request: Request) -> Response:
     paginator = Paginator(Post.objects.order_by("pk"), 20)
     page = paginator.get_page(request.query_params.get("page"))
     return Response(PostListSerializer(page.object_list, many=True).data)
+
+
+class IsPostAuthor(BasePermission):
+    """Only the author may edit a post (belongs in blog/api/permissions.py: DJG605, opt-in)."""
+
+    def has_object_permission(self, request: Request, view: object, obj: Post) -> bool:
+        return bool(obj.author_id == request.user.pk)
