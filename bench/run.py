@@ -207,7 +207,11 @@ def run_once(argv: Sequence[str], cwd: Path, stdin: Path | None = None) -> Sampl
         handle = stack.enter_context(open(stdin, "rb")) if stdin else subprocess.DEVNULL
         start = time.perf_counter()
         process = subprocess.Popen(
-            list(argv), cwd=cwd, env=env, stdin=handle, stdout=subprocess.DEVNULL,
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=handle,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
         assert process.stderr is not None
@@ -304,11 +308,13 @@ def corpus_figures(args: argparse.Namespace, corpus: Path, report: Report) -> No
             "djg": Case("djg", flake8_argv("all", DEFAULT + ",DJG", common, args.standin)),
             "rare": Case(
                 "rare",
-                flake8_argv("all", DEFAULT + ",DJG", ["--extend-ignore=DJG4", *common], args.standin),
+                flake8_argv(
+                    "all", DEFAULT + ",DJG", ["--extend-ignore=DJG4", *common], args.standin
+                ),
             ),
         }
         # warm-up: writes bytecode, fills the page cache
-        run_once(cases["djg"].argv[:-len(files)] + files[:20], corpus)
+        run_once(cases["djg"].argv[: -len(files)] + files[:20], corpus)
         round_robin(list(cases.values()), args.rounds, corpus, f"corpus -j{jobs}")
         cases_by_jobs[jobs] = cases
 
@@ -364,21 +370,24 @@ def editor_figure(args: argparse.Namespace, corpus: Path, report: Report) -> Non
     """Figure 3: one ~300-line file on stdin, process start to exit."""
     path = corpus / EDITOR_FILE
     if not path.is_file():
-        sizes = {
-            f: count_lines(corpus, [f]) for f in corpus_files(corpus, 1)
-        }
+        sizes = {f: count_lines(corpus, [f]) for f in corpus_files(corpus, 1)}
         chosen = min(sizes, key=lambda f: abs(sizes[f] - 300))
         path = corpus / chosen
     relative = str(path.relative_to(corpus))
     lines = count_lines(corpus, [relative])
     common = ["--isolated", f"--stdin-display-name={relative}", "-"]
-    default = Case("default", [sys.executable, "-m", "flake8", f"--select={DEFAULT}", *common], path)
+    default = Case(
+        "default", [sys.executable, "-m", "flake8", f"--select={DEFAULT}", *common], path
+    )
     djg = Case("djg", [sys.executable, "-m", "flake8", f"--select={DEFAULT},DJG", *common], path)
     cases = [default, djg]
     if args.standin:
         for case in cases:
             case.argv = [
-                sys.executable, str(WRAPPER), "--standin", "--",
+                sys.executable,
+                str(WRAPPER),
+                "--standin",
+                "--",
                 *case.argv[3:],
             ]
     run_once(djg.argv, corpus, path)
@@ -409,14 +418,16 @@ def _libcst_imported(argv: Sequence[str], cwd: Path, stdin: Path) -> str:
         "raise SystemExit(main(sys.argv[1:]))\n"
     )
     args = list(argv)
-    if "-m" in args:
-        args = args[args.index("-m") + 2 :]
-    else:
-        args = args[args.index("--") + 1 :]
+    start = args.index("-m") + 2 if "-m" in args else args.index("--") + 1
+    args = args[start:]
     with open(stdin, "rb") as handle:
         done = subprocess.run(
-            [sys.executable, "-c", probe, *args], cwd=cwd, env=child_env(), stdin=handle,
-            capture_output=True, check=False,
+            [sys.executable, "-c", probe, *args],
+            cwd=cwd,
+            env=child_env(),
+            stdin=handle,
+            capture_output=True,
+            check=False,
         )
     found = re.search(rb"LIBCST=(\d)", done.stderr)
     return "n/a" if not found else ("yes" if found.group(1) == b"1" else "no")
@@ -527,7 +538,8 @@ def make_project(root: Path, apps: int) -> Path:
                 )
             else:
                 relations.append(
-                    f'    tags_{k} = models.ManyToManyField("app{other:03d}.{other_prefix}Category", '
+                    f"    tags_{k} = models.ManyToManyField("
+                    f'"app{other:03d}.{other_prefix}Category", '
                     f'related_name="{prefix.lower()}_tagged_{k}", blank=True)'
                 )
         fields = {
@@ -581,7 +593,11 @@ def index_figure(args: argparse.Namespace, report: Report) -> None:
                 shutil.rmtree(cache, ignore_errors=True)
             done = subprocess.run(
                 [sys.executable, "-c", _INDEX_PROBE, str(project), str(cache)],
-                cwd=project, env=child_env(), capture_output=True, text=True, check=False,
+                cwd=project,
+                env=child_env(),
+                capture_output=True,
+                text=True,
+                check=False,
             )
             try:
                 result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -595,10 +611,18 @@ def index_figure(args: argparse.Namespace, report: Report) -> None:
         report.figures.append(("4. model index, cold / warm", f"n/a ({error})", "", "n/a", ""))
         return
     full_cpu = full.median("cpu")
-    where = f"{args.apps} model files, {len(files)} files, {lines:,} lines; full run {full.cell('cpu')} s"
-    report.figure("index cold", "4a. model index, cold (share of a full run)", [c / full_cpu for c in cold], where)
-    report.figure("index warm", "4b. model index, warm (share of a full run)", [w / full_cpu for w in warm], "")
-    report.details.append(f"| index full run | -j1 | {full.cell('cpu')} | {full.cell('wall')} | {full.cell('rss_mib', 0)} |")
+    where = (
+        f"{args.apps} model files, {len(files)} files, {lines:,} lines; "
+        f"full run {full.cell('cpu')} s"
+    )
+    cold_share = [c / full_cpu for c in cold]
+    warm_share = [w / full_cpu for w in warm]
+    report.figure("index cold", "4a. model index, cold (share of a full run)", cold_share, where)
+    report.figure("index warm", "4b. model index, warm (share of a full run)", warm_share, "")
+    report.details.append(
+        f"| index full run | -j1 | {full.cell('cpu')} | {full.cell('wall')} "
+        f"| {full.cell('rss_mib', 0)} |"
+    )
 
 
 # -- output -------------------------------------------------------------------------------
@@ -666,7 +690,9 @@ def write_results(block: str, standin: bool) -> None:
     begin, end = BEGIN, END
     if standin:
         begin, end = begin.replace("start", "standin-start"), end.replace("end", "standin-end")
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    text = f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    if RESULTS.is_file():
+        text = RESULTS.read_text(encoding="utf-8")
     if begin not in text:
         text += f"\n{begin}\n{end}\n"
     head, _, rest = text.partition(begin)

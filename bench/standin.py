@@ -45,6 +45,8 @@ def _missing_docstring(node: Any, ctx: FileContext) -> bool:
 
 
 class _NotInTests(Rule):
+    TRIGGER_SCOPE = "function"
+
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
         return not ctx.is_test and not ctx.is_migration
@@ -59,19 +61,22 @@ class MissingAnnotation(_NotInTests):
     RATIONALE = GUIDE = "stand-in"
     VALID = [Valid("def f(a: int) -> None:\n    pass\n")]
     INVALID = [Invalid("def f(a: int):\n    pass\n", 1, 4)]
-    AST_TRIGGERS = {ast.FunctionDef: _missing_annotation, ast.AsyncFunctionDef: _missing_annotation}
+    AST_TRIGGERS = {
+        ast.FunctionDef: _missing_annotation,
+        ast.AsyncFunctionDef: _missing_annotation,
+    }
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self.scopes: list[bool] = []  # True: a class body
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:  # noqa: N802
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.scopes.append(True)
 
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:  # noqa: N802
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self.scopes.pop()
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:  # noqa: N802
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         method = bool(self.scopes) and self.scopes[-1]
         self.scopes.append(False)
         if node.returns is None:
@@ -85,7 +90,7 @@ class MissingAnnotation(_NotInTests):
             if param.annotation is None and not (method and index == 0):
                 self.report(param, name=param.name.value, what="argument")
 
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:  # noqa: N802
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scopes.pop()
 
 
@@ -110,10 +115,10 @@ class MissingDocstring(_NotInTests):
         if node.get_docstring(clean=False) is None:
             self.report(node.name, name=node.name.value)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:  # noqa: N802
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._check(node)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:  # noqa: N802
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._check(node)
 
 

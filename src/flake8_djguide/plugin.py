@@ -97,7 +97,9 @@ class Plugin:
             engine = self._engine_for(self.filename)
             if not engine.rules:
                 return
-            result = engine.check(self.lines, self.filename, settings, tree=self.tree)
+            result = engine.check(
+                self.lines, self.filename, settings, tree=self.tree, release_trees=True
+            )
             findings = result.findings
         except config.ConfigError as error:
             findings = [error_finding(error)]

@@ -93,6 +93,14 @@ class Rule:
     #: with libcst for this rule only when a predicate holds on one of its nodes.
     #: ``None`` means the rule needs every statement of the file.
     AST_TRIGGERS: ClassVar[Optional[Mapping[type[ast.AST], AstTrigger]]] = None
+    #: How much a trigger that holds makes the engine parse. ``"statement"``: the
+    #: whole top-level statement holding the node. ``"function"``: in a statement
+    #: where only such rules' triggers hold, the body of every function that holds
+    #: none of their trigger nodes is left out of the parse (its decorators, ``def``
+    #: line, parameters and docstring stay): for rules that look at definitions
+    #: (annotations, docstrings) and never into the body of a function unless one of
+    #: their triggers holds inside that body.
+    TRIGGER_SCOPE: ClassVar[str] = "statement"
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
