@@ -411,7 +411,7 @@ def parse_module(text: str, validate: bool = True) -> cst.Module:
         return cst.parse_module(text)
     base = cst.CSTNode
     original = base.__dict__["__post_init__"]
-    base.__post_init__ = _skip_validation  # type: ignore[method-assign]
+    base.__post_init__ = _skip_validation  # type: ignore[method-assign,assignment]
     try:
         return cst.parse_module(text)
     finally:

@@ -99,7 +99,7 @@ _NULL = _NullContext()
 
 
 def _make_locator(base: type) -> type:
-    class Locator(base):  # type: ignore[misc,valid-type]
+    class Locator(base):  # type: ignore[misc]
         """A codegen state that only counts lines and columns (see the module docstring)."""
 
         def __init__(
@@ -123,6 +123,7 @@ def _make_locator(base: type) -> type:
             self.emitted = 0
 
         def add_token(self, value: str) -> None:
+            """Move the position past ``value`` (once counting has started)."""
             self.emitted += 1
             if not self.counting:
                 return
@@ -134,18 +135,22 @@ def _make_locator(base: type) -> type:
                 self.column += len(value)
 
         def add_indent_tokens(self) -> None:
+            """Move the position past the current indentation."""
             for token in self.indent_tokens:
                 self.add_token(token)
 
         def pop_trailing_newline(self) -> None:
+            """Nothing to undo: no text is kept."""
             return None
 
         def before_codegen(self, node: Any) -> None:
+            """Note where a wanted node's code starts, whitespace included."""
             key = id(node)
             if key in self.wanted and self.counting:
                 self.tentative[key] = (self.line, self.column)
 
         def after_codegen(self, node: Any) -> None:
+            """A wanted node that recorded no syntactic start starts where its code did."""
             key = id(node)
             if key in self.wanted and key not in self.found and key in self.tentative:
                 self._resolve(key, self.tentative[key])
@@ -153,6 +158,7 @@ def _make_locator(base: type) -> type:
         def record_syntactic_position(
             self, node: Any, *, start_node: Any = None, end_node: Any = None
         ) -> _NullContext:
+            """Start counting at the first syntactic token; resolve wanted nodes."""
             if not self.counting:
                 assert self.start is not None
                 self.counting = True
@@ -286,7 +292,7 @@ class Anchors:
         if 0 < line <= len(self.lines):
             self.starts[id(anchor)] = (line, byte_column)
 
-    def _compound(self, element: Any, node: ast.stmt) -> bool:
+    def _compound(self, element: Any, node: Any) -> bool:
         kind = type(element).__name__
         if type(node).__name__ not in _COMPOUND.get(kind, ()):
             return False
@@ -307,34 +313,34 @@ class Anchors:
         if kind == "FunctionDef" and id(node) in self.elided:
             return self._elided(element, node)
         if kind in ("FunctionDef", "ClassDef", "With", "For", "While"):
-            if not self.pair(_suite(element.body), node.body):  # type: ignore[attr-defined]
+            if not self.pair(_suite(element.body), node.body):
                 return False
-            return kind not in ("For", "While") or self._else(element.orelse, node.orelse)  # type: ignore[attr-defined]
+            return kind not in ("For", "While") or self._else(element.orelse, node.orelse)
         if kind == "If":
-            if not self.pair(_suite(element.body), node.body):  # type: ignore[attr-defined]
+            if not self.pair(_suite(element.body), node.body):
                 return False
             orelse = element.orelse
             if isinstance(orelse, cst.If):
-                other = node.orelse  # type: ignore[attr-defined]
+                other = node.orelse
                 self.elifs.add(id(orelse))
                 return len(other) == 1 and self._compound(orelse, other[0])
-            return self._else(orelse, node.orelse)  # type: ignore[attr-defined]
+            return self._else(orelse, node.orelse)
         if kind in ("Try", "TryStar"):
-            handlers = node.handlers  # type: ignore[attr-defined]
+            handlers = node.handlers
             if not self.pair(_suite(element.body), node.body) or len(handlers) != len(
                 element.handlers
-            ):  # type: ignore[attr-defined]
+            ):
                 return False
             for handler, ast_handler in zip(element.handlers, handlers):
                 self._add(handler, ast_handler.lineno, ast_handler.col_offset)
                 if not self.pair(_suite(handler.body), ast_handler.body):
                     return False
-            if not self._else(element.orelse, node.orelse):  # type: ignore[attr-defined]
+            if not self._else(element.orelse, node.orelse):
                 return False
             final = element.finalbody
-            return self.pair(_suite(final.body) if final is not None else [], node.finalbody)  # type: ignore[attr-defined]
+            return self.pair(_suite(final.body) if final is not None else [], node.finalbody)
         if kind == "Match":
-            cases = node.cases  # type: ignore[attr-defined]
+            cases = node.cases
             if len(cases) != len(element.cases):
                 return False
             return all(self.pair(_suite(c.body), a.body) for c, a in zip(element.cases, cases))
@@ -361,4 +367,5 @@ class Anchors:
 
 
 def _suite(suite: Any) -> Sequence[Any]:
-    return suite.body  # IndentedBlock: statements; SimpleStatementSuite: small statements
+    body: Sequence[Any] = suite.body  # IndentedBlock: statements; SimpleStatementSuite: smalls
+    return body
