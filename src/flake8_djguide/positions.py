@@ -214,6 +214,7 @@ def generate(
     decorator for a decorated definition); ``None`` means ``root`` is the module
     and counting starts at line 1, column 0.
     """
+    wanted = list(wanted)
     state = _locator_class()(module, wanted, start, indent)
     try:
         if is_elif:
@@ -222,7 +223,7 @@ def generate(
             root._codegen(state)
     except _Done:
         pass
-    return dict(state.found)
+    return {key: state.found[key] for key in wanted if key in state.found}
 
 
 # -- pairing libcst statements with ast statements ---------------------------------------
