@@ -58,7 +58,9 @@ WRAPPER = BENCH / "flake8_with.py"
 PACKAGES = ("django", "djangorestframework")
 TOP_LEVEL = {"django": "django", "djangorestframework": "rest_framework"}
 DEFAULT = "E,W,F,C90"
-EDITOR_FILE = "rest_framework/generics.py"
+#: ~300-line files for figure 3: DRF's generic views (one DJG002 finding, so libcst
+#: is imported) and Django's signing module (nothing for the DJG0xx/3xx rules).
+EDITOR_FILES = ("rest_framework/generics.py", "django/core/signing.py")
 RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -243,13 +245,13 @@ def round_robin(cases: Sequence[Case], rounds: int, cwd: Path, label: str) -> No
         print(f"  {label}: round {index + 1}/{rounds} done", file=sys.stderr)
 
 
-def stats_run(argv: Sequence[str], cwd: Path) -> dict[str, int]:
+def stats_run(argv: Sequence[str], cwd: Path, stdin: Path | None = None) -> dict[str, int]:
     """One untimed ``-j1`` run that counts the files the engine parsed with libcst."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "stats.json"
         command = list(argv)
         command.insert(2, f"--stats={out}")
-        run_once(command, cwd)
+        run_once(command, cwd, stdin)
         try:
             return dict(json.loads(out.read_text(encoding="utf-8")))
         except (OSError, ValueError):
@@ -367,70 +369,38 @@ def _parsed(stats: dict[str, int]) -> str:
 
 
 def editor_figure(args: argparse.Namespace, corpus: Path, report: Report) -> None:
-    """Figure 3: one ~300-line file on stdin, process start to exit."""
-    path = corpus / EDITOR_FILE
-    if not path.is_file():
-        sizes = {f: count_lines(corpus, [f]) for f in corpus_files(corpus, 1)}
-        chosen = min(sizes, key=lambda f: abs(sizes[f] - 300))
-        path = corpus / chosen
-    relative = str(path.relative_to(corpus))
-    lines = count_lines(corpus, [relative])
-    common = ["--isolated", f"--stdin-display-name={relative}", "-"]
-    default = Case(
-        "default", [sys.executable, "-m", "flake8", f"--select={DEFAULT}", *common], path
-    )
-    djg = Case("djg", [sys.executable, "-m", "flake8", f"--select={DEFAULT},DJG", *common], path)
-    cases = [default, djg]
-    if args.standin:
+    """Figure 3: one ~300-line file on stdin, process start to exit (per file of EDITOR_FILES)."""
+    for number, name in enumerate(EDITOR_FILES):
+        path = corpus / name
+        if not path.is_file():
+            continue
+        lines = count_lines(corpus, [name])
+        flake8 = ["--isolated", f"--stdin-display-name={name}", "-"]
+        direct = [sys.executable, "-m", "flake8"]
+        if args.standin:
+            direct = [sys.executable, str(WRAPPER), "--standin", "--"]
+        default = Case("default", [*direct, f"--select={DEFAULT}", *flake8], path)
+        djg = Case("djg", [*direct, f"--select={DEFAULT},DJG", *flake8], path)
+        cases = [default, djg]
+        run_once(djg.argv, corpus, path)
+        round_robin(cases, args.editor_rounds, corpus, f"editor {name}")
+        cpu = per_round(lambda d, j: _ratio(d.cpu, j.cpu), default, djg)
+        wall = per_round(lambda d, j: _ratio(d.wall, j.wall), default, djg)
+        probe = flake8_argv("all", f"{DEFAULT},DJG", flake8[1:], args.standin)
+        stats = stats_run(probe, corpus, path)
+        imported = {1: "yes", 0: "no"}.get(stats.get("libcst_imported", -1), "n/a")
+        report.figure(
+            "editor",
+            f"3{'ab'[number]}. one {lines}-line file on stdin (`{name}`), start to exit (CPU)",
+            cpu,
+            f"wall {_cell(wall)}x; {djg.cell('cpu')} s against {default.cell('cpu')} s; "
+            f"{stats.get('findings', '?')} DJG findings; libcst imported: {imported}",
+        )
         for case in cases:
-            case.argv = [
-                sys.executable,
-                str(WRAPPER),
-                "--standin",
-                "--",
-                *case.argv[3:],
-            ]
-    run_once(djg.argv, corpus, path)
-    round_robin(cases, args.editor_rounds, corpus, "editor")
-    cpu = per_round(lambda d, j: _ratio(d.cpu, j.cpu), default, djg)
-    wall = per_round(lambda d, j: _ratio(d.wall, j.wall), default, djg)
-    imported = _libcst_imported(djg.argv, corpus, path)
-    report.figure(
-        "editor",
-        f"3. one {lines}-line file on stdin (`{relative}`), start to exit (CPU)",
-        cpu,
-        f"wall {_cell(wall)}x; {djg.cell('cpu')} s against {default.cell('cpu')} s; "
-        f"libcst imported: {imported}",
-    )
-    for case in cases:
-        report.details.append(
-            f"| editor {case.name} | stdin | {case.cell('cpu', 3)} | {case.cell('wall', 3)} "
-            f"| {case.cell('rss_mib', 0)} |"
-        )
-
-
-def _libcst_imported(argv: Sequence[str], cwd: Path, stdin: Path) -> str:
-    """Whether the DJG run on stdin imported libcst (asked of a separate run)."""
-    probe = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: sys.stderr.write('LIBCST=%d\\n' % ('libcst' in sys.modules)))\n"
-        "from flake8.main.cli import main\n"
-        "raise SystemExit(main(sys.argv[1:]))\n"
-    )
-    args = list(argv)
-    start = args.index("-m") + 2 if "-m" in args else args.index("--") + 1
-    args = args[start:]
-    with open(stdin, "rb") as handle:
-        done = subprocess.run(
-            [sys.executable, "-c", probe, *args],
-            cwd=cwd,
-            env=child_env(),
-            stdin=handle,
-            capture_output=True,
-            check=False,
-        )
-    found = re.search(rb"LIBCST=(\d)", done.stderr)
-    return "n/a" if not found else ("yes" if found.group(1) == b"1" else "no")
+            report.details.append(
+                f"| editor {case.name}, `{name}` | stdin | {case.cell('cpu', 3)} "
+                f"| {case.cell('wall', 3)} | {case.cell('rss_mib', 0)} |"
+            )
 
 
 # -- the model index ----------------------------------------------------------------------
@@ -671,7 +641,8 @@ def render(report: Report, versions: dict[str, str], args: argparse.Namespace) -
         "| figure | measured: median (min-max) | budget | verdict | notes |",
         "| --- | --- | --- | --- | --- |",
     ]
-    lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in report.figures]
+    figures = sorted(report.figures, key=lambda row: row[0].split(" ", 1)[0])
+    lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in figures]
     lines += ["", *[f"- {n}" for n in report.notes]]
     table = [d for d in report.details if d.startswith("|")]
     other = [d for d in report.details if not d.startswith("|")]
