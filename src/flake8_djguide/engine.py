@@ -9,10 +9,18 @@ For each file:
    ``AST_TRIGGERS``; a rule none of whose triggers holds is dropped. When no
    rule is left, libcst is never imported or invoked.
 4. Only the top-level statements in which a trigger held are parsed with
-   libcst (or the whole file, when a rule needs it all or most of the file
-   is needed), and each parsed chunk is walked once for all active rules.
-5. Positions are resolved only for chunks that have findings, with libcst's
-   PositionProvider on that chunk alone, offset by the chunk's first line.
+   libcst, one statement at a time (the whole file when a rule needs it all,
+   or for the fixer). Inside statements where only ``TRIGGER_SCOPE =
+   "function"`` rules' triggers held, function bodies holding none of their
+   trigger nodes are left out (replaced by one name and empty lines, so no
+   line or column moves). Node validation is skipped: Python's parser already
+   accepted the code.
+5. Each parsed chunk is walked once for all active rules (see
+   :mod:`flake8_djguide.walker`), which also notes each node's statement.
+6. Findings are located by generating code from their statement's position,
+   known from the ``ast`` tree, up to the reported node; never with libcst's
+   PositionProvider (see :mod:`flake8_djguide.positions`). In flake8 runs each
+   chunk's tree is dropped once its findings are located.
 
 Any exception while parsing or inside a rule becomes one ``DJG000`` finding
 at 1:1 that names the error; the other rules' findings are kept.
@@ -153,6 +161,11 @@ class _Triggers:
         ]
 
 
+#: The statement that stands for a function body left out of the parse (a name, so
+#: that no rule takes the function for a stub: ``...``, ``pass``).
+ELIDED = "__djguide_elided__"
+
+
 def _function_scope(rule: type[Rule]) -> bool:
     return getattr(rule, "TRIGGER_SCOPE", "statement") == "function"
 
@@ -160,9 +173,9 @@ def _function_scope(rule: type[Rule]) -> bool:
 def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index: int) -> None:
     """Leave out of ``chunk`` the bodies of functions no trigger needs (``TRIGGER_SCOPE``).
 
-    Each left-out body keeps its docstring; its other lines become one ``...``
-    statement followed by empty lines, so that every line and column outside
-    the bodies stays where it was.
+    Each left-out body keeps its docstring; its other lines become one
+    :data:`ELIDED` statement followed by empty lines, so that every line and
+    column outside the bodies stays where it was. One-line bodies are kept.
     """
     if index in triggers.whole or len(chunk.statements) != 1:
         return
@@ -181,6 +194,8 @@ def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index
             continue
         region_first = _statement_span(body[kept])[0]
         region_last = body[-1].end_lineno or body[-1].lineno
+        if region_first == region_last and kept + 1 == len(body):
+            continue  # one line (``pass``, ``...``, ``return x``): kept, stubs stay stubs
         previous_end = (body[0].end_lineno or body[0].lineno) if kept else function.lineno  # type: ignore[attr-defined]
         text = lines[region_first - 1]
         indent = text[: len(text) - len(text.lstrip(" \t"))]
@@ -192,7 +207,7 @@ def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index
             or any("\r" in line.rstrip("\r\n") for line in lines[region_first - 1 : region_last])
         ):
             continue
-        chunk.replaced[region_first] = indent + "..." + _ending(text)
+        chunk.replaced[region_first] = indent + ELIDED + _ending(text)
         for number in range(region_first + 1, region_last + 1):
             chunk.replaced[number] = _ending(lines[number - 1])
         chunk.elided[id(function)] = (kept, region_first, len(indent))
