@@ -250,3 +250,32 @@ def test_libcst_is_not_invoked_when_no_trigger_holds() -> None:
         code.splitlines(True), "app/module.py", settings_with({})
     )
     assert result.findings == [] and not result.parsed
+
+
+class _ReturnsValue(_MissingReturn):
+    """Like ``_MissingReturn``, deciding its message from the ``ast`` body (Rule.ast_node)."""
+
+    CODE = "DJG992"
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        tree = self.ast_node(node)
+        assert isinstance(tree, ast.FunctionDef) and tree.name == node.name.value
+        if node.returns is None:
+            returns = any(isinstance(n, ast.Return) and n.value for n in ast.walk(tree))
+            self.report(node.name, name=f"{node.name.value}:{returns}")
+
+
+def test_ast_node_gives_the_whole_body_of_a_left_out_function() -> None:
+    lines = ELIDABLE.splitlines(True)
+    engine = Engine([_ReturnsValue])
+    settings = settings_with({})
+    chunked = engine.check(lines, "shop/views.py", settings, release_trees=True)
+    whole = engine.check(lines, "shop/views.py", settings, whole_file=True)
+    assert any(c.elided for c in chunked.chunks)
+    messages = sorted(f.message for f in chunked.findings)
+    assert messages == sorted(f.message for f in whole.findings)
+    assert messages == [
+        "DJG992 `helper:True` has no return annotation",
+        "DJG992 `inner:True` has no return annotation",
+        "DJG992 `post:True` has no return annotation",
+    ]

@@ -369,8 +369,10 @@ class _Run:
             except Exception as error:
                 return Result([error_finding(error)], chunks, True)
             counts = []
+            lookup = _AstLookup(chunk, lines)
             for instance in self.instances:
                 instance.begin_chunk(index)
+                instance._ast_lookup = lookup
                 counts.append((instance, len(instance.findings)))
             chunk_owners: dict[int, Any] = {}
             try:
@@ -406,6 +408,27 @@ class _Run:
             return Result([error_finding(error)], chunks, True)
         findings.sort(key=lambda f: (f.line, f.col, f.code))
         return Result(self.errors + findings, chunks, True)
+
+
+class _AstLookup:
+    """``Rule.ast_node`` for one chunk: its statements paired with ``ast`` on first use."""
+
+    def __init__(self, chunk: Chunk, lines: Sequence[str]) -> None:
+        self.chunk = chunk
+        self.lines = lines
+        self.nodes: dict[int, ast.AST] | None = None
+
+    def __call__(self, node: cst.CSTNode) -> ast.AST | None:
+        if self.nodes is None:
+            from flake8_djguide.positions import Anchors
+
+            self.nodes = {}
+            module = self.chunk.module
+            if module is not None and self.chunk.statements:
+                anchors = Anchors(self.lines, self.chunk.elided)
+                if anchors.pair(module.body, self.chunk.statements):
+                    self.nodes = anchors.nodes
+        return self.nodes.get(id(node))
 
 
 def _skip_validation(node: object) -> None:

@@ -247,6 +247,8 @@ class Anchors:
         self.starts: dict[int, tuple[int, int]] = {}  # id -> (line, byte or char column)
         self.exact: set[int] = set()  # starts whose column is already in characters
         self.elifs: set[int] = set()  # ``If`` nodes that are ``elif`` clauses
+        #: id of a libcst statement (or ``except`` clause) -> its ``ast`` node
+        self.nodes: dict[int, ast.AST] = {}
 
     def start_of(self, anchor: cst.CSTNode) -> tuple[int, int, str] | None:
         """``(line, column, indentation)`` of ``anchor``'s first syntactic token, if known."""
@@ -285,6 +287,7 @@ class Anchors:
                 if type(node).__name__ not in _SMALL.get(type(small).__name__, ()):
                     return False
                 self._add(small, node.lineno, node.col_offset)
+                self.nodes[id(small)] = node
             if element is not smalls[0] and smalls:
                 self._add(element, statements[first].lineno, statements[first].col_offset)
         return index == len(statements)
@@ -297,6 +300,7 @@ class Anchors:
         kind = type(element).__name__
         if type(node).__name__ not in _COMPOUND.get(kind, ()):
             return False
+        self.nodes[id(element)] = node
         line, column = node.lineno, node.col_offset
         decorators = getattr(node, "decorator_list", None)
         if decorators:
@@ -334,6 +338,7 @@ class Anchors:
                 return False
             for handler, ast_handler in zip(element.handlers, handlers):
                 self._add(handler, ast_handler.lineno, ast_handler.col_offset)
+                self.nodes[id(handler)] = ast_handler
                 if not self.pair(_suite(handler.body), ast_handler.body):
                     return False
             if not self._else(element.orelse, node.orelse):

@@ -146,5 +146,18 @@ class Rule:
         """Called before each parsed part of the file is walked."""
         self.chunk = index
 
+    def ast_node(self, node: cst.CSTNode) -> ast.AST | None:
+        """The node of flake8's ``ast`` tree for a libcst statement (a ``FunctionDef``,
+        a small statement, an ``except`` clause), or ``None`` when unknown.
+
+        For facts the ``ast`` tree states more cheaply or more completely: a
+        ``TRIGGER_SCOPE = "function"`` rule sees the whole body of a function
+        there, even when the engine left it out of the libcst parse.
+        """
+        lookup = self._ast_lookup
+        return lookup(node) if lookup is not None else None
+
+    _ast_lookup: Callable[[cst.CSTNode], ast.AST | None] | None = None
+
     def end_file(self) -> None:
         """Called once after the whole file was walked (for deferred reports)."""
