@@ -7,9 +7,10 @@ settings modules (see "File contexts" in the README) are exempt.
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Optional
 
 from flake8_djguide.context import is_dev_name
 from flake8_djguide.helpers import (
@@ -86,6 +87,25 @@ def settings_assignments(
                 yield from assigned_names(small)
 
 
+def _assigned(node: ast.AST) -> list[tuple[str, ast.AST | None]]:
+    """``(name, value)`` for an ``ast`` assignment to plain names (``X = Y = v``, ``X: T = v``)."""
+    if isinstance(node, ast.Assign):
+        return [(t.id, node.value) for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
+        return [(node.target.id, node.value)]
+    return []
+
+
+def _assign_trigger(test: Callable[[str, ast.AST | None], bool]) -> dict[type[ast.AST], Any]:
+    """Triggers on assignments (top-level or in a settings class) for which ``test`` holds:
+    only those statements are parsed, not the whole settings module."""
+
+    def predicate(node: ast.AST, ctx: FileContext) -> bool:
+        return any(test(name, value) for name, value in _assigned(node))
+
+    return {ast.Assign: predicate, ast.AnnAssign: predicate, ast.AugAssign: predicate}
+
+
 class _SettingsRule(Rule):
     """Shared context: settings modules that are not development settings."""
 
@@ -131,6 +151,7 @@ class HardcodedSecretKey(_SettingsRule):
         ),
     ]
     TEXT_HINTS = ("SECRET_KEY",)
+    AST_TRIGGERS = _assign_trigger(lambda name, value: name == "SECRET_KEY")
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check ``SECRET_KEY`` assignments."""
@@ -149,6 +170,20 @@ _CREDENTIAL_SUFFIXES = (
 )
 _CREDENTIAL_KEYS = frozenset({"PASSWORD", "SIGNING_KEY", "SECRET_KEY"})
 _UPPER = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def _has_credential_key(value: ast.AST | None) -> bool:
+    """Whether a dict literal in ``value`` has a ``"PASSWORD"``-like key, at any depth."""
+    if value is None:
+        return False
+    return any(
+        isinstance(node, ast.Dict)
+        and any(
+            isinstance(k, ast.Constant) and isinstance(k.value, str) and k.value in _CREDENTIAL_KEYS
+            for k in node.keys
+        )
+        for node in ast.walk(value)
+    )
 
 
 def is_credential_name(name: str) -> bool:
@@ -194,6 +229,10 @@ class HardcodedCredentialSetting(_SettingsRule):
             path=SETTINGS_PATH,
         ),
     ]
+
+    AST_TRIGGERS = _assign_trigger(
+        lambda name, value: is_credential_name(name) or _has_credential_key(value)
+    )
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check credential-named settings and credential keys of settings dicts."""
@@ -246,6 +285,11 @@ class DebugEnabled(_SettingsRule):
         Invalid("class Production(Configuration):\n    DEBUG = True\n", 2, 4, path="app/settings.py"),
     ]
     TEXT_HINTS = ("DEBUG",)
+    AST_TRIGGERS = _assign_trigger(
+        lambda name, value: name == "DEBUG"
+        and isinstance(value, ast.Constant)
+        and value.value is True
+    )
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check ``DEBUG`` assignments."""
@@ -277,6 +321,10 @@ class AllowedHostsWildcard(_SettingsRule):
         Invalid('ALLOWED_HOSTS = ("localhost", "*")\n', 1, 30, path=SETTINGS_PATH),
     ]
     TEXT_HINTS = ("ALLOWED_HOSTS",)
+    AST_TRIGGERS = _assign_trigger(
+        lambda name, value: name == "ALLOWED_HOSTS"
+        and isinstance(value, (ast.List, ast.Tuple, ast.Set))
+    )
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check ``ALLOWED_HOSTS`` literals."""
