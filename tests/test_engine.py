@@ -11,7 +11,7 @@ import libcst as cst
 import pytest
 
 from flake8_djguide import config
-from flake8_djguide.engine import Engine, _merge_spans, _plan_chunks
+from flake8_djguide.engine import Engine, _plan_chunks
 from flake8_djguide.registry import all_rules
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.walker import iter_children
@@ -89,15 +89,15 @@ def test_walker_reaches_every_expression_and_statement() -> None:
 
 
 def test_statements_sharing_a_line_form_one_chunk() -> None:
-    spans = _merge_spans([((1, 1), False), ((1, 1), True), ((3, 5), False), ((7, 9), True)])
-    assert spans == [((1, 1), True), ((3, 5), False), ((7, 9), True)]
-    chunks = _plan_chunks(spans, total_lines=100)
-    assert chunks is not None
-    assert [(c.first, c.last) for c in chunks] == [(1, 1), (7, 9)]
+    tree = ast.parse("a = 1; b = 2\n\nc = 3\n\ndef f():\n    pass\n")
+    spans = [((1, 1), False), ((1, 1), True), ((3, 3), False), ((5, 6), True)]
+    chunks = _plan_chunks(spans, tree.body)
+    assert [(c.first, c.last, len(c.statements)) for c in chunks] == [(1, 1, 2), (5, 6, 1)]
 
 
-def test_mostly_needed_file_is_parsed_whole() -> None:
-    assert _plan_chunks([((1, 70), True), ((71, 100), False)], total_lines=100) is None
+def test_statements_no_rule_needs_are_not_chunked() -> None:
+    tree = ast.parse("a = 1\nb = 2\n")
+    assert _plan_chunks([((1, 1), False), ((2, 2), False)], tree.body) == []
 
 
 class _Crashing(Rule):

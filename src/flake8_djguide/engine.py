@@ -9,10 +9,18 @@ For each file:
    ``AST_TRIGGERS``; a rule none of whose triggers holds is dropped. When no
    rule is left, libcst is never imported or invoked.
 4. Only the top-level statements in which a trigger held are parsed with
-   libcst (or the whole file, when a rule needs it all or most of the file
-   is needed), and each parsed chunk is walked once for all active rules.
-5. Positions are resolved only for chunks that have findings, with libcst's
-   PositionProvider on that chunk alone, offset by the chunk's first line.
+   libcst, one statement at a time (the whole file when a rule needs it all,
+   or for the fixer). Inside statements where only ``TRIGGER_SCOPE =
+   "function"`` rules' triggers held, function bodies holding none of their
+   trigger nodes are left out (replaced by one name and empty lines, so no
+   line or column moves). Node validation is skipped: Python's parser already
+   accepted the code.
+5. Each parsed chunk is walked once for all active rules (see
+   :mod:`flake8_djguide.walker`), which also notes each node's statement.
+6. Findings are located by generating code from their statement's position,
+   known from the ``ast`` tree, up to the reported node; never with libcst's
+   PositionProvider (see :mod:`flake8_djguide.positions`). In flake8 runs each
+   chunk's tree is dropped once its findings are located.
 
 Any exception while parsing or inside a rule becomes one ``DJG000`` finding
 at 1:1 that names the error; the other rules' findings are kept.
@@ -22,7 +30,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.context import FileContext, ModuleInfo
@@ -33,10 +41,6 @@ if TYPE_CHECKING:
 
     from flake8_djguide.config import Settings
 
-#: When the statements to parse cover more than this share of the file's
-#: lines, one parse of the whole file is cheaper than many small ones.
-WHOLE_FILE_SHARE = 0.6
-
 
 @dataclass
 class Chunk:
@@ -45,6 +49,13 @@ class Chunk:
     first: int
     last: int
     module: cst.Module | None = None
+    #: the top-level ``ast`` statements of the chunk (to locate findings)
+    statements: list[ast.stmt] = field(default_factory=list)
+    #: line number -> the text parsed instead (bodies left out, see ``TRIGGER_SCOPE``)
+    replaced: dict[int, str] = field(default_factory=dict)
+    #: id of an ``ast`` function whose body was left out -> (statements kept, first
+    #: line left out, its indentation)
+    elided: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,59 +109,158 @@ class _Triggers:
         for rule in rules:
             for node_type, predicate in (rule.AST_TRIGGERS or {}).items():
                 self.table.setdefault(node_type, []).append((rule, predicate))
+        #: per top-level statement: its functions (for ``TRIGGER_SCOPE = "function"``)
+        self.functions: list[list[ast.AST]] = []
+        #: ids of the functions whose bodies hold a trigger node of such a rule
+        self.keep: set[int] = set()
+        #: indexes of the statements where a ``"statement"``-scope trigger holds
+        self.whole: set[int] = set()
 
     def run(self, tree: ast.Module) -> list[tuple[tuple[int, int], set[type[Rule]]]]:
-        """For each top-level statement: its line span and the rules triggered in it."""
+        """For each top-level statement: its line span and the rules triggered in it.
+
+        One walk collects the imports and the nodes of the trigger types; the
+        predicates run afterwards, so that they see every import of the file
+        (as the rules do), wherever it is. For rules with ``TRIGGER_SCOPE =
+        "function"`` it also notes, per statement, the functions whose bodies
+        hold a trigger node (:attr:`keep`) and every function (:attr:`functions`).
+        """
         table = self.table
         info = self.ctx.info
         ctx = self.ctx
-        result = []
-        import_types = (ast.Import, ast.ImportFrom)
-        for statement in tree.body:
-            fired: set[type[Rule]] = set()
-            ctx.current_statement = statement
-            for node in ast.walk(statement):
-                if isinstance(node, import_types):
+        scoped = {r for entries in table.values() for r, _ in entries if _function_scope(r)}
+        candidates: list[tuple[int, ast.AST, tuple[ast.AST, ...]]] = []
+        # Without expression triggers, the walk enters statement bodies only.
+        statements_only = all(issubclass(t, ast.stmt) for t in table)
+        node_base = ast.AST
+        function_types = (ast.FunctionDef, ast.AsyncFunctionDef)
+        stmt_fields = ("body", "orelse", "finalbody", "handlers", "cases")
+        no_chain: tuple[ast.AST, ...] = ()
+        for index, statement in enumerate(tree.body):
+            functions: list[ast.AST] = []
+            stack: list[tuple[Any, tuple[ast.AST, ...]]] = [(statement, no_chain)]
+            while stack:
+                node, chain = stack.pop()
+                node_type = type(node)
+                if node_type is ast.Import or node_type is ast.ImportFrom:
                     info.add_import(node)
-                entries = table.get(type(node))
-                if entries:
-                    for rule, predicate in entries:
-                        if rule not in fired and predicate(node, ctx):
-                            fired.add(rule)
-            result.append((_statement_span(statement), fired))
-        return result
+                if node_type in table:
+                    candidates.append((index, node, chain))
+                inner = chain
+                if scoped and node_type in function_types:
+                    functions.append(node)
+                    inner = (*chain, node)
+                for name in stmt_fields if statements_only else node._fields:
+                    value = getattr(node, name, None)
+                    below = inner if name == "body" else chain
+                    if type(value) is list:
+                        stack.extend((v, below) for v in value if isinstance(v, node_base))
+                    elif isinstance(value, node_base):
+                        stack.append((value, below))
+            self.functions.append(functions)
+        fired_by_statement: list[set[type[Rule]]] = [set() for _ in tree.body]
+        for index, node, chain in candidates:
+            fired = fired_by_statement[index]
+            ctx.current_statement = tree.body[index]
+            for rule, predicate in table[type(node)]:
+                if rule in scoped:
+                    if predicate(node, ctx):
+                        fired.add(rule)
+                        self.keep.update(id(f) for f in chain)
+                elif rule not in fired and predicate(node, ctx):
+                    fired.add(rule)
+                    self.whole.add(index)
+        ctx.current_statement = None
+        return [
+            (_statement_span(statement), fired)
+            for statement, fired in zip(tree.body, fired_by_statement)
+        ]
+
+
+#: The statement that stands for a function body left out of the parse (a name, so
+#: that no rule takes the function for a stub: ``...``, ``pass``).
+ELIDED = "__djguide_elided__"
+
+
+def _function_scope(rule: type[Rule]) -> bool:
+    return getattr(rule, "TRIGGER_SCOPE", "statement") == "function"
+
+
+def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index: int) -> None:
+    """Leave out of ``chunk`` the bodies of functions no trigger needs (``TRIGGER_SCOPE``).
+
+    Each left-out body keeps its docstring; its other lines become one
+    :data:`ELIDED` statement followed by empty lines, so that every line and
+    column outside the bodies stays where it was. One-line bodies are kept.
+    """
+    if index in triggers.whole or len(chunk.statements) != 1:
+        return
+    done_until = 0
+    for function in sorted(triggers.functions[index], key=lambda f: f.lineno):  # type: ignore[attr-defined]
+        if id(function) in triggers.keep or function.lineno <= done_until:  # type: ignore[attr-defined]
+            continue
+        body = function.body  # type: ignore[attr-defined]
+        first = body[0]
+        kept = int(
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        )
+        if kept >= len(body):
+            continue
+        region_first = _statement_span(body[kept])[0]
+        region_last = body[-1].end_lineno or body[-1].lineno
+        if region_first == region_last and kept + 1 == len(body):
+            continue  # one line (``pass``, ``...``, ``return x``): kept, stubs stay stubs
+        previous_end = (body[0].end_lineno or body[0].lineno) if kept else function.lineno  # type: ignore[attr-defined]
+        text = lines[region_first - 1]
+        indent = text[: len(text) - len(text.lstrip(" \t"))]
+        column = body[kept].col_offset
+        if (
+            region_first <= previous_end
+            or text[:column].strip()
+            or len(indent) != column
+            or any("\r" in line.rstrip("\r\n") for line in lines[region_first - 1 : region_last])
+        ):
+            continue
+        chunk.replaced[region_first] = indent + ELIDED + _ending(text)
+        for number in range(region_first + 1, region_last + 1):
+            chunk.replaced[number] = _ending(lines[number - 1])
+        chunk.elided[id(function)] = (kept, region_first, len(indent))
+        done_until = region_last
+
+
+def _ending(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "\r\n"
+    if line.endswith(("\n", "\r")):
+        return line[-1]
+    return ""
 
 
 def _plan_chunks(
-    spans: Iterable[tuple[tuple[int, int], bool]], total_lines: int
-) -> list[Chunk] | None:
-    """Merge the needed statements into chunks; ``None`` means parse the whole file."""
+    spans: Iterable[tuple[tuple[int, int], bool]], statements: Sequence[ast.stmt]
+) -> list[Chunk]:
+    """One chunk per needed top-level statement (statements sharing a line go together).
+
+    Parsing statement by statement costs no more than parsing the whole file
+    at once (measured on Django), and keeps the trees small: a chunk's tree is
+    dropped once it is walked and its findings are located.
+    """
     chunks: list[Chunk] = []
-    for (first, last), needed in spans:
-        if chunks and first <= chunks[-1].last:
+    previous: Chunk | None = None  # the span of the previous statement, needed or not
+    for ((first, last), needed), statement in zip(spans, statements):
+        if previous is not None and first <= previous.last:
             # statements sharing a line (``a = 1; b = 2``) are parsed together
-            chunks[-1].last = max(chunks[-1].last, last)
+            previous.last = max(previous.last, last)
+            previous.statements.append(statement)
+            if needed and (not chunks or chunks[-1] is not previous):
+                chunks.append(previous)
             continue
+        previous = Chunk(first, last, statements=[statement])
         if needed:
-            chunks.append(Chunk(first, last))
-    needed_lines = sum(c.last - c.first + 1 for c in chunks)
-    if total_lines and needed_lines > WHOLE_FILE_SHARE * total_lines:
-        return None
+            chunks.append(previous)
     return chunks
-
-
-def _merge_spans(
-    spans: list[tuple[tuple[int, int], bool]],
-) -> list[tuple[tuple[int, int], bool]]:
-    """Make statements that share a line one span, needed if any of them is."""
-    merged: list[tuple[tuple[int, int], bool]] = []
-    for (first, last), needed in spans:
-        if merged and first <= merged[-1][0][1]:
-            (m_first, m_last), m_needed = merged[-1]
-            merged[-1] = ((m_first, max(m_last, last)), m_needed or needed)
-        else:
-            merged.append(((first, last), needed))
-    return merged
 
 
 class Engine:
@@ -166,8 +276,14 @@ class Engine:
         settings: Settings,
         tree: ast.AST | None = None,
         whole_file: bool = False,
+        release_trees: bool = False,
     ) -> Result:
-        """Lint one file given as lines (as flake8 passes them)."""
+        """Lint one file given as lines (as flake8 passes them).
+
+        ``whole_file`` parses the whole file as one chunk (the fixer needs it);
+        ``release_trees`` drops each chunk's tree once its findings are located
+        (flake8 runs, which need only line and column), which keeps memory low.
+        """
         if tree is None:
             try:
                 tree = ast.parse("".join(lines))
@@ -183,7 +299,7 @@ class Engine:
         rules = [r for r in self.rules if r.applies_to(ctx)]
         by_path = path_findings(rules, ctx)
         rules = [r for r in rules if not r.PATH_ONLY]
-        result = self._check_source(lines, ctx, tree, rules, whole_file)
+        result = self._check_source(lines, ctx, tree, rules, whole_file, release_trees)
         if by_path:
             return Result(by_path + result.findings, result.chunks, result.parsed)
         return result
@@ -195,6 +311,7 @@ class Engine:
         tree: ast.AST | None,
         rules: list[type[Rule]],
         whole_file: bool,
+        release_trees: bool,
     ) -> Result:
         """Run the rules that read the code: text hints, ast triggers, libcst walk."""
         if not rules:
@@ -204,9 +321,10 @@ class Engine:
         if not rules:
             return Result([], [], False)
 
-        chunks: list[Chunk] | None
+        chunks: list[Chunk]
         if isinstance(tree, ast.Module):
-            per_statement = _Triggers(rules, ctx).run(tree)
+            triggers = _Triggers(rules, ctx)
+            per_statement = triggers.run(tree)
             fired: set[type[Rule]] = set()
             for _span, rule_set in per_statement:
                 fired |= rule_set
@@ -214,13 +332,18 @@ class Engine:
             rules = [r for r in rules if r.AST_TRIGGERS is None or r in fired]
             if not rules:
                 return Result([], [], False)
-            spans = _merge_spans([(span, bool(rule_set)) for span, rule_set in per_statement])
-            chunks = None if needs_all or whole_file else _plan_chunks(spans, len(lines))
+            spans = [(span, bool(rule_set)) for span, rule_set in per_statement]
+            if needs_all or whole_file:
+                chunks = [Chunk(1, len(lines), statements=list(tree.body))]
+            else:
+                chunks = _plan_chunks(spans, tree.body)
+                if any(triggers.functions):
+                    positions = {id(statement): i for i, statement in enumerate(tree.body)}
+                    for chunk in chunks:
+                        _elide_bodies(chunk, lines, triggers, positions[id(chunk.statements[0])])
         else:
-            chunks = None
-        if chunks is None:
             chunks = [Chunk(1, len(lines))]
-        return _Run(rules, ctx).run(lines, chunks)
+        return _Run(rules, ctx).run(lines, chunks, release_trees=release_trees)
 
 
 class _Run:
@@ -256,26 +379,57 @@ class _Run:
             if not self.errors:
                 self.errors.append(error_finding(error, type(rule).CODE))
 
-    def run(self, lines: Sequence[str], chunks: list[Chunk]) -> Result:
-        import libcst as cst
-
+    def run(self, lines: Sequence[str], chunks: list[Chunk], release_trees: bool = False) -> Result:
+        """Parse, walk and locate chunk by chunk."""
+        from flake8_djguide.positions import anchor_types
         from flake8_djguide.walker import walk
 
         self.visit_ref = self.visit
         self.leave_ref = self.leave
+        anchors = anchor_types()
+        # Rules reporting from end_file() may report nodes of any chunk: keep the trees.
+        deferred = any(type(i).end_file is not Rule.end_file for i in self.instances)
+        release = release_trees and not deferred
+        owners: list[dict[int, Any]] = []
+        findings: list[Finding] = []
         for index, chunk in enumerate(chunks):
-            text = "".join(lines[chunk.first - 1 : chunk.last])
+            if chunk.replaced:
+                replaced = chunk.replaced
+                numbers = range(chunk.first, chunk.last + 1)
+                text = "".join(replaced.get(n, lines[n - 1]) for n in numbers)
+            else:
+                text = "".join(lines[chunk.first - 1 : chunk.last])
             try:
-                chunk.module = cst.parse_module(text)
+                chunk.module = parse_module(text, validate=not chunk.statements)
             except Exception as error:
                 return Result([error_finding(error)], chunks, True)
+            counts = []
+            lookup = _AstLookup(chunk, lines)
             for instance in self.instances:
                 instance.begin_chunk(index)
+                instance._ast_lookup = lookup
+                counts.append((instance, len(instance.findings)))
+            chunk_owners: dict[int, Any] = {}
             try:
-                walk(chunk.module, self.visit_ref, self.leave_ref, self._on_error)
+                walk(
+                    chunk.module,
+                    self.visit_ref,
+                    self.leave_ref,
+                    self._on_error,
+                    chunk_owners,
+                    anchors,
+                )
             except RecursionError as error:
                 return Result([error_finding(error)], chunks, True)
-        findings: list[Finding] = []
+            owners.append(chunk_owners)
+            if release:
+                new = [f for instance, count in counts for f in instance.findings[count:]]
+                try:
+                    locate(new, chunks, lines, owners)
+                except Exception as error:
+                    return Result([error_finding(error)], chunks, True)
+                chunk.module = None
+                owners[index] = {}
         for instance in list(self.instances):
             try:
                 instance.end_file()
@@ -284,11 +438,57 @@ class _Run:
                 continue
             findings.extend(instance.findings)
         try:
-            locate(findings, chunks)
+            locate([f for f in findings if not f.line], chunks, lines, owners)
         except Exception as error:
             return Result([error_finding(error)], chunks, True)
         findings.sort(key=lambda f: (f.line, f.col, f.code))
         return Result(self.errors + findings, chunks, True)
+
+
+class _AstLookup:
+    """``Rule.ast_node`` for one chunk: its statements paired with ``ast`` on first use."""
+
+    def __init__(self, chunk: Chunk, lines: Sequence[str]) -> None:
+        self.chunk = chunk
+        self.lines = lines
+        self.nodes: dict[int, ast.AST] | None = None
+
+    def __call__(self, node: cst.CSTNode) -> ast.AST | None:
+        if self.nodes is None:
+            from flake8_djguide.positions import Anchors
+
+            self.nodes = {}
+            module = self.chunk.module
+            if module is not None and self.chunk.statements:
+                anchors = Anchors(self.lines, self.chunk.elided)
+                if anchors.pair(module.body, self.chunk.statements):
+                    self.nodes = anchors.nodes
+        return self.nodes.get(id(node))
+
+
+def _skip_validation(node: object) -> None:
+    return None
+
+
+def parse_module(text: str, validate: bool = True) -> cst.Module:
+    """``libcst.parse_module``; with ``validate=False``, without libcst's node validation.
+
+    Every node libcst builds runs ``_validate()`` (checks meant for trees built
+    by hand: balanced parentheses, whitespace shapes), which costs 15-25 % of a
+    parse. Code that Python's own parser accepted (flake8's ``ast`` tree exists)
+    yields valid nodes, so the engine skips it there; the tree is identical.
+    """
+    import libcst as cst
+
+    if validate:
+        return cst.parse_module(text)
+    base = cst.CSTNode
+    original = base.__dict__["__post_init__"]
+    base.__post_init__ = _skip_validation  # type: ignore[method-assign,assignment]
+    try:
+        return cst.parse_module(text)
+    finally:
+        base.__post_init__ = original  # type: ignore[method-assign]
 
 
 _CALLBACKS: dict[type, list[tuple[type, str, bool]]] = {}
@@ -312,22 +512,55 @@ def _callbacks_of(rule: type[Rule]) -> list[tuple[type, str, bool]]:
     return found
 
 
-def locate(findings: list[Finding], chunks: list[Chunk]) -> None:
-    """Fill in line and column of findings, resolving positions per chunk."""
-    from libcst.metadata import MetadataWrapper, PositionProvider
+def locate(
+    findings: list[Finding],
+    chunks: Sequence[Chunk],
+    lines: Sequence[str] = (),
+    owners: Sequence[dict[int, Any]] = (),
+) -> None:
+    """Fill in line and column of findings (see :mod:`flake8_djguide.positions`).
+
+    ``owners[i]`` maps the nodes of chunk ``i`` to their innermost statement
+    (filled by the walk); code is generated from that statement's start, known
+    from the ``ast`` tree, up to the reported node. Findings that cannot be
+    located that way are located by generating their chunk from its start.
+    """
+    from flake8_djguide.positions import Anchors, generate
 
     by_chunk: dict[int, list[Finding]] = {}
     for finding in findings:
-        if finding.node is not None and finding.chunk >= 0:
+        if finding.node is not None and 0 <= finding.chunk < len(chunks):
             by_chunk.setdefault(finding.chunk, []).append(finding)
     for index, chunk_findings in by_chunk.items():
         chunk = chunks[index]
-        assert chunk.module is not None
-        positions = MetadataWrapper(chunk.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        module = chunk.module
+        if module is None:
+            for finding in chunk_findings:
+                finding.line, finding.col = chunk.first, 0
+            continue
+        found: dict[int, tuple[int, int]] = {}
+        chunk_owners = owners[index] if index < len(owners) else {}
+        if chunk_owners and lines and chunk.statements:
+            anchors = Anchors(lines, chunk.elided)
+            if anchors.pair(module.body, chunk.statements):
+                by_anchor: dict[int, tuple[Any, list[int]]] = {}
+                for finding in chunk_findings:
+                    owner = chunk_owners.get(id(finding.node))
+                    if owner is not None and anchors.start_of(owner) is not None:
+                        by_anchor.setdefault(id(owner), (owner, []))[1].append(id(finding.node))
+                for owner, wanted in by_anchor.values():
+                    start = anchors.start_of(owner)
+                    assert start is not None
+                    line, column, indent = start
+                    is_elif = id(owner) in anchors.elifs
+                    found.update(generate(module, owner, wanted, (line, column), indent, is_elif))
+        missing = [id(f.node) for f in chunk_findings if id(f.node) not in found]
+        if missing:
+            for key, (line, column) in generate(module, module, missing, None).items():
+                found[key] = (line + chunk.first - 1, column)
         for finding in chunk_findings:
-            position = positions.get(finding.node)
+            position = found.get(id(finding.node))
             if position is None:
                 finding.line, finding.col = chunk.first, 0
             else:
-                finding.line = position.start.line + chunk.first - 1
-                finding.col = position.start.column
+                finding.line, finding.col = position

@@ -100,7 +100,9 @@ class Plugin:
             engine = self._engine_for(self.filename)
             if not engine.rules:
                 return
-            result = engine.check(self.lines, self.filename, settings, tree=self.tree)
+            result = engine.check(
+                self.lines, self.filename, settings, tree=self.tree, release_trees=True
+            )
             findings = baseline.suppress(result.findings, self.lines, self.filename, settings)
         except config.ConfigError as error:
             findings = [error_finding(error)]

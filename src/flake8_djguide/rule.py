@@ -98,6 +98,14 @@ class Rule:
     #: with libcst for this rule only when a predicate holds on one of its nodes.
     #: ``None`` means the rule needs every statement of the file.
     AST_TRIGGERS: ClassVar[Mapping[type[ast.AST], AstTrigger] | None] = None
+    #: How much a trigger that holds makes the engine parse. ``"statement"``: the
+    #: whole top-level statement holding the node. ``"function"``: in a statement
+    #: where only such rules' triggers hold, the body of every function that holds
+    #: none of their trigger nodes is left out of the parse (its decorators, ``def``
+    #: line, parameters and docstring stay): for rules that look at definitions
+    #: (annotations, docstrings) and never into the body of a function unless one of
+    #: their triggers holds inside that body.
+    TRIGGER_SCOPE: ClassVar[str] = "statement"
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
@@ -142,6 +150,19 @@ class Rule:
     def begin_chunk(self, index: int) -> None:
         """Called before each parsed part of the file is walked."""
         self.chunk = index
+
+    def ast_node(self, node: cst.CSTNode) -> ast.AST | None:
+        """The node of flake8's ``ast`` tree for a libcst statement (a ``FunctionDef``,
+        a small statement, an ``except`` clause), or ``None`` when unknown.
+
+        For facts the ``ast`` tree states more cheaply or more completely: a
+        ``TRIGGER_SCOPE = "function"`` rule sees the whole body of a function
+        there, even when the engine left it out of the libcst parse.
+        """
+        lookup = self._ast_lookup
+        return lookup(node) if lookup is not None else None
+
+    _ast_lookup: Callable[[cst.CSTNode], ast.AST | None] | None = None
 
     def end_file(self) -> None:
         """Called once after the whole file was walked (for deferred reports)."""

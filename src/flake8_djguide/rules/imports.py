@@ -164,10 +164,8 @@ class SettingsModuleImport(Rule):
         Invalid("from myproject import settings\n", 1, 0),
     ]
     AST_TRIGGERS = {
-        ast.Import: lambda node, ctx: any("settings" in a.name for a in node.names),
-        ast.ImportFrom: lambda node, ctx: (
-            "settings" in (node.module or "") or any("settings" in a.name for a in node.names)
-        ),
+        ast.Import: lambda node, ctx: _settings_import_ast(node, ctx),
+        ast.ImportFrom: lambda node, ctx: _settings_import_ast(node, ctx),
     }
 
     @classmethod
@@ -204,6 +202,33 @@ class SettingsModuleImport(Rule):
             if _SETTINGS_PART.match(name) and module:
                 self._check(node, f"{module}.{name}")
                 return
+
+
+def _settings_import_ast(node: ast.Import | ast.ImportFrom, ctx: FileContext) -> bool:
+    """The rule's own test on the ``ast`` import (so that ``from django.conf import
+    settings``, in most Django modules, does not make the file parse)."""
+    if "settings" not in (getattr(node, "module", None) or "") and not any(
+        "settings" in a.name for a in node.names
+    ):
+        return False
+
+    def own(module: str) -> bool:
+        return is_settings_module_name(module) and ctx.is_own_package(module.split(".", 1)[0])
+
+    if isinstance(node, ast.Import):
+        return any(own(a.name) for a in node.names)
+    module = node.module or ""
+    if node.level:
+        resolved = absolute_module(ctx, node.level, module)
+        if resolved is None:
+            return False
+        module = resolved
+    if is_settings_module_name(module):
+        return own(module)
+    return bool(module) and any(
+        a.name != "*" and _SETTINGS_PART.match(a.name) is not None and own(f"{module}.{a.name}")
+        for a in node.names
+    )
 
 
 def _is_conf_import(node: ast.AST) -> bool:

@@ -1,0 +1,711 @@
+"""Benchmark flake8-djguide against flake8's default checks (issue 8).
+
+Usage, from the repository root after the README's install command::
+
+    python bench/run.py                    # the full run (about 15 minutes on 2 cores)
+    python bench/run.py --quick            # every 8th file, fewer rounds (about 2 minutes)
+    python bench/run.py --write-results    # also update the table in bench/RESULTS.md
+
+It fetches the Django and Django REST framework sources with pip into
+``bench/.cache/`` (git-ignored), then runs every case as a separate process,
+alternating the cases round-robin, and prints medians (min-max) and ratios as
+a markdown table.
+
+What the ratios compare. flake8 runs every installed checker whatever
+``--select`` says, and flake8-djguide drops all its rules when no DJG code is
+selected. So, on the same files:
+
+- *floor*: flake8 with no checker at all (``bench/flake8_with.py --plugins=none``):
+  reading, tokenizing and ``ast``-parsing every file;
+- *default*: ``flake8 --select=E,W,F,C90``;
+- *DJG*: ``flake8 --select=E,W,F,C90,DJG`` (every default-on DJG rule installed);
+- cost of the default checks = default - floor; cost of flake8-djguide = DJG - default;
+- figure 1 = cost of flake8-djguide / cost of the default checks.
+
+Times are CPU seconds (user + system of the process and its workers, from
+``wait4``), because the 2-core machines this runs on are shared; wall-clock
+seconds are printed next to them. Each ratio is computed within one round
+(the cases of a round run back to back), and the table shows the median and
+range over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import importlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+CACHE = BENCH / ".cache"
+WRAPPER = BENCH / "flake8_with.py"
+PACKAGES = ("django", "djangorestframework")
+TOP_LEVEL = {"django": "django", "djangorestframework": "rest_framework"}
+DEFAULT = "E,W,F,C90"
+#: ~300-line files for figure 3: DRF's generic views (one DJG002 finding, so libcst
+#: is imported) and Django's signing module (nothing for the DJG0xx/3xx rules).
+EDITOR_FILES = ("rest_framework/generics.py", "django/core/signing.py")
+RESULTS = BENCH / "RESULTS.md"
+BEGIN, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+BUDGETS = {
+    "full -j1": 1.0,
+    "full -j2": 1.0,
+    "rare": 0.5,
+    "editor": 1.3,
+    "index cold": 0.15,
+    "index warm": 0.02,
+    "memory": 1.5,
+}
+
+
+# -- corpus ------------------------------------------------------------------------------
+
+
+def fetch(cache: Path) -> tuple[Path, dict[str, str]]:
+    """Download the Django and DRF distributions with pip and unpack their packages."""
+    corpus = cache / "corpus"
+    versions_file = cache / "versions.json"
+    if corpus.is_dir() and versions_file.is_file():
+        versions: dict[str, str] = json.loads(versions_file.read_text(encoding="utf-8"))
+        return corpus, versions
+    dist = cache / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    dist.mkdir(parents=True)
+    print(f"fetching {' '.join(PACKAGES)} with pip into {dist} ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dist), *PACKAGES],
+        check=True,
+    )
+    shutil.rmtree(corpus, ignore_errors=True)
+    corpus.mkdir(parents=True)
+    versions = {}
+    for archive in sorted(dist.iterdir()):
+        name, version = _unpack(archive, corpus)
+        versions[name] = version
+    # A project marker, so that the plugin takes the corpus as the project root.
+    (corpus / "pyproject.toml").write_text("# benchmark corpus (bench/run.py)\n", encoding="utf-8")
+    versions_file.write_text(json.dumps(versions), encoding="utf-8")
+    return corpus, versions
+
+
+def _unpack(archive: Path, corpus: Path) -> tuple[str, str]:
+    match = re.match(r"([A-Za-z0-9_.]+?)-(\d[^-]*?)(?:-py|\.tar\.gz|\.zip)", archive.name)
+    if not match:
+        raise SystemExit(f"cannot tell the version of {archive.name}")
+    name, version = match.group(1).lower(), match.group(2)
+    top = TOP_LEVEL.get(name.replace("_", ""), TOP_LEVEL.get(name, name))
+    if archive.suffix == ".whl" or archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as zipped:
+            members = [(m, m) for m in zipped.namelist()]
+            for member, _ in members:
+                relative = _package_path(member, top, archive.suffix == ".zip")
+                if relative is not None:
+                    target = corpus / relative
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(zipped.read(member))
+    else:
+        with tarfile.open(archive) as tarred:
+            for member in tarred.getmembers():
+                relative = _package_path(member.name, top, True)
+                if relative is not None and member.isfile():
+                    extracted = tarred.extractfile(member)
+                    assert extracted is not None
+                    target = corpus / relative
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(extracted.read())
+    return name, version
+
+
+def _package_path(member: str, top: str, strip_first: bool) -> str | None:
+    parts = member.split("/")
+    if strip_first:
+        parts = parts[1:]
+    if not parts or parts[0] != top or not parts[-1].endswith(".py"):
+        return None
+    return "/".join(parts)
+
+
+def corpus_files(corpus: Path, every: int) -> list[str]:
+    """The corpus's Python files (relative paths), every ``every``-th one."""
+    relative = (p.relative_to(corpus).as_posix() for p in corpus.rglob("*.py"))
+    files = sorted(f for f in relative if "/." not in f and not f.startswith("."))
+    return files[::every]
+
+
+def count_lines(root: Path, files: Sequence[str]) -> int:
+    """Total number of lines."""
+    return sum(len((root / f).read_bytes().splitlines()) for f in files)
+
+
+# -- one measured process -----------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One run of one case."""
+
+    wall: float
+    cpu: float
+    rss_mib: float
+
+
+@dataclass
+class Case:
+    """A command run repeatedly."""
+
+    name: str
+    argv: list[str]
+    stdin: Path | None = None
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, what: str) -> float:
+        """Median of one measure over the samples."""
+        return statistics.median(getattr(s, what) for s in self.samples)
+
+    def cell(self, what: str, digits: int = 2) -> str:
+        """``median (min-max)``."""
+        values = [getattr(s, what) for s in self.samples]
+        return _cell(values, digits)
+
+
+def _cell(values: Sequence[float], digits: int = 2) -> str:
+    if not values:
+        return "n/a"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.{digits}f}"
+    return f"{med:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def child_env() -> dict[str, str]:
+    """The environment of measured processes: bytecode allowed (as on a developer machine)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    return env
+
+
+def run_once(argv: Sequence[str], cwd: Path, stdin: Path | None = None) -> Sample:
+    """Run ``argv`` to completion; CPU time and peak RSS include its worker processes."""
+    env = child_env()
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(open(stdin, "rb")) if stdin else subprocess.DEVNULL
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=handle,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}):\n{errors.decode()}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return Sample(wall, cpu, usage.ru_maxrss / 1024)
+
+
+def flake8_argv(plugins: str, select: str, extra: Sequence[str], standin: bool) -> list[str]:
+    """The command of one flake8 case, through the plugin-filtering wrapper."""
+    argv = [sys.executable, str(WRAPPER), f"--plugins={plugins}"]
+    if standin:
+        argv.append("--standin")
+    return [*argv, "--", "--isolated", f"--select={select}", *extra]
+
+
+def round_robin(cases: Sequence[Case], rounds: int, cwd: Path, label: str) -> None:
+    """Run every case once per round, in a rotating order."""
+    order = list(cases)
+    for index in range(rounds):
+        rotation = index % len(order)
+        for case in order[rotation:] + order[:rotation]:
+            case.samples.append(run_once(case.argv, cwd, case.stdin))
+        print(f"  {label}: round {index + 1}/{rounds} done", file=sys.stderr)
+
+
+def stats_run(argv: Sequence[str], cwd: Path, stdin: Path | None = None) -> dict[str, int]:
+    """One untimed ``-j1`` run that counts the files the engine parsed with libcst."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stats.json"
+        command = list(argv)
+        command.insert(2, f"--stats={out}")
+        run_once(command, cwd, stdin)
+        try:
+            return dict(json.loads(out.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return {}
+
+
+# -- figures ------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """Everything printed at the end."""
+
+    figures: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def figure(self, key: str, label: str, values: Sequence[float], extra: str = "") -> None:
+        """One budgeted figure: ratios per round, checked against the budget."""
+        budget = BUDGETS[key]
+        if not values:
+            self.figures.append((label, "n/a", f"<= {budget:g}", "n/a", extra))
+            return
+        med = statistics.median(values)
+        verdict = "ok" if med <= budget else "OVER"
+        shown = _cell(values, 2) + ("x" if budget >= 0.5 else "")
+        if budget < 0.5:
+            shown = _cell([100 * v for v in values], 1) + " %"
+            limit = f"< {100 * budget:g} %"
+        else:
+            limit = f"<= {budget:g}x"
+        self.figures.append((label, shown, limit, verdict, extra))
+
+
+def per_round(fn, *cases: Case) -> list[float]:  # type: ignore[no-untyped-def]
+    """``fn`` applied to the samples of each round."""
+    rounds = min(len(c.samples) for c in cases)
+    return [fn(*(c.samples[i] for c in cases)) for i in range(rounds)]
+
+
+def _ratio(base: float, cost: float) -> float:
+    return cost / base if base > 0 else float("nan")
+
+
+def corpus_figures(args: argparse.Namespace, corpus: Path, report: Report) -> None:
+    """Figures 1, 2 and 5: the corpus, -j1 and -j2, as ratios of the default checks' cost."""
+    files = corpus_files(corpus, args.every)
+    lines = count_lines(corpus, files)
+    report.notes.append(f"corpus: {len(files)} files, {lines:,} lines (every {args.every})")
+    cases_by_jobs: dict[int, dict[str, Case]] = {}
+    for jobs in args.jobs:
+        common = [f"-j{jobs}", *files]
+        cases = {
+            "floor": Case("floor", flake8_argv("none", DEFAULT, common, False)),
+            "default": Case("default", flake8_argv("all", DEFAULT, common, args.standin)),
+            "djg": Case("djg", flake8_argv("all", DEFAULT + ",DJG", common, args.standin)),
+            "rare": Case(
+                "rare",
+                flake8_argv(
+                    "all", DEFAULT + ",DJG", ["--extend-ignore=DJG4", *common], args.standin
+                ),
+            ),
+        }
+        # warm-up: writes bytecode, fills the page cache
+        run_once(cases["djg"].argv[: -len(files)] + files[:20], corpus)
+        round_robin(list(cases.values()), args.rounds, corpus, f"corpus -j{jobs}")
+        cases_by_jobs[jobs] = cases
+
+    for jobs, cases in cases_by_jobs.items():
+        fl, de, dj, ra = cases["floor"], cases["default"], cases["djg"], cases["rare"]
+        full = per_round(lambda f, d, j: _ratio(d.cpu - f.cpu, j.cpu - d.cpu), fl, de, dj)
+        report.figure(
+            f"full -j{jobs}" if f"full -j{jobs}" in BUDGETS else "full -j2",
+            f"1. full default DJG set, -j{jobs} (CPU)",
+            full,
+            "wall: "
+            + _cell(per_round(lambda f, d, j: _ratio(d.wall - f.wall, j.wall - d.wall), fl, de, dj))
+            + "x",
+        )
+        if jobs == args.jobs[0]:
+            rare = per_round(lambda f, d, r: _ratio(d.cpu - f.cpu, r.cpu - d.cpu), fl, de, ra)
+            rare_stats = stats_run(ra.argv, corpus) if not args.no_stats else {}
+            full_stats = stats_run(dj.argv, corpus) if not args.no_stats else {}
+            report.figure(
+                "rare",
+                f"2. rarely firing rules only (`--extend-ignore=DJG4`), -j{jobs} (CPU)",
+                rare,
+                _parsed(rare_stats),
+            )
+            report.details.append(f"full default set, -j{jobs}: {_parsed(full_stats)}")
+        for name, case in cases.items():
+            report.details.append(
+                f"| {name} | -j{jobs} | {case.cell('cpu')} | {case.cell('wall')} "
+                f"| {case.cell('rss_mib', 0)} |"
+            )
+    jobs = args.jobs[0]
+    de, dj = cases_by_jobs[jobs]["default"], cases_by_jobs[jobs]["djg"]
+    memory = per_round(lambda d, j: _ratio(d.rss_mib, j.rss_mib), de, dj)
+    report.figure(
+        "memory",
+        f"5. peak memory per worker, -j{jobs}",
+        memory,
+        f"{dj.cell('rss_mib', 0)} MiB against {de.cell('rss_mib', 0)} MiB",
+    )
+
+
+def _parsed(stats: dict[str, int]) -> str:
+    if not stats:
+        return "parsed files: not counted"
+    share = 100 * stats["parsed_lines"] / stats["lines"] if stats["lines"] else 0.0
+    return (
+        f"libcst parsed {stats['parsed']} of {stats['files']} files "
+        f"({share:.1f} % of lines), {stats['findings']} findings"
+    )
+
+
+def editor_figure(args: argparse.Namespace, corpus: Path, report: Report) -> None:
+    """Figure 3: one ~300-line file on stdin, process start to exit (per file of EDITOR_FILES)."""
+    for number, name in enumerate(EDITOR_FILES):
+        path = corpus / name
+        if not path.is_file():
+            continue
+        lines = count_lines(corpus, [name])
+        flake8 = ["--isolated", f"--stdin-display-name={name}", "-"]
+        direct = [sys.executable, "-m", "flake8"]
+        if args.standin:
+            direct = [sys.executable, str(WRAPPER), "--standin", "--"]
+        default = Case("default", [*direct, f"--select={DEFAULT}", *flake8], path)
+        djg = Case("djg", [*direct, f"--select={DEFAULT},DJG", *flake8], path)
+        cases = [default, djg]
+        run_once(djg.argv, corpus, path)
+        round_robin(cases, args.editor_rounds, corpus, f"editor {name}")
+        cpu = per_round(lambda d, j: _ratio(d.cpu, j.cpu), default, djg)
+        wall = per_round(lambda d, j: _ratio(d.wall, j.wall), default, djg)
+        probe = flake8_argv("all", f"{DEFAULT},DJG", flake8[1:], args.standin)
+        stats = stats_run(probe, corpus, path)
+        imported = {1: "yes", 0: "no"}.get(stats.get("libcst_imported", -1), "n/a")
+        report.figure(
+            "editor",
+            f"3{'ab'[number]}. one {lines}-line file on stdin (`{name}`), start to exit (CPU)",
+            cpu,
+            f"wall {_cell(wall)}x; {djg.cell('cpu')} s against {default.cell('cpu')} s; "
+            f"{stats.get('findings', '?')} DJG findings; libcst imported: {imported}",
+        )
+        for case in cases:
+            report.details.append(
+                f"| editor {case.name}, `{name}` | stdin | {case.cell('cpu', 3)} "
+                f"| {case.cell('wall', 3)} | {case.cell('rss_mib', 0)} |"
+            )
+
+
+# -- the model index ----------------------------------------------------------------------
+
+_MODEL = '''\
+"""Models of {app}."""
+
+from django.conf import settings
+from django.db import models
+{imports}
+
+
+class {prefix}QuerySet(models.QuerySet):
+    """Queries on {prefix} items."""
+
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class {prefix}Category(models.Model):
+    """A category of {app}."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE)
+
+    def __str__(self):
+        return self.name
+
+
+class {prefix}Item(models.Model):
+    """An item of {app}."""
+
+    category = models.ForeignKey({prefix}Category, related_name="items", on_delete=models.PROTECT)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    title = models.CharField(max_length=200)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    is_active = models.BooleanField(default=True)
+{relations}
+    objects = {prefix}QuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+
+class {prefix}Review(models.Model):
+    """A review of an item."""
+
+    item = models.ForeignKey({prefix}Item, on_delete=models.CASCADE)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    body = models.TextField()
+    rating = models.PositiveSmallIntegerField()
+'''
+
+_VIEWS = '''\
+"""Views of {app}."""
+
+from django.shortcuts import get_object_or_404, render
+
+from apps.{app}.models import {prefix}Item
+
+
+def item_list(request):
+    items = {prefix}Item.objects.active().select_related("category")
+    return render(request, "{app}/list.html", {{"items": items}})
+
+
+def item_detail(request, pk):
+    item = get_object_or_404({prefix}Item, pk=pk)
+    reviews = item.{lower}review_set.all()
+    return render(request, "{app}/detail.html", {{"item": item, "reviews": reviews}})
+'''
+
+
+def make_project(root: Path, apps: int) -> Path:
+    """A synthetic Django project: ``apps`` apps, each with a models module (3-5 models
+    with foreign keys and many-to-many relations into other apps) and a views module."""
+    project = root / f"project-{apps}"
+    if (project / "manage.py").is_file():
+        return project
+    shutil.rmtree(project, ignore_errors=True)
+    rng = random.Random(8)
+    (project / "apps").mkdir(parents=True)
+    (project / "manage.py").write_text("import sys\n", encoding="utf-8")
+    (project / "apps" / "__init__.py").write_text("", encoding="utf-8")
+    for index in range(apps):
+        app = f"app{index:03d}"
+        prefix = f"A{index:03d}"
+        package = project / "apps" / app
+        package.mkdir()
+        (package / "__init__.py").write_text("", encoding="utf-8")
+        imports, relations = [], []
+        for k, other in enumerate(sorted(rng.sample(range(apps), min(3, apps)))):
+            if other == index:
+                continue
+            other_prefix = f"A{other:03d}"
+            if k % 2 == 0:
+                imports.append(f"from apps.app{other:03d}.models import {other_prefix}Item")
+                relations.append(
+                    f"    related_{k} = models.ForeignKey({other_prefix}Item, null=True, "
+                    f'related_name="{prefix.lower()}_items_{k}", on_delete=models.SET_NULL)'
+                )
+            else:
+                relations.append(
+                    f"    tags_{k} = models.ManyToManyField("
+                    f'"app{other:03d}.{other_prefix}Category", '
+                    f'related_name="{prefix.lower()}_tagged_{k}", blank=True)'
+                )
+        fields = {
+            "app": app,
+            "prefix": prefix,
+            "lower": prefix.lower(),
+            "imports": "\n".join(imports),
+            "relations": "\n".join(relations),
+        }
+        (package / "models.py").write_text(_MODEL.format(**fields), encoding="utf-8")
+        (package / "views.py").write_text(_VIEWS.format(**fields), encoding="utf-8")
+    return project
+
+
+_INDEX_PROBE = """\
+import importlib, inspect, json, sys, time
+from pathlib import Path
+root, cache = Path(sys.argv[1]), Path(sys.argv[2])
+try:
+    index = importlib.import_module("flake8_djguide.index")
+    build = getattr(index, "build")
+except Exception as error:
+    print(json.dumps({"error": "%s: %s" % (type(error).__name__, error)}))
+    raise SystemExit(0)
+start, cpu = time.perf_counter(), time.process_time()
+build(root, cache)
+print(json.dumps({"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu}))
+"""
+
+
+def index_figure(args: argparse.Namespace, report: Report) -> None:
+    """Figure 4: building the model index, cold and warm, against a full run."""
+    try:
+        importlib.import_module("flake8_djguide.index")
+    except ImportError:
+        report.figures.append(("4. model index, cold / warm", "n/a (no index yet)", "", "n/a", ""))
+        return
+    project = make_project(CACHE, args.apps)
+    files = [str(p.relative_to(project)) for p in sorted(project.rglob("*.py"))]
+    lines = count_lines(project, files)
+    cache = project / ".djguide_cache"
+    full = Case("full", flake8_argv("all", DEFAULT + ",DJG", ["-j1", *files], args.standin))
+    run_once(full.argv, project)  # warm-up, also leaves a warm index cache
+    cold: list[float] = []
+    warm: list[float] = []
+    error = ""
+    for _ in range(args.rounds):
+        full.samples.append(run_once(full.argv, project))
+        for target, wipe in ((cold, True), (warm, False)):
+            if wipe:
+                shutil.rmtree(cache, ignore_errors=True)
+            done = subprocess.run(
+                [sys.executable, "-c", _INDEX_PROBE, str(project), str(cache)],
+                cwd=project,
+                env=child_env(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            try:
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+            except (IndexError, ValueError):
+                result = {"error": done.stderr.strip().splitlines()[-1:] or "no output"}
+            if "error" in result:
+                error = str(result["error"])
+                break
+            target.append(result["cpu"])
+    if error:
+        report.figures.append(("4. model index, cold / warm", f"n/a ({error})", "", "n/a", ""))
+        return
+    full_cpu = full.median("cpu")
+    where = (
+        f"{args.apps} model files, {len(files)} files, {lines:,} lines; "
+        f"full run {full.cell('cpu')} s"
+    )
+    cold_share = [c / full_cpu for c in cold]
+    warm_share = [w / full_cpu for w in warm]
+    report.figure("index cold", "4a. model index, cold (share of a full run)", cold_share, where)
+    report.figure("index warm", "4b. model index, warm (share of a full run)", warm_share, "")
+    report.details.append(
+        f"| index full run | -j1 | {full.cell('cpu')} | {full.cell('wall')} "
+        f"| {full.cell('rss_mib', 0)} |"
+    )
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+def machine(versions: dict[str, str]) -> str:
+    """One line about the machine and the software measured."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    from importlib.metadata import version
+
+    def ver(name: str) -> str:
+        try:
+            return version(name)
+        except Exception:
+            return "?"
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    from flake8_djguide.registry import all_rules
+
+    codes = [r.CODE for r in all_rules() if not r.OPT_IN]
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, "
+        f"load {load:.1f} at the end; CPython {platform.python_version()}, flake8 {ver('flake8')}, "
+        f"libcst {ver('libcst')}, flake8-djguide {ver('flake8-djguide')}; corpus: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+        + f"; default-on DJG rules installed: {len(codes)} ({', '.join(codes)})"
+    )
+
+
+def render(report: Report, versions: dict[str, str], args: argparse.Namespace) -> str:
+    """The markdown block."""
+    today = datetime.date.today().isoformat()
+    mode = "quick" if args.quick else "full"
+    lines = [
+        f"Run {today} ({mode}: {args.rounds} rounds, `{' '.join(sys.argv[1:]) or 'no options'}`"
+        + (", with the stand-in DJG4xx rules of bench/standin.py" if args.standin else "")
+        + ").",
+        "",
+        f"Machine: {machine(versions)}.",
+        "",
+        "| figure | measured: median (min-max) | budget | verdict | notes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    figures = sorted(report.figures, key=lambda row: row[0].split(" ", 1)[0])
+    lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in figures]
+    lines += ["", *[f"- {n}" for n in report.notes]]
+    table = [d for d in report.details if d.startswith("|")]
+    other = [d for d in report.details if not d.startswith("|")]
+    lines += [f"- {d}" for d in other]
+    lines += [
+        "",
+        "| case | jobs | CPU s | wall s | peak RSS MiB |",
+        "| --- | --- | --- | --- | --- |",
+        *table,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(block: str, standin: bool) -> None:
+    """Replace the generated block of bench/RESULTS.md (kept: the hand-written notes)."""
+    begin, end = BEGIN, END
+    if standin:
+        begin, end = begin.replace("start", "standin-start"), end.replace("end", "standin-end")
+    text = f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    if RESULTS.is_file():
+        text = RESULTS.read_text(encoding="utf-8")
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    RESULTS.write_text(f"{head}{begin}\n{block}{end}{tail}", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse options, fetch the corpus, run the figures, print the table."""
+    parser = argparse.ArgumentParser(description="Benchmark flake8-djguide (issue 8).")
+    parser.add_argument("--quick", action="store_true", help="every 8th file, 2 rounds")
+    parser.add_argument("--rounds", type=int, help="rounds per case (default 5; quick 2)")
+    parser.add_argument("--every", type=int, help="take every N-th corpus file (default 1)")
+    parser.add_argument("--jobs", default="1,2", help="flake8 -j values (default 1,2)")
+    parser.add_argument("--figures", default="1,2,3,4,5", help="which figures to run")
+    parser.add_argument("--apps", type=int, help="model files of the synthetic project (300)")
+    parser.add_argument("--standin", action="store_true", help="add bench/standin.py rules")
+    parser.add_argument("--no-stats", action="store_true", help="skip the parsed-files count")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="download/unpack directory")
+    parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
+    args = parser.parse_args(argv)
+    args.rounds = args.rounds or (2 if args.quick else 5)
+    args.editor_rounds = max(args.rounds * 2, 5)
+    args.every = args.every or (8 if args.quick else 1)
+    args.apps = args.apps or (60 if args.quick else 300)
+    args.jobs = [int(j) for j in args.jobs.split(",")]
+    wanted = set(args.figures.split(","))
+
+    corpus, versions = fetch(args.cache)
+    report = Report()
+    if wanted & {"1", "2", "5"}:
+        corpus_figures(args, corpus, report)
+    if "3" in wanted:
+        editor_figure(args, corpus, report)
+    if "4" in wanted:
+        index_figure(args, report)
+    block = render(report, versions, args)
+    print(block)
+    if args.write_results:
+        write_results(block, args.standin)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,281 @@
+"""The engine's fast paths give exactly the results of the slow ones.
+
+- positions found from a statement's ``ast`` position (positions.py) equal
+  libcst's PositionProvider for every node, however the code is written;
+- leaving out function bodies (``TRIGGER_SCOPE = "function"``), releasing trees
+  and parsing without node validation change no finding;
+- trigger predicates see every import of the file, as the rules do.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from flake8_djguide.engine import ELIDED, Engine, parse_module
+from flake8_djguide.positions import Anchors, anchor_types, generate
+from flake8_djguide.registry import by_code
+from flake8_djguide.rule import Invalid, Rule, Valid
+from flake8_djguide.walker import iter_children, walk
+from tests.util import lint, settings_with, triples
+
+TRICKY = '''\
+# a comment before everything
+"""Module docstring."""
+import os; import sys
+x = 1 ; y = 2
+if x: a = 1; b = 2
+elif y: pass
+else: c = 3
+
+
+@decorator
+# a comment between decorators
+@ other.deco(1,
+     2)
+async def f(a, *args, b: int = 3, **kw) -> None:
+    """Docstring with ünïcode."""
+    s = "héllo"; t = f"{s!r:>10}"
+    async with ctx() as c, other():
+        async for i in aiter():
+            await g(i)
+    try:
+        pass
+    except (ValueError, TypeError) as e:
+        raise
+    except Exception:
+        pass
+    else:
+        pass
+    finally:
+        pass
+    while True:
+        break
+    else:
+        pass
+    match s:
+        case "a" | "b":
+            pass
+        case {"k": v, **rest}:
+            pass
+        case Point(x=0) if y:
+            pass
+        case _:
+            pass
+    return \\
+        x
+
+
+class A(B, metaclass=M):
+\tdef tabbed(self):
+\t\treturn 1
+\t@property
+\tdef p(self): return 2
+
+def g():
+    try:
+        pass
+    except* ValueError:
+        pass
+    lam = lambda q: q
+    del lam
+    global x
+    assert x, "msg"
+    z: int = 5
+    z += 1
+    with open("f") as h: h.read()
+    for k in range(3): print(k)
+    (yield)
+    return [i for i in range(3) if i], {k: v for k, v in []}, {*a}, (*b,)
+éé = (
+    1  # trailing
+)
+print(éé, "ü" + "é"); print(1)
+'''
+
+
+def _all_nodes(module: cst.Module) -> list[cst.CSTNode]:
+    nodes: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(iter_children(node))
+    return nodes
+
+
+def _expected(module: cst.Module) -> dict[int, tuple[int, int]]:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return {id(n): (p.start.line, p.start.column) for n, p in positions.items()}
+
+
+def test_anchored_positions_equal_position_provider_for_every_node() -> None:
+    lines = TRICKY.splitlines(True)
+    module = cst.parse_module(TRICKY)
+    expected = _expected(module)
+    owners: dict[int, Any] = {}
+    walk(module, {}, {}, lambda c, e: None, owners, anchor_types())
+    anchors = Anchors(lines)
+    assert anchors.pair(module.body, ast.parse(TRICKY).body)
+    by_owner: dict[int, tuple[Any, list[int]]] = {}
+    for key, owner in owners.items():
+        if owner is not None:
+            by_owner.setdefault(id(owner), (owner, []))[1].append(key)
+    checked = 0
+    for owner, wanted in by_owner.values():
+        start = anchors.start_of(owner)
+        assert start is not None, type(owner).__name__
+        line, column, indent = start
+        is_elif = id(owner) in anchors.elifs
+        for key in wanted:  # one at a time: generation stops right after the node
+            found = generate(module, owner, [key], (line, column), indent, is_elif)
+            assert found[key] == expected[key]
+            checked += 1
+        together = generate(module, owner, wanted, (line, column), indent, is_elif)
+        assert together == {k: expected[k] for k in wanted}
+    assert checked > 300
+
+
+def test_generating_from_the_module_start_equals_position_provider() -> None:
+    module = cst.parse_module(TRICKY)
+    expected = _expected(module)
+    nodes = _all_nodes(module)
+    found = generate(module, module, [id(n) for n in nodes], None)
+    assert {id(n): found.get(id(n)) for n in nodes} == {id(n): expected[id(n)] for n in nodes}
+
+
+def test_parse_without_validation_gives_the_same_tree_and_restores_validation() -> None:
+    module = parse_module(TRICKY, validate=False)
+    assert module.code == TRICKY
+    assert module.deep_equals(cst.parse_module(TRICKY))
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("a", lpar=[cst.LeftParen()])
+
+
+class _MissingReturn(Rule):
+    """A test rule with ``TRIGGER_SCOPE = "function"``: functions without ``->``."""
+
+    CODE = "DJG991"
+    NAME = "test-missing-return"
+    MESSAGE = "`{name}` has no return annotation"
+    RATIONALE = GUIDE = "test"
+    VALID = [Valid("def f() -> None:\n    pass\n")]
+    INVALID = [Invalid("def f():\n    pass\n", 1, 4)]
+    TRIGGER_SCOPE = "function"
+    AST_TRIGGERS = {
+        ast.FunctionDef: lambda node, ctx: node.returns is None,
+        ast.AsyncFunctionDef: lambda node, ctx: node.returns is None,
+    }
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.returns is None:
+            self.report(node.name, name=node.name.value)
+
+
+ELIDABLE = '''\
+"""Views."""
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+class OrderView(View):
+    """Orders."""
+
+    def get(self, request) -> None:
+        """Show."""
+        orders = Order.objects.filter(
+            owner=request.user,
+        )
+        text = """
+    not code
+"""
+        return render(request, "orders.html", {"orders": orders})
+
+    @method_decorator(login_required)
+    def post(self, request):
+        def inner(x):
+            return x
+        return inner(request)
+
+
+def typed(a: int) -> int:
+    return a + 1
+
+
+def helper(): return 1
+'''
+
+
+@pytest.mark.parametrize("release", [False, True])
+def test_left_out_bodies_change_no_finding(release: bool) -> None:
+    lines = ELIDABLE.splitlines(True)
+    engine = Engine([_MissingReturn, by_code()["DJG005"]])
+    settings = settings_with({})
+    chunked = engine.check(lines, "shop/views.py", settings, release_trees=release)
+    whole = engine.check(lines, "shop/views.py", settings, whole_file=True)
+    assert (
+        triples(chunked.findings)
+        == triples(whole.findings)
+        == [
+            (21, 8, "DJG991"),
+            (22, 12, "DJG991"),
+            (31, 4, "DJG991"),
+        ]
+    )
+    elided = [c for c in chunked.chunks if c.elided]
+    assert elided, "the body of get() holds no trigger and is left out"
+    replaced = elided[0].replaced
+    assert replaced[12].strip() == ELIDED and all(replaced[n] == "\n" for n in range(13, 19))
+    # post() holds inner(), whose def has a trigger: post's body stays, inner's goes
+    assert 22 not in replaced and 23 not in replaced and 24 not in replaced  # inner: one line
+    assert all(c.module is None for c in chunked.chunks) is release
+
+
+def test_trigger_predicates_see_imports_made_later_in_the_file() -> None:
+    code = "def f():\n    warning('x')\n\n\nfrom logging import warning\n"
+    rules = [by_code()["DJG005"]]
+    chunked = lint(code, "app/module.py", rules)
+    whole = lint(code, "app/module.py", rules, whole_file=True)
+    assert triples(chunked) == triples(whole) == [(2, 4, "DJG005")]
+
+
+def test_libcst_is_not_invoked_when_no_trigger_holds() -> None:
+    code = "from django.conf import settings\n\n\ndef f():\n    return settings.DEBUG\n"
+    result = Engine([by_code()["DJG002"], by_code()["DJG001"]]).check(
+        code.splitlines(True), "app/module.py", settings_with({})
+    )
+    assert result.findings == [] and not result.parsed
+
+
+class _ReturnsValue(_MissingReturn):
+    """Like ``_MissingReturn``, deciding its message from the ``ast`` body (Rule.ast_node)."""
+
+    CODE = "DJG992"
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        tree = self.ast_node(node)
+        assert isinstance(tree, ast.FunctionDef) and tree.name == node.name.value
+        if node.returns is None:
+            returns = any(isinstance(n, ast.Return) and n.value for n in ast.walk(tree))
+            self.report(node.name, name=f"{node.name.value}:{returns}")
+
+
+def test_ast_node_gives_the_whole_body_of_a_left_out_function() -> None:
+    lines = ELIDABLE.splitlines(True)
+    engine = Engine([_ReturnsValue])
+    settings = settings_with({})
+    chunked = engine.check(lines, "shop/views.py", settings, release_trees=True)
+    whole = engine.check(lines, "shop/views.py", settings, whole_file=True)
+    assert any(c.elided for c in chunked.chunks)
+    messages = sorted(f.message for f in chunked.findings)
+    assert messages == sorted(f.message for f in whole.findings)
+    assert messages == [
+        "DJG992 `helper:True` has no return annotation",
+        "DJG992 `inner:True` has no return annotation",
+        "DJG992 `post:True` has no return annotation",
+    ]
