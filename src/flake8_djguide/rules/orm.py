@@ -99,6 +99,7 @@ _NOT_MONEY = frozenset(
 )
 _LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS)
 _MANAGER_HINTS = frozenset(
     {"objects", "_default_manager", "_base_manager", "get_queryset", "queryset"}
 )
@@ -131,31 +132,54 @@ _QUERY_CALLS = frozenset(
 # -- cheap ast triggers --------------------------------------------------------------------------
 
 
-def _has_queryset_source(ctx: FileContext) -> bool:
-    """Whether the top-level statement being scanned mentions a manager or queryset."""
+def _mentions_queryset_source(node: ast.AST, managers: frozenset[str]) -> bool:
+    """Whether ``node`` mentions a manager, a queryset or a related manager anywhere."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute):
+            attr = sub.attr
+            if attr in managers or attr in _MANAGER_HINTS or attr.endswith("_set"):
+                return True
+            if attr == "all":
+                return True
+        elif isinstance(sub, ast.Name) and sub.id in ("get_list_or_404", "get_object_or_404"):
+            return True
+    return False
+
+
+def _has_queryset_source(ctx: FileContext, loop: ast.AST | None = None) -> bool:
+    """Whether a queryset can reach ``loop``: some function enclosing it (or, for a loop
+    outside functions, the top-level statement) mentions a manager or queryset.
+
+    The rules follow querysets only through the enclosing functions' local variables
+    and ``self.get_queryset()``/``self.queryset``, so a source elsewhere in a large
+    class cannot reach the loop; checking per function keeps big classes unparsed.
+    """
     statement = ctx.current_statement
     if statement is None:
         return False
-    cache: dict[int, bool] = ctx.__dict__.setdefault("_djguide_qs_source", {})
+    cache: dict[int, tuple[bool, dict[int, bool]]] = ctx.__dict__.setdefault(
+        "_djguide_qs_source", {}
+    )
     key = id(statement)
     found = cache.get(key)
     if found is None:
-        found = False
         managers = _manager_names(ctx)
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Attribute):
-                attr = node.attr
-                if attr in managers or attr in _MANAGER_HINTS or attr.endswith("_set"):
-                    found = True
-                    break
-                if attr == "all":
-                    found = True
-                    break
-            elif isinstance(node, ast.Name) and node.id in ("get_list_or_404", "get_object_or_404"):
-                found = True
-                break
+        whole = _mentions_queryset_source(statement, managers)
+        per_loop: dict[int, bool] = {}
+        if whole:
+            for function in ast.walk(statement):
+                if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                source = _mentions_queryset_source(function, managers)
+                for inner in ast.walk(function):
+                    if isinstance(inner, _LOOPS):
+                        per_loop[id(inner)] = per_loop.get(id(inner), False) or source
+        found = (whole, per_loop)
         cache[key] = found
-    return found
+    whole, per_loop = found
+    if loop is None or not whole:
+        return whole
+    return per_loop.get(id(loop), whole)
 
 
 def _manager_names(ctx: FileContext) -> frozenset[str]:
@@ -214,7 +238,7 @@ def _n_plus_one_trigger(node: ast.AST, ctx: FileContext) -> bool:
                 break
         if accessed:
             break
-    return accessed and _has_queryset_source(ctx)
+    return accessed and _has_queryset_source(ctx, node)
 
 
 def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
@@ -231,7 +255,7 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
                     queries = True
             elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
                 queries = True
-    return saves or (queries and _has_queryset_source(ctx))
+    return saves or (queries and _has_queryset_source(ctx, node))
 
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
