@@ -406,3 +406,9 @@ programs = st.one_of(
     django_modules().filter(_valid),
     django_modules().filter(_valid),
 )
+#: the same, without hypothesmith's targeting (which allows one program per example)
+untargeted_programs = st.one_of(
+    hypothesmith.from_grammar(auto_target=False),
+    hypothesmith.from_node(auto_target=False),
+    django_modules().filter(_valid),
+)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from flake8_djguide import config
+from flake8_djguide.fix import fix_source
 from flake8_djguide.registry import by_code
+from tests.robust import make_project
 from tests.util import lint, triples
 
 # hypothesmith/template example: SQL built at module level in one statement and run in
@@ -36,3 +41,24 @@ def test_flows_inside_a_function_are_still_followed() -> None:
     rules = [by_code()["DJG204"]]
     assert triples(lint(source, "shop/views.py", rules)) == [(5, 10, "DJG204")]
     assert triples(lint(source, "shop/views.py", rules, whole_file=True)) == [(5, 10, "DJG204")]
+
+
+# Found on Python 3.13 (hypothesmith): the DJG001 fix of `from.import x` wrote
+# `from shop.blogimport x`; libcst refused to build it ("Must have at least one space
+# after from") and djguide fix reported the fix as failed.
+@pytest.mark.parametrize(
+    ("source", "fixed"),
+    [
+        ("globalmatch;from.import(match)\n", "globalmatch;from shop.blog import(match)\n"),
+        ("from..models import(Post)\n", "from shop.models import(Post)\n"),
+        ("from  .models  import Post\n", "from  shop.blog.models  import Post\n"),
+    ],
+)
+def test_relative_import_fix_without_spaces(source: str, fixed: str, tmp_path: Path) -> None:
+    contexts = make_project(tmp_path)
+    filename = contexts["module"]
+    result = fix_source(
+        source, filename, [by_code()["DJG001"]], config.resolve(filename, {}), unsafe=True
+    )
+    assert result.problems == []
+    assert result.source == fixed
