@@ -23,13 +23,19 @@ For each file:
    chunk's tree is dropped once its findings are located.
 
 Any exception while parsing or inside a rule becomes one ``DJG000`` finding
-at 1:1 that names the error; the other rules' findings are kept.
+at 1:1 that names the error; the other rules' findings are kept. Input that
+would crash libcst's native parser (which no ``except`` can catch) is not
+handed to it: see :data:`MAX_BOOL_OPERANDS` and :func:`text_hazard`.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Sequence
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +46,29 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.config import Settings
+
+#: libcst's native parser overflows its stack (a segmentation fault, which kills
+#: the flake8 process, or hangs ``flake8 -j`` forever) on an ``and``/``or`` chain
+#: of about 7,000 operands, which ``ast`` accepts as one flat node. A statement
+#: holding a longer chain than this is never parsed: the file gets one ``DJG000``.
+MAX_BOOL_OPERANDS = 1000
+#: Source that ``ast`` rejected is handed to libcst only when its brackets nest at
+#: most this deep and no longer run of prefix operators occurs (``ast`` allows 200
+#: nested brackets; libcst crashes at about 3,000).
+MAX_TEXT_NESTING = 1000
+#: The recursion limit while libcst trees are parsed, walked and located (on
+#: Python 3.11+, where Python-to-Python calls do not use the C stack): nesting
+#: that ``ast`` accepts (up to about 3,000 levels) would otherwise exceed the
+#: default limit of 1,000 in libcst's recursive visitors and become a ``DJG000``.
+RECURSION_LIMIT = 15000
+#: The stack of the thread that checks source ``ast`` rejected (only the pages
+#: touched are used): libcst's parser recurses natively and crashes on the 8 MiB
+#: main-thread stack at about 10,000 nested unary operators.
+PARSE_THREAD_STACK = 256 * 1024 * 1024
+
+
+class TooDeeplyNestedError(Exception):
+    """Source nested beyond what libcst can parse without crashing."""
 
 
 @dataclass
@@ -90,6 +119,98 @@ def path_findings(rules: Iterable[type[Rule]], ctx: FileContext) -> list[Finding
                 text = f"{rule.CODE} {message}"
                 found.append(Finding(rule.CODE, text, None, -1, line=1, col=0))  # type: ignore[arg-type]
     return found
+
+
+@contextmanager
+def _recursion_limit(limit: int) -> Iterator[None]:
+    """Raise the recursion limit for the block (Python 3.11+ only), then restore it."""
+    old = sys.getrecursionlimit()
+    if old >= limit or sys.version_info < (3, 11):
+        yield
+        return
+    sys.setrecursionlimit(limit)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _in_big_stack(function: Callable[[], Result]) -> Result:
+    """Run ``function`` in a thread with a :data:`PARSE_THREAD_STACK` stack, if one can be made."""
+    outcome: list[Result] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as error:  # re-raised in the calling thread
+            failure.append(error)
+
+    try:
+        old = threading.stack_size(PARSE_THREAD_STACK)
+    except (ValueError, RuntimeError):  # a platform where the stack size cannot be set
+        return function()
+    try:
+        thread = threading.Thread(target=target, name="flake8-djguide-check", daemon=True)
+        thread.start()
+    finally:
+        threading.stack_size(old)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+_BOOL_WORD = re.compile(r"\b(?:and|or)\b")
+_PREFIX_RUN = re.compile(
+    r"(?:(?:\bnot\b|\bawait\b|\blambda\b[^:\n]*:|[-+~])\s*){" + str(MAX_TEXT_NESTING + 1) + ",}"
+)
+
+
+def text_hazard(source: str) -> TooDeeplyNestedError | None:
+    """Why source that ``ast`` rejected must not be handed to libcst, if it must not.
+
+    A rough scan (strings and comments are not told apart from code): the deepest
+    bracket nesting, the longest run of prefix operators, and the most ``and``/``or``
+    words in one logical line (a line continued while brackets are open or after
+    a backslash).
+    """
+    depth = deepest = 0
+    start = 0
+    logical_lines = []
+    previous = ""
+    for index, char in enumerate(source):
+        if char in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif char in ")]}":
+            if depth:
+                depth -= 1
+        elif char == "\n" and not depth and previous != "\\":
+            logical_lines.append((start, index))
+            start = index + 1
+        previous = char
+    logical_lines.append((start, len(source)))
+    if deepest > MAX_TEXT_NESTING:
+        return TooDeeplyNestedError(
+            f"brackets nested {deepest} deep; libcst is not run beyond {MAX_TEXT_NESTING}"
+        )
+    if _PREFIX_RUN.search(source):
+        return TooDeeplyNestedError(
+            f"more than {MAX_TEXT_NESTING} prefix operators (`not`, `-`, `await`, `lambda:`) "
+            "in a row; libcst is not run beyond that"
+        )
+    for first, last in logical_lines:
+        if last - first > 4 * MAX_BOOL_OPERANDS:
+            words = len(_BOOL_WORD.findall(source, first, last))
+            if words + 1 > MAX_BOOL_OPERANDS:
+                line = source.count("\n", 0, first) + 1
+                return TooDeeplyNestedError(
+                    f"line {line}: {words} `and`/`or` operators in one logical line; libcst "
+                    f"is not run on chains of more than {MAX_BOOL_OPERANDS} operands"
+                )
+    return None
 
 
 def _statement_span(node: ast.stmt) -> tuple[int, int]:
@@ -284,11 +405,15 @@ class Engine:
         ``release_trees`` drops each chunk's tree once its findings are located
         (flake8 runs, which need only line and column), which keeps memory low.
         """
+        too_deep: TooDeeplyNestedError | None = None
         if tree is None:
             try:
                 tree = ast.parse("".join(lines))
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+            except (SyntaxError, ValueError):
                 tree = None  # libcst may still parse it; otherwise DJG000
+            except (RecursionError, MemoryError) as error:
+                tree = None  # nested too deep for ast: libcst would take minutes, or crash
+                too_deep = TooDeeplyNestedError(f"ast.parse raised {type(error).__name__}")
         info = ModuleInfo.from_tree(tree)
         ctx = FileContext(
             filename, settings, info, tree=tree if isinstance(tree, ast.Module) else None
@@ -299,7 +424,9 @@ class Engine:
         rules = [r for r in self.rules if r.applies_to(ctx)]
         by_path = path_findings(rules, ctx)
         rules = [r for r in rules if not r.PATH_ONLY]
-        result = self._check_source(lines, ctx, tree, rules, whole_file, release_trees)
+        result = self._check_source(
+            lines, ctx, tree, rules, whole_file, release_trees, too_deep
+        )
         if by_path:
             return Result(by_path + result.findings, result.chunks, result.parsed)
         return result
@@ -312,6 +439,7 @@ class Engine:
         rules: list[type[Rule]],
         whole_file: bool,
         release_trees: bool,
+        too_deep: TooDeeplyNestedError | None = None,
     ) -> Result:
         """Run the rules that read the code: text hints, ast triggers, libcst walk."""
         if not rules:
@@ -321,7 +449,7 @@ class Engine:
         if not rules:
             return Result([], [], False)
 
-        chunks: list[Chunk]
+        chunks: list[Chunk] | None
         if isinstance(tree, ast.Module):
             triggers = _Triggers(rules, ctx)
             per_statement = triggers.run(tree)
@@ -342,8 +470,38 @@ class Engine:
                     for chunk in chunks:
                         _elide_bodies(chunk, lines, triggers, positions[id(chunk.statements[0])])
         else:
+            chunks = None
+            problem = too_deep or text_hazard(source)
+            if problem is not None:
+                return Result([error_finding(problem)], [], False)
+        if chunks is None:
             chunks = [Chunk(1, len(lines))]
-        return _Run(rules, ctx).run(lines, chunks, release_trees=release_trees)
+        hazard = _long_chain(chunks)
+        if hazard is not None:
+            return Result([error_finding(hazard)], [], False)
+        run = _Run(rules, ctx)
+        with _recursion_limit(RECURSION_LIMIT):
+            if isinstance(tree, ast.Module):
+                return run.run(lines, chunks, release_trees=release_trees)
+            # source that ast rejected: nothing bounds how deep it nests
+            return _in_big_stack(lambda: run.run(lines, chunks, release_trees=release_trees))
+
+
+def _long_chain(chunks: Sequence[Chunk]) -> TooDeeplyNestedError | None:
+    """An ``and``/``or`` chain too long for libcst in a statement about to be parsed.
+
+    Checked only on the statements that will be parsed (the trigger pass does not
+    walk expressions when no rule needs it).
+    """
+    for chunk in chunks:
+        for statement in chunk.statements:
+            for node in ast.walk(statement):
+                if type(node) is ast.BoolOp and len(node.values) > MAX_BOOL_OPERANDS:
+                    return TooDeeplyNestedError(
+                        f"line {node.lineno}: an `and`/`or` chain of {len(node.values)} "
+                        f"operands; libcst is not run on chains of more than {MAX_BOOL_OPERANDS}"
+                    )
+    return None
 
 
 class _Run:

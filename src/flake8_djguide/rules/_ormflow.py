@@ -245,6 +245,13 @@ class Scope:
         self._visiting: set[str] = set()
         for node in body:
             self._collect(node, ())
+        if kind == "module":
+            # Module-level names are globals that any function may rebind, and the engine
+            # parses only the top-level statements some trigger needs, so the statement
+            # assigning a module-level name is often not in the parsed chunk at all: they
+            # are unknown, in a chunked run and a whole-file run alike.
+            self.opaque.update(self.records)
+            self.records.clear()
 
     def _collect(self, node: cst.CSTNode, loops: tuple[int, ...]) -> None:
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):

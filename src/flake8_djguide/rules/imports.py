@@ -100,7 +100,17 @@ class RelativeImport(Rule):
             return
 
         def fix() -> cst.CSTNode:
-            return node.with_changes(relative=[], module=_attribute_chain(target))
+            # `from.import x` has no space around the dots: an absolute module needs both
+            after_from = node.whitespace_after_from
+            before_import = node.whitespace_before_import
+            return node.with_changes(
+                relative=[],
+                module=_attribute_chain(target),
+                whitespace_after_from=cst.SimpleWhitespace(" ") if after_from.empty else after_from,
+                whitespace_before_import=(
+                    cst.SimpleWhitespace(" ") if before_import.empty else before_import
+                ),
+            )
 
         self.report(
             node,
