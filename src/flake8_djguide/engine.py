@@ -424,9 +424,7 @@ class Engine:
         rules = [r for r in self.rules if r.applies_to(ctx)]
         by_path = path_findings(rules, ctx)
         rules = [r for r in rules if not r.PATH_ONLY]
-        result = self._check_source(
-            lines, ctx, tree, rules, whole_file, release_trees, too_deep
-        )
+        result = self._check_source(lines, ctx, tree, rules, whole_file, release_trees, too_deep)
         if by_path:
             return Result(by_path + result.findings, result.chunks, result.parsed)
         return result
