@@ -21,6 +21,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from flake8_djguide.helpers import ast_dotted_name as dotted_name
+
 Encoded = list[Any]
 FORMAT = 4  # bump when the facts change shape: old cache entries are then ignored
 
@@ -76,18 +78,6 @@ def encode(node: ast.AST | None, depth: int = 0) -> Encoded:
     if isinstance(node, ast.Subscript):
         return ["sub", encode(node.value, depth + 1)]
     return ["other"]
-
-
-def dotted_name(node: ast.AST | None) -> str | None:
-    """``a.b.c`` for Name/Attribute chains, else ``None``."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _import_map(tree: ast.Module) -> tuple[dict[str, str], list[str]]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.config import Option, define
 from flake8_djguide.helpers import ast_dotted_name, qualified_name
+from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
@@ -103,29 +104,10 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS)
 _MANAGER_HINTS = frozenset(
     {"objects", "_default_manager", "_base_manager", "get_queryset", "queryset"}
 )
-_QUERY_CALLS = frozenset(
-    [
-        "get",
-        "first",
-        "last",
-        "latest",
-        "earliest",
-        "count",
-        "exists",
-        "aggregate",
-        "in_bulk",
-        "create",
-        "get_or_create",
-        "update_or_create",
-        "update",
-        "delete",
-        "save",
-        "all",
-        "filter",
-        "exclude",
-        "values",
-        "values_list",
-    ]
+# The trigger's calls: the evaluating queryset methods (except ``contains``), the
+# builders that issue a query when iterated in the loop, and ``save``.
+_QUERY_CALLS = (EVALUATING - {"contains"}) | frozenset(
+    {"all", "exclude", "filter", "save", "values", "values_list"}
 )
 
 
