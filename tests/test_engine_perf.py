@@ -17,10 +17,10 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from flake8_djguide.engine import ELIDED, Engine, parse_module
-from flake8_djguide.positions import Anchors, anchor_types, generate
+from flake8_djguide.positions import Anchors, generate, owners_of
 from flake8_djguide.registry import by_code
 from flake8_djguide.rule import Invalid, Rule, Valid
-from flake8_djguide.walker import iter_children, walk
+from flake8_djguide.walker import iter_children
 from tests.util import lint, settings_with, triples
 
 TRICKY = '''\
@@ -117,8 +117,7 @@ def test_anchored_positions_equal_position_provider_for_every_node() -> None:
     lines = TRICKY.splitlines(True)
     module = cst.parse_module(TRICKY)
     expected = _expected(module)
-    owners: dict[int, Any] = {}
-    walk(module, {}, {}, lambda c, e: None, owners, anchor_types())
+    owners = owners_of(module, {id(n) for n in _all_nodes(module)})
     anchors = Anchors(lines)
     assert anchors.pair(module.body, ast.parse(TRICKY).body)
     by_owner: dict[int, tuple[Any, list[int]]] = {}

@@ -16,7 +16,7 @@ For each file:
    line or column moves). Node validation is skipped: Python's parser already
    accepted the code.
 5. Each parsed chunk is walked once for all active rules (see
-   :mod:`flake8_djguide.walker`), which also notes each node's statement.
+   :mod:`flake8_djguide.walker`).
 6. Findings are located by generating code from their statement's position,
    known from the ``ast`` tree, up to the reported node; never with libcst's
    PositionProvider (see :mod:`flake8_djguide.positions`). In flake8 runs each
@@ -537,16 +537,13 @@ class _Run:
 
     def run(self, lines: Sequence[str], chunks: list[Chunk], release_trees: bool = False) -> Result:
         """Parse, walk and locate chunk by chunk."""
-        from flake8_djguide.positions import anchor_types
         from flake8_djguide.walker import walk
 
         self.visit_ref = self.visit
         self.leave_ref = self.leave
-        anchors = anchor_types()
         # Rules reporting from end_file() may report nodes of any chunk: keep the trees.
         deferred = any(type(i).end_file is not Rule.end_file for i in self.instances)
         release = release_trees and not deferred
-        owners: list[dict[int, Any]] = []
         findings: list[Finding] = []
         for index, chunk in enumerate(chunks):
             if chunk.replaced:
@@ -565,27 +562,17 @@ class _Run:
                 instance.begin_chunk(index)
                 instance._ast_lookup = lookup
                 counts.append((instance, len(instance.findings)))
-            chunk_owners: dict[int, Any] = {}
             try:
-                walk(
-                    chunk.module,
-                    self.visit_ref,
-                    self.leave_ref,
-                    self._on_error,
-                    chunk_owners,
-                    anchors,
-                )
+                walk(chunk.module, self.visit_ref, self.leave_ref, self._on_error)
             except RecursionError as error:
                 return Result([error_finding(error)], chunks, True)
-            owners.append(chunk_owners)
             if release:
                 new = [f for instance, count in counts for f in instance.findings[count:]]
                 try:
-                    locate(new, chunks, lines, owners)
+                    locate(new, chunks, lines)
                 except Exception as error:
                     return Result([error_finding(error)], chunks, True)
                 chunk.module = None
-                owners[index] = {}
         for instance in list(self.instances):
             try:
                 instance.end_file()
@@ -594,7 +581,7 @@ class _Run:
                 continue
             findings.extend(instance.findings)
         try:
-            locate([f for f in findings if not f.line], chunks, lines, owners)
+            locate([f for f in findings if not f.line], chunks, lines)
         except Exception as error:
             return Result([error_finding(error)], chunks, True)
         findings.sort(key=lambda f: (f.line, f.col, f.code))
@@ -676,12 +663,13 @@ def locate(
 ) -> None:
     """Fill in line and column of findings (see :mod:`flake8_djguide.positions`).
 
-    ``owners[i]`` maps the nodes of chunk ``i`` to their innermost statement
-    (filled by the walk); code is generated from that statement's start, known
-    from the ``ast`` tree, up to the reported node. Findings that cannot be
+    Each reported node's innermost statement is found by a walk of its chunk that
+    stops at the last reported node (``owners[i]``, when given, maps the nodes of
+    chunk ``i`` to it instead); code is generated from that statement's start,
+    known from the ``ast`` tree, up to the reported node. Findings that cannot be
     located that way are located by generating their chunk from its start.
     """
-    from flake8_djguide.positions import Anchors, generate
+    from flake8_djguide.positions import Anchors, generate, owners_of
 
     by_chunk: dict[int, list[Finding]] = {}
     for finding in findings:
@@ -695,8 +683,10 @@ def locate(
                 finding.line, finding.col = chunk.first, 0
             continue
         found: dict[int, tuple[int, int]] = {}
-        chunk_owners = owners[index] if index < len(owners) else {}
-        if chunk_owners and lines and chunk.statements:
+        if lines and chunk.statements:
+            chunk_owners = owners[index] if index < len(owners) else {}
+            if not chunk_owners:
+                chunk_owners = owners_of(module, {id(f.node) for f in chunk_findings})
             anchors = Anchors(lines, chunk.elided)
             if anchors.pair(module.body, chunk.statements):
                 by_anchor: dict[int, tuple[Any, list[int]]] = {}

@@ -111,26 +111,17 @@ def walk(
     visit: dict[type, list[Callback]],
     leave: dict[type, list[Callback]],
     on_error: OnError,
-    owners: dict[int, cst.CSTNode] | None = None,
-    anchors: frozenset[type] = frozenset(),
 ) -> None:
     """Walk ``root`` depth-first, calling the callbacks registered for each node type.
 
     An exception raised by a callback is passed to ``on_error`` (which may
-    remove the failing rule's callbacks); the walk goes on. When ``owners`` is
-    given, it is filled with ``id(node) -> innermost enclosing node whose type
-    is in anchors`` (the node itself for an anchor) for every node walked; the
-    engine locates findings from there (see :mod:`flake8_djguide.positions`).
+    remove the failing rule's callbacks); the walk goes on.
     """
     fields = _FIELDS
     node_base = cst.CSTNode
 
-    def _walk(node: cst.CSTNode, anchor: cst.CSTNode | None) -> None:
+    def _walk(node: cst.CSTNode) -> None:
         node_type = type(node)
-        if owners is not None:
-            if node_type in anchors:
-                anchor = node
-            owners[id(node)] = anchor  # type: ignore[assignment]
         callbacks = visit.get(node_type)
         if callbacks is not None:
             for callback in callbacks:
@@ -148,9 +139,9 @@ def walk(
             if type(value) is list or type(value) is tuple:
                 for child in value:
                     if isinstance(child, node_base):
-                        _walk(child, anchor)
+                        _walk(child)
             elif isinstance(value, node_base):
-                _walk(value, anchor)
+                _walk(value)
         callbacks = leave.get(node_type)
         if callbacks is not None:
             for callback in callbacks:
@@ -159,4 +150,4 @@ def walk(
                 except Exception as error:
                     on_error(callback, error)
 
-    _walk(root, None)
+    _walk(root)
