@@ -112,8 +112,8 @@ def define(option: Option) -> Option:
 
 
 # File contexts (see docs/configuration). A pattern without "/" matches the
-# basename; a pattern with "/" matches the whole path ("/"-separated, with a
-# leading "/"), where "*" also matches "/".
+# basename; a pattern with "/" matches the whole path below the project root
+# ("/"-separated, with a leading "/"), where "*" also matches "/".
 define(
     Option(
         "test-patterns",

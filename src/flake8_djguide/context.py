@@ -84,6 +84,29 @@ def posix_path(filename: str) -> str:
     return path
 
 
+def context_path(filename: str, settings: Settings) -> str:
+    """The path the context patterns match: below the project root when there is one.
+
+    ``/blog/tests/test_views.py`` for ``/home/me/tests/shop/blog/tests/test_views.py``
+    in the project ``/home/me/tests/shop``, so that the directories above the project
+    (a ``tests`` directory holding checkouts, say) and the way flake8 was given the
+    path (relative or absolute, from any working directory) change nothing. Without a
+    project root around the file, the path as given (see :func:`posix_path`).
+    """
+    if filename in ("-", "stdin", ""):
+        return posix_path(filename)
+    configured = settings.get("project-root")
+    root = os.path.abspath(configured) if configured else find_project_root(filename)
+    if root is not None:
+        try:
+            relative = os.path.relpath(os.path.abspath(filename), str(root))
+        except ValueError:  # another drive on Windows
+            return posix_path(filename)
+        if relative != ".." and not relative.startswith(".." + os.sep):
+            return posix_path(relative)
+    return posix_path(filename)
+
+
 def matches(path: str, patterns: Sequence[str]) -> bool:
     """Whether ``path`` (see :func:`posix_path`) matches one of ``patterns``.
 
@@ -167,7 +190,7 @@ class FileContext:
         self.filename = filename
         self.settings = settings
         self.info = info if info is not None else ModuleInfo()
-        self.path = posix_path(filename)
+        self.path = context_path(filename, settings)
         self.basename = self.path.rsplit("/", 1)[-1]
         self.is_test = matches(self.path, settings.list("test-patterns"))
         self.is_migration = matches(self.path, settings.list("migration-patterns"))
