@@ -7,9 +7,9 @@
   on), when the running Python parses the snippet; skipped otherwise.
 - Through the engine with no ``ast`` tree, on any Python: ``ast`` rejects the newer
   syntax on an older Python, and libcst (which parses all of it) checks the file.
-- What libcst cannot parse (implicitly concatenated t-strings in libcst 1.9; more than
-  3,000 implicitly concatenated strings, which any ``ast`` accepts) is exactly one
-  ``DJG000`` and never a traceback.
+- What libcst cannot parse (implicitly concatenated t-strings in libcst 1.9; a form
+  feed before an indented line, and more than 3,000 implicitly concatenated strings,
+  which any ``ast`` accepts) is exactly one ``DJG000`` and never a traceback.
 
 Expected findings are listed per snippet for the context they are linted in; every
 other finding of any rule is allowed (the typing and docstring rules have opinions on
@@ -150,6 +150,16 @@ LIBCST_CANNOT_PARSE = [
         "pep750-implicit-t-string-concatenation",
         'print(t"Hello " t"{name}")\n',
         minimum=(3, 14),
+        libcst_parses=False,
+    ),
+    Snippet(
+        # a form feed before an indented line resets Python's column count; libcst 1.9's
+        # tokenizer then finds "no matching outer block for dedent" (the corpus run's
+        # mutated copies found it)
+        "form-feed-before-indentation",
+        "import logging\n\n\nclass Account:\n    def url(self):\n"
+        '\x0c        logging.info("url")\n        return self.extra_data.get("url")\n',
+        minimum=(3, 0),
         libcst_parses=False,
     ),
     Snippet(
