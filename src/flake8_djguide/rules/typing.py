@@ -521,6 +521,50 @@ def is_stub_body(body: cst.BaseSuite) -> bool:
     return True
 
 
+def _returns_value_ast(node: AstDef) -> bool:
+    """A ``return`` with a value other than ``None`` or a ``yield`` in the body
+    (not counting nested functions, classes and lambdas)."""
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is ast.Return:
+            value = current.value  # type: ignore[attr-defined]
+            if value is not None and not (
+                isinstance(value, ast.Constant) and value.value is None
+            ):
+                return True
+        elif kind is ast.Yield or kind is ast.YieldFrom:
+            return True
+        elif kind in _NESTED_SCOPES:
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+    return False
+
+
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _is_stub_body_ast(body: Sequence[ast.stmt]) -> bool:
+    """:func:`is_stub_body` on the ``ast`` tree."""
+    for statement in body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            value = statement.value.value
+            if value is Ellipsis or isinstance(value, str):
+                continue
+        if isinstance(statement, ast.Raise):
+            exc = statement.exc
+            if isinstance(exc, ast.Call):
+                exc = exc.func
+            name = ast_dotted_name(exc) if exc is not None else None
+            if name is not None and name.rsplit(".", 1)[-1] == "NotImplementedError":
+                continue
+        return False
+    return True
+
+
 @dataclass
 class _Frame:
     node: cst.FunctionDef | None  # None for a lambda
@@ -601,6 +645,9 @@ class MissingReturnAnnotation(Rule):
         ast.FunctionDef: _missing_return_ast,
         ast.AsyncFunctionDef: _missing_return_ast,
     }
+    # The remedy depends on the body, read from the ``ast`` tree (``Rule.ast_node``),
+    # so the bodies of other functions can be left out of the parse.
+    TRIGGER_SCOPE = "function"
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
@@ -651,7 +698,15 @@ class MissingReturnAnnotation(Rule):
         ):
             return
         abstract = any(d.rsplit(".", 1)[-1] in _ABSTRACT_DECORATORS for d in _decorator_names(node))
-        if frame.returns_value or abstract or is_stub_body(node.body):
+        tree = self.ast_node(node)
+        if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # The whole body, even where the engine left it out of the parse.
+            returns_value = _returns_value_ast(tree)
+            stub = _is_stub_body_ast(tree.body)
+        else:
+            returns_value = frame.returns_value
+            stub = is_stub_body(node.body)
+        if returns_value or abstract or stub:
             self.report(node, function=node.name.value, remedy="add `-> <return type>`")
             return
 
