@@ -268,9 +268,12 @@ class _Triggers:
                 if node_type in table:
                     candidates.append((index, node, chain))
                 inner = chain
-                if scoped and node_type in function_types:
-                    functions.append(node)
-                    inner = (*chain, node)
+                if scoped:
+                    if node_type in function_types:
+                        functions.append(node)
+                        inner = (*chain, node)
+                    elif node_type is ast.ClassDef:
+                        inner = (*chain, node)  # for ``TRIGGER_KEEPS_METHODS``
                 for name in stmt_fields if statements_only else node._fields:
                     value = getattr(node, name, None)
                     below = inner if name == "body" else chain
@@ -288,6 +291,15 @@ class _Triggers:
                     if predicate(node, ctx):
                         fired.add(rule)
                         self.keep.update(id(f) for f in chain)
+                        methods = rule.TRIGGER_KEEPS_METHODS
+                        if methods:
+                            for owner in chain:
+                                if type(owner) is ast.ClassDef:
+                                    self.keep.update(
+                                        id(s)
+                                        for s in owner.body  # type: ignore[attr-defined]
+                                        if type(s) in function_types and s.name in methods  # type: ignore[attr-defined]
+                                    )
                 elif rule not in fired and predicate(node, ctx):
                     fired.add(rule)
                     self.whole.add(index)
@@ -474,7 +486,7 @@ class Engine:
                 return Result([error_finding(problem)], [], False)
         if chunks is None:
             chunks = [Chunk(1, len(lines))]
-        hazard = _long_chain(chunks)
+        hazard = _long_chain(chunks, lines)
         if hazard is not None:
             return Result([error_finding(hazard)], [], False)
         run = _Run(rules, ctx)
@@ -485,13 +497,17 @@ class Engine:
             return _in_big_stack(lambda: run.run(lines, chunks, release_trees=release_trees))
 
 
-def _long_chain(chunks: Sequence[Chunk]) -> TooDeeplyNestedError | None:
+def _long_chain(chunks: Sequence[Chunk], lines: Sequence[str]) -> TooDeeplyNestedError | None:
     """An ``and``/``or`` chain too long for libcst in a statement about to be parsed.
 
     Checked only on the statements that will be parsed (the trigger pass does not
-    walk expressions when no rule needs it).
+    walk expressions when no rule needs it), and walked only when their text has
+    that many ``and``/``or`` at all.
     """
     for chunk in chunks:
+        text = "".join(lines[chunk.first - 1 : chunk.last])
+        if text.count("and") + text.count("or") < MAX_BOOL_OPERANDS:
+            continue
         for statement in chunk.statements:
             for node in ast.walk(statement):
                 if type(node) is ast.BoolOp and len(node.values) > MAX_BOOL_OPERANDS:

@@ -44,6 +44,24 @@ def ast_dotted_name(node: ast.AST | None) -> str | None:
     return None
 
 
+def ast_nodes(node: ast.AST) -> list[ast.AST]:
+    """Every node of the subtree (``node`` first, then in no particular order): the
+    nodes of ``ast.walk`` for a fraction of its cost (no generators, no ``iter_fields``)."""
+    found: list[ast.AST] = []
+    stack = [node]
+    base = ast.AST
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                stack.extend(v for v in value if isinstance(v, base))
+            elif isinstance(value, base):
+                stack.append(value)
+    return found
+
+
 def module_name_of(node: cst.Attribute | cst.Name | None) -> str:
     """The dotted text of an import's module (``None`` -> ``""``)."""
     return dotted_name(node) or ""

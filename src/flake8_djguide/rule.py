@@ -106,6 +106,10 @@ class Rule:
     #: (annotations, docstrings) and never into the body of a function unless one of
     #: their triggers holds inside that body.
     TRIGGER_SCOPE: ClassVar[str] = "statement"
+    #: With ``TRIGGER_SCOPE = "function"``: methods of the classes enclosing a
+    #: trigger node whose bodies are parsed too (a rule that follows
+    #: ``self.get_queryset()`` into the same class).
+    TRIGGER_KEEPS_METHODS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx

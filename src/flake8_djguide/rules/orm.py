@@ -14,7 +14,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.config import Option, define
-from flake8_djguide.helpers import ast_dotted_name, qualified_name
+from flake8_djguide.helpers import ast_dotted_name, ast_nodes, qualified_name
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 
@@ -114,18 +114,49 @@ _QUERY_CALLS = (EVALUATING - {"contains"}) | frozenset(
 # -- cheap ast triggers --------------------------------------------------------------------------
 
 
-def _mentions_queryset_source(node: ast.AST, managers: frozenset[str]) -> bool:
-    """Whether ``node`` mentions a manager, a queryset or a related manager anywhere."""
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Attribute):
-            attr = sub.attr
-            if attr in managers or attr in _MANAGER_HINTS or attr.endswith("_set"):
-                return True
-            if attr == "all":
-                return True
-        elif isinstance(sub, ast.Name) and sub.id in ("get_list_or_404", "get_object_or_404"):
-            return True
-    return False
+def _is_source(node: ast.AST, managers: frozenset[str]) -> bool:
+    """A manager, a queryset or a related manager (``Model.objects``, ``x.y_set``, ``.all``)."""
+    kind = type(node)
+    if kind is ast.Attribute:
+        attr = node.attr  # type: ignore[attr-defined]
+        return attr in managers or attr in _MANAGER_HINTS or attr == "all" or attr.endswith("_set")
+    return kind is ast.Name and node.id in ("get_list_or_404", "get_object_or_404")  # type: ignore[attr-defined]
+
+
+def _source_map(statement: ast.AST, managers: frozenset[str]) -> tuple[bool, dict[int, bool]]:
+    """Whether ``statement`` mentions a queryset source, and for each loop inside a
+    function whether some function enclosing it does (one walk)."""
+    per_loop: dict[int, bool] = {}
+    loops: list[int] = []
+    opened: list[tuple[int, int]] = []  # per open function: (first loop, sources seen)
+    sources = 0
+    base = ast.AST
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    stack: list[tuple[ast.AST, bool]] = [(statement, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            first, seen = opened.pop()
+            if sources > seen:
+                for loop in loops[first:]:
+                    per_loop[loop] = True
+            continue
+        if _is_source(node, managers):
+            sources += 1
+        kind = type(node)
+        if kind in _LOOPS and opened:
+            loops.append(id(node))
+            per_loop.setdefault(id(node), False)
+        if kind in functions:
+            opened.append((len(loops), sources))
+            stack.append((node, True))
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend((v, False) for v in value if isinstance(v, base))
+            elif isinstance(value, base):
+                stack.append((value, False))
+    return sources > 0, per_loop
 
 
 def _has_queryset_source(ctx: FileContext, loop: ast.AST | None = None) -> bool:
@@ -145,18 +176,7 @@ def _has_queryset_source(ctx: FileContext, loop: ast.AST | None = None) -> bool:
     key = id(statement)
     found = cache.get(key)
     if found is None:
-        managers = _manager_names(ctx)
-        whole = _mentions_queryset_source(statement, managers)
-        per_loop: dict[int, bool] = {}
-        if whole:
-            for function in ast.walk(statement):
-                if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    continue
-                source = _mentions_queryset_source(function, managers)
-                for inner in ast.walk(function):
-                    if isinstance(inner, _LOOPS):
-                        per_loop[id(inner)] = per_loop.get(id(inner), False) or source
-        found = (whole, per_loop)
+        found = _source_map(statement, _manager_names(ctx))
         cache[key] = found
     whole, per_loop = found
     if loop is None or not whole:
@@ -200,7 +220,7 @@ def _loop_parts(node: ast.AST) -> tuple[list[str], list[ast.AST]]:
 
 
 def _names(target: ast.AST) -> list[str]:
-    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    return [n.id for n in ast_nodes(target) if type(n) is ast.Name]  # type: ignore[attr-defined]
 
 
 def _n_plus_one_trigger(node: ast.AST, ctx: FileContext) -> bool:
@@ -209,7 +229,7 @@ def _n_plus_one_trigger(node: ast.AST, ctx: FileContext) -> bool:
         return False
     accessed = False
     for part in parts:
-        for sub in ast.walk(part):
+        for sub in ast_nodes(part):
             if (
                 isinstance(sub, ast.Attribute)
                 and isinstance(sub.value, ast.Name)
@@ -228,7 +248,7 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
     saves = False
     queries = False
     for part in parts:
-        for sub in ast.walk(part):
+        for sub in ast_nodes(part):
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
                 attr = sub.func.attr
                 if attr in ("save", "delete"):
@@ -266,7 +286,7 @@ def _sql_trigger(node: ast.Call, ctx: FileContext) -> bool:
         return False
     values: list[ast.AST] = [*node.args[:1], *(k.value for k in node.keywords)]
     for value in values:
-        for sub in ast.walk(value):
+        for sub in ast_nodes(value):
             if isinstance(sub, (ast.JoinedStr, ast.BinOp, ast.Name)) or (
                 isinstance(sub, ast.Call)
                 and isinstance(sub.func, ast.Attribute)
@@ -295,7 +315,15 @@ def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
 
 
 class _FlowRule(Rule):
-    """Rules whose findings come from the shared queryset analysis of each parsed chunk."""
+    """Rules whose findings come from the shared queryset analysis of each parsed chunk.
+
+    The analysis follows querysets through one function's local variables and the
+    same class's ``get_queryset()``, so only the functions holding a trigger (and
+    that method) are parsed; the other bodies of a large class are left out.
+    """
+
+    TRIGGER_SCOPE = "function"
+    TRIGGER_KEEPS_METHODS = frozenset({"get_queryset"})
 
     def visit_Module(self, node: cst.Module) -> None:
         """Report this rule's findings of the chunk's analysis."""
@@ -525,6 +553,8 @@ class SerializerRelationNotPrefetched(_FlowRule):
         )
     ]
     AST_TRIGGERS = {ast.ClassDef: _view_trigger}
+    # The whole view class: get_serializer_class(), list() and get_queryset().
+    TRIGGER_SCOPE = "statement"
 
 
 class RawSqlFormatting(_FlowRule):

@@ -530,9 +530,7 @@ def _returns_value_ast(node: AstDef) -> bool:
         kind = type(current)
         if kind is ast.Return:
             value = current.value  # type: ignore[attr-defined]
-            if value is not None and not (
-                isinstance(value, ast.Constant) and value.value is None
-            ):
+            if value is not None and not (isinstance(value, ast.Constant) and value.value is None):
                 return True
         elif kind is ast.Yield or kind is ast.YieldFrom:
             return True
