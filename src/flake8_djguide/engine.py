@@ -297,7 +297,7 @@ class _Triggers:
                                 if type(owner) is ast.ClassDef:
                                     self.keep.update(
                                         id(s)
-                                        for s in owner.body  # type: ignore[attr-defined]
+                                        for s in owner.body
                                         if type(s) in function_types and s.name in methods  # type: ignore[attr-defined]
                                     )
                 elif rule not in fired and predicate(node, ctx):

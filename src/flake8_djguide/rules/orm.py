@@ -220,7 +220,7 @@ def _loop_parts(node: ast.AST) -> tuple[list[str], list[ast.AST]]:
 
 
 def _names(target: ast.AST) -> list[str]:
-    return [n.id for n in ast_nodes(target) if type(n) is ast.Name]  # type: ignore[attr-defined]
+    return [n.id for n in ast_nodes(target) if type(n) is ast.Name]
 
 
 def _n_plus_one_trigger(node: ast.AST, ctx: FileContext) -> bool:
