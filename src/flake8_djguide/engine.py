@@ -322,9 +322,10 @@ def _function_scope(rule: type[Rule]) -> bool:
 def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index: int) -> None:
     """Leave out of ``chunk`` the bodies of functions no trigger needs (``TRIGGER_SCOPE``).
 
-    Each left-out body keeps its docstring; its other lines become one
-    :data:`ELIDED` statement followed by empty lines, so that every line and
-    column outside the bodies stays where it was. One-line bodies are kept.
+    Each left-out body (its docstring included: rules that need it read it from
+    the ``ast`` tree, see ``Rule.ast_node``) becomes one :data:`ELIDED`
+    statement followed by empty lines, so that every line and column outside
+    the bodies stays where it was. One-line bodies are kept.
     """
     if index in triggers.whole or len(chunk.statements) != 1:
         return
@@ -333,14 +334,7 @@ def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index
         if id(function) in triggers.keep or function.lineno <= done_until:  # type: ignore[attr-defined]
             continue
         body = function.body  # type: ignore[attr-defined]
-        first = body[0]
-        kept = int(
-            isinstance(first, ast.Expr)
-            and isinstance(first.value, ast.Constant)
-            and isinstance(first.value.value, str)
-        )
-        if kept >= len(body):
-            continue
+        kept = 0
         region_first = _statement_span(body[kept])[0]
         region_last = body[-1].end_lineno or body[-1].lineno
         if region_first == region_last and kept + 1 == len(body):

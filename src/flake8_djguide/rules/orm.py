@@ -280,20 +280,155 @@ _SQL_METHODS = frozenset({"raw", "extra", "execute", "executemany"})
 
 
 def _sql_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    """A raw-SQL call whose SQL argument may be built by formatting: directly, or
+    through a variable of the statement assigned such a value (or ``+=``)."""
     func = node.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
     if name not in _SQL_METHODS and name != "RawSQL":
         return False
     values: list[ast.AST] = [*node.args[:1], *(k.value for k in node.keywords)]
-    for value in values:
-        for sub in ast_nodes(value):
-            if isinstance(sub, (ast.JoinedStr, ast.BinOp, ast.Name)) or (
-                isinstance(sub, ast.Call)
-                and isinstance(sub.func, ast.Attribute)
-                and sub.func.attr == "format"
-            ):
-                return True
+    if not values:
+        return False
+    formatted = _formatted_names(ctx, node)
+    return any(_formatting_shape(value, formatted, 0) for value in values)
+
+
+def _formatting_shape(node: ast.AST, formatted: frozenset[str], depth: int) -> bool:
+    """Whether ``node`` may be SQL built by formatting, as DJG204 reads it: an f-string,
+    ``%`` or ``.format()`` on a literal template (or a variable), ``+`` with a string
+    operand, a variable in ``formatted``, or a list/dict of those."""
+    if depth > 8:
+        return True
+    kind = type(node)
+    if kind is ast.JoinedStr:
+        return True
+    if kind is ast.Name:
+        return node.id in formatted  # type: ignore[attr-defined]
+    if kind is ast.BinOp:
+        op = type(node.op)  # type: ignore[attr-defined]
+        if op is ast.Mod:
+            return _template_shape(node.left)  # type: ignore[attr-defined]
+        if op is ast.Add:
+            return any(
+                type(o) is ast.JoinedStr or (type(o) is ast.Constant and isinstance(o.value, str))
+                for o in _add_operands_ast(node)
+            )
+        return False
+    if kind is ast.Call:
+        func = node.func  # type: ignore[attr-defined]
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr == "format"
+            and _template_shape(func.value)
+        )
+    if kind is ast.List or kind is ast.Tuple:
+        return any(_formatting_shape(e, formatted, depth + 1) for e in node.elts)  # type: ignore[attr-defined]
+    if kind is ast.Dict:
+        return any(_formatting_shape(v, formatted, depth + 1) for v in node.values)  # type: ignore[attr-defined]
     return False
+
+
+def _template_shape(node: ast.AST) -> bool:
+    return type(node) is ast.Name or (
+        type(node) is ast.Constant and isinstance(node.value, str)  # type: ignore[attr-defined]
+    )
+
+
+def _add_operands_ast(node: ast.AST) -> list[ast.AST]:
+    operands: list[ast.AST] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is ast.BinOp and type(current.op) is ast.Add:  # type: ignore[attr-defined]
+            stack += (current.right, current.left)  # type: ignore[attr-defined]
+        else:
+            operands.append(current)
+    return operands
+
+
+def _formatted_names(ctx: FileContext, call: ast.Call) -> frozenset[str]:
+    """The variables of the function holding ``call`` (or of the top-level statement,
+    outside functions) that may hold formatted SQL: assigned a formatting shape (or
+    another such variable), or extended with ``+=`` by anything but a string literal
+    (DJG204 follows one function's local variables)."""
+    statement = ctx.current_statement
+    if statement is None:
+        return frozenset()
+    cache: dict[int, tuple[dict[int, int], dict[int, frozenset[str]]]] = ctx.__dict__.setdefault(
+        "_djguide_sql_names", {}
+    )
+    found = cache.get(id(statement))
+    if found is None:
+        found = _formatted_names_by_function(statement)
+        cache[id(statement)] = found
+    owners, names = found
+    return names.get(owners.get(id(call), 0), frozenset())
+
+
+def _formatted_names_by_function(
+    statement: ast.AST,
+) -> tuple[dict[int, int], dict[int, frozenset[str]]]:
+    """For each call, the id of the innermost function holding it (0: none), and for
+    each such function, its variables that may hold formatted SQL."""
+    owners: dict[int, int] = {}
+    records: dict[int, dict[str, list[ast.AST]]] = {}
+    augmented: dict[int, set[str]] = {}
+    base = ast.AST
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+    stack: list[tuple[ast.AST, int]] = [(statement, 0)]
+    while stack:
+        node, owner = stack.pop()
+        kind = type(node)
+        if kind is ast.Call:
+            owners[id(node)] = owner
+        elif kind is ast.Assign:
+            for target in node.targets:  # type: ignore[attr-defined]
+                _record_target(target, node.value, records.setdefault(owner, {}))  # type: ignore[attr-defined]
+        elif kind is ast.AnnAssign or kind is ast.NamedExpr:
+            if node.value is not None:  # type: ignore[attr-defined]
+                _record_target(node.target, node.value, records.setdefault(owner, {}))  # type: ignore[attr-defined]
+        elif kind is ast.AugAssign:
+            target = node.target  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]
+            if type(target) is ast.Name and not (
+                type(value) is ast.Constant and isinstance(value.value, str)
+            ):
+                augmented.setdefault(owner, set()).add(target.id)
+        elif kind is ast.For or kind is ast.AsyncFor:
+            _record_target(node.target, node.iter, records.setdefault(owner, {}))  # type: ignore[attr-defined]
+        inner = id(node) if kind in functions else owner
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend((v, inner) for v in value if isinstance(v, base))
+            elif isinstance(value, base):
+                stack.append((value, inner))
+    names_by_owner: dict[int, frozenset[str]] = {}
+    for owner in records.keys() | augmented.keys():
+        names = set(augmented.get(owner, ()))
+        owned = records.get(owner, {})
+        changed = True
+        while changed:
+            changed = False
+            frozen = frozenset(names)
+            for name, values in owned.items():
+                if name not in names and any(_formatting_shape(v, frozen, 0) for v in values):
+                    names.add(name)
+                    changed = True
+        names_by_owner[owner] = frozenset(names)
+    return owners, names_by_owner
+
+
+def _record_target(target: ast.AST, value: ast.AST, records: dict[str, list[ast.AST]]) -> None:
+    if type(target) is ast.Name:
+        records.setdefault(target.id, []).append(value)  # type: ignore[attr-defined]
+    elif type(target) is ast.Tuple or type(target) is ast.List:
+        elements = target.elts  # type: ignore[attr-defined]
+        paired = type(value) in (ast.Tuple, ast.List) and len(value.elts) == len(elements)  # type: ignore[attr-defined]
+        for index, element in enumerate(elements):
+            if type(element) is ast.Starred:
+                element = element.value
+            _record_target(element, value.elts[index] if paired else value, records)  # type: ignore[attr-defined]
 
 
 def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:

@@ -1436,7 +1436,11 @@ class MissingDocstring(Rule):
         public = self._is_public(name)
         parent = self.scopes[-1] if self.scopes else None
         self.scopes.append(_DocScope(False, False))
-        if not public or has_docstring(node):
+        if not public:
+            return
+        tree = self.ast_node(node)  # the docstring, also of a body left out of the parse
+        in_ast = isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef))
+        if _has_docstring_ast(tree) if in_ast else has_docstring(node):  # type: ignore[arg-type]
             return
         if _doc_exempt_decorators(_decorator_names(node), self.ctx):
             return
