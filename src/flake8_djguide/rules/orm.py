@@ -329,9 +329,7 @@ def _formatting_shape(node: ast.AST, formatted: frozenset[str], depth: int) -> b
 
 
 def _template_shape(node: ast.AST) -> bool:
-    return type(node) is ast.Name or (
-        type(node) is ast.Constant and isinstance(node.value, str)  # type: ignore[attr-defined]
-    )
+    return type(node) is ast.Name or (type(node) is ast.Constant and isinstance(node.value, str))
 
 
 def _add_operands_ast(node: ast.AST) -> list[ast.AST]:
@@ -339,8 +337,8 @@ def _add_operands_ast(node: ast.AST) -> list[ast.AST]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if type(current) is ast.BinOp and type(current.op) is ast.Add:  # type: ignore[attr-defined]
-            stack += (current.right, current.left)  # type: ignore[attr-defined]
+        if type(current) is ast.BinOp and type(current.op) is ast.Add:
+            stack += (current.right, current.left)
         else:
             operands.append(current)
     return operands
@@ -421,9 +419,9 @@ def _formatted_names_by_function(
 
 def _record_target(target: ast.AST, value: ast.AST, records: dict[str, list[ast.AST]]) -> None:
     if type(target) is ast.Name:
-        records.setdefault(target.id, []).append(value)  # type: ignore[attr-defined]
+        records.setdefault(target.id, []).append(value)
     elif type(target) is ast.Tuple or type(target) is ast.List:
-        elements = target.elts  # type: ignore[attr-defined]
+        elements = target.elts
         paired = type(value) in (ast.Tuple, ast.List) and len(value.elts) == len(elements)  # type: ignore[attr-defined]
         for index, element in enumerate(elements):
             if type(element) is ast.Starred:
