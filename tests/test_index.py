@@ -180,3 +180,60 @@ def test_prebuild_builds_each_project_once(tmp_path: Path, monkeypatch: pytest.M
     prebuild([str(project / "library" / "models.py")], {})  # one file: built lazily instead
     assert calls == []
     index_module.clear_memo()
+
+
+# -- the current file's facts over the project index ------------------------------------------------
+
+VIEWS = """from library.models import Book
+
+
+def titles():
+    for book in Book.objects.all():
+        print(book.author.name)
+"""
+MIGRATION = """from django.db import migrations
+
+from library.models import Book
+
+
+class Migration(migrations.Migration):
+    dependencies = []
+
+
+def titles():
+    for book in Book.objects.all():
+        print(book.author.name)
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "line"),
+    [("views.py", VIEWS, 6), ("migrations/0002_titles.py", MIGRATION, 12)],
+)
+def test_a_module_defining_no_model_is_not_linked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, code: str, line: int
+) -> None:
+    """A module whose facts the index lacks (no class: stored without imports; a
+    migration: not read) gets the project index with its own imports, not a new link."""
+    from flake8_djguide.registry import by_code
+    from tests.util import lint
+
+    root = make_project(tmp_path / "proj")
+    path = root / "library" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(code)
+    index_module.clear_memo()
+    rule = by_code()["DJG201"]
+    assert [(f.line, f.code) for f in lint(code, str(path), [rule])] == [(line, "DJG201")]
+    links: list[int] = []
+    real_link = index_module.link
+    monkeypatch.setattr(index_module, "link", lambda m: links.append(1) or real_link(m))
+    index_module._OVERLAYS.clear()
+    assert [(f.line, f.code) for f in lint(code, str(path), [rule])] == [(line, "DJG201")]
+    assert links == []  # the project index was reused (built once, above)
+    # a module that defines a model does need the link
+    with_model = (
+        "from django.db import models\n" + code + "\n\nclass Shelf(models.Model):\n    pass\n"
+    )
+    lint(with_model, str(path), [rule])
+    assert links == [1]

@@ -9,6 +9,7 @@ worker processes inherit a built index instead of each building one.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -164,6 +165,8 @@ def get_index(ctx: FileContext) -> FileIndex:
             key = (id(project), module, json.dumps(facts, sort_keys=True))
             index = _OVERLAYS.get(key)
             if index is None:
+                index = _light_overlay(project.index, module, _with_package(module, facts, is_init))
+            if index is None:
                 modules = {
                     name: {**raw, "package": project.index.modules[name].get("package")}
                     for name, raw in project.raw.items()
@@ -179,6 +182,38 @@ def get_index(ctx: FileContext) -> FileIndex:
         result = FileIndex(index, module, False)
     ctx.__dict__["_djguide_index"] = result
     return result
+
+
+_LINKED_FACTS = ("aliases", "auth_user_model", "stars")
+
+
+def _light_overlay(index: Index, module: str, facts: dict[str, Any]) -> Index | None:
+    """``index`` with ``module``'s facts replaced, without linking the project again,
+    when the module defines nothing the linking uses: no model, serializer, manager
+    or queryset class (before or now), no ``get_user_model()`` alias,
+    ``AUTH_USER_MODEL`` or star import. Its imports (which the rules read to resolve
+    the file's names) are then the only change. ``None`` when a full link is needed.
+
+    The common cases: a module without classes, which the index stores without its
+    imports (:func:`~flake8_djguide.index.extract.needs_parse`), and a migration,
+    which the index does not read.
+    """
+    old = index.modules.get(module, {})
+    if any(facts.get(k) or old.get(k) for k in _LINKED_FACTS) or old.get("classes"):
+        return None
+    clone = copy.copy(index)
+    clone.modules = {**index.modules, module: facts}
+    clone._imports = {k: v for k, v in index._imports.items() if k != module}
+    classes = facts.get("classes", ())
+    if classes:
+        clone.classes = dict(index.classes)
+        clone._kinds = dict(index._kinds)
+        names = [f"{module}.{cls['name']}" for cls in classes]
+        for name, cls in zip(names, classes):
+            clone.classes[name] = (module, cls)
+        if any(clone.kind(name) is not None for name in names):
+            return None
+    return clone
 
 
 def _same(indexed: dict[str, Any] | None, current: dict[str, Any]) -> bool:
