@@ -198,6 +198,9 @@ class FileContext:
         self.is_factories = matches(self.path, settings.list("factory-patterns"))
         #: the top-level ``ast`` statement being scanned by ``AST_TRIGGERS``.
         self.current_statement: ast.stmt | None = None
+        #: the functions and classes enclosing the trigger node (outermost first), when
+        #: a ``TRIGGER_SCOPE = "function"`` rule is active; else empty.
+        self.trigger_chain: tuple[ast.AST, ...] = ()
         #: flake8's ``ast`` tree of the whole file (``None`` when it did not parse), for
         #: facts that span statements (e.g. which classes of the file are DRF views).
         self.tree = tree

@@ -256,6 +256,10 @@ class _Triggers:
         node_base = ast.AST
         function_types = (ast.FunctionDef, ast.AsyncFunctionDef)
         stmt_fields = ("body", "orelse", "finalbody", "handlers", "cases")
+        skip = _SCALAR_FIELDS
+        if not any(issubclass(t, _NO_CHILD_NODES) for t in table):
+            skip = skip | {"ctx", "op", "ops"}  # operators and contexts: no trigger there
+        fields_of: dict[type, tuple[str, ...]] = {ast.Constant: ()}
         no_chain: tuple[ast.AST, ...] = ()
         for index, statement in enumerate(tree.body):
             functions: list[ast.AST] = []
@@ -274,7 +278,14 @@ class _Triggers:
                         inner = (*chain, node)
                     elif node_type is ast.ClassDef:
                         inner = (*chain, node)  # for ``TRIGGER_KEEPS_METHODS``
-                for name in stmt_fields if statements_only else node._fields:
+                if statements_only:
+                    fields = stmt_fields
+                else:
+                    fields = fields_of.get(node_type)  # type: ignore[assignment]
+                    if fields is None:
+                        fields = tuple(f for f in node._fields if f not in skip)
+                        fields_of[node_type] = fields
+                for name in fields:
                     value = getattr(node, name, None)
                     below = inner if name == "body" else chain
                     if type(value) is list:
@@ -286,6 +297,7 @@ class _Triggers:
         for index, node, chain in candidates:
             fired = fired_by_statement[index]
             ctx.current_statement = tree.body[index]
+            ctx.trigger_chain = chain
             for rule, predicate in table[type(node)]:
                 if rule in scoped:
                     if predicate(node, ctx):
@@ -304,11 +316,21 @@ class _Triggers:
                     fired.add(rule)
                     self.whole.add(index)
         ctx.current_statement = None
+        ctx.trigger_chain = no_chain
         return [
             (_statement_span(statement), fired)
             for statement, fired in zip(tree.body, fired_by_statement)
         ]
 
+
+#: ``ast`` fields that never hold a node (skipped by the trigger walk; not ``name``:
+#: a ``TypeAlias`` name is a node).
+_SCALAR_FIELDS = frozenset(
+    {"id", "attr", "arg", "module", "level", "kind", "type_comment", "is_async", "simple"}
+    | {"conversion"}
+)
+#: Node types without child nodes whose fields the walk skips unless a trigger needs them.
+_NO_CHILD_NODES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
 
 #: The statement that stands for a function body left out of the parse (a name, so
 #: that no rule takes the function for a stub: ``...``, ``pass``).

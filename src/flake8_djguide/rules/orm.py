@@ -123,45 +123,10 @@ def _is_source(node: ast.AST, managers: frozenset[str]) -> bool:
     return kind is ast.Name and node.id in ("get_list_or_404", "get_object_or_404")  # type: ignore[attr-defined]
 
 
-def _source_map(statement: ast.AST, managers: frozenset[str]) -> tuple[bool, dict[int, bool]]:
-    """Whether ``statement`` mentions a queryset source, and for each loop inside a
-    function whether some function enclosing it does (one walk)."""
-    per_loop: dict[int, bool] = {}
-    loops: list[int] = []
-    opened: list[tuple[int, int]] = []  # per open function: (first loop, sources seen)
-    sources = 0
-    base = ast.AST
-    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
-    stack: list[tuple[ast.AST, bool]] = [(statement, False)]
-    while stack:
-        node, leaving = stack.pop()
-        if leaving:
-            first, seen = opened.pop()
-            if sources > seen:
-                for loop in loops[first:]:
-                    per_loop[loop] = True
-            continue
-        if _is_source(node, managers):
-            sources += 1
-        kind = type(node)
-        if kind in _LOOPS and opened:
-            loops.append(id(node))
-            per_loop.setdefault(id(node), False)
-        if kind in functions:
-            opened.append((len(loops), sources))
-            stack.append((node, True))
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                stack.extend((v, False) for v in value if isinstance(v, base))
-            elif isinstance(value, base):
-                stack.append((value, False))
-    return sources > 0, per_loop
-
-
 def _has_queryset_source(ctx: FileContext, loop: ast.AST | None = None) -> bool:
-    """Whether a queryset can reach ``loop``: some function enclosing it (or, for a loop
-    outside functions, the top-level statement) mentions a manager or queryset.
+    """Whether a queryset can reach ``loop``: the outermost function enclosing it (or,
+    for a loop outside functions, the top-level statement) mentions a manager or
+    queryset anywhere.
 
     The rules follow querysets only through the enclosing functions' local variables
     and ``self.get_queryset()``/``self.queryset``, so a source elsewhere in a large
@@ -170,18 +135,18 @@ def _has_queryset_source(ctx: FileContext, loop: ast.AST | None = None) -> bool:
     statement = ctx.current_statement
     if statement is None:
         return False
-    cache: dict[int, tuple[bool, dict[int, bool]]] = ctx.__dict__.setdefault(
-        "_djguide_qs_source", {}
-    )
-    key = id(statement)
-    found = cache.get(key)
+    scope: ast.AST = statement
+    for owner in ctx.trigger_chain:
+        if type(owner) is ast.FunctionDef or type(owner) is ast.AsyncFunctionDef:
+            scope = owner
+            break
+    cache: dict[int, bool] = ctx.__dict__.setdefault("_djguide_qs_source", {})
+    found = cache.get(id(scope))
     if found is None:
-        found = _source_map(statement, _manager_names(ctx))
-        cache[key] = found
-    whole, per_loop = found
-    if loop is None or not whole:
-        return whole
-    return per_loop.get(id(loop), whole)
+        managers = _manager_names(ctx)
+        found = any(_is_source(node, managers) for node in ast_nodes(scope))
+        cache[id(scope)] = found
+    return found
 
 
 def _manager_names(ctx: FileContext) -> frozenset[str]:
