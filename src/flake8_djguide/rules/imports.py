@@ -82,6 +82,8 @@ class RelativeImport(Rule):
         Invalid("def f():\n    from ..utils import slugify\n", 2, 4),
     ]
     AST_TRIGGERS = {ast.ImportFrom: lambda node, ctx: node.level > 0}
+    # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
+    TRIGGER_SCOPE = "function"
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         """Report relative imports, with the absolute module when it resolves."""
@@ -282,6 +284,8 @@ class SettingsImportNotTopLevel(Rule):
         ),
         ast.Import: lambda node, ctx: node is not ctx.current_statement and _is_conf_import(node),
     }
+    # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
+    TRIGGER_SCOPE = "function"
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
@@ -476,6 +480,8 @@ class RootLoggerCall(Rule):
     ]
     TEXT_HINTS = ("logging",)
     AST_TRIGGERS = {ast.Call: _root_logger_call_ast}
+    # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
+    TRIGGER_SCOPE = "function"
 
     def visit_Call(self, node: cst.Call) -> None:
         """Report calls resolving to ``logging.<level>``."""
@@ -524,6 +530,8 @@ class PrintCall(Rule):
     ]
     TEXT_HINTS = ("print",)
     AST_TRIGGERS = {ast.Call: _is_print_ast}
+    # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
+    TRIGGER_SCOPE = "function"
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:

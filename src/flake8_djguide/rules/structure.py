@@ -23,7 +23,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from flake8_djguide.helpers import ast_dotted_name, call_arg, dotted_name, small_statements
+from flake8_djguide.helpers import (
+    ast_dotted_name,
+    ast_nodes,
+    call_arg,
+    dotted_name,
+    small_statements,
+)
 from flake8_djguide.rule import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
@@ -710,6 +716,8 @@ class ExceptionHandlingInCommand(Rule):
     ]
     TEXT_HINTS = ("try",)
     AST_TRIGGERS = {node_type: (lambda node, ctx: True) for node_type in _TRY_TYPES}
+    # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
+    TRIGGER_SCOPE = "function"
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
@@ -739,10 +747,34 @@ class ExceptionHandlingInCommand(Rule):
 
 def _ast_trigger_603(node: ast.AST, ctx: FileContext) -> bool:
     if isinstance(node, ast.Attribute):
-        return node.attr == "Paginator"
-    if isinstance(node, ast.Name):
-        return node.id == "Paginator" or ctx.info.imports.get(node.id, "").endswith(".Paginator")
-    return False
+        named = node.attr == "Paginator"
+    elif isinstance(node, ast.Name):
+        named = node.id == "Paginator" or ctx.info.imports.get(node.id, "").endswith(".Paginator")
+    else:
+        return False
+    return named and _statement_has_drf_view(ctx)
+
+
+def _statement_has_drf_view(ctx: FileContext) -> bool:
+    """Whether the current top-level statement holds a DRF view class or ``@api_view``
+    function (only there is a ``Paginator`` reported)."""
+    statement = ctx.current_statement
+    if statement is None:
+        return False
+    cache: dict[int, bool] = ctx.__dict__.setdefault("_djguide_drf_view", {})
+    found = cache.get(id(statement))
+    if found is None:
+        facts = file_facts(ctx)
+        found = False
+        for node in ast_nodes(statement):
+            if isinstance(node, ast.ClassDef):
+                found = facts.is_drf_view_class(_ast_bases(node))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found = _ast_is_api_view(node, facts)
+            if found:
+                break
+        cache[id(statement)] = found
+    return found
 
 
 class DjangoPaginatorInDrf(_DrfViewScopes):
