@@ -264,6 +264,8 @@ class SaveInsteadOfUpdate(_TestRule):
             isinstance(node.func, ast.Attribute) and node.func.attr == "save"
         )
     }
+    # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
+    TRIGGER_SCOPE = "function"
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         """Scan a block's statements."""
@@ -600,6 +602,8 @@ class UnittestSetupInTest(_TestRule):
         ast.FunctionDef: lambda node, ctx: node.name in SETUP_METHODS,
         ast.AsyncFunctionDef: lambda node, ctx: node.name in SETUP_METHODS,
     }
+    # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
+    TRIGGER_SCOPE = "function"
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
