@@ -605,6 +605,8 @@ class _Run:
                 except Exception as error:
                     return Result([error_finding(error)], chunks, True)
                 chunk.module = None
+                for finding in new:  # located: let the tree go (a reported class holds it all)
+                    finding.node = finding.fix_node = finding.fix = None  # type: ignore[assignment]
         for instance in list(self.instances):
             try:
                 instance.end_file()

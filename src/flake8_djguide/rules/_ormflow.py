@@ -775,11 +775,11 @@ def manager_base(manager: Manager | None) -> Coverage:
 
 def analysis_for(ctx: FileContext, module: cst.Module) -> Analysis:
     """The shared analysis of one parsed chunk (computed once for all ORM rules)."""
-    store: dict[int, Analysis] = ctx.__dict__.setdefault("_djguide_orm", {})
-    found = store.get(id(module))
+    # Only the current chunk's: an older one would keep its tree alive.
+    found: Analysis | None = ctx.__dict__.get("_djguide_orm")
     if found is None or found.module is not module:
         found = Analysis(ctx, module)
-        store[id(module)] = found
+        ctx.__dict__["_djguide_orm"] = found
     return found
 
 
