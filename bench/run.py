@@ -2,7 +2,7 @@
 
 Usage, from the repository root after the README's install command::
 
-    python bench/run.py                    # the full run, 5 rounds (about 30 minutes on 2 cores)
+    python bench/run.py                    # the full run, 5 rounds (about 15 minutes on 2 cores)
     python bench/run.py --quick            # every 8th file, fewer rounds (about 2 minutes)
     python bench/run.py --write-results    # also update the table in bench/RESULTS.md
 
