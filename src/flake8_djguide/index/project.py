@@ -263,9 +263,14 @@ class Index:
         _add_builtin_models(self)
         for model in list(self.models.values()):
             self._resolve_targets(model)
+        # Models inheriting each model's reverse accessors (multi-table and proxy children).
+        descendants: dict[str, list[Model]] = {}
+        for model in self.models.values():
+            for ancestor in getattr(model, "_ancestors", ()):
+                descendants.setdefault(ancestor, []).append(model)
         for model in list(self.models.values()):
             if not model.abstract:
-                self._add_reverse(model)
+                self._add_reverse(model, descendants)
         for serializer in self.serializers.values():
             if serializer.model is not None:
                 serializer.model = self.model_ref(serializer.module, ["ref", serializer.model])
@@ -416,7 +421,7 @@ class Index:
                 continue
             relation.target = self.model_ref(info["module"], target, owner=model)
 
-    def _add_reverse(self, model: Model) -> None:
+    def _add_reverse(self, model: Model, descendants: Mapping[str, list[Model]]) -> None:
         for attr, info in getattr(model, "_pending", {}).items():
             relation = model.relations.get(attr)
             if relation is None or relation.kind not in ("fk", "o2o", "m2m"):
@@ -443,8 +448,8 @@ class Index:
             kind = {"fk": "rev_fk", "o2o": "rev_o2o", "m2m": "rev_m2m"}[relation.kind]
             target = self.models[relation.target]
             target.relations.setdefault(name, Relation(name, kind, model.qualname))
-            for child in self.models.values():
-                if child is not target and target.qualname in getattr(child, "_ancestors", ()):
+            for child in descendants.get(target.qualname, ()):
+                if child is not target:
                     child.relations.setdefault(name, Relation(name, kind, model.qualname))
 
     def model_ref(self, module: str, encoded: Encoded, owner: Model | None = None) -> str | None:
