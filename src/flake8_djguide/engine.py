@@ -356,17 +356,15 @@ def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index
         if id(function) in triggers.keep or function.lineno <= done_until:  # type: ignore[attr-defined]
             continue
         body = function.body  # type: ignore[attr-defined]
-        kept = 0
-        region_first = _statement_span(body[kept])[0]
+        region_first = _statement_span(body[0])[0]
         region_last = body[-1].end_lineno or body[-1].lineno
-        if region_first == region_last and kept + 1 == len(body):
+        if region_first == region_last and len(body) == 1:
             continue  # one line (``pass``, ``...``, ``return x``): kept, stubs stay stubs
-        previous_end = (body[0].end_lineno or body[0].lineno) if kept else function.lineno  # type: ignore[attr-defined]
         text = lines[region_first - 1]
         indent = text[: len(text) - len(text.lstrip(" \t"))]
-        column = body[kept].col_offset
+        column = body[0].col_offset
         if (
-            region_first <= previous_end
+            region_first <= function.lineno  # type: ignore[attr-defined]
             or text[:column].strip()
             or len(indent) != column
             or any("\r" in line.rstrip("\r\n") for line in lines[region_first - 1 : region_last])
@@ -375,7 +373,7 @@ def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index
         chunk.replaced[region_first] = indent + ELIDED + _ending(text)
         for number in range(region_first + 1, region_last + 1):
             chunk.replaced[number] = _ending(lines[number - 1])
-        chunk.elided[id(function)] = (kept, region_first, len(indent))
+        chunk.elided[id(function)] = (0, region_first, len(indent))  # no statement kept
         done_until = region_last
 
 
