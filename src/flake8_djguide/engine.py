@@ -82,9 +82,9 @@ class Chunk:
     statements: list[ast.stmt] = field(default_factory=list)
     #: line number -> the text parsed instead (bodies left out, see ``TRIGGER_SCOPE``)
     replaced: dict[int, str] = field(default_factory=dict)
-    #: id of an ``ast`` function whose body was left out -> (statements kept, first
-    #: line left out, its indentation)
-    elided: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    #: id of an ``ast`` function whose body was left out -> (the body's first line, its
+    #: indentation)
+    elided: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -373,7 +373,7 @@ def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index
         chunk.replaced[region_first] = indent + ELIDED + _ending(text)
         for number in range(region_first + 1, region_last + 1):
             chunk.replaced[number] = _ending(lines[number - 1])
-        chunk.elided[id(function)] = (0, region_first, len(indent))  # no statement kept
+        chunk.elided[id(function)] = (region_first, len(indent))
         done_until = region_last
 
 

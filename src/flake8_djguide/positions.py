@@ -273,7 +273,7 @@ class Anchors:
     """Where each anchor (libcst statement) of one chunk starts, from the ``ast`` tree."""
 
     def __init__(
-        self, lines: Sequence[str], elided: dict[int, tuple[int, int, int]] | None = None
+        self, lines: Sequence[str], elided: dict[int, tuple[int, int]] | None = None
     ) -> None:
         self.lines = lines
         self.elided = elided or {}
@@ -386,12 +386,12 @@ class Anchors:
         return False
 
     def _elided(self, element: Any, node: Any) -> bool:
-        """A function whose body the engine left out: its kept statements, then ``...``."""
-        kept, line, column = self.elided[id(node)]
+        """A function whose body the engine left out: one placeholder statement."""
+        line, column = self.elided[id(node)]
         body = _suite(element.body)
-        if len(body) != kept + 1 or not self.pair(body[:kept], node.body[:kept]):
+        if len(body) != 1:
             return False
-        placeholder = body[kept]
+        placeholder = body[0]
         self.starts[id(placeholder)] = (line, column)
         self.exact.add(id(placeholder))
         for small in getattr(placeholder, "body", ()):

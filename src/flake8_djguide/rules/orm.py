@@ -98,9 +98,7 @@ _NOT_MONEY = frozenset(
         "longitude",
     ]
 )
-_LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-_LOOPS = (ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS)
 _MANAGER_HINTS = frozenset(
     {"objects", "_default_manager", "_base_manager", "get_queryset", "queryset"}
 )
@@ -123,10 +121,10 @@ def _is_source(node: ast.AST, managers: frozenset[str]) -> bool:
     return kind is ast.Name and node.id in ("get_list_or_404", "get_object_or_404")  # type: ignore[attr-defined]
 
 
-def _has_queryset_source(ctx: FileContext, loop: ast.AST | None = None) -> bool:
-    """Whether a queryset can reach ``loop``: the outermost function enclosing it (or,
-    for a loop outside functions, the top-level statement) mentions a manager or
-    queryset anywhere.
+def _has_queryset_source(ctx: FileContext) -> bool:
+    """Whether a queryset can reach the trigger node (a loop): the outermost function
+    enclosing it (``ctx.trigger_chain``; outside functions, the top-level statement)
+    mentions a manager or queryset anywhere.
 
     The rules follow querysets only through the enclosing functions' local variables
     and ``self.get_queryset()``/``self.queryset``, so a source elsewhere in a large
@@ -205,7 +203,7 @@ def _n_plus_one_trigger(node: ast.AST, ctx: FileContext) -> bool:
                 break
         if accessed:
             break
-    return accessed and _has_queryset_source(ctx, node)
+    return accessed and _has_queryset_source(ctx)
 
 
 def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
@@ -222,7 +220,7 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
                     queries = True
             elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
                 queries = True
-    return saves or (queries and _has_queryset_source(ctx, node))
+    return saves or (queries and _has_queryset_source(ctx))
 
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
