@@ -11,6 +11,8 @@ with ``ast``: the floor under every checker); ``all`` keeps every installed
 plugin. ``--standin`` adds the stand-in rules of ``bench/standin.py`` to
 flake8-djguide's registry. ``--stats FILE`` writes, at exit, how many files
 the engine saw and how many it parsed with libcst (a separate, untimed run).
+At exit it prints the peak RSS of its own process and of its largest worker
+process (flake8 ``-j2``) to stderr, for figure 5.
 """
 
 from __future__ import annotations
@@ -91,7 +93,23 @@ def main() -> int:
         _count_parsed(options.stats)
     from flake8.main.cli import main as flake8_main
 
-    return flake8_main(rest)
+    try:
+        return flake8_main(rest)
+    finally:
+        _report_memory()
+
+
+def _report_memory() -> None:
+    """Print the peak RSS of this process and of its largest worker (``-j2``) to stderr."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    sys.stderr.write(f"{MEMORY_LINE} self={own} workers={workers}\n")
+
+
+#: The line ``bench/run.py`` reads the peak RSS of the main process and of the workers from.
+MEMORY_LINE = "flake8_with: peak RSS KiB"
 
 
 if __name__ == "__main__":

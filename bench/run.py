@@ -62,6 +62,14 @@ DEFAULT = "E,W,F,C90"
 #: is imported) and Django's signing module (nothing for the DJG0xx/3xx rules).
 EDITOR_FILES = ("rest_framework/generics.py", "django/core/signing.py")
 RESULTS = BENCH / "RESULTS.md"
+#: flake8 with libcst imported first (figure 3's lower bound), as ``python -m flake8`` runs.
+IMPORT_LIBCST = [
+    sys.executable,
+    "-c",
+    "import libcst\nfrom flake8.main.cli import main\nraise SystemExit(main())",
+]
+#: See ``bench/flake8_with.py``.
+MEMORY_LINE = "flake8_with: peak RSS KiB"
 BEGIN, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 BUDGETS = {
@@ -163,7 +171,9 @@ class Sample:
 
     wall: float
     cpu: float
-    rss_mib: float
+    rss_mib: float  # the largest process of the tree
+    rss_main_mib: float = 0.0  # flake8's main process (through the wrapper only)
+    rss_worker_mib: float = 0.0  # its largest worker process (-j2; wrapper only)
 
 
 @dataclass
@@ -224,7 +234,12 @@ def run_once(argv: Sequence[str], cwd: Path, stdin: Path | None = None) -> Sampl
     if process.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}):\n{errors.decode()}")
     cpu = usage.ru_utime + usage.ru_stime
-    return Sample(wall, cpu, usage.ru_maxrss / 1024)
+    main, workers = 0.0, 0.0
+    for line in errors.decode(errors="replace").splitlines():
+        if line.startswith(MEMORY_LINE):
+            fields = dict(part.split("=") for part in line.split()[4:])
+            main, workers = int(fields["self"]) / 1024, int(fields["workers"]) / 1024
+    return Sample(wall, cpu, usage.ru_maxrss / 1024, main, workers)
 
 
 def flake8_argv(plugins: str, select: str, extra: Sequence[str], standin: bool) -> list[str]:
@@ -347,15 +362,32 @@ def corpus_figures(args: argparse.Namespace, corpus: Path, report: Report) -> No
                 f"| {name} | -j{jobs} | {case.cell('cpu')} | {case.cell('wall')} "
                 f"| {case.cell('rss_mib', 0)} |"
             )
-    jobs = args.jobs[0]
-    de, dj = cases_by_jobs[jobs]["default"], cases_by_jobs[jobs]["djg"]
-    memory = per_round(lambda d, j: _ratio(d.rss_mib, j.rss_mib), de, dj)
-    report.figure(
-        "memory",
-        f"5. peak memory per worker, -j{jobs}",
-        memory,
-        f"{dj.cell('rss_mib', 0)} MiB against {de.cell('rss_mib', 0)} MiB",
-    )
+    for jobs in args.jobs:
+        de, dj = cases_by_jobs[jobs]["default"], cases_by_jobs[jobs]["djg"]
+        if jobs > 1:
+            measure = "rss_worker_mib"
+            label = f"5a. peak memory per worker process, -j{jobs}"
+            main = (
+                f"; main process (collects the findings): {dj.cell('rss_main_mib', 0)} MiB "
+                f"against {de.cell('rss_main_mib', 0)} MiB"
+            )
+        else:
+            measure, label, main = (
+                "rss_mib",
+                "5b. peak memory, -j1 (one process checks and collects the findings)",
+                "",
+            )
+        memory = per_round(
+            lambda d, j, m=measure: _ratio(getattr(d, m), getattr(j, m)),
+            de,
+            dj,
+        )
+        report.figure(
+            "memory",
+            label,
+            memory,
+            f"{dj.cell(measure, 1)} MiB against {de.cell(measure, 1)} MiB{main}",
+        )
 
 
 def _parsed(stats: dict[str, int]) -> str:
@@ -381,7 +413,12 @@ def editor_figure(args: argparse.Namespace, corpus: Path, report: Report) -> Non
             direct = [sys.executable, str(WRAPPER), "--standin", "--"]
         default = Case("default", [*direct, f"--select={DEFAULT}", *flake8], path)
         djg = Case("djg", [*direct, f"--select={DEFAULT},DJG", *flake8], path)
-        cases = [default, djg]
+        # The lower bound of any check that parses with libcst: the default checks
+        # plus ``import libcst`` and nothing else.
+        floor = Case(
+            "default + import libcst", [*IMPORT_LIBCST, f"--select={DEFAULT}", *flake8], path
+        )
+        cases = [default, djg, floor]
         run_once(djg.argv, corpus, path)
         round_robin(cases, args.editor_rounds, corpus, f"editor {name}")
         cpu = per_round(lambda d, j: _ratio(d.cpu, j.cpu), default, djg)
@@ -394,7 +431,9 @@ def editor_figure(args: argparse.Namespace, corpus: Path, report: Report) -> Non
             f"3{'ab'[number]}. one {lines}-line file on stdin (`{name}`), start to exit (CPU)",
             cpu,
             f"wall {_cell(wall)}x; {djg.cell('cpu')} s against {default.cell('cpu')} s; "
-            f"{stats.get('findings', '?')} DJG findings; libcst imported: {imported}",
+            f"{stats.get('findings', '?')} DJG findings; libcst imported: {imported}; "
+            f"the default checks plus `import libcst` alone: "
+            f"{_cell(per_round(lambda d, f: _ratio(d.cpu, f.cpu), default, floor))}x",
         )
         for case in cases:
             report.details.append(

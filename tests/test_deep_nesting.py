@@ -63,7 +63,8 @@ def _check_in_subprocess(sources: dict[str, str], path: str = SETTINGS) -> dict[
 #: Source that crashed libcst's parser (a segmentation fault) before the guards.
 CRASHERS = {
     # ast accepts it: only the and/or operand guard on the ast tree stands in the way
-    "or-20000": 'SECRET_KEY = "x"\nok = ' + " or ".join(f"a{i}" for i in range(20_000)) + "\n",
+    # (in a statement a settings rule parses: DJG301 reads every ``SECRET_KEY``)
+    "or-20000": "import os\nSECRET_KEY = " + " or ".join(f"a{i}" for i in range(20_000)) + "\n",
     # ast rejects these (newer syntax on older Pythons, or the nesting itself)
     "unary-30000": "type X = int\nprint(" + "-" * 30_000 + "1)\n",
     "not-20000": "type X = int\nprint(" + "not " * 20_000 + "x)\n",

@@ -155,6 +155,36 @@ def test_only_triggered_statements_are_parsed() -> None:
     assert [f.line for f in result.findings] == [3, 8, 13, 18, 23]
 
 
+def test_settings_rules_parse_only_the_statements_naming_their_setting() -> None:
+    lines = [
+        "import os\n",
+        "\n",
+        "INSTALLED_APPS = [\n",
+        '    "shop",\n',
+        "]\n",
+        "DEBUG = True\n",
+        'DATABASES = {"default": {"PASSWORD": "postgres"}}\n',
+        'EMAIL_HOST_PASSWORD = os.environ["EMAIL_HOST_PASSWORD"]\n',
+        'ALLOWED_HOSTS = ["*"]\n',
+        'SECRET_KEY = os.environ.get("SECRET_KEY", "insecure")\n',
+        "TIME_ZONE = 'UTC'\n",
+    ]
+    engine = Engine([r for r in all_rules() if r.CODE.startswith("DJG3")])
+    result = engine.check(
+        lines,
+        "config/settings/production.py",
+        config.Settings(config.defaults()),
+        tree=ast.parse("".join(lines)),
+    )
+    assert [(c.first, c.last) for c in result.chunks] == [(6, 6), (7, 7), (8, 8), (9, 9), (10, 10)]
+    assert triples(result.findings) == [
+        (6, 0, "DJG303"),
+        (7, 25, "DJG302"),
+        (9, 17, "DJG304"),
+        (10, 0, "DJG301"),
+    ]
+
+
 def test_libcst_is_not_imported_when_nothing_can_fire(tmp_path: pytest.TempPathFactory) -> None:
     script = textwrap.dedent(
         """

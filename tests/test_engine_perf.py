@@ -278,3 +278,134 @@ def test_ast_node_gives_the_whole_body_of_a_left_out_function() -> None:
         "DJG992 `inner:True` has no return annotation",
         "DJG992 `post:True` has no return annotation",
     ]
+
+
+# -- big classes parsed in parts -----------------------------------------------------------
+
+BIG_CLASS = '''\
+import logging
+
+from django.db import models
+
+
+@register
+class OrderQuerySet(models.QuerySet):
+    """Queries on orders."""
+
+    kind = "order"; label = "Order"
+    ordering = [
+        "-created",
+    ]
+
+    @property
+    def totals(self):
+        """Totals."""
+        result = {}
+        logging.debug("totals")
+        for order in self.filter(paid=True):
+            result[order.pk] = order.total
+            # a comment in the loop
+        return result
+            # deeper than the body: the loop block's footer in one parse
+
+    # owned by the next method
+    async def recent(self, days=7):
+        def helper(value):
+            value = value + 1
+            return value * 2
+        text = """
+not code, at column 0
+"""
+        items = [
+            helper(order.pk)
+            for order in self.filter(days=days)
+        ]
+        return items, text
+
+    def short(self): return self.none()
+
+    class Meta:
+        def nested(self):
+            a = 1
+            b = 2
+            return a + b
+
+    def last(self):
+        for order in self.all():
+            logging.info("order %s", order.pk)
+        return None
+    # a trailing comment of the class
+'''
+
+
+def _parts_engine() -> Engine:
+    return Engine([_MissingReturn, by_code()["DJG005"]])
+
+
+def test_a_class_parsed_in_parts_prints_and_equals_one_parse(monkeypatch: Any) -> None:
+    import flake8_djguide.engine as engine_module
+
+    lines = BIG_CLASS.splitlines(True)
+    result = _parts_engine().check(lines, "shop/querysets.py", settings_with({}))
+    (chunk,) = [c for c in result.chunks if isinstance(c.statements[0], ast.ClassDef)]
+    assert chunk.elided, "helper()'s body is left out: the parts must keep that"
+    calls: list[str] = []
+    original = engine_module.parse_module
+
+    def counting(text: str, validate: bool = True) -> cst.Module:
+        calls.append(text)
+        return original(text, validate)
+
+    monkeypatch.setattr(engine_module, "parse_module", counting)
+    monkeypatch.setattr(engine_module, "PART_LINES", 0)
+    monkeypatch.setattr(engine_module, "MIN_PART_LINES", 2)
+    in_parts = engine_module.parse_chunk(chunk, lines)
+    text = engine_module.chunk_text(chunk, lines)
+    assert len(calls) == 4, "the outline, then totals(), recent() and last() on their own"
+    assert all(call.startswith("class _:\n") for call in calls[1:])
+    one_parse = parse_module(text)
+    assert in_parts.code == text
+    assert in_parts.deep_equals(one_parse)
+
+
+def test_a_class_parsed_in_parts_changes_no_finding(monkeypatch: Any) -> None:
+    import flake8_djguide.engine as engine_module
+
+    lines = BIG_CLASS.splitlines(True)
+    settings = settings_with({})
+    rules = [_MissingReturn, *(by_code()[c] for c in ("DJG005", "DJG404"))]
+    one_parse = Engine(rules).check(lines, "shop/querysets.py", settings, release_trees=True)
+    monkeypatch.setattr(engine_module, "PART_LINES", 0)
+    monkeypatch.setattr(engine_module, "MIN_PART_LINES", 2)
+    in_parts = Engine(rules).check(lines, "shop/querysets.py", settings, release_trees=True)
+    assert triples(in_parts.findings) == triples(one_parse.findings)
+    assert (19, 8, "DJG005") in triples(one_parse.findings)  # in totals(), a part
+    assert (50, 12, "DJG005") in triples(one_parse.findings)  # in last(), a part
+
+
+def test_a_class_at_the_end_of_a_file_without_newline_is_parsed_in_one_call(
+    monkeypatch: Any,
+) -> None:
+    import flake8_djguide.engine as engine_module
+
+    code = BIG_CLASS.replace("    # a trailing comment of the class\n", "").rstrip("\n")
+    lines = code.splitlines(True)
+    monkeypatch.setattr(engine_module, "PART_LINES", 0)
+    monkeypatch.setattr(engine_module, "MIN_PART_LINES", 2)
+    result = _parts_engine().check(lines, "shop/querysets.py", settings_with({}))
+    (chunk,) = [c for c in result.chunks if isinstance(c.statements[0], ast.ClassDef)]
+    assert engine_module._parse_in_parts(chunk, lines) is None
+    assert engine_module.parse_chunk(chunk, lines).code == engine_module.chunk_text(chunk, lines)
+
+
+def test_parts_change_no_finding_of_any_fixture(monkeypatch: Any) -> None:
+    import flake8_djguide.engine as engine_module
+    from tests.util import all_fixtures, load_fixture
+
+    fixtures = [load_fixture(path) for path in all_fixtures()]
+    before = [triples(lint(f.code, f.lint_path, f.rules, f.options)) for f in fixtures]
+    monkeypatch.setattr(engine_module, "PART_LINES", 0)
+    monkeypatch.setattr(engine_module, "MIN_PART_LINES", 2)
+    after = [triples(lint(f.code, f.lint_path, f.rules, f.options)) for f in fixtures]
+    assert after == before
+    assert sum(map(len, before)) > 100

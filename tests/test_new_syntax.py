@@ -164,7 +164,8 @@ LIBCST_CANNOT_PARSE = [
     ),
     Snippet(
         "3001-implicitly-concatenated-strings",
-        'SECRET_KEY = "x"\nHELP = (\n' + '    "x"\n' * 3001 + ")\n",
+        # a statement a settings rule parses (DJG301 reads every ``SECRET_KEY``)
+        "import os\nSECRET_KEY = (\n" + '    "x"\n' * 3001 + ")\n",
         context="settings",
         minimum=(3, 0),
         libcst_parses=False,

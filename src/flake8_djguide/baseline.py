@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import os
 import sys
@@ -66,6 +65,8 @@ def line_hash(lines: Sequence[str], line: int) -> str:
     index = line - 1
     current = normalise(lines[index]) if 0 <= index < len(lines) else ""
     context = "\n".join((_neighbour(lines, index, -1), current, _neighbour(lines, index, 1)))
+    import hashlib  # here: importing it loads OpenSSL (3.5 MiB), only needed with a baseline
+
     return hashlib.sha256(context.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 

@@ -576,14 +576,8 @@ class _Run:
         release = release_trees and not deferred
         findings: list[Finding] = []
         for index, chunk in enumerate(chunks):
-            if chunk.replaced:
-                replaced = chunk.replaced
-                numbers = range(chunk.first, chunk.last + 1)
-                text = "".join(replaced.get(n, lines[n - 1]) for n in numbers)
-            else:
-                text = "".join(lines[chunk.first - 1 : chunk.last])
             try:
-                chunk.module = parse_module(text, validate=not chunk.statements)
+                chunk.module = parse_chunk(chunk, lines)
             except Exception as error:
                 return Result([error_finding(error)], chunks, True)
             counts = []
@@ -639,6 +633,135 @@ class _AstLookup:
                 if anchors.pair(module.body, self.chunk.statements):
                     self.nodes = anchors.nodes
         return self.nodes.get(id(node))
+
+
+def chunk_text(chunk: Chunk, lines: Sequence[str], numbers: Iterable[int] | None = None) -> str:
+    """The text parsed for ``chunk`` (or for its lines ``numbers``): left-out bodies replaced."""
+    replaced = chunk.replaced
+    if numbers is None:
+        if not replaced:
+            return "".join(lines[chunk.first - 1 : chunk.last])
+        numbers = range(chunk.first, chunk.last + 1)
+    return "".join(replaced.get(n, lines[n - 1]) for n in numbers)
+
+
+def parse_chunk(chunk: Chunk, lines: Sequence[str]) -> cst.Module:
+    """The libcst tree of ``chunk``: a big class in parts (see :func:`_parse_in_parts`)."""
+    if (
+        len(chunk.statements) == 1
+        and type(chunk.statements[0]) is ast.ClassDef
+        and chunk.last - chunk.first + 1 - len(chunk.replaced) > PART_LINES
+    ):
+        module = _parse_in_parts(chunk, lines)
+        if module is not None:
+            return module
+    return parse_module(chunk_text(chunk, lines), validate=not chunk.statements)
+
+
+#: A class with more lines to parse than this is parsed in parts (:func:`_parse_in_parts`).
+PART_LINES = 150
+#: In such a class, a method body of at least this many lines is parsed on its own.
+MIN_PART_LINES = 10
+_FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _parse_in_parts(chunk: Chunk, lines: Sequence[str]) -> cst.Module | None:
+    """Parse a big top-level class as its outline plus each long method body on its own.
+
+    libcst's native parser needs about 10 KiB of memory per line it parses at
+    once (tokens and its own tree, beside the Python nodes), so parsing a
+    2,000-line class in one call sets the peak memory of a whole flake8 run.
+    Here the class is parsed with each long method body replaced by one
+    statement, then each such method is parsed alone (as the only method of a
+    class ``_``, so it keeps its lines and columns) and its body put in place
+    of that statement, keeping the outline's footer (the comments after the
+    body). The tree prints to the same code as a parse in one call. ``None``
+    when something does not match up (the caller then parses in one call).
+    """
+    import libcst as cst
+
+    statement = chunk.statements[0]
+    if not isinstance(statement, ast.ClassDef) or not _ending(lines[chunk.last - 1]):
+        return None  # no newline at the end of the file: the outline would add one
+    #: position in the class body -> (method, its first line, its body's first and last)
+    parts: dict[int, tuple[ast.FunctionDef | ast.AsyncFunctionDef, int, int, int]] = {}
+    for position, method in enumerate(statement.body):
+        if not isinstance(method, _FUNCTION_TYPES) or id(method) in chunk.elided:
+            continue
+        body = method.body
+        first = _statement_span(body[0])[0]
+        last = body[-1].end_lineno or body[-1].lineno
+        if last - first + 1 < MIN_PART_LINES or first <= method.lineno or first in chunk.replaced:
+            continue
+        text = lines[first - 1]
+        indent = len(text) - len(text.lstrip(" \t"))
+        if indent != body[0].col_offset or any(
+            "\r" in line.rstrip("\r\n") for line in lines[first - 1 : last]
+        ):
+            continue
+        parts[position] = (method, _statement_span(method)[0], first, last)
+    if not parts:
+        return None
+    outline: list[str] = []
+    skipped: set[int] = set()
+    starts: set[int] = set()
+    for _method, _start, first, last in parts.values():
+        skipped.update(range(first + 1, last + 1))
+        starts.add(first)
+    for number in range(chunk.first, chunk.last + 1):
+        if number in skipped:
+            continue
+        text = chunk.replaced.get(number, lines[number - 1])
+        if number in starts:
+            text = text[: len(text) - len(text.lstrip(" \t"))] + ELIDED + _ending(text)
+        outline.append(text)
+    module = parse_module("".join(outline), validate=False)
+    if len(module.body) != 1 or not isinstance(module.body[0], cst.ClassDef):
+        return None
+    node = module.body[0]
+    block = node.body
+    if not isinstance(block, cst.IndentedBlock):
+        return None
+    elements = list(block.body)
+    index = 0
+    for position, element in enumerate(elements):
+        if isinstance(element, cst.SimpleStatementLine):
+            index += len(element.body)
+            continue
+        part = parts.get(index)
+        index += 1
+        if part is None:
+            continue
+        method, start, first, last = part
+        if not isinstance(element, cst.FunctionDef) or element.name.value != method.name:
+            return None
+        header = "class _:" + _ending(lines[start - 1])
+        piece = parse_module(
+            header + chunk_text(chunk, lines, range(start, last + 1)), validate=False
+        )
+        if (
+            piece.default_indent != module.default_indent
+            or piece.default_newline != module.default_newline
+            or len(piece.body) != 1
+        ):
+            return None
+        wrapper = piece.body[0]
+        if not isinstance(wrapper, cst.ClassDef) or not isinstance(wrapper.body, cst.IndentedBlock):
+            return None
+        inner = wrapper.body.body
+        if (
+            len(inner) != 1
+            or not isinstance(inner[0], cst.FunctionDef)
+            or not isinstance(inner[0].body, cst.IndentedBlock)
+            or not isinstance(element.body, cst.IndentedBlock)
+        ):
+            return None
+        block_of_part = inner[0].body.with_changes(footer=element.body.footer)
+        elements[position] = element.with_changes(body=block_of_part)
+    if index != len(statement.body):
+        return None
+    node = node.with_changes(body=block.with_changes(body=elements))
+    return module.with_changes(body=[node])
 
 
 def _skip_validation(node: object) -> None:

@@ -80,7 +80,7 @@ def encode(node: ast.AST | None, depth: int = 0) -> Encoded:
     return ["other"]
 
 
-def _import_map(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
+def import_map(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
     """``{local name: origin}`` for imports anywhere at module or class level.
 
     Relative origins keep their leading dots (``..models.Product``); they are
@@ -271,7 +271,7 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
 
 def module_facts(tree: ast.Module) -> dict[str, Any]:
     """All facts kept about one module."""
-    imports, stars = _import_map(tree)
+    imports, stars = import_map(tree)
     classes = []
     aliases: dict[str, Encoded] = {}
     auth_user_model: str | None = None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import json
 import os
 import tempfile
@@ -56,8 +55,19 @@ class ScanResult:
 def cache_file_for(root: Path, cache_dir: Path | None) -> Path:
     """The cache file of ``root``: ``<cache dir>/model-index-<hash of root>.json``."""
     directory = cache_dir if cache_dir is not None else root / CACHE_DIR_NAME
-    digest = hashlib.sha1(str(root).encode("utf-8")).hexdigest()[:12]
-    return directory / f"model-index-{digest}.json"
+    return directory / f"model-index-{_digest(str(root))}.json"
+
+
+def _digest(text: str) -> str:
+    """A stable 48-bit FNV-1a hash of ``text`` in hex.
+
+    Not ``hashlib``: importing it loads OpenSSL, about 3.5 MiB more memory in
+    every flake8 process, for a hash that only tells cache files apart.
+    """
+    value = 0xCBF29CE484222325
+    for byte in text.encode("utf-8", "surrogatepass"):
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{value:016x}"[:12]
 
 
 def python_files(root: Path, limit: int) -> tuple[list[tuple[str, int, int]], bool]:
@@ -110,6 +120,7 @@ def _load(path: Path, root: Path) -> dict[str, list[Any]]:
     if not isinstance(files, dict):
         return {}
     valid: dict[str, list[Any]] = {}
+    strings: dict[str, str] = {}
     for rel, entry in files.items():
         if (
             isinstance(rel, str)
@@ -119,8 +130,26 @@ def _load(path: Path, root: Path) -> dict[str, list[Any]]:
             and isinstance(entry[1], int)
             and isinstance(entry[2], dict)
         ):
+            _share_strings(entry[2], strings)
             valid[rel] = entry
     return valid
+
+
+def _share_strings(value: dict[str, Any] | list[Any], strings: dict[str, str]) -> None:
+    """Make equal strings in ``value`` one object, in place.
+
+    ``json`` shares equal keys but not equal values: the same dotted names
+    (``django.db.models.Model``) recur in many modules' imports and bases, and
+    the index of a 1,000-file project held 15,750 strings of which 6,923
+    differed (about 0.6 MiB for every worker).
+    """
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        kind = type(item)
+        if kind is str:
+            value[key] = strings.setdefault(item, item)  # type: ignore[index]
+        elif kind is dict or kind is list:
+            _share_strings(item, strings)
 
 
 def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:

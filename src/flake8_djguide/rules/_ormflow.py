@@ -20,6 +20,7 @@ Anything else is unknown, and unknown never produces a finding.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -772,6 +773,8 @@ def manager_base(manager: Manager | None) -> Coverage:
 
 # -- the analysis ----------------------------------------------------------------------------------
 
+_UNKNOWN: Any = object()
+
 
 def analysis_for(ctx: FileContext, module: cst.Module) -> Analysis:
     """The shared analysis of one parsed chunk (computed once for all ORM rules)."""
@@ -789,8 +792,7 @@ class Analysis:
     def __init__(self, ctx: FileContext, module: cst.Module) -> None:
         self.ctx = ctx
         self.module = module
-        self.file_index: FileIndex = get_index(ctx)
-        self.index: Index = self.file_index.index
+        self._file_index: FileIndex | None = None
         self.findings: list[Finding] = []
         self.frames: list[Frame] = []
         self._reported: set[tuple[str, int]] = set()
@@ -800,6 +802,37 @@ class Analysis:
         scope = Scope(self, module.body, None, kind="module")
         for statement in module.body:
             self._visit(statement, scope)
+
+    @property
+    def file_index(self) -> FileIndex:
+        """The model index as seen from this file, built (or loaded) on first use only:
+        most loops never look a model up, and an editor checking one file then never
+        scans the project."""
+        if self._file_index is None:
+            self._file_index = get_index(self.ctx)
+        return self._file_index
+
+    def _may_name_a_class(self, name: str) -> bool:
+        """Whether the index could resolve the module-level ``name`` to a class: it is
+        imported (at module or class level) or bound at the top of the file, or the file
+        has a star import."""
+        names: frozenset[str] | None = self.ctx.__dict__.get("_djguide_bound", _UNKNOWN)
+        if names is _UNKNOWN:
+            from flake8_djguide.index.extract import import_map
+
+            tree = getattr(self.ctx, "tree", None)
+            names = None
+            if isinstance(tree, ast.Module):
+                imports, stars = import_map(tree)
+                if not stars:
+                    names = frozenset(imports) | frozenset(self.ctx.info.top_level_names)
+            self.ctx.__dict__["_djguide_bound"] = names
+        return names is None or name in names
+
+    @property
+    def index(self) -> Index:
+        """The project's model index (see :attr:`file_index`)."""
+        return self.file_index.index
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -1131,6 +1164,12 @@ class Analysis:
             return SelfRef(scope.cls)
         if name in scope.records or name in scope.opaque:
             return scope.value_of(name)
+        if not self._may_name_a_class(name):
+            # Not imported nor defined in the file: the index could only resolve it to
+            # ``<this module>.<name>``, which is no class (the same answer, without it).
+            if name[:1].isupper() and links and links[0][0] == "attr":
+                return ModelClass(None, name) if links[0][1] in MANAGER_ATTRS else None
+            return None
         model = self.index.model_named(self.file_index.module, name)
         if model is not None:
             return ModelClass(model, name)

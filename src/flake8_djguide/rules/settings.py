@@ -7,9 +7,10 @@ settings modules (see "File contexts" in the README) are exempt.
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.context import is_dev_name
 from flake8_djguide.helpers import (
@@ -140,8 +141,18 @@ def _blocks(statement: cst.BaseStatement) -> list[cst.BaseStatement]:
     return found
 
 
+def _names_trigger(*names: str) -> dict[type[ast.AST], Callable[[Any, FileContext], bool]]:
+    """Parse only the top-level statements that mention one of ``names``."""
+    wanted = frozenset(names)
+    return {ast.Name: lambda node, ctx: node.id in wanted}
+
+
 class _SettingsRule(Rule):
-    """Shared context: settings modules that are not development settings."""
+    """Shared context: settings modules that are not development settings.
+
+    Each rule reads assignments one top-level statement at a time, so its
+    trigger parses only the statements naming its setting.
+    """
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
@@ -188,6 +199,7 @@ class HardcodedSecretKey(_SettingsRule):
         ),
     ]
     TEXT_HINTS = ("SECRET_KEY",)
+    AST_TRIGGERS = _names_trigger("SECRET_KEY")
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check ``SECRET_KEY`` assignments."""
@@ -261,6 +273,13 @@ class HardcodedCredentialSetting(_SettingsRule):
         ),
     ]
 
+    AST_TRIGGERS = {
+        ast.Name: lambda node, ctx: is_credential_name(node.id),
+        ast.Constant: lambda node, ctx: (
+            isinstance(node.value, str) and node.value in _CREDENTIAL_KEYS
+        ),
+    }
+
     def visit_Module(self, node: cst.Module) -> None:
         """Check credential-named settings and credential keys of settings dicts."""
         for target, value in settings_assignments(node, self.ctx, conditional=True):
@@ -317,6 +336,7 @@ class DebugEnabled(_SettingsRule):
         ),
     ]
     TEXT_HINTS = ("DEBUG",)
+    AST_TRIGGERS = _names_trigger("DEBUG")
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check ``DEBUG`` assignments."""
@@ -348,6 +368,7 @@ class AllowedHostsWildcard(_SettingsRule):
         Invalid('ALLOWED_HOSTS = ("localhost", "*")\n', 1, 30, path=SETTINGS_PATH),
     ]
     TEXT_HINTS = ("ALLOWED_HOSTS",)
+    AST_TRIGGERS = _names_trigger("ALLOWED_HOSTS")
 
     def visit_Module(self, node: cst.Module) -> None:
         """Check ``ALLOWED_HOSTS`` literals."""
