@@ -135,21 +135,23 @@ def _load(path: Path, root: Path) -> dict[str, list[Any]]:
     return valid
 
 
-def _share_strings(value: dict[str, Any] | list[Any], strings: dict[str, str]) -> None:
-    """Make equal strings in ``value`` one object, in place.
+def _share_strings(facts: dict[str, Any], strings: dict[str, str]) -> None:
+    """Make equal import origins and base class names one object, in place.
 
     ``json`` shares equal keys but not equal values: the same dotted names
-    (``django.db.models.Model``) recur in many modules' imports and bases, and
-    the index of a 1,000-file project held 15,750 strings of which 6,923
-    differed (about 0.6 MiB for every worker).
+    (``django.db.models.Model``) recur in many modules' imports and bases (on
+    Django and DRF, 5,609 import origins of which 2,171 differ). Only these two
+    are walked: a walk of every fact cost more time than the rest of the load.
     """
-    items = value.items() if isinstance(value, dict) else enumerate(value)
-    for key, item in items:
-        kind = type(item)
-        if kind is str:
-            value[key] = strings.setdefault(item, item)  # type: ignore[index]
-        elif kind is dict or kind is list:
-            _share_strings(item, strings)
+    imports = facts.get("imports")
+    if type(imports) is dict:
+        for name, origin in imports.items():
+            if type(origin) is str:
+                imports[name] = strings.setdefault(origin, origin)
+    for cls in facts.get("classes") or ():
+        bases = cls.get("bases") if type(cls) is dict else None
+        if type(bases) is list:
+            bases[:] = [strings.setdefault(b, b) if type(b) is str else b for b in bases]
 
 
 def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
