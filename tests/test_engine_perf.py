@@ -409,3 +409,18 @@ def test_parts_change_no_finding_of_any_fixture(monkeypatch: Any) -> None:
     after = [triples(lint(f.code, f.lint_path, f.rules, f.options)) for f in fixtures]
     assert after == before
     assert sum(map(len, before)) > 100
+
+
+@pytest.mark.parametrize("code", ["DJG101", "DJG102", "DJG603"])
+def test_rules_forget_the_node_ids_of_a_released_chunk(code: str) -> None:
+    """In flake8 runs a chunk's tree is released once walked, so a node of the next chunk
+    can get the id of one of its nodes: a rule that kept such ids (to skip or not to
+    report a node twice) lost findings now and then (DJG603 in the example project)."""
+    from flake8_djguide.context import FileContext
+
+    rule = by_code()[code](FileContext("shop/consumers.py", settings_with({})))
+    ids: set[int] = rule.reported if hasattr(rule, "reported") else rule.skip  # type: ignore[attr-defined]
+    rule.begin_chunk(0)
+    ids.update({1, 2, 3})
+    rule.begin_chunk(1)
+    assert not ids

@@ -552,6 +552,12 @@ class ChannelsGroupName(_Scoped):
         self.pending: list[tuple[cst.BaseExpression | None, cst.BaseExpression, _Scope | None]] = []
         self.reported: set[int] = set()
 
+    def begin_chunk(self, index: int) -> None:
+        """Forget the previous chunk's reported nodes: its tree is released once walked
+        (in flake8 runs), and a node of this chunk can get the id of one of them."""
+        super().begin_chunk(index)
+        self.reported.clear()
+
     def visit_Call(self, node: cst.Call) -> None:
         """Queue group calls on a channel layer."""
         found = _group_call(node)
@@ -897,6 +903,12 @@ class WebsocketPayloadNotCamelcase(_Scoped):
         self.consumers: list[bool] = []
         self.pending: list[tuple[cst.BaseExpression, _Scope]] = []
         self.reported: set[int] = set()
+
+    def begin_chunk(self, index: int) -> None:
+        """Forget the previous chunk's reported nodes: its tree is released once walked
+        (in flake8 runs), and a node of this chunk can get the id of one of them."""
+        super().begin_chunk(index)
+        self.reported.clear()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         """Track whether the enclosing class is a consumer."""

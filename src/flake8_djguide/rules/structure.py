@@ -834,8 +834,15 @@ class DjangoPaginatorInDrf(_DrfViewScopes):
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
+        #: ids of nodes of the chunk being walked that are not a use of ``Paginator``
         self.skip: set[int] = set()
         self.imports = 0
+
+    def begin_chunk(self, index: int) -> None:
+        """Forget the previous chunk's nodes: its tree is released once walked (in flake8
+        runs), and a node of this chunk can get the id of one of them."""
+        super().begin_chunk(index)
+        self.skip.clear()
 
     def _is_paginator(self, node: cst.BaseExpression) -> bool:
         name = dotted_name(node)
