@@ -358,26 +358,41 @@ def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index
     for function in sorted(triggers.functions[index], key=lambda f: f.lineno):  # type: ignore[attr-defined]
         if id(function) in triggers.keep or function.lineno <= done_until:  # type: ignore[attr-defined]
             continue
-        body = function.body  # type: ignore[attr-defined]
-        region_first = _statement_span(body[0])[0]
-        region_last = body[-1].end_lineno or body[-1].lineno
-        if region_first == region_last and len(body) == 1:
-            continue  # one line (``pass``, ``...``, ``return x``): kept, stubs stay stubs
-        text = lines[region_first - 1]
-        indent = text[: len(text) - len(text.lstrip(" \t"))]
-        column = body[0].col_offset
-        if (
-            region_first <= function.lineno  # type: ignore[attr-defined]
-            or text[:column].strip()
-            or len(indent) != column
-            or any("\r" in line.rstrip("\r\n") for line in lines[region_first - 1 : region_last])
-        ):
+        region = _body_region(function, lines)  # type: ignore[arg-type]
+        if region is None:
             continue
-        chunk.replaced[region_first] = indent + ELIDED + _ending(text)
+        region_first, region_last, placeholder = region
+        if region_first == region_last and len(function.body) == 1:  # type: ignore[attr-defined]
+            continue  # one line (``pass``, ``...``, ``return x``): kept, stubs stay stubs
+        chunk.replaced[region_first] = placeholder
         for number in range(region_first + 1, region_last + 1):
             chunk.replaced[number] = _ending(lines[number - 1])
-        chunk.elided[id(function)] = (region_first, len(indent))
+        chunk.elided[id(function)] = (region_first, len(placeholder) - len(placeholder.lstrip()))
         done_until = region_last
+
+
+def _body_region(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]
+) -> tuple[int, int, str] | None:
+    """``(first line, last line, placeholder line)`` of ``function``'s body, when the
+    body can be replaced by the one statement :data:`ELIDED` at its indentation: it
+    starts on a line of its own, after indentation only, and no line of it holds a
+    lone carriage return. ``None`` otherwise.
+    """
+    body = function.body
+    first = _statement_span(body[0])[0]
+    last = body[-1].end_lineno or body[-1].lineno
+    text = lines[first - 1]
+    indent = text[: len(text) - len(text.lstrip(" \t"))]
+    column = body[0].col_offset
+    if (
+        first <= function.lineno
+        or text[:column].strip()
+        or len(indent) != column
+        or any("\r" in line.rstrip("\r\n") for line in lines[first - 1 : last])
+    ):
+        return None
+    return first, last, indent + ELIDED + _ending(text)
 
 
 def _ending(line: str) -> str:
@@ -688,36 +703,28 @@ def _parse_in_parts(chunk: Chunk, lines: Sequence[str]) -> cst.Module | None:
         return None  # no newline at the end of the file: the outline would add one
     #: position in the class body -> (method, its first line, its body's first and last)
     parts: dict[int, tuple[ast.FunctionDef | ast.AsyncFunctionDef, int, int, int]] = {}
+    placeholders: dict[int, str] = {}  # first line of a part's body -> the line parsed instead
     for position, method in enumerate(statement.body):
         if not isinstance(method, _FUNCTION_TYPES) or id(method) in chunk.elided:
             continue
-        body = method.body
-        first = _statement_span(body[0])[0]
-        last = body[-1].end_lineno or body[-1].lineno
-        if last - first + 1 < MIN_PART_LINES or first <= method.lineno or first in chunk.replaced:
+        region = _body_region(method, lines)
+        if region is None:
             continue
-        text = lines[first - 1]
-        indent = len(text) - len(text.lstrip(" \t"))
-        if indent != body[0].col_offset or any(
-            "\r" in line.rstrip("\r\n") for line in lines[first - 1 : last]
-        ):
+        first, last, placeholder = region
+        if last - first + 1 < MIN_PART_LINES or first in chunk.replaced:
             continue
         parts[position] = (method, _statement_span(method)[0], first, last)
+        placeholders[first] = placeholder
     if not parts:
         return None
-    outline: list[str] = []
     skipped: set[int] = set()
-    starts: set[int] = set()
     for _method, _start, first, last in parts.values():
         skipped.update(range(first + 1, last + 1))
-        starts.add(first)
-    for number in range(chunk.first, chunk.last + 1):
-        if number in skipped:
-            continue
-        text = chunk.replaced.get(number, lines[number - 1])
-        if number in starts:
-            text = text[: len(text) - len(text.lstrip(" \t"))] + ELIDED + _ending(text)
-        outline.append(text)
+    outline = [
+        placeholders.get(number) or chunk.replaced.get(number, lines[number - 1])
+        for number in range(chunk.first, chunk.last + 1)
+        if number not in skipped
+    ]
     module = parse_module("".join(outline), validate=False)
     if len(module.body) != 1 or not isinstance(module.body[0], cst.ClassDef):
         return None
