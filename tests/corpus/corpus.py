@@ -207,6 +207,13 @@ def _deep_files() -> dict[str, str]:
         f"{BEYOND_LIBCST}concatenation_5000.py": (
             "print(1)\nSQL = (\n" + '    "x"\n' * 5000 + ")\n"
         ),
+        # the same in a statement the settings rules parse in a settings module
+        f"{BEYOND_LIBCST}secret_key_and_chain_20000.py": (
+            "SECRET_KEY = " + " or ".join(f"a{i}" for i in range(20000)) + "\n"
+        ),
+        f"{BEYOND_LIBCST}secret_key_concatenation_5000.py": (
+            "SECRET_KEY = (\n" + '    "x"\n' * 5000 + ")\n"
+        ),
     }
     settings = 'SECRET_KEY = "django-insecure-0"\nDEBUG = True\n'
     files["settings_with_deep_list.py"] = settings + "X = " + "[" * 120 + "]" * 120 + "\n"
@@ -268,6 +275,7 @@ def mutate(src: Path, cache: Path = CACHE) -> tuple[Path, Path]:
     root = cache / "mutated"
     deep = cache / "deep"
     if (root / ".complete").exists() and (deep / ".complete").exists():
+        _write_deep(deep)  # cheap, and a cache made by an older version may lack some
         return root, deep
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(deep, ignore_errors=True)
@@ -287,24 +295,30 @@ def mutate(src: Path, cache: Path = CACHE) -> tuple[Path, Path]:
     specials = _special_files(corpus)
     for name, data in specials.items():
         (special / name).write_bytes(data)
-    deep_files = _deep_files()
-    for name, text in deep_files.items():
-        (deep / name).write_text(text, encoding="utf-8")
     # the same files again in a settings package, a tests package, a management
-    # command and a migration, where other rules (and whole-file parses) apply
-    for context in ("config/settings", "blog/tests", "blog/management/commands", "blog/migrations"):
+    # command and a migration, where other rules apply
+    for context in CONTEXTS:
         directory = root / "contexts" / context
         directory.mkdir(parents=True, exist_ok=True)
         for name, data in specials.items():
             if "50000" not in name:
                 (directory / name).write_bytes(data)
-        directory = deep / "contexts" / context
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, text in deep_files.items():
-            (directory / name).write_text(text, encoding="utf-8")
+    _write_deep(deep)
     (root / ".complete").write_text("")
     (deep / ".complete").write_text("")
     return root, deep
+
+
+CONTEXTS = ("config/settings", "blog/tests", "blog/management/commands", "blog/migrations")
+
+
+def _write_deep(deep: Path) -> None:
+    """The deeply nested files, at the top of ``deep`` and under each context."""
+    deep_files = _deep_files()
+    for directory in (deep, *(deep / "contexts" / context for context in CONTEXTS)):
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in deep_files.items():
+            (directory / name).write_text(text, encoding="utf-8")
 
 
 def flake8_lines(path: Path) -> list[str] | None:
