@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from flake8_djguide.context import is_dev_name
 from flake8_djguide.helpers import (
@@ -21,7 +21,7 @@ from flake8_djguide.helpers import (
     small_statements,
     string_value,
 )
-from flake8_djguide.rule import Invalid, Rule, Valid
+from flake8_djguide.rule import AstTrigger, Invalid, Rule, Valid
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -141,7 +141,7 @@ def _blocks(statement: cst.BaseStatement) -> list[cst.BaseStatement]:
     return found
 
 
-def _names_trigger(*names: str) -> dict[type[ast.AST], Callable[[Any, FileContext], bool]]:
+def _names_trigger(*names: str) -> dict[type[ast.AST], AstTrigger]:
     """Parse only the top-level statements that mention one of ``names``."""
     wanted = frozenset(names)
     return {ast.Name: lambda node, ctx: node.id in wanted}
