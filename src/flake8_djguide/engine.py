@@ -367,7 +367,7 @@ def _elide_bodies(chunk: Chunk, lines: Sequence[str], triggers: _Triggers, index
         chunk.replaced[region_first] = placeholder
         for number in range(region_first + 1, region_last + 1):
             chunk.replaced[number] = _ending(lines[number - 1])
-        chunk.elided[id(function)] = (region_first, len(placeholder) - len(placeholder.lstrip()))
+        chunk.elided[id(function)] = (region_first, function.body[0].col_offset)  # type: ignore[attr-defined]
         done_until = region_last
 
 
