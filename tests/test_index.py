@@ -11,6 +11,7 @@ import pytest
 
 from flake8_djguide import index as index_module
 from flake8_djguide.index import build, cache_dir_for, prebuild
+from flake8_djguide.index.project import Index
 from flake8_djguide.index.store import cache_file_for, scan
 from tests.util import FIXTURES
 
@@ -237,3 +238,122 @@ def test_a_module_defining_no_model_is_not_linked_again(
     )
     lint(with_model, str(path), [rule])
     assert links == [1]
+
+
+# -- the compacted index (built before flake8 forks its workers) -----------------------------------
+
+EXAMPLE = (FIXTURES.parent.parent / "examples" / "shop").resolve()
+
+
+def _names_looked_up(index: Index) -> set[tuple[str, str]]:
+    """``(module, dotted name)`` pairs the rules may resolve: every import, class and base."""
+    pairs: set[tuple[str, str]] = set()
+    for module in index.modules:
+        for name in index.imports_of(module):
+            pairs |= {(module, name), (module, f"{name}.Model"), (module, f"{name}.objects")}
+    for qualname, (module, facts) in index.classes.items():
+        pairs.add((module, qualname.rpartition(".")[2]))
+        pairs |= {(module, base) for base in facts.get("bases", ()) if base}
+        pairs |= {(module, ref) for ref in facts.get("refs", {}).values()}
+        for alias in index.modules.get(module, {}).get("aliases", {}):
+            pairs.add((module, alias))
+    return pairs
+
+
+def _found(path: Path) -> list[tuple[int, int, str]]:
+    from tests.util import lint
+
+    return [(f.line, f.col, f.message) for f in lint(path.read_text(), str(path))]
+
+
+@pytest.mark.parametrize("root", [SHOP, EXAMPLE], ids=["orm_shop", "example"])
+def test_a_compacted_index_answers_as_the_full_one(tmp_path: Path, root: Path) -> None:
+    full = build(root, tmp_path).index
+    compact = build(root, tmp_path, compact=True).index
+    assert compact.models == full.models and compact.models
+    assert compact.serializers == full.serializers
+    assert (compact.manager_names, compact.queryset_methods, compact.auth_user_model) == (
+        full.manager_names,
+        full.queryset_methods,
+        full.auth_user_model,
+    )
+    assert compact.models_by_label == full.models_by_label
+    assert set(compact.classes) == set(full.classes)
+    for qualname, (module, facts) in full.classes.items():
+        kept = compact.classes[qualname]
+        assert kept[0] == module
+        assert list(kept[1]["bases"]) == facts["bases"]
+        assert kept[1].get("refs") == facts.get("refs")
+        assert "calls" not in kept[1] and "methods" not in kept[1]  # what only linking reads
+    pairs = _names_looked_up(full)
+    assert len(pairs) > 50
+    for module, name in sorted(pairs):
+        assert compact.resolve(module, name) == full.resolve(module, name), (module, name)
+        assert compact.class_kind(module, name) == full.class_kind(module, name)
+        assert compact.model_named(module, name) == full.model_named(module, name)
+        assert compact.serializer_named(module, name) == full.serializer_named(module, name)
+    for module in full.modules:
+        assert compact.imports_of(module) == full.imports_of(module)
+
+
+def test_a_compacted_index_gives_the_same_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file of the example project, checked against the index a flake8 run builds
+    before forking (compacted) and against one built for a single file (kept whole)."""
+    from tests.util import CACHE_DIR
+
+    files = sorted(EXAMPLE.rglob("*.py"))
+    index_module.clear_memo()
+    prebuild([str(EXAMPLE)], {"cache-dir": CACHE_DIR})
+    (project,) = index_module._MEMO.values()
+    assert project._modules is None  # compacted: the facts are not kept
+    builds: list[object] = []
+    real_build = index_module.build
+    monkeypatch.setattr(index_module, "build", lambda *a: builds.append(a) or real_build(*a))
+    compacted = {path: _found(path) for path in files}
+    assert builds == []  # the prebuilt (compacted) index was used
+    index_module.clear_memo()
+    whole = {path: _found(path) for path in files}
+    assert len(builds) == 1 and builds[0][-1] is False  # built lazily, kept whole
+    assert compacted == whole
+    assert sum(map(len, whole.values())) > 20
+    index_module.clear_memo()
+
+
+SHELF = """from django.db import models
+
+from library.models import Book
+
+
+class Shelf(models.Model):
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="shelves")
+
+
+def authors():
+    for book in Book.objects.all():
+        print(book.author.name, book.shelves.count())
+"""
+
+
+def test_a_compacted_index_links_a_changed_module_again(tmp_path: Path) -> None:
+    """A checked file whose facts differ from the indexed ones (edited since, or sent on
+    stdin) is linked with the project's facts, read again from the cache."""
+    from flake8_djguide.registry import by_code
+    from tests.util import CACHE_DIR, lint
+
+    root = make_project(tmp_path / "proj")
+    path = root / "library" / "mod0.py"
+    rule = by_code()["DJG201"]
+    index_module.clear_memo()
+    prebuild([str(root / "library")], {"cache-dir": CACHE_DIR})
+    (project,) = index_module._MEMO.values()
+    assert project._modules is None
+    found = [(f.line, f.message) for f in lint(SHELF, str(path), [rule])]
+    assert project._modules is not None  # read again to link the changed module
+    assert "library.mod0.Shelf" not in project.index.models  # the project index is kept
+    index_module.clear_memo()
+    assert [(f.line, f.message) for f in lint(SHELF, str(path), [rule])] == found
+    assert [(line, message.split("; ")[1]) for line, message in found] == [
+        (12, 'add `.select_related("author")` to that queryset'),  # Book, from the project
+        (12, 'add `.prefetch_related("shelves")` to that queryset'),  # Shelf, from this file
+    ]
+    index_module.clear_memo()

@@ -13,7 +13,7 @@ import copy
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,14 +52,38 @@ _NO_MODULE = "__djguide_checked__"
 
 
 class ProjectIndex:
-    """A linked index plus what the rules need to look names up for one file."""
+    """A linked index plus what :func:`get_index` needs to put a checked file's facts in it.
+
+    ``digests`` tells, for each module, whether a checked file's facts are the
+    indexed ones (a hash of their JSON text: a changed file gets its own link).
+    Linking again needs every module's facts: they are kept (``modules``) or,
+    for a compacted index, read again from the cache with ``reload``.
+    """
 
     def __init__(
-        self, index: Index, raw: Mapping[str, dict[str, Any]], scan: ScanResult | None
+        self,
+        index: Index,
+        digests: dict[str, int],
+        scan: ScanResult | None,
+        modules: dict[str, dict[str, Any]] | None = None,
+        reload: Callable[[], dict[str, dict[str, Any]]] | None = None,
     ) -> None:
         self.index = index
-        self.raw = dict(raw)
+        self.digests = digests
         self.scan = scan
+        self._modules = modules
+        self._reload = reload
+
+    def linkable(self) -> dict[str, dict[str, Any]]:
+        """Every module's facts (with its package), as :func:`link` takes them."""
+        if self._modules is None:
+            self._modules = self._reload() if self._reload is not None else {}
+        return dict(self._modules)
+
+
+def facts_text(facts: Mapping[str, Any]) -> str:
+    """A module's facts as JSON text: equal for equal facts as extracted (keys in order)."""
+    return json.dumps(facts, separators=(",", ":"))
 
 
 def _module_name(path: Path, root: Path, source_roots: tuple[str, ...]) -> str:
@@ -85,13 +109,10 @@ def cache_dir_for(root: Path, configured: str) -> Path:
     return root / ".djguide_cache"
 
 
-def build(
-    root: Path,
-    cache_dir: Path | None,
-    source_roots: tuple[str, ...] = ("src",),
-    limit: int = 50000,
-) -> ProjectIndex:
-    """Scan ``root`` (refreshing the cache) and link its modules."""
+def _collect(
+    root: Path, cache_dir: Path | None, source_roots: tuple[str, ...], limit: int
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], ScanResult]:
+    """Scan ``root`` (refreshing the cache): each module's facts with and without its package."""
     result = scan(root, cache_dir, limit)
     modules: dict[str, dict[str, Any]] = {}
     raw: dict[str, dict[str, Any]] = {}
@@ -102,10 +123,37 @@ def build(
             continue
         modules[module] = _with_package(module, facts, path.name == "__init__.py")
         raw[module] = facts
-    return ProjectIndex(link(modules.items()), raw, result)
+    return modules, raw, result
 
 
-def project_index(settings: config.Settings, root: Path) -> ProjectIndex:
+def build(
+    root: Path,
+    cache_dir: Path | None,
+    source_roots: tuple[str, ...] = ("src",),
+    limit: int = 50000,
+    compact: bool = False,
+) -> ProjectIndex:
+    """Scan ``root`` (refreshing the cache) and link its modules.
+
+    ``compact`` keeps only what the rules look up (:meth:`Index.compact`): for
+    the index built before flake8 forks its workers, which each hold a copy.
+    """
+    modules, raw, result = _collect(root, cache_dir, source_roots, limit)
+    digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
+    index = link(modules.items())
+    if not compact:
+        return ProjectIndex(index, digests, result, modules=modules)
+    index.compact()
+    result.files = {}
+    del modules, raw
+
+    def reload() -> dict[str, dict[str, Any]]:
+        return _collect(root, cache_dir, source_roots, limit)[0]
+
+    return ProjectIndex(index, digests, result, reload=reload)
+
+
+def project_index(settings: config.Settings, root: Path, compact: bool = False) -> ProjectIndex:
     """The index of ``root``, built once per process (and per option set)."""
     configured = settings.get("cache-dir")
     limit = settings.get("index-max-files") or 50000
@@ -117,7 +165,7 @@ def project_index(settings: config.Settings, root: Path) -> ProjectIndex:
     with _LOCK:
         found = _MEMO.get(key)
         if found is None:
-            found = build(root, cache_dir_for(root, configured), source_roots, limit)
+            found = build(root, cache_dir_for(root, configured), source_roots, limit, compact)
             _MEMO[key] = found
     return found
 
@@ -159,18 +207,16 @@ def get_index(ctx: FileContext) -> FileIndex:
     is_init = ctx.basename == "__init__.py"
     if root is not None and root.is_dir() and _inside(ctx.filename, root):
         project = project_index(ctx.settings, root)
-        if _same(project.raw.get(module), facts):
+        text = facts_text(facts)
+        if project.digests.get(module) == hash(text):
             result = FileIndex(project.index, module, True)
         else:
-            key = (id(project), module, json.dumps(facts, sort_keys=True))
+            key = (id(project), module, text)
             index = _OVERLAYS.get(key)
             if index is None:
                 index = _light_overlay(project.index, module, _with_package(module, facts, is_init))
             if index is None:
-                modules = {
-                    name: {**raw, "package": project.index.modules[name].get("package")}
-                    for name, raw in project.raw.items()
-                }
+                modules = project.linkable()
                 modules[module] = _with_package(module, facts, is_init)
                 index = link(modules.items())
                 if len(_OVERLAYS) > 32:
@@ -199,7 +245,7 @@ def _light_overlay(index: Index, module: str, facts: dict[str, Any]) -> Index | 
     which the index does not read.
     """
     old = index.modules.get(module, {})
-    if any(facts.get(k) or old.get(k) for k in _LINKED_FACTS) or old.get("classes"):
+    if any(facts.get(k) or old.get(k) for k in _LINKED_FACTS) or module in index.class_modules:
         return None
     clone = copy.copy(index)
     clone.modules = {**index.modules, module: facts}
@@ -214,10 +260,6 @@ def _light_overlay(index: Index, module: str, facts: dict[str, Any]) -> Index | 
         if any(clone.kind(name) is not None for name in names):
             return None
     return clone
-
-
-def _same(indexed: dict[str, Any] | None, current: dict[str, Any]) -> bool:
-    return indexed is not None and indexed == current
 
 
 def _inside(filename: str, root: Path) -> bool:
@@ -251,4 +293,4 @@ def prebuild(paths: Iterable[str], overrides: Mapping[str, config.OptionValue]) 
         root = Path(configured).resolve() if configured else find_project_root(probe)
         if root is not None and str(root) not in roots and root.is_dir():
             roots[str(root)] = probe
-            project_index(settings, root)
+            project_index(settings, root, compact=True)

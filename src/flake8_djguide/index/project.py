@@ -10,7 +10,7 @@ every forward relation adds its reverse accessor (``related_name``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,16 +146,50 @@ class Serializer:
     complete: bool = True
 
 
+#: The facts kept of a compacted module that has imports or classes and nothing else.
+_NOTHING_ELSE: dict[str, Any] = {}
+
+
+class LinkedClass(Mapping[str, Any]):
+    """The facts a compacted index keeps of a class: ``bases`` and ``refs`` (the dotted
+    names assigned in its body), read like the class's facts. Its name is the last part
+    of its qualified name.
+    """
+
+    __slots__ = ("_bases", "_refs")
+
+    def __init__(self, bases: list[str] | None, refs: dict[str, str] | None) -> None:
+        self._bases = tuple(bases) if bases else ()
+        self._refs = refs or None
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "bases":
+            return self._bases
+        if key == "refs" and self._refs is not None:
+            return self._refs
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("bases",) if self._refs is None else ("bases", "refs"))
+
+    def __len__(self) -> int:
+        return 1 if self._refs is None else 2
+
+
 class Index:
     """Classes of a project, resolved and classified."""
 
     def __init__(self, modules: Mapping[str, dict[str, Any]]) -> None:
         #: module name -> facts
         self.modules = dict(modules)
-        self.classes: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.classes: dict[str, tuple[str, Mapping[str, Any]]] = {}
         for module, facts in self.modules.items():
             for cls in facts.get("classes", ()):
                 self.classes[f"{module}.{cls['name']}"] = (module, cls)
+        #: modules defining classes (also after :meth:`compact`)
+        self.class_modules = {
+            module for module, facts in self.modules.items() if facts.get("classes")
+        }
         self._kinds: dict[str, str | None] = {}
         self._imports: dict[str, dict[str, str]] = {}
         self.models: dict[str, Model] = {}
@@ -169,6 +203,44 @@ class Index:
             if facts.get("auth_user_model"):
                 self.auth_user_model = facts["auth_user_model"]
         self._link()
+
+    # -- after linking ---------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Keep only what the rules look up once the index is linked.
+
+        The facts of every module are kept while linking; the rules then read
+        only each module's imports (made absolute here), star imports and
+        ``get_user_model()`` aliases, and each class's name, bases and the names
+        assigned in its body (:meth:`class_ref`). Each class's kind is already
+        decided (``_link`` classifies every class). The rest (field calls, method
+        summaries, ``Meta``, line numbers, the models' linking notes) goes: in a
+        flake8 run, the index built before the workers fork is part of every
+        worker's memory. A compacted index cannot be linked again: the project's
+        facts are read again for that (:func:`flake8_djguide.index.get_index`).
+        """
+        modules: dict[str, dict[str, Any]] = {}
+        for module, facts in self.modules.items():
+            imports = self.imports_of(module)
+            slim: dict[str, Any] = _NOTHING_ELSE
+            stars = facts.get("stars")
+            if stars or facts.get("aliases") or facts.get("auth_user_model"):
+                slim = {}
+                if stars:
+                    slim["stars"] = [absolute(module, s, facts.get("package")) for s in stars]
+                for key in ("aliases", "auth_user_model"):
+                    if facts.get(key):
+                        slim[key] = facts[key]
+            elif not imports and not facts.get("classes"):
+                self._imports.pop(module, None)
+                continue  # resolves nothing: as if the module were not in the project
+            modules[module] = slim
+        self.modules = modules
+        for qualname, (module, linked) in self.classes.items():
+            self.classes[qualname] = (module, LinkedClass(linked.get("bases"), linked.get("refs")))
+        for model in self.models.values():
+            for note in ("_pending", "_ancestors", "_default_related"):
+                model.__dict__.pop(note, None)
 
     # -- names ---------------------------------------------------------------------------
 
@@ -663,7 +735,7 @@ def _external_kind(qualname: str) -> str | None:
     return None
 
 
-def _looks_like_model(index: Index, module: str, facts: dict[str, Any]) -> bool:
+def _looks_like_model(index: Index, module: str, facts: Mapping[str, Any]) -> bool:
     """A class with an unknown (third-party) base that declares Django model fields."""
     bases = [b for b in facts.get("bases", ()) if b]
     if not bases:

@@ -1779,7 +1779,7 @@ class Analysis:
                 continue
             found.add(name)
             entry = self.index.classes.get(name)
-            if entry is not None and not (entry[0] == module and entry[1]["name"] == info.name):
+            if entry is not None and name != f"{module}.{info.name}":
                 stack.extend(
                     self.index.resolve(entry[0], b) for b in entry[1].get("bases", ()) if b
                 )
