@@ -48,7 +48,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,6 +174,7 @@ class Sample:
     rss_mib: float  # the largest process of the tree
     rss_main_mib: float = 0.0  # flake8's main process (through the wrapper only)
     rss_worker_mib: float = 0.0  # its largest worker process (-j2; wrapper only)
+    server_cpu: float = 0.0  # CPU seconds the check server spent meanwhile (in ``cpu``)
 
 
 @dataclass
@@ -184,6 +185,8 @@ class Case:
     argv: list[str]
     stdin: Path | None = None
     samples: list[Sample] = field(default_factory=list)
+    #: the check server's CPU seconds so far, for a case that uses it
+    server_cpu: Callable[[], float] | None = None
 
     def median(self, what: str) -> float:
         """Median of one measure over the samples."""
@@ -256,7 +259,12 @@ def round_robin(cases: Sequence[Case], rounds: int, cwd: Path, label: str) -> No
     for index in range(rounds):
         rotation = index % len(order)
         for case in order[rotation:] + order[:rotation]:
-            case.samples.append(run_once(case.argv, cwd, case.stdin))
+            before = case.server_cpu() if case.server_cpu else 0.0
+            sample = run_once(case.argv, cwd, case.stdin)
+            if case.server_cpu:
+                sample.server_cpu = case.server_cpu() - before
+                sample.cpu += sample.server_cpu
+            case.samples.append(sample)
         print(f"  {label}: round {index + 1}/{rounds} done", file=sys.stderr)
 
 
@@ -401,8 +409,14 @@ def _parsed(stats: dict[str, int]) -> str:
 
 
 def editor_figure(args: argparse.Namespace, corpus: Path, report: Report) -> None:
-    """Figure 3: one ~300-line file on stdin, process start to exit (per file of EDITOR_FILES)."""
-    for number, name in enumerate(EDITOR_FILES):
+    """Figure 3: one ~300-line file on stdin, process start to exit (per file of EDITOR_FILES).
+
+    Measured with the check server (``--djguide-server=true``, as an editor is set
+    up: the server's CPU during the run is added to the run's) and without it.
+    """
+    server_rows: list[tuple[str, list[float], str]] = []
+    local_rows: list[tuple[str, list[float], str]] = []
+    for name in EDITOR_FILES:
         path = corpus / name
         if not path.is_file():
             continue
@@ -413,33 +427,97 @@ def editor_figure(args: argparse.Namespace, corpus: Path, report: Report) -> Non
             direct = [sys.executable, str(WRAPPER), "--standin", "--"]
         default = Case("default", [*direct, f"--select={DEFAULT}", *flake8], path)
         djg = Case("djg", [*direct, f"--select={DEFAULT},DJG", *flake8], path)
-        # The lower bound of any check that parses with libcst: the default checks
-        # plus ``import libcst`` and nothing else.
+        served = Case(
+            "djg, check server",
+            [*direct, f"--select={DEFAULT},DJG", "--djguide-server=true", *flake8],
+            path,
+        )
+        # The lower bound of any check that parses with libcst in its own process:
+        # the default checks plus ``import libcst`` and nothing else.
         floor = Case(
             "default + import libcst", [*IMPORT_LIBCST, f"--select={DEFAULT}", *flake8], path
         )
-        cases = [default, djg, floor]
+        cases = [default, djg, served, floor]
         run_once(djg.argv, corpus, path)
-        round_robin(cases, args.editor_rounds, corpus, f"editor {name}")
-        cpu = per_round(lambda d, j: _ratio(d.cpu, j.cpu), default, djg)
-        wall = per_round(lambda d, j: _ratio(d.wall, j.wall), default, djg)
+        served.server_cpu = start_server(served.argv, corpus, path)
+        try:
+            round_robin(cases, args.editor_rounds, corpus, f"editor {name}")
+        finally:
+            stop_server()
         probe = flake8_argv("all", f"{DEFAULT},DJG", flake8[1:], args.standin)
         stats = stats_run(probe, corpus, path)
         imported = {1: "yes", 0: "no"}.get(stats.get("libcst_imported", -1), "n/a")
-        report.figure(
-            "editor",
-            f"3{'ab'[number]}. one {lines}-line file on stdin (`{name}`), start to exit (CPU)",
-            cpu,
-            f"wall {_cell(wall)}x; {djg.cell('cpu')} s against {default.cell('cpu')} s; "
-            f"{stats.get('findings', '?')} DJG findings; libcst imported: {imported}; "
-            f"the default checks plus `import libcst` alone: "
-            f"{_cell(per_round(lambda d, f: _ratio(d.cpu, f.cpu), default, floor))}x",
+        file_label = f"one {lines}-line file on stdin (`{name}`), start to exit (CPU)"
+        cpu = per_round(lambda d, j: _ratio(d.cpu, j.cpu), default, served)
+        wall = per_round(lambda d, j: _ratio(d.wall, j.wall), default, served)
+        server_s = _cell([s.server_cpu for s in served.samples], 3)
+        server_rows.append(
+            (
+                f"{file_label}, with the check server",
+                cpu,
+                f"wall {_cell(wall)}x; {served.cell('cpu')} s (the server's part: "
+                f"{server_s} s) against {default.cell('cpu')} s; "
+                f"{stats.get('findings', '?')} DJG findings",
+            )
+        )
+        cpu = per_round(lambda d, j: _ratio(d.cpu, j.cpu), default, djg)
+        wall = per_round(lambda d, j: _ratio(d.wall, j.wall), default, djg)
+        local_rows.append(
+            (
+                f"{file_label}, without the server",
+                cpu,
+                f"wall {_cell(wall)}x; {djg.cell('cpu')} s against {default.cell('cpu')} s; "
+                f"libcst imported: {imported}; the default checks plus `import libcst` "
+                f"alone: {_cell(per_round(lambda d, f: _ratio(d.cpu, f.cpu), default, floor))}x",
+            )
         )
         for case in cases:
             report.details.append(
                 f"| editor {case.name}, `{name}` | stdin | {case.cell('cpu', 3)} "
                 f"| {case.cell('wall', 3)} | {case.cell('rss_mib', 0)} |"
             )
+    for letter, (label, values, extra) in zip("abcd", [*server_rows, *local_rows]):
+        report.figure("editor", f"3{letter}. {label}", values, extra)
+
+
+def start_server(argv: Sequence[str], cwd: Path, stdin: Path) -> Callable[[], float] | None:
+    """Start the check server with a first run and warm it with a second.
+
+    The reader of the server's CPU seconds so far, or ``None`` when no server came up
+    (the case then measures local checks, and its notes show no server part).
+    """
+    from flake8_djguide import server
+
+    directory = server.server_dir()
+    if directory is None:
+        return None
+    path = server.socket_path(directory)
+    run_once(argv, cwd, stdin)  # starts the server; this run checks locally
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            server.call(path, {"status": True}, timeout=10)
+            break
+        except (OSError, ValueError):
+            time.sleep(0.1)
+    else:
+        return None
+    run_once(argv, cwd, stdin)  # the server's first request
+
+    def cpu_seconds() -> float:
+        return float(server.call(path, {"status": True}, timeout=10)["cpu_seconds"])
+
+    return cpu_seconds
+
+
+def stop_server() -> None:
+    """Stop the benchmark's check server, if one runs."""
+    from flake8_djguide import server
+
+    directory = server.server_dir()
+    if directory is not None:
+        with contextlib.suppress(OSError, ValueError):
+            server.call(server.socket_path(directory), {"stop": True}, timeout=10)
 
 
 # -- the model index ----------------------------------------------------------------------
@@ -736,7 +814,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if wanted & {"1", "2", "5"}:
         corpus_figures(args, corpus, report)
     if "3" in wanted:
-        editor_figure(args, corpus, report)
+        # A private, short directory for the check server's socket (a Unix socket's
+        # path has at most about 100 bytes): never the user's own server.
+        with tempfile.TemporaryDirectory(prefix="djguide-bench-") as servers:
+            os.chmod(servers, 0o700)
+            os.environ["DJGUIDE_SERVER_DIR"] = servers
+            try:
+                editor_figure(args, corpus, report)
+            finally:
+                stop_server()
+                del os.environ["DJGUIDE_SERVER_DIR"]
     if "4" in wanted:
         index_figure(args, report)
     block = render(report, versions, args)

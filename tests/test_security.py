@@ -43,7 +43,8 @@ FORBIDDEN_CALLS = frozenset({"eval", "exec", "compile", "__import__", "breakpoin
 #: names of this package and of libcst, never on checked code).
 IMPORTING_CALLS = {
     "import_module": {"_lazy.py", "registry.py"},
-    "find_spec": {"context.py"},  # finds a top-level name, never imports it
+    # finds a top-level name, never imports it (server.py: libcst's, for its version)
+    "find_spec": {"context.py", "server.py"},
     "spec_from_file_location": set(),
     "module_from_spec": set(),
     "exec_module": set(),

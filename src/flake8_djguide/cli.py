@@ -80,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flake8_djguide import baseline
 
         return baseline.main(args[1:])
+    if args and args[0] == "server":
+        from flake8_djguide import server
+
+        return server.main(args[1:])
     parser = build_parser()
     try:
         namespace = parser.parse_args(args)
@@ -152,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
         "baseline",
         help="record current findings in .djguide-baseline.json "
         "(see 'djguide baseline -h'; --prune drops stale entries)",
+        add_help=False,
+    )
+    commands.add_parser(
+        "server",
+        help="'djguide server status' or 'stop': the check server of the 'server' option",
         add_help=False,
     )
     explain = commands.add_parser("explain", help="print a rule's documentation")

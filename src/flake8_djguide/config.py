@@ -190,6 +190,16 @@ define(
         "Files longer than this are skipped (generated data modules); 0 means no limit.",
     )
 )
+define(
+    Option(
+        "server",
+        bool,
+        False,
+        "Check a single file (an editor's run) in a background server that keeps libcst and "
+        "the model index loaded, started on first use (Unix only; see the README's 'Use in "
+        "editors'). Runs on several files always check in the flake8 process.",
+    )
+)
 
 define(
     Option(

@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 
     from flake8_djguide.config import Settings
 
+#: Checks one file's source with the given rules somewhere else: the findings, or
+#: ``None`` to check it here (see :mod:`flake8_djguide.server`).
+Remote = Callable[[Sequence[str], FileContext, "list[type[Rule]]"], "list[Finding] | None"]
+
 #: libcst's native parser overflows its stack (a segmentation fault, which kills
 #: the flake8 process, or hangs ``flake8 -j`` forever) on an ``and``/``or`` chain
 #: of about 7,000 operands, which ``ast`` accepts as one flat node. A statement
@@ -433,6 +437,9 @@ class Engine:
 
     def __init__(self, rules: Sequence[type[Rule]]) -> None:
         self.rules = list(rules)
+        #: Checks a file elsewhere (the check server) once it needs libcst; ``None``
+        #: from it, or no ``remote``, checks the file in this process.
+        self.remote: Remote | None = None
 
     def check(
         self,
@@ -490,6 +497,12 @@ class Engine:
         rules = [r for r in rules if not r.TEXT_HINTS or any(h in source for h in r.TEXT_HINTS)]
         if not rules:
             return Result([], [], False)
+        if self.remote is not None:
+            # The server runs the ast triggers too: some read the model index,
+            # which this process then need not build.
+            found = self.remote(lines, ctx, rules)
+            if found is not None:
+                return Result(found, [], True)
 
         chunks: list[Chunk] | None
         if isinstance(tree, ast.Module):

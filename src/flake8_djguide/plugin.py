@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from flake8_djguide import __version__, baseline, config
-from flake8_djguide.engine import Engine, error_finding
+from flake8_djguide.engine import Engine, Remote, error_finding
 from flake8_djguide.registry import all_rules, opt_in_codes
 from flake8_djguide.rule import Rule
 
@@ -29,6 +29,8 @@ class Plugin:
     _engines: ClassVar[dict[tuple[str, ...], Engine]] = {}
     _per_file: ClassVar[list[tuple[str, list[str]]]] = []
     _configured: ClassVar[bool] = False
+    #: The check server's client, for a run on one file with the ``server`` option.
+    _remote: ClassVar[Remote | None] = None
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
         self.tree = tree
@@ -77,7 +79,9 @@ class Plugin:
         cls._per_file = parse_files_to_codes_mapping(getattr(options, "per_file_ignores", ""))
         cls._configured = True
         _warn_shadowing(options)
-        _prebuild_index(options)
+        cls._remote = _server_client(options, cls._overrides)
+        if cls._remote is None:
+            _prebuild_index(options)
 
     # -- per file ---------------------------------------------------------------------------
 
@@ -100,6 +104,7 @@ class Plugin:
             engine = self._engine_for(self.filename)
             if not engine.rules:
                 return
+            engine.remote = Plugin._remote if settings.get("server") else None
             result = engine.check(
                 self.lines, self.filename, settings, tree=self.tree, release_trees=True
             )
@@ -110,6 +115,30 @@ class Plugin:
             findings = [error_finding(error)]
         for finding in findings:
             yield finding.line, finding.col, finding.message, type(self)
+
+
+def _server_client(
+    options: argparse.Namespace, overrides: dict[str, config.OptionValue]
+) -> Remote | None:
+    """The check server's client when flake8 checks one file (or stdin) with ``server`` on.
+
+    A run on several files checks them in its own processes, which import libcst
+    once for many files.
+    """
+    filenames = list(getattr(options, "filenames", None) or [])
+    if len(filenames) != 1 or (filenames[0] != "-" and not os.path.isfile(filenames[0])):
+        return None
+    name = filenames[0]
+    if name == "-":
+        name = getattr(options, "stdin_display_name", None) or "-"
+    try:
+        if not config.resolve(name, overrides).get("server"):
+            return None
+    except config.ConfigError:
+        return None
+    from flake8_djguide.server import Client
+
+    return Client()
 
 
 def _prebuild_index(options: argparse.Namespace) -> None:

@@ -21,7 +21,7 @@ from flake8_djguide import config
 from flake8_djguide.config import Option, define
 from flake8_djguide.index.extract import module_facts
 from flake8_djguide.index.project import Index, link
-from flake8_djguide.index.store import ScanResult, scan
+from flake8_djguide.index.store import ScanResult, python_files, scan
 
 if TYPE_CHECKING:
     from flake8_djguide.context import FileContext
@@ -168,6 +168,19 @@ def project_index(settings: config.Settings, root: Path, compact: bool = False) 
             found = build(root, cache_dir_for(root, configured), source_roots, limit, compact)
             _MEMO[key] = found
     return found
+
+
+def forget_changed() -> None:
+    """Forget the indexes of projects where a file was added, removed or changed since.
+
+    For the check server, which lives across flake8 runs; a flake8 process
+    checks a snapshot and keeps its index.
+    """
+    for key, project in list(_MEMO.items()):
+        listing, _ = python_files(Path(key[0]), key[2])
+        if project.scan is None or hash(tuple(listing)) != project.scan.listing:
+            del _MEMO[key]
+            _OVERLAYS.clear()  # keyed by id(): a new index may reuse a dropped one's
 
 
 def clear_memo() -> None:

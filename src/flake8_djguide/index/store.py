@@ -49,6 +49,7 @@ class ScanResult:
     written: bool = False  # whether the cache file was (re)written
     cache_file: Path | None = None
     truncated: bool = False  # more files than the limit: the index is partial
+    listing: int = 0  # hash of the files' paths, modification times and sizes
     errors: list[str] = field(default_factory=list)
 
 
@@ -181,6 +182,7 @@ def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:
     cached = _load(cache_file, root)
     listing, truncated = python_files(root, limit)
     result = ScanResult(root, {}, cache_file=cache_file, truncated=truncated)
+    result.listing = hash(tuple(listing))
     entries: dict[str, list[Any]] = {}
     changed = len(cached) != len(listing)
     collecting = gc.isenabled()

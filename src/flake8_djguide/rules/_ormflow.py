@@ -21,6 +21,7 @@ Anything else is unknown, and unknown never produces a finding.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -255,6 +256,10 @@ class Scope:
             self.records.clear()
 
     def _collect(self, node: cst.CSTNode, loops: tuple[int, ...]) -> None:
+        if type(node) not in _binding_kinds():  # most nodes: one set look-up, no isinstance
+            for child in _children(node):
+                self._collect(child, loops)
+            return
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             self.opaque.add(node.name.value)
             return
@@ -441,6 +446,35 @@ def _merge_values(values: Sequence[Value]) -> Value:
 
 
 # -- small syntax helpers ----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _binding_kinds() -> frozenset[type]:
+    """The node types :meth:`_collect` looks at (libcst's node classes are not subclassed)."""
+    return frozenset(
+        {
+            cst.FunctionDef,
+            cst.ClassDef,
+            cst.Lambda,
+            cst.ListComp,
+            cst.SetComp,
+            cst.GeneratorExp,
+            cst.DictComp,
+            cst.For,
+            cst.While,
+            cst.Assign,
+            cst.AnnAssign,
+            cst.AugAssign,
+            cst.WithItem,
+            cst.NamedExpr,
+            cst.ExceptHandler,
+            cst.Global,
+            cst.Nonlocal,
+            cst.Import,
+            cst.ImportFrom,
+            cst.Del,
+        }
+    )
 
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
