@@ -78,12 +78,14 @@ def python_files(root: Path, limit: int) -> tuple[list[tuple[str, int, int]], bo
     not entered; symbolic links to directories are not followed.
     """
     found: list[tuple[str, int, int]] = []
+    base = str(root)  # os.path on strings: no Path object per directory
     stack = [""]
     while stack:
         relative = stack.pop()
-        directory = root / relative if relative else root
+        directory = os.path.join(base, relative) if relative else base
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError:
             continue
         subdirs = []
@@ -103,7 +105,7 @@ def python_files(root: Path, limit: int) -> tuple[list[tuple[str, int, int]], bo
             except OSError:
                 continue
         for sub in reversed(subdirs):
-            if not (root / sub / "pyvenv.cfg").exists():
+            if not os.path.exists(os.path.join(base, sub, "pyvenv.cfg")):
                 stack.append(sub)
     return found, False
 
