@@ -12,7 +12,7 @@ import pytest
 from flake8_djguide import index as index_module
 from flake8_djguide.index import build, cache_dir_for, prebuild
 from flake8_djguide.index.project import Index
-from flake8_djguide.index.store import cache_file_for, scan
+from flake8_djguide.index.store import cache_file_for, listing_signature, python_files, scan
 from tests.util import FIXTURES
 
 SHOP = (FIXTURES / "projects" / "orm_shop").resolve()
@@ -357,3 +357,34 @@ def test_a_compacted_index_links_a_changed_module_again(tmp_path: Path) -> None:
         (12, 'add `.prefetch_related("shelves")` to that queryset'),  # Shelf, from this file
     ]
     index_module.clear_memo()
+
+
+def test_the_listing_signature_is_the_listing_of_python_files(tmp_path: Path) -> None:
+    """The check server's quick listing sees exactly the files the index reads."""
+    for rel in (
+        "manage.py",
+        "shop/__init__.py",
+        "shop/models.py",
+        "shop/deep/er/views.py",
+        "shop/notes.txt",
+        ".hidden/models.py",
+        "node_modules/x.py",
+        "venv/lib/models.py",
+        "shop/__pycache__/models.py",
+    ):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("")
+    listing, truncated = python_files(tmp_path, 100)
+    assert not truncated
+    assert sorted(rel for rel, _, _ in listing) == [
+        "manage.py",
+        "shop/__init__.py",
+        "shop/deep/er/views.py",
+        "shop/models.py",
+    ]
+    before = listing_signature(tmp_path, 100)
+    assert before == hash(frozenset(listing))
+    assert listing_signature(tmp_path, 2) == hash(frozenset(python_files(tmp_path, 2)[0]))
+    (tmp_path / "shop" / "models.py").write_text("x = 22\n")  # another size
+    assert listing_signature(tmp_path, 100) != before

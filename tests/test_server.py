@@ -190,3 +190,15 @@ def test_server_command_without_a_server(server_dir: Path) -> None:
     assert main(["server", "status"]) == 1
     assert main(["server", "stop"]) == 0
     assert main(["server", "restart"]) == 2
+
+
+def test_every_executable_of_one_environment_shares_one_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``python``, ``python3``, ``flake8`` and ``djguide`` of a virtualenv reach the same socket."""
+    monkeypatch.setattr(sys, "executable", "/venv/bin/python")
+    first = server.socket_path(tmp_path)
+    monkeypatch.setattr(sys, "executable", "/venv/bin/python3")
+    assert server.socket_path(tmp_path) == first
+    monkeypatch.setattr(sys, "prefix", "/another/venv")
+    assert server.socket_path(tmp_path) != first

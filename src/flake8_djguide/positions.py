@@ -90,10 +90,9 @@ def owners_of(root: cst.CSTNode, wanted: set[int]) -> dict[int, Any]:
     wanted node is met: cheaper in memory than noting every node's anchor during
     the rules' walk, and it only runs on chunks that have findings.
     """
-    from flake8_djguide.walker import child_fields
+    from flake8_djguide.walker import iter_children
 
     anchors = anchor_types()
-    node_base = cst.CSTNode
     found: dict[int, Any] = {}
     remaining = set(wanted)
     stack: list[tuple[Any, Any]] = [(root, None)]
@@ -105,14 +104,7 @@ def owners_of(root: cst.CSTNode, wanted: set[int]) -> dict[int, Any]:
         if key in remaining:
             found[key] = anchor
             remaining.discard(key)
-        children: list[Any] = []
-        for name in child_fields(type(node)):
-            value = getattr(node, name)
-            if type(value) is list or type(value) is tuple:
-                children.extend(v for v in value if isinstance(v, node_base))
-            elif isinstance(value, node_base):
-                children.append(value)
-        stack.extend((child, anchor) for child in reversed(children))
+        stack.extend((child, anchor) for child in reversed(iter_children(node)))
     return found
 
 

@@ -92,8 +92,13 @@ def _fnv(text: str) -> str:
 
 
 def socket_path(directory: Path) -> Path:
-    """The socket of this interpreter's server in ``directory``."""
-    return directory / f"{_fnv(sys.executable)}.sock"
+    """The socket of this environment's server in ``directory``.
+
+    Named after the environment (``sys.prefix``) and the Python version, not the
+    executable's path: ``python``, ``python3``, ``flake8`` and ``djguide`` of one
+    virtualenv share one server.
+    """
+    return directory / f"{_fnv(sys.prefix + os.pathsep + sys.version)}.sock"
 
 
 def fingerprint() -> str:

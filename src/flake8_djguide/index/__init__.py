@@ -21,7 +21,7 @@ from flake8_djguide import config
 from flake8_djguide.config import Option, define
 from flake8_djguide.index.extract import module_facts
 from flake8_djguide.index.project import Index, link
-from flake8_djguide.index.store import ScanResult, python_files, scan
+from flake8_djguide.index.store import ScanResult, listing_signature, scan
 
 if TYPE_CHECKING:
     from flake8_djguide.context import FileContext
@@ -160,6 +160,12 @@ def project_index(settings: config.Settings, root: Path, compact: bool = False) 
     source_roots = settings.list("source-roots")
     key = (str(root), configured, limit, source_roots)
     found = _MEMO.get(key)
+    if found is not None and key in _UNVERIFIED:
+        _UNVERIFIED.discard(key)
+        if _changed(found, root, limit):
+            del _MEMO[key]
+            _OVERLAYS.clear()  # keyed by id(): a new index may reuse a dropped one's
+            found = None
     if found is not None:
         return found
     with _LOCK:
@@ -171,21 +177,31 @@ def project_index(settings: config.Settings, root: Path, compact: bool = False) 
 
 
 def forget_changed() -> None:
-    """Forget the indexes of projects where a file was added, removed or changed since.
+    """Have each index checked against its project's files when next used.
 
-    For the check server, which lives across flake8 runs; a flake8 process
-    checks a snapshot and keeps its index.
+    For the check server, which lives across flake8 runs: an index is rebuilt
+    when a file was added, removed or changed since it was built. The check
+    (a listing of the project) waits until a file needs the index, so a file
+    that no ORM rule looks at costs nothing. A flake8 process checks a snapshot
+    and keeps its index.
     """
-    for key, project in list(_MEMO.items()):
-        listing, _ = python_files(Path(key[0]), key[2])
-        if project.scan is None or hash(tuple(listing)) != project.scan.listing:
-            del _MEMO[key]
-            _OVERLAYS.clear()  # keyed by id(): a new index may reuse a dropped one's
+    _UNVERIFIED.update(_MEMO)
+
+
+def _changed(project: ProjectIndex, root: Path, limit: int) -> bool:
+    if project.scan is None:
+        return True
+    return listing_signature(root, limit) != project.scan.listing
+
+
+#: Memo keys whose index :func:`forget_changed` asked to check before its next use.
+_UNVERIFIED: set[tuple[str, str, int, tuple[str, ...]]] = set()
 
 
 def clear_memo() -> None:
     """Forget the indexes built in this process (tests)."""
     _MEMO.clear()
+    _UNVERIFIED.clear()
     _OVERLAYS.clear()
 
 

@@ -49,7 +49,7 @@ class ScanResult:
     written: bool = False  # whether the cache file was (re)written
     cache_file: Path | None = None
     truncated: bool = False  # more files than the limit: the index is partial
-    listing: int = 0  # hash of the files' paths, modification times and sizes
+    listing: int = 0  # listing_signature(): the files' paths, modification times and sizes
     errors: list[str] = field(default_factory=list)
 
 
@@ -108,6 +108,40 @@ def python_files(root: Path, limit: int) -> tuple[list[tuple[str, int, int]], bo
             if not os.path.exists(os.path.join(base, sub, "pyvenv.cfg")):
                 stack.append(sub)
     return found, False
+
+
+def listing_signature(root: Path, limit: int) -> int:
+    """``hash(frozenset(python_files(root, limit)[0]))``, without sorting or path objects.
+
+    The check server compares it with the index's on every request that needs
+    the index, so it walks with ``os.scandir`` alone and never sorts.
+    """
+    found: list[tuple[str, int, int]] = []
+    stack = [(str(root), "")]
+    skip = SKIP_DIRS
+    exists = os.path.exists
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                for entry in listing:
+                    name = entry.name
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if name[0] != "." and name not in skip:
+                                path = entry.path
+                                if not exists(path + "/pyvenv.cfg"):
+                                    stack.append((path, f"{prefix}{name}/"))
+                        elif name.endswith(".py") and entry.is_file(follow_symlinks=False):
+                            stat = entry.stat(follow_symlinks=False)
+                            found.append((prefix + name, stat.st_mtime_ns, stat.st_size))
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+        if len(found) >= limit:  # which files count then depends on the sorted walk
+            return hash(frozenset(python_files(root, limit)[0]))
+    return hash(frozenset(found))
 
 
 def _load(path: Path, root: Path) -> dict[str, list[Any]]:
@@ -184,7 +218,7 @@ def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:
     cached = _load(cache_file, root)
     listing, truncated = python_files(root, limit)
     result = ScanResult(root, {}, cache_file=cache_file, truncated=truncated)
-    result.listing = hash(tuple(listing))
+    result.listing = hash(frozenset(listing))  # as listing_signature()
     entries: dict[str, list[Any]] = {}
     changed = len(cached) != len(listing)
     collecting = gc.isenabled()

@@ -540,6 +540,30 @@ def _chain(node: cst.CSTNode) -> tuple[cst.CSTNode, list[tuple[str, Any, cst.CST
     return current, links
 
 
+@functools.lru_cache(maxsize=1)
+def _visit_kinds() -> dict[type, str]:
+    """How :meth:`Analysis._visit` treats a node, by its exact type; other types are walked into."""
+    return {
+        cst.FunctionDef: "function",
+        cst.ClassDef: "class",
+        cst.Lambda: "lambda",
+        cst.For: "for",
+        cst.While: "while",
+        cst.ListComp: "comprehension",
+        cst.SetComp: "comprehension",
+        cst.GeneratorExp: "comprehension",
+        cst.DictComp: "comprehension",
+        cst.IndentedBlock: "block",
+        cst.SimpleStatementSuite: "block",
+        cst.Assign: "assign",
+        cst.AnnAssign: "assign",
+        cst.AugAssign: "assign",
+        cst.Call: "evaluate",  # every call; a chain is an attribute or a subscript
+        cst.Attribute: "evaluate",
+        cst.Subscript: "evaluate",
+    }
+
+
 def _is_chain(node: cst.CSTNode) -> bool:
     return isinstance(node, (cst.Attribute, cst.Subscript)) or (
         isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
@@ -895,18 +919,21 @@ class Analysis:
     # -- the walk ------------------------------------------------------------------------------
 
     def _visit(self, node: cst.CSTNode, scope: Scope) -> None:
-        if isinstance(node, cst.FunctionDef):
-            self._function(node, scope.cls if scope.kind == "class" else None)
+        # One look-up by exact type (libcst's node classes are final) instead of
+        # a row of ``isinstance`` checks, each a Python-level ABC check.
+        kind = _visit_kinds().get(type(node))
+        if kind is None:
+            for child in _children(node):
+                self._visit(child, scope)
             return
-        if isinstance(node, cst.ClassDef):
-            self._class(node)
-            return
-        if isinstance(node, cst.Lambda):
-            return
-        if isinstance(node, cst.For):
-            self._for(node, scope)
-            return
-        if isinstance(node, cst.While):
+        if kind == "function":
+            self._function(node, scope.cls if scope.kind == "class" else None)  # type: ignore[arg-type]
+        elif kind == "class":
+            self._class(node)  # type: ignore[arg-type]
+        elif kind == "for":
+            self._for(node, scope)  # type: ignore[arg-type]
+        elif kind == "while":
+            assert isinstance(node, cst.While)
             self._visit(node.test, scope)
             frame = Frame(node)
             self.frames.append(frame)
@@ -914,21 +941,15 @@ class Analysis:
             self.frames.pop()
             if node.orelse is not None:
                 self._visit(node.orelse, scope)
-            return
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        elif kind == "comprehension":
             self._comprehension(node, scope)
-            return
-        if isinstance(node, (cst.IndentedBlock, cst.SimpleStatementSuite)):
-            self._block(node, scope)
-            return
-        if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+        elif kind == "block":
+            self._block(node, scope)  # type: ignore[arg-type]
+        elif kind == "assign":
             self._assign(node, scope)
-            return
-        if isinstance(node, cst.Call) or _is_chain(node):
+        elif kind == "evaluate":
             self.evaluate(node, scope, quiet=False)
-            return
-        for child in _children(node):
-            self._visit(child, scope)
+        # "lambda": not entered
 
     def _function(self, node: cst.FunctionDef, cls: ClassInfo | None) -> None:
         params = node.params
