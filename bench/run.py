@@ -803,7 +803,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (2 if args.quick else 5)
-    args.editor_rounds = max(args.rounds * 2, 5)
+    args.editor_rounds = max(args.rounds * 4, 8)  # one run is short and noisy: more rounds
     args.every = args.every or (8 if args.quick else 1)
     args.apps = args.apps or (60 if args.quick else 300)
     args.jobs = [int(j) for j in args.jobs.split(",")]
