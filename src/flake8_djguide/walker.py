@@ -91,17 +91,21 @@ def child_fields(node_type: type) -> tuple[str, ...]:
     return names
 
 
-#: ``{type: whether it is a libcst node class}``. ``isinstance(x, cst.CSTNode)``
-#: goes through ``ABCMeta.__instancecheck__`` (a Python call) for every node
-#: whose class is not ``CSTNode`` itself, that is, for every node; a dict
-#: look-up by type is several times cheaper on the walks' hottest line.
-NODE_TYPES: dict[type, bool] = {}
+class _NodeTypes(dict[type, bool]):
+    """``{type: whether it is a libcst node class}``, filled in on first look-up.
+
+    ``isinstance(x, cst.CSTNode)`` goes through ``ABCMeta.__instancecheck__`` (a
+    Python call) for every node whose class is not ``CSTNode`` itself, that is,
+    for every node; a dict look-up by type is several times cheaper on the
+    walks' hottest line.
+    """
+
+    def __missing__(self, value_type: type) -> bool:
+        known = self[value_type] = issubclass(value_type, cst.CSTNode)
+        return known
 
 
-def learn_type(value_type: type) -> bool:
-    """Whether ``value_type`` is a node class, remembered in :data:`NODE_TYPES`."""
-    known = NODE_TYPES[value_type] = issubclass(value_type, cst.CSTNode)
-    return known
+NODE_TYPES = _NodeTypes()
 
 
 def iter_children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -115,18 +119,9 @@ def iter_children(node: cst.CSTNode) -> list[cst.CSTNode]:
         value = getattr(node, name)
         value_type = type(value)
         if value_type is list or value_type is tuple:
-            for item in value:
-                known = node_types.get(type(item))
-                if known is None:
-                    known = learn_type(type(item))
-                if known:
-                    children.append(item)
-        elif value is not None and value_type is not str:
-            known = node_types.get(value_type)
-            if known is None:
-                known = learn_type(value_type)
-            if known:
-                children.append(value)
+            children.extend(item for item in value if node_types[type(item)])
+        elif value is not None and value_type is not str and node_types[value_type]:
+            children.append(value)
     return children
 
 
@@ -166,17 +161,10 @@ def walk(
             value_type = type(value)
             if value_type is list or value_type is tuple:
                 for child in value:
-                    known = node_types.get(type(child))
-                    if known is None:
-                        known = learn_type(type(child))
-                    if known:
+                    if node_types[type(child)]:
                         _walk(child)
-            else:
-                known = node_types.get(value_type)
-                if known is None:
-                    known = learn_type(value_type)
-                if known:
-                    _walk(value)
+            elif node_types[value_type]:
+                _walk(value)
         callbacks = leave.get(node_type)
         if callbacks is not None:
             for callback in callbacks:
