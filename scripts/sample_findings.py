@@ -21,6 +21,8 @@ code (fired, sampled, correct, wrong, debatable) and one row per sampled finding
 ``debatable``). Verdicts already in the file are carried over to the rows of the same
 finding (project, file, line, column, code) when its message is unchanged; when the
 message changed, the old verdict is shown in the reason column to be read again.
+``--review FILE`` writes the sampled findings that have no verdict yet, each with the code
+around it, for reading.
 
 The projects are not fetched: each is a checkout of the repository and commit listed in
 ``PROJECTS`` under ``--cache`` (default ``bench/.cache/precision/<name>``, git-ignored),
@@ -322,6 +324,31 @@ def render(
     return "\n".join(out)
 
 
+def review(rows: Sequence[tuple[Finding, str, str]], roots: dict[str, Path], context: int) -> str:
+    """The sampled findings still without a verdict, each with the code around it."""
+    out = []
+    for number, (finding, verdict, reason) in enumerate(rows, 1):
+        if verdict:
+            continue
+        out.append(
+            f"### {number} {finding.project} {finding.path}:{finding.line}:{finding.col} "
+            f"{finding.code} {finding.message}"
+        )
+        if reason:
+            out.append(reason)
+        root = roots.get(finding.project)
+        try:
+            lines = (root / finding.path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except (OSError, TypeError):
+            lines = []
+        first, last = max(1, finding.line - context), min(len(lines), finding.line + context)
+        for line in range(first, last + 1):
+            mark = ">" if line == finding.line else " "
+            out.append(f"{line:6}{mark} {lines[line - 1]}")
+        out.append("")
+    return "\n".join(out)
+
+
 def sample_block(document: str) -> str:
     """The sample block of ``document`` (empty when it has none)."""
     if BEGIN not in document or END not in document:
@@ -374,6 +401,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--findings", help="read findings from this JSON instead of running flake8")
     parser.add_argument("--save-findings", help="write every finding to this JSON")
     parser.add_argument("--out", help="markdown file to update (default: print the block)")
+    parser.add_argument(
+        "--review", help="write the sampled findings without a verdict, with their code, here"
+    )
+    parser.add_argument("--context", type=int, default=6, help="lines around each one in --review")
     args = parser.parse_args(argv)
     if args.per_code < 1:
         raise SystemExit(f"--per-code must be at least 1, not {args.per_code}")
@@ -382,24 +413,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = json.loads(Path(args.findings).read_text(encoding="utf-8"))
         findings = [Finding(**item) for item in data["findings"]]
         names = list(data["projects"])
+        saved = data.get("roots") or {name: Path(args.cache) / name for name in names}
+        roots = {name: Path(root) for name, root in saved.items()}
     else:
-        projects = _projects(args)
+        roots = _projects(args)
         codes = default_codes()
         findings = []
-        for name, root in projects.items():
+        for name, root in roots.items():
             found = run_flake8(name, root, codes, args.jobs)
             print(f"{name}: {len(found)} findings", file=sys.stderr)
             findings.extend(found)
-        names = list(projects)
+        names = list(roots)
     if args.save_findings:
-        payload = {"projects": names, "findings": [asdict(finding) for finding in findings]}
+        payload = {
+            "projects": names,
+            "roots": {name: str(root.resolve()) for name, root in roots.items()},
+            "findings": [asdict(finding) for finding in findings],
+        }
         Path(args.save_findings).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
 
     sample = draw(findings, args.per_code, args.seed)
     out = Path(args.out) if args.out else None
     document = out.read_text(encoding="utf-8") if out is not None and out.exists() else ""
     old = read_verdicts(sample_block(document))
-    block = render(findings, carry_over(sample, old), names, args.per_code, args.seed)
+    rows = carry_over(sample, old)
+    block = render(findings, rows, names, args.per_code, args.seed)
+    if args.review:
+        Path(args.review).write_text(review(rows, roots, args.context), encoding="utf-8")
     if out is None:
         print(block)
     else:

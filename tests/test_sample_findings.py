@@ -151,3 +151,20 @@ def test_replace_block_keeps_the_rest_of_the_document() -> None:
 def test_bad_project_argument_is_named() -> None:
     with pytest.raises(SystemExit, match="--project must be name=path"):
         sf.main(["--project", "wger"])
+
+
+def test_review_shows_the_unjudged_findings_with_their_code(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "views.py").write_text(
+        "".join(f"line {number}\n" for number in range(1, 21)), encoding="utf-8"
+    )
+    judged = sf.Finding("alpha", "app/views.py", 3, 0, "DJG001", "relative import")
+    open_one = sf.Finding("alpha", "app/views.py", 10, 4, "DJG202", "query in a loop")
+    rows = [(judged, "correct", "fine"), (open_one, "", "(message changed; was wrong: x)")]
+    text = sf.review(rows, {"alpha": tmp_path}, context=2)
+    assert "### 2 alpha app/views.py:10:4 DJG202 query in a loop" in text
+    assert "(message changed; was wrong: x)" in text
+    assert "    10> line 10" in text
+    assert "     8  line 8" in text and "    12  line 12" in text
+    assert "line 13" not in text
+    assert "DJG001" not in text
