@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache" / "precision"
 SEED = 18
-PER_CODE = 4
+PER_CODE = 8
 BEGIN, END = "<!-- sample:start -->", "<!-- sample:end -->"
 VERDICTS = ("correct", "wrong", "debatable")
 
