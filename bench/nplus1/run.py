@@ -122,7 +122,7 @@ def findings_at(mirror: Path, commit: str, digest: str) -> list[Finding]:
         tree.mkdir()
         with tarfile.open(tar_path) as tar:
             members = [m for m in tar.getmembers() if m.isfile() or m.isdir()]
-            tar.extractall(tree, members=members)  # noqa: S202 - our own mirror's commit
+            tar.extractall(tree, members=members)
         tar_path.unlink()
         run = subprocess.run(
             [
@@ -184,9 +184,7 @@ def judge(case: Case, before: Iterable[Finding], after: Iterable[Finding], span:
     hits = [f for f in before if f.path == case.file and first <= f.line <= last]
     codes = {f.code for f in hits}
     left = [
-        f
-        for f in after
-        if f.path == case.file and span[0] <= f.line <= span[1] and f.code in codes
+        f for f in after if f.path == case.file and span[0] <= f.line <= span[1] and f.code in codes
     ]
     return hits, left
 
