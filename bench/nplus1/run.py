@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         span = map_range(line_map(mirror, parent, case.fix, case.file), *case.lines)
         hits, left = judge(case, before, after, span)
         verdict = "miss" if not hits else ("hit, gone" if not left else "hit, still reported")
-        counts = per_project[(case.repo, "python" if case.kind == "python" else "other")]
+        counts = per_project[(case.repo, case.kind)]
         counts[0] += 1
         counts[1] += bool(hits)
         counts[2] += bool(hits) and not left
@@ -230,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.append(f"| {repo} | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} |")
         for i, value in enumerate((n, hit, gone)):
             totals[kind][i] += value
+    outside = [sum(v[i] for k, v in totals.items() if k != "python") for i in range(3)]
+    if any(k != "python" for k in totals):
+        totals["template, admin, feed"] = outside
     for kind, (n, hit, gone) in sorted(totals.items()):
         table.append(f"| **all** | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} |")
     print("\n".join(table))
