@@ -72,7 +72,7 @@ def make_project(root: Path) -> dict[str, str]:
     return contexts
 
 
-_PLUGIN_STATE = ("_overrides", "_options", "_engines", "_per_file", "_configured")
+_PLUGIN_STATE = ("_overrides", "_options", "_engines", "_selection", "_configured")
 
 
 @contextmanager
