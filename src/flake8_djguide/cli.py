@@ -325,6 +325,7 @@ def _check_application(only_djg: bool) -> Any:
         def make_guide(self) -> None:
             super().make_guide()
             from flake8_djguide.selection import Selection
+            from flake8_djguide.syntax import with_syntax_hint
 
             if only_djg:
                 warn_if_djg_left_out(Selection(self.options), "check")
@@ -343,32 +344,12 @@ def _check_application(only_djg: bool) -> Any:
                 if only_djg and not code.startswith(_REPORTED):
                     return 0
                 if code == "E999":
-                    text = with_syntax_hint(text, filename, options)
+                    text = with_syntax_hint(text, filename, options)  # imports libcst
                 return int(report(code, filename, line_number, column_number, text, physical_line))
 
             guide.handle_error = handle_error
 
     return Check()
-
-
-def with_syntax_hint(text: str, filename: str, options: argparse.Namespace | None) -> str:
-    """flake8's ``E999`` text, with which Python parses the file when it is a newer one's."""
-    from flake8_djguide.syntax import newer_syntax_hint
-
-    try:
-        if filename == getattr(options, "stdin_display_name", None) or not os.path.isfile(filename):
-            from flake8.utils import stdin_get_value
-
-            source = stdin_get_value() if "-" in (getattr(options, "filenames", None) or []) else ""
-        else:
-            from flake8_djguide.fix import decode_source
-
-            with open(filename, "rb") as stream:
-                source = decode_source(stream.read())[0]
-        hint = newer_syntax_hint(source) if source else None
-    except Exception:  # a hint must never stop the report
-        hint = None
-    return f"{text} ({hint})" if hint else text
 
 
 # -- fix --------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ Python that parses the file. Imported only to explain an ``E999``.
 
 from __future__ import annotations
 
+import argparse
 import ast
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -105,3 +107,24 @@ def newer_syntax_hint(source: str) -> str | None:
         f"({sys.executable}): run it with Python {major}.{minor} or newer (for a pre-commit "
         f"hook, `language_version: python{major}.{minor}`)"
     )
+
+
+def with_syntax_hint(text: str, filename: str, options: argparse.Namespace | None) -> str:
+    """flake8's ``E999`` text for ``filename``, with :func:`newer_syntax_hint` when it applies.
+
+    The file is read again (standard input from flake8's own cache of it).
+    """
+    try:
+        if filename == getattr(options, "stdin_display_name", None) or not os.path.isfile(filename):
+            from flake8.utils import stdin_get_value
+
+            source = stdin_get_value() if "-" in (getattr(options, "filenames", None) or []) else ""
+        else:
+            from flake8_djguide.fix import decode_source
+
+            with open(filename, "rb") as stream:
+                source = decode_source(stream.read())[0]
+        hint = newer_syntax_hint(source) if source else None
+    except Exception:  # a hint must never stop the report
+        hint = None
+    return f"{text} ({hint})" if hint else text
