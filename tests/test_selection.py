@@ -196,3 +196,27 @@ def test_flake8_check_fix_and_baseline_agree(
         if ": DJG" in line
     )
     assert left + fixed == expected
+
+
+def test_the_check_server_gets_the_rules_of_the_same_decision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.robust import plugin_results
+
+    asked: dict[str, list[str]] = {}
+
+    def server(lines: object, ctx: object, rules: list[type[object]]) -> list[object]:
+        asked[str(getattr(ctx, "filename", ""))] = [getattr(r, "CODE", "") for r in rules]
+        return []
+
+    argv = ["--djguide-server=true", "--per-file-ignores=legacy/*:DJG0", "--extend-select=DJG206"]
+    with flake8_options(*argv) as options:
+        monkeypatch.setattr(Plugin, "_remote", server)
+        for filename in ("legacy/blog/views.py", "shop/blog/views.py"):
+            assert plugin_results(VIEWS, filename) == []
+            wanted = [r.CODE for r in Selection(options).rules_for(filename)]
+            # the plugin hands the server the rules whose text hints occur in the file
+            assert asked[filename] and set(asked[filename]) <= set(wanted)
+    assert not any(code.startswith("DJG0") for code in asked["legacy/blog/views.py"])
+    assert "DJG001" in asked["shop/blog/views.py"]
+    assert "DJG206" in asked["legacy/blog/views.py"]

@@ -3,9 +3,11 @@
 ``djguide check [FLAKE8 ARGS]``
     Run flake8 with the DJG rules the project selects (a convenience: flake8
     stays the primary interface).
-``djguide fix [PATHS] [--diff] [--select ...] [--ignore ...] [--unsafe-fixes]``
+``djguide fix [PATHS] [--diff] [--select ...] [--ignore ...] [--unsafe-fixes]
+[--include-baselined]``
     Apply fixes, print the findings left and a summary; exit 1 when findings
-    remain (or, with ``--diff``, when something would change).
+    remain (or, with ``--diff``, when something would change). Baselined
+    findings are left alone unless ``--include-baselined``.
 ``djguide explain CODE``
     Print a rule's documentation.
 ``djguide rules``
