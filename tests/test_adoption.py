@@ -332,3 +332,28 @@ def test_check_and_baseline_say_which_python_parses_the_file(
     err = capsys.readouterr().err
     assert f"is Python {wanted} syntax" in err
     assert "not recorded (a baseline holds DJG findings only)" in err
+
+
+# -- one cache per project ------------------------------------------------------------------------
+
+
+def test_one_run_makes_one_self_ignoring_cache_at_the_repository_root(tmp_path: Path) -> None:
+    # manage.py in src/ (the example project), setup.cfg and .git at the top
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "shop", repo / "src", ignore=shutil.ignore_patterns(".*"))
+    (repo / ".git").mkdir()
+    (repo / "setup.cfg").write_text("[flake8]\nmax-line-length = 160\n")
+    (repo / "scripts").mkdir()
+    (repo / "scripts" / "tool.py").write_text('"""A tool."""\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "."],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert "DJG201" in result.stdout  # the model index was used
+    caches = sorted(str(p.relative_to(repo)) for p in repo.rglob(".djguide_cache"))
+    assert caches == [".djguide_cache"]
+    assert (repo / ".djguide_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
