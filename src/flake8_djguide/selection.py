@@ -28,9 +28,6 @@ from flake8_djguide.registry import all_rules
 if TYPE_CHECKING:
     from flake8_djguide.rule import Rule
 
-#: The prefix of every code the plugin reports.
-PREFIX = "DJG"
-
 
 def named_codes(options: argparse.Namespace) -> frozenset[str]:
     """The codes named in full in ``select`` and ``extend-select``."""
