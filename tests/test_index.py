@@ -158,8 +158,9 @@ def test_concurrent_builds_leave_a_valid_cache(tmp_path: Path) -> None:
     assert len(set(counts)) == 1
     data = json.loads(cache_file_for(project, cache).read_text(encoding="utf-8"))
     assert len(data["files"]) == 43
-    assert [p.name for p in cache.iterdir()] == [
-        cache_file_for(project, cache).name
+    assert sorted(p.name for p in cache.iterdir()) == [
+        ".gitignore",
+        cache_file_for(project, cache).name,
     ]  # no temp files
 
 
@@ -167,6 +168,40 @@ def test_cache_dir_option(tmp_path: Path) -> None:
     assert cache_dir_for(tmp_path, "") == tmp_path / ".djguide_cache"
     assert cache_dir_for(tmp_path, "build/cache") == tmp_path / "build" / "cache"
     assert cache_dir_for(tmp_path, str(tmp_path / "abs")) == tmp_path / "abs"
+
+
+def test_one_cache_per_repository_whatever_the_project_root(tmp_path: Path) -> None:
+    # manage.py in src/ (the project root of the files under it) and .git plus
+    # setup.cfg at the top (the project root of scripts/): one cache directory.
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "setup.cfg").write_text("[flake8]\n")
+    (repo / "src" / "shop").mkdir(parents=True)
+    (repo / "src" / "manage.py").write_text("")
+    assert cache_dir_for(repo / "src", "") == repo / ".djguide_cache"
+    assert cache_dir_for(repo, "") == repo / ".djguide_cache"
+    assert cache_dir_for(repo / "src", "build/cache") == repo / "build" / "cache"
+    # no repository marker above: the project root itself
+    (tmp_path / "lone").mkdir()
+    assert cache_dir_for(tmp_path / "lone", "") == tmp_path / "lone" / ".djguide_cache"
+
+
+def test_the_cache_directory_ignores_itself_in_git(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", files=3)
+    (project / ".git").mkdir()
+    build(project, cache_dir_for(project, ""))
+    cache = project / ".djguide_cache"
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    # an existing .gitignore is kept; a configured directory that existed is left alone
+    (cache / ".gitignore").write_text("custom\n")
+    (cache / cache_file_for(project, cache).name).unlink()
+    build(project, cache)
+    assert (cache / ".gitignore").read_text() == "custom\n"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    build(project, mine)
+    assert not (mine / ".gitignore").exists()
+    assert cache_file_for(project, mine).exists()
 
 
 def test_prebuild_builds_each_project_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

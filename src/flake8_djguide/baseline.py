@@ -409,6 +409,20 @@ def build(
     return Baseline(target, files)
 
 
+def _note_unparsable(collected: Collected) -> None:
+    """Name the files flake8 could not parse (``E999``): a baseline cannot hold them."""
+    from flake8_djguide.syntax import with_syntax_hint
+
+    for filename, findings in sorted(collected.findings.items()):
+        for line, _col, code, text in findings:
+            if code == "E999":
+                sys.stderr.write(
+                    f"djguide baseline: {filename}:{line}: {code} "
+                    f"{with_syntax_hint(text, filename, None)}: not recorded (a baseline "
+                    "holds DJG findings only), so flake8 still reports it\n"
+                )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="djguide baseline",
@@ -457,6 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if status:
         sys.stderr.write("djguide baseline: flake8 failed; the baseline was not written\n")
         return status
+    _note_unparsable(collected)
     new = build(target, collected, previous, args.prune)
     new.write()
     before = previous.count() if previous else 0

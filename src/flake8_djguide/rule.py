@@ -75,7 +75,8 @@ class Rule:
     RATIONALE: ClassVar[str] = ""
     #: The guide line the rule comes from: ``"004: <quoted guideline>"``.
     GUIDE: ClassVar[str] = ""
-    #: Off by default (flake8 default-ignore); ``extend-select`` turns it on.
+    #: Off by default: runs only when its full code is selected (``extend-select = DJG502``;
+    #: see :mod:`flake8_djguide.selection`).
     OPT_IN: ClassVar[bool] = False
     #: ``None`` (no fix), ``"safe"`` or ``"unsafe"``.
     FIX: ClassVar[str | None] = None

@@ -195,7 +195,10 @@ def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
     """Write the cache atomically; return an error text instead of raising."""
     payload = {"format": FORMAT, "root": str(root), "files": entries}
     try:
+        created = not path.parent.is_dir()
         path.parent.mkdir(parents=True, exist_ok=True)
+        if created or path.parent.name == CACHE_DIR_NAME:
+            _ignore_in_git(path.parent)
         handle, temporary = tempfile.mkstemp(
             prefix=path.name + ".", suffix=".tmp", dir=str(path.parent)
         )
@@ -210,6 +213,19 @@ def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
     except OSError as error:
         return f"{type(error).__name__}: {error}"
     return None
+
+
+def _ignore_in_git(directory: Path) -> None:
+    """Write ``directory/.gitignore`` holding ``*`` (the cache is never committed), unless
+    one is there already. Only for a directory the cache made or ``.djguide_cache``: a
+    configured directory that existed before is left alone."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        handle = os.open(directory / ".gitignore", flags, 0o644)
+    except OSError:  # there already, or not writable: the cache works without it
+        return
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write("# flake8-djguide's model index cache: never committed\n*\n")
 
 
 def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:
