@@ -29,9 +29,7 @@ import contextlib
 import difflib
 import io
 import os
-import stat
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -338,27 +336,6 @@ def run_check(args: Sequence[str]) -> int:
 # -- fix --------------------------------------------------------------------------------------
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace the file at ``path`` (through a symlink) by ``data``: temporary file, then rename."""
-    target = os.path.realpath(path)
-    directory = os.path.dirname(target)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".djguide", dir=directory
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def unified_diff(path: str, before: str, after: str) -> str:
     """A ``git apply``-able unified diff of one file."""
     from flake8_djguide.fix import split_lines
@@ -393,7 +370,7 @@ def run_fix(
     quiet: bool = False,
 ) -> int:
     """Fix the files under ``paths``; print findings left and a summary; return the status."""
-    from flake8_djguide import config
+    from flake8_djguide import config, safe_write
     from flake8_djguide.fix import SourceError, decode_source, encode_source, fix_source
 
     if "-" in paths:
@@ -412,13 +389,13 @@ def run_fix(
 
     applied: Counter[str] = Counter()
     changed = left = unsafe_left = skipped = 0
+    roots = safe_write.real_roots(paths)
     for path in discover_files(options, paths):
         rules = rules_for(path)
         if not rules:
             continue
         try:
-            with open(path, "rb") as stream:
-                data = stream.read()
+            data, _ = safe_write.read_regular(path, roots)
             text, encoding = decode_source(data)
             settings = config.resolve(path, overrides)
             result = fix_source(
@@ -440,16 +417,17 @@ def run_fix(
         for problem in result.problems:
             _err(f"{path}: {problem}\n")
         if new_data != data:
-            changed += 1
             if diff:
                 _out(unified_diff(path, text, result.source))
             else:
                 try:
-                    write_atomic(path, new_data)
+                    safe_write.replace(path, new_data, expected=data, roots=roots)
                 except OSError as error:
-                    _err(f"{path}: not written: {error}\n")
+                    why = "skipped" if isinstance(error, safe_write.RefusedError) else "not written"
+                    _err(f"{path}: {why}: {error}\n")
                     skipped += 1
                     continue
+            changed += 1
         applied += result.applied
         left += len(result.remaining)
         unsafe_left += result.unsafe_available

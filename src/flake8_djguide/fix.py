@@ -231,11 +231,25 @@ def fix_source(
         if record:
             result.passes.append(FixPass(text, applied.code, applied.spans))
         text = applied.code
-    result.source = text
+    result.source = _with_final_ending(text, source) if text != source else text
     result.unsafe_available = sum(
         1 for f in result.remaining if f.fix is not None and f.unsafe_fix and not unsafe
     )
     return result
+
+
+def _final_ending(text: str) -> str:
+    if text.endswith("\r\n"):
+        return "\r\n"
+    return text[-1] if text.endswith(("\n", "\r")) else ""
+
+
+def _with_final_ending(text: str, original: str) -> str:
+    """``text`` ending as ``original`` ends (libcst drops the last ``\\r`` of a CR-only file)."""
+    ending = _final_ending(original)
+    if _final_ending(text) == ending:
+        return text
+    return text[: len(text) - len(_final_ending(text))] + ending
 
 
 @dataclass
