@@ -24,7 +24,6 @@ because the text is never newline-translated and libcst reproduces it exactly.
 from __future__ import annotations
 
 import argparse
-import ast
 import io
 import tokenize
 from collections import Counter
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.engine import Engine
+from flake8_djguide.parsing import parse_quietly
 from flake8_djguide.rule import Finding, Rule
 
 if TYPE_CHECKING:
@@ -359,7 +359,7 @@ def _transform(
 
 def _parses_with_ast(source: str) -> bool:
     try:
-        ast.parse(source)
+        parse_quietly(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
