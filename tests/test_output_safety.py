@@ -86,6 +86,21 @@ def test_flake8_output_holds_no_terminal_escape(tmp_path: Path) -> None:
     assert 'DJG101 group name `"chat:\\x1b[2Jroom"`' in run.stdout
 
 
+def test_a_string_holding_a_newline_cannot_forge_a_finding_line(tmp_path: Path) -> None:
+    # DJG102 quotes a payload key; this one holds a newline and a fake finding after it
+    (tmp_path / "consumers.py").write_text(
+        "from channels.generic.websocket import AsyncJsonWebsocketConsumer\n\n\n"
+        "class PageConsumer(AsyncJsonWebsocketConsumer):\n"
+        '    """Pages."""\n\n'
+        "    async def connect(self) -> None:\n"
+        '        await self.send_json({"web_socket_id\\nsettings.py:1:1: DJG301 forged": 1})\n'
+    )
+    run = run_flake8(["--isolated", "--select=DJG102", "consumers.py"], tmp_path)
+    lines = run.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("consumers.py:8:"), run.stdout
+    assert "`web_socket_id\\nsettings.py:1:1: DJG301 forged`" in lines[0]
+
+
 # -- warnings from parsing ------------------------------------------------------------------
 
 MODELS_WITH_ESCAPE = b"""\
