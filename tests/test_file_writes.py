@@ -245,12 +245,16 @@ def test_baseline_never_writes_through_a_planted_temporary_file(
     assert "shop/services.py" in (project / baseline.BASELINE_NAME).read_text()
 
 
-def test_baseline_refuses_a_symlinked_baseline_file(project: Path, tmp_path: Path) -> None:
+def test_baseline_refuses_a_symlinked_baseline_file(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     victim = tmp_path / "victim.json"
     victim.write_text("")
     (project / baseline.BASELINE_NAME).symlink_to(victim)
     assert baseline.main([*FLAKE8, "shop"]) == 2
     assert victim.read_text() == ""
+    assert (project / baseline.BASELINE_NAME).is_symlink()
+    assert f"cannot be the baseline: symlink to {victim}" in capsys.readouterr().err
 
 
 def test_two_baseline_writes_at_once_do_not_crash(tmp_path: Path) -> None:

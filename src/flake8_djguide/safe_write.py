@@ -42,6 +42,17 @@ def real_roots(paths: Sequence[str]) -> list[str]:
     return [os.path.realpath(path) for path in paths]
 
 
+def _followed(link: str, roots: Sequence[str] | None) -> str:
+    """The target of the symbolic link ``link`` when it is inside ``roots``, else
+    :class:`RefusedError` (always when ``roots`` is ``None``)."""
+    target = os.path.realpath(link)
+    if roots is None:
+        raise RefusedError(f"symlink to {target}")
+    if not within(target, roots):
+        raise RefusedError(f"symlink to {target}, outside the given paths")
+    return target
+
+
 def read_regular(path: str, roots: Sequence[str] | None = None) -> tuple[bytes, os.stat_result]:
     """The bytes of the regular file ``path`` and its status, without blocking or following
     a symbolic link out of ``roots``.
@@ -52,9 +63,7 @@ def read_regular(path: str, roots: Sequence[str] | None = None) -> tuple[bytes, 
     """
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode):
-        if roots is None or not within(path, roots):
-            raise RefusedError(f"symlink to {os.path.realpath(path)}, outside the given paths")
-        path = os.path.realpath(path)
+        path = _followed(path, roots)
     descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _BINARY)
     try:
         info = os.fstat(descriptor)
@@ -99,9 +108,7 @@ def replace(
             ) from None
         info = None
     if info is not None and stat.S_ISLNK(info.st_mode):
-        if roots is None or not within(path, roots):
-            raise RefusedError(f"symlink to {os.path.realpath(path)}, outside the given paths")
-        path = os.path.realpath(path)
+        path = _followed(path, roots)
         info = os.lstat(path)
     if info is not None:
         if not stat.S_ISREG(info.st_mode):
