@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,60 @@ def test_fix_as_root_keeps_the_owner(app: Path) -> None:
     assert views.read_text() == FIXED
     info = views.stat()
     assert (info.st_uid, info.st_gid) == (4321, 4322)
+
+
+def _as_user(uid: int, action: Callable[[], str]) -> str:
+    """``action()`` run in a forked child with the user and group ids ``uid``."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        status = 0
+        try:
+            os.close(reader)
+            os.setgid(uid)
+            os.setuid(uid)
+            outcome = action()
+        except BaseException as error:
+            outcome = f"{type(error).__name__}: {error}"
+            status = 1
+        os.write(writer, outcome.encode())
+        os._exit(status)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as stream:
+        outcome = stream.read().decode()
+    os.waitpid(pid, 0)
+    return outcome
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A directory every user may write in (pytest's own are root's alone)."""
+    directory = Path(tempfile.mkdtemp(prefix="djguide-shared-"))
+    directory.chmod(0o777)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a second user needs root")
+def test_another_users_file_is_not_taken_over(shared: Path) -> None:
+    # A shared directory another user may write in, holding root's world-writable file:
+    # replacing it would make the other user its owner.
+    views = shared / "views.py"
+    views.write_text(VIEW)
+    views.chmod(0o666)
+
+    def fix_it() -> str:
+        try:
+            safe_write.replace(str(views), FIXED.encode(), expected=VIEW.encode())
+        except safe_write.RefusedError as error:
+            return f"refused: {error}"
+        return "written"
+
+    assert _as_user(4321, fix_it) == "refused: its owner or group could not be kept"
+    assert views.read_text() == VIEW and views.stat().st_uid == 0
+    assert [p.name for p in shared.iterdir()] == ["views.py"]
 
 
 def test_fix_keeps_edits_made_while_the_file_was_being_fixed(

@@ -125,21 +125,25 @@ def replace(
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
+            descriptor = stream.fileno()
             if info is not None:
-                if hasattr(os, "fchown") and (
-                    os.fstat(stream.fileno()).st_uid != info.st_uid
-                    or os.fstat(stream.fileno()).st_gid != info.st_gid
-                ):
+                created = os.fstat(descriptor)
+                owner = (info.st_uid, info.st_gid)
+                if hasattr(os, "fchown") and (created.st_uid, created.st_gid) != owner:
                     try:
-                        os.fchown(stream.fileno(), info.st_uid, info.st_gid)
+                        os.fchown(descriptor, *owner)
                     except PermissionError:
                         raise RefusedError("its owner or group could not be kept") from None
-                os.chmod(temporary, stat.S_IMODE(info.st_mode))
+                mode = stat.S_IMODE(info.st_mode)
             else:
                 umask = os.umask(0)
                 os.umask(umask)
-                os.chmod(temporary, new_mode & ~umask)
-            os.fsync(stream.fileno())
+                mode = new_mode & ~umask
+            if hasattr(os, "fchmod"):
+                os.fchmod(descriptor, mode)
+            else:  # pragma: no cover - Windows
+                os.chmod(temporary, mode)
+            os.fsync(descriptor)
         if info is not None and expected is not None:
             _check_unchanged(path, info, expected)
         os.replace(temporary, path)
