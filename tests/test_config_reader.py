@@ -126,3 +126,22 @@ def test_unknown_flake8_keys() -> None:
         ["max-line-length", "djguide-test-patterns", "djguide_source_roots", "djguide-servre"]
     )
     assert len(warnings) == 1 and "'djguide-server'" in warnings[0]
+
+
+def test_djguide_commands_report_a_broken_table_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flake8_djguide import cli
+    from tests.robust import plugin_state
+
+    (tmp_path / "pyproject.toml").write_text("[tool]\ndjguide = 1\n")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "services.py").write_text("print(1)\n")
+    monkeypatch.chdir(tmp_path)
+    with plugin_state():
+        assert cli.main(["baseline", "shop"]) == 2
+        assert cli.main(["fix", "shop"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("key 'tool.djguide' must be a table") == 2, err
+    assert "Traceback" not in err and len(err.splitlines()) == 2
+    assert not (tmp_path / ".djguide-baseline.json").exists()

@@ -462,7 +462,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``djguide baseline [--prune] [--file FILE] [PATHS] [flake8 options]``."""
     args, flake8_options = _parser().parse_known_args(argv)
     user_argv = [*flake8_options, *args.paths]
-    target = Path(os.path.abspath(args.file)) if args.file else configured_target(user_argv)
+    from flake8.exceptions import ExecutionError
+
+    try:
+        target = Path(os.path.abspath(args.file)) if args.file else configured_target(user_argv)
+    except (config.ConfigError, ExecutionError) as error:
+        sys.stderr.write(f"djguide baseline: error: {error}\n")
+        return 2
     if target is None:
         sys.stderr.write(
             "djguide baseline: the 'baseline' option is 'off'; name a file with --file\n"

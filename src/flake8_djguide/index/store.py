@@ -3,6 +3,8 @@
 One cache file per project root and :func:`cache_key`: the facts of a file depend on
 the Python version that parsed it (a file in 3.12 syntax has no facts under 3.11) and on
 the plugin's version, so each gets its own file and a run never reuses another's facts.
+No option changes a file's facts (``index-max-files`` and ``source-roots`` decide which
+files are listed and how modules are named, both worked out again on every scan).
 Several flake8 worker processes may build or
 read it at the same time: a writer writes a temporary file in the cache
 directory and renames it over the cache file (``os.replace`` is atomic), so a
