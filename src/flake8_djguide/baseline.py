@@ -460,10 +460,10 @@ def _read_existing(target: Path) -> tuple[bytes, Baseline | None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``djguide baseline [--prune] [--file FILE] [PATHS] [flake8 options]``."""
-    args, flake8_options = _parser().parse_known_args(argv)
-    user_argv = [*flake8_options, *args.paths]
     from flake8.exceptions import ExecutionError
 
+    args, flake8_options = _parser().parse_known_args(argv)
+    user_argv = [*flake8_options, *args.paths]
     try:
         target = Path(os.path.abspath(args.file)) if args.file else configured_target(user_argv)
     except (config.ConfigError, ExecutionError) as error:

@@ -247,7 +247,7 @@ def _final_ending(text: str) -> str:
 def _with_final_ending(text: str, original: str) -> str:
     """``text`` ending as ``original`` ends (libcst drops the last ``\\r`` of a CR-only file)."""
     ending = _final_ending(original)
-    if _final_ending(text) == ending:
+    if not text or _final_ending(text) == ending:
         return text
     return text[: len(text) - len(_final_ending(text))] + ending
 
