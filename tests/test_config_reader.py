@@ -76,7 +76,12 @@ def test_a_broken_table_is_one_line_naming_the_file_and_key(
 
 @pytest.mark.parametrize(
     "content",
-    [b"tool = 1\n", b"[project]\nname = 'x'\n", b"\xff\xfe[project]\n", b"not toml at all ["],
+    [
+        b"tool = 1\n# the linters' settings are in the parent's [tool.djguide]\n",
+        b"[project]\nname = 'x'\n",
+        b"\xff\xfe[project]\n",
+        b"not toml at all [",
+    ],
 )
 def test_a_file_without_a_djguide_table_is_skipped(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.djguide]\nmax-file-lines = 9\n")
