@@ -189,8 +189,8 @@ def _warn_truncated(project: ProjectIndex, root: Path, limit: int) -> None:
     _TRUNCATED_REPORTED.add(str(root))
     sys.stderr.write(
         f"flake8-djguide: warning: the model index of {root} stops at {limit} .py files "
-        "(option 'index-max-files'), so DJG201-DJG203 may miss models; raise the option, "
-        "or exclude generated trees\n"
+        "(option 'index-max-files'), so DJG201-DJG203 may miss models; raise the option "
+        "to index them all\n"
     )
 
 
