@@ -30,9 +30,7 @@ import contextlib
 import difflib
 import io
 import os
-import stat
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -357,27 +355,6 @@ def _check_application(only_djg: bool) -> Any:
 # -- fix --------------------------------------------------------------------------------------
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace the file at ``path`` (through a symlink) by ``data``: temporary file, then rename."""
-    target = os.path.realpath(path)
-    directory = os.path.dirname(target)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".djguide", dir=directory
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def unified_diff(path: str, before: str, after: str) -> str:
     """A ``git apply``-able unified diff of one file."""
     from flake8_djguide.fix import split_lines
@@ -417,7 +394,7 @@ def run_fix(
     Findings the baseline records are neither fixed nor reported nor counted, as in
     ``djguide check``, unless ``include_baselined``.
     """
-    from flake8_djguide import baseline, config
+    from flake8_djguide import baseline, config, safe_write
     from flake8_djguide.fix import SourceError, decode_source, encode_source, fix_source
     from flake8_djguide.selection import Selection
 
@@ -439,13 +416,13 @@ def run_fix(
 
     applied: Counter[str] = Counter()
     changed = left = unsafe_left = skipped = baselined = 0
+    roots = safe_write.real_roots(paths)
     for path in discover_files(options, paths):
         rules = selection.rules_for(path)
         if not rules:
             continue
         try:
-            with open(path, "rb") as stream:
-                data = stream.read()
+            data, _ = safe_write.read_regular(path, roots)
             text, encoding = decode_source(data)
             settings = config.resolve(path, overrides)
             result = fix_source(
@@ -467,16 +444,17 @@ def run_fix(
         for problem in result.problems:
             _err(f"{path}: {problem}\n")
         if new_data != data:
-            changed += 1
             if diff:
                 _out(unified_diff(path, text, result.source))
             else:
                 try:
-                    write_atomic(path, new_data)
+                    safe_write.replace(path, new_data, expected=data, roots=roots)
                 except OSError as error:
-                    _err(f"{path}: not written: {error}\n")
+                    why = "skipped" if isinstance(error, safe_write.RefusedError) else "not written"
+                    _err(f"{path}: {why}: {error}\n")
                     skipped += 1
                     continue
+            changed += 1
         applied += result.applied
         left += len(result.remaining)
         baselined += result.baselined

@@ -28,7 +28,6 @@ because the text is never newline-translated and libcst reproduces it exactly.
 from __future__ import annotations
 
 import argparse
-import ast
 import io
 import tokenize
 from collections import Counter
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.baseline import normalise, suppress
 from flake8_djguide.engine import Engine
+from flake8_djguide.parsing import parse_quietly
 from flake8_djguide.rule import Finding, Rule
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ def fix_source(
         if record:
             result.passes.append(FixPass(text, applied.code, applied.spans))
         text = applied.code
-    result.source = text
+    result.source = _with_final_ending(text, source) if text != source else text
     result.unsafe_available = sum(
         1 for f in result.remaining if f.fix is not None and f.unsafe_fix and not unsafe
     )
@@ -265,6 +265,20 @@ def _key(finding: Finding, lines: Sequence[str]) -> tuple[str, str]:
     """A finding's code and its line's text, blanks normalised (what a fix next to it keeps)."""
     text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
     return finding.code, normalise(text)
+
+
+def _final_ending(text: str) -> str:
+    if text.endswith("\r\n"):
+        return "\r\n"
+    return text[-1] if text.endswith(("\n", "\r")) else ""
+
+
+def _with_final_ending(text: str, original: str) -> str:
+    """``text`` ending as ``original`` ends (libcst drops the last ``\\r`` of a CR-only file)."""
+    ending = _final_ending(original)
+    if not text or _final_ending(text) == ending:
+        return text
+    return text[: len(text) - len(_final_ending(text))] + ending
 
 
 @dataclass
@@ -374,7 +388,7 @@ def _transform(
 
 def _parses_with_ast(source: str) -> bool:
     try:
-        ast.parse(source)
+        parse_quietly(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

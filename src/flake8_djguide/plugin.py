@@ -80,6 +80,7 @@ class Plugin:
         cls._engines = {}
         cls._selection = Selection(options)
         cls._configured = True
+        _warn_unknown_keys(options)
         _warn_shadowing(options)
         cls._remote = _server_client(options, cls._overrides)
         if cls._remote is None:
@@ -159,6 +160,29 @@ def _prebuild_index(options: argparse.Namespace, selection: Selection) -> None:
 
 #: Rules that read the project model index.
 _INDEX_RULES = frozenset({"DJG201", "DJG202", "DJG203"})
+
+
+#: Warnings already printed by this process (flake8 may parse the options twice).
+_WARNED: set[str] = set()
+
+
+def _warn_unknown_keys(options: argparse.Namespace) -> None:
+    """Warn about ``djguide-*`` keys of flake8's configuration that are no option (typos)."""
+    from flake8.options.config import load_config
+
+    try:
+        cfg, _directory = load_config(
+            getattr(options, "config", None),
+            list(getattr(options, "append_config", None) or []),
+            isolated=bool(getattr(options, "isolated", False)),
+        )
+        keys = list(cfg["flake8"]) if cfg.has_section("flake8") else []
+    except Exception:  # flake8 itself reports configuration files it cannot read
+        return
+    for warning in config.unknown_flake8_keys(keys):
+        if warning not in _WARNED:
+            _WARNED.add(warning)
+            sys.stderr.write(warning + "\n")
 
 
 def _warn_shadowing(options: argparse.Namespace) -> None:

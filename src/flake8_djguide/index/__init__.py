@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -192,7 +193,24 @@ def project_index(settings: config.Settings, root: Path, compact: bool = False) 
         if found is None:
             found = build(root, cache_dir_for(root, configured), source_roots, limit, compact)
             _MEMO[key] = found
+            _warn_truncated(found, root, limit)
     return found
+
+
+#: Project roots whose partial index was reported (once per process, hence per run).
+_TRUNCATED_REPORTED: set[str] = set()
+
+
+def _warn_truncated(project: ProjectIndex, root: Path, limit: int) -> None:
+    """Say once that the index stops at ``index-max-files``: ORM findings may be missing."""
+    if project.scan is None or not project.scan.truncated or str(root) in _TRUNCATED_REPORTED:
+        return
+    _TRUNCATED_REPORTED.add(str(root))
+    sys.stderr.write(
+        f"flake8-djguide: warning: the model index of {root} stops at {limit} .py files "
+        "(option 'index-max-files'), so DJG201-DJG203 may miss models; raise the option "
+        "to index them all\n"
+    )
 
 
 def forget_changed() -> None:

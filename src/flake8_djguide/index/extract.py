@@ -22,6 +22,7 @@ import ast
 from typing import Any
 
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
+from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
 FORMAT = 4  # bump when the facts change shape: old cache entries are then ignored
@@ -320,7 +321,7 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
     if not needs_parse(data, package):
         return {"imports": {}, "classes": []}
     try:
-        tree = ast.parse(data)
+        tree = parse_quietly(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {"imports": {}, "classes": []}
     return module_facts(tree)
