@@ -374,7 +374,7 @@ class Client:
         import socket
 
         try:
-            answer = exchange(directory.address(self._name), request)
+            answer = exchange(directory.address(self._name), request, CLIENT_TIMEOUT)
         except (FileNotFoundError, ConnectionRefusedError):
             self._spawn()
             return None
@@ -847,28 +847,20 @@ def _locked_pid(directory: Directory, name: str) -> int | None:
 
 
 def _stop(directory: Directory, name: str) -> int:
-    import signal
     import socket
 
     pid = _locked_pid(directory, name)
     path = directory.path / name
+    hung = directory.read(_hung_name(name))
+    if pid is not None and hung is not None and hung == directory.identity(name):
+        return _kill(directory, name, pid)  # a client found it hung: asking would wait too
     try:
         exchange(directory.address(name), {"stop": True}, timeout=5.0)
     except socket.timeout:
         if pid is None:
             sys.stdout.write(f"no server is running ({path})\n")
             return 0
-        for sig in (signal.SIGTERM, signal.SIGCONT):
-            with contextlib.suppress(OSError):
-                os.kill(pid, sig)
-        if not _wait_gone(pid, 2.0):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        directory.remove(name)
-        directory.remove(f"{name}.pid")
-        _wait_gone(pid, 5.0)
-        sys.stdout.write(f"stopped the server, pid {pid}, which did not answer ({path})\n")
-        return 0
+        return _kill(directory, name, pid)
     except (OSError, ValueError):
         sys.stdout.write(f"no server is running ({path})\n")
         return 0
@@ -877,6 +869,25 @@ def _stop(directory: Directory, name: str) -> int:
         return 1
     sys.stdout.write(f"stopped the server ({path})\n")
     return 0
+
+
+def _kill(directory: Directory, name: str, pid: int) -> int:
+    """Stop a server that does not answer: ``SIGTERM`` (and ``SIGCONT``), then ``SIGKILL``."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGCONT):
+        with contextlib.suppress(OSError):
+            os.kill(pid, sig)
+    if not _wait_gone(pid, 2.0):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    directory.remove(name)
+    directory.remove(f"{name}.pid")
+    directory.remove(_hung_name(name))
+    gone = _wait_gone(pid, 5.0)
+    path = directory.path / name
+    sys.stdout.write(f"stopped the server, pid {pid}, which did not answer ({path})\n")
+    return 0 if gone else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
