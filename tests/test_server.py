@@ -164,7 +164,7 @@ def test_a_client_with_no_server_starts_one_once(
     from flake8_djguide.context import FileContext, ModuleInfo
 
     started: list[Path] = []
-    monkeypatch.setattr(server, "spawn", lambda path, idle=0.0: started.append(path))
+    monkeypatch.setattr(server, "spawn", lambda path, idle=0.0, project=None: started.append(path))
     settings = config.resolve(str(EXAMPLE / VIEWS), {})
     ctx = FileContext(str(EXAMPLE / VIEWS), settings, ModuleInfo())
     client = server.Client()
@@ -343,9 +343,12 @@ def test_the_server_may_add_the_clients_packages_but_not_its_project(
     user_site = tmp_path / "user-site"
     user_site.mkdir()
     monkeypatch.chdir(project / "app")
+    checked = tmp_path / "other-project"
+    (checked / "lib").mkdir(parents=True)
     path = ["", "src", str(project / "app"), str(project / "src"), str(project), str(user_site)]
-    monkeypatch.setattr(sys, "path", path)
-    assert server._import_path() == [str(user_site)]
+    monkeypatch.setattr(sys, "path", [*path, str(checked / "lib")])
+    assert server._import_path() == [str(user_site), str(checked / "lib")]
+    assert server._import_path(str(checked)) == [str(user_site)]
 
 
 def test_a_symlink_in_place_of_the_socket_directory_is_never_used(
@@ -601,7 +604,7 @@ def test_a_hung_server_delays_one_run_only_and_stop_ends_it(
     pid = _start(server_dir)["pid"]
     assert isinstance(pid, int)
     started: list[Path] = []
-    monkeypatch.setattr(server, "spawn", lambda path, idle=0.0: started.append(path))
+    monkeypatch.setattr(server, "spawn", lambda path, idle=0.0, project=None: started.append(path))
     monkeypatch.setattr(server, "CLIENT_TIMEOUT", 1.0)
     os.kill(pid, signal.SIGSTOP)
     try:

@@ -376,7 +376,7 @@ class Client:
         try:
             answer = exchange(directory.address(self._name), request, CLIENT_TIMEOUT)
         except (FileNotFoundError, ConnectionRefusedError):
-            self._spawn()
+            self._spawn(ctx.filename)
             return None
         except socket.timeout:
             self._usable = False  # hung or stopped: later runs check locally at once
@@ -390,7 +390,7 @@ class Client:
             return None
         if not isinstance(answer, dict) or "findings" not in answer:
             if isinstance(answer, dict) and answer.get("stale"):
-                self._spawn()
+                self._spawn(ctx.filename)
             self._usable = False
             return None
         from flake8_djguide.rule import Finding
@@ -415,18 +415,21 @@ class Client:
         self._fingerprint = fingerprint()
         return True
 
-    def _spawn(self) -> None:
+    def _spawn(self, filename: str) -> None:
         if not self._spawned and self._directory is not None:
+            from flake8_djguide.context import find_project_root
+
             self._spawned = True
-            spawn(self._directory.path / self._name)
+            root = find_project_root(filename)
+            spawn(self._directory.path / self._name, project=None if root is None else str(root))
 
 
-def _import_path() -> list[str]:
+def _import_path(project: str | None = None) -> list[str]:
     """The client's ``sys.path`` entries a server may append to its own.
 
-    Absolute entries outside the working directory and its project only: a
-    package installed with ``--user`` or through ``PYTHONPATH`` still loads, the
-    project's modules never do.
+    Absolute entries outside the working directory, its project and ``project``
+    (the checked file's) only: a package installed with ``--user`` or through
+    ``PYTHONPATH`` still loads, the project's modules never do.
     """
     from flake8_djguide.context import find_project_root
 
@@ -435,6 +438,8 @@ def _import_path() -> list[str]:
     root = find_project_root(os.path.join(cwd, "__init__.py"))
     if root is not None:
         fenced.append(str(root))
+    if project:
+        fenced.append(os.path.realpath(project))
     kept = []
     for entry in sys.path:
         if not entry or not os.path.isabs(entry):
@@ -446,8 +451,10 @@ def _import_path() -> list[str]:
     return kept
 
 
-def spawn(path: Path, idle: float = IDLE_SECONDS) -> None:
+def spawn(path: Path, idle: float = IDLE_SECONDS, project: str | None = None) -> None:
     """Start a server for ``path`` in the background (it exits if one already runs).
+
+    ``project``: the root of the project being checked, kept off its import path.
 
     ``sh`` starts it in the background from ``/`` and exits at once: the server is
     then init's child, never the client's, and is reaped when it exits.
@@ -455,7 +462,7 @@ def spawn(path: Path, idle: float = IDLE_SECONDS) -> None:
     argv = ["sh", "-c", 'cd / && "$@" &', "sh", sys.executable, "-I", "-c", _BOOT]
     argv += ["serve", str(path), str(idle)]
     environment = dict(os.environ)
-    environment["DJGUIDE_SERVER_PATH"] = os.pathsep.join(_import_path())
+    environment["DJGUIDE_SERVER_PATH"] = os.pathsep.join(_import_path(project))
     devnull = os.devnull
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
@@ -543,10 +550,13 @@ class Server:
             os.close(lock)
             return 1
 
+        released: list[bool] = []
+
         def release() -> None:
-            self._unlink()
-            listener.close()
-            with contextlib.suppress(OSError):
+            if not released:
+                released.append(True)
+                self._unlink()
+                listener.close()
                 os.close(lock)
 
         self._release = release
