@@ -461,15 +461,15 @@ def spawn(path: Path, idle: float = IDLE_SECONDS, project: str | None = None) ->
     """
     argv = ["sh", "-c", 'cd / && "$@" &', "sh", sys.executable, "-I", "-c", _BOOT]
     argv += ["serve", str(path), str(idle)]
-    environment = dict(os.environ)
-    environment["DJGUIDE_SERVER_PATH"] = os.pathsep.join(_import_path(project))
     devnull = os.devnull
-    actions = [
-        (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
-    ]
     try:
+        environment = dict(os.environ)
+        environment["DJGUIDE_SERVER_PATH"] = os.pathsep.join(_import_path(project))
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+        ]
         pid = os.posix_spawn("/bin/sh", argv, environment, file_actions=actions, setsid=True)
         os.waitpid(pid, 0)  # sh only starts the server: a few milliseconds
     except (OSError, NotImplementedError, AttributeError):
