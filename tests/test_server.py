@@ -590,6 +590,9 @@ def test_a_request_that_breaks_the_parser_is_answered_as_an_error(server_dir: Pa
     assert isinstance(answer, dict) and answer["error"].startswith("RecursionError")
     answer = _raw_exchange(path, b'{"fingerprint": 1, "lines": ' + deep + b"}")
     assert isinstance(answer, dict) and "error" in answer
+    request = {"fingerprint": server.fingerprint(), "cwd": 3, "sys_path": [], "rules": []}
+    answer = _raw_exchange(path, json.dumps(request).encode())
+    assert answer == {"error": "TypeError: 'cwd' is a directory's path"}
     assert _wait_for_server(server_dir, seconds=5)["requests"] == 0  # still serving
 
 

@@ -707,8 +707,11 @@ class Server:
 
         self.requests += 1
         self.last_request = time.monotonic()
+        cwd = request["cwd"]
+        if not isinstance(cwd, str):
+            raise TypeError("'cwd' is a directory's path")  # os.chdir(int) would be fchdir
         home = os.getcwd()
-        os.chdir(request["cwd"])
+        os.chdir(cwd)
         try:
             self._forget_file_system([str(entry) for entry in request["sys_path"]])
             codes = tuple(request["rules"])
