@@ -510,9 +510,9 @@ def test_slow_clients_keep_nobody_waiting(server_dir: Path) -> None:
             conn.connect(str(path))
             conn.sendall(b"\x00")  # and nothing more for now
         started = time.monotonic()
-        answer = server.call(path, {"status": True}, timeout=5)
+        answer = server.call(path, {"status": True}, timeout=8)
         assert isinstance(answer, dict)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 4
     finally:
         for conn in slow:
             conn.close()
@@ -575,7 +575,7 @@ def test_a_client_gives_up_on_a_slow_answer_at_its_deadline(tmp_path: Path) -> N
     try:
         with pytest.raises(OSError):
             server.call(path, {"status": True}, timeout=1.0)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 4  # not the 20 s the answer would take
     finally:
         done.set()
         worker.join(10)
@@ -616,7 +616,7 @@ def test_a_hung_server_delays_one_run_only_and_stop_ends_it(
         assert 0.9 < time.monotonic() - began < 5
         began = time.monotonic()  # the next run (a new process) does not try it again
         assert server.Client()(["x = 1\n"], _context(), selected_rules(None)) is None
-        assert time.monotonic() - began < 0.5
+        assert time.monotonic() - began < 0.8
         assert started == []
         capsys.readouterr()
         assert main(["server", "stop"]) == 0
