@@ -35,7 +35,7 @@ def sql_function(statement: str, params: str = "value") -> str:
         'f"SELECT * FROM shop_product ORDER BY {value} DESC"',
         '"DROP TABLE IF EXISTS %s" % value',
         '"SELECT * FROM shop_product ORDER BY {}".format(value)',
-        'f\'SELECT "{value}" FROM shop_product\'',
+        "f'SELECT \"{value}\" FROM shop_product'",
         'f"SELECT * FROM {value}.shop_product"',
         '"SELECT * FROM " + value',
     ],

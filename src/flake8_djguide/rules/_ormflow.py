@@ -2210,9 +2210,7 @@ class Analysis:
                         "placeholders"
                     )
                 else:
-                    remedy = (
-                        "keep the SQL a literal with `%s` placeholders and pass the values as params"
-                    )
+                    remedy = "keep the SQL a literal with `%s` placeholders and pass the values as params"
                 self.report(
                     "DJG204",
                     bad,
@@ -2307,9 +2305,7 @@ class Analysis:
         if string_value(node) is not None:
             return True
         if isinstance(node, cst.Name):
-            return scope.literal_only(node.value) or self._string_variable(
-                node.value, scope, set()
-            )
+            return scope.literal_only(node.value) or self._string_variable(node.value, scope, set())
         return False
 
     def _string_variable(self, name: str, scope: Scope, seen: set[str]) -> bool:
@@ -2474,14 +2470,16 @@ def _interpolates_identifier(node: cst.CSTNode) -> str:
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 text += part.value
-            else:
+            elif isinstance(part, cst.FormattedStringExpression):
                 pieces.append((text, _last(part.expression)))
                 text = ""
     elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
         template = string_value(node.left) or ""
-        names = [_last(e.value) for e in node.right.elements] if isinstance(
-            node.right, cst.Tuple
-        ) else [_last(node.right)]
+        names = (
+            [_last(e.value) for e in node.right.elements]
+            if isinstance(node.right, cst.Tuple)
+            else [_last(node.right)]
+        )
         chunks = re.split(r"%(?:\([^)]*\))?[sd]", template)
         for index, chunk in enumerate(chunks[:-1]):
             pieces.append((chunk, names[index] if index < len(names) else ""))
@@ -2514,6 +2512,8 @@ def _interpolates_identifier(node: cst.CSTNode) -> str:
     if identifiers and all(identifiers):
         return "all"
     return "some" if any(identifiers) else "none"
+
+
 _UPPER = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 
 

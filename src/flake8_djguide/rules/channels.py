@@ -506,9 +506,7 @@ def _group_parameter(
                     aliases.setdefault(target.id, []).append(node.value)
                     if _ast_is_get_channel_layer(node.value):
                         layers.add(target.id)
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(
-            node.target, ast.Name
-        ):
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
             aliases.setdefault(node.target.id, []).append(ast.Constant(None))
 
     def parameter_of(expr: ast.expr | None) -> str | None:
@@ -578,9 +576,13 @@ def _ast_helper_argument(
 def _ast_helper_key(func: ast.expr, owner: str | None) -> tuple[str | None, str] | None:
     if isinstance(func, ast.Name):
         return None, func.id
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and owner is not None:
-        if func.value.id in ("self", "cls", owner):
-            return owner, func.attr
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and owner is not None
+        and func.value.id in ("self", "cls", owner)
+    ):
+        return owner, func.attr
     return None
 
 

@@ -673,7 +673,7 @@ class RawSqlFormatting(_FlowRule):
         "`psycopg.connect()`/`sqlite3.connect()`), and `RawSQL()`; other `.execute()` "
         "receivers (GraphQL clients, executors) are left alone. The SQL argument is followed "
         "through local variables (every assignment and `+=`), including a template reformatted "
-        "into itself in any branch (`sql = sql.format(q=query)` after `sql = \"...\"`), and the "
+        'into itself in any branch (`sql = sql.format(q=query)` after `sql = "..."`), and the '
         "finding is reported at the formatting expression itself. When every interpolation "
         "puts an identifier into the SQL (after `FROM`/`JOIN`/`INTO`/`UPDATE`/`TABLE`/`BY`, "
         "inside quotes, before a `.`, or a variable named like `table`/`column`/`field`), the "

@@ -509,11 +509,11 @@ class AllowedHostsWildcard(_SettingsRule):
     GUIDE = "003: ALLOWED_HOSTS from the environment, no wildcard in production"
     OPTIONS = ("settings-patterns", "dev-settings-words", "dev-settings-names")
     NOTES = (
-        "An environment read whose literal fallback holds `\"*\"` is reported at the fallback "
+        'An environment read whose literal fallback holds `"*"` is reported at the fallback '
         '(`env.list("ALLOWED_HOSTS", default=["*"])`, `os.getenv("ALLOWED_HOSTS", "*").split(",")`, '
         "a helper function of the module wrapping such a read): production accepts every host "
         "as soon as the variable is missing. Reads without a wildcard fallback are left alone, "
-        "and so is a literal `[\"*\"]` in one branch of a conditional expression "
+        'and so is a literal `["*"]` in one branch of a conditional expression '
         '(`["*"] if DEBUG else env.list("ALLOWED_HOSTS")`): the branch is chosen by its test.'
     )
     VALID = [
