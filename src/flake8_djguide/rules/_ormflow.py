@@ -2444,7 +2444,8 @@ _CONNECTION_NAME = re.compile(r"(?:^|_)(?:conn|connection|cnx)$", re.IGNORECASE)
 # the SQL right before an identifier: FROM/JOIN/INTO/UPDATE/TABLE/... (optionally quoted),
 # a ``schema.`` qualifier, or ORDER/GROUP BY
 _BEFORE_IDENTIFIER = re.compile(
-    r"(?:\b(?:from|join|into|update|table|exists|view|index|schema|sequence|by)\s+[\"`\[]?"
+    r"(?:\b(?:from|join|into|update|table|exists|view|index|schema|sequence|by|database|"
+    r"collation|extension|constraint|column|role|user|trigger|function)\s+[\"`\[]?"
     r"|[\"`]|\.)$",
     re.IGNORECASE,
 )
@@ -2475,14 +2476,26 @@ def _interpolates_identifier(node: cst.CSTNode) -> str:
                 text = ""
     elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
         template = string_value(node.left) or ""
+        right = node.right
         names = (
-            [_last(e.value) for e in node.right.elements]
-            if isinstance(node.right, cst.Tuple)
-            else [_last(node.right)]
+            [_last(e.value) for e in right.elements]
+            if isinstance(right, cst.Tuple)
+            else [_last(right)]
         )
-        chunks = re.split(r"%(?:\([^)]*\))?[sd]", template)
-        for index, chunk in enumerate(chunks[:-1]):
-            pieces.append((chunk, names[index] if index < len(names) else ""))
+        keyed = {
+            string_value(e.key) or "": _last(e.value)
+            for e in (right.elements if isinstance(right, cst.Dict) else ())
+            if isinstance(e, cst.DictElement)
+        }
+        chunks = re.split(r"%(?:\(([^)]*)\))?[sd]", template)
+        for index in range(0, len(chunks) - 1, 2):
+            key = chunks[index + 1]
+            if key is not None:
+                name = keyed.get(key, key)
+            else:
+                position = index // 2
+                name = names[position] if position < len(names) else ""
+            pieces.append((chunks[index], name))
     elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         template = string_value(node.func.value) or ""
         values = {a.keyword.value: _last(a.value) for a in node.args if a.keyword is not None}
