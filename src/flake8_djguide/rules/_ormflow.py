@@ -2313,16 +2313,15 @@ class Analysis:
         if not records or name in scope.opaque or name in seen or len(seen) > 6:
             return False
         seen.add(name)
-        literal = False
+        grounded = False  # some assignment is not a reformatting of the variable itself
         for record in records:
             value = record.value
             if record.kind not in ("value", "aug") or value is None:
                 return False
-            if string_value(value) is not None:
-                literal = True
-            elif not self._string_shape(value, scope, seen):
+            if not self._string_shape(value, scope, seen):
                 return False
-        return literal or len(seen) > 1
+            grounded = grounded or (record.kind == "value" and _template_root(value) != name)
+        return grounded
 
     def _string_shape(self, node: cst.BaseExpression, scope: Scope, seen: set[str]) -> bool:
         """An expression that builds a string from a template: an f-string, ``+`` with a
@@ -2457,6 +2456,19 @@ _IDENTIFIER_WORDS = re.compile(
 _VALUE_BEFORE = re.compile(
     r"(?:[=<>]|\b(?:like|in|values|limit|offset|between|and)\b)\s*\(?\s*'?%?$", re.IGNORECASE
 )
+
+
+def _template_root(node: cst.BaseExpression) -> str | None:
+    """The variable a reformatting starts from (``sql`` in ``sql.format(...)``, ``sql % x``)."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.BinaryOperation):
+            node = node.left
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        else:
+            return None
 
 
 def _interpolates_identifier(node: cst.CSTNode) -> str:
