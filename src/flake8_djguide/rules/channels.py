@@ -449,8 +449,8 @@ def _ast_consumer_with_groups(node: ast.ClassDef, ctx: FileContext) -> bool:
 # -- project helpers whose parameter is the group name ---------------------------------------
 
 #: (class name or ``None`` for module functions, function name) -> (position of the
-#: argument at call sites, parameter name)
-GroupHelpers = dict[tuple[Optional[str], str], tuple[Optional[int], str]]
+#: argument at call sites, parameter name, whether it holds a list of group names)
+GroupHelpers = dict[tuple[Optional[str], str], tuple[Optional[int], str, bool]]
 
 
 def group_helpers(ctx: FileContext) -> GroupHelpers:
@@ -490,7 +490,7 @@ def group_helpers(ctx: FileContext) -> GroupHelpers:
 
 def _group_parameter(
     owner: str | None, function: ast.FunctionDef | ast.AsyncFunctionDef, known: GroupHelpers
-) -> tuple[int | None, str] | None:
+) -> tuple[int | None, str, bool] | None:
     arguments = function.args
     positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
     decorators = {ast_dotted_name(d) for d in function.decorator_list}
@@ -498,6 +498,7 @@ def _group_parameter(
         positional = positional[1:]  # self / cls
     parameters = set(positional) | {a.arg for a in arguments.kwonlyargs}
     aliases: dict[str, list[ast.expr]] = {}
+    loops: dict[str, list[ast.expr]] = {}  # ``for name in <expr>``
     layers: set[str] = set()
     for node in ast.walk(function):
         if isinstance(node, ast.Assign):
@@ -508,28 +509,52 @@ def _group_parameter(
                         layers.add(target.id)
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
             aliases.setdefault(node.target.id, []).append(ast.Constant(None))
+        elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
+            loops.setdefault(node.target.id, []).append(node.iter)
 
-    def parameter_of(expr: ast.expr | None) -> str | None:
-        if not isinstance(expr, ast.Name):
+    def plain_parameter(expr: ast.expr | None) -> str | None:
+        """The parameter ``expr`` is, directly or through one plain local variable."""
+        if not isinstance(expr, ast.Name) or expr.id in loops:
             return None
         if expr.id in parameters and expr.id not in aliases:
             return expr.id
         values = aliases.get(expr.id, [])
-        names = {v.id for v in values if isinstance(v, ast.Name)}
-        if len(values) == 1 and len(names) == 1:
-            (name,) = names
-            return name if name in parameters and name not in aliases else None
+        if len(values) == 1 and isinstance(values[0], ast.Name):
+            name = values[0].id
+            if name in parameters and name not in aliases and name not in loops:
+                return name
+        return None
+
+    def parameter_of(expr: ast.expr | None, each: bool) -> tuple[str, bool] | None:
+        """(parameter, whether it holds a list of names) that ``expr`` comes from, where
+        ``expr`` is one group name (``each``: a list of them)."""
+        chosen = plain_parameter(expr)
+        if chosen is not None:
+            return chosen, each
+        if each or not isinstance(expr, ast.Name) or expr.id in aliases:
+            return None
+        iterated = loops.get(expr.id, [])
+        if len(iterated) == 1:
+            chosen = plain_parameter(iterated[0])
+            if chosen is not None:
+                return chosen, True  # ``for group in groups: layer.group_send(group, ...)``
         return None
 
     for node in ast.walk(function):
         if not isinstance(node, ast.Call):
             continue
+        found: tuple[str, bool] | None = None
         group = _ast_group_argument(node, layers)
-        if group is None:
-            group = _ast_helper_argument(node, owner, positional, known)
-        chosen = parameter_of(group)
-        if chosen is not None:
-            return (positional.index(chosen) if chosen in positional else None), chosen
+        if group is not None:
+            found = parameter_of(group, False)
+        else:
+            key = _ast_helper_key(node.func, owner)
+            if key is not None and key in known:
+                position, keyword, each = known[key]
+                found = parameter_of(_ast_argument(node, position, keyword), each)
+        if found is not None:
+            chosen, each = found
+            return (positional.index(chosen) if chosen in positional else None), chosen, each
     return None
 
 
@@ -560,17 +585,6 @@ def _ast_group_argument(node: ast.Call, layers: set[str]) -> ast.expr | None:
     ):
         return None
     return _ast_argument(node, 0, "group")
-
-
-def _ast_helper_argument(
-    node: ast.Call, owner: str | None, positional: list[str], known: GroupHelpers
-) -> ast.expr | None:
-    """The argument a call passes to the group parameter of a helper already found."""
-    key = _ast_helper_key(node.func, owner)
-    if key is None or key not in known:
-        return None
-    position, keyword = known[key]
-    return _ast_argument(node, position, keyword)
 
 
 def _ast_helper_key(func: ast.expr, owner: str | None) -> tuple[str | None, str] | None:
@@ -635,8 +649,11 @@ class ChannelsGroupName(_Scoped):
         "`cls` or the class), one of whose parameters reaches that group argument directly, "
         "through a plain local variable or through another such helper (a "
         "`_broadcast(group, message)` static method wrapping "
-        "`async_to_sync(layer.group_send)(group, ...)`); helpers imported from other modules "
-        "or inherited are not followed, and their fix is unsafe. The literal parts of plain "
+        "`async_to_sync(layer.group_send)(group, ...)`). A parameter looped over "
+        "(`for group in groups: layer.group_send(group, ...)`) holds several names: the "
+        "elements of a list or tuple display passed to it are checked, a list variable is "
+        "not followed. Helpers imported from other modules or inherited are not followed, "
+        "and the fix of a name passed to a helper is unsafe. The literal parts of plain "
         "strings, f-strings, `%` and `.format()` templates and `+` concatenations are "
         "checked; placeholders and unknown values are not, except that an f-string "
         "placeholder that is only a name is followed like a `+` operand. Names are followed through "
@@ -739,17 +756,19 @@ class ChannelsGroupName(_Scoped):
             receiver, argument = found
             self.pending.append((receiver, argument.value, self.scope, True))
         else:
-            helper = self._helper_argument(node)
-            if helper is None:
+            names = self._helper_arguments(node)
+            if not names:
                 return
-            self.pending.append((None, helper, self.scope, False))
+            for name in names:
+                self.pending.append((None, name, self.scope, False))
         if self.scope is None:
             self.flush()
 
-    def _helper_argument(self, node: cst.Call) -> cst.BaseExpression | None:
-        """The argument passed to a group helper's group parameter: ``_broadcast(name, ...)``
-        for a module function, ``self._broadcast(...)``/``cls.``/``<Class>.`` for a method
-        of the class being walked."""
+    def _helper_arguments(self, node: cst.Call) -> list[cst.BaseExpression]:
+        """The group names passed to a group helper's group parameter: ``_broadcast(name,
+        ...)`` for a module function, ``self._broadcast(...)``/``cls.``/``<Class>.`` for a
+        method of the class being walked; the elements of a list display for a parameter
+        that holds several names (``_broadcast_many(["a.b", "c:d"], ...)``)."""
         func = node.func
         key: tuple[str | None, str] | None = None
         if isinstance(func, cst.Name):
@@ -762,13 +781,19 @@ class ChannelsGroupName(_Scoped):
         ):
             key = (self.classes[-1], func.attr.value)
         if key is None:
-            return None
+            return []
         parameter = group_helpers(self.ctx).get(key)
         if parameter is None:
-            return None
-        position, keyword = parameter
+            return []
+        position, keyword, each = parameter
         argument = call_arg(node, position, keyword)
-        return argument.value if argument is not None else None
+        if argument is None:
+            return []
+        if not each:
+            return [argument.value]
+        if isinstance(argument.value, (cst.List, cst.Tuple, cst.Set)):
+            return [e.value for e in argument.value.elements if isinstance(e, cst.Element)]
+        return []
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         """Queue the elements of a consumer's ``groups`` attribute."""
