@@ -60,6 +60,8 @@ def test_identifier_named_by_its_variable() -> None:
         'f"SELECT * FROM shop_product WHERE id IN ({value})"',
         'f"SELECT * FROM shop_product LIMIT {value}"',
         '"SELECT * FROM shop_product WHERE id = " + value',
+        "f'SELECT * FROM shop_product WHERE name = \"{value}\"'",
+        'f"INSERT INTO shop_tag (name, slug) VALUES (%s, {value})"',
     ],
 )
 def test_interpolated_value_names_placeholders(statement: str) -> None:

@@ -2454,7 +2454,8 @@ _IDENTIFIER_WORDS = re.compile(
     re.IGNORECASE,
 )
 _VALUE_BEFORE = re.compile(
-    r"(?:[=<>]|\b(?:like|in|values|limit|offset|between|and)\b)\s*\(?\s*'?%?$", re.IGNORECASE
+    r"(?:[=<>]|\b(?:like|in|values|limit|offset|between|and|or|not|is)\b)\s*\(?\s*['\"]?%?$",
+    re.IGNORECASE,
 )
 
 
