@@ -109,16 +109,11 @@ def secret_value(value: cst.BaseExpression | None, ctx: FileContext) -> str | No
         if secret_value(value.body, ctx) or secret_value(value.orelse, ctx):
             return "branch"
     elif isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
-        if secret_value(value.right, ctx) and not _is_secret_free(value.left):
+        if secret_value(value.right, ctx):
             return "branch"
         if secret_value(value.left, ctx) == "fallback":
             return "fallback"
     return None
-
-
-def _is_secret_free(node: cst.BaseExpression) -> bool:
-    """Whether ``node`` is a literal (``"" or "x"``: the left side is no read at all)."""
-    return string_value(node) is not None
 
 
 # -- project-local helpers wrapping an environment read -------------------------------------------
@@ -552,8 +547,8 @@ class AllowedHostsWildcard(_SettingsRule):
 
     def _wildcard_fallbacks(self, value: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         """The literal fallbacks holding ``"*"`` of the environment reads in ``value``
-        (``os.getenv("ALLOWED_HOSTS", "*").split(",")``, ``env.list(..., default=["*"])``),
-        (a literal ``["*"]`` in a branch of ``... if DEBUG else ...`` is left alone)."""
+        (``os.getenv("ALLOWED_HOSTS", "*").split(",")``, ``env.list(..., default=["*"])``);
+        a literal ``["*"]`` in a branch of ``... if DEBUG else ...`` is left alone."""
         pending: list[cst.CSTNode] = [value]
         while pending:
             node = pending.pop()
