@@ -105,6 +105,12 @@ def secret_value(value: cst.BaseExpression | None, ctx: FileContext) -> str | No
     fallback = env_fallback(value, ctx)
     if fallback is not None and string_value(fallback):
         return "fallback"
+    if (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Name)
+        and value.func.value in fixed_fallback_helpers(ctx)
+    ):
+        return "fallback"
     if isinstance(value, cst.IfExp):
         if secret_value(value.body, ctx) or secret_value(value.orelse, ctx):
             return "branch"
@@ -138,6 +144,40 @@ def env_helpers(ctx: FileContext) -> dict[str, tuple[int | None, str | None]]:
             found[function.name] = parameter
     ctx.__dict__["_djguide_env_helpers"] = found
     return found
+
+
+def fixed_fallback_helpers(ctx: FileContext) -> frozenset[str]:
+    """Top-level functions of the module that return an environment read with a
+    non-empty literal fallback of their own (``def get_secret_key(): return
+    os.environ.get("SECRET_KEY", "dev")``)."""
+    cached: frozenset[str] | None = ctx.__dict__.get("_djguide_fixed_fallbacks")
+    if cached is None:
+        cached = frozenset(
+            function.name
+            for function in _top_level_functions(ctx).values()
+            if any(
+                isinstance(node, ast.Return) and _ast_literal_fallback(node.value)
+                for node in ast.walk(function)
+            )
+        )
+        ctx.__dict__["_djguide_fixed_fallbacks"] = cached
+    return cached
+
+
+def _ast_literal_fallback(node: ast.expr | None) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    name = ast_dotted_name(node.func) or ""
+    fallback: ast.expr | None = None
+    if name in _AST_ENV_POSITIONAL and len(node.args) > 1:
+        fallback = node.args[1]
+    elif name in _AST_ENV_POSITIONAL or name.split(".")[0] in _ENV_READERS:
+        fallback = next((k.value for k in node.keywords if k.arg == "default"), None)
+    return (
+        isinstance(fallback, ast.Constant)
+        and isinstance(fallback.value, str)
+        and fallback.value != ""
+    )
 
 
 def _top_level_functions(ctx: FileContext) -> dict[str, ast.FunctionDef]:
@@ -293,8 +333,10 @@ class HardcodedSecretKey(_SettingsRule):
         "or one wrong flag away from production. A top-level function of the same module that "
         "reads the environment and passes on (or returns) a default parameter "
         "(`def env(name, default=None): return os.getenv(name, default)`) is followed: "
-        '`env("SECRET_KEY", "x")` is reported, `env("SECRET_KEY")` is not; helpers imported '
-        "from other modules are not followed."
+        '`env("SECRET_KEY", "x")` is reported, `env("SECRET_KEY")` is not; so is one that '
+        "returns a read with a literal fallback of its own (`def get_secret_key(): return "
+        'os.environ.get("SECRET_KEY", "dev")`). Helpers imported from other modules are not '
+        "followed."
     )
     VALID = [
         Valid('import os\n\nSECRET_KEY = os.environ["SECRET_KEY"]\n', path=SETTINGS_PATH),
