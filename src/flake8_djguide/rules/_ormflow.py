@@ -2360,11 +2360,17 @@ class Analysis:
                 if isinstance(p, cst.FormattedStringExpression)
             )
         if isinstance(node, cst.Name):
-            if _UPPER.match(node.value):
+            if _UPPER.match(node.value) or node.value in ("None", "True", "False"):
                 return True
+            records = scope.records.get(node.value)
+            if self._literal_loop_target(node.value):
+                # ``for table in ("orders", "shipments"): ... f"... FROM {table}"``
+                return not records or all(
+                    r.kind == "value" and r.value is not None and string_value(r.value) is not None
+                    for r in records
+                )
             if node.value in scope.opaque:
                 return False
-            records = scope.records.get(node.value)
             if not records:
                 return False
             return all(
@@ -2384,7 +2390,7 @@ class Analysis:
             )
         if isinstance(node, cst.Call):
             last = _last(node.func)
-            if last in _SAFE_CALLS or "quote_name" in last:
+            if last in _SAFE_CALLS or _QUOTING_CALL.search(last):
                 return True
             if (
                 last == "join"
@@ -2402,6 +2408,28 @@ class Analysis:
                 node.orelse, scope, depth + 1
             )
         return False
+
+    def _literal_loop_target(self, name: str) -> bool:
+        """Whether ``name`` is the target of an enclosing ``for`` over a literal list, tuple
+        or set of strings (and of no other enclosing loop)."""
+        found = False
+        for frame in self.frames:
+            if name not in frame.targets:
+                continue
+            loop = frame.node
+            if not (
+                isinstance(loop, cst.For)
+                and isinstance(loop.target, cst.Name)
+                and isinstance(loop.iter, (cst.List, cst.Tuple, cst.Set))
+                and loop.iter.elements
+                and all(
+                    isinstance(e, cst.Element) and string_value(e.value) is not None
+                    for e in loop.iter.elements
+                )
+            ):
+                return False
+            found = True
+        return found
 
     def _placeholders(self, node: cst.BaseExpression, scope: Scope, depth: int) -> bool:
         """``["%s"] * len(ids)``, ``("%s" for _ in ids)``: placeholder lists built from literals."""
@@ -2438,13 +2466,15 @@ _RELATED_FIELDS = frozenset(
 )
 _SAFE_CALLS = frozenset({"qn", "qn2", "int", "len", "float", "quote_name_unless_alias"})
 _EXTRA_SQL_ARGUMENTS = frozenset({"select", "where", "tables", "order_by"})
+# identifier quoting: Django's quote_name, sqlite/psycopg-style quote_ident(ifier)
+_QUOTING_CALL = re.compile(r"quote_(?:name|ident|identifier)")
 # a DB-API connection's name: conn, connection, db_conn, pg_connection, cnx
 _CONNECTION_NAME = re.compile(r"(?:^|_)(?:conn|connection|cnx)$", re.IGNORECASE)
 # the SQL right before an identifier: FROM/JOIN/INTO/UPDATE/TABLE/... (optionally quoted),
 # a ``schema.`` qualifier, or ORDER/GROUP BY
 _BEFORE_IDENTIFIER = re.compile(
     r"(?:\b(?:from|join|into|update|table|exists|view|index|schema|sequence|by|database|"
-    r"collation|extension|constraint|column|role|user|trigger|function)\s+[\"`\[]?"
+    r"collation|extension|constraint|column|role|user|trigger|function|pragma)\s+[\"`\[]?"
     r"|[\"`]|\.)$",
     re.IGNORECASE,
 )

@@ -679,11 +679,15 @@ class RawSqlFormatting(_FlowRule):
         "inside quotes, before a `.`, or a variable named like `table`/`column`/`field`), the "
         "message names `connection.ops.quote_name()` and `psycopg.sql.Identifier` instead of "
         "`%s` placeholders, which cannot hold identifiers. Safe interpolations: "
-        "literals, `quote_name(...)`/`qn(...)`, `int()`/`len()`/`float()`, attributes through "
+        "literals (`None` included), `quote_name(...)`/`quote_ident(...)`/"
+        "`quote_identifier(...)`/`qn(...)`, `int()`/`len()`/`float()`, attributes through "
         "`_meta` and `db_table`/`column`, UPPER_CASE names, local variables assigned only safe "
-        "values in every branch, names unpacked from `sql_with_params()`/`as_sql()`/`compile()`, "
+        "values in every branch, the target of a `for` over a literal list or tuple of strings "
+        '(`for table in ("orders", "shipments"):`), names unpacked from '
+        "`sql_with_params()`/`as_sql()`/`compile()`, "
         'and placeholder lists (`", ".join(["%s"] * len(ids))`). `%` and `.format()` count only '
-        "on a literal template (or a local variable holding only literals)."
+        "on a literal template (or a local variable holding only literals and reformattings "
+        "of them)."
     )
     VALID = [
         Valid(
