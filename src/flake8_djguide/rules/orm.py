@@ -665,16 +665,29 @@ class RawSqlFormatting(_FlowRule):
     )
     GUIDE = '003: Security: SQL injection (`raw(f"...")`); use parameterized queries'
     NOTES = (
-        "Sinks: `<manager>.raw()`, `<queryset>.extra(where=/select=/tables=/order_by=)`, "
-        "`execute()`/`executemany()` on a cursor (a name containing `cursor`, `cur`, "
-        "`schema_editor`, or a variable assigned `connection.cursor()`), and `RawSQL()`. The "
-        "SQL argument is followed through local variables (every assignment and `+=`), and "
-        "the finding is reported at the formatting expression itself. Safe interpolations: "
-        "literals, `quote_name(...)`/`qn(...)`, `int()`/`len()`/`float()`, attributes through "
+        "Sinks: `<manager>.raw()`, `.extra(where=/select=/tables=/order_by=)` on any "
+        "queryset (the values of a `select` dict and the items of the lists, also through a "
+        "local variable), `execute()`/`executemany()` on a DB-API cursor or connection (a name "
+        "containing `cursor`, `cur`, `schema_editor`, a name ending in `conn`/`connection`/"
+        "`cnx`, a variable assigned `connection.cursor()`, `connections[alias]` or "
+        "`psycopg.connect()`/`sqlite3.connect()`), and `RawSQL()`; other `.execute()` "
+        "receivers (GraphQL clients, executors) are left alone. The SQL argument is followed "
+        "through local variables (every assignment and `+=`), including a template reformatted "
+        'into itself in any branch (`sql = sql.format(q=query)` after `sql = "..."`), and the '
+        "finding is reported at the formatting expression itself. When every interpolation "
+        "puts an identifier into the SQL (after `FROM`/`JOIN`/`INTO`/`UPDATE`/`TABLE`/`BY`, "
+        "inside quotes, before a `.`, or a variable named like `table`/`column`/`field`), the "
+        "message names `connection.ops.quote_name()` and `psycopg.sql.Identifier` instead of "
+        "`%s` placeholders, which cannot hold identifiers. Safe interpolations: "
+        "literals (`None` included), `quote_name(...)`/`quote_ident(...)`/"
+        "`quote_identifier(...)`/`qn(...)`, `int()`/`len()`/`float()`, attributes through "
         "`_meta` and `db_table`/`column`, UPPER_CASE names, local variables assigned only safe "
-        "values in every branch, names unpacked from `sql_with_params()`/`as_sql()`/`compile()`, "
+        "values in every branch, the target of a `for` over a literal list or tuple of strings "
+        '(`for table in ("orders", "shipments"):`), names unpacked from '
+        "`sql_with_params()`/`as_sql()`/`compile()`, "
         'and placeholder lists (`", ".join(["%s"] * len(ids))`). `%` and `.format()` count only '
-        "on a literal template (or a local variable holding only literals)."
+        "on a literal template (or a local variable holding only literals and reformattings "
+        "of them)."
     )
     VALID = [
         Valid(
