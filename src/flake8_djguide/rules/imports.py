@@ -16,7 +16,6 @@ from flake8_djguide.helpers import (
     call_arg,
     contains_name,
     dotted_name,
-    is_main_guard,
     is_type_checking,
     module_name_of,
     qualified_name,
@@ -492,6 +491,30 @@ class RootLoggerCall(Rule):
             self.report(node, call=dotted_name(node.func), level=level)
 
 
+def _is_script(ctx: FileContext) -> bool:
+    """A standalone script: a shebang first line, or a module-level ``__main__`` block
+    (a management command is never one: Django runs it, not the shell)."""
+    if ctx.is_management_command:
+        return False
+    if ctx.shebang:
+        return True
+    tree = ctx.tree
+    return tree is not None and any(
+        isinstance(node, ast.If) and _is_main_guard_ast(node.test) for node in tree.body
+    )
+
+
+def _is_main_guard_ast(test: ast.expr) -> bool:
+    if not (
+        isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+    ):
+        return False
+    sides = (test.left, test.comparators[0])
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+    )
+
+
 def _is_print_ast(node: ast.Call, ctx: FileContext) -> bool:
     return isinstance(node.func, ast.Name) and node.func.id == "print"
 
@@ -511,12 +534,20 @@ class PrintCall(Rule):
     GUIDE = "000: Use `logger = logging.getLogger(__name__)` (002: structured logging, no print)"
     NOTES = (
         "Test files are exempt. `print` is left alone when the module defines or imports its "
-        "own `print`, and `print(..., file=sys.stderr)` inside an "
-        '`if __name__ == "__main__":` block is accepted (scripts report errors that way).'
+        "own `print`. Standalone scripts print on purpose (printing is their interface) and "
+        "are exempt as a whole: a module whose first line is a shebang (`#!/usr/bin/env "
+        'python`) or that has an `if __name__ == "__main__":` block at module level (also '
+        "when the prints sit in functions above it). Management commands are not scripts: "
+        "there the message says `self.stdout.write(...)`."
     )
     VALID = [
         Valid("print('ok')\n", path="app/tests/test_views.py"),
-        Valid("import sys\n\nif __name__ == '__main__':\n    print('usage', file=sys.stderr)\n"),
+        Valid(
+            "import sys\n\n\ndef main():\n    print('exported', len(sys.argv))\n\n\n"
+            "if __name__ == '__main__':\n    main()\n",
+            path="scripts/export_users.py",
+        ),
+        Valid("#!/usr/bin/env python\nprint('seeding the database')\n", path="bin/seed.py"),
         Valid("from rich import print\n\nprint('x')\n"),
     ]
     INVALID = [
@@ -535,33 +566,18 @@ class PrintCall(Rule):
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
-        """Not in test code or migrations."""
-        return not ctx.is_test and not ctx.is_migration
+        """Not in test code or migrations, nor in standalone scripts."""
+        return not ctx.is_test and not ctx.is_migration and not _is_script(ctx)
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
-        self.main_guard = 0
         info = ctx.info
         self.shadowed = "print" in info.top_level_names or "print" in info.imports
-
-    def visit_If(self, node: cst.If) -> None:
-        """Track ``if __name__ == "__main__":`` blocks."""
-        if is_main_guard(node.test):
-            self.main_guard += 1
-
-    def leave_If(self, node: cst.If) -> None:
-        """Leave ``__main__`` blocks."""
-        if is_main_guard(node.test):
-            self.main_guard -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
         """Report ``print(...)``."""
         if self.shadowed or not (isinstance(node.func, cst.Name) and node.func.value == "print"):
             return
-        if self.main_guard:
-            target = call_arg(node, None, "file")
-            if target is not None and dotted_name(target.value) in ("sys.stderr", "stderr"):
-                return
         if self.ctx.is_management_command:
             self.report(node, message=self.COMMAND_MESSAGE)
         else:
