@@ -134,12 +134,38 @@ _SETTINGS_PART = re.compile(rf"^(settings|({_ENVIRONMENTS})_settings|settings_({
 _NOT_PROJECT_SETTINGS = ("django.conf", "django.conf.global_settings")
 
 
+_ENVIRONMENT_NAMES = frozenset(_ENVIRONMENTS.split("|"))
+
+
 def is_settings_module_name(dotted: str) -> bool:
     """Whether a dotted module name looks like a Django settings module."""
     if dotted in _NOT_PROJECT_SETTINGS or dotted.startswith("django."):
         return False
     parts = dotted.split(".")
     return any(_SETTINGS_PART.match(p) for p in parts)
+
+
+def _is_settings_part(name: str) -> bool:
+    """``settings``, ``local_settings``, or an environment module of a settings package
+    (``base``, ``production``)."""
+    return _SETTINGS_PART.match(name) is not None or name in _ENVIRONMENT_NAMES
+
+
+def _is_settings_itself(dotted: str) -> bool:
+    """A settings module itself (``config.settings``, ``config.settings.production``), not
+    a helper module that lives in a settings package (``config.settings.redis``)."""
+    parts = dotted.split(".")
+    for position, part in enumerate(parts):
+        if _SETTINGS_PART.match(part):
+            return all(_is_settings_part(p) for p in parts[position + 1 :])
+    return False
+
+
+def _imports_a_setting(names: list[str]) -> bool:
+    """Whether ``from <settings module> import <names>`` takes settings: a star, an
+    UPPER_CASE name, or a settings module of the package (``base``); not the classes and
+    functions that live there (``redis_instance``, ``S3Storage``, ``env``)."""
+    return any(n == "*" or n.isupper() or _is_settings_part(n) for n in names)
 
 
 class SettingsModuleImport(Rule):
@@ -162,12 +188,19 @@ class SettingsModuleImport(Rule):
         "(`from .base import *`). A settings module is a module path with a component "
         "`settings`, or `<environment>_settings`/`settings_<environment>` (`local_settings`, "
         "`settings_production`); app-level wrappers such as `app_settings` or "
-        "`blog_settings` are not settings modules."
+        "`blog_settings` are not settings modules. What lives in a settings package but is "
+        "not a setting is left alone: `from <settings module> import ...` is reported only "
+        "for a star, an UPPER_CASE name or one of the package's settings modules (`base`, "
+        "`production`, ...), not for classes and functions (`from config.settings."
+        "storage_backends import MediaStorage`, `from config.settings.base import env`); "
+        "`import` of a module below a settings package is reported only for settings modules "
+        "(`import config.settings.production`, not `import config.settings.redis`)."
     )
     VALID = [
         Valid("from django.conf import settings\n"),
         Valid("from rest_framework.settings import api_settings\n"),
         Valid("from .base import *\n", path="config/settings/production.py"),
+        Valid("from config.settings.redis import redis_instance\n"),
     ]
     INVALID = [
         Invalid("from config.settings import DEBUG\n", 1, 0),
@@ -193,7 +226,9 @@ class SettingsModuleImport(Rule):
     def visit_Import(self, node: cst.Import) -> None:
         """``import myproject.settings``."""
         for alias in node.names:
-            self._check(node, module_name_of(alias.name))
+            module = module_name_of(alias.name)
+            if _is_settings_itself(module):
+                self._check(node, module)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         """``from config.settings import X`` and ``from myproject import settings``."""
@@ -203,13 +238,13 @@ class SettingsModuleImport(Rule):
             if resolved is None:
                 return
             module = resolved
+        star = isinstance(node.names, cst.ImportStar)
+        names = ["*"] if star else [module_name_of(a.name) for a in node.names]  # type: ignore[union-attr]
         if is_settings_module_name(module):
-            self._check(node, module)
+            if _imports_a_setting(names):
+                self._check(node, module)
             return
-        if isinstance(node.names, cst.ImportStar):
-            return
-        for alias in node.names:
-            name = module_name_of(alias.name)
+        for name in names:
             if _SETTINGS_PART.match(name) and module:
                 self._check(node, f"{module}.{name}")
                 return
@@ -227,7 +262,7 @@ def _settings_import_ast(node: ast.Import | ast.ImportFrom, ctx: FileContext) ->
         return is_settings_module_name(module) and ctx.is_own_package(module.split(".", 1)[0])
 
     if isinstance(node, ast.Import):
-        return any(own(a.name) for a in node.names)
+        return any(_is_settings_itself(a.name) and own(a.name) for a in node.names)
     module = node.module or ""
     if node.level:
         resolved = absolute_module(ctx, node.level, module)
@@ -235,7 +270,7 @@ def _settings_import_ast(node: ast.Import | ast.ImportFrom, ctx: FileContext) ->
             return False
         module = resolved
     if is_settings_module_name(module):
-        return own(module)
+        return _imports_a_setting([a.name for a in node.names]) and own(module)
     return bool(module) and any(
         a.name != "*" and _SETTINGS_PART.match(a.name) is not None and own(f"{module}.{a.name}")
         for a in node.names
