@@ -300,3 +300,84 @@ def test_flake8_reports_an_empty_init(tmp_path: Path) -> None:
         f".{os.sep}blog{os.sep}tests{os.sep}__init__.py:1:1: DJG504 `__init__.py` in the tests "
         "directory `blog/tests/`; delete it (pytest collects tests without it)"
     ]
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "manage.py").write_text("")
+    for relative, text in files.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def _djg504(root: Path, relative: str) -> list[str]:
+    path = root / relative
+    return [f.message for f in lint(path.read_text(), str(path), [by_code()["DJG504"]])]
+
+
+def test_init_kept_where_two_test_modules_share_a_basename(tmp_path: Path) -> None:
+    # every app has tests/test_models.py: pytest's default import mode needs the packages
+    root = _project(
+        tmp_path,
+        {
+            "blog/__init__.py": "",
+            "blog/tests/__init__.py": "",
+            "blog/tests/test_models.py": "",
+            "shop/__init__.py": "",
+            "shop/tests/__init__.py": "",
+            "shop/tests/api/__init__.py": "",
+            "shop/tests/api/test_models.py": "",
+            "shop/tests/test_views.py": "",
+            "polls/__init__.py": "",
+            "polls/tests/__init__.py": "",
+            "polls/tests/test_polls.py": "",
+        },
+    )
+    assert _djg504(root, "blog/tests/__init__.py") == []
+    assert _djg504(root, "shop/tests/__init__.py") == []
+    assert _djg504(root, "shop/tests/api/__init__.py") == []
+    # test_polls.py is the only module of that name: the marker is not needed
+    assert len(_djg504(root, "polls/tests/__init__.py")) == 1
+
+
+def test_init_reported_when_the_namesake_is_in_an_app_package(tmp_path: Path) -> None:
+    # blog/test_models.py is imported as blog.test_models: no clash without shop's marker
+    root = _project(
+        tmp_path,
+        {
+            "blog/__init__.py": "",
+            "blog/test_models.py": "",
+            "shop/__init__.py": "",
+            "shop/tests/__init__.py": "",
+            "shop/tests/test_models.py": "",
+        },
+    )
+    assert len(_djg504(root, "shop/tests/__init__.py")) == 1
+
+
+def test_init_holding_code_is_not_told_to_be_deleted(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "blog/__init__.py": "",
+            "blog/tests/__init__.py": '"""Blog tests."""\nfrom blog.tests.helpers import make_post\n',
+            "blog/tests/helpers.py": "",
+            "blog/tests/test_posts.py": "",
+            "blog/management/__init__.py": "",
+            "blog/management/commands/__init__.py": (
+                "from django.core.management.base import BaseCommand\n\n\n"
+                "class ImportCommand(BaseCommand):\n    pass\n"
+            ),
+            "blog/tests/api/__init__.py": '"""Only a docstring: nothing to move."""\n',
+            "blog/tests/api/test_api.py": "",
+        },
+    )
+    [tests] = _djg504(root, "blog/tests/__init__.py")
+    assert "delete it" not in tests
+    assert "holds code" in tests and "conftest.py" in tests
+    [commands] = _djg504(root, "blog/management/commands/__init__.py")
+    assert "delete it" not in commands
+    assert "`_base.py`" in commands
+    [docstring_only] = _djg504(root, "blog/tests/api/__init__.py")
+    assert "delete it" in docstring_only

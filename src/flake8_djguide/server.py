@@ -402,6 +402,7 @@ class Server:
     def _forget_file_system(self, client_path: list[str]) -> None:
         """Drop what earlier requests learnt of the file system; use the client's path."""
         from flake8_djguide import config, context, index
+        from flake8_djguide.rules import testing
 
         config._find_pyproject_cached.cache_clear()
         config.load_pyproject.cache_clear()
@@ -414,6 +415,7 @@ class Server:
 
             importlib.invalidate_caches()
         context._is_installed.cache_clear()
+        testing._basename_test_modules.cache_clear()
         index.forget_changed()
 
 

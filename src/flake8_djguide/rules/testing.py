@@ -7,6 +7,7 @@ and pytest fixtures, and test and management-command directories are not package
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -652,6 +653,19 @@ class InitInTestsOrCommands(Rule):
     CODE = "DJG504"
     NAME = "init-in-tests-or-commands"
     MESSAGE = "`__init__.py` in the {kind} directory `{directory}`; delete it ({reason})"
+    #: for an ``__init__.py`` that holds code: never "delete it", say where the code goes
+    CODE_MESSAGES = {
+        "tests": (
+            "`__init__.py` in the tests directory `{directory}` holds code; move it to a module "
+            "of its own (fixtures to `conftest.py`), then the directory needs no `__init__.py` "
+            "(pytest collects tests without it)"
+        ),
+        "management commands": (
+            "`__init__.py` in the management commands directory `{directory}` holds code; move "
+            "it to a module whose name starts with `_` (`_base.py`: Django lists no such "
+            "module as a command), then the directory needs no `__init__.py`"
+        ),
+    }
     RATIONALE = (
         "The team keeps test and management-command directories as plain directories: "
         "pytest collects tests without `__init__.py` files and Django finds commands in "
@@ -667,7 +681,15 @@ class InitInTestsOrCommands(Rule):
         "matched by `test-patterns` (by default any directory named `tests` or `test`, at "
         "any depth below it), and a commands directory one matched by `command-patterns`. "
         "Directories are taken relative to the project root, so a project that itself "
-        "lives under a directory named `tests` is not affected. "
+        "lives under a directory named `tests` is not affected. An `__init__.py` that holds "
+        'code (any statement but a docstring) is reported without "delete it": the message '
+        "says where the code goes (fixtures to `conftest.py`, a command directory's shared "
+        "code to a `_`-prefixed module). A tests directory's `__init__.py` is not reported "
+        "where a test module below it (`test_*.py`, `*_test.py`, `tests.py`, `*_tests.py`) "
+        "shares its basename with another test module of the project that would also be "
+        "imported by basename (in a tests directory, or in a directory without "
+        "`__init__.py`): pytest's default import mode then needs the packages to tell them "
+        "apart. "
         "`management/__init__.py`, the app's own `__init__.py` and `migrations/__init__.py` "
         "(also of a test app: Django skips migrations directories that are not packages) "
         "are left alone."
@@ -694,10 +716,75 @@ class InitInTestsOrCommands(Rule):
         """The finding's message when the file is in a tests or commands directory."""
         relative = project_relative_path(ctx)
         directory = relative.rsplit("/", 1)[0].lstrip("/") + "/"
-        if matches(relative, ctx.settings.list("test-patterns")):
+        test_patterns = ctx.settings.list("test-patterns")
+        if matches(relative, test_patterns):
             kind, reason = "tests", "pytest collects tests without it"
+            root = ctx.project_root
+            if root is not None and _shares_test_basename(
+                str(root), directory.rstrip("/"), tuple(test_patterns)
+            ):
+                return None
         elif matches(relative, ctx.settings.list("command-patterns")):
             kind, reason = "management commands", "Django finds commands without it"
         else:
             return None
+        if _holds_code(ctx.tree):
+            return cls.CODE_MESSAGES[kind].format(directory=directory)
         return cls.MESSAGE.format(kind=kind, directory=directory, reason=reason)
+
+
+def _holds_code(tree: ast.Module | None) -> bool:
+    """Whether a module has a statement other than its docstring."""
+    if tree is None:
+        return False
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return bool(body)
+
+
+def _is_test_module(name: str) -> bool:
+    """A module pytest collects by default or as Django projects configure it."""
+    return name.endswith(".py") and (
+        name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or name == "tests.py"
+    )
+
+
+def _shares_test_basename(root: str, directory: str, test_patterns: tuple[str, ...]) -> bool:
+    """Whether a test module below ``directory`` (relative to ``root``) shares its basename
+    with another test module of the project that is imported by basename too."""
+    by_basename = _basename_test_modules(root, test_patterns)
+    prefix = directory + "/" if directory else ""
+    return any(
+        len(places) > 1
+        for places in by_basename.values()
+        if any(place == directory or place.startswith(prefix) for place in places)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _basename_test_modules(root: str, test_patterns: tuple[str, ...]) -> dict[str, list[str]]:
+    """``{basename: [directories]}`` of the project's test modules that pytest imports by
+    basename once the rule's advice is followed: those in a tests directory, or in a
+    directory without ``__init__.py``. Cleared by the check server before each request."""
+    from flake8_djguide.index.store import SKIP_DIRS
+
+    found: dict[str, list[str]] = {}
+    for current, dirs, files in os.walk(root):
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in SKIP_DIRS
+            and not os.path.exists(os.path.join(current, d, "pyvenv.cfg"))
+        ]
+        tests = [f for f in files if _is_test_module(f)]
+        if not tests:
+            continue
+        relative = os.path.relpath(current, root).replace(os.sep, "/")
+        relative = "" if relative == "." else relative
+        in_tests = matches(posix_path(f"{relative}/__init__.py"), test_patterns)
+        if in_tests or "__init__.py" not in files:
+            for name in tests:
+                found.setdefault(name, []).append(relative)
+    return found
