@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
 
 from flake8_djguide.context import matches, posix_path
-from flake8_djguide.helpers import dotted_name
+from flake8_djguide.helpers import ast_dotted_name, dotted_name
 from flake8_djguide.rule import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.context import FileContext
+    from flake8_djguide.index.project import Model
 else:
     from flake8_djguide._lazy import cst
 
@@ -165,6 +166,15 @@ class SaveInsteadOfUpdate(_TestRule):
     CODE = "DJG501"
     NAME = "save-instead-of-update"
     MESSAGE = "`{obj}.save()` after setting {attrs}; use `{obj}.update({arguments})`"
+    FILTER_MESSAGE = (
+        "`{obj}.save()` after setting {attrs}; use "
+        "`{model}.{manager}.filter(pk={obj}.pk).update({arguments})`{refresh}"
+    )
+    UNKNOWN_MESSAGE = (
+        "`{obj}.save()` after setting {attrs}; use "
+        "`Model.objects.filter(pk={obj}.pk).update({arguments})` with the model of `{obj}`"
+        "{refresh}"
+    )
     RATIONALE = (
         "Setting attributes one by one and then calling `save()` spreads one change over "
         "several lines, saves every field (overwriting concurrent changes made by the code "
@@ -206,8 +216,29 @@ class SaveInsteadOfUpdate(_TestRule):
         "than `update_fields` (which is dropped), no value reads an attribute assigned before "
         "it, and since the object's last save no method of it was called and no nested "
         "block mentioned it (`set_password()` makes changes that `update()` may not save). "
-        "It is unsafe: it relies on the model having "
-        "`update()`, which the linter cannot see."
+        "\n\nThe remedy must exist. The object's model is found from the test's own code "
+        "(read from the `ast` tree, never by importing): an assignment in the function "
+        "(`Post.objects.create(...)`, `.get(...)`, `.first()`, `get_or_create(...)[0]`, "
+        "`PostFactory(...)`, `baker.make(Post)`, `get_object_or_404(Post, ...)`), `self.x`/"
+        "`cls.x` set in any method of the test class (`setUp`, `setUpTestData`), a pytest "
+        "fixture of the same module, a parameter named after a model of the project "
+        "(`blog_post` for the one model `BlogPost`), and single relations from there "
+        "(`self.user.profile`). When the model index shows the model or one of its bases "
+        "(a mixin) defines `update()`, the remedy and the fix are `obj.update(...)`. "
+        "Otherwise they are `Model.objects.filter(pk=obj.pk).update(...)` (`_base_manager` "
+        "for a model whose managers do not include `objects`), followed by "
+        "`obj.refresh_from_db()` when the object is read afterwards (always for `self.x`/"
+        "`cls.x`, which outlive the method, and in nested blocks); the fix is offered only "
+        "when a name for the model class is in scope in the test module. When the model "
+        "cannot be found: if every concrete model of the project defines `update()` (the "
+        "team's convention holds), `obj.update(...)` as before; else the finding names the "
+        "filter form with a placeholder `Model` and has no fix. Left alone as tests whose "
+        "subject is `save()` itself: objects whose model (or a project base) overrides "
+        "`save()`, and test modules, classes or functions whose name mentions signals "
+        "(`test_signals.py`, `test_post_save_signal`, `SignalTests`). Django's own "
+        "`AbstractBaseUser.save()` does not count as an override. The fix is unsafe: a "
+        "queryset `update()` neither calls `save()` nor sends signals nor touches "
+        "`auto_now` fields."
     )
     VALID = [
         Valid(
@@ -231,32 +262,51 @@ class SaveInsteadOfUpdate(_TestRule):
             path=TEST_PATH,
         ),
         Valid('def publish(post):\n    post.status = "published"\n    post.save()\n'),
+        Valid(
+            "def test_post_save_signal_updates_search_index(post):\n"
+            '    post.title = "Indexed"\n'
+            "    post.save()\n",
+            path=TEST_PATH,
+        ),
     ]
     INVALID = [
         Invalid(
-            "def test_unpublished_post_is_hidden(post):\n"
+            "from blog.models import Post\n\n\n"
+            "def test_unpublished_post_is_hidden():\n"
+            '    post = Post.objects.create(title="Hello", is_published=True)\n'
             "    post.is_published = False\n"
             '    post.save(update_fields=["is_published"])\n'
             "    assert not Post.objects.published().exists()\n",
-            3,
+            7,
             4,
             path=TEST_PATH,
-            expected="def test_unpublished_post_is_hidden(post):\n"
-            "    post.update(is_published=False)\n"
+            expected="from blog.models import Post\n\n\n"
+            "def test_unpublished_post_is_hidden():\n"
+            '    post = Post.objects.create(title="Hello", is_published=True)\n'
+            "    Post.objects.filter(pk=post.pk).update(is_published=False)\n"
             "    assert not Post.objects.published().exists()\n",
         ),
         Invalid(
+            "from blog.models import Post\n\n\n"
             "class PostTests(TestCase):\n"
+            "    @classmethod\n"
+            "    def setUpTestData(cls):\n"
+            '        cls.post = Post.objects.create(title="Old")\n\n'
             "    def test_title(self):\n"
             '        self.post.title = "New title"\n'
             '        self.post.status = "draft"\n'
             "        self.post.save()\n",
-            5,
+            12,
             8,
             path=TEST_PATH,
-            expected="class PostTests(TestCase):\n"
+            expected="from blog.models import Post\n\n\n"
+            "class PostTests(TestCase):\n"
+            "    @classmethod\n"
+            "    def setUpTestData(cls):\n"
+            '        cls.post = Post.objects.create(title="Old")\n\n'
             "    def test_title(self):\n"
-            '        self.post.update(title="New title", status="draft")\n',
+            '        Post.objects.filter(pk=self.post.pk).update(title="New title", status="draft")\n'
+            "        self.post.refresh_from_db()\n",
         ),
     ]
     TEXT_HINTS = ("save",)
@@ -267,6 +317,28 @@ class SaveInsteadOfUpdate(_TestRule):
     }
     # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
     TRIGGER_SCOPE = "function"
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.functions: list[cst.FunctionDef] = []
+        self.classes: list[cst.ClassDef] = []
+        self.module_about_signals = "signal" in ctx.basename.lower()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Enter a function (its name and body tell what a test is about)."""
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Leave a function."""
+        self.functions.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Enter a class (``self.x`` is set in its methods)."""
+        self.classes.append(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        """Leave a class."""
+        self.classes.pop()
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         """Scan a block's statements."""
@@ -368,17 +440,376 @@ class SaveInsteadOfUpdate(_TestRule):
             or "_state" in state.deep
         ):
             return
+        if self._about_signals():
+            return  # the test's subject is what save() triggers
+        remedy = self._remedy(obj, block, index)
+        if remedy is None:
+            return
         fix = None
-        if block.node is not None and line is not None:
-            fix = _update_fix(obj, state, call, index, line, block.node)
+        if remedy.fixable and block.node is not None and line is not None:
+            fix = _update_fix(obj, state, call, index, line, block.node, remedy)
+        refresh = f" then `{obj}.refresh_from_db()`" if remedy.refresh else ""
         self.report(
             call,
             fix,
             fix_node=block.node if fix is not None else None,
+            message=remedy.message,
             obj=obj,
             attrs=", ".join(f"`{attr}`" for attr in attrs),
             arguments=", ".join(f"{attr}=..." for attr in attrs),
+            model=remedy.model,
+            manager=remedy.manager,
+            refresh=refresh,
         )
+
+    def _about_signals(self) -> bool:
+        """A test module, class or function about signals (``test_signals.py``,
+        ``test_post_save_signal``): there ``save()`` itself is the subject."""
+        if self.module_about_signals:
+            return True
+        names = [f.name.value for f in self.functions] + [c.name.value for c in self.classes]
+        return any("signal" in name.lower() for name in names)
+
+    def _ast_scope(self) -> tuple[ast.AST | None, ast.ClassDef | None]:
+        """The ``ast`` nodes of the innermost function and class (their whole bodies, also
+        where the engine left a body out of the libcst parse)."""
+        function = self.ast_node(self.functions[-1]) if self.functions else None
+        klass = self.ast_node(self.classes[-1]) if self.classes else None
+        tree = self.ctx.tree
+        if tree is not None and (
+            (self.classes and not isinstance(klass, ast.ClassDef))
+            or (self.functions and function is None)
+        ):
+            wanted_class = self.classes[-1].name.value if self.classes else None
+            wanted_function = self.functions[-1].name.value if self.functions else None
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ClassDef) and node.name == wanted_class and klass is None:
+                    klass = node
+                elif (
+                    isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and node.name == wanted_function
+                    and function is None
+                ):
+                    function = node
+        return function, klass if isinstance(klass, ast.ClassDef) else None
+
+    def _remedy(self, obj: str, block: _Block, index: int) -> _Remedy | None:
+        """What to suggest for ``obj``, or ``None`` when the test is about ``save()``."""
+        function, klass = self._ast_scope()
+        finder = _ModelFinder(self.ctx, function, klass)
+        ref = finder.find(obj)
+        model = ref.model if ref is not None else None
+        if model is not None and "save" in model.defines:
+            return None  # the model overrides save(): the test exercises it
+        if (model is not None and "update" in model.defines) or (
+            ref is None and _project_models_update(finder)
+        ):
+            return _Remedy(self.MESSAGE, fixable=True)
+        refresh = _used_after(obj, block, index, self.functions)
+        if ref is None:
+            return _Remedy(self.UNKNOWN_MESSAGE, fixable=False, refresh=refresh)
+        manager = "objects"
+        if model is not None and model.managers and "objects" not in model.managers:
+            manager = "_base_manager"
+        return _Remedy(
+            self.FILTER_MESSAGE,
+            fixable=ref.written is not None,
+            model=ref.written or ref.label,
+            manager=manager,
+            refresh=refresh,
+            receiver=f"{ref.written}.{manager}.filter(pk={obj}.pk)" if ref.written else None,
+        )
+
+
+# -- DJG501: which model an object is --------------------------------------------------------
+
+#: Manager and queryset methods that return one instance.
+_INSTANCE_METHODS = frozenset(
+    {"create", "get", "first", "last", "earliest", "latest", "create_user", "create_superuser"}
+)
+#: ... and those returning ``(instance, created)``.
+_PAIR_METHODS = frozenset({"get_or_create", "update_or_create"})
+#: Queryset methods that keep the queryset's model.
+_QUERYSET_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "order_by",
+        "select_related",
+        "prefetch_related",
+        "only",
+        "defer",
+        "annotate",
+        "using",
+        "distinct",
+        "select_for_update",
+    }
+)
+#: Calls taking the model as their first argument (model_bakery, model_mommy, mixer,
+#: django-dynamic-fixture, Django's shortcut).
+_MAKERS = frozenset({"make", "prepare", "blend", "G", "get_object_or_404"})
+#: Single-instance relation kinds (``obj.<relation>`` is one object).
+_SINGLE = frozenset({"fk", "o2o", "rev_o2o"})
+
+
+@dataclass
+class _ModelRef:
+    """What is known of an object's model: the index entry and a name that denotes the
+    class in the checked file (for the remedy's code), when known."""
+
+    model: Model | None
+    written: str | None  # e.g. ``Post`` or ``models.Post``
+    label: str  # the class name for messages
+
+    @property
+    def known(self) -> bool:
+        return self.model is not None or self.written is not None
+
+
+class _ModelFinder:
+    """Finds the model of an object named in a test function, from the ``ast`` tree:
+    assignments in the function, ``self.x``/``cls.x`` set in any method of its class,
+    a pytest fixture of the module, or a parameter named after a model."""
+
+    def __init__(
+        self, ctx: FileContext, function: ast.AST | None, klass: ast.ClassDef | None
+    ) -> None:
+        from flake8_djguide.index import get_index
+
+        self.ctx = ctx
+        self.file_index = get_index(ctx)
+        self.index = self.file_index.index
+        self.module = self.file_index.module
+        self.function = function
+        self.klass = klass
+        self.depth = 0
+
+    # -- entry point ---------------------------------------------------------------------------
+
+    def find(self, obj: str) -> _ModelRef | None:
+        parts = obj.split(".")
+        head = 2 if parts[0] in ("self", "cls") and len(parts) > 1 else 1
+        ref = self._of_name(".".join(parts[:head]))
+        for attr in parts[head:]:
+            if ref is None:
+                return None
+            ref = self._relation(ref, attr)
+        return ref
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def _of_name(self, name: str) -> _ModelRef | None:
+        if self.depth > 4:
+            return None
+        self.depth += 1
+        try:
+            for value in self._assigned(name):
+                ref = self._of_expr(value)
+                if ref is not None:
+                    return ref
+            if "." not in name:
+                return self._of_parameter(name)
+            return None
+        finally:
+            self.depth -= 1
+
+    def _assigned(self, name: str) -> list[ast.expr]:
+        """Values assigned to ``name`` in the function, then (``self.x``) in the class."""
+        scopes: list[ast.AST] = []
+        if self.function is not None:
+            scopes.append(self.function)
+        if "." in name and self.klass is not None:
+            scopes.append(self.klass)
+        attr = name.split(".", 1)[1] if "." in name else None
+        found: list[ast.expr] = []
+        for scope in scopes:
+            for node in ast.walk(scope):
+                if isinstance(node, ast.Assign):
+                    targets, value = node.targets, node.value
+                elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                    targets, value = [node.target], node.value
+                else:
+                    continue
+                for target in targets:
+                    if attr is not None:
+                        if (
+                            isinstance(target, ast.Attribute)
+                            and target.attr == attr
+                            and isinstance(target.value, ast.Name)
+                            and target.value.id in ("self", "cls")
+                        ):
+                            found.append(value)
+                    elif isinstance(target, ast.Name) and target.id == name:
+                        found.append(value)
+                    elif (
+                        isinstance(target, ast.Tuple)
+                        and target.elts
+                        and isinstance(target.elts[0], ast.Name)
+                        and target.elts[0].id == name
+                    ):
+                        found.append(ast.Subscript(value=value, slice=ast.Constant(0)))
+        return found
+
+    def _of_parameter(self, name: str) -> _ModelRef | None:
+        """A pytest fixture of the module named ``name``, or a model named like it."""
+        tree = self.ctx.tree
+        if tree is not None:
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                    saved = self.function
+                    self.function = node
+                    try:
+                        for sub in ast.walk(node):
+                            if isinstance(sub, (ast.Return, ast.Yield)) and sub.value is not None:
+                                ref = self._of_expr(sub.value)
+                                if ref is not None:
+                                    return ref
+                    finally:
+                        self.function = saved
+        return self._of_class_name("".join(p[:1].upper() + p[1:] for p in name.split("_")))
+
+    # -- expressions ---------------------------------------------------------------------------
+
+    def _of_expr(self, node: ast.expr) -> _ModelRef | None:
+        if isinstance(node, ast.Subscript):
+            inner = node.value
+            if (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Attribute)
+                and inner.func.attr in _PAIR_METHODS
+            ):
+                return self._of_queryset(inner.func.value)
+            return None
+        if isinstance(node, ast.Name):
+            return self._of_name(node.id) if node.id not in ("self", "cls") else None
+        if isinstance(node, ast.Attribute):
+            dotted = ast_dotted_name(node)
+            if dotted is not None and dotted.split(".")[0] in ("self", "cls"):
+                return self.find(dotted)
+            base = self._of_expr(node.value)
+            return self._relation(base, node.attr) if base is not None else None
+        if not isinstance(node, ast.Call):
+            return None
+        func = node.func
+        name = ast_dotted_name(func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last in _MAKERS and node.args:
+            return self._of_model_argument(node.args[0])
+        if last.endswith("Factory") and last != "Factory":
+            return self._of_class_name(last[: -len("Factory")])
+        if isinstance(func, ast.Attribute):
+            owner = ast_dotted_name(func.value) or ""
+            if func.attr == "create" and owner.endswith("Factory"):
+                return self._of_class_name(owner.rsplit(".", 1)[-1][: -len("Factory")])
+            if func.attr in _INSTANCE_METHODS:
+                return self._of_queryset(func.value)
+        return None
+
+    def _of_queryset(self, node: ast.expr) -> _ModelRef | None:
+        """The model of a manager or queryset expression (``Post.objects.filter(...)``)."""
+        while (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _QUERYSET_METHODS
+        ):
+            node = node.func.value
+        if not isinstance(node, ast.Attribute):
+            return None
+        owner = ast_dotted_name(node.value)
+        if owner is not None and owner.rsplit(".", 1)[-1][:1].isupper():
+            return self._of_written(owner)
+        base = self._of_expr(node.value)  # a related manager: ``post.comments``
+        if base is None or base.model is None:
+            return None
+        relation = base.model.relation(node.attr)
+        if relation is None or relation.target is None:
+            return None
+        return self._of_qualname(relation.target)
+
+    def _of_model_argument(self, node: ast.expr) -> _ModelRef | None:
+        dotted = ast_dotted_name(node)
+        if dotted is not None:
+            return self._of_written(dotted)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value:
+            label, _, name = node.value.rpartition(".")
+            qualname = self.index.models_by_label.get((label, name))
+            return self._of_qualname(qualname) if qualname else self._of_class_name(name)
+        return None
+
+    def _relation(self, ref: _ModelRef, attr: str) -> _ModelRef | None:
+        if ref.model is None:
+            return None
+        relation = ref.model.relation(attr)
+        if relation is None or relation.kind not in _SINGLE or relation.target is None:
+            return None
+        return self._of_qualname(relation.target)
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def _of_written(self, dotted: str) -> _ModelRef:
+        """A class named in the file (``Post``, ``models.Post``): usable in the remedy."""
+        model = self.index.model_named(self.module, dotted)
+        return _ModelRef(model, dotted, dotted.rsplit(".", 1)[-1])
+
+    def _of_class_name(self, name: str) -> _ModelRef | None:
+        qualname = self.index.unique_model(name)
+        if qualname is None and name == "User":
+            qualname = self.index.user_model()
+        return self._of_qualname(qualname) if qualname is not None else None
+
+    def _of_qualname(self, qualname: str) -> _ModelRef | None:
+        model = self.index.models.get(qualname)
+        if model is None:
+            return None
+        written = None
+        for local, origin in self.ctx.info.imports.items():
+            if origin.rsplit(".", 1)[-1] == model.name and (
+                self.index.model_named(self.module, local) is model
+            ):
+                written = local
+                break
+        if (
+            written is None
+            and model.name in self.ctx.info.top_level_names
+            and self.index.model_named(self.module, model.name) is model
+        ):
+            written = model.name
+        return _ModelRef(model, written, model.name)
+
+
+@dataclass
+class _Remedy:
+    """The message and fix DJG501 gives for one object."""
+
+    message: str
+    fixable: bool
+    model: str = ""
+    manager: str = "objects"
+    refresh: bool = False
+    #: the code the ``update()`` is called on when it is not the object itself
+    receiver: str | None = None
+
+
+def _project_models_update(finder: _ModelFinder) -> bool:
+    """Whether every concrete model of the project defines ``update()`` (the team's
+    convention holds: an object of an unknown model then has it too)."""
+    index = finder.index
+    if not finder.file_index.in_project:
+        return False
+    own = [m for m in index.models.values() if not m.abstract and m.module in index.class_modules]
+    return bool(own) and all("update" in m.defines for m in own)
+
+
+def _used_after(obj: str, block: _Block, index: int, functions: list[cst.FunctionDef]) -> bool:
+    """Whether the object is read after its ``save()``: ``self.x`` outlives the test
+    method; a nested block's object may be read after the block."""
+    if obj.split(".", 1)[0] in ("self", "cls"):
+        return True
+    node = block.node
+    if node is None or not functions or functions[-1].body is not node:
+        return True
+    return any(_mentions(statement, obj) for statement in node.body[index + 1 :])
 
 
 def _update_fix(
@@ -388,6 +819,7 @@ def _update_fix(
     index: int,
     save_line: cst.SimpleStatementLine,
     block: cst.IndentedBlock,
+    remedy: _Remedy,
 ) -> Callable[[], cst.CSTNode] | None:
     """The fix when the run of assignments and the ``save()`` allow it, else ``None``."""
     assignments = state.assignments
@@ -413,7 +845,7 @@ def _update_fix(
         if _reads_assigned(assignment.value, obj, assigned):
             return None
         assigned.add(assignment.attr)
-    return _LazyFix(block, start, index, assignments, call, save_line)
+    return _LazyFix(block, start, index, assignments, call, save_line, remedy)
 
 
 class _LazyFix:
@@ -427,6 +859,7 @@ class _LazyFix:
         assignments: list[_Assignment],
         call: cst.Call,
         save_line: cst.SimpleStatementLine,
+        remedy: _Remedy,
     ) -> None:
         self.block = block
         self.start = start
@@ -434,25 +867,34 @@ class _LazyFix:
         self.assignments = assignments
         self.call = call
         self.save_line = save_line
+        self.remedy = remedy
 
     def __call__(self) -> cst.CSTNode:
-        """Replace the assignments and the ``save()`` by one ``obj.update(...)`` line."""
+        """Replace the assignments and the ``save()`` by one ``obj.update(...)`` line, or
+        by ``Model.objects.filter(pk=obj.pk).update(...)`` (and ``obj.refresh_from_db()``)."""
         no_space = cst.SimpleWhitespace("")
         equal = cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space)
         args = [
             cst.Arg(keyword=cst.Name(a.attr), value=a.value, equal=equal) for a in self.assignments
         ]
         assert isinstance(self.call.func, cst.Attribute)
-        update = cst.Call(
-            func=cst.Attribute(value=self.call.func.value, attr=cst.Name("update")), args=args
-        )
+        obj = self.call.func.value
+        receiver = obj
+        if self.remedy.receiver is not None:
+            receiver = cst.parse_expression(self.remedy.receiver)
+        update = cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name("update")), args=args)
         first = self.assignments[0].line
         assert first is not None
-        new_line = first.with_changes(
-            body=[cst.Expr(update)], trailing_whitespace=self.save_line.trailing_whitespace
-        )
+        new_lines = [
+            first.with_changes(
+                body=[cst.Expr(update)], trailing_whitespace=self.save_line.trailing_whitespace
+            )
+        ]
+        if self.remedy.receiver is not None and self.remedy.refresh:
+            refresh = cst.Call(func=cst.Attribute(value=obj, attr=cst.Name("refresh_from_db")))
+            new_lines.append(cst.SimpleStatementLine(body=[cst.Expr(refresh)]))
         body = list(self.block.body)
-        body[self.start : self.end + 1] = [new_line]
+        body[self.start : self.end + 1] = new_lines
         return self.block.with_changes(body=body)
 
 
