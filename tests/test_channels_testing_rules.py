@@ -381,3 +381,69 @@ def test_init_holding_code_is_not_told_to_be_deleted(tmp_path: Path) -> None:
     assert "`_base.py`" in commands
     [docstring_only] = _djg504(root, "blog/tests/api/__init__.py")
     assert "delete it" in docstring_only
+
+
+# -- DJG501 remedies ----------------------------------------------------------------------
+
+
+def test_save_remedy_exists_on_the_model() -> None:
+    path = FIXTURES / "testing" / "DJG501_remedy.py"
+    lint_path = str(FIXTURES / "projects" / "newsroom" / "news" / "tests" / "test_articles.py")
+    findings = lint(path.read_text(), lint_path, [by_code()["DJG501"]])
+    remedies = {f.line: (f.message.split("; ", 1)[1], f.fix is not None) for f in findings}
+    assert remedies == {
+        38: ("use `article.update(status=...)`", True),
+        45: (
+            "use `Author.objects.filter(pk=author.pk).update(is_active=...)` then "
+            "`author.refresh_from_db()`",
+            True,
+        ),
+        52: ("use `Author.objects.filter(pk=author.pk).update(is_active=...)`", True),
+        59: ("use `Edition._base_manager.filter(pk=edition.pk).update(is_published=...)`", True),
+        # Profile is not imported in the test module: named, but no fix
+        70: (
+            "use `Profile.objects.filter(pk=self.author.profile.pk).update(bio=...)` then "
+            "`self.author.profile.refresh_from_db()`",
+            False,
+        ),
+        72: (
+            "use `Author.objects.filter(pk=self.author.pk).update(name=...)` then "
+            "`self.author.refresh_from_db()`",
+            False,
+        ),
+        79: (
+            "use `Model.objects.filter(pk=listing.pk).update(is_visible=...)` with the model "
+            "of `listing`",
+            False,
+        ),
+    }
+
+
+def test_save_remedy_is_update_where_every_model_has_it(tmp_path: Path) -> None:
+    # the team's convention holds: an object whose model is not found has update() too
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text(
+        "from django.db import models\n\n\n"
+        "class BaseModel(models.Model):\n"
+        "    def update(self, **kwargs):\n"
+        "        for name, value in kwargs.items():\n"
+        "            setattr(self, name, value)\n"
+        "        self.save(update_fields=list(kwargs))\n\n"
+        "    class Meta:\n"
+        "        abstract = True\n\n\n"
+        "class Order(BaseModel):\n"
+        "    status = models.CharField(max_length=20)\n"
+    )
+    code = (
+        "def test_cancel(client, pending_order):\n"
+        '    pending_order.status = "cancelled"\n'
+        "    pending_order.save()\n"
+    )
+    path = str(tmp_path / "shop" / "tests" / "test_orders.py")
+    [finding] = lint(code, path, [by_code()["DJG501"]])
+    assert finding.message.endswith("use `pending_order.update(status=...)`")
+    assert fixed(code, "DJG501", path) == (
+        'def test_cancel(client, pending_order):\n    pending_order.update(status="cancelled")\n'
+    )
