@@ -188,55 +188,69 @@ def test_payload_fix_skips_keys_that_would_collide() -> None:
 # -- DJG501 -------------------------------------------------------------------------------
 
 
+#: a test module of the fixture project whose `Article` model has `update()`
+NEWS_TEST = str(FIXTURES / "projects" / "newsroom" / "news" / "tests" / "test_articles.py")
+
+
 def test_update_fix_keeps_comments_and_multiline_values() -> None:
     code = (
-        "def test_draft(post):\n"
+        "def test_draft():\n"
+        "    article = ArticleFactory()\n"
         "    # make it a draft\n"
-        '    post.status = "draft"\n'
-        "    post.published_at = timezone.now() - timedelta(\n"
+        '    article.status = "draft"\n'
+        "    article.published_at = timezone.now() - timedelta(\n"
         "        days=1,\n"
         "    )\n"
-        '    post.save(update_fields=["status", "published_at"])  # noqa: E501\n'
-        "    assert post.is_draft\n"
+        '    article.save(update_fields=["status", "published_at"])  # noqa: E501\n'
+        "    assert article.is_draft\n"
     )
-    assert fixed(code, "DJG501", TEST_FILE) == (
-        "def test_draft(post):\n"
+    assert fixed(code, "DJG501", NEWS_TEST) == (
+        "def test_draft():\n"
+        "    article = ArticleFactory()\n"
         "    # make it a draft\n"
-        '    post.update(status="draft", published_at=timezone.now() - timedelta(\n'
+        '    article.update(status="draft", published_at=timezone.now() - timedelta(\n'
         "        days=1,\n"
         "    ))  # noqa: E501\n"
-        "    assert post.is_draft\n"
+        "    assert article.is_draft\n"
     )
 
 
 @pytest.mark.parametrize(
     "between",
     [
-        '    post.title = "x"  # why\n',  # a comment would be lost
-        "    post.title = post.status\n",  # reads a field assigned before it
-        '    post.author.name = "x"\n',  # changes a related object too
+        '    article.title = "x"  # why\n',  # a comment would be lost
+        "    article.title = article.status\n",  # reads a field assigned before it
+        '    article.author.name = "x"\n',  # changes a related object too
     ],
 )
 def test_no_update_fix_when_it_would_change_meaning(between: str) -> None:
-    code = f'def test_x(post):\n    post.status = "a"\n{between}    post.save()\n'
-    findings = lint(code, TEST_FILE, [by_code()["DJG501"]])
-    assert [(f.line, f.fix is None) for f in findings] == [(4, True)]
+    code = (
+        "def test_x():\n    article = ArticleFactory()\n"
+        f'    article.status = "a"\n{between}    article.save()\n'
+    )
+    findings = lint(code, NEWS_TEST, [by_code()["DJG501"]])
+    assert [(f.line, f.fix is None) for f in findings] == [(5, True)]
+    plain = 'def test_x():\n    article = ArticleFactory()\n    article.status = "a"\n    article.save()\n'
+    assert [f.fix is None for f in lint(plain, NEWS_TEST, [by_code()["DJG501"]])] == [False]
 
 
 def test_two_runs_in_one_block_are_fixed_one_pass_at_a_time() -> None:
     code = (
-        "def test_x(post):\n"
-        '    post.title = "a"\n'
-        "    post.save()\n"
-        '    post.status = "b"\n'
-        "    post.save()\n"
+        "def test_x():\n"
+        "    article = ArticleFactory()\n"
+        '    article.title = "a"\n'
+        "    article.save()\n"
+        '    article.status = "b"\n'
+        "    article.save()\n"
     )
-    once = fixed(code, "DJG501", TEST_FILE)
+    once = fixed(code, "DJG501", NEWS_TEST)
     assert once == (
-        'def test_x(post):\n    post.update(title="a")\n    post.status = "b"\n    post.save()\n'
+        "def test_x():\n    article = ArticleFactory()\n"
+        '    article.update(title="a")\n    article.status = "b"\n    article.save()\n'
     )
-    assert fixed(once, "DJG501", TEST_FILE) == (
-        'def test_x(post):\n    post.update(title="a")\n    post.update(status="b")\n'
+    assert fixed(once, "DJG501", NEWS_TEST) == (
+        "def test_x():\n    article = ArticleFactory()\n"
+        '    article.update(title="a")\n    article.update(status="b")\n'
     )
 
 
