@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
@@ -234,8 +235,10 @@ class SaveInsteadOfUpdate(_TestRule):
         "team's convention holds), `obj.update(...)` as before; else the finding names the "
         "filter form with a placeholder `Model` and has no fix. Left alone as tests whose "
         "subject is `save()` itself: objects whose model (or a project base) overrides "
-        "`save()`, and test modules, classes or functions whose name mentions signals "
-        "(`test_signals.py`, `test_post_save_signal`, `SignalTests`). Django's own "
+        "`save()`, test modules, classes or functions whose name mentions signals "
+        "(`test_signals.py`, `test_post_save_signal`, `SignalTests`), and test classes or "
+        "functions named after saving (`test_slug_is_kept_on_save`, "
+        "`test_not_emailed_when_saved`, `TestSaving`). Django's own "
         "`AbstractBaseUser.save()` does not count as an override. The fix is unsafe: a "
         "queryset `update()` neither calls `save()` nor sends signals nor touches "
         "`auto_now` fields."
@@ -322,7 +325,7 @@ class SaveInsteadOfUpdate(_TestRule):
         super().__init__(ctx)
         self.functions: list[cst.FunctionDef] = []
         self.classes: list[cst.ClassDef] = []
-        self.module_about_signals = "signal" in ctx.basename.lower()
+        self.module_about_saving = "signal" in ctx.basename.lower()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """Enter a function (its name and body tell what a test is about)."""
@@ -440,7 +443,7 @@ class SaveInsteadOfUpdate(_TestRule):
             or "_state" in state.deep
         ):
             return
-        if self._about_signals():
+        if self._about_saving():
             return  # the test's subject is what save() triggers
         remedy = self._remedy(obj, block, index)
         if remedy is None:
@@ -462,13 +465,16 @@ class SaveInsteadOfUpdate(_TestRule):
             refresh=refresh,
         )
 
-    def _about_signals(self) -> bool:
-        """A test module, class or function about signals (``test_signals.py``,
-        ``test_post_save_signal``): there ``save()`` itself is the subject."""
-        if self.module_about_signals:
+    def _about_saving(self) -> bool:
+        """A test module, class or function about signals or saving (``test_signals.py``,
+        ``test_post_save_signal``, ``test_slug_is_kept_when_saved``): there ``save()``
+        itself is the subject."""
+        if self.module_about_saving:
             return True
         names = [f.name.value for f in self.functions] + [c.name.value for c in self.classes]
-        return any("signal" in name.lower() for name in names)
+        return any(
+            "signal" in name.lower() or not _SAVING_WORDS.isdisjoint(_words(name)) for name in names
+        )
 
     def _ast_scope(self) -> tuple[ast.AST | None, ast.ClassDef | None]:
         """The ``ast`` nodes of the innermost function and class (their whole bodies, also
@@ -776,6 +782,16 @@ class _ModelFinder:
         ):
             written = model.name
         return _ModelRef(model, written, model.name)
+
+
+#: Words of a test's name that say ``save()`` is what it tests.
+_SAVING_WORDS = frozenset({"save", "saves", "saved", "saving"})
+_WORD_BOUNDARY = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _words(name: str) -> set[str]:
+    """The lower-case words of a snake_case or CamelCase name."""
+    return {w.lower() for w in _WORD_BOUNDARY.split(name) if w}
 
 
 @dataclass
