@@ -488,7 +488,9 @@ class SaveInsteadOfUpdate(_TestRule):
         ):
             wanted_class = self.classes[-1].name.value if self.classes else None
             wanted_function = self.functions[-1].name.value if self.functions else None
-            for node in ast.walk(tree):
+            # a method is looked for in its class first (test classes share method names)
+            search: ast.AST = klass if isinstance(klass, ast.ClassDef) else tree
+            for node in ast.walk(search):
                 if isinstance(node, ast.ClassDef) and node.name == wanted_class and klass is None:
                     klass = node
                 elif (
