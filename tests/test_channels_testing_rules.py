@@ -461,3 +461,17 @@ def test_save_remedy_is_update_where_every_model_has_it(tmp_path: Path) -> None:
     assert fixed(code, "DJG501", path) == (
         'def test_cancel(client, pending_order):\n    pending_order.update(status="cancelled")\n'
     )
+
+
+def test_check_server_sees_a_namesake_test_module_added_later(tmp_path: Path) -> None:
+    from flake8_djguide.server import Server
+
+    root = _project(
+        tmp_path,
+        {"polls/__init__.py": "", "polls/tests/__init__.py": "", "polls/tests/test_polls.py": ""},
+    )
+    assert len(_djg504(root, "polls/tests/__init__.py")) == 1
+    (root / "blog" / "tests").mkdir(parents=True)
+    (root / "blog" / "tests" / "test_polls.py").write_text("")
+    Server(tmp_path / "server.sock", 1.0)._forget_file_system(list(sys.path))
+    assert _djg504(root, "polls/tests/__init__.py") == []
