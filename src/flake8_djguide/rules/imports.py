@@ -194,7 +194,10 @@ class SettingsModuleImport(Rule):
         "`production`, ...), not for classes and functions (`from config.settings."
         "storage_backends import MediaStorage`, `from config.settings.base import env`); "
         "`import` of a module below a settings package is reported only for settings modules "
-        "(`import config.settings.production`, not `import config.settings.redis`)."
+        "(`import config.settings.production`, not `import config.settings.redis`). A module "
+        "of the project that itself imports `django.conf.settings` is an app's own settings "
+        "wrapper (`PAGE_SIZE = getattr(settings, 'PAGE_SIZE', 20)`), not the project's "
+        "settings module (which cannot import itself), and is left alone."
     )
     VALID = [
         Valid("from django.conf import settings\n"),
@@ -220,7 +223,9 @@ class SettingsModuleImport(Rule):
     def _check(self, node: cst.CSTNode, module: str) -> None:
         if not is_settings_module_name(module):
             return
-        if self.ctx.is_own_package(module.split(".", 1)[0]):
+        if self.ctx.is_own_package(module.split(".", 1)[0]) and not _wraps_django_settings(
+            self.ctx, module
+        ):
             self.report(node, module=module)
 
     def visit_Import(self, node: cst.Import) -> None:
@@ -248,6 +253,33 @@ class SettingsModuleImport(Rule):
             if _SETTINGS_PART.match(name) and module:
                 self._check(node, f"{module}.{name}")
                 return
+
+
+_READS_DJANGO_SETTINGS = re.compile(
+    rb"^\s*from\s+django\.conf\s+import\s+[^\n]*\bsettings\b|\bdjango\.conf\.settings\b",
+    re.MULTILINE,
+)
+
+
+def _wraps_django_settings(ctx: FileContext, module: str) -> bool:
+    """Whether the project's module ``module`` reads Django's settings itself: an app's
+    own ``settings.py`` of defaults (``PAGE_SIZE = getattr(settings, "PAGE_SIZE", 20)``),
+    which a project settings module can never be (it would import itself)."""
+    import os
+
+    root = ctx.project_root
+    if root is None:
+        return False
+    relative = module.replace(".", os.sep)
+    for base in (root, *(root / r for r in ctx.settings.list("source-roots"))):
+        for candidate in (base / f"{relative}.py", base / relative / "__init__.py"):
+            try:
+                with open(candidate, "rb") as handle:
+                    head = handle.read(65536)
+            except OSError:
+                continue
+            return _READS_DJANGO_SETTINGS.search(head) is not None
+    return False
 
 
 def _settings_import_ast(node: ast.Import | ast.ImportFrom, ctx: FileContext) -> bool:
