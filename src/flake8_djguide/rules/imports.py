@@ -559,11 +559,12 @@ class RootLoggerCall(Rule):
 
 
 def _is_script(ctx: FileContext) -> bool:
-    """A standalone script: a shebang first line, or a module-level ``__main__`` block
-    (a management command is never one: Django runs it, not the shell)."""
+    """A standalone script: a shebang first line, a module-level ``__main__`` block, or a
+    module in a ``scripts/`` directory (a management command is never one: Django runs
+    it, not the shell)."""
     if ctx.is_management_command:
         return False
-    if ctx.shebang:
+    if ctx.shebang or "scripts" in ctx.path.split("/")[:-1]:
         return True
     tree = ctx.tree
     return tree is not None and any(
@@ -604,7 +605,9 @@ class PrintCall(Rule):
         "own `print`. Standalone scripts print on purpose (printing is their interface) and "
         "are exempt as a whole: a module whose first line is a shebang (`#!/usr/bin/env "
         'python`) or that has an `if __name__ == "__main__":` block at module level (also '
-        "when the prints sit in functions above it). Management commands are not scripts: "
+        "when the prints sit in functions above it), or a module in a `scripts/` directory "
+        "(repository helper scripts, django-extensions' `runscript` modules with their "
+        "`run()` function). Management commands are not scripts: "
         "there the message says `self.stdout.write(...)`."
     )
     VALID = [
