@@ -181,7 +181,8 @@ class SaveInsteadOfUpdate(_TestRule):
         "several lines, saves every field (overwriting concurrent changes made by the code "
         "under test) and is easy to get half right (a forgotten `save()`, a wrong "
         "`update_fields`). The team's models provide `update(**kwargs)`, which sets the "
-        "fields and saves exactly them in one call."
+        "fields and saves exactly them in one call; on models without it, one queryset "
+        "`update()` by primary key changes exactly those columns."
     )
     GUIDE = (
         "004: Tests: Use Model.update() for changing model properties in the test code. I.e. "
