@@ -430,6 +430,9 @@ def test_save_remedy_exists_on_the_model() -> None:
             "of `listing`",
             False,
         ),
+        # from what a helper function or a helper method of the test class returns
+        89: ("use `Author.objects.filter(pk=author.pk).update(is_active=...)`", True),
+        99: ("use `article.update(title=...)`", True),
     }
 
 

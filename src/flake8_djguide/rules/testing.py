@@ -222,7 +222,9 @@ class SaveInsteadOfUpdate(_TestRule):
         "(read from the `ast` tree, never by importing): an assignment in the function "
         "(`Post.objects.create(...)`, `.get(...)`, `.first()`, `get_or_create(...)[0]`, "
         "`PostFactory(...)`, `baker.make(Post)`, `get_object_or_404(Post, ...)`), `self.x`/"
-        "`cls.x` set in any method of the test class (`setUp`, `setUpTestData`), a pytest "
+        "`cls.x` set in any method of the test class (`setUp`, `setUpTestData`), what a "
+        "helper function of the module or helper method of the class returns "
+        "(`make_user()`, `self.make_article()`), a pytest "
         "fixture of the same module, a parameter named after a model of the project "
         "(`blog_post` for the one model `BlogPost`), and single relations from there "
         "(`self.user.profile`). When the model index shows the model or one of its bases "
@@ -662,21 +664,38 @@ class _ModelFinder:
 
     def _of_parameter(self, name: str) -> _ModelRef | None:
         """A pytest fixture of the module named ``name``, or a model named like it."""
-        tree = self.ctx.tree
-        if tree is not None:
-            for node in tree.body:
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-                    saved = self.function
-                    self.function = node
-                    try:
-                        for sub in ast.walk(node):
-                            if isinstance(sub, (ast.Return, ast.Yield)) and sub.value is not None:
-                                ref = self._of_expr(sub.value)
-                                if ref is not None:
-                                    return ref
-                    finally:
-                        self.function = saved
+        ref = self._of_returns(self._defined_function(self.ctx.tree, name))
+        if ref is not None:
+            return ref
+        if name in ("admin_user", "django_user_model"):  # pytest-django's fixtures
+            return self._of_class_name("User")
         return self._of_class_name("".join(p[:1].upper() + p[1:] for p in name.split("_")))
+
+    @staticmethod
+    def _defined_function(scope: ast.AST | None, name: str) -> ast.AST | None:
+        """The function ``name`` defined directly in a module or class body."""
+        for node in getattr(scope, "body", ()):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                return node
+        return None
+
+    def _of_returns(self, function: ast.AST | None) -> _ModelRef | None:
+        """The model of what a fixture or helper function returns or yields."""
+        if function is None or self.depth > 4:
+            return None
+        saved = self.function
+        self.function = function
+        self.depth += 1
+        try:
+            for sub in ast.walk(function):
+                if isinstance(sub, (ast.Return, ast.Yield)) and sub.value is not None:
+                    ref = self._of_expr(sub.value)
+                    if ref is not None:
+                        return ref
+        finally:
+            self.function = saved
+            self.depth -= 1
+        return None
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -707,6 +726,14 @@ class _ModelFinder:
             return self._of_model_argument(node.args[0])
         if last.endswith("Factory") and last != "Factory":
             return self._of_class_name(last[: -len("Factory")])
+        if isinstance(func, ast.Name):  # a helper of the module: ``make_user(...)``
+            return self._of_returns(self._defined_function(self.ctx.tree, func.id))
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+        ):  # a helper method of the test class: ``self.make_user(...)``
+            return self._of_returns(self._defined_function(self.klass, func.attr))
         if isinstance(func, ast.Attribute):
             owner = ast_dotted_name(func.value) or ""
             if func.attr == "create" and owner.endswith("Factory"):
