@@ -188,8 +188,11 @@ class FileContext:
         settings: Settings,
         info: ModuleInfo | None = None,
         tree: ast.Module | None = None,
+        shebang: bool = False,
     ) -> None:
         self.filename = filename
+        #: the file starts with a ``#!`` line (a standalone script)
+        self.shebang = shebang
         self.settings = settings
         self.info = info if info is not None else ModuleInfo()
         self.path = context_path(filename, settings)

@@ -741,12 +741,14 @@ class Server:
         project could then be imported by the server.
         """
         from flake8_djguide import config, context, index
+        from flake8_djguide.rules import testing
 
         config._find_pyproject_cached.cache_clear()
         config.load_pyproject.cache_clear()
         context._find_project_root_in.cache_clear()
         context._has_init.cache_clear()
         context.use_import_path(client_path)
+        testing._basename_test_modules.cache_clear()
         index.forget_changed()
 
 

@@ -28,8 +28,6 @@ else:
 MONEY_WORDS = (
     "price",
     "cost",
-    "amount",
-    "total",
     "subtotal",
     "balance",
     "fee",
@@ -42,14 +40,18 @@ MONEY_WORDS = (
     "refund",
     "revenue",
     "budget",
+    "money",
 )
+#: Name parts that are money only on a model or serializer that also has a currency field
+#: or a money-named field (an ingredient's ``amount``, ``total_estimates`` are not money).
+MONEY_CONTEXT_WORDS = ("amount", "total")
 define(
     Option(
         "money-words",
         tuple,
         MONEY_WORDS,
         "DJG205: a FloatField whose snake_case name has one of these words as a part is a "
-        "money field.",
+        "money field (`amount` and `total` are money only next to a currency or money field).",
     )
 )
 define(
@@ -751,7 +753,12 @@ class FloatMoneyField(Rule):
     NOTES = (
         "A field is money when its name, split at `_`, has a part equal to a money word (or its "
         "plural), and no part naming another unit (`total_weight`, `tax_rate`, `discount_percent` "
-        "are left alone). Only class attributes assigned `models.FloatField(...)` or "
+        "are left alone). `amount` and `total` are money only in a money context: the same "
+        "class also assigns a currency field (a name with a `currency` part, or a "
+        "`CurrencyField`/`MoneyField` call) or a field with a money-word name (of any type); "
+        "alone they are quantities (an ingredient's `amount`, `total_estimates`, "
+        "`property_amount`). The context is the class body itself (inherited fields are "
+        "not looked up). Only class attributes assigned `models.FloatField(...)` or "
         "`serializers.FloatField(...)` (also imported directly) are checked; migrations describe "
         "fields as arguments, not class attributes, so a field is reported once, in its model."
     )
@@ -775,8 +782,9 @@ class FloatMoneyField(Rule):
         ),
         Invalid(
             "from rest_framework import serializers\n\n\nclass OrderSerializer(serializers.Serializer):\n"
+            "    currency = serializers.CharField()\n"
             "    total_amount = serializers.FloatField()\n",
-            5,
+            6,
             4,
         ),
     ]
@@ -790,6 +798,7 @@ class FloatMoneyField(Rule):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         """Check the class body's ``FloatField`` assignments."""
+        fields: list[tuple[cst.Name, cst.Call]] = []
         for statement in node.body.body:
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
@@ -802,14 +811,22 @@ class FloatMoneyField(Rule):
                 elif isinstance(small, cst.AnnAssign):
                     targets = [small.target]
                     value = small.value
-                if not isinstance(value, cst.Call):
-                    continue
-                name = qualified_name(value.func, self.ctx) or ""
-                if not _is_float_field(name):
-                    continue
-                for target in targets:
-                    if isinstance(target, cst.Name) and is_money_name(target.value, self.ctx):
-                        self.report(target, field=target.value)
+                if isinstance(value, cst.Call):
+                    fields.extend((t, value) for t in targets if isinstance(t, cst.Name))
+        context: bool | None = None  # computed when a FloatField needs it
+        for target, value in fields:
+            if not _is_float_field(qualified_name(value.func, self.ctx) or ""):
+                continue
+            money = is_money_name(target.value, self.ctx)
+            if not money and _is_context_money_name(target.value):
+                if context is None:
+                    context = any(
+                        _is_currency_field(name.value, call) or is_money_name(name.value, self.ctx)
+                        for name, call in fields
+                    )
+                money = context
+            if money:
+                self.report(target, field=target.value)
 
 
 def _is_float_field(name: str) -> bool:
@@ -824,8 +841,13 @@ def _is_float_field(name: str) -> bool:
 
 
 def is_money_name(name: str, ctx: FileContext) -> bool:
-    """Whether a field name says it holds money (``unit_price``, ``total``; not ``tax_rate``)."""
-    words = set(ctx.settings.list("money-words"))
+    """Whether a field name says it holds money (``unit_price``, ``fees``; not ``tax_rate``)."""
+    return _has_word(name, frozenset(ctx.settings.list("money-words")))
+
+
+def _has_word(name: str, words: frozenset[str]) -> bool:
+    """Whether a snake_case name has a part in ``words`` (or its plural), and no part
+    naming another unit (``total_weight``)."""
     parts = [p for p in name.lower().strip("_").split("_") if p]
     if any(p in _NOT_MONEY for p in parts):
         return False
@@ -833,6 +855,24 @@ def is_money_name(name: str, ctx: FileContext) -> bool:
         part in words or part.rstrip("s") in words or (part.endswith("es") and part[:-2] in words)
         for part in parts
     )
+
+
+def _is_context_money_name(name: str) -> bool:
+    """``amount``, ``total_amount``, ``totals``: money next to a currency or money field."""
+    return _has_word(name, frozenset(MONEY_CONTEXT_WORDS))
+
+
+def _is_currency_field(name: str, call: cst.Call) -> bool:
+    """A currency field: named with a ``currency`` part, or a currency/money field call
+    (django-money's ``MoneyField``, ``CurrencyField``)."""
+    parts = name.lower().split("_")
+    if "currency" in parts or "currencies" in parts:
+        return True
+    function = call.func
+    last = function.attr.value if isinstance(function, cst.Attribute) else None
+    if isinstance(function, cst.Name):
+        last = function.value
+    return last in ("MoneyField", "CurrencyField")
 
 
 class RawSqlUsed(_FlowRule):
