@@ -118,6 +118,8 @@ class QS:
     is_list: bool = False  # already evaluated (list(qs), a Prefetch to_attr list)
     from_item: bool = False  # a related manager of a loop variable (DJG201's)
     loops: frozenset[int] = frozenset()  # loops the variable holding it was assigned in
+    empty: bool = False  # loads no rows (``none()``): never a query, never an N+1
+    new_rows: bool = False  # a list of unsaved instances (``objs.append(Product(...))``)
 
 
 @dataclass
@@ -172,6 +174,8 @@ class Frame:
     bounded: bool = False  # over a literal collection: not a data-dependent loop
     suspended: int = 0  # inside a block that leaves the loop (break)
     assigned_attrs: set[str] = field(default_factory=set)  # p.<rel> = ... in the body
+    chunked: bool = False  # ``for start in range(a, b, step)``: one batch per iteration
+    condition: frozenset[str] = frozenset()  # names a ``while`` condition reads
 
 
 @dataclass
@@ -424,6 +428,8 @@ def _merge_values(values: Sequence[Value]) -> Value:
             sliced=any(v.sliced for v in qs_values),
             batched=any(v.batched for v in qs_values),
             is_list=all(v.is_list for v in qs_values),
+            empty=all(v.empty for v in qs_values),
+            new_rows=all(v.new_rows for v in qs_values),
         )
     if isinstance(first, Item):
         if not all(isinstance(v, Item) for v in values):
@@ -553,6 +559,7 @@ def _visit_kinds() -> dict[type, str]:
         cst.SetComp: "comprehension",
         cst.GeneratorExp: "comprehension",
         cst.DictComp: "comprehension",
+        cst.If: "if",
         cst.IndentedBlock: "block",
         cst.SimpleStatementSuite: "block",
         cst.Assign: "assign",
@@ -667,6 +674,90 @@ def _attribute_assignments(body: cst.CSTNode, name: str) -> set[str]:
                 found.add("*")
         stack.extend(_children(current))
     return found
+
+
+def _memo_guard(node: cst.If) -> str | None:
+    """``"body"`` (or ``"orelse"``) when ``node`` is a memoization guard and that branch
+    stores into the cache: ``if key not in cache: cache[key] = ...`` (or ``setdefault``),
+    ``if cache.get(key) is None:`` / ``if not cache.get(key):``, or
+    ``if key in cache: ... else: cache[key] = ...``."""
+    test = node.test
+    container: cst.BaseExpression | None = None
+    branch = "body"
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        operator = test.comparisons[0].operator
+        comparator = test.comparisons[0].comparator
+        if isinstance(operator, cst.NotIn):
+            container = comparator
+        elif isinstance(operator, cst.In) and isinstance(node.orelse, cst.Else):
+            container, branch = comparator, "orelse"
+        elif (
+            isinstance(operator, cst.Is)
+            and isinstance(comparator, cst.Name)
+            and comparator.value == "None"
+        ):
+            container = _get_receiver(test.left)
+    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        container = _get_receiver(test.expression)
+    name = dotted_name(container) if container is not None else None
+    if name is None:
+        return None
+    part = node.body if branch == "body" else node.orelse
+    stack: list[cst.CSTNode] = [part] if part is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                if (
+                    isinstance(target.target, cst.Subscript)
+                    and dotted_name(target.target.value) == name
+                ):
+                    return branch
+        elif (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value == "setdefault"
+            and dotted_name(current.func.value) == name
+        ):
+            return branch
+        stack.extend(_children(current))
+    return None
+
+
+def _get_receiver(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``cache`` of ``cache.get(key)``."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "get"
+    ):
+        return node.func.value
+    return None
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    """The names an expression reads (not those of nested lambdas and comprehensions'
+    own targets, which it cannot tell apart: a superset is enough for its callers)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)  # ``a.b`` reads ``a``, not a name ``b``
+            continue
+        else:
+            stack.extend(_children(current))
+    return found
+
+
+def _loop_local(name: str, targets: set[str], loops: set[int], scope: Scope) -> bool:
+    """Whether ``name`` is a target of the given loops or assigned only inside them."""
+    if name in targets:
+        return True
+    records = scope.records.get(name, ())
+    return bool(records) and all(r.loops & loops for r in records)
 
 
 def _rebinds(body: cst.CSTNode, name: str) -> bool:
@@ -935,7 +1026,7 @@ class Analysis:
         elif kind == "while":
             assert isinstance(node, cst.While)
             self._visit(node.test, scope)
-            frame = Frame(node)
+            frame = Frame(node, condition=frozenset(_names_in(node.test)))
             self.frames.append(frame)
             self._visit(node.body, scope)
             self.frames.pop()
@@ -943,6 +1034,8 @@ class Analysis:
                 self._visit(node.orelse, scope)
         elif kind == "comprehension":
             self._comprehension(node, scope)
+        elif kind == "if":
+            self._if(node, scope)  # type: ignore[arg-type]
         elif kind == "block":
             self._block(node, scope)  # type: ignore[arg-type]
         elif kind == "assign":
@@ -992,15 +1085,54 @@ class Analysis:
         for frame in touched:
             frame.suspended -= 1
 
+    def _if(self, node: cst.If, scope: Scope) -> None:
+        if not self.frames:
+            for child in _children(node):
+                self._visit(child, scope)
+            return
+        # ``while True: ... if not Model.objects.filter(slug=slug).exists(): return slug``:
+        # the query decides whether the ``while`` loop goes on (once per attempt, the
+        # unique-slug loop); an enclosing loop still counts
+        inner = self.frames[-1]
+        exit_test = isinstance(inner.node, cst.While) and _block_exit(node.body) is not None
+        inner.suspended += exit_test
+        self._visit(node.test, scope)
+        inner.suspended -= exit_test
+        guarded = _memo_guard(node)
+        for branch, part in (("body", node.body), ("orelse", node.orelse)):
+            if part is None:
+                continue
+            # a memoized look-up runs once per distinct key, not once per iteration
+            touched = list(self.frames) if branch == guarded else []
+            for frame in touched:
+                frame.suspended += 1
+            self._visit(part, scope)
+            for frame in touched:
+                frame.suspended -= 1
+
     def _assign(self, node: cst.CSTNode, scope: Scope) -> None:
         value = getattr(node, "value", None)
-        if value is not None:
-            self._visit(value, scope)
         targets: list[cst.BaseExpression] = []
         if isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
             targets = [node.target]
+        if value is not None:
+            # ``while taken: ... taken = Model.objects.filter(slug=slug).exists()``: the
+            # body recomputes its own condition (once per attempt, the unique-slug loop)
+            inner = self.frames[-1] if self.frames else None
+            recomputes = (
+                inner is not None
+                and bool(inner.condition)
+                and any(n in inner.condition for t in targets for n in _target_names(t))
+            )
+            if recomputes:
+                assert inner is not None
+                inner.suspended += 1
+            self._visit(value, scope)
+            if recomputes:
+                assert inner is not None
+                inner.suspended -= 1
         for target in targets:
             self._target(target, scope)
 
@@ -1039,7 +1171,13 @@ class Analysis:
         value = self.evaluate(node.iter, scope, quiet=False)
         self._iteration(node.iter, value)
         frame = Frame(
-            node, targets=set(_target_names(node.target)), bounded=self._bounded(node.iter, scope)
+            node,
+            targets=set(_target_names(node.target)),
+            bounded=self._bounded(node.iter, scope),
+            chunked=isinstance(node.iter, cst.Call)
+            and isinstance(node.iter.func, cst.Name)
+            and node.iter.func.value == "range"
+            and len(node.iter.args) == 3,
         )
         self._bind(frame, node.target, node.iter, value, [node.body], scope)
         self._visit(node.target, scope) if not isinstance(
@@ -1072,6 +1210,7 @@ class Analysis:
         if (
             not isinstance(value, QS)
             or value.rows != "instances"
+            or value.empty
             or not isinstance(target, cst.Name)
         ):
             return
@@ -1086,7 +1225,7 @@ class Analysis:
             value.through_many,
             value.bare_ok,
             frame,
-            "loop",
+            "new" if value.new_rows else "loop",
         )
         for part in body:
             frame.assigned_attrs |= _attribute_assignments(part, name)
@@ -1101,6 +1240,7 @@ class Analysis:
             and self.in_loop()
             and not value.sliced
             and not value.batched
+            and not value.empty
         ):
             self.report(
                 "DJG202",
@@ -1428,8 +1568,10 @@ class Analysis:
             result = replace(
                 qs, cov=apply(qs.cov, self._step(name, call, scope)), fresh=True, is_list=False
             )
-            if name in ("filter", "exclude", "get") and self._batched(call, scope):
+            if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
                 result = replace(result, batched=True)
+            elif name == "none":
+                result = replace(result, empty=True)
             return result
         if name in ("values", "values_list"):
             return replace(qs, rows="values", fresh=True, is_list=False)
@@ -1439,7 +1581,7 @@ class Analysis:
             return QS(qs.model, EMPTY, code_of(call), manager=qs.manager)
         if name in EVALUATING or name in INSTANCE_METHODS:
             if not quiet:
-                batched = qs.batched or (name == "get" and self._batched(call, scope))
+                batched = qs.batched or (name == "get" and self._batched(call, scope, name))
                 if not batched:
                     self._query(call, name, qs)
             if name in INSTANCE_METHODS or name == "create":
@@ -1463,20 +1605,41 @@ class Analysis:
             )
         return None
 
-    def _batched(self, call: cst.Call, scope: Scope) -> bool:
-        """``filter(pk__in=chunk)`` with a loop variable (or a variable assigned in the
-        loop): one query per batch, on purpose."""
+    def _batched(self, call: cst.Call, scope: Scope, method: str) -> bool:
+        """One query per batch, on purpose: ``filter(pk__in=chunk)`` with a loop variable
+        (or a variable assigned in the loop), ``filter(pk__in=ids[start:start + size])``
+        with a slice that moves with the loop, or, in a chunked loop
+        (``for start in range(0, n, size)``), a filter that reads that loop's variables
+        (``filter(pk__gte=start, pk__lt=start + size)``)."""
         targets = self._loop_targets()
         active = {id(f.node) for f in self.frames}
+        inner = self.frames[-1] if self.frames else None
+        # only directly in the chunked loop: a loop inside it runs once per row again
+        chunked = {id(inner.node): inner} if inner is not None and inner.chunked else {}
         for arg in call.args:
+            value = arg.value
             if arg.keyword is not None and arg.keyword.value.endswith("__in"):
-                if not isinstance(arg.value, cst.Name):
-                    continue
-                name = arg.value.value
-                if name in targets:
-                    return True
-                records = scope.records.get(name, ())
-                if records and all(r.loops & active for r in records):
+                if isinstance(value, cst.Name):
+                    if _loop_local(value.value, targets, active, scope):
+                        return True
+                elif isinstance(value, cst.Subscript):
+                    bounds = [
+                        s.slice for s in value.slice if isinstance(s.slice, cst.Slice)
+                    ]
+                    if any(
+                        _loop_local(name, targets, active, scope)
+                        for bound in bounds
+                        for name in _names_in(bound)
+                    ):
+                        return True
+            if chunked and method != "get":
+                chunk_targets: set[str] = set()
+                for frame in chunked.values():
+                    chunk_targets |= frame.targets
+                if any(
+                    _loop_local(name, chunk_targets, set(chunked), scope)
+                    for name in _names_in(value)
+                ):
                     return True
         return False
 
@@ -1726,7 +1889,7 @@ class Analysis:
         )
 
     def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None:
-        if not self.in_loop() or qs.sliced or qs.batched or qs.from_item:
+        if not self.in_loop() or qs.sliced or qs.batched or qs.from_item or qs.empty:
             return
         if not self._fresh(qs) and method not in ALWAYS_QUERY:
             return
@@ -1911,6 +2074,7 @@ class Analysis:
                 or value.cov.opaque
                 or value.rows != "instances"
                 or value.prefix
+                or value.empty
             ):
                 continue
             if value.model is None or value.model.qualname != model:
