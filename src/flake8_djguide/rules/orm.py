@@ -58,7 +58,7 @@ define(
         tuple,
         ("test", "migration"),
         "DJG202: file contexts where queries in loops are not reported (any of: test, migration, "
-        "management-command, factories).",
+        "management-command, factories); DJG201 follows its `test` entry.",
     )
 )
 
@@ -472,7 +472,10 @@ class NPlusOneRelation(_FlowRule):
         "`only()` or named in `defer()` and read in the loop is reported too. Not reported: "
         "`<fk>_id`, rows of `values()`/`values_list()`, blocks that end the loop (`break`, "
         "`return`, `raise` without `continue`), relations the loop body assigns itself "
-        "(`p.category = cache[p.category_id]`), and code in nested functions and lambdas."
+        "(`p.category = cache[p.category_id]`), and code in nested functions and lambdas. "
+        "Test files are not checked, as for DJG202 (while `query-in-loop-exempt` lists `test`, "
+        "the default): a loop of assertions over a few rows made for the test is no N+1, and "
+        "the query count of a test is no production cost."
     )
     VALID = [
         Valid(
@@ -511,8 +514,9 @@ class NPlusOneRelation(_FlowRule):
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
-        """Everywhere, migrations included (their RunPython functions loop over models too)."""
-        return True
+        """Everywhere but test files (as DJG202: when ``query-in-loop-exempt`` lists
+        ``test``); migrations included (their RunPython functions loop over models too)."""
+        return not (ctx.is_test and "test" in ctx.settings.list("query-in-loop-exempt"))
 
 
 class QueryInLoop(_FlowRule):
