@@ -86,6 +86,8 @@ REQUERY = frozenset(
 WRITES = frozenset(["create", "get_or_create", "update_or_create", "update", "delete"])
 MANAGER_SHAPES = SERVED | REQUERY | WRITES
 BATCH_METHODS = frozenset({"bulk_create", "bulk_update"})
+#: Related-manager writes: a query (or two) per call.
+LINK_WRITES = frozenset({"add", "remove", "set", "clear"})
 _LIST_CALLS = frozenset({"list", "tuple", "sorted", "set", "reversed"})
 
 
@@ -246,6 +248,8 @@ class Scope:
         self.cls = cls
         self.kind = kind
         self.records: dict[str, list[Record]] = {}
+        # ``rows.append(x)`` / ``rows.extend(xs)``: what a list assigned ``[]`` holds
+        self.fills: dict[str, list[Record]] = {}
         self.opaque: set[str] = set(params)
         self._memo: dict[str, Value] = {}
         self._visiting: set[str] = set()
@@ -260,7 +264,25 @@ class Scope:
             self.records.clear()
 
     def _collect(self, node: cst.CSTNode, loops: tuple[int, ...]) -> None:
-        if type(node) not in _binding_kinds():  # most nodes: one set look-up, no isinstance
+        kind = type(node)
+        if kind not in _binding_kinds():  # most nodes: one set look-up, no isinstance
+            for child in _children(node):
+                self._collect(child, loops)
+            return
+        if kind is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            args = node.args  # type: ignore[attr-defined]
+            if (
+                type(func) is cst.Attribute
+                and type(func.value) is cst.Name
+                and func.attr.value in ("append", "extend")
+                and len(args) == 1
+                and args[0].keyword is None
+                and not args[0].star
+            ):
+                self.fills.setdefault(func.value.value, []).append(
+                    Record(args[0].value, frozenset(loops), func.attr.value)
+                )
             for child in _children(node):
                 self._collect(child, loops)
             return
@@ -367,6 +389,8 @@ class Scope:
         return value
 
     def _merge(self, name: str, records: list[Record]) -> Value:
+        if name in self.fills:
+            return self._filled(records, self.fills[name])
         own = [r for r in records if not (r.kind == "value" and _root_name(r.value) == name)]
         chained = [r for r in records if r not in own]
         if any(r.kind != "value" for r in records) or not own:
@@ -394,6 +418,44 @@ class Scope:
             # it runs a query per iteration only when it is assigned in the loop
             base = replace(base, loops=loops, fresh=False)
         return base
+
+    def _filled(self, records: list[Record], fills: list[Record]) -> Value:
+        """A list assigned only ``[]`` (or ``list()``) and filled with ``append()`` of model
+        instances or ``extend()`` with querysets: a list of those instances."""
+        if not all(
+            r.kind == "value"
+            and (
+                (isinstance(r.value, cst.List) and not r.value.elements)
+                or (isinstance(r.value, cst.Call) and _last(r.value.func) == "list" and not r.value.args)
+            )
+            for r in records
+        ):
+            return None
+        values: list[Value] = []
+        for record in fills:
+            assert record.value is not None
+            value = self.analysis.evaluate(record.value, self, quiet=True)
+            if record.kind == "append" and isinstance(value, Item):
+                new = value.origin == "new"
+                values.append(
+                    QS(
+                        value.model,
+                        # an unsaved instance holds the related objects it was given
+                        OPAQUE if new else value.cov,
+                        value.text,
+                        value.prefix,
+                        value.through_many,
+                        value.bare_ok,
+                        fresh=False,
+                        is_list=True,
+                        new_rows=new,
+                    )
+                )
+            elif record.kind == "extend" and isinstance(value, QS) and not value.from_item:
+                values.append(replace(value, fresh=False, is_list=True, loops=frozenset()))
+            else:
+                return None
+        return _merge_values(values)
 
     def literal_only(self, name: str) -> bool:
         """Whether every assignment to ``name`` is a string literal (DJG204)."""
@@ -479,6 +541,7 @@ def _binding_kinds() -> frozenset[type]:
             cst.Import,
             cst.ImportFrom,
             cst.Del,
+            cst.Call,
         }
     )
 
@@ -1156,7 +1219,7 @@ class Analysis:
             return True
         if isinstance(node, cst.Name):
             records = scope.records.get(node.value)
-            if records and node.value not in scope.opaque:
+            if records and node.value not in scope.opaque and node.value not in scope.fills:
                 return all(r.value is not None and _is_literal_collection(r.value) for r in records)
         if (
             isinstance(node, cst.Call)
@@ -1345,6 +1408,16 @@ class Analysis:
                     self._sql_sink(call, scope)
                     for arg in call.args:
                         self._visit(arg.value, scope)
+            if (
+                value is None
+                and call is not None
+                and not quiet
+                and payload in LINK_WRITES
+                and index >= 1
+                and links[index - 1][0] == "attr"
+                and self.in_loop()
+            ):
+                self._untyped_link_write(links[index - 1][2], payload, call, scope)
             value = self._attr(value, payload, link_node, call, links, index, scope, quiet)
             index += 2 if call is not None else 1
         return value
@@ -1842,6 +1915,8 @@ class Analysis:
                 if not quiet and live:
                     self._query(call, name, QS(target, EMPTY, code_of(call)))
                 return None
+            if name in LINK_WRITES and not quiet and live:
+                self._link_write(call, name, item.model, manager.name, relation, True)
             return None
         # a related manager of a single instance: cached only when that instance prefetched it
         if served and covered and name == "all":
@@ -1849,6 +1924,12 @@ class Analysis:
         fresh = QS(target, EMPTY, code_of(manager.node))
         if name == "all":
             return fresh
+        if name in LINK_WRITES:
+            if not quiet and self.in_loop():
+                root = _root_name(manager.node)
+                per_row = root is None or self._assigned_in_loop(root, scope)
+                self._link_write(call, name, item.model, manager.name, relation, per_row)
+            return None
         if (
             name in KEEP_METHODS
             or name in LOADING
@@ -1882,6 +1963,87 @@ class Analysis:
             remedy = "change the objects in the loop and save them with one `bulk_update()` (or use `update()`)"
         else:
             remedy = "delete them with one `filter(pk__in=...).delete()`"
+        self.report(
+            "DJG202",
+            call,
+            f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
+        )
+
+    def _assigned_in_loop(self, name: str, scope: Scope) -> bool:
+        """Whether ``name`` is a target of an active loop or assigned in one."""
+        active = {id(f.node) for f in self.frames if not f.bounded}
+        return _loop_local(name, self._loop_targets(), active, scope)
+
+    def _untyped_link_write(
+        self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope
+    ) -> None:
+        """``post.tags.add(tag)`` where ``post`` is not known to be a model instance (a
+        parameter): a related-manager write only when an argument is a model instance
+        (or queryset) of a model that some indexed model relates to under that name."""
+        if not isinstance(receiver, cst.Attribute) or method == "clear":
+            return
+        attr = receiver.attr.value
+        for arg in call.args:
+            if arg.keyword is not None:
+                continue
+            value = self.evaluate(arg.value, scope, quiet=True)
+            target = value.model if isinstance(value, (Item, QS)) else None
+            if target is None:
+                continue
+            owner = self._relating_model(attr, target.qualname)
+            if owner is not None:
+                root = _root_name(receiver.value)
+                per_row = root is None or self._assigned_in_loop(root, scope)
+                self._link_write(call, method, owner, attr, owner.relation(attr), per_row)
+                return
+
+    def _relating_model(self, attr: str, target: str) -> Model | None:
+        """An indexed model with a to-many relation ``attr`` to the model ``target``."""
+        cache: dict[tuple[str, str], Model | None] = self.__dict__.setdefault("_relating", {})
+        key = (attr, target)
+        if key not in cache:
+            cache[key] = next(
+                (
+                    m
+                    for m in self.index.models.values()
+                    if (r := m.relation(attr)) is not None and r.many and r.target == target
+                ),
+                None,
+            )
+        return cache[key]
+
+    def _link_write(
+        self,
+        call: cst.Call,
+        method: str,
+        model: Model | None,
+        attr: str,
+        relation: Relation | None,
+        per_row: bool,
+    ) -> None:
+        """A related-manager write (``add``/``remove``/``set``/``clear``) in a loop."""
+        receiver = code_of(call.func.value) if isinstance(call.func, cst.Attribute) else attr
+        if not per_row:
+            if method in ("add", "remove"):
+                remedy = f"collect the objects and call `{receiver}.{method}(*objects)` once after the loop"
+            else:
+                remedy = (
+                    f"`{method}()` replaces every link each time: call `{receiver}.set(objects)` "
+                    "once after the loop"
+                )
+        elif relation is not None and relation.kind not in ("m2m", "rev_m2m"):
+            remedy = "change the related rows with one `filter(pk__in=...).update(...)`"
+        else:
+            through = f"{model.name if model else '<Model>'}.{attr}.through"
+            if method == "add":
+                remedy = f"create the links with one `{through}.objects.bulk_create([...])`"
+            elif method == "set":
+                remedy = (
+                    f"replace the links with one `{through}.objects.filter(...).delete()` and one "
+                    f"`{through}.objects.bulk_create([...])`"
+                )
+            else:
+                remedy = f"delete the links with one `{through}.objects.filter(...).delete()`"
         self.report(
             "DJG202",
             call,

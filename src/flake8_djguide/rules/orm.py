@@ -108,6 +108,8 @@ _QUERY_CALLS = (EVALUATING - {"contains"}) | frozenset(
     {"all", "exclude", "filter", "save", "values", "values_list"}
 )
 
+_LINK_WRITES = frozenset({"add", "remove", "set", "clear"})
+
 
 # -- cheap ast triggers --------------------------------------------------------------------------
 
@@ -216,7 +218,10 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
                 attr = sub.func.attr
                 if attr in ("save", "delete"):
                     saves = True
-                elif attr in _QUERY_CALLS:
+                elif attr in _QUERY_CALLS or (
+                    # a related-manager write: ``post.tags.add(tag)``, not ``seen.add(x)``
+                    attr in _LINK_WRITES and isinstance(sub.func.value, ast.Attribute)
+                ):
                     queries = True
             elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
                 queries = True
