@@ -426,7 +426,11 @@ class Scope:
             r.kind == "value"
             and (
                 (isinstance(r.value, cst.List) and not r.value.elements)
-                or (isinstance(r.value, cst.Call) and _last(r.value.func) == "list" and not r.value.args)
+                or (
+                    isinstance(r.value, cst.Call)
+                    and _last(r.value.func) == "list"
+                    and not r.value.args
+                )
             )
             for r in records
         ):
@@ -1696,9 +1700,7 @@ class Analysis:
                     if _loop_local(value.value, targets, active, scope):
                         return True
                 elif isinstance(value, cst.Subscript):
-                    bounds = [
-                        s.slice for s in value.slice if isinstance(s.slice, cst.Slice)
-                    ]
+                    bounds = [s.slice for s in value.slice if isinstance(s.slice, cst.Slice)]
                     if any(
                         _loop_local(name, targets, active, scope)
                         for bound in bounds
