@@ -743,63 +743,68 @@ def _attribute_assignments(body: cst.CSTNode, name: str) -> set[str]:
     return found
 
 
-def _memo_guard(node: cst.If) -> str | None:
+def _memo_guard(node: cst.If, scope: Scope) -> str | None:
     """``"body"`` (or ``"orelse"``) when ``node`` is a memoization guard and that branch
     stores into the cache: ``if key not in cache: cache[key] = ...`` (or ``setdefault``),
-    ``if cache.get(key) is None:`` / ``if not cache.get(key):``, or
-    ``if key in cache: ... else: cache[key] = ...``."""
+    ``if cache.get(key) is None:`` / ``if not cache.get(key):`` (also through a variable
+    assigned ``cache.get(key)``), or ``if key in cache: ... else: cache[key] = ...``."""
     test = node.test
-    container: cst.BaseExpression | None = None
+    containers: list[cst.BaseExpression] = []
     branch = "body"
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         operator = test.comparisons[0].operator
         comparator = test.comparisons[0].comparator
         if isinstance(operator, cst.NotIn):
-            container = comparator
+            containers = [comparator]
         elif isinstance(operator, cst.In) and isinstance(node.orelse, cst.Else):
-            container, branch = comparator, "orelse"
+            containers, branch = [comparator], "orelse"
         elif (
             isinstance(operator, cst.Is)
             and isinstance(comparator, cst.Name)
             and comparator.value == "None"
         ):
-            container = _get_receiver(test.left)
+            containers = _get_receivers(test.left, scope)
     elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        container = _get_receiver(test.expression)
-    name = dotted_name(container) if container is not None else None
-    if name is None:
-        return None
+        containers = _get_receivers(test.expression, scope)
+    names = {n for n in (dotted_name(c) for c in containers) if n is not None}
     part = node.body if branch == "body" else node.orelse
-    stack: list[cst.CSTNode] = [part] if part is not None else []
+    stack: list[cst.CSTNode] = [part] if names and part is not None else []
     while stack:
         current = stack.pop()
         if isinstance(current, cst.Assign):
             for target in current.targets:
                 if (
                     isinstance(target.target, cst.Subscript)
-                    and dotted_name(target.target.value) == name
+                    and dotted_name(target.target.value) in names
                 ):
                     return branch
         elif (
             isinstance(current, cst.Call)
             and isinstance(current.func, cst.Attribute)
             and current.func.attr.value == "setdefault"
-            and dotted_name(current.func.value) == name
+            and dotted_name(current.func.value) in names
         ):
             return branch
         stack.extend(_children(current))
     return None
 
 
-def _get_receiver(node: cst.BaseExpression) -> cst.BaseExpression | None:
-    """``cache`` of ``cache.get(key)``."""
+def _get_receivers(node: cst.BaseExpression, scope: Scope) -> list[cst.BaseExpression]:
+    """``cache`` of ``cache.get(key)``, or of each ``.get()`` a local variable is assigned."""
+    if isinstance(node, cst.Name):
+        return [
+            found
+            for record in scope.records.get(node.value, ())
+            if record.value is not None and not isinstance(record.value, cst.Name)
+            for found in _get_receivers(record.value, scope)
+        ]
     if (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
         and node.func.attr.value == "get"
     ):
-        return node.func.value
-    return None
+        return [node.func.value]
+    return []
 
 
 def _names_in(node: cst.CSTNode) -> set[str]:
@@ -1165,7 +1170,7 @@ class Analysis:
         inner.suspended += exit_test
         self._visit(node.test, scope)
         inner.suspended -= exit_test
-        guarded = _memo_guard(node)
+        guarded = _memo_guard(node, scope)
         for branch, part in (("body", node.body), ("orelse", node.orelse)):
             if part is None:
                 continue
