@@ -361,6 +361,17 @@ class Scope:
                 "as_sql",
                 "compile",
             )
+            if (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in ("get_or_create", "update_or_create")
+                and len(target.elements) == 2
+                and isinstance(target.elements[0].value, cst.Name)
+            ):
+                # ``obj, created = Model.objects.get_or_create(...)``: ``obj`` is an instance
+                first = target.elements[0].value.value
+                self.records.setdefault(first, []).append(Record(value, frozenset(loops), "pair"))
+                names = [n for n in names if n != first]
             for name in names:
                 if safe:
                     self.records.setdefault(name, []).append(
@@ -391,6 +402,8 @@ class Scope:
     def _merge(self, name: str, records: list[Record]) -> Value:
         if name in self.fills:
             return self._filled(records, self.fills[name])
+        if all(r.kind == "pair" for r in records):
+            return self._paired(records)
         own = [r for r in records if not (r.kind == "value" and _root_name(r.value) == name)]
         chained = [r for r in records if r not in own]
         if any(r.kind != "value" for r in records) or not own:
@@ -418,6 +431,19 @@ class Scope:
             # it runs a query per iteration only when it is assigned in the loop
             base = replace(base, loops=loops, fresh=False)
         return base
+
+    def _paired(self, records: list[Record]) -> Value:
+        """The instance of ``obj, created = <queryset>.get_or_create(...)``."""
+        values: list[Value] = []
+        for record in records:
+            call = record.value
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            base = self.analysis.evaluate(call.func.value, self, quiet=True)
+            qs = self.analysis._as_queryset(base, code_of(call.func.value))
+            if qs is None or qs.rows != "instances":
+                return None
+            values.append(Item(qs.model, qs.cov, qs.text, origin="get"))
+        return _merge_values(values)
 
     def _filled(self, records: list[Record], fills: list[Record]) -> Value:
         """A list assigned only ``[]`` (or ``list()``) and filled with ``append()`` of model
