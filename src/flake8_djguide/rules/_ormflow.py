@@ -1254,8 +1254,20 @@ class Analysis:
             return True
         if isinstance(node, cst.Name):
             records = scope.records.get(node.value)
-            if records and node.value not in scope.opaque and node.value not in scope.fills:
-                return all(r.value is not None and _is_literal_collection(r.value) for r in records)
+            if records and node.value not in scope.opaque:
+                # a list filled with ``append()``/``extend()`` is bounded only by literals
+                fills = scope.fills.get(node.value, ())
+                return all(
+                    r.value is not None and _is_literal_collection(r.value) for r in records
+                ) and all(
+                    r.value is not None
+                    and (
+                        _is_constant(r.value)
+                        if r.kind == "append"
+                        else _is_literal_collection(r.value)
+                    )
+                    for r in fills
+                )
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
