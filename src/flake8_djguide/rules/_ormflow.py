@@ -653,6 +653,7 @@ def _visit_kinds() -> dict[type, str]:
         cst.GeneratorExp: "comprehension",
         cst.DictComp: "comprehension",
         cst.If: "if",
+        cst.Try: "try",
         cst.IndentedBlock: "block",
         cst.SimpleStatementSuite: "block",
         cst.Assign: "assign",
@@ -813,6 +814,39 @@ def _memo_guard(node: cst.If, scope: Scope) -> str | None:
             return branch
         stack.extend(_children(current))
     return None
+
+
+def _memo_handlers(node: cst.Try) -> set[int]:
+    """The ``except KeyError:`` handlers of ``node`` that store into a mapping its body
+    reads (``try: obj = cache[key] except KeyError: cache[key] = ...``)."""
+    read: set[str] = set()
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Subscript):
+            name = dotted_name(current.value)
+            if name is not None:
+                read.add(name)
+        stack.extend(_children(current))
+    found: set[int] = set()
+    if not read:
+        return found
+    for handler in node.handlers:
+        caught = handler.type
+        kinds = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+        if not any(dotted_name(k) in ("KeyError", "LookupError") for k in kinds if k is not None):
+            continue
+        stack = [handler.body]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Assign) and any(
+                isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) in read
+                for t in current.targets
+            ):
+                found.add(id(handler))
+                break
+            stack.extend(_children(current))
+    return found
 
 
 def _get_receivers(node: cst.BaseExpression, scope: Scope) -> list[cst.BaseExpression]:
@@ -1134,6 +1168,8 @@ class Analysis:
             self._comprehension(node, scope)
         elif kind == "if":
             self._if(node, scope)  # type: ignore[arg-type]
+        elif kind == "try":
+            self._try(node, scope)  # type: ignore[arg-type]
         elif kind == "block":
             self._block(node, scope)  # type: ignore[arg-type]
         elif kind == "assign":
@@ -1207,6 +1243,23 @@ class Analysis:
             self._visit(part, scope)
             for frame in touched:
                 frame.suspended -= 1
+
+    def _try(self, node: cst.Try, scope: Scope) -> None:
+        # ``try: obj = cache[key] except KeyError: obj = cache[key] = <query>``: a
+        # memoized look-up, once per distinct key
+        guarded = _memo_handlers(node) if self.frames else set()
+        self._visit(node.body, scope)
+        for handler in node.handlers:
+            touched = list(self.frames) if id(handler) in guarded else []
+            for frame in touched:
+                frame.suspended += 1
+            self._visit(handler, scope)
+            for frame in touched:
+                frame.suspended -= 1
+        if node.orelse is not None:
+            self._visit(node.orelse, scope)
+        if node.finalbody is not None:
+            self._visit(node.finalbody, scope)
 
     def _assign(self, node: cst.CSTNode, scope: Scope) -> None:
         value = getattr(node, "value", None)
