@@ -366,6 +366,7 @@ class Scope:
                 and isinstance(value.func, cst.Attribute)
                 and value.func.attr.value in ("get_or_create", "update_or_create")
                 and len(target.elements) == 2
+                and isinstance(target.elements[0], cst.Element)
                 and isinstance(target.elements[0].value, cst.Name)
             ):
                 # ``obj, created = Model.objects.get_or_create(...)``: ``obj`` is an instance
