@@ -60,7 +60,7 @@ define(
         tuple,
         ("test", "migration"),
         "DJG202: file contexts where queries in loops are not reported (any of: test, migration, "
-        "management-command, factories).",
+        "management-command, factories); DJG201 follows its `test` entry.",
     )
 )
 
@@ -109,6 +109,8 @@ _MANAGER_HINTS = frozenset(
 _QUERY_CALLS = (EVALUATING - {"contains"}) | frozenset(
     {"all", "exclude", "filter", "save", "values", "values_list"}
 )
+
+_LINK_WRITES = frozenset({"add", "remove", "set", "clear"})
 
 
 # -- cheap ast triggers --------------------------------------------------------------------------
@@ -218,7 +220,10 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
                 attr = sub.func.attr
                 if attr in ("save", "delete"):
                     saves = True
-                elif attr in _QUERY_CALLS:
+                elif attr in _QUERY_CALLS or (
+                    # a related-manager write: ``post.tags.add(tag)``, not ``seen.add(x)``
+                    attr in _LINK_WRITES and isinstance(sub.func.value, ast.Attribute)
+                ):
                     queries = True
             elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
                 queries = True
@@ -474,7 +479,13 @@ class NPlusOneRelation(_FlowRule):
         "`only()` or named in `defer()` and read in the loop is reported too. Not reported: "
         "`<fk>_id`, rows of `values()`/`values_list()`, blocks that end the loop (`break`, "
         "`return`, `raise` without `continue`), relations the loop body assigns itself "
-        "(`p.category = cache[p.category_id]`), and code in nested functions and lambdas."
+        "(`p.category = cache[p.category_id]`), reads in the branch of a memoization guard "
+        "(`if p.category_id not in names: names[p.category_id] = p.category.name`, once per "
+        "distinct key, as for DJG202), loops over `none()`, and code in nested functions and "
+        "lambdas. "
+        "Test files are not checked, as for DJG202 (while `query-in-loop-exempt` lists `test`, "
+        "the default): a loop of assertions over a few rows made for the test is no N+1, and "
+        "the query count of a test is no production cost."
     )
     VALID = [
         Valid(
@@ -513,8 +524,9 @@ class NPlusOneRelation(_FlowRule):
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
-        """Everywhere, migrations included (their RunPython functions loop over models too)."""
-        return True
+        """Everywhere but test files (as DJG202: when ``query-in-loop-exempt`` lists
+        ``test``); migrations included (their RunPython functions loop over models too)."""
+        return not (ctx.is_test and "test" in ctx.settings.list("query-in-loop-exempt"))
 
 
 class QueryInLoop(_FlowRule):
@@ -535,15 +547,39 @@ class QueryInLoop(_FlowRule):
         "`in_bulk`, `create`, `get_or_create`, `update_or_create`, `update`, `delete`) on a chain "
         "rooted at a manager or built in the loop; iterating or `list()`-ing a queryset built in "
         "the loop; `save()`/`delete()` on instances known to be model instances (loop variables "
-        "over querysets, results of `get()`/`create()`, `Product(...)` of an indexed model). "
+        "over querysets, results of `get()`/`create()`, the instance of `obj, created = "
+        "...get_or_create(...)`, `Product(...)` of an indexed model). "
         "`count()`/`exists()`/`first()` on a queryset variable assigned outside the loop are left "
-        "alone (it may already hold its rows). Not reported: a `while` condition (the "
-        "unique-slug loop), loops over literal collections or small literal `range()` "
-        "(bounded, not data-dependent), sliced querysets (batches), `filter(<x>__in=<loop "
-        "variable>)` (a batch per chunk), `bulk_create()`/`bulk_update()`, blocks that end the "
-        "loop (`break`/`return`/`raise`), nested functions, and reads through a loop variable's "
-        "related managers (those are DJG201's). Test files and migrations are exempt by "
-        "default (`query-in-loop-exempt`)."
+        "alone (it may already hold its rows). Related-manager writes (`add`, `remove`, `set`, "
+        "`clear`) in a loop are reported on a related manager of a known instance (a relation in "
+        "the model index, or `<name>_set`); on an object the analysis does not know (a "
+        "parameter `post`) only when an argument is an instance or queryset of a model that an "
+        "indexed model relates to under that name (`post.tags.add(tag)` with `tag` a `Tag`), "
+        "never `.add()` on sets or lists. The remedy is one `post.tags.add(*objects)` after the "
+        "loop when the instance is the same in every iteration, else one `bulk_create()` of the "
+        "through model (`filter(pk__in=...).update()` for a reverse foreign key). A list "
+        "assigned only `[]` and filled with `.append(<instance>)`/`.extend(<queryset>)` holds "
+        "those instances (a loop over it that calls `save()` is reported; an appended loop "
+        "variable is not followed). Not reported: a `while` loop's own condition, a query in "
+        "the test of an `if` that leaves the `while` loop (`if not ...exists(): return slug`) "
+        "or assigned to a name the condition reads (`taken = ...exists()`): the unique-slug "
+        "loop runs once per attempt (an enclosing `for` still counts); a query in the branch "
+        "of a memoization guard that stores into the cache it tests (`if key not in cache: "
+        "cache[key] = ...`, `if cache.get(key) is None:` also through a variable assigned "
+        "`cache.get(key)`, `if key in cache: ... else:`, `try: cache[key] except KeyError: "
+        "cache[key] = ...`), "
+        "decided as always fine: it runs once per distinct key, the author has bounded it on "
+        "purpose and the rule cannot know how many keys there are (a guard that only records "
+        "the key, `seen.add(key)`, is a dedupe and stays reported); in a chunked loop "
+        "(`for start in range(0, n, size)`) a `filter()` directly in it that reads the loop "
+        "variable or a name assigned in it (`pk__in=ids[start:start + size]`, "
+        "`pk__gte=start`), one query per batch (a loop nested in it runs per row again); "
+        "`filter(<x>__in=<loop variable>)` and `__in` a slice that moves with the loop; "
+        "querysets that load no rows (`none()`); loops over literal collections or small "
+        "literal `range()` (bounded, not data-dependent), sliced querysets (batches), "
+        "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
+        "nested functions, and reads through a loop variable's related managers (those are "
+        "DJG201's). Test files and migrations are exempt by default (`query-in-loop-exempt`)."
     )
     VALID = [
         Valid(
@@ -624,7 +660,10 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "dotted `source=` paths, and `SerializerMethodField` methods reading `obj.<relation>`. "
         "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` on a foreign key read only the "
         "`<fk>_id` column and are left alone. Reported once per queryset expression (the "
-        "`queryset =` value or each `get_queryset()` return)."
+        "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
+        "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
+        "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
+        "is never reported."
     )
     VALID = [
         Valid(
