@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flake8_djguide.plugin import Plugin
+from flake8_djguide.registry import all_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +73,11 @@ def make_project(root: Path) -> dict[str, str]:
     return contexts
 
 
-_PLUGIN_STATE = ("_overrides", "_options", "_engines", "_per_file", "_configured")
+#: flake8's ``--select`` for every rule: ``DJG`` is the default set, opt-in rules need
+#: their full code.
+EVERY_RULE = "--select=DJG,E,F,W," + ",".join(rule.CODE for rule in all_rules() if rule.OPT_IN)
+
+_PLUGIN_STATE = ("_overrides", "_options", "_engines", "_selection", "_configured")
 
 
 @contextmanager

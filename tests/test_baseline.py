@@ -87,9 +87,9 @@ FLAKE8 = ["--isolated", "--jobs=1", "--select=DJG", "--extend-ignore=DJG4"]
 @pytest.fixture(autouse=True)
 def _restore_plugin_state() -> Iterator[None]:
     """``baseline.main`` runs flake8 in this process, which configures the plugin class."""
-    saved = (Plugin._overrides, Plugin._options, Plugin._engines, Plugin._per_file)
+    saved = (Plugin._overrides, Plugin._options, Plugin._engines, Plugin._selection)
     yield
-    Plugin._overrides, Plugin._options, Plugin._engines, Plugin._per_file = saved
+    Plugin._overrides, Plugin._options, Plugin._engines, Plugin._selection = saved
 
 
 @pytest.fixture
@@ -270,7 +270,7 @@ def test_nearest_baseline_is_found_walking_up(project: Path) -> None:
 
 def test_a_broken_baseline_becomes_djg000_not_a_crash(project: Path) -> None:
     (project / baseline.BASELINE_NAME).write_text("{not json")
-    Plugin._overrides, Plugin._options, Plugin._engines, Plugin._per_file = {}, None, {}, []
+    Plugin._overrides, Plugin._options, Plugin._engines, Plugin._selection = {}, None, {}, None
     lines = SERVICES.splitlines(True)
     plugin = Plugin(ast.parse(SERVICES), lines, "shop/orders/services.py")
     results = [(line, message.split()[0]) for line, _col, message, _type in plugin.run()]

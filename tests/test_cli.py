@@ -273,11 +273,20 @@ def test_opt_in_rules_need_to_be_selected(project: Path, monkeypatch: pytest.Mon
     assert path.read_text() == LOGGER_FIXED
 
 
-def test_a_select_list_without_djg_still_fixes_the_default_rules(project: Path) -> None:
+def test_a_select_list_without_djg_fixes_nothing_as_flake8_reports_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = views(project, RELATIVE)
     (project / "tox.ini").write_text("[flake8]\nselect = E,F,W\n")
     assert main(["fix"]) == 0
+    assert path.read_text() == RELATIVE
+    err = capsys.readouterr().err
+    assert "your flake8 'select' (E,F,W) names no DJG code" in err
+    assert "'extend-select = DJG'" in err
+    (project / "tox.ini").write_text("[flake8]\nselect = E,F,W\nextend-select = DJG\n")
+    assert main(["fix"]) == 0
     assert path.read_text() == RELATIVE_FIXED
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_bad_configuration_exits_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -293,11 +302,23 @@ def test_bad_configuration_exits_2(project: Path, capsys: pytest.CaptureFixture[
 def test_check_runs_flake8_with_the_djg_rules(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    views(project, "import os\n" + RELATIVE)
-    (project / ".flake8").write_text("[flake8]\nselect = E,F,W\n")
+    views(project, "import os\n" + RELATIVE)  # F401 too: flake8 reports it, check does not
     assert main(["check", "shop"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in lines] == ["DJG001", "DJG001"]
+
+
+def test_check_with_a_select_list_without_djg_reports_what_flake8_does(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    views(project, "import os\n" + RELATIVE)
+    (project / ".flake8").write_text("[flake8]\nselect = E,F,W\n")
+    assert main(["check", "shop"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "djguide check: warning: your flake8 'select' (E,F,W) names no DJG code" in (
+        captured.err
+    )
 
 
 def test_check_passes_arguments_through(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

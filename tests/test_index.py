@@ -73,6 +73,35 @@ def test_managers_and_querysets(tmp_path: Path) -> None:
     assert review.managers["objects"].get_queryset is not None
 
 
+NEWSROOM = FIXTURES / "projects" / "newsroom"
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["full", "compacted"])
+def test_models_know_update_and_save_from_their_mixins(tmp_path: Path, compact: bool) -> None:
+    index = build(NEWSROOM, tmp_path, compact=compact).index
+    article = index.models["news.models.Article"]
+    assert article.defines == {"update"}  # UpdateMixin, through the abstract BaseModel
+    assert article.methods_known
+    assert index.models["news.models.Author"].defines == frozenset()
+    assert index.models["news.models.Author"].methods_known
+    assert index.models["news.models.Subscription"].defines == {"save"}
+
+
+def test_a_model_with_a_third_party_base_has_unknown_methods(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "shop").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "models.py").write_text(
+        "from django.db import models\n"
+        "from django_extensions.db.models import TimeStampedModel\n\n\n"
+        "class Order(TimeStampedModel):\n"
+        "    customer = models.ForeignKey('auth.User', on_delete=models.CASCADE)\n"
+    )
+    order = build(root, tmp_path / "cache").index.models["shop.models.Order"]
+    assert order.defines == frozenset() and not order.methods_known
+
+
 def test_serializers_follow_re_exports(tmp_path: Path) -> None:
     index = build(SHOP, tmp_path).index
     serializer = index.serializers["catalog.api.serializers.ProductDetailSerializer"]
@@ -158,8 +187,9 @@ def test_concurrent_builds_leave_a_valid_cache(tmp_path: Path) -> None:
     assert len(set(counts)) == 1
     data = json.loads(cache_file_for(project, cache).read_text(encoding="utf-8"))
     assert len(data["files"]) == 43
-    assert [p.name for p in cache.iterdir()] == [
-        cache_file_for(project, cache).name
+    assert sorted(p.name for p in cache.iterdir()) == [
+        ".gitignore",
+        cache_file_for(project, cache).name,
     ]  # no temp files
 
 
@@ -167,6 +197,40 @@ def test_cache_dir_option(tmp_path: Path) -> None:
     assert cache_dir_for(tmp_path, "") == tmp_path / ".djguide_cache"
     assert cache_dir_for(tmp_path, "build/cache") == tmp_path / "build" / "cache"
     assert cache_dir_for(tmp_path, str(tmp_path / "abs")) == tmp_path / "abs"
+
+
+def test_one_cache_per_repository_whatever_the_project_root(tmp_path: Path) -> None:
+    # manage.py in src/ (the project root of the files under it) and .git plus
+    # setup.cfg at the top (the project root of scripts/): one cache directory.
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "setup.cfg").write_text("[flake8]\n")
+    (repo / "src" / "shop").mkdir(parents=True)
+    (repo / "src" / "manage.py").write_text("")
+    assert cache_dir_for(repo / "src", "") == repo / ".djguide_cache"
+    assert cache_dir_for(repo, "") == repo / ".djguide_cache"
+    assert cache_dir_for(repo / "src", "build/cache") == repo / "build" / "cache"
+    # no repository marker above: the project root itself
+    (tmp_path / "lone").mkdir()
+    assert cache_dir_for(tmp_path / "lone", "") == tmp_path / "lone" / ".djguide_cache"
+
+
+def test_the_cache_directory_ignores_itself_in_git(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", files=3)
+    (project / ".git").mkdir()
+    build(project, cache_dir_for(project, ""))
+    cache = project / ".djguide_cache"
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    # an existing .gitignore is kept; a configured directory that existed is left alone
+    (cache / ".gitignore").write_text("custom\n")
+    (cache / cache_file_for(project, cache).name).unlink()
+    build(project, cache)
+    assert (cache / ".gitignore").read_text() == "custom\n"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    build(project, mine)
+    assert not (mine / ".gitignore").exists()
+    assert cache_file_for(project, mine).exists()
 
 
 def test_prebuild_builds_each_project_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

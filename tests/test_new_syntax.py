@@ -29,7 +29,7 @@ from flake8_djguide import config
 from flake8_djguide.engine import Engine
 from flake8_djguide.fix import split_lines
 from flake8_djguide.registry import all_rules
-from tests.robust import flake8_options, make_project, plugin_results
+from tests.robust import EVERY_RULE, flake8_options, make_project, plugin_results
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def test_every_rule_handles_it_without_an_ast_tree(
 def test_every_rule_handles_it_through_flake8(snippet: Snippet, contexts: dict[str, str]) -> None:
     if not _python_parses(snippet):
         pytest.skip(f"Python {'.'.join(map(str, snippet.minimum))}+ syntax")
-    with flake8_options("--select=DJG,E,F,W"):
+    with flake8_options(EVERY_RULE):
         results = plugin_results(snippet.code, contexts[snippet.context])
     found = [(line, col - 0, message.split(" ", 1)[0]) for line, col, message in results]
     _assert_expected(found, snippet)
@@ -240,6 +240,6 @@ def test_what_libcst_cannot_parse_is_exactly_one_djg000(
     assert [f.code for f in result.findings] == ["DJG000"]
     assert result.findings[0].message.startswith("DJG000 flake8-djguide could not check this file")
     if _python_parses(snippet):
-        with flake8_options("--select=DJG,E,F,W"):
+        with flake8_options(EVERY_RULE):
             results = plugin_results(snippet.code, filename)
         assert [message.split(" ", 1)[0] for _, _, message in results] == ["DJG000"]

@@ -35,7 +35,7 @@ from flake8_djguide import cli, config
 from flake8_djguide.engine import Engine
 from flake8_djguide.fix import fix_source, split_lines
 from flake8_djguide.registry import all_rules
-from tests.robust import flake8_options, make_project, plugin_results, plugin_state
+from tests.robust import EVERY_RULE, flake8_options, make_project, plugin_results, plugin_state
 from tests.strategies import django_modules, programs, untargeted_programs
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
@@ -67,7 +67,7 @@ def contexts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def every_rule_on() -> Iterator[None]:
     """Plugin options as flake8 parses them, with every rule (opt-in ones too) selected."""
-    with flake8_options("--select=DJG,E,F,W"):
+    with flake8_options(EVERY_RULE):
         yield
 
 

@@ -165,11 +165,15 @@ class Baseline:
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
-    def write(self) -> None:
-        """Write the file (atomically: a crash never leaves half a baseline)."""
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(self.dumps(), encoding="utf-8")
-        os.replace(temporary, self.path)
+    def write(self, expected: bytes | None = None) -> None:
+        """Write the file atomically, through a unique temporary file beside it.
+
+        Never through a symbolic link, and never over a file whose content is no longer
+        ``expected`` (the bytes read before; see :mod:`flake8_djguide.safe_write`).
+        """
+        from flake8_djguide import safe_write
+
+        safe_write.replace(str(self.path), self.dumps().encode("utf-8"), expected=expected)
 
     @classmethod
     def parse(cls, path: Path, text: str) -> Baseline:
@@ -409,6 +413,20 @@ def build(
     return Baseline(target, files)
 
 
+def _note_unparsable(collected: Collected) -> None:
+    """Name the files flake8 could not parse (``E999``): a baseline cannot hold them."""
+    from flake8_djguide.syntax import with_syntax_hint
+
+    for filename, findings in sorted(collected.findings.items()):
+        for line, _col, code, text in findings:
+            if code == "E999":
+                sys.stderr.write(
+                    f"djguide baseline: {filename}:{line}: {code} "
+                    f"{with_syntax_hint(text, filename, None)}: not recorded (a baseline "
+                    "holds DJG findings only), so flake8 still reports it\n"
+                )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="djguide baseline",
@@ -435,30 +453,60 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _read_existing(target: Path) -> tuple[bytes, Baseline | None]:
+    """The bytes of the existing file ``target`` and the baseline they hold (``None`` when
+    the file is empty); :class:`config.ConfigError` when it is not a baseline, so that it
+    is never overwritten."""
+    from flake8_djguide import safe_write
+
+    try:
+        data, _ = safe_write.read_regular(str(target))
+    except OSError as error:
+        raise config.ConfigError(f"{target}: cannot be the baseline: {error}") from None
+    if not data.strip():
+        return data, None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeError as error:
+        raise config.ConfigError(f"{target}: not a flake8-djguide baseline: {error}") from None
+    return data, Baseline.parse(target, text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``djguide baseline [--prune] [--file FILE] [PATHS] [flake8 options]``."""
+    from flake8.exceptions import ExecutionError
+
     args, flake8_options = _parser().parse_known_args(argv)
     user_argv = [*flake8_options, *args.paths]
-    target = Path(os.path.abspath(args.file)) if args.file else configured_target(user_argv)
+    try:
+        target = Path(os.path.abspath(args.file)) if args.file else configured_target(user_argv)
+    except (config.ConfigError, ExecutionError) as error:
+        sys.stderr.write(f"djguide baseline: error: {error}\n")
+        return 2
     if target is None:
         sys.stderr.write(
             "djguide baseline: the 'baseline' option is 'off'; name a file with --file\n"
         )
         return 2
     previous = None
-    if target.exists():
+    expected = None
+    if os.path.lexists(target):
         try:
-            previous = Baseline.load(target)
+            expected, previous = _read_existing(target)
         except config.ConfigError as error:
-            sys.stderr.write(f"djguide baseline: {error}\n")
-            if args.prune:
-                return 1
+            sys.stderr.write(f"djguide baseline: {error}; it was left alone\n")
+            return 2
     collected, status = collect([*flake8_options, f"--djguide-baseline={OFF}", *args.paths])
     if status:
         sys.stderr.write("djguide baseline: flake8 failed; the baseline was not written\n")
         return status
+    _note_unparsable(collected)
     new = build(target, collected, previous, args.prune)
-    new.write()
+    try:
+        new.write(expected)
+    except OSError as error:
+        sys.stderr.write(f"djguide baseline: {target}: not written: {error}\n")
+        return 1
     before = previous.count() if previous else 0
     verb = "pruned" if args.prune else "wrote"
     sys.stdout.write(

@@ -3,20 +3,21 @@
 ``djguide check [FLAKE8 ARGS]``
     Run flake8 with the DJG rules the project selects (a convenience: flake8
     stays the primary interface).
-``djguide fix [PATHS] [--diff] [--select ...] [--ignore ...] [--unsafe-fixes]``
+``djguide fix [PATHS] [--diff] [--select ...] [--ignore ...] [--unsafe-fixes]
+[--include-baselined]``
     Apply fixes, print the findings left and a summary; exit 1 when findings
-    remain (or, with ``--diff``, when something would change).
+    remain (or, with ``--diff``, when something would change). Baselined
+    findings are left alone unless ``--include-baselined``.
 ``djguide explain CODE``
     Print a rule's documentation.
 ``djguide rules``
     List the rules: code, name, default on or opt-in, fix.
 
-Which codes ``check`` and ``fix`` use: the DJG codes the project's flake8
-configuration selects (its ``select``/``extend-select``/``ignore``/
-``extend-ignore``, and opt-in rules only when selected); when that
-configuration's ``select`` leaves out DJG altogether (``select = E,F,W``), the
-rules that are on by default, minus the ones it ignores. Per-file ignores and
-``# noqa`` apply as in flake8.
+Which codes ``check`` and ``fix`` use: exactly the ones flake8 reports with the
+project's configuration (``select``/``ignore``/``extend-*``/``per-file-ignores``,
+decided by flake8's own style guide: :mod:`flake8_djguide.selection`); an opt-in
+rule only when its full code is selected. ``# noqa`` and the baseline apply as in
+flake8.
 
 Importing this module is cheap: flake8 and libcst are imported only by the
 commands that need them, so ``rules`` and ``explain`` never load libcst.
@@ -29,34 +30,35 @@ import contextlib
 import difflib
 import io
 import os
-import stat
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flake8_djguide import __version__
 
 if TYPE_CHECKING:
-    from flake8_djguide.rule import Rule
+    from flake8_djguide.selection import Selection
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
-#: Codes ``djguide check`` always asks flake8 for: files flake8-djguide could
-#: not check, and files Python cannot parse.
-_ALWAYS = ("DJG000", "E999")
+#: What ``djguide check`` reports (unless its arguments choose codes): the plugin's
+#: findings (``DJG000``: a file it could not check) and files flake8 could not read
+#: or parse (``E902``, ``E999``).
+_REPORTED = ("DJG", "E9")
 _SELECT_FLAGS = ("--select", "--extend-select", "--ignore", "--extend-ignore")
 
 _CHECK_HELP = """\
 usage: djguide check [FLAKE8 ARGS ...]
 
 Run flake8 with the DJG rules. Every argument goes to flake8 (paths, --max-line-length,
---format, ...). Unless you pass --select, --extend-select, --ignore or --extend-ignore,
-flake8 is run with --select set to the DJG codes your flake8 configuration selects (the
-rules on by default when its select list leaves out DJG), DJG000 and E999.
+--format, ...), which decides what to report from your configuration (select, ignore,
+extend-select, extend-ignore, per-file-ignores, # noqa) and the baseline, exactly as a
+plain flake8 run. Of that, djguide check shows the DJG findings and E9 (files flake8
+could not read or parse), unless you pass --select, --extend-select, --ignore or
+--extend-ignore: then it shows what flake8 shows.
 """
 
 
@@ -97,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ignore=namespace.ignore,
             unsafe=namespace.unsafe_fixes,
             quiet=namespace.quiet,
+            include_baselined=namespace.include_baselined,
         )
     if namespace.command == "explain":
         return run_explain(namespace.code)
@@ -135,19 +138,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="extend",
         metavar="CODES",
         help="fix and report only these codes or prefixes (comma-separated); replaces the "
-        "project's selection. Opt-in rules need their full code.",
+        "configuration's select and extend-select. Opt-in rules need their full code.",
     )
     fix.add_argument(
         "--ignore",
         type=_code_list,
         action="extend",
         metavar="CODES",
-        help="leave out these codes or prefixes (comma-separated)",
+        help="leave out these codes or prefixes (comma-separated; added to extend-ignore)",
     )
     fix.add_argument(
         "--unsafe-fixes",
         action="store_true",
         help="also apply fixes that may change behaviour",
+    )
+    fix.add_argument(
+        "--include-baselined",
+        action="store_true",
+        help="also fix and report the findings recorded in the baseline (left alone by default, "
+        "as 'djguide check' does not report them)",
     )
     fix.add_argument(
         "-q", "--quiet", action="store_true", help="print only the summary, not the findings left"
@@ -160,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "server",
-        help="'djguide server status' or 'stop': the check server of the 'server' option",
+        help="'djguide server status' or 'stop': the check server of the 'server' option "
+        "(see 'djguide server -h')",
         add_help=False,
     )
     explain = commands.add_parser("explain", help="print a rule's documentation")
@@ -226,80 +236,49 @@ def flake8_options(argv: Sequence[str], quiet: bool = False) -> argparse.Namespa
     return options
 
 
-def project_codes(options: argparse.Namespace) -> list[str]:
-    """The DJG codes to check and fix by default under flake8's ``options``.
-
-    The codes flake8 would report; when the configured ``select`` list leaves
-    DJG out altogether, the default-on rules that are not explicitly ignored.
-    """
-    from flake8.style_guide import Decision, DecisionEngine, Ignored
-
+def check_codes(codes: Sequence[str]) -> None:
+    """Raise :class:`UsageError` for a code or prefix no flake8-djguide rule has."""
     from flake8_djguide.registry import all_rules
 
-    decider = DecisionEngine(options)
-    codes = []
-    for rule in all_rules():
-        if decider.decision_for(rule.CODE) is Decision.Selected or (
-            not rule.OPT_IN
-            and decider.was_selected(rule.CODE) is Ignored.Implicitly
-            and decider.was_ignored(rule.CODE) is not Ignored.Explicitly
-        ):
-            codes.append(rule.CODE)
-    return codes
-
-
-def chosen_codes(
-    options: argparse.Namespace,
-    select: Sequence[str] | None,
-    ignore: Sequence[str] | None,
-) -> list[str]:
-    """The codes ``fix`` works on: the project's, or ``select`` (by prefix), minus ``ignore``."""
-    from flake8_djguide.registry import all_rules
-
-    base = project_codes(options)
-    rules = all_rules()
-    known = [rule.CODE for rule in rules]
-    for prefix in [*(select or []), *(ignore or [])]:
+    known = [rule.CODE for rule in all_rules()]
+    for prefix in codes:
         if not any(code.startswith(prefix) for code in known):
             raise UsageError(
                 f"no flake8-djguide rule matches {prefix!r}; 'djguide rules' lists them"
             )
+
+
+def fix_options(
+    options: argparse.Namespace,
+    select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+) -> argparse.Namespace:
+    """flake8's ``options`` with ``djguide fix``'s own ``--select`` and ``--ignore``.
+
+    ``--select`` replaces the configured ``select`` and ``extend-select`` (as
+    ``flake8 --select`` does in a configuration without ``extend-select``);
+    ``--ignore`` adds to ``extend-ignore``. flake8's decision, per-file ignores
+    included, then applies to the result (:mod:`flake8_djguide.selection`).
+    """
+    check_codes([*(select or []), *(ignore or [])])
+    options = argparse.Namespace(**vars(options))
     if select:
-        prefixes = tuple(select)
-        codes = [
-            rule.CODE
-            for rule in rules
-            if rule.CODE.startswith(prefixes)
-            and (not rule.OPT_IN or rule.CODE in select or rule.CODE in base)
-        ]
-    else:
-        codes = base
+        options.select = list(select)
+        options.extend_select = []
     if ignore:
-        codes = [code for code in codes if not code.startswith(tuple(ignore))]
-    return codes
+        options.extend_ignore = [*(getattr(options, "extend_ignore", None) or []), *ignore]
+    return options
 
 
-class _RulesPerFile:
-    """The rules for each file: the chosen codes, less flake8's per-file ignores."""
-
-    def __init__(self, options: argparse.Namespace, codes: Sequence[str]) -> None:
-        from flake8.utils import parse_files_to_codes_mapping
-
-        self.options = argparse.Namespace(**vars(options))
-        self.options.select = list(codes)
-        self.options.extend_select = []
-        self.per_file = parse_files_to_codes_mapping(getattr(options, "per_file_ignores", "") or "")
-        self.cache: dict[tuple[str, ...], list[type[Rule]]] = {}
-
-    def __call__(self, filename: str) -> list[type[Rule]]:
-        from flake8_djguide.plugin import _per_file_ignores, selected_rules
-
-        extra = _per_file_ignores(self.per_file, filename) if self.per_file else ()
-        rules = self.cache.get(extra)
-        if rules is None:
-            rules = selected_rules(self.options, extra)
-            self.cache[extra] = rules
-        return rules
+def warn_if_djg_left_out(selection: Selection, command: str) -> None:
+    """Say so when the configured ``select`` list leaves out every DJG code."""
+    if selection.leaves_out_djg():
+        listed = ",".join(selection.options.select or []) if selection.options else ""
+        _err(
+            f"djguide {command}: warning: your flake8 'select' ({listed}) names no DJG code, so "
+            "flake8 reports none and there is nothing to do; add DJG to it, or "
+            "'extend-select = DJG' (the default set)\n"
+        )
 
 
 def discover_files(options: argparse.Namespace, paths: Sequence[str]) -> list[str]:
@@ -319,44 +298,62 @@ def discover_files(options: argparse.Namespace, paths: Sequence[str]) -> list[st
 
 
 def run_check(args: Sequence[str]) -> int:
-    """Run flake8 in this process with ``args`` and the DJG selection; return its status."""
-    from flake8.main.cli import main as flake8_main
+    """Run flake8 in this process with ``args``; report its DJG and E9 findings; return its status.
 
+    flake8 decides, with the project's configuration and ``args``, what it reports
+    (:mod:`flake8_djguide.selection` runs exactly the rules it would report); of that,
+    only ``DJG`` codes and ``E9`` (files that could not be checked) are kept, unless
+    ``args`` choose codes themselves (``--select``, ``--ignore``, ...).
+    """
     argv = list(args)
-    if not any(arg.split("=", 1)[0] in _SELECT_FLAGS for arg in argv):
-        try:
-            codes = project_codes(flake8_options(argv, quiet=True))
-        except UsageError:
-            codes = ["DJG"]  # flake8 itself reports the problem below
-        argv = [f"--select={','.join([*codes, *_ALWAYS])}", *argv]
+    only_djg = not any(arg.split("=", 1)[0] in _SELECT_FLAGS for arg in argv)
+    app = _check_application(only_djg)
     try:
-        return int(flake8_main(argv))
+        app.run(argv)
     except SystemExit as exit_:  # --version, --help, bad flake8 arguments
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    return int(app.exit_code())
+
+
+def _check_application(only_djg: bool) -> Any:
+    """flake8's application, its reports filtered to ``DJG``/``E9`` codes when ``only_djg``.
+
+    An ``E999`` gets a hint when the file is in syntax newer than this Python's.
+    """
+    from flake8.main.application import Application
+
+    class Check(Application):  # type: ignore[misc]
+        def make_guide(self) -> None:
+            super().make_guide()
+            from flake8_djguide.selection import Selection
+            from flake8_djguide.syntax import with_syntax_hint
+
+            if only_djg:
+                warn_if_djg_left_out(Selection(self.options), "check")
+            guide = self.guide
+            report = guide.handle_error
+            options = self.options
+
+            def handle_error(
+                code: str,
+                filename: str,
+                line_number: int,
+                column_number: int,
+                text: str,
+                physical_line: str | None = None,
+            ) -> int:
+                if only_djg and not code.startswith(_REPORTED):
+                    return 0
+                if code == "E999":
+                    text = with_syntax_hint(text, filename, options)  # imports libcst
+                return int(report(code, filename, line_number, column_number, text, physical_line))
+
+            guide.handle_error = handle_error
+
+    return Check()
 
 
 # -- fix --------------------------------------------------------------------------------------
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace the file at ``path`` (through a symlink) by ``data``: temporary file, then rename."""
-    target = os.path.realpath(path)
-    directory = os.path.dirname(target)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".djguide", dir=directory
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -391,34 +388,42 @@ def run_fix(
     ignore: Sequence[str] | None = None,
     unsafe: bool = False,
     quiet: bool = False,
+    include_baselined: bool = False,
 ) -> int:
-    """Fix the files under ``paths``; print findings left and a summary; return the status."""
-    from flake8_djguide import config
+    """Fix the files under ``paths``; print findings left and a summary; return the status.
+
+    Findings the baseline records are neither fixed nor reported nor counted, as in
+    ``djguide check``, unless ``include_baselined``.
+    """
+    from flake8_djguide import baseline, config, safe_write
     from flake8_djguide.fix import SourceError, decode_source, encode_source, fix_source
+    from flake8_djguide.selection import Selection
 
     if "-" in paths:
         _err("djguide: error: fix works on files; it does not read standard input\n")
         return EXIT_USAGE
     try:
-        options = flake8_options(list(paths))
-        codes = chosen_codes(options, select, ignore)
+        options = fix_options(flake8_options(list(paths)), select, ignore)
         overrides = config.flake8_overrides(options)
     except (UsageError, config.ConfigError) as error:
         _err(f"djguide: error: {error}\n")
         return EXIT_USAGE
-    rules_for = _RulesPerFile(options, codes)
+    if include_baselined:
+        overrides["baseline"] = baseline.OFF
+    selection = Selection(options)
+    warn_if_djg_left_out(selection, "fix")
     disable_noqa = bool(getattr(options, "disable_noqa", False))
     report = _out if not diff else _err
 
     applied: Counter[str] = Counter()
-    changed = left = unsafe_left = skipped = 0
+    changed = left = unsafe_left = skipped = baselined = 0
+    roots = safe_write.real_roots(paths)
     for path in discover_files(options, paths):
-        rules = rules_for(path)
+        rules = selection.rules_for(path)
         if not rules:
             continue
         try:
-            with open(path, "rb") as stream:
-                data = stream.read()
+            data, _ = safe_write.read_regular(path, roots)
             text, encoding = decode_source(data)
             settings = config.resolve(path, overrides)
             result = fix_source(
@@ -440,18 +445,20 @@ def run_fix(
         for problem in result.problems:
             _err(f"{path}: {problem}\n")
         if new_data != data:
-            changed += 1
             if diff:
                 _out(unified_diff(path, text, result.source))
             else:
                 try:
-                    write_atomic(path, new_data)
+                    safe_write.replace(path, new_data, expected=data, roots=roots)
                 except OSError as error:
-                    _err(f"{path}: not written: {error}\n")
+                    why = "skipped" if isinstance(error, safe_write.RefusedError) else "not written"
+                    _err(f"{path}: {why}: {error}\n")
                     skipped += 1
                     continue
+            changed += 1
         applied += result.applied
         left += len(result.remaining)
+        baselined += result.baselined
         unsafe_left += result.unsafe_available
         if not quiet:
             for finding in result.remaining:
@@ -465,6 +472,11 @@ def run_fix(
     if unsafe_left:
         summary += f" ({unsafe_left} fixable with --unsafe-fixes)"
     summary += ".\n"
+    if baselined:
+        summary += (
+            f"{_plural(baselined, 'baselined finding')} left alone "
+            "(--include-baselined fixes them).\n"
+        )
     if skipped:
         summary += f"{_plural(skipped, 'file')} skipped.\n"
     report(summary)

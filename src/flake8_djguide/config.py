@@ -259,7 +259,13 @@ def validate_table(table: Mapping[str, object], source: str) -> dict[str, Option
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` with a ``[tool.djguide]`` table, walking up."""
+    """The nearest ``pyproject.toml`` with a ``[tool.djguide]`` table, walking up.
+
+    Decided from the parsed TOML (any spelling of the table: ``[ tool.djguide ]``,
+    ``[tool."djguide"]``, dotted keys, inline tables), never from the text: a comment
+    naming the table is not one. Raises :class:`ConfigError` for a file that mentions
+    ``djguide`` but cannot be read or parsed.
+    """
     return _find_pyproject_cached(str(start))
 
 
@@ -269,26 +275,62 @@ def _find_pyproject_cached(start: str) -> Path | None:
     for candidate in (directory, *directory.parents):
         path = candidate / "pyproject.toml"
         try:
-            data = path.read_bytes()
+            info = path.stat()
         except OSError:
             continue
-        if b"[tool.djguide" in data:
+        if _djguide_table(str(path), info.st_mtime_ns, info.st_size) is not None:
             return path
     return None
+
+
+#: Bytes one of which a ``pyproject.toml`` holding a ``djguide`` key must contain (the
+#: name itself, or a TOML escape spelling it in a quoted key). Other files are not parsed.
+_MENTIONS = (b"djguide", b"\\u", b"\\U")
+
+
+@functools.lru_cache(maxsize=64)
+def _djguide_table(path: str, _mtime_ns: int, _size: int) -> dict[str, object] | None:
+    """The ``tool.djguide`` table of the TOML file ``path``, ``None`` when it has none."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        if not os.path.isfile(path):
+            return None
+        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
+    if not any(word in data for word in _MENTIONS):
+        return None
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (byte {error.start}), so [tool.djguide] cannot be read"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            f"{path}: invalid TOML, so [tool.djguide] cannot be read: {error}"
+        ) from None
+    tool = document.get("tool")
+    if not isinstance(tool, dict) or "djguide" not in tool:
+        return None
+    table = tool["djguide"]
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{path}: key 'tool.djguide' must be a table ([tool.djguide]), "
+            f"got {type(table).__name__} {table!r}"
+        )
+    return table
 
 
 @functools.lru_cache(maxsize=64)
 def load_pyproject(path: Path) -> dict[str, OptionValue]:
     """Read and validate the ``[tool.djguide]`` table of ``path``."""
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read [tool.djguide]: {error}") from None
-    table = data.get("tool", {}).get("djguide", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.djguide] must be a table")
-    return validate_table(table, str(path))
+        info = path.stat()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
+    table = _djguide_table(str(path), info.st_mtime_ns, info.st_size)
+    return validate_table(table or {}, str(path))
 
 
 def directory_of(filename: str) -> Path:
@@ -318,6 +360,27 @@ def flake8_overrides(namespace: object) -> dict[str, OptionValue]:
             continue
         result[option.name] = option.convert(value, "flake8 configuration")
     return result
+
+
+def unknown_flake8_keys(keys: Iterable[str]) -> list[str]:
+    """Warnings for keys of flake8's configuration that look like a flake8-djguide option
+    (they start with ``djg``) but are none: flake8 ignores unknown keys without a word."""
+    _load_rule_options()
+    known = sorted(option.flake8_flag[2:] for option in OPTIONS.values())
+    warnings = []
+    for key in keys:
+        normal = key.strip().lower().replace("_", "-")
+        if not normal.startswith("djg") or normal in known:
+            continue
+        import difflib
+
+        close = difflib.get_close_matches(normal, known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "'djguide explain' lists the options"
+        warnings.append(
+            f"flake8-djguide: warning: unknown option '{key}' in the flake8 configuration "
+            f"(flake8 ignores it); {hint}"
+        )
+    return warnings
 
 
 def iter_options() -> Iterable[Option]:

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.context import FileContext, ModuleInfo
+from flake8_djguide.parsing import parse_quietly, quiet_parsing
+from flake8_djguide.quoting import clean_message
 from flake8_djguide.rule import Finding, Rule
 
 if TYPE_CHECKING:
@@ -108,7 +110,7 @@ def error_finding(error: BaseException, rule: str | None = None) -> Finding:
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     detail = f"{type(error).__name__}: {text}" if text else type(error).__name__
     where = f" in rule {rule}" if rule else ""
-    message = f"DJG000 flake8-djguide could not check this file{where} ({detail})"
+    message = clean_message(f"DJG000 flake8-djguide could not check this file{where} ({detail})")
     return Finding("DJG000", message, None, -1, line=1, col=0)  # type: ignore[arg-type]
 
 
@@ -123,7 +125,7 @@ def path_findings(rules: Iterable[type[Rule]], ctx: FileContext) -> list[Finding
         if rule.PATH_ONLY:
             message = rule.check_path(ctx)
             if message is not None:
-                text = f"{rule.CODE} {message}"
+                text = clean_message(f"{rule.CODE} {message}")
                 found.append(Finding(rule.CODE, text, None, -1, line=1, col=0))  # type: ignore[arg-type]
     return found
 
@@ -450,6 +452,20 @@ class Engine:
         whole_file: bool = False,
         release_trees: bool = False,
     ) -> Result:
+        """:meth:`_check`, without the warnings parsing the file's literals prints
+        (libcst's ``evaluated_value`` compiles them: ``"\\d"`` warns)."""
+        with quiet_parsing():
+            return self._check(lines, filename, settings, tree, whole_file, release_trees)
+
+    def _check(
+        self,
+        lines: Sequence[str],
+        filename: str,
+        settings: Settings,
+        tree: ast.AST | None = None,
+        whole_file: bool = False,
+        release_trees: bool = False,
+    ) -> Result:
         """Lint one file given as lines (as flake8 passes them).
 
         ``whole_file`` parses the whole file as one chunk (the fixer needs it);
@@ -459,7 +475,7 @@ class Engine:
         too_deep: TooDeeplyNestedError | None = None
         if tree is None:
             try:
-                tree = ast.parse("".join(lines))
+                tree = parse_quietly("".join(lines))
             except (SyntaxError, ValueError):
                 tree = None  # libcst may still parse it; otherwise DJG000
             except (RecursionError, MemoryError) as error:
@@ -467,7 +483,11 @@ class Engine:
                 too_deep = TooDeeplyNestedError(f"ast.parse raised {type(error).__name__}")
         info = ModuleInfo.from_tree(tree)
         ctx = FileContext(
-            filename, settings, info, tree=tree if isinstance(tree, ast.Module) else None
+            filename,
+            settings,
+            info,
+            tree=tree if isinstance(tree, ast.Module) else None,
+            shebang=bool(lines) and lines[0].startswith("#!"),
         )
         limit = settings.get("max-file-lines")
         if limit and len(lines) > limit:

@@ -7,7 +7,11 @@ replacement of ``fix_node`` (default: the reported node). Fixing a file:
 1. The engine lints the whole file (``whole_file=True``: one libcst module).
 2. Findings silenced by ``# noqa`` (read exactly as flake8 reads it: its regular
    expression, its logical-line mapping, its code matching) are dropped, and so
-   are unsafe fixes unless asked for.
+   are unsafe fixes unless asked for. Findings recorded in the baseline are
+   dropped as the plugin drops them (:func:`flake8_djguide.baseline.suppress`):
+   neither fixed nor reported. A finding baselined before the first fix stays
+   untouched in later passes even when a fix next to it changed its fingerprint
+   (it is matched by code and line text); it is then reported, as flake8 would.
 3. Every remaining fix is built and applied in one libcst transformer pass, by
    node identity. When fixes overlap, the outermost one wins and the inner ones
    wait for the next pass; two fixes of the same node: the first wins.
@@ -24,7 +28,6 @@ because the text is never newline-translated and libcst reproduces it exactly.
 from __future__ import annotations
 
 import argparse
-import ast
 import io
 import tokenize
 from collections import Counter
@@ -32,7 +35,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flake8_djguide.baseline import normalise, suppress
 from flake8_djguide.engine import Engine
+from flake8_djguide.parsing import parse_quietly
 from flake8_djguide.rule import Finding, Rule
 
 if TYPE_CHECKING:
@@ -149,6 +154,8 @@ class FixResult:
     remaining: list[Finding] = field(default_factory=list)
     #: findings left whose (unsafe) fix was not applied because it was not asked for
     unsafe_available: int = 0
+    #: findings in the original source that the baseline records (neither fixed nor reported)
+    baselined: int = 0
     #: fixes that failed or broke the code and were left out, and convergence trouble
     problems: list[str] = field(default_factory=list)
     #: why the file was not fixed at all (it cannot be parsed), else ``None``
@@ -184,6 +191,8 @@ def fix_source(
     engine = Engine(rules)
     text = source
     previous: tuple[str, list[Finding], Counter[str]] | None = None
+    #: (code, line text) of the findings the baseline recorded before any fix
+    protected: Counter[tuple[str, str]] | None = None
     check_with_ast: bool | None = None
     for number in range(max_passes + 1):
         lines = split_lines(text)
@@ -206,8 +215,22 @@ def fix_source(
             break
         noqa = NoqaIndex(lines, disable_noqa)
         findings = [f for f in checked.findings if not noqa.ignores(f.code, f.line)]
-        result.remaining = findings
-        fixable = [f for f in findings if is_fixable(f, unsafe)]
+        reported = suppress(findings, lines, filename, settings)
+        kept = {id(f) for f in reported}
+        still = Counter(_key(f, lines) for f in findings if id(f) not in kept)
+        if protected is None:
+            protected = still
+            result.baselined = sum(still.values())
+        result.remaining = reported
+        left_alone = protected - still
+        fixable = []
+        for finding in reported:
+            key = _key(finding, lines)
+            if left_alone[key] > 0:
+                left_alone[key] -= 1
+            elif is_fixable(finding, unsafe):
+                fixable.append(finding)
+        findings = reported
         if not fixable:
             break
         if number == max_passes:
@@ -231,11 +254,31 @@ def fix_source(
         if record:
             result.passes.append(FixPass(text, applied.code, applied.spans))
         text = applied.code
-    result.source = text
+    result.source = _with_final_ending(text, source) if text != source else text
     result.unsafe_available = sum(
         1 for f in result.remaining if f.fix is not None and f.unsafe_fix and not unsafe
     )
     return result
+
+
+def _key(finding: Finding, lines: Sequence[str]) -> tuple[str, str]:
+    """A finding's code and its line's text, blanks normalised (what a fix next to it keeps)."""
+    text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+    return finding.code, normalise(text)
+
+
+def _final_ending(text: str) -> str:
+    if text.endswith("\r\n"):
+        return "\r\n"
+    return text[-1] if text.endswith(("\n", "\r")) else ""
+
+
+def _with_final_ending(text: str, original: str) -> str:
+    """``text`` ending as ``original`` ends (libcst drops the last ``\\r`` of a CR-only file)."""
+    ending = _final_ending(original)
+    if not text or _final_ending(text) == ending:
+        return text
+    return text[: len(text) - len(_final_ending(text))] + ending
 
 
 @dataclass
@@ -345,7 +388,7 @@ def _transform(
 
 def _parses_with_ast(source: str) -> bool:
     try:
-        ast.parse(source)
+        parse_quietly(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 from flake8_djguide import __version__, baseline, config
 from flake8_djguide.engine import Engine, Remote, error_finding
 from flake8_djguide.registry import all_rules, opt_in_codes
-from flake8_djguide.rule import Rule
+from flake8_djguide.selection import Selection, selected_rules
+
+__all__ = ["Plugin", "selected_rules"]
 
 #: ignore entries that are prefixes of "DJG" and so switch off every DJG code.
 _SHADOWING = ("D", "DJ")
@@ -27,7 +29,8 @@ class Plugin:
     _overrides: ClassVar[dict[str, config.OptionValue]] = {}
     _options: ClassVar[argparse.Namespace | None] = None
     _engines: ClassVar[dict[tuple[str, ...], Engine]] = {}
-    _per_file: ClassVar[list[tuple[str, list[str]]]] = []
+    #: Which rules run on which file (flake8's own decision, per-file-ignores included).
+    _selection: ClassVar[Selection | None] = None
     _configured: ClassVar[bool] = False
     #: The check server's client, for a run on one file with the ``server`` option.
     _remote: ClassVar[Remote | None] = None
@@ -57,7 +60,6 @@ class Plugin:
     def parse_options(cls, options: argparse.Namespace) -> None:
         """Validate the options, decide which rules flake8 selects, warn on shadowing."""
         from flake8.exceptions import ExecutionError
-        from flake8.utils import parse_files_to_codes_mapping
 
         all_rules()
         try:
@@ -76,25 +78,28 @@ class Plugin:
             raise ExecutionError(f"flake8-djguide: {error}") from None
         cls._options = options
         cls._engines = {}
-        cls._per_file = parse_files_to_codes_mapping(getattr(options, "per_file_ignores", ""))
+        cls._selection = Selection(options)
         cls._configured = True
+        _warn_unknown_keys(options)
         _warn_shadowing(options)
         cls._remote = _server_client(options, cls._overrides)
         if cls._remote is None:
-            _prebuild_index(options)
+            _prebuild_index(options, cls._selection)
 
     # -- per file ---------------------------------------------------------------------------
 
     @classmethod
     def _engine_for(cls, filename: str) -> Engine:
         """The engine holding the rules flake8 would report for ``filename``."""
-        extra: tuple[str, ...] = ()
-        if cls._per_file:
-            extra = _per_file_ignores(cls._per_file, filename)
-        engine = cls._engines.get(extra)
+        selection = cls._selection
+        if selection is None or selection.options is not cls._options:
+            selection = cls._selection = Selection(cls._options)
+        rules = selection.rules_for(filename)
+        key = tuple(rule.CODE for rule in rules)
+        engine = cls._engines.get(key)
         if engine is None:
-            engine = Engine(selected_rules(cls._options, extra))
-            cls._engines[extra] = engine
+            engine = Engine(rules)
+            cls._engines[key] = engine
         return engine
 
     def run(self) -> Iterator[tuple[int, int, str, type[Plugin]]]:
@@ -141,9 +146,9 @@ def _server_client(
     return Client()
 
 
-def _prebuild_index(options: argparse.Namespace) -> None:
+def _prebuild_index(options: argparse.Namespace, selection: Selection) -> None:
     """Build the model index before flake8 forks its workers, when an ORM rule needs it."""
-    if not any(rule.CODE in _INDEX_RULES for rule in selected_rules(options)):
+    if not selection.any_file_runs(_INDEX_RULES):
         return
     try:
         from flake8_djguide.index import prebuild
@@ -157,35 +162,27 @@ def _prebuild_index(options: argparse.Namespace) -> None:
 _INDEX_RULES = frozenset({"DJG201", "DJG202", "DJG203"})
 
 
-def selected_rules(
-    options: argparse.Namespace | None, extra_ignore: Sequence[str] = ()
-) -> list[type[Rule]]:
-    """The rules whose codes flake8's select/ignore decision would report."""
-    rules = list(all_rules())
-    if options is None:
-        return [rule for rule in rules if not rule.OPT_IN]
-    from flake8.style_guide import Decision, DecisionEngine
-
-    if extra_ignore:
-        options = argparse.Namespace(**vars(options))
-        options.extend_ignore = [*(options.extend_ignore or []), *extra_ignore]
-    decider = DecisionEngine(options)
-    return [rule for rule in rules if decider.decision_for(rule.CODE) is Decision.Selected]
+#: Warnings already printed by this process (flake8 may parse the options twice).
+_WARNED: set[str] = set()
 
 
-def _per_file_ignores(mapping: list[tuple[str, list[str]]], filename: str) -> tuple[str, ...]:
-    """The codes flake8's per-file-ignores add for ``filename`` (its longest matching pattern)."""
-    from flake8 import utils
+def _warn_unknown_keys(options: argparse.Namespace) -> None:
+    """Warn about ``djguide-*`` keys of flake8's configuration that are no option (typos)."""
+    from flake8.options.config import load_config
 
-    best: tuple[str, list[str]] | None = None
-    for pattern, codes in mapping:
-        normalized = utils.normalize_path(pattern)
-        if (
-            utils.fnmatch(filename, [normalized])
-            or utils.fnmatch(os.path.abspath(filename), [normalized])
-        ) and (best is None or len(normalized) > len(best[0])):
-            best = (normalized, codes)
-    return tuple(best[1]) if best else ()
+    try:
+        cfg, _directory = load_config(
+            getattr(options, "config", None),
+            list(getattr(options, "append_config", None) or []),
+            isolated=bool(getattr(options, "isolated", False)),
+        )
+        keys = list(cfg["flake8"]) if cfg.has_section("flake8") else []
+    except Exception:  # flake8 itself reports configuration files it cannot read
+        return
+    for warning in config.unknown_flake8_keys(keys):
+        if warning not in _WARNED:
+            _WARNED.add(warning)
+            sys.stderr.write(warning + "\n")
 
 
 def _warn_shadowing(options: argparse.Namespace) -> None:
@@ -209,5 +206,6 @@ def _warn_shadowing(options: argparse.Namespace) -> None:
         f"flake8-djguide: warning: the ignore entry {listed} also matches every DJG code, "
         "so flake8-djguide reports nothing. flake8 matches codes by prefix: ignore the other "
         "plugin's codes more precisely (for example 'D1' for pydocstyle, 'DJ0' for "
-        "flake8-django) or add 'extend-select = DJG' to keep flake8-djguide on.\n"
+        "flake8-django) or add 'extend-select = DJG', which selects the default set "
+        "(opt-in rules stay off unless their full code is selected).\n"
     )

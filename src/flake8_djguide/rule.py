@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from flake8_djguide.quoting import clean_message, quote_source
+
 if TYPE_CHECKING:  # libcst is imported lazily: flake8 loads plugins on every run.
     import libcst as cst
 
@@ -75,7 +77,8 @@ class Rule:
     RATIONALE: ClassVar[str] = ""
     #: The guide line the rule comes from: ``"004: <quoted guideline>"``.
     GUIDE: ClassVar[str] = ""
-    #: Off by default (flake8 default-ignore); ``extend-select`` turns it on.
+    #: Off by default: runs only when its full code is selected (``extend-select = DJG502``;
+    #: see :mod:`flake8_djguide.selection`).
     OPT_IN: ClassVar[bool] = False
     #: ``None`` (no fix), ``"safe"`` or ``"unsafe"``.
     FIX: ClassVar[str | None] = None
@@ -138,7 +141,8 @@ class Rule:
         marks this fix unsafe even when the rule's fixes are safe in general.
         """
         template = message if message is not None else self.MESSAGE
-        text = f"{self.CODE} {template.format(**kwargs)}"
+        fields = {k: quote_source(v) if isinstance(v, str) else v for k, v in kwargs.items()}
+        text = clean_message(f"{self.CODE} {template.format(**fields)}")
         self.findings.append(
             Finding(
                 self.CODE,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ from flake8_djguide import config
 from flake8_djguide.config import Option, define
 from flake8_djguide.index.extract import module_facts
 from flake8_djguide.index.project import Index, link
-from flake8_djguide.index.store import ScanResult, listing_signature, scan
+from flake8_djguide.index.store import CACHE_DIR_NAME, ScanResult, listing_signature, scan
 
 if TYPE_CHECKING:
     from flake8_djguide.context import FileContext
@@ -31,8 +32,9 @@ define(
         "cache-dir",
         str,
         "",
-        "Directory of the model index cache (JSON). Default: .djguide_cache/ in the project "
-        "root; relative paths are taken from the project root. When it cannot be written, "
+        "Directory of the model index cache (JSON). Default: .djguide_cache/ in the repository "
+        "root (the nearest directory holding pyproject.toml, setup.cfg or .git, from the "
+        "project root up); relative paths are taken from there. When it cannot be written, "
         "the index is kept in memory only.",
     )
 )
@@ -101,12 +103,30 @@ def _with_package(module: str, facts: dict[str, Any], is_init: bool) -> dict[str
     return {**facts, "package": module if is_init else module.rpartition(".")[0]}
 
 
+#: Files that mark a repository root, where the cache lives (``manage.py`` is not one: a
+#: project whose ``manage.py`` is in ``src/`` keeps one cache at the repository root).
+REPOSITORY_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
+
+
+def repository_root(root: Path) -> Path:
+    """The nearest of ``root`` and its ancestors holding ``pyproject.toml``, ``setup.cfg`` or
+    ``.git``; ``root`` itself when none does."""
+    for candidate in (root, *root.parents):
+        if any(os.path.exists(os.path.join(candidate, name)) for name in REPOSITORY_MARKERS):
+            return candidate
+    return root
+
+
 def cache_dir_for(root: Path, configured: str) -> Path:
-    """The cache directory: the option (relative to the root) or ``<root>/.djguide_cache``."""
+    """The cache directory of the project at ``root``: the option, else ``.djguide_cache``
+    in its repository root (:func:`repository_root`), to which a relative option is
+    relative too. Every project root of one repository shares it (each has its own
+    cache file in it)."""
+    base = repository_root(root)
     if configured:
         path = Path(configured).expanduser()
-        return path if path.is_absolute() else root / path
-    return root / ".djguide_cache"
+        return path if path.is_absolute() else base / path
+    return base / CACHE_DIR_NAME
 
 
 def _collect(
@@ -173,7 +193,24 @@ def project_index(settings: config.Settings, root: Path, compact: bool = False) 
         if found is None:
             found = build(root, cache_dir_for(root, configured), source_roots, limit, compact)
             _MEMO[key] = found
+            _warn_truncated(found, root, limit)
     return found
+
+
+#: Project roots whose partial index was reported (once per process, hence per run).
+_TRUNCATED_REPORTED: set[str] = set()
+
+
+def _warn_truncated(project: ProjectIndex, root: Path, limit: int) -> None:
+    """Say once that the index stops at ``index-max-files``: ORM findings may be missing."""
+    if project.scan is None or not project.scan.truncated or str(root) in _TRUNCATED_REPORTED:
+        return
+    _TRUNCATED_REPORTED.add(str(root))
+    sys.stderr.write(
+        f"flake8-djguide: warning: the model index of {root} stops at {limit} .py files "
+        "(option 'index-max-files'), so DJG201-DJG203 may miss models; raise the option "
+        "to index them all\n"
+    )
 
 
 def forget_changed() -> None:

@@ -1,12 +1,21 @@
 """The on-disk cache of module facts: JSON only, keyed by path, mtime and size.
 
-One cache file per project root. Several flake8 worker processes may build or
+One cache file per project root and :func:`cache_key`: the facts of a file depend on
+the Python version that parsed it (a file in 3.12 syntax has no facts under 3.11) and on
+the plugin's version, so each gets its own file and a run never reuses another's facts.
+No option changes a file's facts (``index-max-files`` and ``source-roots`` decide which
+files are listed and how modules are named, both worked out again on every scan).
+Several flake8 worker processes may build or
 read it at the same time: a writer writes a temporary file in the cache
 directory and renames it over the cache file (``os.replace`` is atomic), so a
 reader sees either the old or the new complete file. A cache file that does
 not parse or does not have the expected shape is ignored (and rebuilt). When
 the cache directory cannot be written the facts simply stay in memory.
-Nothing is ever unpickled or executed: the cache holds JSON data only.
+Nothing is ever unpickled or executed: the cache holds JSON data only, and each
+entry's full shape is checked (:func:`valid_facts`) before it is used. The cache
+file is opened without following a symbolic link or blocking, and read only when it
+is a regular file of at most :data:`MAX_CACHE_BYTES`; a cache directory that is a
+symbolic link is neither read nor written.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ import contextlib
 import gc
 import json
 import os
+import stat
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +47,19 @@ SKIP_DIRS = frozenset(
     }
 )
 CACHE_DIR_NAME = ".djguide_cache"
+#: A cache file larger than this is not read (the index of a 50,000-file project is
+#: about 100 MiB).
+MAX_CACHE_BYTES = 512 * 1024 * 1024
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def cache_key() -> str:
+    """What the facts depend on besides the file: the facts' format, the plugin's version
+    and the Python version that parses the files."""
+    from flake8_djguide import __version__
+
+    return f"{FORMAT}/{__version__}/{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @dataclass
@@ -56,7 +80,7 @@ class ScanResult:
 def cache_file_for(root: Path, cache_dir: Path | None) -> Path:
     """The cache file of ``root``: ``<cache dir>/model-index-<hash of root>.json``."""
     directory = cache_dir if cache_dir is not None else root / CACHE_DIR_NAME
-    return directory / f"model-index-{_digest(str(root))}.json"
+    return directory / f"model-index-{_digest(str(root) + chr(0) + cache_key())}.json"
 
 
 def _digest(text: str) -> str:
@@ -144,14 +168,47 @@ def listing_signature(root: Path, limit: int) -> int:
     return hash(frozenset(found))
 
 
-def _load(path: Path, root: Path) -> dict[str, list[Any]]:
-    """The cached entries of ``path`` (``{rel: [mtime_ns, size, facts]}``), or ``{}``."""
+def _read_cache(path: Path) -> bytes | None:
+    """The bytes of the cache file, when it is a regular file (not a symbolic link, FIFO or
+    device) of at most :data:`MAX_CACHE_BYTES` in a directory that is not a symbolic link."""
     try:
-        with path.open("rb") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError, RecursionError):
+        if os.path.islink(path.parent):
+            return None
+        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
+            return None
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
+            data = handle.read(MAX_CACHE_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return data if len(data) <= MAX_CACHE_BYTES else None
+
+
+def _load(path: Path, root: Path) -> dict[str, list[Any]]:
+    """The cached entries of ``path`` (``{rel: [mtime_ns, size, facts]}``), or ``{}``.
+
+    Entries whose shape is not exactly what :func:`source_facts` gives are dropped (their
+    files are parsed again).
+    """
+    raw = _read_cache(path)
+    if raw is None:
         return {}
-    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("root") != str(root):
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != FORMAT
+        or data.get("key") != cache_key()
+        or data.get("root") != str(root)
+    ):
         return {}
     files = data.get("files")
     if not isinstance(files, dict):
@@ -160,16 +217,144 @@ def _load(path: Path, root: Path) -> dict[str, list[Any]]:
     strings: dict[str, str] = {}
     for rel, entry in files.items():
         if (
-            isinstance(rel, str)
-            and isinstance(entry, list)
+            type(entry) is list
             and len(entry) == 3
-            and isinstance(entry[0], int)
-            and isinstance(entry[1], int)
-            and isinstance(entry[2], dict)
+            and type(entry[0]) is int
+            and type(entry[1]) is int
+            and valid_facts(entry[2])
         ):
             _share_strings(entry[2], strings)
             valid[rel] = entry
     return valid
+
+
+#: Expression tags (see :mod:`flake8_djguide.index.extract`) and the types after the tag.
+_ATOMS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "num": (int, float),
+    "bool": (bool,),
+    "ref": (str,),
+}
+
+
+def _valid_encoded(value: object) -> bool:
+    """Whether ``value`` is an expression as :func:`extract.encode` gives it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is not list or not item or type(item[0]) is not str:
+            return False
+        tag = item[0]
+        size = len(item)
+        if tag in ("none", "other", "star"):
+            if size != 1:
+                return False
+        elif tag in _ATOMS:
+            if size != 2 or type(item[1]) not in _ATOMS[tag]:
+                return False
+        elif tag == "call":
+            if size != 4 or type(item[2]) is not list or type(item[3]) is not dict:
+                return False
+            stack.append(item[1])
+            stack.extend(item[2])
+            for key, argument in item[3].items():
+                if type(key) is not str:
+                    return False
+                stack.append(argument)
+        elif tag == "attr":
+            if size != 3 or type(item[2]) is not str:
+                return False
+            stack.append(item[1])
+        elif tag == "list":
+            if size != 2 or type(item[1]) is not list:
+                return False
+            stack.extend(item[1])
+        elif tag == "sub":
+            if size != 2:
+                return False
+            stack.append(item[1])
+        else:
+            return False
+    return True
+
+
+def _strings(value: object) -> bool:
+    return type(value) is list and all(type(item) is str for item in value)
+
+
+def _string_map(value: object) -> bool:
+    return type(value) is dict and all(type(item) is str for item in value.values())
+
+
+def _encoded_map(value: object) -> bool:
+    return type(value) is dict and all(_valid_encoded(item) for item in value.values())
+
+
+def _valid_method(value: object) -> bool:
+    if type(value) is not dict:
+        return False
+    if "returns" in value:
+        returns = value["returns"]
+        return len(value) == 1 and type(returns) is list and all(_valid_encoded(r) for r in returns)
+    reads = value.get("reads")
+    return (
+        len(value) == 2
+        and type(reads) is list
+        and all(_strings(chain) for chain in reads)
+        and type(value.get("opaque")) is bool
+    )
+
+
+def _valid_class(value: object) -> bool:
+    if type(value) is not dict:
+        return False
+    if (
+        type(value.get("name")) is not str
+        or type(value.get("line")) is not int
+        or not _strings(value.get("bases"))
+        or not _encoded_map(value.get("calls"))
+    ):
+        return False
+    for key, item in value.items():
+        if key in ("name", "line", "bases", "calls"):
+            continue
+        if key == "refs":
+            ok = _string_map(item)
+        elif key == "methods":
+            ok = type(item) is dict and all(_valid_method(m) for m in item.values())
+        elif key == "meta":
+            ok = _encoded_map(item)
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def valid_facts(facts: object) -> bool:
+    """Whether ``facts`` has exactly the shape :func:`source_facts` gives (names, types,
+    nesting), so that a damaged or hand-made cache entry cannot make the rules fail."""
+    if type(facts) is not dict:
+        return False
+    if not _string_map(facts.get("imports")):
+        return False
+    classes = facts.get("classes")
+    if type(classes) is not list or not all(_valid_class(c) for c in classes):
+        return False
+    for key, item in facts.items():
+        if key in ("imports", "classes"):
+            continue
+        if key == "stars":
+            ok = _strings(item)
+        elif key == "aliases":
+            ok = _encoded_map(item)
+        elif key == "auth_user_model":
+            ok = type(item) is str
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
 
 
 def _share_strings(facts: dict[str, Any], strings: dict[str, str]) -> None:
@@ -193,9 +378,14 @@ def _share_strings(facts: dict[str, Any], strings: dict[str, str]) -> None:
 
 def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
     """Write the cache atomically; return an error text instead of raising."""
-    payload = {"format": FORMAT, "root": str(root), "files": entries}
+    payload = {"format": FORMAT, "key": cache_key(), "root": str(root), "files": entries}
     try:
+        created = not path.parent.is_dir()
         path.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.islink(path.parent):
+            return f"{path.parent} is a symbolic link; the cache is not written there"
+        if created or path.parent.name == CACHE_DIR_NAME:
+            _ignore_in_git(path.parent)
         handle, temporary = tempfile.mkstemp(
             prefix=path.name + ".", suffix=".tmp", dir=str(path.parent)
         )
@@ -210,6 +400,19 @@ def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
     except OSError as error:
         return f"{type(error).__name__}: {error}"
     return None
+
+
+def _ignore_in_git(directory: Path) -> None:
+    """Write ``directory/.gitignore`` holding ``*`` (the cache is never committed), unless
+    one is there already. Only for a directory the cache made or ``.djguide_cache``: a
+    configured directory that existed before is left alone."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        handle = os.open(directory / ".gitignore", flags, 0o644)
+    except OSError:  # there already, or not writable: the cache works without it
+        return
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write("# flake8-djguide's model index cache: never committed\n*\n")
 
 
 def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:

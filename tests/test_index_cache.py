@@ -1,0 +1,171 @@
+"""The model index cache cannot go stale across Python or plugin versions, and a damaged or
+hostile cache (wrong shapes, a symlink to a device, a FIFO, a symlinked cache directory)
+costs a re-parse, never a failure, a hang or a write outside the project."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flake8_djguide.index import build, store
+from flake8_djguide.index.store import cache_file_for, scan, valid_facts
+from tests.robust import ROOT
+from tests.test_index import make_project
+
+BOOK = "library.models.Book"
+
+
+def _poison(path: Path, facts: Any) -> None:
+    """Give every cached entry ``facts`` (keeping each file's mtime and size: still valid)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for entry in data["files"].values():
+        entry[2] = facts
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_facts_stored_by_another_python_are_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    # Another Python could not parse the models (newer syntax) and stored empty facts.
+    other = "4/0.1.0/cpython3.99"
+    monkeypatch.setattr(store, "cache_key", lambda: other)
+    monkeypatch.setattr(
+        store, "source_facts", lambda data, package=False: {"imports": {}, "classes": []}
+    )
+    first = scan(project, cache)
+    assert first.written and first.files["library/models.py"]["classes"] == []
+    monkeypatch.undo()
+    # The running Python gets its own cache file and parses the files again.
+    again = scan(project, cache)
+    assert again.parsed == 6 and again.reused == 0
+    assert BOOK in build(project, cache).index.models
+    assert cache_file_for(project, cache) != first.cache_file
+    # and the entry written under the same key is reused
+    assert scan(project, cache).reused == 6
+
+
+def test_a_cache_of_another_plugin_version_is_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    scan(project, cache)
+    path = cache_file_for(project, cache)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["key"] == store.cache_key()
+    for entry in data["files"].values():
+        entry[2] = {"imports": {}, "classes": []}
+    data["key"] = "4/0.0.1/cpython3.99"  # a file renamed or copied from another version
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert scan(project, cache).parsed == 6
+    assert BOOK in build(project, cache).index.models
+
+
+BAD_FACTS = [
+    {"imports": {"models": 1}, "classes": []},
+    {"imports": {}, "classes": [{"name": 3, "line": 1, "bases": [], "calls": {}}]},
+    {"imports": {}, "classes": [{"name": "Book", "line": 1, "bases": "models.Model", "calls": {}}]},
+    {
+        "imports": {},
+        "classes": [
+            {"name": "Book", "line": 1, "bases": ["x"], "calls": {"author": ["call", "f", 1, 2]}}
+        ],
+    },
+    {"imports": {}, "classes": [{"name": "B", "line": 1, "bases": [], "calls": {}, "meta": []}]},
+    {"imports": {}, "classes": [], "aliases": {"User": ["ref"]}},
+    {"imports": {}, "classes": [], "stars": "models"},
+    {"imports": {}, "classes": [], "auth_user_model": ["accounts.User"]},
+    {"imports": {}},
+    {"imports": {}, "classes": [], "unknown": 1},
+    ["imports"],
+]
+
+
+@pytest.mark.parametrize("facts", BAD_FACTS, ids=range(len(BAD_FACTS)))
+def test_cache_entries_of_the_wrong_shape_are_parsed_again(tmp_path: Path, facts: Any) -> None:
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    scan(project, cache)
+    _poison(cache_file_for(project, cache), facts)
+    assert not valid_facts(facts)
+    result = scan(project, cache)
+    assert (result.parsed, result.reused) == (6, 0)
+    assert BOOK in build(project, cache).index.models
+
+
+def test_valid_facts_accepts_every_shape_the_extractor_gives(tmp_path: Path) -> None:
+    shop = ROOT / "tests" / "fixtures" / "projects" / "orm_shop"
+    result = scan(shop.resolve(), tmp_path)
+    assert result.files
+    for rel, facts in result.files.items():
+        assert valid_facts(facts), rel
+    assert any(
+        "methods" in c and "meta" in c for facts in result.files.values() for c in facts["classes"]
+    )
+
+
+def _scan_in_subprocess(project: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    """A scan in a child with 1 GiB of memory at most, killed after 60 s."""
+    code = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "from flake8_djguide.index.store import scan\n"
+        "result = scan(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+        "print(result.parsed, result.written, result.errors)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(project), str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "symlink-to-file"])
+def test_a_cache_file_that_is_not_a_regular_file_is_not_read(tmp_path: Path, kind: str) -> None:
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    path = cache_file_for(project, cache)
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        scan(project, tmp_path / "elsewhere")
+        path.symlink_to(cache_file_for(project, tmp_path / "elsewhere"))
+    process = _scan_in_subprocess(project, cache)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.startswith("6 "), process.stdout  # every file parsed
+
+
+def test_a_cache_file_larger_than_the_limit_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    scan(project, cache)
+    monkeypatch.setattr(store, "MAX_CACHE_BYTES", 100)
+    assert scan(project, cache).parsed == 6
+
+
+def test_a_symlinked_cache_directory_is_never_written(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    elsewhere = tmp_path / "victim"
+    elsewhere.mkdir()
+    (project / ".djguide_cache").symlink_to(elsewhere)
+    result = scan(project, None)
+    assert not result.written and "symbolic link" in result.errors[0]
+    assert list(elsewhere.iterdir()) == []
+    assert BOOK in build(project, None).index.models
