@@ -748,7 +748,8 @@ class Server:
         context._find_project_root_in.cache_clear()
         context._has_init.cache_clear()
         context.use_import_path(client_path)
-        testing._basename_test_modules.cache_clear()
+        testing._test_layout.cache_clear()
+        testing._runs_pytest.cache_clear()
         index.forget_changed()
 
 
