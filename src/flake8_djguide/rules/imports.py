@@ -69,7 +69,14 @@ class RelativeImport(Rule):
         "`__init__.py` above it, or else its path below a configured source root (`src/`) or "
         "the project root. The fix is offered only when the module resolves, and is marked "
         "unsafe when it was resolved from a source root rather than from `__init__.py` files "
-        "(the package root is then a guess). `from __future__ import ...` is never relative."
+        "(the package root is then a guess). The directory of `manage.py` is an import root "
+        "(`python manage.py` puts it first on `sys.path`) even when it holds an "
+        "`__init__.py`: the walk stops there when the settings module `manage.py` names "
+        "(`DJANGO_SETTINGS_MODULE`, the project's own absolute import) is a package inside "
+        "it (`config.settings`), goes on to the parent when it is named through the "
+        "directory itself (`backend.config.settings`), and gives up (a remedy without a "
+        "module path, no fix) when `manage.py` names none. "
+        "`from __future__ import ...` is never relative."
     )
     VALID = [
         Valid("from blog.models import Post\n"),
