@@ -370,10 +370,10 @@ def resolve_module_name(
     parts = [] if base == "__init__.py" else [base[:-3]]
     if _has_init(directory):
         while _has_init(directory):
-            root = _manage_py_root(directory)
-            if root is None:
+            import_root = _manage_py_root(directory)
+            if import_root is None:
                 return None  # a package holding manage.py, import root unknown
-            if root:
+            if import_root:
                 break  # manage.py's directory is the import root
             directory, package = os.path.split(directory)
             if not package:

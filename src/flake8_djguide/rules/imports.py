@@ -24,6 +24,8 @@ from flake8_djguide.helpers import (
 from flake8_djguide.rule import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import libcst as cst
 
     from flake8_djguide.context import FileContext
@@ -437,6 +439,25 @@ def _assigns_logger(node: ast.Assign | ast.AnnAssign, ctx: FileContext) -> bool:
     return (ast_dotted_name(value.func) or "").endswith("getLogger")
 
 
+def _adds_handler(ctx: FileContext, names: Sequence[str]) -> bool:
+    """Whether a module-level statement of the file attaches a handler to one of
+    ``names`` (``logger.addHandler(file_handler)``)."""
+    tree = ctx.tree
+    if tree is None:
+        return False
+    for statement in tree.body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "addHandler"
+                and isinstance(func.value, ast.Name)
+                and func.value.id in names
+            ):
+                return True
+    return False
+
+
 class LoggerNotModuleNamed(Rule):
     """Checks for module loggers created with a name other than ``__name__``."""
 
@@ -455,7 +476,12 @@ class LoggerNotModuleNamed(Rule):
         "`_logger`, `LOGGER`, ...) are checked, so that fetching a library's logger to "
         'configure it (`logging.getLogger("urllib3").setLevel(...)`, '
         '`urllib3_log = getLogger("urllib3")`) is left alone. Any argument that uses '
-        '`__name__` (`f"{__name__}.audit"`) is accepted. The fix is unsafe: records move '
+        '`__name__` (`f"{__name__}.audit"`) is accepted. A logger named with a string '
+        "literal to which the same module attaches a handler at module level "
+        '(`logger = getLogger("shop")` then `logger.addHandler(file_handler)`) is left '
+        "alone: it is a log channel the project configures on purpose (its own file) and "
+        "other modules import (`from app.utils import logger`); `__name__` would only "
+        "rename it. The fix is unsafe: records move "
         "to another logger, so `LOGGING` handlers configured for the old name stop seeing them."
     )
     VALID = [
@@ -500,6 +526,12 @@ class LoggerNotModuleNamed(Rule):
             argument = call_arg(value, 0, "name")
             if argument is not None and contains_name(argument.value, "__name__"):
                 continue
+            if (
+                argument is not None
+                and isinstance(argument.value, cst.SimpleString)
+                and _adds_handler(self.ctx, names)
+            ):
+                continue  # a named log channel the module configures for the project
             shown = (
                 cst.Module(body=[]).code_for_node(argument.value) if argument is not None else ""
             )

@@ -1279,9 +1279,7 @@ def _clashing_packages(layout: _TestLayout, directory: str) -> bool:
     """Whether a package directly in ``directory`` (``tests/test_src/``) has the name of a
     package directly in another tests directory: without the parents' ``__init__.py``
     both would be imported as the same top-level package."""
-    return any(
-        len(parents) > 1 and directory in parents for parents in layout.subpackages.values()
-    )
+    return any(len(parents) > 1 and directory in parents for parents in layout.subpackages.values())
 
 
 PYTEST_CONFIGS: dict[str, re.Pattern[str] | None] = {
