@@ -1183,7 +1183,8 @@ class InitInTestsOrCommands(Rule):
         "`pytest.ini`, `[tool.pytest.ini_options]` in `pyproject.toml`, `[tool:pytest]` in "
         "`setup.cfg` or `pytest` in `tox.ini`, in the project root or up to three "
         "directories above it within the repository, or a `conftest.py` anywhere in the "
-        "project): Django's own runner (`manage.py test`, unittest discovery) skips a "
+        "project; a file with no project around it, such as code on stdin, is judged by the "
+        "guide's own setup, pytest): Django's own runner (`manage.py test`, unittest discovery) skips a "
         "directory without `__init__.py`, so deleting it there loses the tests. Also left "
         "alone: a directory below which no test module lives (a package of test data or "
         "helpers imported by dotted path, `tests/fixtures/`), and a tests directory holding "
@@ -1221,16 +1222,17 @@ class InitInTestsOrCommands(Rule):
         if matches(relative, test_patterns):
             kind, reason = "tests", "pytest collects tests without it"
             root = ctx.project_root
-            if root is None or not _runs_pytest(str(root), tuple(test_patterns)):
-                return None
-            layout = _test_layout(str(root), tuple(test_patterns))
-            place = directory.rstrip("/")
-            if (
-                _shares_test_basename(layout, place)
-                or not _holds_tests(layout, place)
-                or _clashing_packages(layout, place)
-            ):
-                return None
+            if root is not None:
+                if not _runs_pytest(str(root), tuple(test_patterns)):
+                    return None
+                layout = _test_layout(str(root), tuple(test_patterns))
+                place = directory.rstrip("/")
+                if (
+                    _shares_test_basename(layout, place)
+                    or not _holds_tests(layout, place)
+                    or _clashing_packages(layout, place)
+                ):
+                    return None
         elif matches(relative, ctx.settings.list("command-patterns")):
             kind, reason = "management commands", "Django finds commands without it"
         else:
