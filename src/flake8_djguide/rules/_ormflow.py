@@ -122,6 +122,7 @@ class QS:
     loops: frozenset[int] = frozenset()  # loops the variable holding it was assigned in
     empty: bool = False  # loads no rows (``none()``): never a query, never an N+1
     new_rows: bool = False  # a list of unsaved instances (``objs.append(Product(...))``)
+    annotations: frozenset[str] = frozenset()  # names added by annotate(<name>=...)
 
 
 @dataclass
@@ -523,6 +524,7 @@ def _merge_values(values: Sequence[Value]) -> Value:
             is_list=all(v.is_list for v in qs_values),
             empty=all(v.empty for v in qs_values),
             new_rows=all(v.new_rows for v in qs_values),
+            annotations=frozenset.intersection(*(v.annotations for v in qs_values)),
         )
     if isinstance(first, Item):
         if not all(isinstance(v, Item) for v in values):
@@ -1746,6 +1748,9 @@ class Analysis:
                 result = replace(result, batched=True)
             elif name == "none":
                 result = replace(result, empty=True)
+            elif name == "annotate":
+                added = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+                result = replace(result, annotations=qs.annotations | added)
             return result
         if name in ("values", "values_list"):
             return replace(qs, rows="values", fresh=True, is_list=False)
@@ -2340,14 +2345,50 @@ class Analysis:
                 continue
             if value.model is None or value.model.qualname != model:
                 continue
+            served = self._annotated_fields(serializers, value.annotations)
             missing = [
-                (path, requirement_sets[0][path])
+                (path, (labels - served, relations))
                 for path in sorted(common)
-                if not self._view_covers(value, path, requirement_sets[0][path][1])
-                and not self._manager_loads(path, requirement_sets[0][path][1])
+                for labels, relations in [requirement_sets[0][path]]
+                if labels - served
+                and not self._view_covers(value, path, relations)
+                and not self._manager_loads(path, relations)
             ]
             if missing:
                 self._report_view(node, serializers[0], missing)
+
+    def _annotated_fields(
+        self, serializers: list[Serializer], annotations: frozenset[str]
+    ) -> frozenset[str]:
+        """Fields the queryset's own ``annotate(<name>=...)`` serves: a field of that name
+        (or ``source=``), a ``SerializerMethodField`` whose method reads ``obj.<name>`` (its
+        relation reads are the fallback for objects that did not come from this queryset)."""
+        if not annotations:
+            return frozenset()
+        served: set[str] = set()
+        for serializer in serializers:
+            for name, declared in serializer.declared.items():
+                call = declared.call
+                kwargs = call[3] if call and call[0] == "call" else {}
+                source_value = kwargs.get("source")
+                source = source_value[1] if source_value and source_value[0] == "str" else name
+                if name in annotations or source in annotations:
+                    served.add(name)
+                    continue
+                if not call or call[1][0] != "ref" or not call[1][1].endswith(
+                    "SerializerMethodField"
+                ):
+                    continue
+                method_name = kwargs.get("method_name")
+                method = (
+                    method_name[1]
+                    if method_name and method_name[0] == "str"
+                    else (call[2][0][1] if call[2] and call[2][0][0] == "str" else f"get_{name}")
+                )
+                reads = (serializer.methods.get(method) or {}).get("reads", ())
+                if any(chain and chain[0] in annotations for chain in reads):
+                    served.add(name)
+        return frozenset(served)
 
     def _manager_loads(self, path: Path, relations: tuple[Relation, ...]) -> bool:
         """Whether prefetching a to-many prefix of ``path`` would load the rest (through
@@ -2413,6 +2454,7 @@ class Analysis:
         if model is None or depth > 3 or serializer.qualname in seen:
             return found
         seen = seen | {serializer.qualname}
+        root = model.qualname
 
         def include(name: str) -> bool:
             if serializer.meta_fields is not None:
@@ -2422,8 +2464,9 @@ class Analysis:
             return True
 
         def add(path: Path, label: str, relations: tuple[Relation, ...]) -> None:
-            labels, _ = found.get(path, (frozenset(), relations))
-            found[path] = (labels | {label}, relations)
+            for part, rels in self._without_back_references(root, path, relations):
+                labels, _ = found.get(part, (frozenset(), rels))
+                found[part] = (labels | {label}, rels)
 
         for name, declared in serializer.declared.items():
             if not include(name):
@@ -2497,6 +2540,47 @@ class Analysis:
             if serializer.depth >= 1 or relation.many:
                 add((name,), name, (relation,))
         return found
+
+    def _back_reference(self, first: Relation, second: Relation, origin: str | None) -> bool:
+        """Whether ``second`` leads back from ``first``'s object to the object ``first`` was
+        read on, through the same relation: Django caches that side when it loads ``first``
+        (a one-to-one loaded from either side, the rows of a reverse foreign key)."""
+        if (first.kind, second.kind) not in _BACK_REFERENCES or origin is None:
+            return False
+        if second.target != origin or first.target is None:
+            return False
+        source = self.index.models.get(origin)
+        target = self.index.models.get(first.target)
+        if source is None or target is None:
+            return False
+        # only when no other relation of the same kind joins the two models
+        forward = [r for r in source.relations.values() if r.kind == first.kind]
+        backward = [r for r in target.relations.values() if r.kind == second.kind]
+        return (
+            sum(r.target == first.target for r in forward) == 1
+            and sum(r.target == origin for r in backward) == 1
+        )
+
+    def _without_back_references(
+        self, root: str, path: Path, relations: tuple[Relation, ...]
+    ) -> list[tuple[Path, tuple[Relation, ...]]]:
+        """``path`` (read on a ``root`` object) with every read back through a cached back
+        reference taken out: ``image.ingredient`` (``image`` the reverse one-to-one of
+        ``ingredient``) needs only ``image``; what follows is read on the object ``image`` was
+        read on."""
+        for index in range(1, len(relations)):
+            first, second = relations[index - 1], relations[index]
+            origin = root if index == 1 else relations[index - 2].target
+            if not self._back_reference(first, second, origin):
+                continue
+            result = [(path[:index], relations[:index])]
+            rest = path[index + 1 :]
+            if rest:
+                shorter = (*path[: index - 1], *rest)
+                shorter_relations = (*relations[: index - 1], *relations[index + 1 :])
+                result.extend(self._without_back_references(root, shorter, shorter_relations))
+            return result
+        return [(path, relations)]
 
     def _walk(
         self, model: Model, parts: Sequence[str]
@@ -2996,6 +3080,10 @@ def _interpolates_identifier(node: cst.CSTNode) -> str:
 
 
 _UPPER = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+
+
+#: A relation followed by the one leading back (Django fills the back reference's cache).
+_BACK_REFERENCES = frozenset({("rev_o2o", "o2o"), ("o2o", "rev_o2o"), ("rev_fk", "fk")})
 
 
 def _args(call: cst.Call, position: int, keywords: Sequence[str]) -> list[cst.BaseExpression]:

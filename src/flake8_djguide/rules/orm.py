@@ -663,7 +663,20 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
         "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
         "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
-        "is never reported."
+        "is never reported. A name the queryset adds with `annotate(<name>=...)` is not a "
+        "relation read: a field of that name or `source=`, and a `SerializerMethodField` "
+        "whose method reads `obj.<name>` (its relation reads, `obj.photos.count()` in an "
+        "`except`, are taken as the fallback for objects serialized elsewhere), are neither "
+        "reported nor put in the remedy. A relation read back to the object it was read on "
+        "costs nothing and is left out of the finding and the remedy: the forward side of a "
+        "one-to-one loaded from its reverse side (`select_related(\"cover\")` then "
+        "`cover.book`) and the other way round, and the foreign key of rows prefetched "
+        "through its reverse relation (`prefetch_related(\"chapters\")` then "
+        "`chapter.book`); only when no other relation of that kind joins the two models. "
+        "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
+        "... return obj.faces.first()`) is still reported: the index keeps which attributes "
+        "a method reads, not in which branch, and the fallback runs for every row without "
+        "the loaded relation."
     )
     VALID = [
         Valid(
