@@ -688,10 +688,17 @@ def code_of(node: cst.CSTNode, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _is_constant_name(node: cst.BaseExpression) -> bool:
+    """An UPPER_CASE name or attribute (``ROLE_ADMIN``, ``settings.ROLE_ADMIN``)."""
+    name = _last(node) if isinstance(node, (cst.Name, cst.Attribute)) else ""
+    return len(name) > 1 and name.isupper()
+
+
 def _is_literal_collection(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(
-            isinstance(e, cst.Element) and _is_constant(e.value) for e in node.elements
+            isinstance(e, cst.Element) and (_is_constant(e.value) or _is_constant_name(e.value))
+            for e in node.elements
         ) or all(
             isinstance(e, cst.Element) and isinstance(e.value, (cst.Dict, cst.Tuple))
             for e in node.elements
@@ -702,6 +709,22 @@ def _is_literal_collection(node: cst.BaseExpression) -> bool:
         value = node.args[0].value
         return isinstance(value, cst.Integer) and int(value.value.replace("_", ""), 0) <= 10
     return False
+
+
+def _ast_literal_collection(node: ast.expr | None) -> bool:
+    """A tuple, list or set display of constants (``ROLES = ("admin", "annotator")``)."""
+    if not isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return False
+    return all(
+        isinstance(e, ast.Constant)
+        or (isinstance(e, (ast.Name, ast.Attribute)) and _ast_upper(e))
+        for e in node.elts
+    )
+
+
+def _ast_upper(node: ast.expr) -> bool:
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+    return len(name) > 1 and name.isupper()
 
 
 def _is_constant(node: cst.BaseExpression) -> bool:
@@ -1324,6 +1347,8 @@ class Analysis:
                     )
                     for r in fills
                 )
+        if _is_constant_name(node):
+            return self._literal_constant(node, scope)
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
@@ -1332,6 +1357,36 @@ class Analysis:
         ):
             return self._bounded(node.func.value, scope)
         return False
+
+    def _literal_constant(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """An UPPER_CASE constant holding a literal collection: a class attribute read
+        through ``self``/``cls`` (``ROLES = ("admin", "annotator")`` in the class body) or a
+        module-level name assigned once (read from the whole file's ``ast`` tree)."""
+        if isinstance(node, cst.Attribute):
+            owner = node.value
+            if scope.cls is None or not isinstance(owner, cst.Name):
+                return False
+            if owner.value not in ("self", "cls", scope.cls.node.name.value):
+                return False
+            value = scope.cls.attrs.get(node.attr.value)
+            return value is not None and _is_literal_collection(value)
+        if not isinstance(node, cst.Name) or node.value in scope.records:
+            return False
+        tree = self.ctx.tree
+        if not isinstance(tree, ast.Module):
+            return False
+        values = [
+            statement.value
+            for statement in tree.body
+            if isinstance(statement, (ast.Assign, ast.AnnAssign))
+            and any(
+                isinstance(t, ast.Name) and t.id == node.value
+                for t in (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+            )
+        ]
+        return len(values) == 1 and _ast_literal_collection(values[0])
 
     def _for(self, node: cst.For, scope: Scope) -> None:
         value = self.evaluate(node.iter, scope, quiet=False)

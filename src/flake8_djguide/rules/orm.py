@@ -576,10 +576,19 @@ class QueryInLoop(_FlowRule):
         "`pk__gte=start`), one query per batch (a loop nested in it runs per row again); "
         "`filter(<x>__in=<loop variable>)` and `__in` a slice that moves with the loop; "
         "querysets that load no rows (`none()`); loops over literal collections or small "
-        "literal `range()` (bounded, not data-dependent), sliced querysets (batches), "
+        "literal `range()` (bounded, not data-dependent), also when the collection's items are "
+        "UPPER_CASE constants (`[settings.ROLE_ADMIN, settings.ROLE_ANNOTATOR]`) or it is held "
+        "in a local variable, a module-level UPPER_CASE name assigned once "
+        "(`for role in ROLES:` with `ROLES = (\"admin\", \"annotator\")`) or a class "
+        "constant read through `self`/`cls` (a setting such as `settings.ROLES` is not known "
+        "and stays reported), sliced querysets (batches), "
         "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
         "nested functions, and reads through a loop variable's related managers (those are "
-        "DJG201's). Test files and migrations are exempt by default (`query-in-loop-exempt`)."
+        "DJG201's). Still reported: a `delete()` in the error branch of a per-row check (an "
+        "upload that fails validation deleted before `continue`): every row may fail, and "
+        "collecting the failed primary keys for one `filter(pk__in=...).delete()` is cheap; "
+        "one-by-one deletes that a comment says are required (django-polymorphic) have "
+        "nothing the rule can read, `# noqa: DJG202` says it. Test files and migrations are exempt by default (`query-in-loop-exempt`)."
     )
     VALID = [
         Valid(
