@@ -1102,6 +1102,7 @@ class Analysis:
         self._file_index: FileIndex | None = None
         self.findings: list[Finding] = []
         self.frames: list[Frame] = []
+        self.functions: list[cst.FunctionDef] = []  # the enclosing function definitions
         self._reported: set[tuple[str, int]] = set()
         # Keyed by the Frame itself (identity-hashed), not id(frame): a finished loop's
         # frame is freed and its id reused by a later loop, which would hide its findings.
@@ -1214,11 +1215,13 @@ class Analysis:
                 names.append(star.name.value)
         saved = self.frames
         self.frames = []
+        self.functions.append(node)
         scope = Scope(self, [node.body], cls, names)
         decorators = {dotted_name(d.decorator) for d in node.decorators}
         if cls is not None and names and "staticmethod" not in decorators:
             scope.self_name = names[0] if "classmethod" not in decorators else None  # type: ignore[attr-defined]
         self._visit(node.body, scope)
+        self.functions.pop()
         self.frames = saved
 
     def _class(self, node: cst.ClassDef) -> None:
@@ -2927,6 +2930,9 @@ class Analysis:
             if _UPPER.match(node.value) or node.value in ("None", "True", "False"):
                 return True
             records = scope.records.get(node.value)
+            if self._catalog_loop_target(node.value):
+                # ``for (name,) in cursor.fetchall():`` after a query of the catalog
+                return True
             if self._literal_loop_target(node.value):
                 # ``for table in ("orders", "shipments"): ... f"... FROM {table}"``
                 return not records or all(
@@ -2946,6 +2952,14 @@ class Analysis:
                 )
                 for r in records
             )
+        if (
+            isinstance(node, cst.Subscript)
+            and isinstance(node.value, cst.Name)
+            and node.value.value not in scope.records
+            and self._catalog_loop_target(node.value.value)
+        ):
+            # ``for row in cursor: ... row[0]`` after a query of the catalog
+            return True
         if isinstance(node, cst.Attribute):
             text = dotted_name(node) or ""
             parts = text.split(".")
@@ -2972,6 +2986,46 @@ class Analysis:
                 node.orelse, scope, depth + 1
             )
         return False
+
+    def _catalog_loop_target(self, name: str) -> bool:
+        """Whether ``name`` is the target of an enclosing ``for`` over the rows of a cursor
+        (``cursor.fetchall()``, ``fetchmany()``, the cursor itself) that the same function
+        points at the database catalog with literal SQL (``information_schema``,
+        ``pg_indexes``, ``sqlite_master``...): a name the database itself holds, never a
+        value from a user, and never reassigned in the loop."""
+        if not self.functions:
+            return False
+        for frame in self.frames:
+            loop = frame.node
+            if name not in frame.targets or not isinstance(loop, cst.For):
+                continue
+            rows = loop.iter
+            if isinstance(rows, cst.Call) and _last(rows.func) in ("fetchall", "fetchmany"):
+                rows = rows.func.value if isinstance(rows.func, cst.Attribute) else rows
+            cursor = dotted_name(rows)
+            if cursor is None or _rebinds(loop.body, name):
+                return False
+            return cursor in self._catalog_cursors(self.functions[-1])
+        return False
+
+    def _catalog_cursors(self, function: cst.FunctionDef) -> set[str]:
+        """Cursors a function runs a literal query of the database catalog on."""
+        found: set[str] = set()
+        pending: list[cst.CSTNode] = [function.body]
+        while pending:
+            node = pending.pop()
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "execute"
+                and node.args
+            ):
+                sql = string_value(node.args[0].value)
+                receiver = dotted_name(node.func.value)
+                if sql is not None and receiver is not None and _CATALOG.search(sql):
+                    found.add(receiver)
+            pending.extend(_children(node))
+        return found
 
     def _literal_loop_target(self, name: str) -> bool:
         """Whether ``name`` is the target of an enclosing ``for`` over a literal list, tuple
@@ -3031,6 +3085,14 @@ _RELATED_FIELDS = frozenset(
 _SAFE_CALLS = frozenset({"qn", "qn2", "int", "len", "float", "quote_name_unless_alias"})
 _EXTRA_SQL_ARGUMENTS = frozenset({"select", "where", "tables", "order_by"})
 # identifier quoting: Django's quote_name, sqlite/psycopg-style quote_ident(ifier)
+#: Literal SQL reading the database's own catalog (table, index and constraint names).
+_CATALOG = re.compile(
+    r"\b(?:information_schema|pg_catalog|pg_indexes|pg_tables|pg_class|pg_index|"
+    r"pg_constraint|pg_attribute|pg_namespace|pg_views|pg_sequences|pg_trigger|"
+    r"sqlite_master|sqlite_schema)\b|^\s*(?:SHOW\s+(?:FULL\s+)?(?:TABLES|INDEX|INDEXES|KEYS|"
+    r"COLUMNS)|PRAGMA\s+(?:index_list|table_info|foreign_key_list))\b",
+    re.IGNORECASE,
+)
 _QUOTING_CALL = re.compile(r"quote_(?:name|ident|identifier)")
 # a DB-API connection's name: conn, connection, db_conn, pg_connection, cnx
 _CONNECTION_NAME = re.compile(r"(?:^|_)(?:conn|connection|cnx)$", re.IGNORECASE)
