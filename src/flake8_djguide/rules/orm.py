@@ -747,7 +747,15 @@ class RawSqlFormatting(_FlowRule):
         "`_meta` and `db_table`/`column`, UPPER_CASE names, local variables assigned only safe "
         "values in every branch, the target of a `for` over a literal list or tuple of strings "
         '(`for table in ("orders", "shipments"):`), names unpacked from '
-        "`sql_with_params()`/`as_sql()`/`compile()`, "
+        "`sql_with_params()`/`as_sql()`/`compile()`, the target of a `for` over a cursor's "
+        "rows (`cursor.fetchall()`, `fetchmany()`, the cursor; also `row[0]`) when the same "
+        "function runs literal SQL reading the database catalog on that cursor "
+        "(`information_schema`, `pg_indexes`, `pg_constraint`, `sqlite_master`, `SHOW INDEX`, "
+        "...) and the loop does not reassign it: a migration dropping the indexes it just "
+        "listed formats names the database itself holds, in a migration or anywhere else "
+        "(quoting them with `quote_name()` is still good practice, but nothing is injected); "
+        "rows of an application table and a catalog read in another function stay reported, "
+        "with the identifier remedy when they are identifiers, "
         'and placeholder lists (`", ".join(["%s"] * len(ids))`). `%` and `.format()` count only '
         "on a literal template (or a local variable holding only literals and reformattings "
         "of them)."
