@@ -716,8 +716,7 @@ def _ast_literal_collection(node: ast.expr | None) -> bool:
     if not isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return False
     return all(
-        isinstance(e, ast.Constant)
-        or (isinstance(e, (ast.Name, ast.Attribute)) and _ast_upper(e))
+        isinstance(e, ast.Constant) or (isinstance(e, (ast.Name, ast.Attribute)) and _ast_upper(e))
         for e in node.elts
     )
 
@@ -2433,8 +2432,10 @@ class Analysis:
                 if name in annotations or source in annotations:
                     served.add(name)
                     continue
-                if not call or call[1][0] != "ref" or not call[1][1].endswith(
-                    "SerializerMethodField"
+                if (
+                    not call
+                    or call[1][0] != "ref"
+                    or not call[1][1].endswith("SerializerMethodField")
                 ):
                     continue
                 method_name = kwargs.get("method_name")

@@ -579,7 +579,7 @@ class QueryInLoop(_FlowRule):
         "literal `range()` (bounded, not data-dependent), also when the collection's items are "
         "UPPER_CASE constants (`[settings.ROLE_ADMIN, settings.ROLE_ANNOTATOR]`) or it is held "
         "in a local variable, a module-level UPPER_CASE name assigned once "
-        "(`for role in ROLES:` with `ROLES = (\"admin\", \"annotator\")`) or a class "
+        '(`for role in ROLES:` with `ROLES = ("admin", "annotator")`) or a class '
         "constant read through `self`/`cls` (a setting such as `settings.ROLES` is not known "
         "and stays reported), sliced querysets (batches), "
         "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
@@ -678,9 +678,9 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "`except`, are taken as the fallback for objects serialized elsewhere), are neither "
         "reported nor put in the remedy. A relation read back to the object it was read on "
         "costs nothing and is left out of the finding and the remedy: the forward side of a "
-        "one-to-one loaded from its reverse side (`select_related(\"cover\")` then "
+        'one-to-one loaded from its reverse side (`select_related("cover")` then '
         "`cover.book`) and the other way round, and the foreign key of rows prefetched "
-        "through its reverse relation (`prefetch_related(\"chapters\")` then "
+        'through its reverse relation (`prefetch_related("chapters")` then '
         "`chapter.book`); only when no other relation of that kind joins the two models. "
         "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
         "... return obj.faces.first()`) is still reported: the index keeps which attributes "
