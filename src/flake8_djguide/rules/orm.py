@@ -864,3 +864,112 @@ class RawSqlUsed(_FlowRule):
     ]
     TEXT_HINTS = ("raw", "extra", "cursor", "RawSQL")
     AST_TRIGGERS = {ast.Call: _raw_trigger}
+
+
+_LOOKUP_METHODS = frozenset({"select_related", "prefetch_related"})
+
+
+def _is_prefetch_lookup(node: ast.expr) -> bool:
+    """A ``Prefetch("<lookup>", ...)`` call with a literal lookup."""
+    if type(node) is not ast.Call:
+        return False
+    func = node.func  # type: ignore[attr-defined]
+    name = func.attr if type(func) is ast.Attribute else getattr(func, "id", "")
+    if name != "Prefetch":
+        return False
+    values = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "lookup")]  # type: ignore[attr-defined]
+    return any(type(v) is ast.Constant and isinstance(v.value, str) for v in values)
+
+
+def _lookup_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    """``select_related(...)``/``prefetch_related(...)`` with a literal lookup."""
+    func = node.func
+    if type(func) is not ast.Attribute or func.attr not in _LOOKUP_METHODS:
+        return False
+    for arg in node.args:
+        if type(arg) is ast.Constant and isinstance(arg.value, str):
+            return True
+        if type(arg) is ast.JoinedStr:
+            return True
+        if func.attr == "prefetch_related" and _is_prefetch_lookup(arg):
+            return True
+    return False
+
+
+class InvalidRelatedLookup(_FlowRule):
+    """Checks for ``select_related``/``prefetch_related`` paths that are not relation chains."""
+
+    CODE = "DJG207"
+    NAME = "invalid-related-lookup"
+    MESSAGE = "`{lookup}`: {problem}; {remedy}"
+    RATIONALE = (
+        "A `select_related()` path through a plain field, a to-many relation or a name the "
+        "model does not have raises `FieldError` when the queryset runs, and a "
+        "`prefetch_related()` path through a plain field raises once rows are fetched; both "
+        "are easy to write after a field is renamed or split, and neither loads anything, so "
+        "the N+1 queries they were meant to prevent stay."
+    )
+    GUIDE = (
+        "002: PERF001 avoid N+1 queries "
+        "(`select_related('profile').prefetch_related('orders')`; 003: optimize queries)"
+    )
+    OPTIONS = ("cache-dir", "index-max-files", "project-root", "source-roots")
+    NOTES = (
+        "Checked: string arguments of `select_related()` and `prefetch_related()`, and the "
+        "lookup of `Prefetch(...)` arguments of `prefetch_related()`, on a queryset whose model "
+        "the model index knows (a manager chain, a variable, `self.get_queryset()`, a DRF "
+        "`queryset =`, a related manager), walked `__` by `__` from that model. "
+        "`select_related()` may follow forward ForeignKey/OneToOneField and reverse "
+        "one-to-one relations (and multi-table inheritance links): a concrete non-relational "
+        "field, a to-many relation or a GenericForeignKey is reported (the last two with "
+        "`prefetch_related()` as the remedy). A name the index does not know is reported in "
+        "`select_related()` only when it is a close misspelling (1 edit for names of up to 4 "
+        "letters, else 2) of a field or single-valued relation of a model whose bases are all "
+        "known, that is not the user model (third-party apps point one-to-one relations at "
+        "it), whose body assigns that name nothing the index cannot classify (a third-party "
+        "field class), in a file that does not use `FilteredRelation` (its aliases are "
+        "relations only the query knows). `prefetch_related()` accepts any relation, "
+        "GenericForeignKey and GenericRelation, and also attributes the index cannot see "
+        "(properties and methods returning objects, `to_attr` lists, reverse accessors of "
+        "third-party models), so only a known concrete non-relational field is reported there. "
+        "A known non-relational field is reported even on a model with a third-party base "
+        "(a base cannot make a field declared in the project a relation); a project field class "
+        "counts as a relation when it derives from a relation field. Past a relation to a "
+        "model the index does not know (a third-party model, a GenericForeignKey), nothing "
+        "more is checked. Left alone: `select_related()` with no arguments, `None`, and "
+        "arguments that are not literals. A reported path counts as loading nothing for "
+        "DJG201-DJG203."
+    )
+    VALID = [
+        Valid(
+            _MODELS + "def products():\n"
+            '    return Product.objects.select_related("category").prefetch_related("tags")\n'
+        ),
+        Valid(
+            _MODELS + "from django.db.models import Prefetch\n\n\n"
+            "def products():\n"
+            "    return Product.objects.prefetch_related(\n"
+            '        Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="sorted_tags")\n'
+            "    )\n"
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            _MODELS
+            + 'def products():\n    return Product.objects.select_related("category__name")\n',
+            19,
+            42,
+        ),
+        Invalid(
+            _MODELS + 'def products():\n    return Product.objects.select_related("tags")\n',
+            19,
+            42,
+        ),
+    ]
+    TEXT_HINTS = ("select_related", "prefetch_related")
+    AST_TRIGGERS = {ast.Call: _lookup_trigger}
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Everywhere, migrations included (a wrong path fails there too)."""
+        return True
