@@ -87,7 +87,12 @@ class Problem:
             remedy = f"use `{prefix}`; " if prefix else "remove it; "
         else:
             problem = f"`{segment}` is not a relation of `{name}` ({call} raises {error})"
-            remedy = f"did you mean `{self.suggestion}`? " if self.suggestion else ""
+            remedy = ""
+            if self.suggestion:
+                relation = self.model.relations.get(self.suggestion)
+                many = relation is not None and not relation.select_ok
+                remedy = f"did you mean `{self.suggestion}`"
+                remedy += " (a to-many relation, for `prefetch_related()`)? " if many else "? "
         return problem, remedy + _relations_text(index, self.model, self.method)
 
 
@@ -234,12 +239,9 @@ def _closed(index: Index, model: Model) -> bool:
 
 
 def _close_name(segment: str, model: Model, links: dict[str, Model | None]) -> str | None:
-    """The field or single-valued relation name ``segment`` looks like a misspelling of
-    (not a to-many relation: a ``FilteredRelation`` alias defined elsewhere may name one
-    of those in the singular)."""
-    single = {name for name, relation in model.relations.items() if relation.select_ok}
+    """The known field or relation name ``segment`` looks like a misspelling of."""
     best: tuple[int, str] | None = None
-    for name in sorted({*single, *links, *model.fields}):
+    for name in sorted({*model.relations, *links, *model.fields}):
         limit = 1 if min(len(name), len(segment)) <= 4 else 2
         distance = _distance(segment, name, limit)
         if distance <= limit and (best is None or distance < best[0]):
