@@ -164,7 +164,7 @@ def checked_step(
         path = split(text)
         if not path:
             continue
-        found = check(analysis.index, model, path, method, _strict(analysis.ctx))
+        found = check(analysis.index, model, path, method, is_strict(analysis.ctx))
         if found is None:
             continue
         if direct:
@@ -212,7 +212,7 @@ def _lookup_nodes(call: cst.Call, method: str) -> list[tuple[cst.BaseExpression,
     return found
 
 
-def _strict(ctx: FileContext) -> bool:
+def is_strict(ctx: FileContext) -> bool:
     """Whether misspelled names may be reported: not in a file that uses
     ``FilteredRelation`` (its aliases are relations only the query knows)."""
     cached = ctx.__dict__.get("_djguide_filtered_relation")

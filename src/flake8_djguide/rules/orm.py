@@ -14,7 +14,13 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.config import Option, define
-from flake8_djguide.helpers import ast_dotted_name, ast_nodes, qualified_name
+from flake8_djguide.helpers import (
+    ast_dotted_name,
+    ast_nodes,
+    dotted_name,
+    qualified_name,
+    string_value,
+)
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.context import FileContext
+    from flake8_djguide.index.project import Model
 else:
     from flake8_djguide._lazy import cst
 
@@ -965,12 +972,40 @@ def _is_prefetch_lookup(node: ast.expr) -> bool:
     """A ``Prefetch("<lookup>", ...)`` call with a literal lookup."""
     if type(node) is not ast.Call:
         return False
-    func = node.func  # type: ignore[attr-defined]
+    func = node.func
     name = func.attr if type(func) is ast.Attribute else getattr(func, "id", "")
     if name != "Prefetch":
         return False
-    values = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "lookup")]  # type: ignore[attr-defined]
+    values = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "lookup")]
     return any(type(v) is ast.Constant and isinstance(v.value, str) for v in values)
+
+
+def _registered_admin(node: ast.ClassDef) -> bool:
+    """A class decorated ``@admin.register(Model)`` (or a project's ``@register(Model)``)."""
+    for decorator in node.decorator_list:
+        if type(decorator) is ast.Call and decorator.args:
+            name = ast_dotted_name(decorator.func) or ""
+            if name.rsplit(".", 1)[-1] == "register":
+                return True
+    return False
+
+
+def _list_select_related(node: ast.ClassDef) -> bool:
+    for statement in node.body:
+        if (
+            type(statement) is ast.Assign
+            and any(
+                type(t) is ast.Name and t.id == "list_select_related" for t in statement.targets
+            )
+            and type(statement.value) in (ast.List, ast.Tuple)
+        ):
+            return True
+    return False
+
+
+def _admin_lookup_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
+    """A registered model admin with a literal ``list_select_related``."""
+    return _registered_admin(node) and _list_select_related(node)
 
 
 def _lookup_trigger(node: ast.Call, ctx: FileContext) -> bool:
@@ -1059,9 +1094,64 @@ class InvalidRelatedLookup(_FlowRule):
         ),
     ]
     TEXT_HINTS = ("select_related", "prefetch_related")
-    AST_TRIGGERS = {ast.Call: _lookup_trigger}
+    AST_TRIGGERS = {ast.Call: _lookup_trigger, ast.ClassDef: _admin_lookup_trigger}
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
         """Everywhere, migrations included (a wrong path fails there too)."""
         return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """``list_select_related`` of a model admin registered with ``@register(Model)``:
+        the change list passes it to ``select_related()``."""
+        model = self._registered_model(node)
+        if model is None:
+            return
+        from flake8_djguide.index import get_index
+        from flake8_djguide.index.querysets import split
+        from flake8_djguide.rules._lookups import check, is_strict
+
+        index = get_index(self.ctx).index
+        for statement in node.body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not (
+                    isinstance(small, cst.Assign)
+                    and any(
+                        isinstance(t.target, cst.Name) and t.target.value == "list_select_related"
+                        for t in small.targets
+                    )
+                    and isinstance(small.value, (cst.List, cst.Tuple))
+                ):
+                    continue
+                for element in small.value.elements:
+                    text = string_value(element.value)
+                    path = split(text) if text is not None else ()
+                    if not path:
+                        continue
+                    found = check(index, model, path, "select_related", is_strict(self.ctx))
+                    if found is not None:
+                        problem, remedy = found.describe(index)
+                        message = f"`{text}`: {problem}; {remedy}"
+                        self.report(
+                            element.value, message=message.replace("{", "{{").replace("}", "}}")
+                        )
+
+    def _registered_model(self, node: cst.ClassDef) -> Model | None:
+        for decorator in node.decorators:
+            call = decorator.decorator
+            if not isinstance(call, cst.Call) or not call.args:
+                continue
+            name = dotted_name(call.func) or ""
+            if name.rsplit(".", 1)[-1] != "register":
+                continue
+            first = call.args[0]
+            target = dotted_name(first.value) if first.keyword is None and not first.star else None
+            if target is None:
+                continue
+            from flake8_djguide.index import get_index
+
+            found = get_index(self.ctx)
+            return found.index.model_named(found.module, target)
+        return None
