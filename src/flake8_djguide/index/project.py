@@ -461,7 +461,9 @@ class Index:
         qualified = self.resolve(module, raw)
         if qualified in self.classes:
             return self._field_class_kind(qualified, 0) if last.endswith("Field") else None
-        if last.endswith("Field") and (qualified.startswith("django.") or raw.startswith("models.")):
+        if last.endswith("Field") and (
+            qualified.startswith("django.") or raw.startswith("models.")
+        ):
             return "field"
         return None
 
