@@ -8,8 +8,9 @@ only when the index is sure of it:
   directions). A concrete non-relational field, a to-many relation or a
   ``GenericForeignKey`` is an error (Django raises ``FieldError``). A name the index does
   not know is an error only when it is a close misspelling of a known relation or field of
-  a model whose bases are all known, other than the user model, and nothing in the
-  model's body could be a relation the index cannot classify.
+  a model whose bases are all known, other than the user model, that the model's body
+  does not assign a call the index cannot classify (a third-party field), in a file that
+  does not use ``FilteredRelation``.
 - ``prefetch_related()`` follows any relation and also any attribute (a property, a
   ``to_attr`` list, a relation added by a third-party app), so only a known concrete
   non-relational field is an error there.
