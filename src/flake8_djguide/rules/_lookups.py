@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import weakref
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from flake8_djguide.helpers import string_value
 from flake8_djguide.index.project import Index, Model
@@ -115,12 +115,17 @@ def _relations_text(index: Index, model: Model, method: str) -> str:
 
 
 def check(
-    index: Index, model: Model, path: tuple[str, ...], method: str, strict: bool = True
+    index: Index,
+    model: Model,
+    path: tuple[str, ...],
+    method: str,
+    strict: Callable[[], bool] = lambda: True,
 ) -> Problem | None:
     """The first problem of ``path`` on ``model`` for ``method``, or ``None``.
 
-    ``strict`` False leaves unknown names alone even when they look misspelled (a file
-    that defines ``FilteredRelation`` aliases, which ``select_related()`` accepts).
+    ``strict()`` False leaves unknown names alone even when they look misspelled (a file
+    that defines ``FilteredRelation`` aliases, which ``select_related()`` accepts); it is
+    asked only about such a name.
     """
     current: Model | None = model
     for position, segment in enumerate(path):
@@ -140,15 +145,10 @@ def check(
             # the implicit one-to-one of multi-table inheritance (either direction)
             current = links[current.qualname][segment]
             continue
-        if (
-            method != "select_related"
-            or not strict
-            or segment in current.unknown
-            or not _closed(index, current)
-        ):
+        if method != "select_related" or segment in current.unknown or not _closed(index, current):
             return None
         suggestion = _close_name(segment, current, links.get(current.qualname, {}))
-        if suggestion is None:
+        if suggestion is None or not strict():
             return None
         return Problem(method, path, position, current, "unknown", suggestion=suggestion)
     return None
@@ -165,7 +165,7 @@ def checked_step(
         path = split(text)
         if not path:
             continue
-        found = check(analysis.index, model, path, method, is_strict(analysis.ctx))
+        found = check(analysis.index, model, path, method, lambda: is_strict(analysis.ctx))
         if found is None:
             continue
         if direct:

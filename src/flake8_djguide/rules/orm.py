@@ -1133,7 +1133,7 @@ class InvalidRelatedLookup(_FlowRule):
                     path = split(text) if text is not None else ()
                     if not path:
                         continue
-                    found = check(index, model, path, "select_related", is_strict(self.ctx))
+                    found = check(index, model, path, "select_related", lambda: is_strict(self.ctx))
                     if found is not None:
                         problem, remedy = found.describe(index)
                         message = f"`{text}`: {problem}; {remedy}"
