@@ -1166,6 +1166,8 @@ class InvalidRelatedLookup(_FlowRule):
                     found = check(index, model, path, "select_related", lambda: is_strict(self.ctx))
                     if found is not None:
                         problem, remedy = found.describe(index)
+                        if found.kind in ("many", "gfk"):
+                            remedy = f"remove it and {remedy} in the admin's `get_queryset()`"
                         message = f"`{text}`: {problem}; {remedy}"
                         self.report(
                             element.value, message=message.replace("{", "{{").replace("}", "}}")
