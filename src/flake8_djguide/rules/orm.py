@@ -17,6 +17,7 @@ from flake8_djguide.config import Option, define
 from flake8_djguide.helpers import ast_dotted_name, ast_nodes, qualified_name
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
+from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -499,8 +500,10 @@ class NPlusOneRelation(_FlowRule):
             18,
         ),
     ]
-    TEXT_HINTS = ("for ",)
+    TEXT_HINTS = ("for ", "list_display")
     AST_TRIGGERS = {
+        ast.Assign: admin_trigger,
+        ast.AnnAssign: admin_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
@@ -513,6 +516,23 @@ class NPlusOneRelation(_FlowRule):
     def applies_to(cls, ctx: FileContext) -> bool:
         """Everywhere, migrations included (their RunPython functions loop over models too)."""
         return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Report the ``list_display`` columns of a top-level admin class that read a
+        relation per row (see :mod:`flake8_djguide.rules._admin`)."""
+        tree_node = self.ast_node(node)
+        if not isinstance(tree_node, ast.ClassDef):
+            return
+        findings = admin_findings(self.ctx, tree_node)
+        if not findings:
+            return
+        elements = entry_nodes(node)
+        for finding in findings:
+            if finding.position < len(elements):
+                self.report(
+                    elements[finding.position],
+                    message=finding.message.replace("{", "{{").replace("}", "}}"),
+                )
 
 
 class QueryInLoop(_FlowRule):

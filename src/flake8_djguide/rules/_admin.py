@@ -1,0 +1,645 @@
+"""``ModelAdmin.list_display`` columns that read a relation per row (DJG201).
+
+The admin's changelist renders every row of a page (100 by default), and each
+``list_display`` column is read on each row: a column that follows a relation
+the changelist queryset does not load runs one query per row.
+
+What Django loads by itself (``django/contrib/admin/views/main.py``,
+``ChangeList.get_queryset``/``apply_select_related``): when the queryset from
+``get_queryset()`` has no ``select_related`` yet, ``list_select_related = True``
+adds a bare ``select_related()``, a tuple adds ``select_related(*tuple)``, and
+the default ``False`` adds a bare ``select_related()`` only when a
+``list_display`` entry names a forward ``ForeignKey``/``OneToOneField`` directly.
+A bare ``select_related()`` follows non-null foreign keys only.
+
+The analysis reads flake8's ``ast`` tree (the admin's methods need not be
+parsed with libcst) and the project model index; anything it cannot follow
+(an unknown model, a project base admin in another module, a ``get_queryset``
+calling methods it does not know) gives no finding.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from flake8_djguide.helpers import ast_dotted_name
+from flake8_djguide.index.extract import attribute_reads
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.context import FileContext
+    from flake8_djguide.index.project import Index, Model, Relation
+else:
+    from flake8_djguide._lazy import cst
+
+Path = tuple[str, ...]
+
+#: Related-manager reads served by a prefetch cache.
+_SERVED = frozenset({"all()", "count()", "exists()"})
+#: Queryset methods a ``get_queryset()`` may call without hiding what it loads.
+_KNOWN_CALLS = frozenset(
+    {
+        "get_queryset",
+        "filter",
+        "exclude",
+        "order_by",
+        "distinct",
+        "all",
+        "using",
+        "none",
+        "only",
+        "defer",
+        "reverse",
+        "alias",
+        "annotate",
+        "select_related",
+        "prefetch_related",
+        "select_for_update",
+        "complex_filter",
+        # not queryset methods: reading the request, building expressions
+        "get",
+        "has_perm",
+        "has_perms",
+        "getlist",
+        "format",
+        "lower",
+        "upper",
+        "strip",
+    }
+)
+#: Methods that make the changelist's rows or queryset unknown.
+_OPAQUE_METHODS = frozenset(
+    {"get_list_select_related", "get_changelist", "get_changelist_instance"}
+)
+#: Reads per row that query even on a prefetched related manager.
+_REQUERY = frozenset(
+    {
+        "filter()",
+        "exclude()",
+        "order_by()",
+        "get()",
+        "first()",
+        "last()",
+        "latest()",
+        "earliest()",
+        "aggregate()",
+        "annotate()",
+        "values()",
+        "values_list()",
+        "distinct()",
+        "in_bulk()",
+    }
+)
+
+
+@dataclass
+class _Loads:
+    """What the changelist queryset loads with each row."""
+
+    select: set[Path] = field(default_factory=set)
+    prefetch: set[Path] = field(default_factory=set)
+    bare: bool = False
+    opaque: bool = False
+    annotated: set[str] = field(default_factory=set)  # relation names used in annotate()
+    own_select: bool = False  # get_queryset() calls select_related() itself
+
+    def covers(self, path: Path, relations: tuple[Relation, ...]) -> bool:
+        if self.opaque:
+            return True
+        for loaded in (*self.select, *self.prefetch):
+            if loaded[: len(path)] == path:
+                return True
+        return (
+            self.bare and len(path) <= 5 and all(r.forward_single and not r.null for r in relations)
+        )
+
+
+@dataclass
+class _Admin:
+    """The facts of an admin class and its same-file bases."""
+
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    list_select_related: ast.expr | None = None
+    get_queryset: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    opaque: bool = False
+
+
+@dataclass
+class AdminFinding:
+    """A ``list_display`` entry (by position among the literal parts) and its message."""
+
+    position: int
+    message: str
+
+
+def list_display_value(cls: ast.ClassDef) -> ast.expr | None:
+    """The value of the last ``list_display = ...`` of a class body."""
+    found: ast.expr | None = None
+    for statement in cls.body:
+        if isinstance(statement, ast.Assign):
+            if any(isinstance(t, ast.Name) and t.id == "list_display" for t in statement.targets):
+                found = statement.value
+        elif (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and statement.target.id == "list_display"
+            and statement.value is not None
+        ):
+            found = statement.value
+    return found
+
+
+def literal_parts(value: ast.expr) -> tuple[list[ast.expr], bool]:
+    """The elements of the tuple/list displays of ``list_display`` (in source order,
+    through ``+``) and whether some part is not such a display (``Base.list_display``,
+    a starred element)."""
+    elements: list[ast.expr] = []
+    unknown = False
+    stack: list[ast.expr] = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
+            stack += (current.right, current.left)
+        elif isinstance(current, (ast.Tuple, ast.List)):
+            for element in current.elts:
+                if isinstance(element, ast.Starred):
+                    unknown = True
+                elements.append(element)
+        else:
+            unknown = True
+    return elements, unknown
+
+
+def admin_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    """``list_display = ...`` in the body of a top-level class whose analysis finds
+    something (the analysis is ``ast``-only, and its result is kept for the rule)."""
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign):
+        targets = [node.target]
+    else:
+        return False
+    if not any(isinstance(t, ast.Name) and t.id == "list_display" for t in targets):
+        return False
+    chain = ctx.trigger_chain
+    statement = ctx.current_statement
+    if len(chain) != 1 or chain[0] is not statement or not isinstance(statement, ast.ClassDef):
+        return False
+    return bool(admin_findings(ctx, statement))
+
+
+def admin_findings(ctx: FileContext, cls: ast.ClassDef) -> list[AdminFinding]:
+    """The findings of one top-level admin class (computed once per file and class)."""
+    cache: dict[int, list[AdminFinding]] = ctx.__dict__.setdefault("_djguide_admin", {})
+    found = cache.get(id(cls))
+    if found is None:
+        try:
+            found = _Analysis(ctx, cls).findings()
+        except RecursionError:
+            found = []
+        cache[id(cls)] = found
+    return found
+
+
+class _Analysis:
+    def __init__(self, ctx: FileContext, cls: ast.ClassDef) -> None:
+        from flake8_djguide.index import get_index
+
+        self.ctx = ctx
+        self.cls = cls
+        tree = getattr(ctx, "tree", None)
+        self.body: list[ast.stmt] = tree.body if isinstance(tree, ast.Module) else []
+        self.file_index = get_index(ctx)
+        self.index: Index = self.file_index.index
+        self.module = self.file_index.module
+
+    # -- the class -------------------------------------------------------------------------------
+
+    def _top_level(self, name: str) -> ast.AST | None:
+        found: ast.AST | None = None
+        for statement in self.body:
+            if (
+                isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and statement.name == name
+            ):
+                found = statement
+        return found
+
+    def _admin(self) -> _Admin:
+        """The class's methods and options, own first, then those of bases defined in
+        the same file; ``opaque`` when a base is a project class of another module."""
+        admin = _Admin()
+        seen: set[int] = set()
+        order: list[ast.ClassDef] = []
+        stack = [self.cls]
+        while stack:
+            current = stack.pop(0)
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            order.append(current)
+            for base in current.bases:
+                name = ast_dotted_name(base)
+                if name is None:
+                    admin.opaque = True
+                    continue
+                local = self._top_level(name) if "." not in name else None
+                if isinstance(local, ast.ClassDef):
+                    stack.append(local)
+                    continue
+                qualified = self.index.resolve(self.module, name)
+                if qualified in self.index.classes:
+                    admin.opaque = True  # a project base admin we cannot read here
+        for current in order:
+            for statement in current.body:
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    admin.methods.setdefault(statement.name, statement)
+                    if statement.name in _OPAQUE_METHODS:
+                        admin.opaque = True
+                elif (
+                    isinstance(statement, ast.Assign)
+                    and admin.list_select_related is None
+                    and any(
+                        isinstance(t, ast.Name) and t.id == "list_select_related"
+                        for t in statement.targets
+                    )
+                ):
+                    admin.list_select_related = statement.value
+        admin.get_queryset = admin.methods.get("get_queryset")
+        return admin
+
+    def _models(self, admin: _Admin) -> list[Model]:
+        """The models the class is registered for (``@admin.register(...)``,
+        ``<site>.register(Model, Admin)`` in this module, else ``model = ...``)."""
+        refs: list[ast.expr] = []
+        for decorator in self.cls.decorator_list:
+            if isinstance(decorator, ast.Call) and _last(decorator.func) == "register":
+                refs.extend(decorator.args)
+        for statement in self.body:
+            call = statement.value if isinstance(statement, ast.Expr) else None
+            if not isinstance(call, ast.Call) or _last(call.func) != "register":
+                continue
+            admin_arg = call.args[1] if len(call.args) > 1 else None
+            for keyword in call.keywords:
+                if keyword.arg == "admin_class":
+                    admin_arg = keyword.value
+            if isinstance(admin_arg, ast.Name) and admin_arg.id == self.cls.name and call.args:
+                first = call.args[0]
+                refs.extend(first.elts if isinstance(first, (ast.List, ast.Tuple)) else [first])
+        if not refs:
+            for statement in self.cls.body:
+                if (
+                    isinstance(statement, ast.Assign)
+                    and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)
+                    and statement.targets[0].id == "model"
+                ):
+                    refs.append(statement.value)
+        models: list[Model] = []
+        for ref in refs:
+            name = ast_dotted_name(ref)
+            model = self.index.model_named(self.module, name) if name else None
+            if model is None:
+                return []  # one unknown model: the column may be right for it
+            if all(m.qualname != model.qualname for m in models):
+                models.append(model)
+        return models
+
+    # -- what the changelist loads -----------------------------------------------------------------
+
+    def _loads(self, admin: _Admin, model: Model, entries: list[ast.expr], unknown: bool) -> _Loads:
+        from flake8_djguide.rules._ormflow import default_manager_base
+
+        loads = _Loads()
+        base = default_manager_base(self.index, model.qualname)
+        if base.opaque:
+            loads.opaque = True
+            return loads
+        loads.select |= set(base.select)
+        loads.prefetch |= set(base.prefetch)
+        loads.bare = base.bare
+        if admin.get_queryset is not None:
+            self._read_get_queryset(admin.get_queryset, loads)
+        option = admin.list_select_related
+        if loads.own_select:
+            pass  # the queryset has select_related(): Django adds none of its own
+        elif option is None or (isinstance(option, ast.Constant) and option.value is False):
+            # Django's own select_related() when list_display names a forward FK
+            if unknown or any(self._direct_fk(model, e) for e in entries):
+                loads.bare = True
+        elif isinstance(option, ast.Constant) and option.value is True:
+            loads.bare = True
+        elif isinstance(option, (ast.Tuple, ast.List)) and all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in option.elts
+        ):
+            for element in option.elts:
+                assert isinstance(element, ast.Constant)
+                loads.select.add(tuple(str(element.value).split("__")))
+        else:
+            loads.opaque = True
+        return loads
+
+    def _direct_fk(self, model: Model, entry: ast.expr) -> bool:
+        if not (isinstance(entry, ast.Constant) and isinstance(entry.value, str)):
+            return False
+        relation = model.relation(entry.value)
+        return relation is not None and relation.forward_single
+
+    def _read_get_queryset(
+        self, method: ast.FunctionDef | ast.AsyncFunctionDef, loads: _Loads
+    ) -> None:
+        unconditional = {
+            id(node)
+            for statement in method.body
+            if isinstance(statement, (ast.Return, ast.Assign, ast.AnnAssign, ast.Expr))
+            for node in ast.walk(statement)
+        }
+        for node in ast.walk(method):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and (
+                node is not method
+            ):
+                loads.opaque = True
+                return
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            name = node.func.attr
+            if name not in _KNOWN_CALLS:
+                loads.opaque = True
+                return
+            if name == "select_related":
+                loads.own_select = loads.own_select or id(node) in unconditional
+                if not node.args and not node.keywords:
+                    loads.bare = True
+                for arg in node.args:
+                    text = _string(arg)
+                    if text is None:
+                        loads.opaque = True
+                        return
+                    loads.select.add(tuple(text.split("__")))
+            elif name == "prefetch_related":
+                for arg in node.args:
+                    text = _string(arg)
+                    if text is None and isinstance(arg, ast.Call) and arg.args:
+                        if _last(arg.func) == "Prefetch" and not any(
+                            k.arg == "to_attr" for k in arg.keywords
+                        ):
+                            text = _string(arg.args[0])
+                        elif _last(arg.func) == "Prefetch":
+                            continue  # a to_attr list: the relation itself is not loaded
+                    if text is None:
+                        loads.opaque = True
+                        return
+                    loads.prefetch.add(tuple(text.split("__")))
+            elif name in ("annotate", "alias"):
+                for value in [*node.args, *(k.value for k in node.keywords)]:
+                    for sub in ast.walk(value):
+                        text = _string(sub)
+                        if text is not None:
+                            loads.annotated.add(text.split("__")[0])
+
+    # -- what each column reads ----------------------------------------------------------------------
+
+    def findings(self) -> list[AdminFinding]:
+        value = list_display_value(self.cls)
+        if value is None:
+            return []
+        entries, unknown = literal_parts(value)
+        if not entries:
+            return []
+        admin = self._admin()
+        if admin.opaque:
+            return []
+        models = self._models(admin)
+        found: dict[int, AdminFinding] = {}
+        for model in models:
+            loads = self._loads(admin, model, entries, unknown)
+            if loads.opaque:
+                continue
+            for position, entry in enumerate(entries):
+                if position in found:
+                    continue
+                message = self._entry(admin, model, entry, loads)
+                if message is not None:
+                    found[position] = AdminFinding(position, message)
+        return [found[p] for p in sorted(found)]
+
+    def _entry(self, admin: _Admin, model: Model, entry: ast.expr, loads: _Loads) -> str | None:
+        reads: list[tuple[Path, tuple[Relation, ...], str]] = []
+        queries: list[str] = []
+        if isinstance(entry, ast.Constant) and isinstance(entry.value, str):
+            label = entry.value
+            relation = model.relation(label)
+            if "__" in label:
+                walked = self._lookup(model, label.split("__"))
+                if walked is not None:
+                    reads.append((*walked, "one"))
+            elif relation is not None:
+                if relation.forward_single:
+                    reads.append(((label,), (relation,), "one"))
+            elif label in admin.methods:
+                self._callable(admin.methods[label], 1, model, reads, queries)
+        elif isinstance(entry, ast.Name):
+            label = entry.id
+            method = admin.methods.get(label)
+            if method is not None and method in self.cls.body:
+                self._callable(method, 1, model, reads, queries)
+            else:
+                function = self._top_level(label)
+                if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self._callable(function, 0, model, reads, queries)
+        else:
+            return None
+        return self._message(label, model, reads, queries, admin, loads)
+
+    def _lookup(self, model: Model, parts: list[str]) -> tuple[Path, tuple[Relation, ...]] | None:
+        """A ``list_display`` lookup ``a__b__c``: the forward relations it follows."""
+        relations: list[Relation] = []
+        current: Model | None = model
+        for index, part in enumerate(parts):
+            relation = current.relation(part) if current is not None else None
+            last = index == len(parts) - 1
+            if relation is None:
+                if (
+                    last
+                    and current is not None
+                    and (part in current.fields or not current.complete)
+                ):
+                    break
+                return None
+            if not relation.forward_single:
+                return None
+            relations.append(relation)
+            current = self.index.models.get(relation.target) if relation.target else None
+        if not relations:
+            return None
+        return tuple(parts[: len(relations)]), tuple(relations)
+
+    def _callable(
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        position: int,
+        model: Model,
+        reads: list[tuple[Path, tuple[Relation, ...], str]],
+        queries: list[str],
+    ) -> None:
+        """The relations a column function reads on its row parameter, and the
+        queries it runs itself (``Model.objects...``)."""
+        params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+        if len(params) <= position:
+            return
+        for chain in attribute_reads(function, params[position]):
+            read = self._read(model, chain)
+            if read is not None:
+                reads.append(read)
+        managers = self.index.manager_names | {"_default_manager", "_base_manager"}
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in managers
+                and isinstance(node.value, ast.Name)
+            ):
+                target = self.index.model_named(self.module, node.value.id)
+                if target is not None:
+                    queries.append(f"{node.value.id}.{node.attr}")
+
+    def _read(
+        self, model: Model, chain: list[str]
+    ) -> tuple[Path, tuple[Relation, ...], str] | None:
+        """The relation path an attribute chain read on the row loads, and how:
+        ``one`` (a forward relation), ``many`` (a related manager's rows, served by a
+        prefetch) or ``requery`` (a query per row even when prefetched)."""
+        relations: list[Relation] = []
+        path: list[str] = []
+        current: Model | None = model
+        for index, part in enumerate(chain):
+            if part.endswith("()") or current is None:
+                break
+            relation = current.relation(part)
+            if relation is None or relation.kind == "gfk":
+                break
+            if relation.many:
+                following = chain[index + 1] if index + 1 < len(chain) else ""
+                if following in _SERVED:
+                    return (*path, part), (*relations, relation), "many"
+                if following in _REQUERY:
+                    return (*path, part), (*relations, relation), "requery:" + following
+                return None
+            relations.append(relation)
+            path.append(part)
+            current = self.index.models.get(relation.target) if relation.target else None
+        if not path:
+            return None
+        return tuple(path), tuple(relations), "one"
+
+    # -- the message -------------------------------------------------------------------------------
+
+    def _message(
+        self,
+        label: str,
+        model: Model,
+        reads: list[tuple[Path, tuple[Relation, ...], str]],
+        queries: list[str],
+        admin: _Admin,
+        loads: _Loads,
+    ) -> str | None:
+        select: list[str] = []
+        prefetch: list[str] = []
+        requery: list[str] = []
+        for path, relations, kind in reads:
+            text = "__".join(path)
+            if path[0] in loads.annotated or path[0].removesuffix("_set") in loads.annotated:
+                continue
+            if kind.startswith("requery:"):
+                requery.append(f"{'.'.join(path)}.{kind.split(':', 1)[1]}")
+            elif not loads.covers(path, relations):
+                target = (
+                    prefetch
+                    if kind == "many" or not all(r.select_ok for r in relations)
+                    else select
+                )
+                if text not in target:
+                    target.append(text)
+        select = [p for p in select if not any(o != p and o.startswith(p + "__") for o in select)]
+        column = f"`list_display` column `{label}`"
+        row = f"each `{model.name}` row"
+        if select or prefetch:
+            names = ", ".join(f"`{p}`" for p in (*select, *prefetch))
+            remedies = []
+            if select:
+                quoted = ", ".join(f'"{p}"' for p in select)
+                if loads.own_select:
+                    remedies.append(f"add {quoted} to the `select_related()` of `get_queryset()`")
+                elif isinstance(admin.list_select_related, (ast.Tuple, ast.List)):
+                    remedies.append(f"add {quoted} to `list_select_related`")
+                else:
+                    one = "," if len(select) == 1 else ""
+                    remedies.append(f"set `list_select_related = ({quoted}{one})`")
+            if prefetch:
+                quoted = ", ".join(f'"{p}"' for p in prefetch)
+                remedies.append(f"add `.prefetch_related({quoted})` in `get_queryset()`")
+            plural = "s" if len(select) + len(prefetch) > 1 else ""
+            return (
+                f"{column} reads relation{plural} {names} of {row} without loading "
+                f"{'them' if plural else 'it'} (a query per row of the changelist); "
+                + " and ".join(remedies)
+            )
+        if requery:
+            return (
+                f"{column} runs `{requery[0]}` for {row} (a query per row of the changelist, "
+                f"even when prefetched); prefetch the rows with `Prefetch(..., to_attr=...)` or "
+                f"`annotate()` the value in `get_queryset()` and read that"
+            )
+        if queries:
+            return (
+                f"{column} runs a query for {row} (`{queries[0]}`); load the data once in "
+                f"`get_queryset()` (`prefetch_related`/`annotate`) and read it from the row"
+            )
+        return None
+
+
+def _last(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _string(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def entry_nodes(cls: cst.ClassDef) -> list[cst.BaseExpression]:
+    """The libcst elements of the class's last ``list_display`` tuple/list displays, in
+    the order of :func:`literal_parts`."""
+    value: cst.BaseExpression | None = None
+    for statement in cls.body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                targets = [small.target]
+            else:
+                continue
+            if any(isinstance(t, cst.Name) and t.value == "list_display" for t in targets):
+                value = small.value
+    return [] if value is None else list(_elements(value))
+
+
+def _elements(value: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    stack: list[cst.BaseExpression] = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Add):
+            stack += (current.right, current.left)
+        elif isinstance(current, (cst.Tuple, cst.List)):
+            for element in current.elements:
+                yield element.value
