@@ -106,6 +106,9 @@ class _Loads:
     opaque: bool = False
     annotated: set[str] = field(default_factory=set)  # relation names used in annotate()
     own_select: bool = False  # get_queryset() calls select_related() itself
+    #: foreign keys named in list_display that Django's own select_related() loads (a
+    #: list_select_related tuple turns it off: the remedy must name them too)
+    direct: list[str] = field(default_factory=list)
 
     def covers(self, path: Path, relations: tuple[Relation, ...]) -> bool:
         if self.opaque:
@@ -329,7 +332,12 @@ class _Analysis:
             pass  # the queryset has select_related(): Django adds none of its own
         elif option is None or (isinstance(option, ast.Constant) and option.value is False):
             # Django's own select_related() when list_display names a forward FK
-            if unknown or any(self._direct_fk(model, e) for e in entries):
+            loads.direct = [
+                str(e.value)
+                for e in entries
+                if self._direct_fk(model, e) and isinstance(e, ast.Constant)
+            ]
+            if unknown or loads.direct:
                 loads.bare = True
         elif isinstance(option, ast.Constant) and option.value is True:
             loads.bare = True
@@ -576,7 +584,9 @@ class _Analysis:
                 elif isinstance(admin.list_select_related, (ast.Tuple, ast.List)):
                     remedies.append(f"add {quoted} to `list_select_related`")
                 else:
-                    one = "," if len(select) == 1 else ""
+                    paths = [*(d for d in loads.direct if d not in select), *select]
+                    quoted = ", ".join(f'"{p}"' for p in paths)
+                    one = "," if len(paths) == 1 else ""
                     remedies.append(f"set `list_select_related = ({quoted}{one})`")
             if prefetch:
                 quoted = ", ".join(f'"{p}"' for p in prefetch)
