@@ -441,15 +441,19 @@ class _Analysis:
         if isinstance(entry, ast.Constant) and isinstance(entry.value, str):
             label = entry.value
             relation = model.relation(label)
-            if "__" in label:
+            # Django's order: a model field (or a lookup), a ModelAdmin attribute, then
+            # an attribute of the model
+            if relation is not None:
+                if relation.forward_single:
+                    reads.append(((label,), (relation,), "one"))
+            elif "__" in label.strip("_"):
                 walked = self._lookup(model, label.split("__"))
                 if walked is not None:
                     reads.append((*walked, "one"))
-            elif relation is not None:
-                if relation.forward_single:
-                    reads.append(((label,), (relation,), "one"))
-            elif label in admin.methods:
+            elif label in admin.methods and label != "__str__":
                 self._callable(admin.methods[label], 1, model, reads, queries)
+            elif label in model.self_reads:
+                reads.extend(self._reads(model, [label + "()"]))
         elif isinstance(entry, ast.Name):
             label = entry.id
             method = admin.methods.get(label)
@@ -499,10 +503,11 @@ class _Analysis:
         params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
         if len(params) <= position:
             return
-        for chain in attribute_reads(function, params[position]):
-            read = self._read(model, chain)
-            if read is not None:
-                reads.append(read)
+        row = params[position]
+        for chain in attribute_reads(function, row):
+            reads.extend(self._reads(model, chain))
+        if _formats(function, row):
+            reads.extend(self._reads(model, ["__str__()"]))
         managers = self.index.manager_names | {"_default_manager", "_base_manager"}
         for node in ast.walk(function):
             if (
@@ -514,17 +519,35 @@ class _Analysis:
                 if target is not None:
                     queries.append(f"{node.value.id}.{node.attr}")
 
-    def _read(
-        self, model: Model, chain: list[str]
-    ) -> tuple[Path, tuple[Relation, ...], str] | None:
-        """The relation path an attribute chain read on the row loads, and how:
+    def _reads(
+        self, model: Model, chain: list[str], depth: int = 0
+    ) -> list[tuple[Path, tuple[Relation, ...], str]]:
+        """The relation paths an attribute chain read on the row loads, and how:
         ``one`` (a forward relation), ``many`` (a related manager's rows, served by a
-        prefetch) or ``requery`` (a query per row even when prefetched)."""
+        prefetch) or ``requery:<call>`` (a query per row even when prefetched). A model
+        method or property on the way (``obj.get_groups()``, ``obj.display_name``) is
+        followed through what it reads on ``self`` (from the model index)."""
         relations: list[Relation] = []
         path: list[str] = []
         current: Model | None = model
         for index, part in enumerate(chain):
-            if part.endswith("()") or current is None:
+            if current is None:
+                break
+            name = part[:-2] if part.endswith("()") else part
+            if (
+                name in current.self_reads
+                and current.relation(name) is None
+                and name not in current.fields
+            ):
+                found: list[tuple[Path, tuple[Relation, ...], str]] = []
+                if path:
+                    found.append((tuple(path), tuple(relations), "one"))
+                if depth < 3:
+                    for sub in current.self_reads[name]:
+                        for sub_path, sub_relations, kind in self._reads(current, sub, depth + 1):
+                            found.append(((*path, *sub_path), (*relations, *sub_relations), kind))
+                return found
+            if part.endswith("()"):
                 break
             relation = current.relation(part)
             if relation is None or relation.kind == "gfk":
@@ -532,16 +555,16 @@ class _Analysis:
             if relation.many:
                 following = chain[index + 1] if index + 1 < len(chain) else ""
                 if following in _SERVED:
-                    return (*path, part), (*relations, relation), "many"
+                    return [((*path, part), (*relations, relation), "many")]
                 if following in _REQUERY:
-                    return (*path, part), (*relations, relation), "requery:" + following
-                return None
+                    return [((*path, part), (*relations, relation), "requery:" + following)]
+                return []
             relations.append(relation)
             path.append(part)
             current = self.index.models.get(relation.target) if relation.target else None
         if not path:
-            return None
-        return tuple(path), tuple(relations), "one"
+            return []
+        return [(tuple(path), tuple(relations), "one")]
 
     # -- the message -------------------------------------------------------------------------------
 
@@ -609,6 +632,21 @@ class _Analysis:
                 f"`get_queryset()` (`prefetch_related`/`annotate`) and read it from the row"
             )
         return None
+
+
+def _formats(function: ast.AST, name: str) -> bool:
+    """Whether ``function`` turns ``name`` into text (``str(obj)``, ``f"{obj}"``): the
+    model's ``__str__`` runs."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.FormattedValue):
+            value = node.value
+        elif isinstance(node, ast.Call) and _last(node.func) == "str" and len(node.args) == 1:
+            value = node.args[0]
+        else:
+            continue
+        if isinstance(value, ast.Name) and value.id == name:
+            return True
+    return False
 
 
 def _last(node: ast.expr) -> str:
