@@ -473,7 +473,23 @@ class NPlusOneRelation(_FlowRule):
         "`only()` or named in `defer()` and read in the loop is reported too. Not reported: "
         "`<fk>_id`, rows of `values()`/`values_list()`, blocks that end the loop (`break`, "
         "`return`, `raise` without `continue`), relations the loop body assigns itself "
-        "(`p.category = cache[p.category_id]`), and code in nested functions and lambdas."
+        "(`p.category = cache[p.category_id]`), and code in nested functions and lambdas. "
+        "Admin changelists: each `list_display` entry of a top-level admin class is a read per "
+        "row, reported at the entry: a forward relation named directly, a `__` lookup, a "
+        "`ModelAdmin` method or module function whose row parameter reads a relation (or "
+        "counts a related manager, or formats the row: the model's `__str__`), a model method "
+        "or property (what it reads on `self`, from the index), and a column that queries "
+        "itself (`Model.objects...`). Loaded is what Django loads: `list_select_related` (True: "
+        "a bare `select_related()`, a tuple: those paths), by default a bare `select_related()` "
+        "when an entry names a forward foreign key (it follows non-null foreign keys only: a "
+        "nullable one is reported), none of it when `get_queryset()` calls `select_related` "
+        "unconditionally, plus what `get_queryset()` and the default manager load; a relation "
+        "named in `get_queryset()`'s `annotate()` counts as loaded. The model comes from "
+        "`@admin.register(...)` or `<site>.register(Model, Admin)` in the same module, else "
+        "`model = ...`. No finding for an unknown model, a project base admin of another "
+        "module, a `get_queryset()` calling other methods, `get_list_select_related()` or "
+        "`get_changelist()` overrides, or a `list_select_related` that is not a literal; "
+        "inlines are not checked."
     )
     VALID = [
         Valid(
@@ -485,6 +501,12 @@ class NPlusOneRelation(_FlowRule):
             _MODELS + 'def labels():\n    for p in Product.objects.prefetch_related("tags"):\n'
             "        print([t.name for t in p.tags.all()])\n"
         ),
+        Valid(
+            _MODELS + "from django.contrib import admin\n\n\n@admin.register(Product)\n"
+            "class ProductAdmin(admin.ModelAdmin):\n"
+            '    list_display = ("name", "category", "category_name")\n\n'
+            "    def category_name(self, obj):\n        return obj.category.name\n"
+        ),
     ]
     INVALID = [
         Invalid(
@@ -492,6 +514,14 @@ class NPlusOneRelation(_FlowRule):
             + "def names():\n    for p in Product.objects.all():\n        print(p.category.name)\n",
             20,
             14,
+        ),
+        Invalid(
+            _MODELS + "from django.contrib import admin\n\n\n@admin.register(Product)\n"
+            "class ProductAdmin(admin.ModelAdmin):\n"
+            '    list_display = ("name", "category_name")\n\n'
+            "    def category_name(self, obj):\n        return obj.category.name\n",
+            23,
+            28,
         ),
         Invalid(
             _MODELS + 'def labels():\n    products = Product.objects.filter(name__startswith="a")\n'
