@@ -60,6 +60,8 @@ _KNOWN_CALLS = frozenset(
         "prefetch_related",
         "select_for_update",
         "complex_filter",
+        "values",
+        "values_list",
         # not queryset methods: reading the request, building expressions
         "get",
         "has_perm",
@@ -326,7 +328,7 @@ class _Analysis:
         loads.prefetch |= set(base.prefetch)
         loads.bare = base.bare
         if admin.get_queryset is not None:
-            self._read_get_queryset(admin.get_queryset, loads)
+            self._read_get_queryset(admin.get_queryset, loads, model)
         option = admin.list_select_related
         if loads.own_select:
             pass  # the queryset has select_related(): Django adds none of its own
@@ -357,8 +359,38 @@ class _Analysis:
         relation = model.relation(entry.value)
         return relation is not None and relation.forward_single
 
+    def _other_querysets(
+        self, method: ast.FunctionDef | ast.AsyncFunctionDef, model: Model
+    ) -> set[int]:
+        """The calls of chains on another model's manager (``Review.objects...``), or on a
+        local variable assigned one: they build other querysets."""
+        foreign_names: set[str] = set()
+        found: set[int] = set()
+        for _ in range(2):  # a variable assigned from another such variable
+            for node in ast.walk(method):
+                if not isinstance(node, ast.Call):
+                    continue
+                calls, root = _chain_calls(node)
+                foreign = False
+                if isinstance(root, ast.Attribute) and isinstance(root.value, ast.Name):
+                    other = self.index.model_named(self.module, root.value.id)
+                    foreign = other is not None and other.qualname != model.qualname
+                elif isinstance(root, ast.Name):
+                    foreign = root.id in foreign_names
+                if foreign:
+                    found.update(calls)
+            for node in ast.walk(method):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and id(node.value) in found
+                ):
+                    foreign_names.add(node.targets[0].id)
+        return found
+
     def _read_get_queryset(
-        self, method: ast.FunctionDef | ast.AsyncFunctionDef, loads: _Loads
+        self, method: ast.FunctionDef | ast.AsyncFunctionDef, loads: _Loads, model: Model
     ) -> None:
         unconditional = {
             id(node)
@@ -366,13 +398,26 @@ class _Analysis:
             if isinstance(statement, (ast.Return, ast.Assign, ast.AnnAssign, ast.Expr))
             for node in ast.walk(statement)
         }
+        # the querysets given to Prefetch(...) load relations of another model
+        inner = {
+            id(sub)
+            for node in ast.walk(method)
+            if isinstance(node, ast.Call) and _last(node.func) == "Prefetch"
+            for argument in [*node.args[1:], *(k.value for k in node.keywords)]
+            for sub in ast.walk(argument)
+        }
+        inner |= self._other_querysets(method, model)
         for node in ast.walk(method):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and (
                 node is not method
             ):
                 loads.opaque = True
                 return
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            if (
+                not isinstance(node, ast.Call)
+                or not isinstance(node.func, ast.Attribute)
+                or id(node) in inner
+            ):
                 continue
             name = node.func.attr
             if name not in _KNOWN_CALLS:
@@ -446,6 +491,8 @@ class _Analysis:
             if relation is not None:
                 if relation.forward_single:
                     reads.append(((label,), (relation,), "one"))
+            elif label in model.fields:
+                pass
             elif "__" in label.strip("_"):
                 walked = self._lookup(model, label.split("__"))
                 if walked is not None:
@@ -501,6 +548,8 @@ class _Analysis:
         """The relations a column function reads on its row parameter, and the
         queries it runs itself (``Model.objects...``)."""
         params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+        if position and any(_last(d) == "staticmethod" for d in function.decorator_list):
+            position = 0
         if len(params) <= position:
             return
         row = params[position]
@@ -647,6 +696,17 @@ def _formats(function: ast.AST, name: str) -> bool:
         if isinstance(value, ast.Name) and value.id == name:
             return True
     return False
+
+
+def _chain_calls(node: ast.expr) -> tuple[set[int], ast.expr]:
+    """The ids of the calls of a method chain (``a.b().c()``) and what it starts from
+    (``a.b`` stops at the first attribute that is not called: ``Review.objects``)."""
+    calls: set[int] = set()
+    current = node
+    while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+        calls.add(id(current))
+        current = current.func.value
+    return calls, current
 
 
 def _last(node: ast.expr) -> str:
