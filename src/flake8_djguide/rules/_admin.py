@@ -603,7 +603,10 @@ class _Analysis:
                 break
             if relation.many:
                 following = chain[index + 1] if index + 1 < len(chain) else ""
-                if following in _SERVED:
+                target = self.index.models.get(relation.target) if relation.target else None
+                if following in _SERVED or (
+                    following == "first()" and target is not None and target.ordered
+                ):
                     return [((*path, part), (*relations, relation), "many")]
                 if following in _REQUERY:
                     return [((*path, part), (*relations, relation), "requery:" + following)]
