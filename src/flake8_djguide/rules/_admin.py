@@ -107,7 +107,8 @@ class _Loads:
     bare: bool = False
     opaque: bool = False
     annotated: set[str] = field(default_factory=set)  # relation names used in annotate()
-    own_select: bool = False  # get_queryset() calls select_related() itself
+    own_select: bool = False  # get_queryset() (or the manager) calls select_related()
+    manager_select: bool = False  # the default manager's get_queryset() does
     #: foreign keys named in list_display that Django's own select_related() loads (a
     #: list_select_related tuple turns it off: the remedy must name them too)
     direct: list[str] = field(default_factory=list)
@@ -131,6 +132,15 @@ class _Admin:
     list_select_related: ast.expr | None = None
     get_queryset: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     opaque: bool = False
+
+
+@dataclass
+class _Missing:
+    """What a column reads that the changelist does not load."""
+
+    select: list[str] = field(default_factory=list)
+    prefetch: list[str] = field(default_factory=list)
+    requery: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -327,6 +337,9 @@ class _Analysis:
         loads.select |= set(base.select)
         loads.prefetch |= set(base.prefetch)
         loads.bare = base.bare
+        # the queryset has select_related() already: Django adds none of its own
+        loads.manager_select = bool(base.select or base.bare)
+        loads.own_select = loads.manager_select
         if admin.get_queryset is not None:
             self._read_get_queryset(admin.get_queryset, loads, model)
         option = admin.list_select_related
@@ -472,15 +485,31 @@ class _Analysis:
             loads = self._loads(admin, model, entries, unknown)
             if loads.opaque:
                 continue
+            missing: dict[int, tuple[str, _Missing, list[str]]] = {}
             for position, entry in enumerate(entries):
+                read = self._entry(admin, model, entry)
+                if read is not None:
+                    label, reads, queries = read
+                    missing[position] = (label, self._missing(reads, loads), queries)
+            # one tuple for the whole class: setting list_select_related turns Django's
+            # own select_related() off, so it names the foreign keys that one loaded too
+            wanted = [*loads.direct]
+            for _, need, _ in missing.values():
+                wanted += [p for p in need.select if p not in wanted]
+            wanted = [p for p in wanted if not any(o.startswith(p + "__") for o in wanted)]
+            for position, (label, need, queries) in missing.items():
                 if position in found:
                     continue
-                message = self._entry(admin, model, entry, loads)
+                message = self._message(label, model, need, queries, admin, loads, wanted)
                 if message is not None:
                     found[position] = AdminFinding(position, message)
         return [found[p] for p in sorted(found)]
 
-    def _entry(self, admin: _Admin, model: Model, entry: ast.expr, loads: _Loads) -> str | None:
+    def _entry(
+        self, admin: _Admin, model: Model, entry: ast.expr
+    ) -> tuple[str, list[tuple[Path, tuple[Relation, ...], str]], list[str]] | None:
+        """What one ``list_display`` entry reads on each row: its label, the relation
+        paths and the queries it runs."""
         reads: list[tuple[Path, tuple[Relation, ...], str]] = []
         queries: list[str] = []
         if isinstance(entry, ast.Constant) and isinstance(entry.value, str):
@@ -512,7 +541,7 @@ class _Analysis:
                     self._callable(function, 0, model, reads, queries)
         else:
             return None
-        return self._message(label, model, reads, queries, admin, loads)
+        return label, reads, queries
 
     def _lookup(self, model: Model, parts: list[str]) -> tuple[Path, tuple[Relation, ...]] | None:
         """A ``list_display`` lookup ``a__b__c``: the forward relations it follows."""
@@ -620,33 +649,40 @@ class _Analysis:
 
     # -- the message -------------------------------------------------------------------------------
 
-    def _message(
-        self,
-        label: str,
-        model: Model,
-        reads: list[tuple[Path, tuple[Relation, ...], str]],
-        queries: list[str],
-        admin: _Admin,
-        loads: _Loads,
-    ) -> str | None:
-        select: list[str] = []
-        prefetch: list[str] = []
-        requery: list[str] = []
+    def _missing(
+        self, reads: list[tuple[Path, tuple[Relation, ...], str]], loads: _Loads
+    ) -> _Missing:
+        need = _Missing()
         for path, relations, kind in reads:
             text = "__".join(path)
             if path[0] in loads.annotated or path[0].removesuffix("_set") in loads.annotated:
                 continue
             if kind.startswith("requery:"):
-                requery.append(f"{'.'.join(path)}.{kind.split(':', 1)[1]}")
+                need.requery.append(f"{'.'.join(path)}.{kind.split(':', 1)[1]}")
             elif not loads.covers(path, relations):
                 target = (
-                    prefetch
+                    need.prefetch
                     if kind == "many" or not all(r.select_ok for r in relations)
-                    else select
+                    else need.select
                 )
                 if text not in target:
                     target.append(text)
-        select = [p for p in select if not any(o != p and o.startswith(p + "__") for o in select)]
+        need.select = [
+            p for p in need.select if not any(o.startswith(p + "__") for o in need.select)
+        ]
+        return need
+
+    def _message(
+        self,
+        label: str,
+        model: Model,
+        need: _Missing,
+        queries: list[str],
+        admin: _Admin,
+        loads: _Loads,
+        wanted: list[str],
+    ) -> str | None:
+        select, prefetch, requery = need.select, need.prefetch, need.requery
         column = f"`list_display` column `{label}`"
         row = f"each `{model.name}` row"
         if select or prefetch:
@@ -654,14 +690,18 @@ class _Analysis:
             remedies = []
             if select:
                 quoted = ", ".join(f'"{p}"' for p in select)
-                if loads.own_select:
+                if loads.manager_select:
+                    remedies.append(
+                        f"add `.select_related({quoted})` in `get_queryset()` (the default "
+                        "manager's `select_related()` makes Django ignore `list_select_related`)"
+                    )
+                elif loads.own_select:
                     remedies.append(f"add {quoted} to the `select_related()` of `get_queryset()`")
                 elif isinstance(admin.list_select_related, (ast.Tuple, ast.List)):
                     remedies.append(f"add {quoted} to `list_select_related`")
                 else:
-                    paths = [*(d for d in loads.direct if d not in select), *select]
-                    quoted = ", ".join(f'"{p}"' for p in paths)
-                    one = "," if len(paths) == 1 else ""
+                    quoted = ", ".join(f'"{p}"' for p in wanted)
+                    one = "," if len(wanted) == 1 else ""
                     remedies.append(f"set `list_select_related = ({quoted}{one})`")
             if prefetch:
                 quoted = ", ".join(f'"{p}"' for p in prefetch)
