@@ -115,6 +115,8 @@ class Model:
     managers: dict[str, Manager] = field(default_factory=dict)
     ordered: bool = False  # Meta.ordering (own or inherited)
     complete: bool = True  # every base is known: attributes not listed are not relations
+    #: methods and properties taking only ``self``: the attribute chains they read on it
+    self_reads: dict[str, list[list[str]]] = field(default_factory=dict)
     #: the tracked methods (``update``, ``save``) the model or a project base defines
     defines: frozenset[str] = frozenset()
     #: every base is a project class or Django's own: ``defines`` is all there is
@@ -379,6 +381,8 @@ class Index:
                 model.fields |= parent.fields
                 for name, manager in parent.managers.items():
                     model.managers.setdefault(name, manager)
+                for name, reads in parent.self_reads.items():
+                    model.self_reads.setdefault(name, reads)
                 model.ordered = model.ordered or parent.ordered
                 model.complete = model.complete and parent.complete
                 _inherit_pending(model, parent)
@@ -391,6 +395,9 @@ class Index:
             ):
                 model.complete = False
         model._default_related = model_meta_default  # type: ignore[attr-defined]
+        for name, method in facts.get("methods", {}).items():
+            if "self_reads" in method:
+                model.self_reads[name] = method["self_reads"]
         model.defines, model.methods_known = self._defined(qualname, stack)
         pending = getattr(model, "_pending", {})
         for attr, call in facts.get("calls", {}).items():
