@@ -117,6 +117,8 @@ class Model:
     managers: dict[str, Manager] = field(default_factory=dict)
     ordered: bool = False  # Meta.ordering (own or inherited)
     complete: bool = True  # every base is known: attributes not listed are not relations
+    #: methods and properties taking only ``self``: the attribute chains they read on it
+    self_reads: dict[str, list[list[str]]] = field(default_factory=dict)
     #: the tracked methods (``update``, ``save``) the model or a project base defines
     defines: frozenset[str] = frozenset()
     #: every base is a project class or Django's own: ``defines`` is all there is
@@ -382,6 +384,8 @@ class Index:
                 model.unknown |= parent.unknown
                 for name, manager in parent.managers.items():
                     model.managers.setdefault(name, manager)
+                for name, reads in parent.self_reads.items():
+                    model.self_reads.setdefault(name, reads)
                 model.ordered = model.ordered or parent.ordered
                 model.complete = model.complete and parent.complete
                 _inherit_pending(model, parent)
@@ -394,6 +398,9 @@ class Index:
             ):
                 model.complete = False
         model._default_related = model_meta_default  # type: ignore[attr-defined]
+        for name, method in facts.get("methods", {}).items():
+            if "self_reads" in method:
+                model.self_reads[name] = method["self_reads"]
         model.defines, model.methods_known = self._defined(qualname, stack)
         pending = getattr(model, "_pending", {})
         for attr, call in facts.get("calls", {}).items():

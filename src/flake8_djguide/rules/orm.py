@@ -23,6 +23,7 @@ from flake8_djguide.helpers import (
 )
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
+from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -492,7 +493,23 @@ class NPlusOneRelation(_FlowRule):
         "lambdas. "
         "Test files are not checked, as for DJG202 (while `query-in-loop-exempt` lists `test`, "
         "the default): a loop of assertions over a few rows made for the test is no N+1, and "
-        "the query count of a test is no production cost."
+        "the query count of a test is no production cost. "
+        "Admin changelists: each `list_display` entry of a top-level admin class is a read per "
+        "row, reported at the entry: a forward relation named directly, a `__` lookup, a "
+        "`ModelAdmin` method or module function whose row parameter reads a relation (or "
+        "counts a related manager, or formats the row: the model's `__str__`), a model method "
+        "or property (what it reads on `self`, from the index), and a column that queries "
+        "itself (`Model.objects...`). Loaded is what Django loads: `list_select_related` (True: "
+        "a bare `select_related()`, a tuple: those paths), by default a bare `select_related()` "
+        "when an entry names a forward foreign key (it follows non-null foreign keys only: a "
+        "nullable one is reported), none of it when `get_queryset()` (or the default manager's) "
+        "calls `select_related` unconditionally, plus what `get_queryset()` and the default manager load; a relation "
+        "named in `get_queryset()`'s `annotate()` counts as loaded. The model comes from "
+        "`@admin.register(...)` or `<site>.register(Model, Admin)` in the same module, else "
+        "`model = ...`. No finding for an unknown model, a project base admin of another "
+        "module, a `get_queryset()` calling other methods, `get_list_select_related()` or "
+        "`get_changelist()` overrides, or a `list_select_related` that is not a literal; "
+        "inlines are not checked."
     )
     VALID = [
         Valid(
@@ -504,6 +521,12 @@ class NPlusOneRelation(_FlowRule):
             _MODELS + 'def labels():\n    for p in Product.objects.prefetch_related("tags"):\n'
             "        print([t.name for t in p.tags.all()])\n"
         ),
+        Valid(
+            _MODELS + "from django.contrib import admin\n\n\n@admin.register(Product)\n"
+            "class ProductAdmin(admin.ModelAdmin):\n"
+            '    list_display = ("name", "category", "category_name")\n\n'
+            "    def category_name(self, obj):\n        return obj.category.name\n"
+        ),
     ]
     INVALID = [
         Invalid(
@@ -513,14 +536,24 @@ class NPlusOneRelation(_FlowRule):
             14,
         ),
         Invalid(
+            _MODELS + "from django.contrib import admin\n\n\n@admin.register(Product)\n"
+            "class ProductAdmin(admin.ModelAdmin):\n"
+            '    list_display = ("name", "category_name")\n\n'
+            "    def category_name(self, obj):\n        return obj.category.name\n",
+            23,
+            28,
+        ),
+        Invalid(
             _MODELS + 'def labels():\n    products = Product.objects.filter(name__startswith="a")\n'
             "    return {p.pk: p.tags.count() for p in products}\n",
             20,
             18,
         ),
     ]
-    TEXT_HINTS = ("for ",)
+    TEXT_HINTS = ("for ", "list_display")
     AST_TRIGGERS = {
+        ast.Assign: admin_trigger,
+        ast.AnnAssign: admin_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
@@ -534,6 +567,23 @@ class NPlusOneRelation(_FlowRule):
         """Everywhere but test files (as DJG202: when ``query-in-loop-exempt`` lists
         ``test``); migrations included (their RunPython functions loop over models too)."""
         return not (ctx.is_test and "test" in ctx.settings.list("query-in-loop-exempt"))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Report the ``list_display`` columns of a top-level admin class that read a
+        relation per row (see :mod:`flake8_djguide.rules._admin`)."""
+        tree_node = self.ast_node(node)
+        if not isinstance(tree_node, ast.ClassDef):
+            return
+        findings = admin_findings(self.ctx, tree_node)
+        if not findings:
+            return
+        elements = entry_nodes(node)
+        for finding in findings:
+            if finding.position < len(elements):
+                self.report(
+                    elements[finding.position],
+                    message=finding.message.replace("{", "{{").replace("}", "}}"),
+                )
 
 
 class QueryInLoop(_FlowRule):
