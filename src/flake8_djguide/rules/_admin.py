@@ -361,10 +361,20 @@ class _Analysis:
         ):
             for element in option.elts:
                 assert isinstance(element, ast.Constant)
-                loads.select.add(tuple(str(element.value).split("__")))
+                if self._valid(model, str(element.value), "select_related"):
+                    loads.select.add(tuple(str(element.value).split("__")))
         else:
             loads.opaque = True
         return loads
+
+    def _valid(self, model: Model, lookup: str, method: str) -> bool:
+        """Whether a lookup loads its path: not when DJG207 finds it is no relation chain
+        of the model (the change list then raises, or prefetches nothing)."""
+        from flake8_djguide.index.querysets import split
+        from flake8_djguide.rules._lookups import check, is_strict
+
+        found = check(self.index, model, split(lookup), method, lambda: is_strict(self.ctx))
+        return found is None
 
     def _direct_fk(self, model: Model, entry: ast.expr) -> bool:
         if not (isinstance(entry, ast.Constant) and isinstance(entry.value, str)):
@@ -445,7 +455,8 @@ class _Analysis:
                     if text is None:
                         loads.opaque = True
                         return
-                    loads.select.add(tuple(text.split("__")))
+                    if self._valid(model, text, "select_related"):
+                        loads.select.add(tuple(text.split("__")))
             elif name == "prefetch_related":
                 for arg in node.args:
                     text = _string(arg)
@@ -459,7 +470,8 @@ class _Analysis:
                     if text is None:
                         loads.opaque = True
                         return
-                    loads.prefetch.add(tuple(text.split("__")))
+                    if self._valid(model, text, "prefetch_related"):
+                        loads.prefetch.add(tuple(text.split("__")))
             elif name in ("annotate", "alias"):
                 for value in [*node.args, *(k.value for k in node.keywords)]:
                     for sub in ast.walk(value):
