@@ -356,9 +356,11 @@ def test_the_readme_before_and_after_example_is_what_fix_does(
     assert path.read_text() == after
 
 
-def test_fix_does_not_read_stdin(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["fix", "-"]) == 2
+def test_fix_does_not_mix_stdin_with_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fix", "-", "shop"]) == 2
     assert "standard input" in capsys.readouterr().err
+    assert main(["fix", "--stdin-filename", "shop/views.py", "shop"]) == 2
+    assert "--stdin-filename" in capsys.readouterr().err
 
 
 def test_check_version_prints_once(capsys: pytest.CaptureFixture[str]) -> None:

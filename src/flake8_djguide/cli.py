@@ -5,7 +5,12 @@
     stays the primary interface).
 ``djguide fix [PATHS] [--diff] [--select ...] [--ignore ...] [--unsafe-fixes]``
     Apply fixes, print the findings left and a summary; exit 1 when findings
-    remain (or, with ``--diff``, when something would change).
+    remain (or, with ``--diff``, when something would change). ``--show-fixes``
+    lists the fixes per file, ``--statistics`` counts the findings left per code
+    instead of listing them, and ``djguide fix -`` fixes standard input and writes
+    the code to standard output (``--stdin-filename`` names the file it is).
+``djguide noqa [PATHS]``
+    Add ``# noqa: DJGxxx`` to the line of every finding flake8 reports.
 ``djguide explain CODE``
     Print a rule's documentation.
 ``djguide rules``
@@ -97,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ignore=namespace.ignore,
             unsafe=namespace.unsafe_fixes,
             quiet=namespace.quiet,
+            show_fixes=namespace.show_fixes,
+            statistics=namespace.statistics,
+            stdin_filename=namespace.stdin_filename,
         )
     if namespace.command == "explain":
         return run_explain(namespace.code)
@@ -125,7 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         "fix",
         help="apply fixes, then report what is left",
         description="Apply the rules' fixes in place, print the findings left and a summary. "
-        "Exits 1 when findings remain (with --diff: also when something would change).",
+        "Exits 1 when findings remain (with --diff: also when something would change). "
+        "'djguide fix -' reads the code from standard input and writes the fixed code to "
+        "standard output (findings and summary go to standard error). When ruff is "
+        "installed, a file whose imports a fix rewrote gets the project's own "
+        "'ruff check --select I --fix', so its imports stay sorted.",
     )
     fix.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories")
     fix.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
@@ -151,6 +163,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fix.add_argument(
         "-q", "--quiet", action="store_true", help="print only the summary, not the findings left"
+    )
+    fix.add_argument(
+        "--show-fixes",
+        action="store_true",
+        help="list the fixes applied in each file (code, count, rule name)",
+    )
+    fix.add_argument(
+        "--statistics",
+        action="store_true",
+        help="count the findings left per code instead of listing them",
+    )
+    fix.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="with PATH '-': the file standard input is (for the configuration, the file's "
+        "context and the import order)",
     )
     commands.add_parser(
         "baseline",
@@ -383,6 +411,37 @@ def _by_code(counts: Counter[str]) -> str:
     return ", ".join(f"{code} {counts[code]}" for code in sorted(counts))
 
 
+def _show_fixes(fixed: dict[str, Counter[str]]) -> str:
+    """ruff's ``--show-fixes`` listing: per file, how many of each code were fixed."""
+    from flake8_djguide.registry import by_code
+
+    if not fixed:
+        return ""
+    names = {code: rule.NAME for code, rule in by_code().items()}
+    total = sum(sum(counts.values()) for counts in fixed.values())
+    lines = [f"Fixed {_plural(total, 'finding')}:\n"]
+    for path in sorted(fixed):
+        lines.append(f"- {path}:\n")
+        for code in sorted(fixed[path]):
+            lines.append(f"    {fixed[path][code]} \u00d7 {code} ({names.get(code, '')})\n")
+    return "".join(lines)
+
+
+def _statistics(left: Counter[str], fixable: Counter[str], unsafe: Counter[str]) -> str:
+    """ruff's ``--statistics``: count, code, ``[*]`` fixable / ``[-]`` with unsafe fixes, name."""
+    from flake8_djguide.registry import by_code
+
+    names = {code: rule.NAME for code, rule in by_code().items()}
+    if not left:
+        return ""
+    width = len(str(max(left.values())))
+    rows = []
+    for code, count in sorted(left.items(), key=lambda item: (-item[1], item[0])):
+        mark = "[*]" if fixable[code] else "[-]" if unsafe[code] else "[ ]"
+        rows.append(f"{count:>{width}}\t{code}\t{mark} {names.get(code, '')}\n")
+    return "".join(rows)
+
+
 def run_fix(
     paths: Sequence[str],
     *,
@@ -391,16 +450,29 @@ def run_fix(
     ignore: Sequence[str] | None = None,
     unsafe: bool = False,
     quiet: bool = False,
+    show_fixes: bool = False,
+    statistics: bool = False,
+    stdin_filename: str | None = None,
 ) -> int:
-    """Fix the files under ``paths``; print findings left and a summary; return the status."""
+    """Fix the files under ``paths``; print findings left and a summary; return the status.
+
+    ``paths == ["-"]``: fix standard input (as ``stdin_filename``) and write the fixed code
+    (or with ``diff`` the diff) to standard output; everything else goes to standard error.
+    """
     from flake8_djguide import config
     from flake8_djguide.fix import SourceError, decode_source, encode_source, fix_source
+    from flake8_djguide.importsort import ImportSorter, find_ruff, imports_changed
 
-    if "-" in paths:
-        _err("djguide: error: fix works on files; it does not read standard input\n")
+    use_stdin = "-" in paths
+    if use_stdin and len(paths) > 1:
+        _err("djguide: error: '-' (standard input) cannot be mixed with other paths\n")
+        return EXIT_USAGE
+    if stdin_filename is not None and not use_stdin:
+        _err("djguide: error: --stdin-filename needs the path '-' (standard input)\n")
         return EXIT_USAGE
     try:
-        options = flake8_options(list(paths))
+        flake8_argv = [] if use_stdin else list(paths)
+        options = flake8_options(flake8_argv)
         codes = chosen_codes(options, select, ignore)
         overrides = config.flake8_overrides(options)
     except (UsageError, config.ConfigError) as error:
@@ -408,42 +480,94 @@ def run_fix(
         return EXIT_USAGE
     rules_for = _RulesPerFile(options, codes)
     disable_noqa = bool(getattr(options, "disable_noqa", False))
-    report = _out if not diff else _err
+    line_length = getattr(options, "max_line_length", None)
+    line_length = line_length if isinstance(line_length, int) and line_length > 0 else None
+    report = _out if not diff and not use_stdin else _err
+    sorter = ImportSorter(find_ruff())
 
     applied: Counter[str] = Counter()
+    fixed_by_file: dict[str, Counter[str]] = {}
+    left_by_code: Counter[str] = Counter()
+    fixable_by_code: Counter[str] = Counter()
+    unsafe_by_code: Counter[str] = Counter()
+    imports_rewritten = 0
     changed = left = unsafe_left = skipped = 0
-    for path in discover_files(options, paths):
+    if use_stdin:
+        shown = stdin_filename or getattr(options, "stdin_display_name", None) or "stdin"
+        targets = [shown]
+    else:
+        targets = discover_files(options, paths)
+    for path in targets:
         rules = rules_for(path)
-        if not rules:
-            continue
+        data = b""
         try:
-            with open(path, "rb") as stream:
-                data = stream.read()
+            if use_stdin:
+                data = sys.stdin.buffer.read()
+            elif not rules:
+                continue
+            else:
+                with open(path, "rb") as stream:
+                    data = stream.read()
             text, encoding = decode_source(data)
+            if not rules:  # standard input with no rule to run: the code goes back as it came
+                sys.stdout.buffer.write(data)
+                continue
             settings = config.resolve(path, overrides)
             result = fix_source(
-                text, path, rules, settings, unsafe=unsafe, disable_noqa=disable_noqa
+                text,
+                path,
+                rules,
+                settings,
+                unsafe=unsafe,
+                disable_noqa=disable_noqa,
+                line_length=line_length,
             )
             if result.error is not None:
                 _err(f"{path}: skipped: {result.error.split(' ', 1)[1]}\n")
                 skipped += 1
+                if use_stdin and not diff:
+                    sys.stdout.buffer.write(data)
                 continue
-            new_data = encode_source(result.source, encoding) if result.changed else data
+            source = result.source
+            if result.changed and imports_changed(text, source):
+                imports_rewritten += 1
+                source = sorter.sort(path, text, source)
+                if source != result.source:  # lines moved: find what is left where it is now
+                    again = fix_source(
+                        source,
+                        path,
+                        rules,
+                        settings,
+                        unsafe=unsafe,
+                        disable_noqa=disable_noqa,
+                        line_length=line_length,
+                    )
+                    if again.error is None and not again.applied:
+                        result.remaining = again.remaining
+                        result.unsafe_available = again.unsafe_available
+            new_data = encode_source(source, encoding) if source != text else data
         except (OSError, SourceError, config.ConfigError) as error:
             _err(f"{path}: skipped: {error}\n")
             skipped += 1
+            if use_stdin and not diff:
+                sys.stdout.buffer.write(data)
             continue
         except Exception as error:  # a bug must not stop the other files from being fixed
             _err(f"{path}: skipped: internal error ({type(error).__name__}: {error})\n")
             skipped += 1
+            if use_stdin and not diff:
+                sys.stdout.buffer.write(data)
             continue
         for problem in result.problems:
             _err(f"{path}: {problem}\n")
+        if use_stdin and not diff:
+            sys.stdout.buffer.write(new_data)
+            sys.stdout.flush()
         if new_data != data:
             changed += 1
             if diff:
-                _out(unified_diff(path, text, result.source))
-            else:
+                _out(unified_diff(path, text, source))
+            elif not use_stdin:
                 try:
                     write_atomic(path, new_data)
                 except OSError as error:
@@ -451,16 +575,39 @@ def run_fix(
                     skipped += 1
                     continue
         applied += result.applied
+        if result.applied:
+            fixed_by_file[path] = result.applied
         left += len(result.remaining)
         unsafe_left += result.unsafe_available
-        if not quiet:
+        for finding in result.remaining:
+            left_by_code[finding.code] += 1
+            if finding.fix is not None:
+                (unsafe_by_code if finding.unsafe_fix else fixable_by_code)[finding.code] += 1
+        if not quiet and not statistics:
             for finding in result.remaining:
                 report(f"{path}:{finding.line}:{finding.col + 1}: {finding.message}\n")
 
+    for failure in sorter.failures:
+        _err(f"{failure}\n")
+    if statistics:
+        report(_statistics(left_by_code, fixable_by_code, unsafe_by_code))
+    if show_fixes:
+        report(_show_fixes(fixed_by_file))
     total = sum(applied.values())
     verb = "would fix" if diff else "fixed"
     summary = f"{verb.capitalize()} {_plural(total, 'finding')} in {_plural(changed, 'file')}"
     summary += f" ({_by_code(applied)}).\n" if total else ".\n"
+    if imports_rewritten and (sorter.ruff is None or sorter.sorted_files):
+        if sorter.ruff is None:
+            summary += (
+                f"Imports rewritten in {_plural(imports_rewritten, 'file')} were not re-sorted "
+                "(ruff not found); run your import sorter on them.\n"
+            )
+        else:
+            summary += (
+                f"Imports re-sorted in {_plural(sorter.sorted_files, 'file')} by ruff "
+                "(ruff check --select I --fix, with your ruff configuration).\n"
+            )
     summary += f"{_plural(left, 'finding')} left"
     if unsafe_left:
         summary += f" ({unsafe_left} fixable with --unsafe-fixes)"
