@@ -85,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flake8_djguide import baseline
 
         return baseline.main(args[1:])
+    if args and args[0] == "noqa":
+        from flake8_djguide import noqa
+
+        return noqa.main(args[1:])
     if args and args[0] == "server":
         from flake8_djguide import server
 
@@ -184,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
         "baseline",
         help="record current findings in .djguide-baseline.json "
         "(see 'djguide baseline -h'; --prune drops stale entries)",
+        add_help=False,
+    )
+    commands.add_parser(
+        "noqa",
+        help="add '# noqa: DJGxxx' on the line of every current finding (see 'djguide noqa -h')",
         add_help=False,
     )
     commands.add_parser(
