@@ -11,7 +11,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -277,3 +279,51 @@ def test_converting_a_format_1_baseline_needs_all_its_files(project: Path) -> No
     assert "format 1" in result.stderr and "shop/orders/views.py" in result.stderr
     assert json.loads(target.read_text())["version"] == 1
     assert os.path.exists(target)
+
+
+def _adoption_script() -> object:
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "adoption.py"
+    spec = importlib.util.spec_from_file_location("bench_adoption", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def _restore_plugin_state() -> Iterator[None]:
+    from flake8_djguide.plugin import Plugin
+
+    saved = {
+        name: getattr(Plugin, name)
+        for name in vars(Plugin)
+        if name.startswith("_") and not name.startswith("__")
+    }
+    yield
+    for name, value in saved.items():
+        setattr(Plugin, name, value)
+
+
+@pytest.mark.usefixtures("_restore_plugin_state")
+def test_the_adoption_measurement_on_the_example_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bench/adoption.py's refactor on a small tree: no finding comes back (docs/adoption.md)."""
+    import shutil
+
+    examples = Path(__file__).resolve().parent.parent / "examples" / "shop"
+    shutil.copytree(examples, tmp_path / "shop")
+    monkeypatch.chdir(tmp_path)
+    script: Any = _adoption_script()
+    status = script.main([str(tmp_path / "shop"), "--isolated", "--jobs=1"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    numbers = dict(line.split(": ", 1) for line in out.splitlines())
+    baselined = int(numbers["findings baselined"].split()[0])
+    assert baselined >= 10
+    assert int(numbers["files refactored"].split()[0]) >= 10
+    assert numbers["reported again with format-2 fingerprints"] == "0"
+    # the same refactor brings findings back with fingerprints of the neighbouring lines
+    assert int(numbers["reported again with format-1 fingerprints"]) > baselined // 2
