@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
 from flake8_djguide import baseline
@@ -40,12 +39,17 @@ def _collect(argv: list[str]) -> dict[str, list[tuple[int, int, str, str]]]:
     }
 
 
-def _keys(findings: dict[str, list[tuple[int, int, str, str]]], version: int) -> Counter[str]:
-    keys: Counter[str] = Counter()
+def _keys(
+    findings: dict[str, list[tuple[int, int, str, str]]], version: int
+) -> dict[str, tuple[str, int, str]]:
+    """Each finding's fingerprint, with its file, line and the line's text."""
+    keys = {}
     for name, found in findings.items():
         lines = baseline.read_lines(name)
-        for entry in baseline.entries_for(found, lines, version=version):
-            keys[f"{name}|{entry.code}|{entry.hash}|{entry.occurrence}"] += 1
+        ordered = sorted(found, key=lambda f: (f[0], f[1], f[2]))
+        for finding, entry in zip(ordered, baseline.entries_for(found, lines, version=version)):
+            key = f"{name}|{entry.code}|{entry.hash}|{entry.occurrence}"
+            keys[key] = (name, finding[0], f"{entry.code} {lines[finding[0] - 1].strip()}")
     return keys
 
 
@@ -131,13 +135,17 @@ def main(argv: list[str]) -> int:
         refactored += 1
     after = _collect(flake8_argv)
     after_total = sum(len(found) for found in after.values())
-    back2 = sum((_keys(after, 2) - v2).values())
-    back1 = sum((_keys(after, 1) - v1).values())
+    after2 = _keys(after, 2)
+    back = [after2[key] for key in after2.keys() - v2.keys()]
+    back2 = len(back)
+    back1 = len(_keys(after, 1).keys() - v1.keys())
     print(f"findings baselined: {total} in {len(before)} files")
     print(f"files refactored: {refactored} (empty or not parsable, left as they were: {skipped})")
     print(f"findings after the refactor: {after_total}")
     print(f"reported again with format-2 fingerprints: {back2}")
     print(f"reported again with format-1 fingerprints: {back1}")
+    for name, line, text in sorted(back):
+        print(f"  {name}:{line}: {text}", file=sys.stderr)
     return 0 if back2 == 0 and after_total == total else 1
 
 

@@ -199,6 +199,39 @@ def test_identical_lines_in_one_scope_are_counted_in_order(project: Path) -> Non
     assert len(flake8(project, "shop")) == 1
 
 
+def test_a_finding_about_the_file_is_matched_by_path_and_code(project: Path) -> None:
+    tests = project / "shop" / "orders" / "tests"
+    tests.mkdir()
+    (tests / "__init__.py").write_text("# Copyright the shop developers\n")
+    args = ["--isolated", "--jobs=1", "--select=DJG504", "--format=%(path)s|%(row)d|%(code)s"]
+
+    def reported() -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "flake8", *args, "shop"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout.splitlines()
+
+    assert reported() == ["shop/orders/tests/__init__.py|1|DJG504"]
+    recorded = subprocess.run(
+        [sys.executable, "-m", "flake8_djguide.baseline", *args[:3], "shop"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    assert reported() == []
+    # a licence header added above what was the first line: still the same finding
+    (tests / "__init__.py").write_text(
+        "# SPDX-License-Identifier: MIT\n# Copyright the shop developers\n"
+    )
+    assert reported() == []
+
+
 def test_scopes_are_the_innermost_definition_with_its_decorators() -> None:
     source = (
         "import os\n"  # 1

@@ -15,7 +15,8 @@ line number nor the neighbouring lines are part of it, so code inserted, removed
 moved anywhere else (a docstring added above an old import, the previous function
 reformatted) does not bring a finding back; editing the flagged line, renaming its
 function or class, or moving it into another one does (the finding is then reported again:
-its code changed, so it deserves a look).
+its code changed, so it deserves a look). A finding about the file itself (DJG504, at
+1:1) is matched by its path and code alone.
 
 Baselines of format 1 (which hashed the flagged line with its nearest non-blank
 neighbours) are still read and applied as they were written; ``djguide baseline`` rewrites
@@ -140,10 +141,25 @@ class Scopes:
         return best
 
 
-def fingerprint(lines: Sequence[str], line: int, scopes: Scopes | None) -> str:
-    """The hash of line ``line``: with its scope, or of format 1 when ``scopes`` is ``None``."""
+@functools.cache
+def about_the_file(code: str) -> bool:
+    """Whether ``code``'s findings are about the file itself (``PATH_ONLY`` rules, DJG504)."""
+    from flake8_djguide.registry import by_code
+
+    rule = by_code().get(code)
+    return rule is not None and rule.PATH_ONLY
+
+
+def fingerprint(lines: Sequence[str], line: int, scopes: Scopes | None, code: str = "") -> str:
+    """The hash of line ``line``: with its scope, or of format 1 when ``scopes`` is ``None``.
+
+    A finding about the file itself (reported at 1:1 by a ``PATH_ONLY`` rule) is matched by
+    its path and code alone: whatever is on the first line is not what it is about.
+    """
     if scopes is None:
         return line_hash_v1(lines, line)
+    if about_the_file(code):
+        return line_hash((), 0, "")
     return line_hash(lines, line, scopes.name_at(line))
 
 
@@ -188,7 +204,7 @@ def entries_for(
     ordered = sorted(findings, key=lambda f: (f[0], f[1], f[2]))
     scopes = Scopes.of_lines(lines, tree) if version != 1 and ordered else None
     for line, _col, code, message in ordered:
-        digest = fingerprint(lines, line, scopes)
+        digest = fingerprint(lines, line, scopes, code)
         occurrence = counts.get((code, digest), 0) + 1
         counts[(code, digest)] = occurrence
         entries.append(Entry(code, digest, occurrence, message))
@@ -371,7 +387,7 @@ def suppress(
         if not baselinable(finding.code):
             kept.append(finding)
             continue
-        digest = fingerprint(lines, finding.line, scopes)
+        digest = fingerprint(lines, finding.line, scopes, finding.code)
         occurrence = counts.get((finding.code, digest), 0) + 1
         counts[(finding.code, digest)] = occurrence
         if (finding.code, digest, occurrence) not in known:

@@ -220,7 +220,7 @@ def fingerprints(violations: list[Violation]) -> dict[int, str]:
         scopes = baseline.Scopes.of_lines(lines)
         counts: dict[tuple[str, str], int] = {}
         for violation in sorted(items, key=lambda v: (v.line_number, v.column_number, v.code)):
-            digest = baseline.fingerprint(lines, violation.line_number, scopes)
+            digest = baseline.fingerprint(lines, violation.line_number, scopes, violation.code)
             occurrence = counts.get((violation.code, digest), 0) + 1
             counts[(violation.code, digest)] = occurrence
             found[id(violation)] = f"{digest}:{occurrence}"
