@@ -105,6 +105,26 @@ def test_rewritten_imports_are_sorted_with_the_projects_ruff(
 
 
 @needs_ruff
+def test_imports_inside_functions_are_sorted_too(project: Path) -> None:
+    views = project / "shop" / "orders" / "views.py"
+    inner = (
+        "def export(request) -> None:\n"
+        "    from shop.core.utils import slugify\n"
+        "\n"
+        "    from .models import Order\n"
+        "\n"
+        "    slugify(Order.objects.first())\n"
+    )
+    views.write_text(inner)
+    assert ruff_import_findings(views) == ""
+    assert main(["fix", "shop"]) == 0
+    assert views.read_text() == inner.replace(
+        "slugify\n\n    from .models", "slugify\n    from shop.orders.models"
+    )
+    assert ruff_import_findings(views) == ""
+
+
+@needs_ruff
 def test_without_sorting_the_fix_alone_would_fail_ruff(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

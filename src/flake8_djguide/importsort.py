@@ -39,16 +39,18 @@ def find_ruff() -> str | None:
 
 
 def _imports(source: str) -> list[str] | None:
-    """The module-level import statements of ``source`` (``None`` when it does not parse)."""
+    """The import statements of ``source``, in functions too (``None``: it does not parse)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return [ast.dump(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return [
+        ast.dump(node) for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+    ]
 
 
 def imports_changed(before: str, after: str) -> bool:
-    """Whether a module-level import statement differs between ``before`` and ``after``."""
+    """Whether an import statement (at any depth) differs between ``before`` and ``after``."""
     return _imports(before) != _imports(after)
 
 
