@@ -138,16 +138,14 @@ def test_without_sorting_the_fix_alone_would_fail_ruff(
 
 
 @needs_ruff
-def test_a_file_unsorted_before_the_fix_is_not_resorted(project: Path) -> None:
+def test_only_the_import_blocks_a_fix_rewrote_are_sorted(project: Path) -> None:
     views = project / "shop" / "orders" / "views.py"
-    unsorted = VIEWS.replace(
-        "import logging\n\nfrom django.http import JsonResponse\n",
-        "from django.http import JsonResponse\nimport logging\n",
-    )
-    views.write_text(unsorted)
+    unsorted = "\n\ndef helper() -> None:\n    import sys\n    import os\n\n    os.sync(sys)\n"
+    views.write_text(VIEWS + unsorted)
+    assert "I001" in ruff_import_findings(views)
     assert main(["fix", "shop"]) == 1
-    # only the fix's change: the lines it did not touch stay as they were
-    assert views.read_text() == unsorted.replace("from .models", "from shop.orders.models")
+    # the rewritten block is sorted; the function's block, which no fix touched, is not
+    assert views.read_text() == VIEWS_FIXED + unsorted
 
 
 def test_stdin_is_fixed_to_stdout(project: Path) -> None:

@@ -5,10 +5,11 @@ A fix that rewrites an import (DJG001 turns ``from .models import Order`` into
 sorter's order, so the project's ``ruff check`` (``I001``) or isort would fail afterwards.
 When ruff is installed (next to the running Python, else on ``PATH``: it is never a
 dependency of this package), ``djguide fix`` runs ``ruff check --select I --fix`` on each
-changed file whose imports a fix rewrote, with the project's own ruff configuration
-(found from the file's path: ``[tool.ruff.lint.isort]``, ``known-first-party``, ``src``,
-and its ``exclude``). A file whose imports were not sorted before the fix is left as the
-fix made it: sorting it would change lines no fix touched.
+import block a fix rewrote (a run of consecutive imports in the module or a function),
+with the project's own ruff configuration (found from the file's path:
+``[tool.ruff.lint.isort]``, ``known-first-party``, ``src``, and its ``exclude``). Other
+blocks are left as they are, sorted or not: sorting them would change lines no fix
+touched.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections import Counter
 
 #: The arguments after ``ruff``: the import rules only, the project's configuration.
 RUFF_ARGS = ("check", "--select", "I", "--force-exclude", "--quiet", "--no-cache")
@@ -76,34 +78,66 @@ class ImportSorter:
         stdout = result.stdout.decode("utf-8", "replace")
         return result.returncode, stdout, result.stderr.decode("utf-8", "replace").strip()
 
-    def _clean(self, path: str, source: str) -> bool | None:
-        """Whether ruff finds nothing to sort (``None``: ruff failed)."""
-        status, _out, error = self._run(path, source, fix=False)
-        if status not in (0, 1):
-            self.failures.append(f"{path}: ruff failed: {error[:200]}")
-            return None
-        return status == 0
-
     def sort(self, path: str, original: str, fixed: str) -> str:
-        """``fixed`` with its imports sorted as the project sorts them, when a fix unsorted them.
+        """``fixed`` with each import block a fix rewrote sorted as the project sorts it.
 
-        Unchanged when ruff is not installed, the fix left the imports as they were, they
-        are still sorted, they were not sorted before the fix either, or ruff fails.
+        A block is a run of consecutive import statements in one body (the module, a
+        function, an ``if``); each rewritten one is sorted on its own (ruff on the block,
+        dedented, as the file ``path``), so no other block changes. Unchanged when ruff is
+        not installed, no import changed, or ruff fails.
         """
         if self.ruff is None or not imports_changed(original, fixed):
             return fixed
-        try:
-            if self._clean(path, fixed) is not False:
+        before = Counter(_imports(original) or [])
+        lines = fixed.splitlines(True)
+        changed = False
+        for first, last in reversed(_blocks(fixed)):
+            block = lines[first - 1 : last]
+            indent = block[0][: len(block[0]) - len(block[0].lstrip())]
+            if any(line.strip() and not line.startswith(indent) for line in block):
+                continue
+            text = "".join(line[len(indent) :] if line.strip() else line for line in block)
+            if all(before[dump] > 0 for dump in _imports(text) or []):
+                continue  # no fix rewrote an import of this block
+            try:
+                status, output, error = self._run(path, text, fix=True)
+            except (OSError, subprocess.SubprocessError, UnicodeError) as failure:
+                self.failures.append(f"{path}: ruff failed: {failure}")
                 return fixed
-            if not self._clean(path, original):
+            if status != 0 or not output.strip() or _imports(output) is None:
+                self.failures.append(f"{path}: ruff failed: {error[:200]}")
                 return fixed
-            status, output, error = self._run(path, fixed, fix=True)
-        except (OSError, subprocess.SubprocessError, UnicodeError) as failure:
-            self.failures.append(f"{path}: ruff failed: {failure}")
+            if output != text:
+                newline = "\r\n" if block[-1].endswith("\r\n") else "\n"
+                sorted_lines = output.splitlines()
+                lines[first - 1 : last] = [
+                    (indent + line if line.strip() else "") + newline for line in sorted_lines
+                ]
+                changed = True
+        if not changed:
             return fixed
-        if status != 0 or not output or _imports(output) is None:
-            self.failures.append(f"{path}: ruff failed: {error[:200]}")
+        result = "".join(lines)
+        if _imports(result) is None:
             return fixed
-        if output != fixed:
-            self.sorted_files += 1
-        return output
+        self.sorted_files += 1
+        return result
+
+
+def _blocks(source: str) -> list[tuple[int, int]]:
+    """The 1-based line ranges of the runs of consecutive import statements, in order."""
+    tree = ast.parse(source)
+    blocks = []
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(node, name, None)
+            if not isinstance(body, list):
+                continue
+            run: list[ast.stmt] = []
+            for statement in [*body, None]:
+                if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                    run.append(statement)
+                    continue
+                if run:
+                    blocks.append((run[0].lineno, run[-1].end_lineno or run[-1].lineno))
+                    run = []
+    return sorted(blocks)
