@@ -37,6 +37,15 @@ def _keep_plugin_state() -> Iterator[None]:
         setattr(Plugin, name, value)
 
 
+@pytest.fixture(autouse=True)
+def _imports_left_unsorted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests show the fixes alone; tests/test_fix_cli.py tests the sorting with ruff."""
+    from flake8_djguide import importsort
+
+    monkeypatch.setattr(importsort.ImportSorter, "sort", lambda self, path, before, after: after)
+    monkeypatch.setattr(importsort, "find_ruff", lambda: "ruff")
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A Django project (manage.py, packages with __init__.py) as the working directory."""
