@@ -49,7 +49,8 @@ def _keys(
         ordered = sorted(found, key=lambda f: (f[0], f[1], f[2]))
         for finding, entry in zip(ordered, baseline.entries_for(found, lines, version=version)):
             key = f"{name}|{entry.code}|{entry.hash}|{entry.occurrence}"
-            keys[key] = (name, finding[0], f"{entry.code} {lines[finding[0] - 1].strip()}")
+            text = lines[finding[0] - 1].strip() if finding[0] <= len(lines) else ""
+            keys[key] = (name, finding[0], f"{entry.code} {text}")
     return keys
 
 

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import textwrap
 from collections import Counter
 
 #: The arguments after ``ruff``: the import rules only, the project's configuration.
@@ -82,8 +83,8 @@ class ImportSorter:
         """``fixed`` with each import block a fix rewrote sorted as the project sorts it.
 
         A block is a run of consecutive import statements in one body (the module, a
-        function, an ``if``); each rewritten one is sorted on its own (ruff on the block,
-        dedented, as the file ``path``), so no other block changes. Unchanged when ruff is
+        function, an ``if``); each rewritten one is sorted on its own (ruff on the block at
+        its indentation, as the file ``path``), so no other block changes. Unchanged when ruff is
         not installed, no import changed, or ruff fails.
         """
         if self.ruff is None or not imports_changed(original, fixed):
@@ -94,25 +95,25 @@ class ImportSorter:
         for first, last in reversed(_blocks(fixed)):
             block = lines[first - 1 : last]
             indent = block[0][: len(block[0]) - len(block[0].lstrip())]
-            if any(line.strip() and not line.startswith(indent) for line in block):
-                continue
-            text = "".join(line[len(indent) :] if line.strip() else line for line in block)
-            if all(before[dump] > 0 for dump in _imports(text) or []):
+            statements = _imports(textwrap.dedent("".join(block)))
+            if statements is None or all(before[dump] > 0 for dump in statements):
                 continue  # no fix rewrote an import of this block
+            # A nested block is sorted inside an `if` at its own indentation, so that ruff
+            # wraps its lines at the line length as they will stand.
+            header = "if True:\n" if indent else ""
+            text = header + "".join(block)
             try:
                 status, output, error = self._run(path, text, fix=True)
             except (OSError, subprocess.SubprocessError, UnicodeError) as failure:
                 self.failures.append(f"{path}: ruff failed: {failure}")
                 return fixed
-            if status != 0 or not output.strip() or _imports(output) is None:
+            if status != 0 or not output.startswith(header) or _imports(output) is None:
                 self.failures.append(f"{path}: ruff failed: {error[:200]}")
                 return fixed
             if output != text:
                 newline = "\r\n" if block[-1].endswith("\r\n") else "\n"
-                sorted_lines = output.splitlines()
-                lines[first - 1 : last] = [
-                    (indent + line if line.strip() else "") + newline for line in sorted_lines
-                ]
+                sorted_lines = output[len(header) :].splitlines()
+                lines[first - 1 : last] = [line + newline for line in sorted_lines]
                 changed = True
         if not changed:
             return fixed
