@@ -125,6 +125,21 @@ def test_imports_inside_functions_are_sorted_too(project: Path) -> None:
 
 
 @needs_ruff
+def test_a_nested_block_is_wrapped_at_the_line_length_where_it_stands(project: Path) -> None:
+    views = project / "shop" / "orders" / "views.py"
+    names = "OrderCancellationEmail, OrderConfirmationEmail, OrderRefundMessages"
+    nested = f"def send(order) -> None:\n    from .models import {names}\n\n    send_all(order)\n"
+    views.write_text(nested)
+    # 98 columns at the left margin, 102 where it stands: over the project's 100
+    assert len(f"from shop.orders.models import {names}") == 98
+    assert main(["fix", "shop"]) == 0
+    assert ruff_import_findings(views) == ""
+    assert "    from shop.orders.models import (\n        OrderCancellationEmail,\n" in (
+        views.read_text()
+    )
+
+
+@needs_ruff
 def test_without_sorting_the_fix_alone_would_fail_ruff(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
