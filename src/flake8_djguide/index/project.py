@@ -112,9 +112,13 @@ class Model:
     abstract: bool = False
     relations: dict[str, Relation] = field(default_factory=dict)
     fields: set[str] = field(default_factory=set)  # concrete non-relation fields
+    #: attributes assigned a call the index cannot classify (a third-party field class)
+    unknown: set[str] = field(default_factory=set)
     managers: dict[str, Manager] = field(default_factory=dict)
     ordered: bool = False  # Meta.ordering (own or inherited)
     complete: bool = True  # every base is known: attributes not listed are not relations
+    #: methods and properties taking only ``self``: the attribute chains they read on it
+    self_reads: dict[str, list[list[str]]] = field(default_factory=dict)
     #: the tracked methods (``update``, ``save``) the model or a project base defines
     defines: frozenset[str] = frozenset()
     #: every base is a project class or Django's own: ``defines`` is all there is
@@ -377,8 +381,11 @@ class Index:
                 for name, relation in parent.relations.items():
                     model.relations.setdefault(name, _copy(relation))
                 model.fields |= parent.fields
+                model.unknown |= parent.unknown
                 for name, manager in parent.managers.items():
                     model.managers.setdefault(name, manager)
+                for name, reads in parent.self_reads.items():
+                    model.self_reads.setdefault(name, reads)
                 model.ordered = model.ordered or parent.ordered
                 model.complete = model.complete and parent.complete
                 _inherit_pending(model, parent)
@@ -391,6 +398,9 @@ class Index:
             ):
                 model.complete = False
         model._default_related = model_meta_default  # type: ignore[attr-defined]
+        for name, method in facts.get("methods", {}).items():
+            if "self_reads" in method:
+                model.self_reads[name] = method["self_reads"]
         model.defines, model.methods_known = self._defined(qualname, stack)
         pending = getattr(model, "_pending", {})
         for attr, call in facts.get("calls", {}).items():
@@ -400,7 +410,10 @@ class Index:
                 if created is not None:
                     model.managers[attr] = created
                     self.manager_names.add(attr)
+                else:
+                    model.unknown.add(attr)
                 continue
+            model.unknown.discard(attr)
             if kind == "field":
                 model.fields.add(attr)
                 model.relations.pop(attr, None)
@@ -453,13 +466,33 @@ class Index:
         if last in _RELATION_CALLS:
             return _RELATION_CALLS[last]
         qualified = self.resolve(module, raw)
+        if qualified in self.classes:
+            return self._field_class_kind(qualified, 0) if last.endswith("Field") else None
         if last.endswith("Field") and (
-            qualified.startswith("django.")
-            or raw.startswith("models.")
-            or qualified in self.classes
+            qualified.startswith("django.") or raw.startswith("models.")
         ):
             return "field"
         return None
+
+    def _field_class_kind(self, qualname: str, depth: int) -> str | None:
+        """The kind of field a project field class makes: a relation kind when one of its
+        bases is a relation field (``class OwnerField(models.ForeignKey)``), ``field`` when
+        every base is a Django field or such a project class, else ``None``."""
+        module, facts = self.classes[qualname]
+        for base in facts.get("bases", ()):
+            if not base:
+                return None
+            last = base.rsplit(".", 1)[-1]
+            if last in _RELATION_CALLS:
+                return _RELATION_CALLS[last]
+            resolved = self.resolve(module, base)
+            if resolved in self.classes and depth < 6 and resolved != qualname:
+                kind = self._field_class_kind(resolved, depth + 1)
+                if kind != "field":
+                    return kind
+            elif not (resolved.startswith("django.") or base.startswith("models.")):
+                return None
+        return "field"
 
     def _manager(self, module: str, call: Encoded) -> Manager | None:
         """The manager created by ``ProductManager()``, ``ProductQuerySet.as_manager()``,

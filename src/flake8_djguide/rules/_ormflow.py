@@ -1,4 +1,4 @@
-"""Queryset data flow for the ORM rules (DJG201-DJG204, DJG206).
+"""Queryset data flow for the ORM rules (DJG201-DJG204, DJG206, DJG207).
 
 One analysis per parsed chunk, shared by the rules through the file context.
 It walks each function (and the module and class bodies) itself, in source
@@ -45,6 +45,7 @@ from flake8_djguide.index.querysets import (
     lookup_text,
     split,
 )
+from flake8_djguide.rules._lookups import checked_step
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -55,6 +56,7 @@ else:
 
 MANAGER_ATTRS = frozenset({"objects", "_default_manager", "_base_manager"})
 LOADING = frozenset({"select_related", "prefetch_related", "only", "defer"})
+_RELATED_LOADING = frozenset({"select_related", "prefetch_related"})
 #: Related-manager reads served by a prefetch cache.
 SERVED = frozenset({"all", "count", "exists"})
 #: Related-manager methods that build a new queryset (a query even when prefetched).
@@ -1798,9 +1800,11 @@ class Analysis:
 
     def _method(self, qs: QS, name: str, call: cst.Call, scope: Scope, quiet: bool) -> Value:
         if name in KEEP_METHODS or name in LOADING:
-            result = replace(
-                qs, cov=apply(qs.cov, self._step(name, call, scope)), fresh=True, is_list=False
-            )
+            step = self._step(name, call, scope)
+            if name in _RELATED_LOADING and qs.model is not None and qs.rows == "instances":
+                # a path that is not a relation chain of the model loads nothing (DJG207)
+                step = checked_step(self, qs.model, name, call, step, quiet)
+            result = replace(qs, cov=apply(qs.cov, step), fresh=True, is_list=False)
             if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
                 result = replace(result, batched=True)
             elif name == "none":
