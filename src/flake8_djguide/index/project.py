@@ -70,7 +70,6 @@ class Relation:
     null: bool = False
     through: str | None = None  # many-to-many: qualified name of the through model
 
-
     @property
     def many(self) -> bool:
         """A related manager (``obj.<name>.all()``) rather than one object."""
@@ -817,9 +816,10 @@ _FIELD_SUFFIXES = ("Field", "ForeignKey", "Key")
 
 
 def _field_origin(index: Index, module: str, call: Encoded) -> str | None:
-    """``model`` for a ``django.db.models`` field constructor (``models.CharField(...)``,
-    ``CharField(...)`` imported from ``django.db.models``, any ``<x>.models.<Y>Field``),
-    ``third-party`` for a field of another ``fields``/``models``/``db`` module, else None."""
+    """``model`` for a field constructor of Django (``models.CharField(...)``, ``CharField``
+    imported from ``django.db.models``, ``django.contrib.postgres.fields.ArrayField``) or
+    of any ``models`` module (``<x>.models.<Y>Field``), ``third-party`` for a field of
+    another ``fields``/``db`` module (``mptt.fields.TreeForeignKey``), else None."""
     if not call or call[0] != "call" or call[1][0] != "ref":
         return None
     raw = call[1][1]
@@ -832,10 +832,10 @@ def _field_origin(index: Index, module: str, call: Encoded) -> str | None:
     if _NOT_MODEL_FIELDS.intersection(parts):
         return None
     if (
-        owner in ("django.db.models", "django.contrib.gis.db.models")
-        or owner.startswith("django.db.models.")
-        or parts[-1] == "models"
+        parts[-1] == "models"
         or raw.startswith("models.")
+        or owner.startswith("django.db.models.")
+        or (parts[0] == "django" and "fields" in parts)
     ):
         return "model"
     if {"fields", "models", "db"}.intersection(parts):

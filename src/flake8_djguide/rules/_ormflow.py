@@ -1377,7 +1377,10 @@ class Analysis:
             return result
         if isinstance(value, RelManager):
             if call is None:
-                return None
+                # ``write.votes.through``: the many-to-many's through model
+                through = value.relation.through if value.relation else None
+                found = self.index.models.get(through) if through and name == "through" else None
+                return ModelClass(found, found.name) if found is not None else None
             return self._related(value, name, call, scope, quiet)
         if isinstance(value, SelfRef):
             return self._self_attr(value.cls, name, call, scope)
