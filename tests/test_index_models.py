@@ -113,6 +113,7 @@ def test_models_on_third_party_bases(tmp_path: Path) -> None:
     # a third-party field counts with a base from a models module, or Meta.abstract
     assert models["desk.models.Section"].relations["kids"].kind == "rev_fk"
     assert models["desk.models.Slugged"].abstract
+    assert "slug" in models["desk.models.Page"].fields  # AutoSlugField of django-extensions
     assert models["desk.models.Page"].relations["section"].target == "desk.models.Section"
     assert models["desk.models.SoftBase"].abstract  # Meta.abstract on a models-module base
     assert not any(m.complete for q, m in models.items() if q.startswith("desk."))

@@ -433,6 +433,7 @@ class Index:
             qualified.startswith("django.")
             or raw.startswith("models.")
             or qualified in self.classes
+            or _field_origin(self, module, call) is not None
         ):
             return "field"
         return None
