@@ -238,6 +238,7 @@ def test_many_to_many_through_models(tmp_path: Path) -> None:
         ("import news.models as m", "m.Article"),
         ("import news.models", "news.models.Article"),
         ("from news.models import Article as A", "A"),
+        ("from ..news import models", "models.Article"),
         ("from shop import models", "models.Product"),  # a package re-exporting its models
         ("import shop.models as sm", "sm.Product"),
     ],
