@@ -33,6 +33,7 @@ from model_utils.models import TimeStampedModel, SoftDeletableModel
 from mptt.fields import TreeForeignKey
 from mptt.models import MPTTModel
 from polymorphic.models import PolymorphicModel
+from sortedm2m.fields import SortedManyToManyField
 from treebeard.mp_tree import MP_Node
 
 
@@ -93,6 +94,7 @@ class SoftBase(SoftDeletableModel):
 
 class Page(Slugged):
     section = models.ForeignKey(Section, on_delete=models.CASCADE)
+    related = SortedManyToManyField("self", symmetrical=False, blank=True)
 """
 
 
@@ -114,9 +116,12 @@ def test_models_on_third_party_bases(tmp_path: Path) -> None:
     assert models["desk.models.Section"].relations["kids"].kind == "rev_fk"
     assert models["desk.models.Slugged"].abstract
     assert "slug" in models["desk.models.Page"].fields  # AutoSlugField of django-extensions
+    assert models["desk.models.Page"].relations["related"].kind == "m2m"  # sortedm2m
     assert models["desk.models.Page"].relations["section"].target == "desk.models.Section"
     assert models["desk.models.SoftBase"].abstract  # Meta.abstract on a models-module base
-    assert not any(m.complete for q, m in models.items() if q.startswith("desk."))
+    declared = [m for q, m in models.items() if q.startswith("desk.") and "_" not in m.name]
+    assert len(declared) == 11 and not any(m.complete for m in declared)  # bases unknown
+    assert "desk.models.Page_related" in models  # the through model of the sorted m2m
 
 
 NOT_MODELS = """

@@ -59,6 +59,10 @@ _RELATION_CALLS = {
     "GenericRelation": "grel",
 }
 
+#: Name endings of third-party relation fields (``SortedManyToManyField``,
+#: ``TreeOneToOneField``): subclasses of Django's, named after them.
+_RELATION_SUFFIXES = (("ManyToManyField", "m2m"), ("ForeignKey", "fk"), ("OneToOneField", "o2o"))
+
 
 @dataclass
 class Relation:
@@ -454,6 +458,10 @@ class Index:
         last = raw.rsplit(".", 1)[-1]
         if last in _RELATION_CALLS:
             return _RELATION_CALLS[last]
+        for suffix, kind in _RELATION_SUFFIXES:
+            if last.endswith(suffix):
+                # a third-party relation field: sortedm2m's SortedManyToManyField...
+                return kind
         qualified = self.resolve(module, raw)
         if last.endswith("Field") and (
             qualified.startswith("django.")
