@@ -122,6 +122,7 @@ class QS:
     loops: frozenset[int] = frozenset()  # loops the variable holding it was assigned in
     empty: bool = False  # loads no rows (``none()``): never a query, never an N+1
     new_rows: bool = False  # a list of unsaved instances (``objs.append(Product(...))``)
+    annotations: frozenset[str] = frozenset()  # names added by annotate(<name>=...)
 
 
 @dataclass
@@ -523,6 +524,7 @@ def _merge_values(values: Sequence[Value]) -> Value:
             is_list=all(v.is_list for v in qs_values),
             empty=all(v.empty for v in qs_values),
             new_rows=all(v.new_rows for v in qs_values),
+            annotations=frozenset.intersection(*(v.annotations for v in qs_values)),
         )
     if isinstance(first, Item):
         if not all(isinstance(v, Item) for v in values):
@@ -686,10 +688,17 @@ def code_of(node: cst.CSTNode, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _is_constant_name(node: cst.BaseExpression) -> bool:
+    """An UPPER_CASE name or attribute (``ROLE_ADMIN``, ``settings.ROLE_ADMIN``)."""
+    name = _last(node) if isinstance(node, (cst.Name, cst.Attribute)) else ""
+    return len(name) > 1 and name.isupper()
+
+
 def _is_literal_collection(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(
-            isinstance(e, cst.Element) and _is_constant(e.value) for e in node.elements
+            isinstance(e, cst.Element) and (_is_constant(e.value) or _is_constant_name(e.value))
+            for e in node.elements
         ) or all(
             isinstance(e, cst.Element) and isinstance(e.value, (cst.Dict, cst.Tuple))
             for e in node.elements
@@ -700,6 +709,21 @@ def _is_literal_collection(node: cst.BaseExpression) -> bool:
         value = node.args[0].value
         return isinstance(value, cst.Integer) and int(value.value.replace("_", ""), 0) <= 10
     return False
+
+
+def _ast_literal_collection(node: ast.expr | None) -> bool:
+    """A tuple, list or set display of constants (``ROLES = ("admin", "annotator")``)."""
+    if not isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return False
+    return all(
+        isinstance(e, ast.Constant) or (isinstance(e, (ast.Name, ast.Attribute)) and _ast_upper(e))
+        for e in node.elts
+    )
+
+
+def _ast_upper(node: ast.expr) -> bool:
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+    return len(name) > 1 and name.isupper()
 
 
 def _is_constant(node: cst.BaseExpression) -> bool:
@@ -1077,6 +1101,7 @@ class Analysis:
         self._file_index: FileIndex | None = None
         self.findings: list[Finding] = []
         self.frames: list[Frame] = []
+        self.functions: list[cst.FunctionDef] = []  # the enclosing function definitions
         self._reported: set[tuple[str, int]] = set()
         # Keyed by the Frame itself (identity-hashed), not id(frame): a finished loop's
         # frame is freed and its id reused by a later loop, which would hide its findings.
@@ -1189,11 +1214,13 @@ class Analysis:
                 names.append(star.name.value)
         saved = self.frames
         self.frames = []
+        self.functions.append(node)
         scope = Scope(self, [node.body], cls, names)
         decorators = {dotted_name(d.decorator) for d in node.decorators}
         if cls is not None and names and "staticmethod" not in decorators:
             scope.self_name = names[0] if "classmethod" not in decorators else None  # type: ignore[attr-defined]
         self._visit(node.body, scope)
+        self.functions.pop()
         self.frames = saved
 
     def _class(self, node: cst.ClassDef) -> None:
@@ -1322,6 +1349,8 @@ class Analysis:
                     )
                     for r in fills
                 )
+        if _is_constant_name(node):
+            return self._literal_constant(node, scope)
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
@@ -1330,6 +1359,36 @@ class Analysis:
         ):
             return self._bounded(node.func.value, scope)
         return False
+
+    def _literal_constant(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """An UPPER_CASE constant holding a literal collection: a class attribute read
+        through ``self``/``cls`` (``ROLES = ("admin", "annotator")`` in the class body) or a
+        module-level name assigned once (read from the whole file's ``ast`` tree)."""
+        if isinstance(node, cst.Attribute):
+            owner = node.value
+            if scope.cls is None or not isinstance(owner, cst.Name):
+                return False
+            if owner.value not in ("self", "cls", scope.cls.node.name.value):
+                return False
+            value = scope.cls.attrs.get(node.attr.value)
+            return value is not None and _is_literal_collection(value)
+        if not isinstance(node, cst.Name) or node.value in scope.records:
+            return False
+        tree = self.ctx.tree
+        if not isinstance(tree, ast.Module):
+            return False
+        values = [
+            statement.value
+            for statement in tree.body
+            if isinstance(statement, (ast.Assign, ast.AnnAssign))
+            and any(
+                isinstance(t, ast.Name) and t.id == node.value
+                for t in (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+            )
+        ]
+        return len(values) == 1 and _ast_literal_collection(values[0])
 
     def _for(self, node: cst.For, scope: Scope) -> None:
         value = self.evaluate(node.iter, scope, quiet=False)
@@ -1801,6 +1860,9 @@ class Analysis:
                 result = replace(result, batched=True)
             elif name == "none":
                 result = replace(result, empty=True)
+            elif name == "annotate":
+                added = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+                result = replace(result, annotations=qs.annotations | added)
             return result
         if name in ("values", "values_list"):
             return replace(qs, rows="values", fresh=True, is_list=False)
@@ -2395,14 +2457,52 @@ class Analysis:
                 continue
             if value.model is None or value.model.qualname != model:
                 continue
+            served = self._annotated_fields(serializers, value.annotations)
             missing = [
-                (path, requirement_sets[0][path])
+                (path, (labels - served, relations))
                 for path in sorted(common)
-                if not self._view_covers(value, path, requirement_sets[0][path][1])
-                and not self._manager_loads(path, requirement_sets[0][path][1])
+                for labels, relations in [requirement_sets[0][path]]
+                if labels - served
+                and not self._view_covers(value, path, relations)
+                and not self._manager_loads(path, relations)
             ]
             if missing:
                 self._report_view(node, serializers[0], missing)
+
+    def _annotated_fields(
+        self, serializers: list[Serializer], annotations: frozenset[str]
+    ) -> frozenset[str]:
+        """Fields the queryset's own ``annotate(<name>=...)`` serves: a field of that name
+        (or ``source=``), a ``SerializerMethodField`` whose method reads ``obj.<name>`` (its
+        relation reads are the fallback for objects that did not come from this queryset)."""
+        if not annotations:
+            return frozenset()
+        served: set[str] = set()
+        for serializer in serializers:
+            for name, declared in serializer.declared.items():
+                call = declared.call
+                kwargs = call[3] if call and call[0] == "call" else {}
+                source_value = kwargs.get("source")
+                source = source_value[1] if source_value and source_value[0] == "str" else name
+                if name in annotations or source in annotations:
+                    served.add(name)
+                    continue
+                if (
+                    not call
+                    or call[1][0] != "ref"
+                    or not call[1][1].endswith("SerializerMethodField")
+                ):
+                    continue
+                method_name = kwargs.get("method_name")
+                method = (
+                    method_name[1]
+                    if method_name and method_name[0] == "str"
+                    else (call[2][0][1] if call[2] and call[2][0][0] == "str" else f"get_{name}")
+                )
+                reads = (serializer.methods.get(method) or {}).get("reads", ())
+                if any(chain and chain[0] in annotations for chain in reads):
+                    served.add(name)
+        return frozenset(served)
 
     def _manager_loads(self, path: Path, relations: tuple[Relation, ...]) -> bool:
         """Whether prefetching a to-many prefix of ``path`` would load the rest (through
@@ -2468,6 +2568,7 @@ class Analysis:
         if model is None or depth > 3 or serializer.qualname in seen:
             return found
         seen = seen | {serializer.qualname}
+        root = model.qualname
 
         def include(name: str) -> bool:
             if serializer.meta_fields is not None:
@@ -2477,8 +2578,9 @@ class Analysis:
             return True
 
         def add(path: Path, label: str, relations: tuple[Relation, ...]) -> None:
-            labels, _ = found.get(path, (frozenset(), relations))
-            found[path] = (labels | {label}, relations)
+            for part, rels in self._without_back_references(root, path, relations):
+                labels, _ = found.get(part, (frozenset(), rels))
+                found[part] = (labels | {label}, rels)
 
         for name, declared in serializer.declared.items():
             if not include(name):
@@ -2552,6 +2654,47 @@ class Analysis:
             if serializer.depth >= 1 or relation.many:
                 add((name,), name, (relation,))
         return found
+
+    def _back_reference(self, first: Relation, second: Relation, origin: str | None) -> bool:
+        """Whether ``second`` leads back from ``first``'s object to the object ``first`` was
+        read on, through the same relation: Django caches that side when it loads ``first``
+        (a one-to-one loaded from either side, the rows of a reverse foreign key)."""
+        if (first.kind, second.kind) not in _BACK_REFERENCES or origin is None:
+            return False
+        if second.target != origin or first.target is None:
+            return False
+        source = self.index.models.get(origin)
+        target = self.index.models.get(first.target)
+        if source is None or target is None:
+            return False
+        # only when no other relation of the same kind joins the two models
+        forward = [r for r in source.relations.values() if r.kind == first.kind]
+        backward = [r for r in target.relations.values() if r.kind == second.kind]
+        return (
+            sum(r.target == first.target for r in forward) == 1
+            and sum(r.target == origin for r in backward) == 1
+        )
+
+    def _without_back_references(
+        self, root: str, path: Path, relations: tuple[Relation, ...]
+    ) -> list[tuple[Path, tuple[Relation, ...]]]:
+        """``path`` (read on a ``root`` object) with every read back through a cached back
+        reference taken out: ``image.ingredient`` (``image`` the reverse one-to-one of
+        ``ingredient``) needs only ``image``; what follows is read on the object ``image`` was
+        read on."""
+        for index in range(1, len(relations)):
+            first, second = relations[index - 1], relations[index]
+            origin = root if index == 1 else relations[index - 2].target
+            if not self._back_reference(first, second, origin):
+                continue
+            result = [(path[:index], relations[:index])]
+            rest = path[index + 1 :]
+            if rest:
+                shorter = (*path[: index - 1], *rest)
+                shorter_relations = (*relations[: index - 1], *relations[index + 1 :])
+                result.extend(self._without_back_references(root, shorter, shorter_relations))
+            return result
+        return [(path, relations)]
 
     def _walk(
         self, model: Model, parts: Sequence[str]
@@ -2843,6 +2986,9 @@ class Analysis:
             if _UPPER.match(node.value) or node.value in ("None", "True", "False"):
                 return True
             records = scope.records.get(node.value)
+            if self._catalog_loop_target(node.value):
+                # ``for (name,) in cursor.fetchall():`` after a query of the catalog
+                return True
             if self._literal_loop_target(node.value):
                 # ``for table in ("orders", "shipments"): ... f"... FROM {table}"``
                 return not records or all(
@@ -2862,6 +3008,14 @@ class Analysis:
                 )
                 for r in records
             )
+        if (
+            isinstance(node, cst.Subscript)
+            and isinstance(node.value, cst.Name)
+            and node.value.value not in scope.records
+            and self._catalog_loop_target(node.value.value)
+        ):
+            # ``for row in cursor: ... row[0]`` after a query of the catalog
+            return True
         if isinstance(node, cst.Attribute):
             text = dotted_name(node) or ""
             parts = text.split(".")
@@ -2888,6 +3042,46 @@ class Analysis:
                 node.orelse, scope, depth + 1
             )
         return False
+
+    def _catalog_loop_target(self, name: str) -> bool:
+        """Whether ``name`` is the target of an enclosing ``for`` over the rows of a cursor
+        (``cursor.fetchall()``, ``fetchmany()``, the cursor itself) that the same function
+        points at the database catalog with literal SQL (``information_schema``,
+        ``pg_indexes``, ``sqlite_master``...): a name the database itself holds, never a
+        value from a user, and never reassigned in the loop."""
+        if not self.functions:
+            return False
+        for frame in self.frames:
+            loop = frame.node
+            if name not in frame.targets or not isinstance(loop, cst.For):
+                continue
+            rows = loop.iter
+            if isinstance(rows, cst.Call) and _last(rows.func) in ("fetchall", "fetchmany"):
+                rows = rows.func.value if isinstance(rows.func, cst.Attribute) else rows
+            cursor = dotted_name(rows)
+            if cursor is None or _rebinds(loop.body, name):
+                return False
+            return cursor in self._catalog_cursors(self.functions[-1])
+        return False
+
+    def _catalog_cursors(self, function: cst.FunctionDef) -> set[str]:
+        """Cursors a function runs a literal query of the database catalog on."""
+        found: set[str] = set()
+        pending: list[cst.CSTNode] = [function.body]
+        while pending:
+            node = pending.pop()
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "execute"
+                and node.args
+            ):
+                sql = string_value(node.args[0].value)
+                receiver = dotted_name(node.func.value)
+                if sql is not None and receiver is not None and _CATALOG.search(sql):
+                    found.add(receiver)
+            pending.extend(_children(node))
+        return found
 
     def _literal_loop_target(self, name: str) -> bool:
         """Whether ``name`` is the target of an enclosing ``for`` over a literal list, tuple
@@ -2947,6 +3141,14 @@ _RELATED_FIELDS = frozenset(
 _SAFE_CALLS = frozenset({"qn", "qn2", "int", "len", "float", "quote_name_unless_alias"})
 _EXTRA_SQL_ARGUMENTS = frozenset({"select", "where", "tables", "order_by"})
 # identifier quoting: Django's quote_name, sqlite/psycopg-style quote_ident(ifier)
+#: Literal SQL reading the database's own catalog (table, index and constraint names).
+_CATALOG = re.compile(
+    r"\b(?:information_schema|pg_catalog|pg_indexes|pg_tables|pg_class|pg_index|"
+    r"pg_constraint|pg_attribute|pg_namespace|pg_views|pg_sequences|pg_trigger|"
+    r"sqlite_master|sqlite_schema)\b|^\s*(?:SHOW\s+(?:FULL\s+)?(?:TABLES|INDEX|INDEXES|KEYS|"
+    r"COLUMNS)|PRAGMA\s+(?:index_list|table_info|foreign_key_list))\b",
+    re.IGNORECASE,
+)
 _QUOTING_CALL = re.compile(r"quote_(?:name|ident|identifier)")
 # a DB-API connection's name: conn, connection, db_conn, pg_connection, cnx
 _CONNECTION_NAME = re.compile(r"(?:^|_)(?:conn|connection|cnx)$", re.IGNORECASE)
@@ -3051,6 +3253,10 @@ def _interpolates_identifier(node: cst.CSTNode) -> str:
 
 
 _UPPER = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+
+
+#: A relation followed by the one leading back (Django fills the back reference's cache).
+_BACK_REFERENCES = frozenset({("rev_o2o", "o2o"), ("o2o", "rev_o2o"), ("rev_fk", "fk")})
 
 
 def _args(call: cst.Call, position: int, keywords: Sequence[str]) -> list[cst.BaseExpression]:

@@ -576,10 +576,19 @@ class QueryInLoop(_FlowRule):
         "`pk__gte=start`), one query per batch (a loop nested in it runs per row again); "
         "`filter(<x>__in=<loop variable>)` and `__in` a slice that moves with the loop; "
         "querysets that load no rows (`none()`); loops over literal collections or small "
-        "literal `range()` (bounded, not data-dependent), sliced querysets (batches), "
+        "literal `range()` (bounded, not data-dependent), also when the collection's items are "
+        "UPPER_CASE constants (`[settings.ROLE_ADMIN, settings.ROLE_ANNOTATOR]`) or it is held "
+        "in a local variable, a module-level UPPER_CASE name assigned once "
+        '(`for role in ROLES:` with `ROLES = ("admin", "annotator")`) or a class '
+        "constant read through `self`/`cls` (a setting such as `settings.ROLES` is not known "
+        "and stays reported), sliced querysets (batches), "
         "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
         "nested functions, and reads through a loop variable's related managers (those are "
-        "DJG201's). Test files and migrations are exempt by default (`query-in-loop-exempt`)."
+        "DJG201's). Still reported: a `delete()` in the error branch of a per-row check (an "
+        "upload that fails validation deleted before `continue`): every row may fail, and "
+        "collecting the failed primary keys for one `filter(pk__in=...).delete()` is cheap; "
+        "one-by-one deletes that a comment says are required (django-polymorphic) have "
+        "nothing the rule can read, `# noqa: DJG202` says it. Test files and migrations are exempt by default (`query-in-loop-exempt`)."
     )
     VALID = [
         Valid(
@@ -663,7 +672,20 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
         "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
         "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
-        "is never reported."
+        "is never reported. A name the queryset adds with `annotate(<name>=...)` is not a "
+        "relation read: a field of that name or `source=`, and a `SerializerMethodField` "
+        "whose method reads `obj.<name>` (its relation reads, `obj.photos.count()` in an "
+        "`except`, are taken as the fallback for objects serialized elsewhere), are neither "
+        "reported nor put in the remedy. A relation read back to the object it was read on "
+        "costs nothing and is left out of the finding and the remedy: the forward side of a "
+        'one-to-one loaded from its reverse side (`select_related("cover")` then '
+        "`cover.book`) and the other way round, and the foreign key of rows prefetched "
+        'through its reverse relation (`prefetch_related("chapters")` then '
+        "`chapter.book`); only when no other relation of that kind joins the two models. "
+        "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
+        "... return obj.faces.first()`) is still reported: the index keeps which attributes "
+        "a method reads, not in which branch, and the fallback runs for every row without "
+        "the loaded relation."
     )
     VALID = [
         Valid(
@@ -725,7 +747,15 @@ class RawSqlFormatting(_FlowRule):
         "`_meta` and `db_table`/`column`, UPPER_CASE names, local variables assigned only safe "
         "values in every branch, the target of a `for` over a literal list or tuple of strings "
         '(`for table in ("orders", "shipments"):`), names unpacked from '
-        "`sql_with_params()`/`as_sql()`/`compile()`, "
+        "`sql_with_params()`/`as_sql()`/`compile()`, the target of a `for` over a cursor's "
+        "rows (`cursor.fetchall()`, `fetchmany()`, the cursor; also `row[0]`) when the same "
+        "function runs literal SQL reading the database catalog on that cursor "
+        "(`information_schema`, `pg_indexes`, `pg_constraint`, `sqlite_master`, `SHOW INDEX`, "
+        "...) and the loop does not reassign it: a migration dropping the indexes it just "
+        "listed formats names the database itself holds, in a migration or anywhere else "
+        "(quoting them with `quote_name()` is still good practice, but nothing is injected); "
+        "rows of an application table and a catalog read in another function stay reported, "
+        "with the identifier remedy when they are identifiers, "
         'and placeholder lists (`", ".join(["%s"] * len(ids))`). `%` and `.format()` count only '
         "on a literal template (or a local variable holding only literals and reformattings "
         "of them)."
