@@ -1537,15 +1537,16 @@ class Analysis:
             return None
         root, links = _chain(node)
         value: Value
+        start = 0
         if isinstance(root, cst.Name):
-            value = self._name(root.value, scope, links)
+            value, start = self._class_path(root.value, scope, links)
         elif isinstance(root, cst.Call):
             value = self.evaluate(root, scope, quiet)
         else:
             if not quiet:
                 self._visit(root, scope)
             value = None
-        index = 0
+        index = start
         while index < len(links):
             kind, payload, link_node = links[index]
             if kind == "call":
@@ -1612,6 +1613,57 @@ class Analysis:
         ):
             return ModelClass(None, name)
         return None
+
+    def _class_path(self, name: str, scope: Scope, links: list[Any]) -> tuple[Value, int]:
+        """The value of a chain's root ``name`` with the attributes that still name a class,
+        and how many links they take: ``models.Note`` and ``app.models.Note`` (a model
+        through an imported module), ``Product.tags.through`` (a many-to-many through
+        model)."""
+        value = self._name(name, scope, links)
+        start = 0
+        if value is None and links and links[0][0] == "attr" and self._global(name, scope):
+            parts = [name]
+            for position, (kind, payload, _) in enumerate(links[:4]):
+                if kind != "attr":
+                    break
+                dotted = ".".join(parts)
+                if payload in MANAGER_ATTRS:
+                    # ``models.Note.objects`` with ``Note`` not in the index: a model by its
+                    # shape, as ``Note.objects`` is
+                    if position and parts[-1][:1].isupper():
+                        module = self.file_index.module
+                        if self.index.kind(self.index.resolve(module, dotted)) is None:
+                            value, start = ModelClass(None, dotted), position
+                    break
+                parts.append(payload)
+                if payload[:1].isupper():
+                    dotted = ".".join(parts)
+                    model = self.index.model_named(self.file_index.module, dotted)
+                    if model is not None:
+                        value, start = ModelClass(model, dotted), position + 1
+                        break
+        if (
+            isinstance(value, ModelClass)
+            and value.model is not None
+            and len(links) > start + 1
+            and links[start][0] == "attr"
+            and links[start + 1][0] == "attr"
+            and links[start + 1][1] == "through"
+        ):
+            relation = value.model.relation(links[start][1])
+            through = self.index.models.get(relation.through or "") if relation else None
+            if through is not None:
+                text = f"{value.name}.{links[start][1]}.through"
+                value, start = ModelClass(through, text), start + 2
+        return value, start
+
+    def _global(self, name: str, scope: Scope) -> bool:
+        """Whether ``name`` is a module-level name here (not bound in the function)."""
+        if any(name in frame.bindings or name in frame.targets for frame in self.frames):
+            return False
+        if name in scope.records or name in scope.opaque:
+            return False
+        return self._may_name_a_class(name)
 
     def _root_call(self, call: cst.Call, scope: Scope, quiet: bool) -> Value:
         func = call.func
@@ -1700,7 +1752,10 @@ class Analysis:
             return result
         if isinstance(value, RelManager):
             if call is None:
-                return None
+                # ``write.votes.through``: the many-to-many's through model
+                through = value.relation.through if value.relation else None
+                found = self.index.models.get(through) if through and name == "through" else None
+                return ModelClass(found, found.name) if found is not None else None
             return self._related(value, name, call, scope, quiet)
         if isinstance(value, SelfRef):
             return self._self_attr(value.cls, name, call, scope)
