@@ -730,8 +730,10 @@ class WriteInLoop(_FlowRule):
         "reported. Split from DJG202 because a hand-read sample of DJG202 on real projects found "
         "most wrong or debatable findings were writes (a `delete()` per row in an error branch, "
         "one `update()` per group with a different value, `save()` in data-generating commands) "
-        "while per-row reads were almost always N+1s. Test files and migrations are exempt by "
-        "default (`query-in-loop-exempt`, shared with DJG202)."
+        "while per-row reads were almost always N+1s (of 22 sampled findings, the 8 wrong or "
+        "debatable ones were all writes; 90 of the 176 findings on five projects are writes). "
+        "Test files and migrations are exempt by default (`query-in-loop-exempt`, shared with "
+        "DJG202)."
     )
     VALID = [
         Valid(
