@@ -603,12 +603,65 @@ def _is_script(ctx: FileContext) -> bool:
     it, not the shell)."""
     if ctx.is_management_command:
         return False
-    if ctx.shebang or "scripts" in ctx.path.split("/")[:-1]:
+    if ctx.shebang or "scripts" in ctx.path.split("/")[:-1] or ctx.basename == "fabfile.py":
         return True
     tree = ctx.tree
-    return tree is not None and any(
-        isinstance(node, ast.If) and _is_main_guard_ast(node.test) for node in tree.body
-    )
+    if tree is None:
+        return False
+    if any(isinstance(node, ast.If) and _is_main_guard_ast(node.test) for node in tree.body):
+        return True
+    return _is_cli_module(tree)
+
+
+#: command-line libraries whose use makes a module a command-line program
+_CLI_LIBRARIES = frozenset({"invoke", "fabric", "fabric2", "click", "typer", "argparse"})
+
+
+def _is_cli_module(tree: ast.Module) -> bool:
+    """A command-line program built on a CLI library: the module imports ``invoke``,
+    ``fabric``, ``click``, ``typer`` or ``argparse`` at module level and uses it (an
+    ``@task`` function, a ``click.command``/``typer.Typer()`` app, an ``ArgumentParser``
+    built anywhere in the module). An import alone is not enough."""
+    imports: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".", 1)[0] in _CLI_LIBRARIES:
+                    imports[alias.asname or alias.name.split(".", 1)[0]] = (
+                        alias.name if alias.asname else alias.name.split(".", 1)[0]
+                    )
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".", 1)[0] in _CLI_LIBRARIES:
+                for alias in node.names:
+                    if alias.name != "*":
+                        imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    if not imports:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if _is_cli_use(ast_dotted_name(node.func), imports):
+                return True
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if _is_cli_use(ast_dotted_name(target), imports):
+                    return True
+    return False
+
+
+def _is_cli_use(name: str | None, imports: dict[str, str]) -> bool:
+    """``name`` (a called or decorating name) resolves into a CLI library: anything of
+    ``invoke``/``fabric``/``click``/``typer``, and ``argparse.ArgumentParser``."""
+    if name is None:
+        return False
+    head, _, rest = name.partition(".")
+    origin = imports.get(head)
+    if origin is None:
+        return False
+    qualified = f"{origin}.{rest}" if rest else origin
+    if qualified.startswith("argparse"):
+        return qualified == "argparse.ArgumentParser"
+    return "." in qualified
 
 
 def _is_main_guard_ast(test: ast.expr) -> bool:
@@ -646,7 +699,14 @@ class PrintCall(Rule):
         'python`) or that has an `if __name__ == "__main__":` block at module level (also '
         "when the prints sit in functions above it), or a module in a `scripts/` directory "
         "(repository helper scripts, django-extensions' `runscript` modules with their "
-        "`run()` function). Management commands are not scripts: "
+        "`run()` function). Command-line programs are scripts too, with or without a "
+        "`__main__` block: a `fabfile.py`, or a module that imports `invoke`, `fabric`, "
+        "`click`, `typer` or `argparse` at module level and uses it (an `@task` function, a "
+        "`click.command`/`typer.Typer()` app, an `argparse.ArgumentParser(...)` built "
+        "anywhere in the module); an import alone is not enough. Settings modules are "
+        "exempt as a whole: they run while Django loads, before logging is configured, so a "
+        "module logger there prints nothing and `print()` is the only way to say which "
+        "settings or environment were picked. Management commands are not scripts: "
         "there the message says `self.stdout.write(...)`."
     )
     VALID = [
@@ -675,8 +735,14 @@ class PrintCall(Rule):
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
-        """Not in test code or migrations, nor in standalone scripts."""
-        return not ctx.is_test and not ctx.is_migration and not _is_script(ctx)
+        """Not in test code, migrations or settings modules, nor in standalone scripts
+        and command-line programs."""
+        return (
+            not ctx.is_test
+            and not ctx.is_migration
+            and not ctx.is_settings
+            and not _is_script(ctx)
+        )
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
