@@ -206,7 +206,11 @@ class SettingsModuleImport(Rule):
         "(`import config.settings.production`, not `import config.settings.redis`). A module "
         "of the project that itself imports `django.conf.settings` is an app's own settings "
         "wrapper (`PAGE_SIZE = getattr(settings, 'PAGE_SIZE', 20)`), not the project's "
-        "settings module (which cannot import itself), and is left alone."
+        "settings module (which cannot import itself), and is left alone. A test module "
+        "that tests how the settings module loads must import it and is left alone as a "
+        "whole: one that reloads a module (`importlib.reload(settings)`, `reload(base)`) or "
+        "patches the environment (`monkeypatch.setenv`/`delenv`, `mock.patch.dict(os."
+        "environ, ...)`). Other test modules are reported like any module."
     )
     VALID = [
         Valid("from django.conf import settings\n"),
@@ -231,6 +235,8 @@ class SettingsModuleImport(Rule):
 
     def _check(self, node: cst.CSTNode, module: str) -> None:
         if not is_settings_module_name(module):
+            return
+        if self.ctx.is_test and _tests_settings_loading(self.ctx):
             return
         if self.ctx.is_own_package(module.split(".", 1)[0]) and not _wraps_django_settings(
             self.ctx, module
@@ -262,6 +268,44 @@ class SettingsModuleImport(Rule):
             if _SETTINGS_PART.match(name) and module:
                 self._check(node, f"{module}.{name}")
                 return
+
+
+#: environment patching in tests: ``monkeypatch.setenv(...)``, ``mock.patch.dict(os.environ, ...)``
+_ENV_PATCHERS = frozenset({"setenv", "delenv"})
+
+
+def _tests_settings_loading(ctx: FileContext) -> bool:
+    """Whether a test module tests how a settings module loads: it reloads a module
+    (``importlib.reload(settings)``, ``reload(base)``) or patches the environment
+    (``monkeypatch.setenv``, ``mock.patch.dict(os.environ, ...)``). Such a test must import
+    the settings module itself. Computed once per file, only when a finding is due."""
+    cached: bool | None = ctx.__dict__.get("_djguide_tests_settings_loading")
+    if cached is not None:
+        return cached
+    found = False
+    tree = ctx.tree
+    if tree is not None:
+        reloads = {"importlib.reload", "imp.reload"}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in ("importlib", "imp"):
+                reloads.update(a.asname or a.name for a in node.names if a.name == "reload")
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast_dotted_name(node.func) or ""
+            if name in reloads or name.rsplit(".", 1)[-1] in _ENV_PATCHERS:
+                found = True
+            elif name.endswith("patch.dict") and node.args:
+                target = node.args[0]
+                text = (
+                    target.value
+                    if isinstance(target, ast.Constant) and isinstance(target.value, str)
+                    else ast_dotted_name(target)
+                )
+                found = text in ("os.environ", "environ")
+            if found:
+                break
+    ctx.__dict__["_djguide_tests_settings_loading"] = found
+    return found
 
 
 _READS_DJANGO_SETTINGS = re.compile(
