@@ -667,18 +667,20 @@ def _is_cli_module(tree: ast.Module) -> bool:
     ``@task`` function, a ``click.command``/``typer.Typer()`` app, an ``ArgumentParser``
     built anywhere in the module). An import alone is not enough."""
     imports: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".", 1)[0] in _CLI_LIBRARIES:
-                    imports[alias.asname or alias.name.split(".", 1)[0]] = (
-                        alias.name if alias.asname else alias.name.split(".", 1)[0]
-                    )
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module.split(".", 1)[0] in _CLI_LIBRARIES:
-                for alias in node.names:
-                    if alias.name != "*":
-                        imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for statement in tree.body:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                head = alias.name.split(".", 1)[0]
+                if head in _CLI_LIBRARIES:
+                    imports[alias.asname or head] = alias.name if alias.asname else head
+        elif (
+            isinstance(statement, ast.ImportFrom)
+            and statement.level == 0
+            and (statement.module or "").split(".", 1)[0] in _CLI_LIBRARIES
+        ):
+            for alias in statement.names:
+                if alias.name != "*":
+                    imports[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
     if not imports:
         return False
     for node in ast.walk(tree):
@@ -782,10 +784,7 @@ class PrintCall(Rule):
         """Not in test code, migrations or settings modules, nor in standalone scripts
         and command-line programs."""
         return (
-            not ctx.is_test
-            and not ctx.is_migration
-            and not ctx.is_settings
-            and not _is_script(ctx)
+            not ctx.is_test and not ctx.is_migration and not ctx.is_settings and not _is_script(ctx)
         )
 
     def __init__(self, ctx: FileContext) -> None:
