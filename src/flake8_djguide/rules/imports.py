@@ -642,8 +642,8 @@ class RootLoggerCall(Rule):
 
 
 def _is_script(ctx: FileContext) -> bool:
-    """A standalone script: a shebang first line, a module-level ``__main__`` block, or a
-    module in a ``scripts/`` directory (a management command is never one: Django runs
+    """A standalone script: a shebang first line, a module-level ``__main__`` block or
+    ``main()`` function, or a module in a ``scripts/`` directory (a management command is never one: Django runs
     it, not the shell)."""
     if ctx.is_management_command:
         return False
@@ -654,6 +654,11 @@ def _is_script(ctx: FileContext) -> bool:
         return False
     if any(isinstance(node, ast.If) and _is_main_guard_ast(node.test) for node in tree.body):
         return True
+    if any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "main"
+        for node in tree.body
+    ):
+        return True  # a console-script entry point: the installer's wrapper calls main()
     return _is_cli_module(tree)
 
 
@@ -745,7 +750,9 @@ class PrintCall(Rule):
         'python`) or that has an `if __name__ == "__main__":` block at module level (also '
         "when the prints sit in functions above it), or a module in a `scripts/` directory "
         "(repository helper scripts, django-extensions' `runscript` modules with their "
-        "`run()` function). Command-line programs are scripts too, with or without a "
+        "`run()` function), or a module that defines a module-level `main()` function (a "
+        "console-script entry point, which the installer's wrapper calls, so it has no "
+        "`__main__` block). Command-line programs are scripts too, with or without a "
         "`__main__` block: a `fabfile.py`, or a module that imports `invoke`, `fabric`, "
         "`click`, `typer` or `argparse` at module level and uses it (an `@task` function, a "
         "`click.command`/`typer.Typer()` app, an `argparse.ArgumentParser(...)` built "
