@@ -188,55 +188,69 @@ def test_payload_fix_skips_keys_that_would_collide() -> None:
 # -- DJG501 -------------------------------------------------------------------------------
 
 
+#: a test module of the fixture project whose `Article` model has `update()`
+NEWS_TEST = str(FIXTURES / "projects" / "newsroom" / "news" / "tests" / "test_articles.py")
+
+
 def test_update_fix_keeps_comments_and_multiline_values() -> None:
     code = (
-        "def test_draft(post):\n"
+        "def test_draft():\n"
+        "    article = ArticleFactory()\n"
         "    # make it a draft\n"
-        '    post.status = "draft"\n'
-        "    post.published_at = timezone.now() - timedelta(\n"
+        '    article.status = "draft"\n'
+        "    article.published_at = timezone.now() - timedelta(\n"
         "        days=1,\n"
         "    )\n"
-        '    post.save(update_fields=["status", "published_at"])  # noqa: E501\n'
-        "    assert post.is_draft\n"
+        '    article.save(update_fields=["status", "published_at"])  # noqa: E501\n'
+        "    assert article.is_draft\n"
     )
-    assert fixed(code, "DJG501", TEST_FILE) == (
-        "def test_draft(post):\n"
+    assert fixed(code, "DJG501", NEWS_TEST) == (
+        "def test_draft():\n"
+        "    article = ArticleFactory()\n"
         "    # make it a draft\n"
-        '    post.update(status="draft", published_at=timezone.now() - timedelta(\n'
+        '    article.update(status="draft", published_at=timezone.now() - timedelta(\n'
         "        days=1,\n"
         "    ))  # noqa: E501\n"
-        "    assert post.is_draft\n"
+        "    assert article.is_draft\n"
     )
 
 
 @pytest.mark.parametrize(
     "between",
     [
-        '    post.title = "x"  # why\n',  # a comment would be lost
-        "    post.title = post.status\n",  # reads a field assigned before it
-        '    post.author.name = "x"\n',  # changes a related object too
+        '    article.title = "x"  # why\n',  # a comment would be lost
+        "    article.title = article.status\n",  # reads a field assigned before it
+        '    article.author.name = "x"\n',  # changes a related object too
     ],
 )
 def test_no_update_fix_when_it_would_change_meaning(between: str) -> None:
-    code = f'def test_x(post):\n    post.status = "a"\n{between}    post.save()\n'
-    findings = lint(code, TEST_FILE, [by_code()["DJG501"]])
-    assert [(f.line, f.fix is None) for f in findings] == [(4, True)]
+    code = (
+        "def test_x():\n    article = ArticleFactory()\n"
+        f'    article.status = "a"\n{between}    article.save()\n'
+    )
+    findings = lint(code, NEWS_TEST, [by_code()["DJG501"]])
+    assert [(f.line, f.fix is None) for f in findings] == [(5, True)]
+    plain = 'def test_x():\n    article = ArticleFactory()\n    article.status = "a"\n    article.save()\n'
+    assert [f.fix is None for f in lint(plain, NEWS_TEST, [by_code()["DJG501"]])] == [False]
 
 
 def test_two_runs_in_one_block_are_fixed_one_pass_at_a_time() -> None:
     code = (
-        "def test_x(post):\n"
-        '    post.title = "a"\n'
-        "    post.save()\n"
-        '    post.status = "b"\n'
-        "    post.save()\n"
+        "def test_x():\n"
+        "    article = ArticleFactory()\n"
+        '    article.title = "a"\n'
+        "    article.save()\n"
+        '    article.status = "b"\n'
+        "    article.save()\n"
     )
-    once = fixed(code, "DJG501", TEST_FILE)
+    once = fixed(code, "DJG501", NEWS_TEST)
     assert once == (
-        'def test_x(post):\n    post.update(title="a")\n    post.status = "b"\n    post.save()\n'
+        "def test_x():\n    article = ArticleFactory()\n"
+        '    article.update(title="a")\n    article.status = "b"\n    article.save()\n'
     )
-    assert fixed(once, "DJG501", TEST_FILE) == (
-        'def test_x(post):\n    post.update(title="a")\n    post.update(status="b")\n'
+    assert fixed(once, "DJG501", NEWS_TEST) == (
+        "def test_x():\n    article = ArticleFactory()\n"
+        '    article.update(title="a")\n    article.update(status="b")\n'
     )
 
 
@@ -300,3 +314,167 @@ def test_flake8_reports_an_empty_init(tmp_path: Path) -> None:
         f".{os.sep}blog{os.sep}tests{os.sep}__init__.py:1:1: DJG504 `__init__.py` in the tests "
         "directory `blog/tests/`; delete it (pytest collects tests without it)"
     ]
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "manage.py").write_text("")
+    for relative, text in files.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def _djg504(root: Path, relative: str) -> list[str]:
+    path = root / relative
+    return [f.message for f in lint(path.read_text(), str(path), [by_code()["DJG504"]])]
+
+
+def test_init_kept_where_two_test_modules_share_a_basename(tmp_path: Path) -> None:
+    # every app has tests/test_models.py: pytest's default import mode needs the packages
+    root = _project(
+        tmp_path,
+        {
+            "blog/__init__.py": "",
+            "blog/tests/__init__.py": "",
+            "blog/tests/test_models.py": "",
+            "shop/__init__.py": "",
+            "shop/tests/__init__.py": "",
+            "shop/tests/api/__init__.py": "",
+            "shop/tests/api/test_models.py": "",
+            "shop/tests/test_views.py": "",
+            "polls/__init__.py": "",
+            "polls/tests/__init__.py": "",
+            "polls/tests/test_polls.py": "",
+        },
+    )
+    assert _djg504(root, "blog/tests/__init__.py") == []
+    assert _djg504(root, "shop/tests/__init__.py") == []
+    assert _djg504(root, "shop/tests/api/__init__.py") == []
+    # test_polls.py is the only module of that name: the marker is not needed
+    assert len(_djg504(root, "polls/tests/__init__.py")) == 1
+
+
+def test_init_reported_when_the_namesake_is_in_an_app_package(tmp_path: Path) -> None:
+    # blog/test_models.py is imported as blog.test_models: no clash without shop's marker
+    root = _project(
+        tmp_path,
+        {
+            "blog/__init__.py": "",
+            "blog/test_models.py": "",
+            "shop/__init__.py": "",
+            "shop/tests/__init__.py": "",
+            "shop/tests/test_models.py": "",
+        },
+    )
+    assert len(_djg504(root, "shop/tests/__init__.py")) == 1
+
+
+def test_init_holding_code_is_not_told_to_be_deleted(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "blog/__init__.py": "",
+            "blog/tests/__init__.py": '"""Blog tests."""\nfrom blog.tests.helpers import make_post\n',
+            "blog/tests/helpers.py": "",
+            "blog/tests/test_posts.py": "",
+            "blog/management/__init__.py": "",
+            "blog/management/commands/__init__.py": (
+                "from django.core.management.base import BaseCommand\n\n\n"
+                "class ImportCommand(BaseCommand):\n    pass\n"
+            ),
+            "blog/tests/api/__init__.py": '"""Only a docstring: nothing to move."""\n',
+            "blog/tests/api/test_api.py": "",
+        },
+    )
+    [tests] = _djg504(root, "blog/tests/__init__.py")
+    assert "delete it" not in tests
+    assert "holds code" in tests and "conftest.py" in tests
+    [commands] = _djg504(root, "blog/management/commands/__init__.py")
+    assert "delete it" not in commands
+    assert "`_base.py`" in commands
+    [docstring_only] = _djg504(root, "blog/tests/api/__init__.py")
+    assert "delete it" in docstring_only
+
+
+# -- DJG501 remedies ----------------------------------------------------------------------
+
+
+def test_save_remedy_exists_on_the_model() -> None:
+    path = FIXTURES / "testing" / "DJG501_remedy.py"
+    lint_path = str(FIXTURES / "projects" / "newsroom" / "news" / "tests" / "test_articles.py")
+    findings = lint(path.read_text(), lint_path, [by_code()["DJG501"]])
+    remedies = {f.line: (f.message.split("; ", 1)[1], f.fix is not None) for f in findings}
+    assert remedies == {
+        38: ("use `article.update(status=...)`", True),
+        45: (
+            "use `Author.objects.filter(pk=author.pk).update(is_active=...)` then "
+            "`author.refresh_from_db()`",
+            True,
+        ),
+        52: ("use `Author.objects.filter(pk=author.pk).update(is_active=...)`", True),
+        59: ("use `Edition._base_manager.filter(pk=edition.pk).update(is_published=...)`", True),
+        # Profile is not imported in the test module: named, but no fix
+        70: (
+            "use `Profile.objects.filter(pk=self.author.profile.pk).update(bio=...)` then "
+            "`self.author.profile.refresh_from_db()`",
+            False,
+        ),
+        72: (
+            "use `Author.objects.filter(pk=self.author.pk).update(name=...)` then "
+            "`self.author.refresh_from_db()`",
+            False,
+        ),
+        79: (
+            "use `Model.objects.filter(pk=listing.pk).update(is_visible=...)` with the model "
+            "of `listing`",
+            False,
+        ),
+        # from what a helper function or a helper method of the test class returns
+        89: ("use `Author.objects.filter(pk=author.pk).update(is_active=...)`", True),
+        99: ("use `article.update(title=...)`", True),
+    }
+
+
+def test_save_remedy_is_update_where_every_model_has_it(tmp_path: Path) -> None:
+    # the team's convention holds: an object whose model is not found has update() too
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text(
+        "from django.db import models\n\n\n"
+        "class BaseModel(models.Model):\n"
+        "    def update(self, **kwargs):\n"
+        "        for name, value in kwargs.items():\n"
+        "            setattr(self, name, value)\n"
+        "        self.save(update_fields=list(kwargs))\n\n"
+        "    class Meta:\n"
+        "        abstract = True\n\n\n"
+        "class Order(BaseModel):\n"
+        "    status = models.CharField(max_length=20)\n"
+    )
+    code = (
+        "def test_cancel(client, pending_order):\n"
+        '    pending_order.status = "cancelled"\n'
+        "    pending_order.save()\n"
+    )
+    path = str(tmp_path / "shop" / "tests" / "test_orders.py")
+    [finding] = lint(code, path, [by_code()["DJG501"]])
+    assert finding.message.endswith("use `pending_order.update(status=...)`")
+    assert fixed(code, "DJG501", path) == (
+        'def test_cancel(client, pending_order):\n    pending_order.update(status="cancelled")\n'
+    )
+
+
+def test_check_server_sees_a_namesake_test_module_added_later(tmp_path: Path) -> None:
+    from flake8_djguide.server import Server
+
+    root = _project(
+        tmp_path,
+        {"polls/__init__.py": "", "polls/tests/__init__.py": "", "polls/tests/test_polls.py": ""},
+    )
+    assert len(_djg504(root, "polls/tests/__init__.py")) == 1
+    (root / "blog" / "tests").mkdir(parents=True)
+    (root / "blog" / "tests" / "test_polls.py").write_text("")
+    Server(tmp_path / "server.sock", 1.0)._forget_file_system(list(sys.path))
+    assert _djg504(root, "polls/tests/__init__.py") == []

@@ -73,6 +73,35 @@ def test_managers_and_querysets(tmp_path: Path) -> None:
     assert review.managers["objects"].get_queryset is not None
 
 
+NEWSROOM = FIXTURES / "projects" / "newsroom"
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["full", "compacted"])
+def test_models_know_update_and_save_from_their_mixins(tmp_path: Path, compact: bool) -> None:
+    index = build(NEWSROOM, tmp_path, compact=compact).index
+    article = index.models["news.models.Article"]
+    assert article.defines == {"update"}  # UpdateMixin, through the abstract BaseModel
+    assert article.methods_known
+    assert index.models["news.models.Author"].defines == frozenset()
+    assert index.models["news.models.Author"].methods_known
+    assert index.models["news.models.Subscription"].defines == {"save"}
+
+
+def test_a_model_with_a_third_party_base_has_unknown_methods(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "shop").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "models.py").write_text(
+        "from django.db import models\n"
+        "from django_extensions.db.models import TimeStampedModel\n\n\n"
+        "class Order(TimeStampedModel):\n"
+        "    customer = models.ForeignKey('auth.User', on_delete=models.CASCADE)\n"
+    )
+    order = build(root, tmp_path / "cache").index.models["shop.models.Order"]
+    assert order.defines == frozenset() and not order.methods_known
+
+
 def test_serializers_follow_re_exports(tmp_path: Path) -> None:
     index = build(SHOP, tmp_path).index
     serializer = index.serializers["catalog.api.serializers.ProductDetailSerializer"]

@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "server",
-        help="'djguide server status' or 'stop': the check server of the 'server' option",
+        help="'djguide server status' or 'stop': the check server of the 'server' option "
+        "(see 'djguide server -h')",
         add_help=False,
     )
     explain = commands.add_parser("explain", help="print a rule's documentation")

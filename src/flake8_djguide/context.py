@@ -10,9 +10,11 @@ from __future__ import annotations
 import ast
 import fnmatch
 import functools
+import importlib.machinery
 import importlib.util
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
@@ -186,8 +188,11 @@ class FileContext:
         settings: Settings,
         info: ModuleInfo | None = None,
         tree: ast.Module | None = None,
+        shebang: bool = False,
     ) -> None:
         self.filename = filename
+        #: the file starts with a ``#!`` line (a standalone script)
+        self.shebang = shebang
         self.settings = settings
         self.info = info if info is not None else ModuleInfo()
         self.path = context_path(filename, settings)
@@ -264,11 +269,35 @@ def is_dev_name(basename: str, settings: Settings) -> bool:
     )
 
 
+#: The import path :func:`_is_installed` searches instead of ``sys.path`` (the check
+#: server looks names up on its client's path without ever importing from it).
+_import_path: list[str] | None = None
+
+
+def use_import_path(path: list[str] | None) -> None:
+    """Look installed names up on ``path`` (``None``: this process's ``sys.path``)."""
+    global _import_path
+    if path != _import_path:
+        _import_path = None if path is None else list(path)
+        importlib.invalidate_caches()
+    _is_installed.cache_clear()
+
+
 @functools.lru_cache(maxsize=1024)
 def _is_installed(top_level: str) -> bool:
     """Whether an importable distribution provides ``top_level`` (found, never imported)."""
     try:
-        return importlib.util.find_spec(top_level) is not None
+        if _import_path is None:
+            return importlib.util.find_spec(top_level) is not None
+        for finder in sys.meta_path:
+            if finder is importlib.machinery.PathFinder:
+                spec = importlib.machinery.PathFinder.find_spec(top_level, _import_path)
+            else:
+                find_spec = getattr(finder, "find_spec", None)
+                spec = None if find_spec is None else find_spec(top_level, None)
+            if spec is not None:
+                return True
+        return False
     except (ImportError, ValueError):
         return False
 

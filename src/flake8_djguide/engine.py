@@ -483,7 +483,11 @@ class Engine:
                 too_deep = TooDeeplyNestedError(f"ast.parse raised {type(error).__name__}")
         info = ModuleInfo.from_tree(tree)
         ctx = FileContext(
-            filename, settings, info, tree=tree if isinstance(tree, ast.Module) else None
+            filename,
+            settings,
+            info,
+            tree=tree if isinstance(tree, ast.Module) else None,
+            shebang=bool(lines) and lines[0].startswith("#!"),
         )
         limit = settings.get("max-file-lines")
         if limit and len(lines) > limit:

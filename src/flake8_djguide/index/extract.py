@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 4  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 5  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 _META_KEYS = frozenset(
@@ -224,11 +224,35 @@ def _wanted_methods(node: ast.ClassDef) -> str:
     return ""
 
 
+#: Methods whose definition in a model or one of its bases (a mixin) the rules look up:
+#: DJG501 suggests ``obj.update(...)`` only where it exists, and leaves tests of a model
+#: that overrides ``save()`` alone.
+TRACKED_METHODS = frozenset({"update", "save"})
+
+
+def _defined_methods(node: ast.ClassDef) -> list[str]:
+    return [
+        statement.name
+        for statement in node.body
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and statement.name in TRACKED_METHODS
+    ]
+
+
 def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     """The facts kept about one class."""
     bases = [dotted_name(b) or "" for b in node.bases]
+    defs = _defined_methods(node)
     if not any(b and b != "object" for b in bases):
-        return {"name": node.name, "line": node.lineno, "bases": bases, "calls": {}}
+        plain: dict[str, Any] = {
+            "name": node.name,
+            "line": node.lineno,
+            "bases": bases,
+            "calls": {},
+        }
+        if defs:
+            plain["defs"] = defs
+        return plain
     wants = _wanted_methods(node)
     calls: dict[str, Encoded] = {}
     refs: dict[str, str] = {}
@@ -267,6 +291,8 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
         facts["methods"] = methods
     if meta:
         facts["meta"] = meta
+    if defs:
+        facts["defs"] = defs
     return facts
 
 

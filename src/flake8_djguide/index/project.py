@@ -115,6 +115,10 @@ class Model:
     managers: dict[str, Manager] = field(default_factory=dict)
     ordered: bool = False  # Meta.ordering (own or inherited)
     complete: bool = True  # every base is known: attributes not listed are not relations
+    #: the tracked methods (``update``, ``save``) the model or a project base defines
+    defines: frozenset[str] = frozenset()
+    #: every base is a project class or Django's own: ``defines`` is all there is
+    methods_known: bool = True
 
     def relation(self, attr: str) -> Relation | None:
         """The relation reachable as ``instance.<attr>``."""
@@ -387,6 +391,7 @@ class Index:
             ):
                 model.complete = False
         model._default_related = model_meta_default  # type: ignore[attr-defined]
+        model.defines, model.methods_known = self._defined(qualname, stack)
         pending = getattr(model, "_pending", {})
         for attr, call in facts.get("calls", {}).items():
             kind = self._field_kind(module, call)
@@ -417,6 +422,27 @@ class Index:
             model.fields.discard(attr)
         model._pending = pending  # type: ignore[attr-defined]
         return model
+
+    def _defined(self, qualname: str, stack: set[str]) -> tuple[frozenset[str], bool]:
+        """The tracked methods a class and its bases define, and whether every base is
+        known (a project class, or Django's model bases, which define neither)."""
+        facts = self.classes[qualname][1]
+        found = set(facts.get("defs", ()))
+        known = True
+        for base in self._bases(qualname):
+            if base in stack:
+                continue
+            parent = self.models.get(base)
+            if parent is not None:
+                found |= parent.defines
+                known = known and parent.methods_known
+            elif base in self.classes:
+                inherited, base_known = self._defined(base, stack | {base})
+                found |= inherited
+                known = known and base_known
+            elif base not in MODEL_BASES and base not in _AUTH_ABSTRACT and base != "object":
+                known = False
+        return frozenset(found), known
 
     def _field_kind(self, module: str, call: Encoded) -> str | None:
         """``fk``/``o2o``/``m2m``/``gfk``/``grel``, ``field`` for other model fields, or None."""

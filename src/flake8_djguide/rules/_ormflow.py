@@ -86,6 +86,8 @@ REQUERY = frozenset(
 WRITES = frozenset(["create", "get_or_create", "update_or_create", "update", "delete"])
 MANAGER_SHAPES = SERVED | REQUERY | WRITES
 BATCH_METHODS = frozenset({"bulk_create", "bulk_update"})
+#: Related-manager writes: a query (or two) per call.
+LINK_WRITES = frozenset({"add", "remove", "set", "clear"})
 _LIST_CALLS = frozenset({"list", "tuple", "sorted", "set", "reversed"})
 
 
@@ -118,6 +120,8 @@ class QS:
     is_list: bool = False  # already evaluated (list(qs), a Prefetch to_attr list)
     from_item: bool = False  # a related manager of a loop variable (DJG201's)
     loops: frozenset[int] = frozenset()  # loops the variable holding it was assigned in
+    empty: bool = False  # loads no rows (``none()``): never a query, never an N+1
+    new_rows: bool = False  # a list of unsaved instances (``objs.append(Product(...))``)
 
 
 @dataclass
@@ -172,6 +176,8 @@ class Frame:
     bounded: bool = False  # over a literal collection: not a data-dependent loop
     suspended: int = 0  # inside a block that leaves the loop (break)
     assigned_attrs: set[str] = field(default_factory=set)  # p.<rel> = ... in the body
+    chunked: bool = False  # ``for start in range(a, b, step)``: one batch per iteration
+    condition: frozenset[str] = frozenset()  # names a ``while`` condition reads
 
 
 @dataclass
@@ -242,6 +248,8 @@ class Scope:
         self.cls = cls
         self.kind = kind
         self.records: dict[str, list[Record]] = {}
+        # ``rows.append(x)`` / ``rows.extend(xs)``: what a list assigned ``[]`` holds
+        self.fills: dict[str, list[Record]] = {}
         self.opaque: set[str] = set(params)
         self._memo: dict[str, Value] = {}
         self._visiting: set[str] = set()
@@ -256,7 +264,25 @@ class Scope:
             self.records.clear()
 
     def _collect(self, node: cst.CSTNode, loops: tuple[int, ...]) -> None:
-        if type(node) not in _binding_kinds():  # most nodes: one set look-up, no isinstance
+        kind = type(node)
+        if kind not in _binding_kinds():  # most nodes: one set look-up, no isinstance
+            for child in _children(node):
+                self._collect(child, loops)
+            return
+        if kind is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            args = node.args  # type: ignore[attr-defined]
+            if (
+                type(func) is cst.Attribute
+                and type(func.value) is cst.Name
+                and func.attr.value in ("append", "extend")
+                and len(args) == 1
+                and args[0].keyword is None
+                and not args[0].star
+            ):
+                self.fills.setdefault(func.value.value, []).append(
+                    Record(args[0].value, frozenset(loops), func.attr.value)
+                )
             for child in _children(node):
                 self._collect(child, loops)
             return
@@ -335,6 +361,18 @@ class Scope:
                 "as_sql",
                 "compile",
             )
+            if (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in ("get_or_create", "update_or_create")
+                and len(target.elements) == 2
+                and isinstance(target.elements[0], cst.Element)
+                and isinstance(target.elements[0].value, cst.Name)
+            ):
+                # ``obj, created = Model.objects.get_or_create(...)``: ``obj`` is an instance
+                first = target.elements[0].value.value
+                self.records.setdefault(first, []).append(Record(value, frozenset(loops), "pair"))
+                names = [n for n in names if n != first]
             for name in names:
                 if safe:
                     self.records.setdefault(name, []).append(
@@ -363,6 +401,10 @@ class Scope:
         return value
 
     def _merge(self, name: str, records: list[Record]) -> Value:
+        if name in self.fills:
+            return self._filled(records, self.fills[name])
+        if all(r.kind == "pair" for r in records):
+            return self._paired(records)
         own = [r for r in records if not (r.kind == "value" and _root_name(r.value) == name)]
         chained = [r for r in records if r not in own]
         if any(r.kind != "value" for r in records) or not own:
@@ -390,6 +432,61 @@ class Scope:
             # it runs a query per iteration only when it is assigned in the loop
             base = replace(base, loops=loops, fresh=False)
         return base
+
+    def _paired(self, records: list[Record]) -> Value:
+        """The instance of ``obj, created = <queryset>.get_or_create(...)``."""
+        values: list[Value] = []
+        for record in records:
+            call = record.value
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            base = self.analysis.evaluate(call.func.value, self, quiet=True)
+            qs = self.analysis._as_queryset(base, code_of(call.func.value))
+            if qs is None or qs.rows != "instances":
+                return None
+            values.append(Item(qs.model, qs.cov, qs.text, origin="get"))
+        return _merge_values(values)
+
+    def _filled(self, records: list[Record], fills: list[Record]) -> Value:
+        """A list assigned only ``[]`` (or ``list()``) and filled with ``append()`` of model
+        instances or ``extend()`` with querysets: a list of those instances."""
+        if not all(
+            r.kind == "value"
+            and (
+                (isinstance(r.value, cst.List) and not r.value.elements)
+                or (
+                    isinstance(r.value, cst.Call)
+                    and _last(r.value.func) == "list"
+                    and not r.value.args
+                )
+            )
+            for r in records
+        ):
+            return None
+        values: list[Value] = []
+        for record in fills:
+            assert record.value is not None
+            value = self.analysis.evaluate(record.value, self, quiet=True)
+            if record.kind == "append" and isinstance(value, Item):
+                new = value.origin == "new"
+                values.append(
+                    QS(
+                        value.model,
+                        # an unsaved instance holds the related objects it was given
+                        OPAQUE if new else value.cov,
+                        value.text,
+                        value.prefix,
+                        value.through_many,
+                        value.bare_ok,
+                        fresh=False,
+                        is_list=True,
+                        new_rows=new,
+                    )
+                )
+            elif record.kind == "extend" and isinstance(value, QS) and not value.from_item:
+                values.append(replace(value, fresh=False, is_list=True, loops=frozenset()))
+            else:
+                return None
+        return _merge_values(values)
 
     def literal_only(self, name: str) -> bool:
         """Whether every assignment to ``name`` is a string literal (DJG204)."""
@@ -424,6 +521,8 @@ def _merge_values(values: Sequence[Value]) -> Value:
             sliced=any(v.sliced for v in qs_values),
             batched=any(v.batched for v in qs_values),
             is_list=all(v.is_list for v in qs_values),
+            empty=all(v.empty for v in qs_values),
+            new_rows=all(v.new_rows for v in qs_values),
         )
     if isinstance(first, Item):
         if not all(isinstance(v, Item) for v in values):
@@ -473,6 +572,7 @@ def _binding_kinds() -> frozenset[type]:
             cst.Import,
             cst.ImportFrom,
             cst.Del,
+            cst.Call,
         }
     )
 
@@ -553,6 +653,8 @@ def _visit_kinds() -> dict[type, str]:
         cst.SetComp: "comprehension",
         cst.GeneratorExp: "comprehension",
         cst.DictComp: "comprehension",
+        cst.If: "if",
+        cst.Try: "try",
         cst.IndentedBlock: "block",
         cst.SimpleStatementSuite: "block",
         cst.Assign: "assign",
@@ -667,6 +769,128 @@ def _attribute_assignments(body: cst.CSTNode, name: str) -> set[str]:
                 found.add("*")
         stack.extend(_children(current))
     return found
+
+
+def _memo_guard(node: cst.If, scope: Scope) -> str | None:
+    """``"body"`` (or ``"orelse"``) when ``node`` is a memoization guard and that branch
+    stores into the cache: ``if key not in cache: cache[key] = ...`` (or ``setdefault``),
+    ``if cache.get(key) is None:`` / ``if not cache.get(key):`` (also through a variable
+    assigned ``cache.get(key)``), or ``if key in cache: ... else: cache[key] = ...``."""
+    test = node.test
+    containers: list[cst.BaseExpression] = []
+    branch = "body"
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        operator = test.comparisons[0].operator
+        comparator = test.comparisons[0].comparator
+        if isinstance(operator, cst.NotIn):
+            containers = [comparator]
+        elif isinstance(operator, cst.In) and isinstance(node.orelse, cst.Else):
+            containers, branch = [comparator], "orelse"
+        elif (
+            isinstance(operator, cst.Is)
+            and isinstance(comparator, cst.Name)
+            and comparator.value == "None"
+        ):
+            containers = _get_receivers(test.left, scope)
+    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        containers = _get_receivers(test.expression, scope)
+    names = {n for n in (dotted_name(c) for c in containers) if n is not None}
+    part = node.body if branch == "body" else node.orelse
+    stack: list[cst.CSTNode] = [part] if names and part is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                if (
+                    isinstance(target.target, cst.Subscript)
+                    and dotted_name(target.target.value) in names
+                ):
+                    return branch
+        elif (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value == "setdefault"
+            and dotted_name(current.func.value) in names
+        ):
+            return branch
+        stack.extend(_children(current))
+    return None
+
+
+def _memo_handlers(node: cst.Try) -> set[int]:
+    """The ``except KeyError:`` handlers of ``node`` that store into a mapping its body
+    reads (``try: obj = cache[key] except KeyError: cache[key] = ...``)."""
+    read: set[str] = set()
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Subscript):
+            name = dotted_name(current.value)
+            if name is not None:
+                read.add(name)
+        stack.extend(_children(current))
+    found: set[int] = set()
+    if not read:
+        return found
+    for handler in node.handlers:
+        caught = handler.type
+        kinds = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+        if not any(dotted_name(k) in ("KeyError", "LookupError") for k in kinds if k is not None):
+            continue
+        stack = [handler.body]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Assign) and any(
+                isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) in read
+                for t in current.targets
+            ):
+                found.add(id(handler))
+                break
+            stack.extend(_children(current))
+    return found
+
+
+def _get_receivers(node: cst.BaseExpression, scope: Scope) -> list[cst.BaseExpression]:
+    """``cache`` of ``cache.get(key)``, or of each ``.get()`` a local variable is assigned."""
+    if isinstance(node, cst.Name):
+        return [
+            found
+            for record in scope.records.get(node.value, ())
+            if record.value is not None and not isinstance(record.value, cst.Name)
+            for found in _get_receivers(record.value, scope)
+        ]
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "get"
+    ):
+        return [node.func.value]
+    return []
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    """The names an expression reads (not those of nested lambdas and comprehensions'
+    own targets, which it cannot tell apart: a superset is enough for its callers)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)  # ``a.b`` reads ``a``, not a name ``b``
+            continue
+        else:
+            stack.extend(_children(current))
+    return found
+
+
+def _loop_local(name: str, targets: set[str], loops: set[int], scope: Scope) -> bool:
+    """Whether ``name`` is a target of the given loops or assigned only inside them."""
+    if name in targets:
+        return True
+    records = scope.records.get(name, ())
+    return bool(records) and all(r.loops & loops for r in records)
 
 
 def _rebinds(body: cst.CSTNode, name: str) -> bool:
@@ -935,7 +1159,7 @@ class Analysis:
         elif kind == "while":
             assert isinstance(node, cst.While)
             self._visit(node.test, scope)
-            frame = Frame(node)
+            frame = Frame(node, condition=frozenset(_names_in(node.test)))
             self.frames.append(frame)
             self._visit(node.body, scope)
             self.frames.pop()
@@ -943,6 +1167,10 @@ class Analysis:
                 self._visit(node.orelse, scope)
         elif kind == "comprehension":
             self._comprehension(node, scope)
+        elif kind == "if":
+            self._if(node, scope)  # type: ignore[arg-type]
+        elif kind == "try":
+            self._try(node, scope)  # type: ignore[arg-type]
         elif kind == "block":
             self._block(node, scope)  # type: ignore[arg-type]
         elif kind == "assign":
@@ -992,15 +1220,71 @@ class Analysis:
         for frame in touched:
             frame.suspended -= 1
 
+    def _if(self, node: cst.If, scope: Scope) -> None:
+        if not self.frames:
+            for child in _children(node):
+                self._visit(child, scope)
+            return
+        # ``while True: ... if not Model.objects.filter(slug=slug).exists(): return slug``:
+        # the query decides whether the ``while`` loop goes on (once per attempt, the
+        # unique-slug loop); an enclosing loop still counts
+        inner = self.frames[-1]
+        exit_test = isinstance(inner.node, cst.While) and _block_exit(node.body) is not None
+        inner.suspended += exit_test
+        self._visit(node.test, scope)
+        inner.suspended -= exit_test
+        guarded = _memo_guard(node, scope)
+        for branch, part in (("body", node.body), ("orelse", node.orelse)):
+            if part is None:
+                continue
+            # a memoized look-up runs once per distinct key, not once per iteration
+            touched = list(self.frames) if branch == guarded else []
+            for frame in touched:
+                frame.suspended += 1
+            self._visit(part, scope)
+            for frame in touched:
+                frame.suspended -= 1
+
+    def _try(self, node: cst.Try, scope: Scope) -> None:
+        # ``try: obj = cache[key] except KeyError: obj = cache[key] = <query>``: a
+        # memoized look-up, once per distinct key
+        guarded = _memo_handlers(node) if self.frames else set()
+        self._visit(node.body, scope)
+        for handler in node.handlers:
+            touched = list(self.frames) if id(handler) in guarded else []
+            for frame in touched:
+                frame.suspended += 1
+            self._visit(handler, scope)
+            for frame in touched:
+                frame.suspended -= 1
+        if node.orelse is not None:
+            self._visit(node.orelse, scope)
+        if node.finalbody is not None:
+            self._visit(node.finalbody, scope)
+
     def _assign(self, node: cst.CSTNode, scope: Scope) -> None:
         value = getattr(node, "value", None)
-        if value is not None:
-            self._visit(value, scope)
         targets: list[cst.BaseExpression] = []
         if isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
             targets = [node.target]
+        if value is not None:
+            # ``while taken: ... taken = Model.objects.filter(slug=slug).exists()``: the
+            # body recomputes its own condition (once per attempt, the unique-slug loop)
+            inner = self.frames[-1] if self.frames else None
+            recomputes = (
+                inner is not None
+                and bool(inner.condition)
+                and any(n in inner.condition for t in targets for n in _target_names(t))
+            )
+            if recomputes:
+                assert inner is not None
+                inner.suspended += 1
+            self._visit(value, scope)
+            if recomputes:
+                assert inner is not None
+                inner.suspended -= 1
         for target in targets:
             self._target(target, scope)
 
@@ -1025,7 +1309,19 @@ class Analysis:
         if isinstance(node, cst.Name):
             records = scope.records.get(node.value)
             if records and node.value not in scope.opaque:
-                return all(r.value is not None and _is_literal_collection(r.value) for r in records)
+                # a list filled with ``append()``/``extend()`` is bounded only by literals
+                fills = scope.fills.get(node.value, ())
+                return all(
+                    r.value is not None and _is_literal_collection(r.value) for r in records
+                ) and all(
+                    r.value is not None
+                    and (
+                        _is_constant(r.value)
+                        if r.kind == "append"
+                        else _is_literal_collection(r.value)
+                    )
+                    for r in fills
+                )
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
@@ -1039,7 +1335,13 @@ class Analysis:
         value = self.evaluate(node.iter, scope, quiet=False)
         self._iteration(node.iter, value)
         frame = Frame(
-            node, targets=set(_target_names(node.target)), bounded=self._bounded(node.iter, scope)
+            node,
+            targets=set(_target_names(node.target)),
+            bounded=self._bounded(node.iter, scope),
+            chunked=isinstance(node.iter, cst.Call)
+            and isinstance(node.iter.func, cst.Name)
+            and node.iter.func.value == "range"
+            and len(node.iter.args) == 3,
         )
         self._bind(frame, node.target, node.iter, value, [node.body], scope)
         self._visit(node.target, scope) if not isinstance(
@@ -1072,6 +1374,7 @@ class Analysis:
         if (
             not isinstance(value, QS)
             or value.rows != "instances"
+            or value.empty
             or not isinstance(target, cst.Name)
         ):
             return
@@ -1086,7 +1389,7 @@ class Analysis:
             value.through_many,
             value.bare_ok,
             frame,
-            "loop",
+            "new" if value.new_rows else "loop",
         )
         for part in body:
             frame.assigned_attrs |= _attribute_assignments(part, name)
@@ -1101,6 +1404,7 @@ class Analysis:
             and self.in_loop()
             and not value.sliced
             and not value.batched
+            and not value.empty
         ):
             self.report(
                 "DJG202",
@@ -1205,6 +1509,16 @@ class Analysis:
                     self._sql_sink(call, scope)
                     for arg in call.args:
                         self._visit(arg.value, scope)
+            if (
+                value is None
+                and call is not None
+                and not quiet
+                and payload in LINK_WRITES
+                and index >= 1
+                and links[index - 1][0] == "attr"
+                and self.in_loop()
+            ):
+                self._untyped_link_write(links[index - 1][2], payload, call, scope)
             value = self._attr(value, payload, link_node, call, links, index, scope, quiet)
             index += 2 if call is not None else 1
         return value
@@ -1428,8 +1742,10 @@ class Analysis:
             result = replace(
                 qs, cov=apply(qs.cov, self._step(name, call, scope)), fresh=True, is_list=False
             )
-            if name in ("filter", "exclude", "get") and self._batched(call, scope):
+            if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
                 result = replace(result, batched=True)
+            elif name == "none":
+                result = replace(result, empty=True)
             return result
         if name in ("values", "values_list"):
             return replace(qs, rows="values", fresh=True, is_list=False)
@@ -1439,7 +1755,7 @@ class Analysis:
             return QS(qs.model, EMPTY, code_of(call), manager=qs.manager)
         if name in EVALUATING or name in INSTANCE_METHODS:
             if not quiet:
-                batched = qs.batched or (name == "get" and self._batched(call, scope))
+                batched = qs.batched or (name == "get" and self._batched(call, scope, name))
                 if not batched:
                     self._query(call, name, qs)
             if name in INSTANCE_METHODS or name == "create":
@@ -1463,20 +1779,39 @@ class Analysis:
             )
         return None
 
-    def _batched(self, call: cst.Call, scope: Scope) -> bool:
-        """``filter(pk__in=chunk)`` with a loop variable (or a variable assigned in the
-        loop): one query per batch, on purpose."""
+    def _batched(self, call: cst.Call, scope: Scope, method: str) -> bool:
+        """One query per batch, on purpose: ``filter(pk__in=chunk)`` with a loop variable
+        (or a variable assigned in the loop), ``filter(pk__in=ids[start:start + size])``
+        with a slice that moves with the loop, or, in a chunked loop
+        (``for start in range(0, n, size)``), a filter that reads that loop's variables
+        (``filter(pk__gte=start, pk__lt=start + size)``)."""
         targets = self._loop_targets()
         active = {id(f.node) for f in self.frames}
+        inner = self.frames[-1] if self.frames else None
+        # only directly in the chunked loop: a loop inside it runs once per row again
+        chunked = {id(inner.node): inner} if inner is not None and inner.chunked else {}
         for arg in call.args:
+            value = arg.value
             if arg.keyword is not None and arg.keyword.value.endswith("__in"):
-                if not isinstance(arg.value, cst.Name):
-                    continue
-                name = arg.value.value
-                if name in targets:
-                    return True
-                records = scope.records.get(name, ())
-                if records and all(r.loops & active for r in records):
+                if isinstance(value, cst.Name):
+                    if _loop_local(value.value, targets, active, scope):
+                        return True
+                elif isinstance(value, cst.Subscript):
+                    bounds = [s.slice for s in value.slice if isinstance(s.slice, cst.Slice)]
+                    if any(
+                        _loop_local(name, targets, active, scope)
+                        for bound in bounds
+                        for name in _names_in(bound)
+                    ):
+                        return True
+            if chunked and method != "get":
+                chunk_targets: set[str] = set()
+                for frame in chunked.values():
+                    chunk_targets |= frame.targets
+                if any(
+                    _loop_local(name, chunk_targets, set(chunked), scope)
+                    for name in _names_in(value)
+                ):
                     return True
         return False
 
@@ -1679,6 +2014,8 @@ class Analysis:
                 if not quiet and live:
                     self._query(call, name, QS(target, EMPTY, code_of(call)))
                 return None
+            if name in LINK_WRITES and not quiet and live:
+                self._link_write(call, name, item.model, manager.name, relation, True)
             return None
         # a related manager of a single instance: cached only when that instance prefetched it
         if served and covered and name == "all":
@@ -1686,6 +2023,12 @@ class Analysis:
         fresh = QS(target, EMPTY, code_of(manager.node))
         if name == "all":
             return fresh
+        if name in LINK_WRITES:
+            if not quiet and self.in_loop():
+                root = _root_name(manager.node)
+                per_row = root is None or self._assigned_in_loop(root, scope)
+                self._link_write(call, name, item.model, manager.name, relation, per_row)
+            return None
         if (
             name in KEEP_METHODS
             or name in LOADING
@@ -1725,8 +2068,89 @@ class Analysis:
             f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
 
+    def _assigned_in_loop(self, name: str, scope: Scope) -> bool:
+        """Whether ``name`` is a target of an active loop or assigned in one."""
+        active = {id(f.node) for f in self.frames if not f.bounded}
+        return _loop_local(name, self._loop_targets(), active, scope)
+
+    def _untyped_link_write(
+        self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope
+    ) -> None:
+        """``post.tags.add(tag)`` where ``post`` is not known to be a model instance (a
+        parameter): a related-manager write only when an argument is a model instance
+        (or queryset) of a model that some indexed model relates to under that name."""
+        if not isinstance(receiver, cst.Attribute) or method == "clear":
+            return
+        attr = receiver.attr.value
+        for arg in call.args:
+            if arg.keyword is not None:
+                continue
+            value = self.evaluate(arg.value, scope, quiet=True)
+            target = value.model if isinstance(value, (Item, QS)) else None
+            if target is None:
+                continue
+            owner = self._relating_model(attr, target.qualname)
+            if owner is not None:
+                root = _root_name(receiver.value)
+                per_row = root is None or self._assigned_in_loop(root, scope)
+                self._link_write(call, method, owner, attr, owner.relation(attr), per_row)
+                return
+
+    def _relating_model(self, attr: str, target: str) -> Model | None:
+        """An indexed model with a to-many relation ``attr`` to the model ``target``."""
+        cache: dict[tuple[str, str], Model | None] = self.__dict__.setdefault("_relating", {})
+        key = (attr, target)
+        if key not in cache:
+            cache[key] = next(
+                (
+                    m
+                    for m in self.index.models.values()
+                    if (r := m.relation(attr)) is not None and r.many and r.target == target
+                ),
+                None,
+            )
+        return cache[key]
+
+    def _link_write(
+        self,
+        call: cst.Call,
+        method: str,
+        model: Model | None,
+        attr: str,
+        relation: Relation | None,
+        per_row: bool,
+    ) -> None:
+        """A related-manager write (``add``/``remove``/``set``/``clear``) in a loop."""
+        receiver = code_of(call.func.value) if isinstance(call.func, cst.Attribute) else attr
+        if not per_row:
+            if method in ("add", "remove"):
+                remedy = f"collect the objects and call `{receiver}.{method}(*objects)` once after the loop"
+            else:
+                remedy = (
+                    f"`{method}()` replaces every link each time: call `{receiver}.set(objects)` "
+                    "once after the loop"
+                )
+        elif relation is not None and relation.kind not in ("m2m", "rev_m2m"):
+            remedy = "change the related rows with one `filter(pk__in=...).update(...)`"
+        else:
+            through = f"{model.name if model else '<Model>'}.{attr}.through"
+            if method == "add":
+                remedy = f"create the links with one `{through}.objects.bulk_create([...])`"
+            elif method == "set":
+                remedy = (
+                    f"replace the links with one `{through}.objects.filter(...).delete()` and one "
+                    f"`{through}.objects.bulk_create([...])`"
+                )
+            else:
+                remedy = f"delete the links with one `{through}.objects.filter(...).delete()`"
+        self.report(
+            "DJG202",
+            call,
+            f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
+        )
+
     def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None:
-        if not self.in_loop() or qs.sliced or qs.batched or qs.from_item:
+        if not self.in_loop() or qs.sliced or qs.batched or qs.from_item or qs.empty:
             return
         if not self._fresh(qs) and method not in ALWAYS_QUERY:
             return
@@ -1911,6 +2335,7 @@ class Analysis:
                 or value.cov.opaque
                 or value.rows != "instances"
                 or value.prefix
+                or value.empty
             ):
                 continue
             if value.model is None or value.model.qualname != model:
@@ -2127,17 +2552,25 @@ class Analysis:
         return isinstance(value, QS) and not value.from_item
 
     def _is_cursor(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """A DB-API cursor or connection (``conn.execute()`` of psycopg 3 and sqlite3)."""
         if isinstance(node, cst.Call):
-            return _last(node.func) == "cursor"
+            return _last(node.func) in ("cursor", "connect")
+        if isinstance(node, cst.Subscript):
+            return _last(node.value) == "connections"
         text = dotted_name(node)
         if text is None:
             return False
         last = text.rsplit(".", 1)[-1]
         if "cursor" in last.lower() or last in ("cur", "curs", "schema_editor"):
             return True
+        if _CONNECTION_NAME.search(last):
+            return True
         if isinstance(node, cst.Name):
             for record in scope.records.get(node.value, ()):
-                if isinstance(record.value, cst.Call) and _last(record.value.func) == "cursor":
+                value = record.value
+                if isinstance(value, cst.Call) and _last(value.func) in ("cursor", "connect"):
+                    return True
+                if isinstance(value, cst.Subscript) and _last(value.value) == "connections":
                     return True
         return False
 
@@ -2154,22 +2587,27 @@ class Analysis:
             if name == "raw" and self._is_manager(receiver, scope):
                 raw_use = True
                 sql = _args(call, 0, ("raw_query",))
-            elif name == "extra" and self._is_manager(receiver, scope):
-                raw_use = True
+            elif name == "extra" and (
+                self._is_manager(receiver, scope)
+                or any(
+                    a.keyword is not None and a.keyword.value in _EXTRA_SQL_ARGUMENTS
+                    for a in call.args
+                )
+            ):
+                # ``qs.extra(select=..., where=...)``: those keywords are the queryset API's
+                raw_use = self._is_manager(receiver, scope)
                 for arg in call.args:
-                    if arg.keyword is None:
+                    if arg.keyword is None or arg.keyword.value not in _EXTRA_SQL_ARGUMENTS:
                         continue
-                    key = arg.keyword.value
-                    if key in ("where", "tables", "order_by") and isinstance(
-                        arg.value, (cst.List, cst.Tuple)
-                    ):
-                        sql.extend(
-                            e.value for e in arg.value.elements if isinstance(e, cst.Element)
-                        )
-                    elif key == "select" and isinstance(arg.value, cst.Dict):
-                        sql.extend(
-                            e.value for e in arg.value.elements if isinstance(e, cst.DictElement)
-                        )
+                    for display in self._displays(arg.value, scope):
+                        if isinstance(display, cst.Dict):
+                            sql.extend(
+                                e.value for e in display.elements if isinstance(e, cst.DictElement)
+                            )
+                        else:
+                            sql.extend(
+                                e.value for e in display.elements if isinstance(e, cst.Element)
+                            )
             elif name in ("execute", "executemany") and self._is_cursor(receiver, scope):
                 sql = _args(call, 0, ("sql", "operation", "query"))
             elif name == "cursor" and not call.args:
@@ -2184,13 +2622,41 @@ class Analysis:
             )
         for expression in sql:
             for bad in self._unsafe_sql(expression, scope, 0):
+                identifiers = _interpolates_identifier(bad)
+                if identifiers == "all":
+                    remedy = (
+                        "quote the interpolated identifier with `connection.ops.quote_name()` "
+                        "(psycopg: `psycopg.sql.Identifier`), and pass any values as params"
+                    )
+                elif identifiers == "some":
+                    remedy = (
+                        "quote identifiers with `connection.ops.quote_name()` (psycopg: "
+                        "`psycopg.sql.Identifier`) and pass the values as params with `%s` "
+                        "placeholders"
+                    )
+                else:
+                    remedy = "keep the SQL a literal with `%s` placeholders and pass the values as params"
                 self.report(
                     "DJG204",
                     bad,
                     f"SQL built with {_formatting_kind(bad)} (`{code_of(bad)}`) reaches "
-                    f"`{code_of(func)}()`; keep the SQL a literal with `%s` placeholders and pass "
-                    "the values as params",
+                    f"`{code_of(func)}()`; {remedy}",
                 )
+
+    def _displays(
+        self, node: cst.BaseExpression, scope: Scope
+    ) -> list[cst.Dict | cst.List | cst.Tuple]:
+        """The dict/list displays an ``extra()`` argument is: itself, or what the local
+        variable it names is assigned (``where = [...]; qs.extra(where=where)``)."""
+        if isinstance(node, (cst.Dict, cst.List, cst.Tuple)):
+            return [node]
+        if isinstance(node, cst.Name) and node.value not in scope.opaque:
+            return [
+                r.value
+                for r in scope.records.get(node.value, ())
+                if r.kind == "value" and isinstance(r.value, (cst.Dict, cst.List, cst.Tuple))
+            ]
+        return []
 
     def _unsafe_sql(
         self, node: cst.BaseExpression, scope: Scope, depth: int
@@ -2258,10 +2724,52 @@ class Analysis:
         return []
 
     def _template(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """A string template: a literal, or a local variable every assignment of which is a
+        string literal or a formatting of one (``sql = "..."`` then
+        ``sql = sql.format(q=query)``, in any branch)."""
         if string_value(node) is not None:
             return True
         if isinstance(node, cst.Name):
-            return scope.literal_only(node.value)
+            return scope.literal_only(node.value) or self._string_variable(node.value, scope, set())
+        return False
+
+    def _string_variable(self, name: str, scope: Scope, seen: set[str]) -> bool:
+        records = scope.records.get(name)
+        if not records or name in scope.opaque or name in seen or len(seen) > 6:
+            return False
+        seen.add(name)
+        grounded = False  # some assignment is not a reformatting of the variable itself
+        for record in records:
+            value = record.value
+            if record.kind not in ("value", "aug") or value is None:
+                return False
+            if not self._string_shape(value, scope, seen):
+                return False
+            grounded = grounded or (record.kind == "value" and _template_root(value) != name)
+        return grounded
+
+    def _string_shape(self, node: cst.BaseExpression, scope: Scope, seen: set[str]) -> bool:
+        """An expression that builds a string from a template: an f-string, ``+`` with a
+        string operand, ``%`` or ``.format()`` on a literal or on a string variable."""
+        if string_value(node) is not None or isinstance(node, cst.FormattedString):
+            return True
+        if isinstance(node, cst.Name):
+            return node.value in seen or self._string_variable(node.value, scope, seen)
+        if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, cst.Modulo):
+                return self._string_shape(node.left, scope, seen)
+            if isinstance(node.operator, cst.Add):
+                return any(
+                    string_value(o) is not None or isinstance(o, cst.FormattedString)
+                    for o in _add_operands(node)
+                ) or self._string_shape(node.left, scope, seen)
+            return False
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("format", "replace", "strip")
+        ):
+            return self._string_shape(node.func.value, scope, seen)
         return False
 
     def _safe(self, node: cst.BaseExpression, scope: Scope, depth: int) -> bool:
@@ -2277,11 +2785,17 @@ class Analysis:
                 if isinstance(p, cst.FormattedStringExpression)
             )
         if isinstance(node, cst.Name):
-            if _UPPER.match(node.value):
+            if _UPPER.match(node.value) or node.value in ("None", "True", "False"):
                 return True
+            records = scope.records.get(node.value)
+            if self._literal_loop_target(node.value):
+                # ``for table in ("orders", "shipments"): ... f"... FROM {table}"``
+                return not records or all(
+                    r.kind == "value" and r.value is not None and string_value(r.value) is not None
+                    for r in records
+                )
             if node.value in scope.opaque:
                 return False
-            records = scope.records.get(node.value)
             if not records:
                 return False
             return all(
@@ -2301,7 +2815,7 @@ class Analysis:
             )
         if isinstance(node, cst.Call):
             last = _last(node.func)
-            if last in _SAFE_CALLS or "quote_name" in last:
+            if last in _SAFE_CALLS or _QUOTING_CALL.search(last):
                 return True
             if (
                 last == "join"
@@ -2319,6 +2833,28 @@ class Analysis:
                 node.orelse, scope, depth + 1
             )
         return False
+
+    def _literal_loop_target(self, name: str) -> bool:
+        """Whether ``name`` is the target of an enclosing ``for`` over a literal list, tuple
+        or set of strings (and of no other enclosing loop)."""
+        found = False
+        for frame in self.frames:
+            if name not in frame.targets:
+                continue
+            loop = frame.node
+            if not (
+                isinstance(loop, cst.For)
+                and isinstance(loop.target, cst.Name)
+                and isinstance(loop.iter, (cst.List, cst.Tuple, cst.Set))
+                and loop.iter.elements
+                and all(
+                    isinstance(e, cst.Element) and string_value(e.value) is not None
+                    for e in loop.iter.elements
+                )
+            ):
+                return False
+            found = True
+        return found
 
     def _placeholders(self, node: cst.BaseExpression, scope: Scope, depth: int) -> bool:
         """``["%s"] * len(ids)``, ``("%s" for _ in ids)``: placeholder lists built from literals."""
@@ -2354,6 +2890,111 @@ _RELATED_FIELDS = frozenset(
     }
 )
 _SAFE_CALLS = frozenset({"qn", "qn2", "int", "len", "float", "quote_name_unless_alias"})
+_EXTRA_SQL_ARGUMENTS = frozenset({"select", "where", "tables", "order_by"})
+# identifier quoting: Django's quote_name, sqlite/psycopg-style quote_ident(ifier)
+_QUOTING_CALL = re.compile(r"quote_(?:name|ident|identifier)")
+# a DB-API connection's name: conn, connection, db_conn, pg_connection, cnx
+_CONNECTION_NAME = re.compile(r"(?:^|_)(?:conn|connection|cnx)$", re.IGNORECASE)
+# the SQL right before an identifier: FROM/JOIN/INTO/UPDATE/TABLE/... (optionally quoted),
+# a ``schema.`` qualifier, or ORDER/GROUP BY
+_BEFORE_IDENTIFIER = re.compile(
+    r"(?:\b(?:from|join|into|update|table|exists|view|index|schema|sequence|by|database|"
+    r"collation|extension|constraint|column|role|user|trigger|function|pragma)\s+[\"`\[]?"
+    r"|[\"`]|\.)$",
+    re.IGNORECASE,
+)
+_IDENTIFIER_WORDS = re.compile(
+    r"(?:^|_)(?:table|tables|column|columns|col|field|schema|identifier|ident|db_table|"
+    r"relname|tablename|table_name|column_name|field_name)(?:$|_)",
+    re.IGNORECASE,
+)
+_VALUE_BEFORE = re.compile(
+    r"(?:[=<>]|\b(?:like|in|values|limit|offset|between|and|or|not|is)\b)\s*\(?\s*['\"]?%?$",
+    re.IGNORECASE,
+)
+
+
+def _template_root(node: cst.BaseExpression) -> str | None:
+    """The variable a reformatting starts from (``sql`` in ``sql.format(...)``, ``sql % x``)."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.BinaryOperation):
+            node = node.left
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        else:
+            return None
+
+
+def _interpolates_identifier(node: cst.CSTNode) -> str:
+    """Whether the unsafe formatting ``node`` puts an identifier (a table, column or
+    schema name) into the SQL rather than a value: read from the SQL text right before
+    each interpolation (``FROM {table}``, ``ORDER BY {column}``, ``"{name}"``) or from
+    the interpolated name (``table_name``, ``column``), never when the text before it
+    compares or lists values (``= {x}``, ``LIKE``, ``IN (``, ``VALUES (``)."""
+    pieces: list[tuple[str, str]] = []  # (text before, interpolated expression's name)
+    if isinstance(node, cst.FormattedString):
+        text = ""
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                text += part.value
+            elif isinstance(part, cst.FormattedStringExpression):
+                pieces.append((text, _last(part.expression)))
+                text = ""
+    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        template = string_value(node.left) or ""
+        right = node.right
+        names = (
+            [_last(e.value) for e in right.elements]
+            if isinstance(right, cst.Tuple)
+            else [_last(right)]
+        )
+        keyed = {
+            string_value(e.key) or "": _last(e.value)
+            for e in (right.elements if isinstance(right, cst.Dict) else ())
+            if isinstance(e, cst.DictElement)
+        }
+        chunks = re.split(r"%(?:\(([^)]*)\))?[sd]", template)
+        for index in range(0, len(chunks) - 1, 2):
+            key = chunks[index + 1]
+            if key is not None:
+                name = keyed.get(key, key)
+            else:
+                position = index // 2
+                name = names[position] if position < len(names) else ""
+            pieces.append((chunks[index], name))
+    elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        template = string_value(node.func.value) or ""
+        values = {a.keyword.value: _last(a.value) for a in node.args if a.keyword is not None}
+        positional = [_last(a.value) for a in node.args if a.keyword is None]
+        chunks = re.split(r"\{([^{}!:]*)[^{}]*\}", template)
+        for index in range(0, len(chunks) - 1, 2):
+            field_name = chunks[index + 1]
+            name = values.get(field_name, field_name)
+            if not field_name and positional:
+                name = positional.pop(0)
+            pieces.append((chunks[index], name))
+    elif isinstance(node, cst.BinaryOperation):
+        operands = _add_operands(node)
+        text = ""
+        for operand in operands:
+            literal = string_value(operand)
+            if literal is not None:
+                text += literal
+            else:
+                pieces.append((text, _last(operand)))
+                text = ""
+    identifiers = [
+        not _VALUE_BEFORE.search(before)
+        and bool(_BEFORE_IDENTIFIER.search(before) or (name and _IDENTIFIER_WORDS.search(name)))
+        for before, name in pieces
+    ]
+    if identifiers and all(identifiers):
+        return "all"
+    return "some" if any(identifiers) else "none"
+
+
 _UPPER = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 
 

@@ -446,6 +446,182 @@ def _ast_consumer_with_groups(node: ast.ClassDef, ctx: FileContext) -> bool:
     return False
 
 
+# -- project helpers whose parameter is the group name ---------------------------------------
+
+#: (class name or ``None`` for module functions, function name) -> (position of the
+#: argument at call sites, parameter name, whether it holds a list of group names)
+GroupHelpers = dict[tuple[Optional[str], str], tuple[Optional[int], str, bool]]
+
+
+def group_helpers(ctx: FileContext) -> GroupHelpers:
+    """Functions of the module (top-level functions and methods of top-level classes)
+    with a parameter that reaches the group argument of ``group_add``/``group_send``/
+    ``group_discard`` on a channel layer, directly or through a plain local variable or
+    another such helper of the module (``def _broadcast(group, payload):
+    async_to_sync(layer.group_send)(group, payload)``). Read from the ``ast`` tree."""
+    cached: GroupHelpers | None = ctx.__dict__.get("_djguide_group_helpers")
+    if cached is not None:
+        return cached
+    functions: list[tuple[str | None, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+    tree = ctx.tree
+    for node in tree.body if tree is not None else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.append((None, node))
+        elif isinstance(node, ast.ClassDef):
+            for inner in node.body:
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    functions.append((node.name, inner))
+    found: GroupHelpers = {}
+    for _ in range(3):  # helpers calling helpers
+        changed = False
+        for owner, function in functions:
+            key = (owner, function.name)
+            if key in found:
+                continue
+            parameter = _group_parameter(owner, function, found)
+            if parameter is not None:
+                found[key] = parameter
+                changed = True
+        if not changed:
+            break
+    ctx.__dict__["_djguide_group_helpers"] = found
+    return found
+
+
+def _group_parameter(
+    owner: str | None, function: ast.FunctionDef | ast.AsyncFunctionDef, known: GroupHelpers
+) -> tuple[int | None, str, bool] | None:
+    arguments = function.args
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    decorators = {ast_dotted_name(d) for d in function.decorator_list}
+    if owner is not None and "staticmethod" not in decorators and positional:
+        positional = positional[1:]  # self / cls
+    parameters = set(positional) | {a.arg for a in arguments.kwonlyargs}
+    aliases: dict[str, list[ast.expr]] = {}
+    loops: dict[str, list[ast.expr]] = {}  # ``for name in <expr>``
+    layers: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    aliases.setdefault(target.id, []).append(node.value)
+                    if _ast_is_get_channel_layer(node.value):
+                        layers.add(target.id)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
+            aliases.setdefault(node.target.id, []).append(ast.Constant(None))
+        elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
+            loops.setdefault(node.target.id, []).append(node.iter)
+
+    def plain_parameter(expr: ast.expr | None) -> str | None:
+        """The parameter ``expr`` is, directly or through one plain local variable."""
+        if not isinstance(expr, ast.Name) or expr.id in loops:
+            return None
+        if expr.id in parameters and expr.id not in aliases:
+            return expr.id
+        values = aliases.get(expr.id, [])
+        if len(values) == 1 and isinstance(values[0], ast.Name):
+            name = values[0].id
+            if name in parameters and name not in aliases and name not in loops:
+                return name
+        return None
+
+    def parameter_of(expr: ast.expr | None, each: bool) -> tuple[str, bool] | None:
+        """(parameter, whether it holds a list of names) that ``expr`` comes from, where
+        ``expr`` is one group name (``each``: a list of them)."""
+        chosen = plain_parameter(expr)
+        if chosen is not None:
+            return chosen, each
+        if each or not isinstance(expr, ast.Name) or expr.id in aliases:
+            return None
+        iterated = loops.get(expr.id, [])
+        if len(iterated) == 1:
+            chosen = plain_parameter(iterated[0])
+            if chosen is not None:
+                return chosen, True  # ``for group in groups: layer.group_send(group, ...)``
+        return None
+
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        found: tuple[str, bool] | None = None
+        group = _ast_group_argument(node, layers)
+        if group is not None:
+            found = parameter_of(group, False)
+        else:
+            key = _ast_helper_key(node.func, owner)
+            if key is not None and key in known:
+                position, keyword, each = known[key]
+                found = parameter_of(_ast_argument(node, position, keyword), each)
+        if found is not None:
+            chosen, each = found
+            return (positional.index(chosen) if chosen in positional else None), chosen, each
+    return None
+
+
+def _ast_is_get_channel_layer(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and _last(ast_dotted_name(node.func)) == "get_channel_layer"
+
+
+def _ast_group_argument(node: ast.Call, layers: set[str]) -> ast.expr | None:
+    """The group argument of a group call on a channel layer (as DJG101 reads one)."""
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr in GROUP_METHODS:
+        receiver = func.value
+    elif (
+        isinstance(func, ast.Call)
+        and _last(ast_dotted_name(func.func)) == "async_to_sync"
+        and func.args
+        and isinstance(func.args[0], ast.Attribute)
+        and func.args[0].attr in GROUP_METHODS
+    ):
+        receiver = func.args[0].value
+    else:
+        return None
+    name = ast_dotted_name(receiver)
+    if not (
+        _ast_is_get_channel_layer(receiver)
+        or "layer" in _last(name).lower()
+        or (isinstance(receiver, ast.Name) and receiver.id in layers)
+    ):
+        return None
+    return _ast_argument(node, 0, "group")
+
+
+def _ast_helper_key(func: ast.expr, owner: str | None) -> tuple[str | None, str] | None:
+    if isinstance(func, ast.Name):
+        return None, func.id
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and owner is not None
+        and func.value.id in ("self", "cls", owner)
+    ):
+        return owner, func.attr
+    return None
+
+
+def _ast_argument(node: ast.Call, position: int | None, keyword: str) -> ast.expr | None:
+    for item in node.keywords:
+        if item.arg == keyword:
+            return item.value
+    if position is None or any(isinstance(a, ast.Starred) for a in node.args[: position + 1]):
+        return None
+    return node.args[position] if position < len(node.args) else None
+
+
+def _ast_helper_call(node: ast.Call, ctx: FileContext) -> bool:
+    """Trigger: a call of a group helper of the module (see :func:`group_helpers`)."""
+    func = node.func
+    if isinstance(func, ast.Name):
+        name = func.id
+    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        name = func.attr
+    else:
+        return False
+    helpers = group_helpers(ctx)
+    return any(key[1] == name for key in helpers)
+
+
 class ChannelsGroupName(_Scoped):
     """Checks for channel-layer group names that Channels rejects: a `:` (the team uses
     dots), or any character other than ASCII letters, digits, `-`, `_` and `.`, or a name
@@ -468,7 +644,16 @@ class ChannelsGroupName(_Scoped):
         "contains `layer`, `get_channel_layer()` or a local variable assigned it), also "
         "through `async_to_sync(layer.group_send)(...)`, and the elements of the `groups` "
         "attribute of a class deriving from a `...Consumer` in a module that imports from "
-        "`channels`. The literal parts of plain "
+        "`channels`, and the argument a call passes to a group helper of the same module: "
+        "a top-level function, or a method of the class the call is in (called on `self`, "
+        "`cls` or the class), one of whose parameters reaches that group argument directly, "
+        "through a plain local variable or through another such helper (a "
+        "`_broadcast(group, message)` static method wrapping "
+        "`async_to_sync(layer.group_send)(group, ...)`). A parameter looped over "
+        "(`for group in groups: layer.group_send(group, ...)`) holds several names: the "
+        "elements of a list or tuple display passed to it are checked, a list variable is "
+        "not followed. Helpers imported from other modules or inherited are not followed, "
+        "and the fix of a name passed to a helper is unsafe. The literal parts of plain "
         "strings, f-strings, `%` and `.format()` templates and `+` concatenations are "
         "checked; placeholders and unknown values are not, except that an f-string "
         "placeholder that is only a name is followed like a `+` operand. Names are followed through "
@@ -544,13 +729,19 @@ class ChannelsGroupName(_Scoped):
     AST_TRIGGERS = {
         ast.Attribute: lambda node, ctx: node.attr in GROUP_METHODS,
         ast.ClassDef: _ast_consumer_with_groups,
+        ast.Call: _ast_helper_call,
     }
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
-        #: (layer expression or None for ``groups``, group name expression, scope)
-        self.pending: list[tuple[cst.BaseExpression | None, cst.BaseExpression, _Scope | None]] = []
+        #: (layer expression or None when no layer check is needed, group name
+        #: expression, scope, whether the name is written at the group call itself)
+        self.pending: list[
+            tuple[cst.BaseExpression | None, cst.BaseExpression, _Scope | None, bool]
+        ] = []
         self.reported: set[int] = set()
+        #: the names of the classes being walked (innermost last)
+        self.classes: list[str] = []
 
     def begin_chunk(self, index: int) -> None:
         """Forget the previous chunk's reported nodes: its tree is released once walked
@@ -561,28 +752,70 @@ class ChannelsGroupName(_Scoped):
     def visit_Call(self, node: cst.Call) -> None:
         """Queue group calls on a channel layer."""
         found = _group_call(node)
-        if found is None:
-            return
-        receiver, argument = found
-        self.pending.append((receiver, argument.value, self.scope))
+        if found is not None:
+            receiver, argument = found
+            self.pending.append((receiver, argument.value, self.scope, True))
+        else:
+            names = self._helper_arguments(node)
+            if not names:
+                return
+            for name in names:
+                self.pending.append((None, name, self.scope, False))
         if self.scope is None:
             self.flush()
+
+    def _helper_arguments(self, node: cst.Call) -> list[cst.BaseExpression]:
+        """The group names passed to a group helper's group parameter: ``_broadcast(name,
+        ...)`` for a module function, ``self._broadcast(...)``/``cls.``/``<Class>.`` for a
+        method of the class being walked; the elements of a list display for a parameter
+        that holds several names (``_broadcast_many(["a.b", "c:d"], ...)``)."""
+        func = node.func
+        key: tuple[str | None, str] | None = None
+        if isinstance(func, cst.Name):
+            key = (None, func.value)
+        elif (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and self.classes
+            and func.value.value in ("self", "cls", self.classes[-1])
+        ):
+            key = (self.classes[-1], func.attr.value)
+        if key is None:
+            return []
+        parameter = group_helpers(self.ctx).get(key)
+        if parameter is None:
+            return []
+        position, keyword, each = parameter
+        argument = call_arg(node, position, keyword)
+        if argument is None:
+            return []
+        if not each:
+            return [argument.value]
+        if isinstance(argument.value, (cst.List, cst.Tuple, cst.Set)):
+            return [e.value for e in argument.value.elements if isinstance(e, cst.Element)]
+        return []
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         """Queue the elements of a consumer's ``groups`` attribute."""
         super().visit_ClassDef(node)
+        self.classes.append(node.name.value)
         if not imports_channels(self.ctx):
             return  # a ``...Consumer`` of another library (Kafka, ...)
         for element in _groups_attribute(node):
-            self.pending.append((None, element, self.scope))
+            self.pending.append((None, element, self.scope, True))
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        """Leave a class body."""
+        self.classes.pop()
+        super().leave_ClassDef(node)
 
     def flush(self) -> None:
         """Check every queued group name."""
         pending, self.pending = self.pending, []
-        for receiver, expression, scope in pending:
+        for receiver, expression, scope, direct in pending:
             if receiver is not None and not self._is_layer(receiver, scope):
                 continue
-            for alternative in self._alternatives(expression, scope, True, 0):
+            for alternative in self._alternatives(expression, scope, direct, 0):
                 self._check(alternative)
 
     def _is_layer(self, receiver: cst.BaseExpression, scope: _Scope | None) -> bool:

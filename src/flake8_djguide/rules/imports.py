@@ -16,7 +16,6 @@ from flake8_djguide.helpers import (
     call_arg,
     contains_name,
     dotted_name,
-    is_main_guard,
     is_type_checking,
     module_name_of,
     qualified_name,
@@ -135,12 +134,38 @@ _SETTINGS_PART = re.compile(rf"^(settings|({_ENVIRONMENTS})_settings|settings_({
 _NOT_PROJECT_SETTINGS = ("django.conf", "django.conf.global_settings")
 
 
+_ENVIRONMENT_NAMES = frozenset(_ENVIRONMENTS.split("|"))
+
+
 def is_settings_module_name(dotted: str) -> bool:
     """Whether a dotted module name looks like a Django settings module."""
     if dotted in _NOT_PROJECT_SETTINGS or dotted.startswith("django."):
         return False
     parts = dotted.split(".")
     return any(_SETTINGS_PART.match(p) for p in parts)
+
+
+def _is_settings_part(name: str) -> bool:
+    """``settings``, ``local_settings``, or an environment module of a settings package
+    (``base``, ``production``)."""
+    return _SETTINGS_PART.match(name) is not None or name in _ENVIRONMENT_NAMES
+
+
+def _is_settings_itself(dotted: str) -> bool:
+    """A settings module itself (``config.settings``, ``config.settings.production``), not
+    a helper module that lives in a settings package (``config.settings.redis``)."""
+    parts = dotted.split(".")
+    for position, part in enumerate(parts):
+        if _SETTINGS_PART.match(part):
+            return all(_is_settings_part(p) for p in parts[position + 1 :])
+    return False
+
+
+def _imports_a_setting(names: list[str]) -> bool:
+    """Whether ``from <settings module> import <names>`` takes settings: a star, an
+    UPPER_CASE name, or a settings module of the package (``base``); not the classes and
+    functions that live there (``redis_instance``, ``S3Storage``, ``env``)."""
+    return any(n == "*" or n.isupper() or _is_settings_part(n) for n in names)
 
 
 class SettingsModuleImport(Rule):
@@ -163,12 +188,22 @@ class SettingsModuleImport(Rule):
         "(`from .base import *`). A settings module is a module path with a component "
         "`settings`, or `<environment>_settings`/`settings_<environment>` (`local_settings`, "
         "`settings_production`); app-level wrappers such as `app_settings` or "
-        "`blog_settings` are not settings modules."
+        "`blog_settings` are not settings modules. What lives in a settings package but is "
+        "not a setting is left alone: `from <settings module> import ...` is reported only "
+        "for a star, an UPPER_CASE name or one of the package's settings modules (`base`, "
+        "`production`, ...), not for classes and functions (`from config.settings."
+        "storage_backends import MediaStorage`, `from config.settings.base import env`); "
+        "`import` of a module below a settings package is reported only for settings modules "
+        "(`import config.settings.production`, not `import config.settings.redis`). A module "
+        "of the project that itself imports `django.conf.settings` is an app's own settings "
+        "wrapper (`PAGE_SIZE = getattr(settings, 'PAGE_SIZE', 20)`), not the project's "
+        "settings module (which cannot import itself), and is left alone."
     )
     VALID = [
         Valid("from django.conf import settings\n"),
         Valid("from rest_framework.settings import api_settings\n"),
         Valid("from .base import *\n", path="config/settings/production.py"),
+        Valid("from config.settings.redis import redis_instance\n"),
     ]
     INVALID = [
         Invalid("from config.settings import DEBUG\n", 1, 0),
@@ -188,13 +223,17 @@ class SettingsModuleImport(Rule):
     def _check(self, node: cst.CSTNode, module: str) -> None:
         if not is_settings_module_name(module):
             return
-        if self.ctx.is_own_package(module.split(".", 1)[0]):
+        if self.ctx.is_own_package(module.split(".", 1)[0]) and not _wraps_django_settings(
+            self.ctx, module
+        ):
             self.report(node, module=module)
 
     def visit_Import(self, node: cst.Import) -> None:
         """``import myproject.settings``."""
         for alias in node.names:
-            self._check(node, module_name_of(alias.name))
+            module = module_name_of(alias.name)
+            if _is_settings_itself(module):
+                self._check(node, module)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         """``from config.settings import X`` and ``from myproject import settings``."""
@@ -204,16 +243,43 @@ class SettingsModuleImport(Rule):
             if resolved is None:
                 return
             module = resolved
+        star = isinstance(node.names, cst.ImportStar)
+        names = ["*"] if star else [module_name_of(a.name) for a in node.names]  # type: ignore[union-attr]
         if is_settings_module_name(module):
-            self._check(node, module)
+            if _imports_a_setting(names):
+                self._check(node, module)
             return
-        if isinstance(node.names, cst.ImportStar):
-            return
-        for alias in node.names:
-            name = module_name_of(alias.name)
+        for name in names:
             if _SETTINGS_PART.match(name) and module:
                 self._check(node, f"{module}.{name}")
                 return
+
+
+_READS_DJANGO_SETTINGS = re.compile(
+    rb"^\s*from\s+django\.conf\s+import\s+[^\n]*\bsettings\b|\bdjango\.conf\.settings\b",
+    re.MULTILINE,
+)
+
+
+def _wraps_django_settings(ctx: FileContext, module: str) -> bool:
+    """Whether the project's module ``module`` reads Django's settings itself: an app's
+    own ``settings.py`` of defaults (``PAGE_SIZE = getattr(settings, "PAGE_SIZE", 20)``),
+    which a project settings module can never be (it would import itself)."""
+    import os
+
+    root = ctx.project_root
+    if root is None:
+        return False
+    relative = module.replace(".", os.sep)
+    for base in (root, *(root / r for r in ctx.settings.list("source-roots"))):
+        for candidate in (base / f"{relative}.py", base / relative / "__init__.py"):
+            try:
+                with open(candidate, "rb") as handle:
+                    head = handle.read(65536)
+            except OSError:
+                continue
+            return _READS_DJANGO_SETTINGS.search(head) is not None
+    return False
 
 
 def _settings_import_ast(node: ast.Import | ast.ImportFrom, ctx: FileContext) -> bool:
@@ -228,7 +294,7 @@ def _settings_import_ast(node: ast.Import | ast.ImportFrom, ctx: FileContext) ->
         return is_settings_module_name(module) and ctx.is_own_package(module.split(".", 1)[0])
 
     if isinstance(node, ast.Import):
-        return any(own(a.name) for a in node.names)
+        return any(_is_settings_itself(a.name) and own(a.name) for a in node.names)
     module = node.module or ""
     if node.level:
         resolved = absolute_module(ctx, node.level, module)
@@ -236,7 +302,7 @@ def _settings_import_ast(node: ast.Import | ast.ImportFrom, ctx: FileContext) ->
             return False
         module = resolved
     if is_settings_module_name(module):
-        return own(module)
+        return _imports_a_setting([a.name for a in node.names]) and own(module)
     return bool(module) and any(
         a.name != "*" and _SETTINGS_PART.match(a.name) is not None and own(f"{module}.{a.name}")
         for a in node.names
@@ -492,6 +558,31 @@ class RootLoggerCall(Rule):
             self.report(node, call=dotted_name(node.func), level=level)
 
 
+def _is_script(ctx: FileContext) -> bool:
+    """A standalone script: a shebang first line, a module-level ``__main__`` block, or a
+    module in a ``scripts/`` directory (a management command is never one: Django runs
+    it, not the shell)."""
+    if ctx.is_management_command:
+        return False
+    if ctx.shebang or "scripts" in ctx.path.split("/")[:-1]:
+        return True
+    tree = ctx.tree
+    return tree is not None and any(
+        isinstance(node, ast.If) and _is_main_guard_ast(node.test) for node in tree.body
+    )
+
+
+def _is_main_guard_ast(test: ast.expr) -> bool:
+    if not (
+        isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+    ):
+        return False
+    sides = (test.left, test.comparators[0])
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+    )
+
+
 def _is_print_ast(node: ast.Call, ctx: FileContext) -> bool:
     return isinstance(node.func, ast.Name) and node.func.id == "print"
 
@@ -511,12 +602,22 @@ class PrintCall(Rule):
     GUIDE = "000: Use `logger = logging.getLogger(__name__)` (002: structured logging, no print)"
     NOTES = (
         "Test files are exempt. `print` is left alone when the module defines or imports its "
-        "own `print`, and `print(..., file=sys.stderr)` inside an "
-        '`if __name__ == "__main__":` block is accepted (scripts report errors that way).'
+        "own `print`. Standalone scripts print on purpose (printing is their interface) and "
+        "are exempt as a whole: a module whose first line is a shebang (`#!/usr/bin/env "
+        'python`) or that has an `if __name__ == "__main__":` block at module level (also '
+        "when the prints sit in functions above it), or a module in a `scripts/` directory "
+        "(repository helper scripts, django-extensions' `runscript` modules with their "
+        "`run()` function). Management commands are not scripts: "
+        "there the message says `self.stdout.write(...)`."
     )
     VALID = [
         Valid("print('ok')\n", path="app/tests/test_views.py"),
-        Valid("import sys\n\nif __name__ == '__main__':\n    print('usage', file=sys.stderr)\n"),
+        Valid(
+            "import sys\n\n\ndef main():\n    print('exported', len(sys.argv))\n\n\n"
+            "if __name__ == '__main__':\n    main()\n",
+            path="scripts/export_users.py",
+        ),
+        Valid("#!/usr/bin/env python\nprint('seeding the database')\n", path="bin/seed.py"),
         Valid("from rich import print\n\nprint('x')\n"),
     ]
     INVALID = [
@@ -535,33 +636,18 @@ class PrintCall(Rule):
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
-        """Not in test code or migrations."""
-        return not ctx.is_test and not ctx.is_migration
+        """Not in test code or migrations, nor in standalone scripts."""
+        return not ctx.is_test and not ctx.is_migration and not _is_script(ctx)
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
-        self.main_guard = 0
         info = ctx.info
         self.shadowed = "print" in info.top_level_names or "print" in info.imports
-
-    def visit_If(self, node: cst.If) -> None:
-        """Track ``if __name__ == "__main__":`` blocks."""
-        if is_main_guard(node.test):
-            self.main_guard += 1
-
-    def leave_If(self, node: cst.If) -> None:
-        """Leave ``__main__`` blocks."""
-        if is_main_guard(node.test):
-            self.main_guard -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
         """Report ``print(...)``."""
         if self.shadowed or not (isinstance(node.func, cst.Name) and node.func.value == "print"):
             return
-        if self.main_guard:
-            target = call_arg(node, None, "file")
-            if target is not None and dotted_name(target.value) in ("sys.stderr", "stderr"):
-                return
         if self.ctx.is_management_command:
             self.report(node, message=self.COMMAND_MESSAGE)
         else:

@@ -28,8 +28,6 @@ else:
 MONEY_WORDS = (
     "price",
     "cost",
-    "amount",
-    "total",
     "subtotal",
     "balance",
     "fee",
@@ -42,14 +40,18 @@ MONEY_WORDS = (
     "refund",
     "revenue",
     "budget",
+    "money",
 )
+#: Name parts that are money only on a model or serializer that also has a currency field
+#: or a money-named field (an ingredient's ``amount``, ``total_estimates`` are not money).
+MONEY_CONTEXT_WORDS = ("amount", "total")
 define(
     Option(
         "money-words",
         tuple,
         MONEY_WORDS,
         "DJG205: a FloatField whose snake_case name has one of these words as a part is a "
-        "money field.",
+        "money field (`amount` and `total` are money only next to a currency or money field).",
     )
 )
 define(
@@ -58,7 +60,7 @@ define(
         tuple,
         ("test", "migration"),
         "DJG202: file contexts where queries in loops are not reported (any of: test, migration, "
-        "management-command, factories).",
+        "management-command, factories); DJG201 follows its `test` entry.",
     )
 )
 
@@ -107,6 +109,8 @@ _MANAGER_HINTS = frozenset(
 _QUERY_CALLS = (EVALUATING - {"contains"}) | frozenset(
     {"all", "exclude", "filter", "save", "values", "values_list"}
 )
+
+_LINK_WRITES = frozenset({"add", "remove", "set", "clear"})
 
 
 # -- cheap ast triggers --------------------------------------------------------------------------
@@ -216,7 +220,10 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
                 attr = sub.func.attr
                 if attr in ("save", "delete"):
                     saves = True
-                elif attr in _QUERY_CALLS:
+                elif attr in _QUERY_CALLS or (
+                    # a related-manager write: ``post.tags.add(tag)``, not ``seen.add(x)``
+                    attr in _LINK_WRITES and isinstance(sub.func.value, ast.Attribute)
+                ):
                     queries = True
             elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
                 queries = True
@@ -472,7 +479,13 @@ class NPlusOneRelation(_FlowRule):
         "`only()` or named in `defer()` and read in the loop is reported too. Not reported: "
         "`<fk>_id`, rows of `values()`/`values_list()`, blocks that end the loop (`break`, "
         "`return`, `raise` without `continue`), relations the loop body assigns itself "
-        "(`p.category = cache[p.category_id]`), and code in nested functions and lambdas."
+        "(`p.category = cache[p.category_id]`), reads in the branch of a memoization guard "
+        "(`if p.category_id not in names: names[p.category_id] = p.category.name`, once per "
+        "distinct key, as for DJG202), loops over `none()`, and code in nested functions and "
+        "lambdas. "
+        "Test files are not checked, as for DJG202 (while `query-in-loop-exempt` lists `test`, "
+        "the default): a loop of assertions over a few rows made for the test is no N+1, and "
+        "the query count of a test is no production cost."
     )
     VALID = [
         Valid(
@@ -511,8 +524,9 @@ class NPlusOneRelation(_FlowRule):
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
-        """Everywhere, migrations included (their RunPython functions loop over models too)."""
-        return True
+        """Everywhere but test files (as DJG202: when ``query-in-loop-exempt`` lists
+        ``test``); migrations included (their RunPython functions loop over models too)."""
+        return not (ctx.is_test and "test" in ctx.settings.list("query-in-loop-exempt"))
 
 
 class QueryInLoop(_FlowRule):
@@ -533,15 +547,39 @@ class QueryInLoop(_FlowRule):
         "`in_bulk`, `create`, `get_or_create`, `update_or_create`, `update`, `delete`) on a chain "
         "rooted at a manager or built in the loop; iterating or `list()`-ing a queryset built in "
         "the loop; `save()`/`delete()` on instances known to be model instances (loop variables "
-        "over querysets, results of `get()`/`create()`, `Product(...)` of an indexed model). "
+        "over querysets, results of `get()`/`create()`, the instance of `obj, created = "
+        "...get_or_create(...)`, `Product(...)` of an indexed model). "
         "`count()`/`exists()`/`first()` on a queryset variable assigned outside the loop are left "
-        "alone (it may already hold its rows). Not reported: a `while` condition (the "
-        "unique-slug loop), loops over literal collections or small literal `range()` "
-        "(bounded, not data-dependent), sliced querysets (batches), `filter(<x>__in=<loop "
-        "variable>)` (a batch per chunk), `bulk_create()`/`bulk_update()`, blocks that end the "
-        "loop (`break`/`return`/`raise`), nested functions, and reads through a loop variable's "
-        "related managers (those are DJG201's). Test files and migrations are exempt by "
-        "default (`query-in-loop-exempt`)."
+        "alone (it may already hold its rows). Related-manager writes (`add`, `remove`, `set`, "
+        "`clear`) in a loop are reported on a related manager of a known instance (a relation in "
+        "the model index, or `<name>_set`); on an object the analysis does not know (a "
+        "parameter `post`) only when an argument is an instance or queryset of a model that an "
+        "indexed model relates to under that name (`post.tags.add(tag)` with `tag` a `Tag`), "
+        "never `.add()` on sets or lists. The remedy is one `post.tags.add(*objects)` after the "
+        "loop when the instance is the same in every iteration, else one `bulk_create()` of the "
+        "through model (`filter(pk__in=...).update()` for a reverse foreign key). A list "
+        "assigned only `[]` and filled with `.append(<instance>)`/`.extend(<queryset>)` holds "
+        "those instances (a loop over it that calls `save()` is reported; an appended loop "
+        "variable is not followed). Not reported: a `while` loop's own condition, a query in "
+        "the test of an `if` that leaves the `while` loop (`if not ...exists(): return slug`) "
+        "or assigned to a name the condition reads (`taken = ...exists()`): the unique-slug "
+        "loop runs once per attempt (an enclosing `for` still counts); a query in the branch "
+        "of a memoization guard that stores into the cache it tests (`if key not in cache: "
+        "cache[key] = ...`, `if cache.get(key) is None:` also through a variable assigned "
+        "`cache.get(key)`, `if key in cache: ... else:`, `try: cache[key] except KeyError: "
+        "cache[key] = ...`), "
+        "decided as always fine: it runs once per distinct key, the author has bounded it on "
+        "purpose and the rule cannot know how many keys there are (a guard that only records "
+        "the key, `seen.add(key)`, is a dedupe and stays reported); in a chunked loop "
+        "(`for start in range(0, n, size)`) a `filter()` directly in it that reads the loop "
+        "variable or a name assigned in it (`pk__in=ids[start:start + size]`, "
+        "`pk__gte=start`), one query per batch (a loop nested in it runs per row again); "
+        "`filter(<x>__in=<loop variable>)` and `__in` a slice that moves with the loop; "
+        "querysets that load no rows (`none()`); loops over literal collections or small "
+        "literal `range()` (bounded, not data-dependent), sliced querysets (batches), "
+        "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
+        "nested functions, and reads through a loop variable's related managers (those are "
+        "DJG201's). Test files and migrations are exempt by default (`query-in-loop-exempt`)."
     )
     VALID = [
         Valid(
@@ -622,7 +660,10 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "dotted `source=` paths, and `SerializerMethodField` methods reading `obj.<relation>`. "
         "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` on a foreign key read only the "
         "`<fk>_id` column and are left alone. Reported once per queryset expression (the "
-        "`queryset =` value or each `get_queryset()` return)."
+        "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
+        "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
+        "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
+        "is never reported."
     )
     VALID = [
         Valid(
@@ -665,16 +706,29 @@ class RawSqlFormatting(_FlowRule):
     )
     GUIDE = '003: Security: SQL injection (`raw(f"...")`); use parameterized queries'
     NOTES = (
-        "Sinks: `<manager>.raw()`, `<queryset>.extra(where=/select=/tables=/order_by=)`, "
-        "`execute()`/`executemany()` on a cursor (a name containing `cursor`, `cur`, "
-        "`schema_editor`, or a variable assigned `connection.cursor()`), and `RawSQL()`. The "
-        "SQL argument is followed through local variables (every assignment and `+=`), and "
-        "the finding is reported at the formatting expression itself. Safe interpolations: "
-        "literals, `quote_name(...)`/`qn(...)`, `int()`/`len()`/`float()`, attributes through "
+        "Sinks: `<manager>.raw()`, `.extra(where=/select=/tables=/order_by=)` on any "
+        "queryset (the values of a `select` dict and the items of the lists, also through a "
+        "local variable), `execute()`/`executemany()` on a DB-API cursor or connection (a name "
+        "containing `cursor`, `cur`, `schema_editor`, a name ending in `conn`/`connection`/"
+        "`cnx`, a variable assigned `connection.cursor()`, `connections[alias]` or "
+        "`psycopg.connect()`/`sqlite3.connect()`), and `RawSQL()`; other `.execute()` "
+        "receivers (GraphQL clients, executors) are left alone. The SQL argument is followed "
+        "through local variables (every assignment and `+=`), including a template reformatted "
+        'into itself in any branch (`sql = sql.format(q=query)` after `sql = "..."`), and the '
+        "finding is reported at the formatting expression itself. When every interpolation "
+        "puts an identifier into the SQL (after `FROM`/`JOIN`/`INTO`/`UPDATE`/`TABLE`/`BY`, "
+        "inside quotes, before a `.`, or a variable named like `table`/`column`/`field`), the "
+        "message names `connection.ops.quote_name()` and `psycopg.sql.Identifier` instead of "
+        "`%s` placeholders, which cannot hold identifiers. Safe interpolations: "
+        "literals (`None` included), `quote_name(...)`/`quote_ident(...)`/"
+        "`quote_identifier(...)`/`qn(...)`, `int()`/`len()`/`float()`, attributes through "
         "`_meta` and `db_table`/`column`, UPPER_CASE names, local variables assigned only safe "
-        "values in every branch, names unpacked from `sql_with_params()`/`as_sql()`/`compile()`, "
+        "values in every branch, the target of a `for` over a literal list or tuple of strings "
+        '(`for table in ("orders", "shipments"):`), names unpacked from '
+        "`sql_with_params()`/`as_sql()`/`compile()`, "
         'and placeholder lists (`", ".join(["%s"] * len(ids))`). `%` and `.format()` count only '
-        "on a literal template (or a local variable holding only literals)."
+        "on a literal template (or a local variable holding only literals and reformattings "
+        "of them)."
     )
     VALID = [
         Valid(
@@ -738,7 +792,12 @@ class FloatMoneyField(Rule):
     NOTES = (
         "A field is money when its name, split at `_`, has a part equal to a money word (or its "
         "plural), and no part naming another unit (`total_weight`, `tax_rate`, `discount_percent` "
-        "are left alone). Only class attributes assigned `models.FloatField(...)` or "
+        "are left alone). `amount` and `total` are money only in a money context: the same "
+        "class also assigns a currency field (a name with a `currency` part, or a "
+        "`CurrencyField`/`MoneyField` call) or a field with a money-word name (of any type); "
+        "alone they are quantities (an ingredient's `amount`, `total_estimates`, "
+        "`property_amount`). The context is the class body itself (inherited fields are "
+        "not looked up). Only class attributes assigned `models.FloatField(...)` or "
         "`serializers.FloatField(...)` (also imported directly) are checked; migrations describe "
         "fields as arguments, not class attributes, so a field is reported once, in its model."
     )
@@ -762,8 +821,9 @@ class FloatMoneyField(Rule):
         ),
         Invalid(
             "from rest_framework import serializers\n\n\nclass OrderSerializer(serializers.Serializer):\n"
+            "    currency = serializers.CharField()\n"
             "    total_amount = serializers.FloatField()\n",
-            5,
+            6,
             4,
         ),
     ]
@@ -777,6 +837,7 @@ class FloatMoneyField(Rule):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         """Check the class body's ``FloatField`` assignments."""
+        fields: list[tuple[cst.Name, cst.Call]] = []
         for statement in node.body.body:
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
@@ -789,14 +850,22 @@ class FloatMoneyField(Rule):
                 elif isinstance(small, cst.AnnAssign):
                     targets = [small.target]
                     value = small.value
-                if not isinstance(value, cst.Call):
-                    continue
-                name = qualified_name(value.func, self.ctx) or ""
-                if not _is_float_field(name):
-                    continue
-                for target in targets:
-                    if isinstance(target, cst.Name) and is_money_name(target.value, self.ctx):
-                        self.report(target, field=target.value)
+                if isinstance(value, cst.Call):
+                    fields.extend((t, value) for t in targets if isinstance(t, cst.Name))
+        context: bool | None = None  # computed when a FloatField needs it
+        for target, value in fields:
+            if not _is_float_field(qualified_name(value.func, self.ctx) or ""):
+                continue
+            money = is_money_name(target.value, self.ctx)
+            if not money and _is_context_money_name(target.value):
+                if context is None:
+                    context = any(
+                        _is_currency_field(name.value, call) or is_money_name(name.value, self.ctx)
+                        for name, call in fields
+                    )
+                money = context
+            if money:
+                self.report(target, field=target.value)
 
 
 def _is_float_field(name: str) -> bool:
@@ -811,8 +880,13 @@ def _is_float_field(name: str) -> bool:
 
 
 def is_money_name(name: str, ctx: FileContext) -> bool:
-    """Whether a field name says it holds money (``unit_price``, ``total``; not ``tax_rate``)."""
-    words = set(ctx.settings.list("money-words"))
+    """Whether a field name says it holds money (``unit_price``, ``fees``; not ``tax_rate``)."""
+    return _has_word(name, frozenset(ctx.settings.list("money-words")))
+
+
+def _has_word(name: str, words: frozenset[str]) -> bool:
+    """Whether a snake_case name has a part in ``words`` (or its plural), and no part
+    naming another unit (``total_weight``)."""
     parts = [p for p in name.lower().strip("_").split("_") if p]
     if any(p in _NOT_MONEY for p in parts):
         return False
@@ -820,6 +894,24 @@ def is_money_name(name: str, ctx: FileContext) -> bool:
         part in words or part.rstrip("s") in words or (part.endswith("es") and part[:-2] in words)
         for part in parts
     )
+
+
+def _is_context_money_name(name: str) -> bool:
+    """``amount``, ``total_amount``, ``totals``: money next to a currency or money field."""
+    return _has_word(name, frozenset(MONEY_CONTEXT_WORDS))
+
+
+def _is_currency_field(name: str, call: cst.Call) -> bool:
+    """A currency field: named with a ``currency`` part, or a currency/money field call
+    (django-money's ``MoneyField``, ``CurrencyField``)."""
+    parts = name.lower().split("_")
+    if "currency" in parts or "currencies" in parts:
+        return True
+    function = call.func
+    last = function.attr.value if isinstance(function, cst.Attribute) else None
+    if isinstance(function, cst.Name):
+        last = function.value
+    return last in ("MoneyField", "CurrencyField")
 
 
 class RawSqlUsed(_FlowRule):

@@ -1154,8 +1154,12 @@ _PLACES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "viewset": _VIEW_PLACE,
     "view": _VIEW_PLACE,
     "model": ("`models.py` or a `models/` package", ("models.py",), ("models",)),
-    "permission class": ("`permissions.py`", ("permissions.py",), ()),
-    "filterset": ("`filters.py`", ("filters.py",), ()),
+    "permission class": (
+        "`permissions.py` or a `permissions/` package",
+        ("permissions.py",),
+        ("permissions",),
+    ),
+    "filterset": ("`filters.py` or a `filters/` package", ("filters.py",), ("filters",)),
 }
 
 
@@ -1222,10 +1226,9 @@ class MisplacedComponent(Rule):
         "`Serializer`, outside `django.`), models (`models.Model`, Django's user models, and "
         "bases imported from a `models` module whose name ends in `Model`, such as "
         "`TimeStampedModel`), DRF permission classes, and django-filter `FilterSet`s. As the "
-        "specification lists, packages are accepted for serializers, views and models "
-        "(`serializers/`, `views/`, `models/`; also `viewsets/`, the package form of "
-        "`viewsets.py`), but permission classes belong in "
-        "`permissions.py` and filtersets in `filters.py`. Function views are not checked. "
+        "specification lists, a package is as good as the module: `serializers/`, `views/`, "
+        "`models/`, `permissions/` and `filters/` (also `viewsets/`, the package form of "
+        "`viewsets.py`). Function views are not checked. "
         "Tests and migrations are exempt."
     )
     VALID = [

@@ -7,19 +7,22 @@ and pytest fixtures, and test and management-command directories are not package
 from __future__ import annotations
 
 import ast
+import functools
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
 
 from flake8_djguide.context import matches, posix_path
-from flake8_djguide.helpers import dotted_name
+from flake8_djguide.helpers import ast_dotted_name, dotted_name
 from flake8_djguide.rule import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.context import FileContext
+    from flake8_djguide.index.project import Model
 else:
     from flake8_djguide._lazy import cst
 
@@ -164,12 +167,22 @@ class SaveInsteadOfUpdate(_TestRule):
     CODE = "DJG501"
     NAME = "save-instead-of-update"
     MESSAGE = "`{obj}.save()` after setting {attrs}; use `{obj}.update({arguments})`"
+    FILTER_MESSAGE = (
+        "`{obj}.save()` after setting {attrs}; use "
+        "`{model}.{manager}.filter(pk={obj}.pk).update({arguments})`{refresh}"
+    )
+    UNKNOWN_MESSAGE = (
+        "`{obj}.save()` after setting {attrs}; use "
+        "`Model.objects.filter(pk={obj}.pk).update({arguments})` with the model of `{obj}`"
+        "{refresh}"
+    )
     RATIONALE = (
         "Setting attributes one by one and then calling `save()` spreads one change over "
         "several lines, saves every field (overwriting concurrent changes made by the code "
         "under test) and is easy to get half right (a forgotten `save()`, a wrong "
         "`update_fields`). The team's models provide `update(**kwargs)`, which sets the "
-        "fields and saves exactly them in one call."
+        "fields and saves exactly them in one call; on models without it, one queryset "
+        "`update()` by primary key changes exactly those columns."
     )
     GUIDE = (
         "004: Tests: Use Model.update() for changing model properties in the test code. I.e. "
@@ -205,8 +218,33 @@ class SaveInsteadOfUpdate(_TestRule):
         "than `update_fields` (which is dropped), no value reads an attribute assigned before "
         "it, and since the object's last save no method of it was called and no nested "
         "block mentioned it (`set_password()` makes changes that `update()` may not save). "
-        "It is unsafe: it relies on the model having "
-        "`update()`, which the linter cannot see."
+        "\n\nThe remedy must exist. The object's model is found from the test's own code "
+        "(read from the `ast` tree, never by importing): an assignment in the function "
+        "(`Post.objects.create(...)`, `.get(...)`, `.first()`, `get_or_create(...)[0]`, "
+        "`PostFactory(...)`, `baker.make(Post)`, `get_object_or_404(Post, ...)`), `self.x`/"
+        "`cls.x` set in any method of the test class (`setUp`, `setUpTestData`), what a "
+        "helper function of the module or helper method of the class returns "
+        "(`make_user()`, `self.make_article()`), a pytest "
+        "fixture of the same module, a parameter named after a model of the project "
+        "(`blog_post` for the one model `BlogPost`), and single relations from there "
+        "(`self.user.profile`). When the model index shows the model or one of its bases "
+        "(a mixin) defines `update()`, the remedy and the fix are `obj.update(...)`. "
+        "Otherwise they are `Model.objects.filter(pk=obj.pk).update(...)` (`_base_manager` "
+        "for a model whose managers do not include `objects`), followed by "
+        "`obj.refresh_from_db()` when the object is read afterwards (always for `self.x`/"
+        "`cls.x`, which outlive the method, and in nested blocks); the fix is offered only "
+        "when a name for the model class is in scope in the test module. When the model "
+        "cannot be found: if every concrete model of the project defines `update()` (the "
+        "team's convention holds), `obj.update(...)` as before; else the finding names the "
+        "filter form with a placeholder `Model` and has no fix. Left alone as tests whose "
+        "subject is `save()` itself: objects whose model (or a project base) overrides "
+        "`save()`, test modules, classes or functions whose name mentions signals "
+        "(`test_signals.py`, `test_post_save_signal`, `SignalTests`), and test classes or "
+        "functions named after saving (`test_slug_is_kept_on_save`, "
+        "`test_not_emailed_when_saved`, `TestSaving`). Django's own "
+        "`AbstractBaseUser.save()` does not count as an override. The fix is unsafe: a "
+        "queryset `update()` neither calls `save()` nor sends signals nor touches "
+        "`auto_now` fields."
     )
     VALID = [
         Valid(
@@ -230,32 +268,51 @@ class SaveInsteadOfUpdate(_TestRule):
             path=TEST_PATH,
         ),
         Valid('def publish(post):\n    post.status = "published"\n    post.save()\n'),
+        Valid(
+            "def test_post_save_signal_updates_search_index(post):\n"
+            '    post.title = "Indexed"\n'
+            "    post.save()\n",
+            path=TEST_PATH,
+        ),
     ]
     INVALID = [
         Invalid(
-            "def test_unpublished_post_is_hidden(post):\n"
+            "from blog.models import Post\n\n\n"
+            "def test_unpublished_post_is_hidden():\n"
+            '    post = Post.objects.create(title="Hello", is_published=True)\n'
             "    post.is_published = False\n"
             '    post.save(update_fields=["is_published"])\n'
             "    assert not Post.objects.published().exists()\n",
-            3,
+            7,
             4,
             path=TEST_PATH,
-            expected="def test_unpublished_post_is_hidden(post):\n"
-            "    post.update(is_published=False)\n"
+            expected="from blog.models import Post\n\n\n"
+            "def test_unpublished_post_is_hidden():\n"
+            '    post = Post.objects.create(title="Hello", is_published=True)\n'
+            "    Post.objects.filter(pk=post.pk).update(is_published=False)\n"
             "    assert not Post.objects.published().exists()\n",
         ),
         Invalid(
+            "from blog.models import Post\n\n\n"
             "class PostTests(TestCase):\n"
+            "    @classmethod\n"
+            "    def setUpTestData(cls):\n"
+            '        cls.post = Post.objects.create(title="Old")\n\n'
             "    def test_title(self):\n"
             '        self.post.title = "New title"\n'
             '        self.post.status = "draft"\n'
             "        self.post.save()\n",
-            5,
+            12,
             8,
             path=TEST_PATH,
-            expected="class PostTests(TestCase):\n"
+            expected="from blog.models import Post\n\n\n"
+            "class PostTests(TestCase):\n"
+            "    @classmethod\n"
+            "    def setUpTestData(cls):\n"
+            '        cls.post = Post.objects.create(title="Old")\n\n'
             "    def test_title(self):\n"
-            '        self.post.update(title="New title", status="draft")\n',
+            '        Post.objects.filter(pk=self.post.pk).update(title="New title", status="draft")\n'
+            "        self.post.refresh_from_db()\n",
         ),
     ]
     TEXT_HINTS = ("save",)
@@ -266,6 +323,28 @@ class SaveInsteadOfUpdate(_TestRule):
     }
     # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
     TRIGGER_SCOPE = "function"
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.functions: list[cst.FunctionDef] = []
+        self.classes: list[cst.ClassDef] = []
+        self.module_about_saving = "signal" in ctx.basename.lower()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Enter a function (its name and body tell what a test is about)."""
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Leave a function."""
+        self.functions.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Enter a class (``self.x`` is set in its methods)."""
+        self.classes.append(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        """Leave a class."""
+        self.classes.pop()
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         """Scan a block's statements."""
@@ -367,17 +446,416 @@ class SaveInsteadOfUpdate(_TestRule):
             or "_state" in state.deep
         ):
             return
+        if self._about_saving():
+            return  # the test's subject is what save() triggers
+        remedy = self._remedy(obj, block, index)
+        if remedy is None:
+            return
         fix = None
-        if block.node is not None and line is not None:
-            fix = _update_fix(obj, state, call, index, line, block.node)
+        if remedy.fixable and block.node is not None and line is not None:
+            fix = _update_fix(obj, state, call, index, line, block.node, remedy)
+        refresh = f" then `{obj}.refresh_from_db()`" if remedy.refresh else ""
         self.report(
             call,
             fix,
             fix_node=block.node if fix is not None else None,
+            message=remedy.message,
             obj=obj,
             attrs=", ".join(f"`{attr}`" for attr in attrs),
             arguments=", ".join(f"{attr}=..." for attr in attrs),
+            model=remedy.model,
+            manager=remedy.manager,
+            refresh=refresh,
         )
+
+    def _about_saving(self) -> bool:
+        """A test module, class or function about signals or saving (``test_signals.py``,
+        ``test_post_save_signal``, ``test_slug_is_kept_when_saved``): there ``save()``
+        itself is the subject."""
+        if self.module_about_saving:
+            return True
+        names = [f.name.value for f in self.functions] + [c.name.value for c in self.classes]
+        return any(
+            "signal" in name.lower() or not _SAVING_WORDS.isdisjoint(_words(name)) for name in names
+        )
+
+    def _ast_scope(self) -> tuple[ast.AST | None, ast.ClassDef | None]:
+        """The ``ast`` nodes of the innermost function and class (their whole bodies, also
+        where the engine left a body out of the libcst parse)."""
+        function = self.ast_node(self.functions[-1]) if self.functions else None
+        klass = self.ast_node(self.classes[-1]) if self.classes else None
+        tree = self.ctx.tree
+        if tree is not None and (
+            (self.classes and not isinstance(klass, ast.ClassDef))
+            or (self.functions and function is None)
+        ):
+            wanted_class = self.classes[-1].name.value if self.classes else None
+            wanted_function = self.functions[-1].name.value if self.functions else None
+            # a method is looked for in its class first (test classes share method names)
+            search: ast.AST = klass if isinstance(klass, ast.ClassDef) else tree
+            for node in ast.walk(search):
+                if isinstance(node, ast.ClassDef) and node.name == wanted_class and klass is None:
+                    klass = node
+                elif (
+                    isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and node.name == wanted_function
+                    and function is None
+                ):
+                    function = node
+        return function, klass if isinstance(klass, ast.ClassDef) else None
+
+    def _remedy(self, obj: str, block: _Block, index: int) -> _Remedy | None:
+        """What to suggest for ``obj``, or ``None`` when the test is about ``save()``."""
+        function, klass = self._ast_scope()
+        finder = _ModelFinder(self.ctx, function, klass)
+        ref = finder.find(obj)
+        model = ref.model if ref is not None else None
+        if model is not None and "save" in model.defines:
+            return None  # the model overrides save(): the test exercises it
+        if (model is not None and "update" in model.defines) or (
+            ref is None and _project_models_update(finder)
+        ):
+            return _Remedy(self.MESSAGE, fixable=True)
+        refresh = _used_after(obj, block, index, self.functions)
+        if ref is None:
+            return _Remedy(self.UNKNOWN_MESSAGE, fixable=False, refresh=refresh)
+        manager = "objects"
+        if model is not None and model.managers and "objects" not in model.managers:
+            manager = "_base_manager"
+        return _Remedy(
+            self.FILTER_MESSAGE,
+            fixable=ref.written is not None,
+            model=ref.written or ref.label,
+            manager=manager,
+            refresh=refresh,
+            receiver=f"{ref.written}.{manager}.filter(pk={obj}.pk)" if ref.written else None,
+        )
+
+
+# -- DJG501: which model an object is --------------------------------------------------------
+
+#: Manager and queryset methods that return one instance.
+_INSTANCE_METHODS = frozenset(
+    {"create", "get", "first", "last", "earliest", "latest", "create_user", "create_superuser"}
+)
+#: ... and those returning ``(instance, created)``.
+_PAIR_METHODS = frozenset({"get_or_create", "update_or_create"})
+#: Queryset methods that keep the queryset's model.
+_QUERYSET_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "order_by",
+        "select_related",
+        "prefetch_related",
+        "only",
+        "defer",
+        "annotate",
+        "using",
+        "distinct",
+        "select_for_update",
+    }
+)
+#: Calls taking the model as their first argument (model_bakery, model_mommy, mixer,
+#: django-dynamic-fixture, Django's shortcut).
+_MAKERS = frozenset({"make", "prepare", "blend", "G", "get_object_or_404"})
+#: Single-instance relation kinds (``obj.<relation>`` is one object).
+_SINGLE = frozenset({"fk", "o2o", "rev_o2o"})
+
+
+@dataclass
+class _ModelRef:
+    """What is known of an object's model: the index entry and a name that denotes the
+    class in the checked file (for the remedy's code), when known."""
+
+    model: Model | None
+    written: str | None  # e.g. ``Post`` or ``models.Post``
+    label: str  # the class name for messages
+
+    @property
+    def known(self) -> bool:
+        return self.model is not None or self.written is not None
+
+
+class _ModelFinder:
+    """Finds the model of an object named in a test function, from the ``ast`` tree:
+    assignments in the function, ``self.x``/``cls.x`` set in any method of its class,
+    a pytest fixture of the module, or a parameter named after a model."""
+
+    def __init__(
+        self, ctx: FileContext, function: ast.AST | None, klass: ast.ClassDef | None
+    ) -> None:
+        from flake8_djguide.index import get_index
+
+        self.ctx = ctx
+        self.file_index = get_index(ctx)
+        self.index = self.file_index.index
+        self.module = self.file_index.module
+        self.function = function
+        self.klass = klass
+        self.depth = 0
+
+    # -- entry point ---------------------------------------------------------------------------
+
+    def find(self, obj: str) -> _ModelRef | None:
+        parts = obj.split(".")
+        head = 2 if parts[0] in ("self", "cls") and len(parts) > 1 else 1
+        ref = self._of_name(".".join(parts[:head]))
+        for attr in parts[head:]:
+            if ref is None:
+                return None
+            ref = self._relation(ref, attr)
+        return ref
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def _of_name(self, name: str) -> _ModelRef | None:
+        if self.depth > 4:
+            return None
+        self.depth += 1
+        try:
+            for value in self._assigned(name):
+                ref = self._of_expr(value)
+                if ref is not None:
+                    return ref
+            if "." not in name:
+                return self._of_parameter(name)
+            return None
+        finally:
+            self.depth -= 1
+
+    def _assigned(self, name: str) -> list[ast.expr]:
+        """Values assigned to ``name`` in the function, then (``self.x``) in the class."""
+        scopes: list[ast.AST] = []
+        if self.function is not None:
+            scopes.append(self.function)
+        if "." in name and self.klass is not None:
+            scopes.append(self.klass)
+        attr = name.split(".", 1)[1] if "." in name else None
+        found: list[ast.expr] = []
+        for scope in scopes:
+            for node in ast.walk(scope):
+                if isinstance(node, ast.Assign):
+                    targets, value = node.targets, node.value
+                elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                    targets, value = [node.target], node.value
+                else:
+                    continue
+                for target in targets:
+                    if attr is not None:
+                        if (
+                            isinstance(target, ast.Attribute)
+                            and target.attr == attr
+                            and isinstance(target.value, ast.Name)
+                            and target.value.id in ("self", "cls")
+                        ):
+                            found.append(value)
+                    elif isinstance(target, ast.Name) and target.id == name:
+                        found.append(value)
+                    elif (
+                        isinstance(target, ast.Tuple)
+                        and target.elts
+                        and isinstance(target.elts[0], ast.Name)
+                        and target.elts[0].id == name
+                    ):
+                        found.append(ast.Subscript(value=value, slice=ast.Constant(0)))
+        return found
+
+    def _of_parameter(self, name: str) -> _ModelRef | None:
+        """A pytest fixture of the module named ``name``, or a model named like it."""
+        ref = self._of_returns(self._defined_function(self.ctx.tree, name))
+        if ref is not None:
+            return ref
+        if name in ("admin_user", "django_user_model"):  # pytest-django's fixtures
+            return self._of_class_name("User")
+        return self._of_class_name("".join(p[:1].upper() + p[1:] for p in name.split("_")))
+
+    @staticmethod
+    def _defined_function(scope: ast.AST | None, name: str) -> ast.AST | None:
+        """The function ``name`` defined directly in a module or class body."""
+        for node in getattr(scope, "body", ()):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                return node
+        return None
+
+    def _of_returns(self, function: ast.AST | None) -> _ModelRef | None:
+        """The model of what a fixture or helper function returns or yields."""
+        if function is None or self.depth > 4:
+            return None
+        saved = self.function
+        self.function = function
+        self.depth += 1
+        try:
+            for sub in ast.walk(function):
+                if isinstance(sub, (ast.Return, ast.Yield)) and sub.value is not None:
+                    ref = self._of_expr(sub.value)
+                    if ref is not None:
+                        return ref
+        finally:
+            self.function = saved
+            self.depth -= 1
+        return None
+
+    # -- expressions ---------------------------------------------------------------------------
+
+    def _of_expr(self, node: ast.expr) -> _ModelRef | None:
+        if isinstance(node, ast.Subscript):
+            inner = node.value
+            if (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Attribute)
+                and inner.func.attr in _PAIR_METHODS
+            ):
+                return self._of_queryset(inner.func.value)
+            return None
+        if isinstance(node, ast.Name):
+            return self._of_name(node.id) if node.id not in ("self", "cls") else None
+        if isinstance(node, ast.Attribute):
+            dotted = ast_dotted_name(node)
+            if dotted is not None and dotted.split(".")[0] in ("self", "cls"):
+                return self.find(dotted)
+            base = self._of_expr(node.value)
+            return self._relation(base, node.attr) if base is not None else None
+        if not isinstance(node, ast.Call):
+            return None
+        func = node.func
+        name = ast_dotted_name(func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last in _MAKERS and node.args:
+            return self._of_model_argument(node.args[0])
+        if last.endswith("Factory") and last != "Factory":
+            return self._of_class_name(last[: -len("Factory")])
+        if isinstance(func, ast.Name):  # a helper of the module: ``make_user(...)``
+            return self._of_returns(self._defined_function(self.ctx.tree, func.id))
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+        ):  # a helper method of the test class: ``self.make_user(...)``
+            return self._of_returns(self._defined_function(self.klass, func.attr))
+        if isinstance(func, ast.Attribute):
+            owner = ast_dotted_name(func.value) or ""
+            if func.attr == "create" and owner.endswith("Factory"):
+                return self._of_class_name(owner.rsplit(".", 1)[-1][: -len("Factory")])
+            if func.attr in _INSTANCE_METHODS:
+                return self._of_queryset(func.value)
+        return None
+
+    def _of_queryset(self, node: ast.expr) -> _ModelRef | None:
+        """The model of a manager or queryset expression (``Post.objects.filter(...)``)."""
+        while (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _QUERYSET_METHODS
+        ):
+            node = node.func.value
+        if not isinstance(node, ast.Attribute):
+            return None
+        owner = ast_dotted_name(node.value)
+        if owner is not None and owner.rsplit(".", 1)[-1][:1].isupper():
+            return self._of_written(owner)
+        base = self._of_expr(node.value)  # a related manager: ``post.comments``
+        if base is None or base.model is None:
+            return None
+        relation = base.model.relation(node.attr)
+        if relation is None or relation.target is None:
+            return None
+        return self._of_qualname(relation.target)
+
+    def _of_model_argument(self, node: ast.expr) -> _ModelRef | None:
+        dotted = ast_dotted_name(node)
+        if dotted is not None:
+            return self._of_written(dotted)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value:
+            label, _, name = node.value.rpartition(".")
+            qualname = self.index.models_by_label.get((label, name))
+            return self._of_qualname(qualname) if qualname else self._of_class_name(name)
+        return None
+
+    def _relation(self, ref: _ModelRef, attr: str) -> _ModelRef | None:
+        if ref.model is None:
+            return None
+        relation = ref.model.relation(attr)
+        if relation is None or relation.kind not in _SINGLE or relation.target is None:
+            return None
+        return self._of_qualname(relation.target)
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def _of_written(self, dotted: str) -> _ModelRef:
+        """A class named in the file (``Post``, ``models.Post``): usable in the remedy."""
+        model = self.index.model_named(self.module, dotted)
+        return _ModelRef(model, dotted, dotted.rsplit(".", 1)[-1])
+
+    def _of_class_name(self, name: str) -> _ModelRef | None:
+        qualname = self.index.unique_model(name)
+        if qualname is None and name == "User":
+            qualname = self.index.user_model()
+        return self._of_qualname(qualname) if qualname is not None else None
+
+    def _of_qualname(self, qualname: str) -> _ModelRef | None:
+        model = self.index.models.get(qualname)
+        if model is None:
+            return None
+        written = None
+        for local, origin in self.ctx.info.imports.items():
+            if origin.rsplit(".", 1)[-1] == model.name and (
+                self.index.model_named(self.module, local) is model
+            ):
+                written = local
+                break
+        if (
+            written is None
+            and model.name in self.ctx.info.top_level_names
+            and self.index.model_named(self.module, model.name) is model
+        ):
+            written = model.name
+        return _ModelRef(model, written, model.name)
+
+
+#: Words of a test's name that say ``save()`` is what it tests.
+_SAVING_WORDS = frozenset({"save", "saves", "saved", "saving"})
+_WORD_BOUNDARY = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _words(name: str) -> set[str]:
+    """The lower-case words of a snake_case or CamelCase name."""
+    return {w.lower() for w in _WORD_BOUNDARY.split(name) if w}
+
+
+@dataclass
+class _Remedy:
+    """The message and fix DJG501 gives for one object."""
+
+    message: str
+    fixable: bool
+    model: str = ""
+    manager: str = "objects"
+    refresh: bool = False
+    #: the code the ``update()`` is called on when it is not the object itself
+    receiver: str | None = None
+
+
+def _project_models_update(finder: _ModelFinder) -> bool:
+    """Whether every concrete model of the project defines ``update()`` (the team's
+    convention holds: an object of an unknown model then has it too)."""
+    index = finder.index
+    if not finder.file_index.in_project:
+        return False
+    own = [m for m in index.models.values() if not m.abstract and m.module in index.class_modules]
+    return bool(own) and all("update" in m.defines for m in own)
+
+
+def _used_after(obj: str, block: _Block, index: int, functions: list[cst.FunctionDef]) -> bool:
+    """Whether the object is read after its ``save()``: ``self.x`` outlives the test
+    method; a nested block's object may be read after the block."""
+    if obj.split(".", 1)[0] in ("self", "cls"):
+        return True
+    node = block.node
+    if node is None or not functions or functions[-1].body is not node:
+        return True
+    return any(_mentions(statement, obj) for statement in node.body[index + 1 :])
 
 
 def _update_fix(
@@ -387,6 +865,7 @@ def _update_fix(
     index: int,
     save_line: cst.SimpleStatementLine,
     block: cst.IndentedBlock,
+    remedy: _Remedy,
 ) -> Callable[[], cst.CSTNode] | None:
     """The fix when the run of assignments and the ``save()`` allow it, else ``None``."""
     assignments = state.assignments
@@ -412,7 +891,7 @@ def _update_fix(
         if _reads_assigned(assignment.value, obj, assigned):
             return None
         assigned.add(assignment.attr)
-    return _LazyFix(block, start, index, assignments, call, save_line)
+    return _LazyFix(block, start, index, assignments, call, save_line, remedy)
 
 
 class _LazyFix:
@@ -426,6 +905,7 @@ class _LazyFix:
         assignments: list[_Assignment],
         call: cst.Call,
         save_line: cst.SimpleStatementLine,
+        remedy: _Remedy,
     ) -> None:
         self.block = block
         self.start = start
@@ -433,25 +913,34 @@ class _LazyFix:
         self.assignments = assignments
         self.call = call
         self.save_line = save_line
+        self.remedy = remedy
 
     def __call__(self) -> cst.CSTNode:
-        """Replace the assignments and the ``save()`` by one ``obj.update(...)`` line."""
+        """Replace the assignments and the ``save()`` by one ``obj.update(...)`` line, or
+        by ``Model.objects.filter(pk=obj.pk).update(...)`` (and ``obj.refresh_from_db()``)."""
         no_space = cst.SimpleWhitespace("")
         equal = cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space)
         args = [
             cst.Arg(keyword=cst.Name(a.attr), value=a.value, equal=equal) for a in self.assignments
         ]
         assert isinstance(self.call.func, cst.Attribute)
-        update = cst.Call(
-            func=cst.Attribute(value=self.call.func.value, attr=cst.Name("update")), args=args
-        )
+        obj = self.call.func.value
+        receiver = obj
+        if self.remedy.receiver is not None:
+            receiver = cst.parse_expression(self.remedy.receiver)
+        update = cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name("update")), args=args)
         first = self.assignments[0].line
         assert first is not None
-        new_line = first.with_changes(
-            body=[cst.Expr(update)], trailing_whitespace=self.save_line.trailing_whitespace
-        )
+        new_lines = [
+            first.with_changes(
+                body=[cst.Expr(update)], trailing_whitespace=self.save_line.trailing_whitespace
+            )
+        ]
+        if self.remedy.receiver is not None and self.remedy.refresh:
+            refresh = cst.Call(func=cst.Attribute(value=obj, attr=cst.Name("refresh_from_db")))
+            new_lines.append(cst.SimpleStatementLine(body=[cst.Expr(refresh)]))
         body = list(self.block.body)
-        body[self.start : self.end + 1] = [new_line]
+        body[self.start : self.end + 1] = new_lines
         return self.block.with_changes(body=body)
 
 
@@ -652,6 +1141,19 @@ class InitInTestsOrCommands(Rule):
     CODE = "DJG504"
     NAME = "init-in-tests-or-commands"
     MESSAGE = "`__init__.py` in the {kind} directory `{directory}`; delete it ({reason})"
+    #: for an ``__init__.py`` that holds code: never "delete it", say where the code goes
+    CODE_MESSAGES = {
+        "tests": (
+            "`__init__.py` in the tests directory `{directory}` holds code; move it to a module "
+            "of its own (fixtures to `conftest.py`), then the directory needs no `__init__.py` "
+            "(pytest collects tests without it)"
+        ),
+        "management commands": (
+            "`__init__.py` in the management commands directory `{directory}` holds code; move "
+            "it to a module whose name starts with `_` (`_base.py`: Django lists no such "
+            "module as a command), then the directory needs no `__init__.py`"
+        ),
+    }
     RATIONALE = (
         "The team keeps test and management-command directories as plain directories: "
         "pytest collects tests without `__init__.py` files and Django finds commands in "
@@ -667,7 +1169,15 @@ class InitInTestsOrCommands(Rule):
         "matched by `test-patterns` (by default any directory named `tests` or `test`, at "
         "any depth below it), and a commands directory one matched by `command-patterns`. "
         "Directories are taken relative to the project root, so a project that itself "
-        "lives under a directory named `tests` is not affected. "
+        "lives under a directory named `tests` is not affected. An `__init__.py` that holds "
+        'code (any statement but a docstring) is reported without "delete it": the message '
+        "says where the code goes (fixtures to `conftest.py`, a command directory's shared "
+        "code to a `_`-prefixed module). A tests directory's `__init__.py` is not reported "
+        "where a test module below it (`test_*.py`, `*_test.py`, `tests.py`, `*_tests.py`) "
+        "shares its basename with another test module of the project that would also be "
+        "imported by basename (in a tests directory, or in a directory without "
+        "`__init__.py`): pytest's default import mode then needs the packages to tell them "
+        "apart. "
         "`management/__init__.py`, the app's own `__init__.py` and `migrations/__init__.py` "
         "(also of a test app: Django skips migrations directories that are not packages) "
         "are left alone."
@@ -694,10 +1204,75 @@ class InitInTestsOrCommands(Rule):
         """The finding's message when the file is in a tests or commands directory."""
         relative = project_relative_path(ctx)
         directory = relative.rsplit("/", 1)[0].lstrip("/") + "/"
-        if matches(relative, ctx.settings.list("test-patterns")):
+        test_patterns = ctx.settings.list("test-patterns")
+        if matches(relative, test_patterns):
             kind, reason = "tests", "pytest collects tests without it"
+            root = ctx.project_root
+            if root is not None and _shares_test_basename(
+                str(root), directory.rstrip("/"), tuple(test_patterns)
+            ):
+                return None
         elif matches(relative, ctx.settings.list("command-patterns")):
             kind, reason = "management commands", "Django finds commands without it"
         else:
             return None
+        if _holds_code(ctx.tree):
+            return cls.CODE_MESSAGES[kind].format(directory=directory)
         return cls.MESSAGE.format(kind=kind, directory=directory, reason=reason)
+
+
+def _holds_code(tree: ast.Module | None) -> bool:
+    """Whether a module has a statement other than its docstring."""
+    if tree is None:
+        return False
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return bool(body)
+
+
+def _is_test_module(name: str) -> bool:
+    """A module pytest collects by default or as Django projects configure it."""
+    return name.endswith(".py") and (
+        name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or name == "tests.py"
+    )
+
+
+def _shares_test_basename(root: str, directory: str, test_patterns: tuple[str, ...]) -> bool:
+    """Whether a test module below ``directory`` (relative to ``root``) shares its basename
+    with another test module of the project that is imported by basename too."""
+    by_basename = _basename_test_modules(root, test_patterns)
+    prefix = directory + "/" if directory else ""
+    return any(
+        len(places) > 1
+        for places in by_basename.values()
+        if any(place == directory or place.startswith(prefix) for place in places)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _basename_test_modules(root: str, test_patterns: tuple[str, ...]) -> dict[str, list[str]]:
+    """``{basename: [directories]}`` of the project's test modules that pytest imports by
+    basename once the rule's advice is followed: those in a tests directory, or in a
+    directory without ``__init__.py``. Cleared by the check server before each request."""
+    from flake8_djguide.index.store import SKIP_DIRS
+
+    found: dict[str, list[str]] = {}
+    for current, dirs, files in os.walk(root):
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in SKIP_DIRS
+            and not os.path.exists(os.path.join(current, d, "pyvenv.cfg"))
+        ]
+        tests = [f for f in files if _is_test_module(f)]
+        if not tests:
+            continue
+        relative = os.path.relpath(current, root).replace(os.sep, "/")
+        relative = "" if relative == "." else relative
+        in_tests = matches(posix_path(f"{relative}/__init__.py"), test_patterns)
+        if in_tests or "__init__.py" not in files:
+            for name in tests:
+                found.setdefault(name, []).append(relative)
+    return found
