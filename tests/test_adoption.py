@@ -42,6 +42,15 @@ __all__ = ["show"]
 
 
 @pytest.fixture(autouse=True)
+def _imports_left_unsorted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests show the fixes alone; tests/test_fix_cli.py tests the sorting with ruff."""
+    from flake8_djguide import importsort
+
+    monkeypatch.setattr(importsort.ImportSorter, "sort", lambda self, path, before, after: after)
+    monkeypatch.setattr(importsort, "find_ruff", lambda: "ruff")
+
+
+@pytest.fixture(autouse=True)
 def _keep_plugin_state() -> Iterator[None]:
     saved = {
         name: getattr(Plugin, name)

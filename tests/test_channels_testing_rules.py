@@ -302,6 +302,8 @@ def test_flake8_reports_an_empty_init(tmp_path: Path) -> None:
     tests_dir.mkdir(parents=True)
     (tmp_path / "blog" / "__init__.py").write_text("")
     (tests_dir / "__init__.py").write_text("")
+    (tests_dir / "test_posts.py").write_text("")
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-ra"\n')
     result = subprocess.run(
         [sys.executable, "-m", "flake8", "--select=DJG", "--isolated", "."],
         cwd=tmp_path,
@@ -316,8 +318,10 @@ def test_flake8_reports_an_empty_init(tmp_path: Path) -> None:
     ]
 
 
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+def _project(tmp_path: Path, files: dict[str, str], pytest_ini: bool = True) -> Path:
     (tmp_path / "manage.py").write_text("")
+    if pytest_ini:
+        (tmp_path / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = config.settings\n")
     for relative, text in files.items():
         path = tmp_path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -478,3 +482,70 @@ def test_check_server_sees_a_namesake_test_module_added_later(tmp_path: Path) ->
     (root / "blog" / "tests" / "test_polls.py").write_text("")
     Server(tmp_path / "server.sock", 1.0)._forget_file_system(list(sys.path))
     assert _djg504(root, "polls/tests/__init__.py") == []
+
+
+def test_init_left_alone_without_pytest_evidence(tmp_path: Path) -> None:
+    # `manage.py test` (unittest discovery) skips test directories without __init__.py
+    root = _project(
+        tmp_path,
+        {
+            "blog/__init__.py": "",
+            "blog/tests/__init__.py": "",
+            "blog/tests/test_posts.py": "",
+            "blog/management/__init__.py": "",
+            "blog/management/commands/__init__.py": "",
+        },
+        pytest_ini=False,
+    )
+    assert _djg504(root, "blog/tests/__init__.py") == []
+    assert len(_djg504(root, "blog/management/commands/__init__.py")) == 1
+    (root / "tox.ini").write_text("[testenv]\ncommands = pytest {posargs}\n")
+    from flake8_djguide.rules import testing
+
+    testing._runs_pytest.cache_clear()
+    assert len(_djg504(root, "blog/tests/__init__.py")) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("setup.cfg", "[flake8]\nmax-line-length = 160\n\n[tool:pytest]\naddopts = -ra\n"),
+        ("pyproject.toml", "[tool.pytest.ini_options]\nDJANGO_SETTINGS_MODULE = 'c.s'\n"),
+        ("blog/tests/conftest.py", "import pytest\n"),
+    ],
+)
+def test_init_reported_with_pytest_evidence(tmp_path: Path, name: str, text: str) -> None:
+    files = {"blog/__init__.py": "", "blog/tests/__init__.py": "", "blog/tests/test_posts.py": ""}
+    root = _project(tmp_path, {**files, name: text}, pytest_ini=False)
+    assert len(_djg504(root, "blog/tests/__init__.py")) == 1
+
+
+def test_init_left_alone_for_packages_of_test_data_and_clashing_subpackages(
+    tmp_path: Path,
+) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "api/__init__.py": "",
+            "api/tests/__init__.py": "",
+            "api/tests/test_geocode.py": "from api.tests.fixtures.geocode import responses\n",
+            "api/tests/fixtures/__init__.py": "",
+            "api/tests/fixtures/geocode/__init__.py": "",
+            "api/tests/fixtures/geocode/responses.py": "MAPBOX = {}\n",
+            # every app has tests/test_src/: without tests/__init__.py they are one package
+            "video/__init__.py": "",
+            "video/tests/__init__.py": "",
+            "video/tests/test_src/__init__.py": "",
+            "video/tests/test_src/test_video.py": "",
+            "channel/__init__.py": "",
+            "channel/tests/__init__.py": "",
+            "channel/tests/test_src/__init__.py": "",
+            "channel/tests/test_src/test_channel.py": "",
+        },
+    )
+    assert len(_djg504(root, "api/tests/__init__.py")) == 1
+    assert _djg504(root, "api/tests/fixtures/__init__.py") == []
+    assert _djg504(root, "api/tests/fixtures/geocode/__init__.py") == []
+    assert _djg504(root, "video/tests/__init__.py") == []
+    assert _djg504(root, "channel/tests/__init__.py") == []
+    assert len(_djg504(root, "video/tests/test_src/__init__.py")) == 1

@@ -37,6 +37,15 @@ def _keep_plugin_state() -> Iterator[None]:
         setattr(Plugin, name, value)
 
 
+@pytest.fixture(autouse=True)
+def _imports_left_unsorted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests show the fixes alone; tests/test_fix_cli.py tests the sorting with ruff."""
+    from flake8_djguide import importsort
+
+    monkeypatch.setattr(importsort.ImportSorter, "sort", lambda self, path, before, after: after)
+    monkeypatch.setattr(importsort, "find_ruff", lambda: "ruff")
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A Django project (manage.py, packages with __init__.py) as the working directory."""
@@ -377,9 +386,11 @@ def test_the_readme_before_and_after_example_is_what_fix_does(
     assert path.read_text() == after
 
 
-def test_fix_does_not_read_stdin(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["fix", "-"]) == 2
+def test_fix_does_not_mix_stdin_with_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fix", "-", "shop"]) == 2
     assert "standard input" in capsys.readouterr().err
+    assert main(["fix", "--stdin-filename", "shop/views.py", "shop"]) == 2
+    assert "--stdin-filename" in capsys.readouterr().err
 
 
 def test_check_version_prints_once(capsys: pytest.CaptureFixture[str]) -> None:

@@ -73,3 +73,50 @@ def test_flake8_output_does_not_depend_on_the_working_directory(
     codes = {(Path(p).name, m.split(" ", 1)[0]) for p, _, _, m in inside.findings}
     assert ("views.py", "DJG401") in codes  # not test code: annotations required
     assert ("test_views.py", "DJG401") not in codes  # test code
+
+
+MONOREPO = Path(__file__).parent / "fixtures" / "projects" / "monorepo"
+
+
+def _remedy(path: Path) -> tuple[str, bool]:
+    from flake8_djguide.registry import by_code
+    from tests.util import lint
+
+    [finding] = lint("from .models import Note\n", str(path), [by_code()["DJG001"]])
+    return finding.message, finding.fix is not None
+
+
+def test_manage_py_directory_is_the_import_root() -> None:
+    # backend/ holds __init__.py and manage.py naming `config.settings`: backend/ is the root
+    message, fixable = _remedy(MONOREPO / "backend" / "notes" / "views.py")
+    assert "`from notes.models import ...`" in message and fixable
+
+
+@pytest.mark.parametrize(
+    ("manage", "remedy", "fixable"),
+    [
+        ('os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n', "notes", True),
+        # the project imports itself through the directory: the parent is the root
+        (
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'backend.config.settings')\n",
+            "backend.notes",
+            True,
+        ),
+        # manage.py does not say: no module path, no fix
+        ("from django.core.management import execute_from_command_line\n", None, False),
+    ],
+)
+def test_import_root_follows_the_settings_module_of_manage_py(
+    tmp_path: Path, manage: str, remedy: str | None, fixable: bool
+) -> None:
+    backend = tmp_path / "backend"
+    for package in ("", "config", "notes"):
+        (backend / package).mkdir(parents=True, exist_ok=True)
+        (backend / package / "__init__.py").write_text("")
+    (backend / "manage.py").write_text(manage)
+    message, fix = _remedy(backend / "notes" / "views.py")
+    if remedy is None:
+        assert "top-level package" in message
+    else:
+        assert f"`from {remedy}.models import ...`" in message
+    assert fix is fixable

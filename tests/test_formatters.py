@@ -216,7 +216,39 @@ def test_documentation_url_comes_from_the_project_urls() -> None:
     urls = {"documentation": "https://example.org/docs/rules.md", "source": "https://example.org"}
     assert rules_doc_uri(urls) == "https://example.org/docs/rules.md"
     assert information_uri(urls) == "https://example.org"
-    assert rules_doc_uri({}) == information_uri({}) == "https://pypi.org/project/flake8-djguide/"
+    assert rules_doc_uri({}) is None and information_uri({}) is None
+
+
+def test_sarif_results_carry_the_baselines_fingerprint(
+    sarif_log: dict[str, Any], tmp_path: Path, validator: Any
+) -> None:
+    from flake8_djguide import baseline
+
+    results = sarif_log["runs"][0]["results"]
+    prints = {r["ruleId"]: r["partialFingerprints"]["djguideLineScopeHash/v2"] for r in results}
+    lines = SERVICES.splitlines(True)
+    entries = baseline.entries_for([(12, 4, "DJG006", ""), (5, 0, "DJG001", "")], lines)
+    assert prints["DJG001"] == f"{entries[0].hash}:1"
+    assert prints["DJG006"] == f"{entries[1].hash}:1"
+    # code inserted above every finding: line numbers change, fingerprints do not
+    project = make_project(tmp_path)
+    moved = SERVICES.replace('"""Order services."""\n', '"""Order services."""\nimport sys\n\n')
+    (project / "shop" / "orders" / "services.py").write_text(moved)
+    result = run_flake8(project, "--format=sarif", "--select=DJG,F,E9", "shop")
+    log = json.loads(result.stdout)
+    validator.validate(log)
+    after = {
+        r["ruleId"]: r["partialFingerprints"]["djguideLineScopeHash/v2"]
+        for r in log["runs"][0]["results"]
+        if r["ruleId"] in prints
+    }
+    assert after["DJG001"] == prints["DJG001"] and after["DJG006"] == prints["DJG006"]
+    lines_after = [
+        r["locations"][0]["physicalLocation"]["region"]["startLine"]
+        for r in log["runs"][0]["results"]
+        if r["ruleId"] == "DJG006"
+    ]
+    assert lines_after == [14]
 
 
 # -- GitHub workflow commands ----------------------------------------------------------------

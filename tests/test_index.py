@@ -102,6 +102,37 @@ def test_a_model_with_a_third_party_base_has_unknown_methods(tmp_path: Path) -> 
     assert order.defines == frozenset() and not order.methods_known
 
 
+def test_project_field_classes_and_third_party_fields(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "shop").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "fields.py").write_text(
+        "from django.db import models\n"
+        "from money.fields import MoneyMixin\n\n\n"
+        "class OwnerField(models.ForeignKey):\n    pass\n\n\n"
+        "class SlugField(models.SlugField):\n    pass\n\n\n"
+        "class LowerSlugField(SlugField):\n    pass\n\n\n"
+        "class PriceField(MoneyMixin, models.DecimalField):\n    pass\n"
+    )
+    (root / "shop" / "models.py").write_text(
+        "from django.db import models\n"
+        "from filer.fields.image import FilerImageField\n\n"
+        "from shop.fields import LowerSlugField, OwnerField, PriceField\n\n\n"
+        "class Order(models.Model):\n"
+        "    owner = OwnerField(on_delete=models.CASCADE)\n"
+        "    slug = LowerSlugField()\n"
+        "    price = PriceField()\n"
+        "    image = FilerImageField(null=True, on_delete=models.SET_NULL)\n"
+    )
+    order = build(root, tmp_path / "cache").index.models["shop.models.Order"]
+    assert order.relations["owner"].kind == "fk"  # derives from ForeignKey: not a plain field
+    assert "slug" in order.fields and "owner" not in order.fields
+    # a third-party base or field class: the index cannot tell what it is
+    assert "price" not in order.fields and "price" not in order.relations
+    assert order.unknown == {"price", "image"}
+
+
 def test_serializers_follow_re_exports(tmp_path: Path) -> None:
     index = build(SHOP, tmp_path).index
     serializer = index.serializers["catalog.api.serializers.ProductDetailSerializer"]

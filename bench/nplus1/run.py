@@ -32,7 +32,6 @@ import json
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -105,25 +104,52 @@ def git(mirror: Path, *args: str) -> str:
     ).stdout
 
 
+#: What a run needs of a project: its Python code, its templates and its configuration.
+EXPORTED = (".py", ".html", ".txt", ".toml", ".cfg", ".ini")
+
+
+def export(mirror: Path, commit: str, tree: Path) -> None:
+    """Write the Python, template and configuration files of ``commit`` under ``tree``.
+
+    Files are read blob by blob (``git cat-file --batch``), so a mirror that lacks some
+    large binary files (images, archives) still exports what the checks read.
+    """
+    listing = git(mirror, "ls-tree", "-r", "-z", commit)
+    wanted: list[tuple[str, str]] = []
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        is_file = len(parts) == 3 and parts[1] == "blob" and parts[0] != "120000"
+        if is_file and path.endswith(EXPORTED):
+            wanted.append((parts[2], path))
+    batch = subprocess.run(
+        ["git", "--git-dir", str(mirror), "cat-file", "--batch"],
+        input="".join(f"{sha}\n" for sha, _ in wanted).encode(),
+        check=True,
+        capture_output=True,
+    ).stdout
+    offset = 0
+    for _sha, path in wanted:
+        end = batch.index(b"\n", offset)
+        header = batch[offset:end].split()
+        offset = end + 1
+        if len(header) != 3:  # "<sha> missing": not in this mirror
+            continue
+        size = int(header[2])
+        target = tree / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(batch[offset : offset + size])
+        offset += size + 1
+
+
 def findings_at(mirror: Path, commit: str, digest: str) -> list[Finding]:
     """DJG201-DJG203 findings on the whole project at ``commit`` (cached)."""
     cached = CACHE / f"{mirror.parent.name}-{commit[:12]}-{digest}.json"
     if cached.is_file():
         return [Finding(*row) for row in json.loads(cached.read_text(encoding="utf-8"))]
     with tempfile.TemporaryDirectory(prefix="nplus1-") as tmp:
-        archive = subprocess.run(
-            ["git", "--git-dir", str(mirror), "archive", "--format=tar", commit],
-            check=True,
-            capture_output=True,
-        ).stdout
-        tar_path = Path(tmp) / "tree.tar"
-        tar_path.write_bytes(archive)
         tree = Path(tmp) / "tree"
-        tree.mkdir()
-        with tarfile.open(tar_path) as tar:
-            members = [m for m in tar.getmembers() if m.isfile() or m.isdir()]
-            tar.extractall(tree, members=members)
-        tar_path.unlink()
+        export(mirror, commit, tree)
         run = subprocess.run(
             [
                 sys.executable,

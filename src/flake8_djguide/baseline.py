@@ -7,11 +7,20 @@ still reports new ones. ``--prune`` drops entries that no longer match anything,
 adding new findings.
 
 A finding's fingerprint is its path (relative to the baseline file's directory,
-``/``-separated), its code, a hash of its normalised source line and the nearest non-blank
-line above and below it, and an occurrence counter that tells identical findings in one
-file apart. The line number is not part of it, so lines inserted or removed elsewhere in
-the file do not break the match; editing the flagged line or its neighbours does (the
-finding is then reported again: the code around it changed, so it deserves a look).
+``/``-separated), its code, a hash of its normalised source line (indentation and runs of
+blanks do not count) and the dotted name of the innermost function or class around it
+(``OrderViewSet.get_queryset``; empty at module level), and an occurrence counter that
+tells identical findings on identical lines in that scope apart, in file order. Neither the
+line number nor the neighbouring lines are part of it, so code inserted, removed, edited or
+moved anywhere else (a docstring added above an old import, the previous function
+reformatted) does not bring a finding back; editing the flagged line, renaming its
+function or class, or moving it into another one does (the finding is then reported again:
+its code changed, so it deserves a look). A finding about the file itself (DJG504, at
+1:1) is matched by its path and code alone.
+
+Baselines of format 1 (which hashed the flagged line with its nearest non-blank
+neighbours) are still read and applied as they were written; ``djguide baseline`` rewrites
+them in the current format.
 
 ``DJG000`` (a file the plugin could not check) is never baselined or suppressed. Only
 ``DJG`` codes are baselined: flake8 gives a plugin no way to filter other plugins' codes.
@@ -20,6 +29,7 @@ finding is then reported again: the code around it changed, so it deserves a loo
 from __future__ import annotations
 
 import argparse
+import ast
 import functools
 import json
 import os
@@ -36,7 +46,9 @@ if TYPE_CHECKING:
     from flake8_djguide.rule import Finding
 
 BASELINE_NAME = ".djguide-baseline.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Formats this version reads (1: line and neighbours hashed, no scope).
+READABLE_VERSIONS = (1, 2)
 #: The ``baseline`` option value that switches suppression off.
 OFF = "off"
 INTERNAL_ERROR = "DJG000"
@@ -60,14 +72,95 @@ def _neighbour(lines: Sequence[str], index: int, step: int) -> str:
     return ""
 
 
-def line_hash(lines: Sequence[str], line: int) -> str:
-    """The hash of line ``line`` (1-based) and its nearest non-blank neighbours."""
-    index = line - 1
-    current = normalise(lines[index]) if 0 <= index < len(lines) else ""
-    context = "\n".join((_neighbour(lines, index, -1), current, _neighbour(lines, index, 1)))
+def _digest(text: str) -> str:
     import hashlib  # here: importing it loads OpenSSL (3.5 MiB), only needed with a baseline
 
-    return hashlib.sha256(context.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def line_hash_v1(lines: Sequence[str], line: int) -> str:
+    """Format 1: the hash of line ``line`` (1-based) and its nearest non-blank neighbours."""
+    index = line - 1
+    current = normalise(lines[index]) if 0 <= index < len(lines) else ""
+    return _digest("\n".join((_neighbour(lines, index, -1), current, _neighbour(lines, index, 1))))
+
+
+def line_hash(lines: Sequence[str], line: int, scope: str) -> str:
+    """The hash of line ``line`` (1-based, normalised) in the function or class ``scope``."""
+    index = line - 1
+    current = normalise(lines[index]) if 0 <= index < len(lines) else ""
+    return _digest(f"{scope}\n{current}")
+
+
+class Scopes:
+    """The dotted name of the innermost function or class around each line of a module.
+
+    A definition spans its decorators, its signature and its body, so a finding on a
+    parameter or a decorator belongs to the function it is part of.
+    """
+
+    def __init__(self, tree: ast.AST | None) -> None:
+        self.spans: list[tuple[int, int, str]] = []
+        if tree is not None:
+            self._collect(tree, "")
+
+    @classmethod
+    def of_lines(cls, lines: Sequence[str], tree: ast.AST | None = None) -> Scopes:
+        """The scopes of ``lines``, parsing them with :mod:`ast` unless ``tree`` is given.
+
+        A file :mod:`ast` cannot parse has no scopes (every line at module level).
+        """
+        if not isinstance(tree, ast.Module):
+            try:
+                tree = ast.parse("".join(lines))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = None
+        return cls(tree)
+
+    def _collect(self, node: ast.AST, prefix: str) -> None:
+        stack = [(node, prefix)]
+        while stack:
+            parent, outer = stack.pop()
+            for child in ast.iter_child_nodes(parent):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    name = f"{outer}.{child.name}" if outer else child.name
+                    start = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                    end = getattr(child, "end_lineno", None) or child.lineno
+                    self.spans.append((start, end, name))
+                    stack.append((child, name))
+                else:
+                    stack.append((child, outer))
+
+    def name_at(self, line: int) -> str:
+        """The innermost definition around ``line`` (``""`` at module level)."""
+        best = ""
+        best_start = 0
+        for start, end, name in self.spans:
+            if start <= line <= end and start >= best_start:
+                best, best_start = name, start
+        return best
+
+
+@functools.cache
+def about_the_file(code: str) -> bool:
+    """Whether ``code``'s findings are about the file itself (``PATH_ONLY`` rules, DJG504)."""
+    from flake8_djguide.registry import by_code
+
+    rule = by_code().get(code)
+    return rule is not None and rule.PATH_ONLY
+
+
+def fingerprint(lines: Sequence[str], line: int, scopes: Scopes | None, code: str = "") -> str:
+    """The hash of line ``line``: with its scope, or of format 1 when ``scopes`` is ``None``.
+
+    A finding about the file itself (reported at 1:1 by a ``PATH_ONLY`` rule) is matched by
+    its path and code alone: whatever is on the first line is not what it is about.
+    """
+    if scopes is None:
+        return line_hash_v1(lines, line)
+    if about_the_file(code):
+        return line_hash((), 0, "")
+    return line_hash(lines, line, scopes.name_at(line))
 
 
 @dataclass(frozen=True)
@@ -94,15 +187,24 @@ class Entry:
         }
 
 
-def entries_for(findings: Iterable[tuple[int, int, str, str]], lines: Sequence[str]) -> list[Entry]:
+def entries_for(
+    findings: Iterable[tuple[int, int, str, str]],
+    lines: Sequence[str],
+    tree: ast.AST | None = None,
+    version: int = FORMAT_VERSION,
+) -> list[Entry]:
     """Fingerprint one file's findings, given as ``(line, column, code, message)``.
 
     Occurrences are counted per (code, hash) in the order of the findings' positions.
+    ``tree`` is the file's :mod:`ast` module when the caller has it (else it is parsed);
+    ``version`` 1 gives the fingerprints of that older format.
     """
     counts: dict[tuple[str, str], int] = {}
     entries = []
-    for line, _col, code, message in sorted(findings, key=lambda f: (f[0], f[1], f[2])):
-        digest = line_hash(lines, line)
+    ordered = sorted(findings, key=lambda f: (f[0], f[1], f[2]))
+    scopes = Scopes.of_lines(lines, tree) if version != 1 and ordered else None
+    for line, _col, code, message in ordered:
+        digest = fingerprint(lines, line, scopes, code)
         occurrence = counts.get((code, digest), 0) + 1
         counts[(code, digest)] = occurrence
         entries.append(Entry(code, digest, occurrence, message))
@@ -133,6 +235,7 @@ class Baseline:
 
     path: Path
     files: dict[str, list[Entry]]
+    version: int = FORMAT_VERSION
 
     @property
     def directory(self) -> Path:
@@ -182,10 +285,12 @@ class Baseline:
             data = json.loads(text)
         except ValueError as error:
             raise config.ConfigError(f"{path}: not a flake8-djguide baseline: {error}") from None
-        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+        version = data.get("version") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or version not in READABLE_VERSIONS:
             raise config.ConfigError(
-                f"{path}: not a flake8-djguide baseline of format version {FORMAT_VERSION}; "
-                "regenerate it with `djguide baseline`"
+                f"{path}: not a flake8-djguide baseline of format version "
+                f"{' or '.join(map(str, READABLE_VERSIONS))}; regenerate it with "
+                "`djguide baseline`"
             )
         findings = data.get("findings")
         if not isinstance(findings, dict):
@@ -210,7 +315,7 @@ class Baseline:
                     ) from None
                 entries.append(entry)
             files[str(file_path)] = entries
-        return cls(path, files)
+        return cls(path, files, int(version))
 
     @classmethod
     def load(cls, path: Path) -> Baseline:
@@ -257,12 +362,18 @@ def baseline_path(filename: str, option: str) -> Path | None:
 
 
 def suppress(
-    findings: list[Finding], lines: Sequence[str], filename: str, settings: config.Settings
+    findings: list[Finding],
+    lines: Sequence[str],
+    filename: str,
+    settings: config.Settings,
+    tree: ast.AST | None = None,
 ) -> list[Finding]:
     """``findings`` without the ones recorded in the applicable baseline.
 
     Called by the plugin on each file's findings, in the order the engine gives them
-    (by position). Raises :class:`config.ConfigError` for an unreadable baseline.
+    (by position), with flake8's ``ast`` ``tree`` of the file when there is one (else the
+    lines are parsed, only when the baseline has entries for the file). Raises
+    :class:`config.ConfigError` for an unreadable baseline.
     """
     if not findings:
         return findings
@@ -275,11 +386,12 @@ def suppress(
         return findings
     counts: dict[tuple[str, str], int] = {}
     kept = []
+    scopes = Scopes.of_lines(lines, tree) if baseline.version != 1 else None
     for finding in sorted(findings, key=lambda f: (f.line, f.col, f.code)):
         if not baselinable(finding.code):
             kept.append(finding)
             continue
-        digest = line_hash(lines, finding.line)
+        digest = fingerprint(lines, finding.line, scopes, finding.code)
         occurrence = counts.get((finding.code, digest), 0) + 1
         counts[(finding.code, digest)] = occurrence
         if (finding.code, digest, occurrence) not in known:
@@ -384,16 +496,24 @@ def build(
     """The new baseline: this run's findings, or with ``prune`` the previous ones still found.
 
     Entries of files this run did not check (other paths) are kept as they were; entries of
-    files that no longer exist are dropped.
+    files that no longer exist are dropped. A previous baseline of format 1 is converted:
+    its entries are matched with format-1 fingerprints and written in the current format,
+    which needs every file it names to be checked (:class:`config.ConfigError` otherwise).
     """
     directory = target.parent
+    legacy = previous is not None and previous.version == 1
     current: dict[str, list[Entry]] = {}
+    # with a format-1 previous baseline: the same findings' format-1 fingerprints, in order
+    old_current: dict[str, list[Entry]] = {}
     for filename, findings in collected.findings.items():
         kept = [f for f in findings if baselinable(f[2])]
         if not kept or filename in ("-", "stdin"):
             continue
-        entries = entries_for(kept, read_lines(filename))
-        current[relative_to(filename, directory)] = entries
+        lines = read_lines(filename)
+        path = relative_to(filename, directory)
+        current[path] = entries_for(kept, lines)
+        if legacy:
+            old_current[path] = entries_for(kept, lines, version=1)
     checked = {relative_to(name, directory) for name in collected.checked}
 
     def in_scope(path: str) -> bool:
@@ -402,10 +522,21 @@ def build(
     files: dict[str, list[Entry]] = {}
     for path, entries in (previous.files if previous else {}).items():
         if not in_scope(path):
+            if legacy:
+                raise config.ConfigError(
+                    f"{target}: a baseline of format 1 is converted to format "
+                    f"{FORMAT_VERSION} for all its files at once, and {path} was not "
+                    "checked; run `djguide baseline` (or `--prune`) on the whole project"
+                )
             files[path] = entries
         elif prune:
-            found = {entry.key for entry in current.get(path, [])}
-            still = [entry for entry in entries if entry.key in found]
+            if legacy:
+                known = {entry.key for entry in entries}
+                pairs = zip(current.get(path, []), old_current.get(path, []))
+                still = [new for new, old in pairs if old.key in known]
+            else:
+                found = {entry.key for entry in current.get(path, [])}
+                still = [entry for entry in entries if entry.key in found]
             if still:
                 files[path] = still
     if not prune:
@@ -501,7 +632,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("djguide baseline: flake8 failed; the baseline was not written\n")
         return status
     _note_unparsable(collected)
-    new = build(target, collected, previous, args.prune)
+    try:
+        new = build(target, collected, previous, args.prune)
+    except config.ConfigError as error:
+        sys.stderr.write(f"djguide baseline: {error}\n")
+        return 2
     try:
         new.write(expected)
     except OSError as error:

@@ -7,7 +7,12 @@
 [--include-baselined]``
     Apply fixes, print the findings left and a summary; exit 1 when findings
     remain (or, with ``--diff``, when something would change). Baselined
-    findings are left alone unless ``--include-baselined``.
+    findings are left alone unless ``--include-baselined``. ``--show-fixes``
+    lists the fixes per file, ``--statistics`` counts the findings left per code
+    instead of listing them, and ``djguide fix -`` fixes standard input and writes
+    the code to standard output (``--stdin-filename`` names the file it is).
+``djguide noqa [PATHS]``
+    Add ``# noqa: DJGxxx`` to the line of every finding flake8 reports.
 ``djguide explain CODE``
     Print a rule's documentation.
 ``djguide rules``
@@ -82,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flake8_djguide import baseline
 
         return baseline.main(args[1:])
+    if args and args[0] == "noqa":
+        from flake8_djguide import noqa
+
+        return noqa.main(args[1:])
     if args and args[0] == "server":
         from flake8_djguide import server
 
@@ -100,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             unsafe=namespace.unsafe_fixes,
             quiet=namespace.quiet,
             include_baselined=namespace.include_baselined,
+            show_fixes=namespace.show_fixes,
+            statistics=namespace.statistics,
+            stdin_filename=namespace.stdin_filename,
         )
     if namespace.command == "explain":
         return run_explain(namespace.code)
@@ -128,7 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
         "fix",
         help="apply fixes, then report what is left",
         description="Apply the rules' fixes in place, print the findings left and a summary. "
-        "Exits 1 when findings remain (with --diff: also when something would change).",
+        "Exits 1 when findings remain (with --diff: also when something would change). "
+        "'djguide fix -' reads the code from standard input and writes the fixed code to "
+        "standard output (findings and summary go to standard error). When ruff is "
+        "installed, a file whose imports a fix rewrote gets the project's own "
+        "'ruff check --select I --fix', so its imports stay sorted.",
     )
     fix.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories")
     fix.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
@@ -161,10 +177,31 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument(
         "-q", "--quiet", action="store_true", help="print only the summary, not the findings left"
     )
+    fix.add_argument(
+        "--show-fixes",
+        action="store_true",
+        help="list the fixes applied in each file (code, count, rule name)",
+    )
+    fix.add_argument(
+        "--statistics",
+        action="store_true",
+        help="count the findings left per code instead of listing them",
+    )
+    fix.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="with PATH '-': the file standard input is (for the configuration, the file's "
+        "context and the import order)",
+    )
     commands.add_parser(
         "baseline",
         help="record current findings in .djguide-baseline.json "
         "(see 'djguide baseline -h'; --prune drops stale entries)",
+        add_help=False,
+    )
+    commands.add_parser(
+        "noqa",
+        help="add '# noqa: DJGxxx' on the line of every current finding (see 'djguide noqa -h')",
         add_help=False,
     )
     commands.add_parser(
@@ -380,6 +417,37 @@ def _by_code(counts: Counter[str]) -> str:
     return ", ".join(f"{code} {counts[code]}" for code in sorted(counts))
 
 
+def _show_fixes(fixed: dict[str, Counter[str]]) -> str:
+    """ruff's ``--show-fixes`` listing: per file, how many of each code were fixed."""
+    from flake8_djguide.registry import by_code
+
+    if not fixed:
+        return ""
+    names = {code: rule.NAME for code, rule in by_code().items()}
+    total = sum(sum(counts.values()) for counts in fixed.values())
+    lines = [f"Fixed {_plural(total, 'finding')}:\n"]
+    for path in sorted(fixed):
+        lines.append(f"- {path}:\n")
+        for code in sorted(fixed[path]):
+            lines.append(f"    {fixed[path][code]} \u00d7 {code} ({names.get(code, '')})\n")
+    return "".join(lines)
+
+
+def _statistics(left: Counter[str], fixable: Counter[str], unsafe: Counter[str]) -> str:
+    """ruff's ``--statistics``: count, code, ``[*]`` fixable / ``[-]`` with unsafe fixes, name."""
+    from flake8_djguide.registry import by_code
+
+    names = {code: rule.NAME for code, rule in by_code().items()}
+    if not left:
+        return ""
+    width = len(str(max(left.values())))
+    rows = []
+    for code, count in sorted(left.items(), key=lambda item: (-item[1], item[0])):
+        mark = "[*]" if fixable[code] else "[-]" if unsafe[code] else "[ ]"
+        rows.append(f"{count:>{width}}\t{code}\t{mark} {names.get(code, '')}\n")
+    return "".join(rows)
+
+
 def run_fix(
     paths: Sequence[str],
     *,
@@ -389,21 +457,32 @@ def run_fix(
     unsafe: bool = False,
     quiet: bool = False,
     include_baselined: bool = False,
+    show_fixes: bool = False,
+    statistics: bool = False,
+    stdin_filename: str | None = None,
 ) -> int:
     """Fix the files under ``paths``; print findings left and a summary; return the status.
 
     Findings the baseline records are neither fixed nor reported nor counted, as in
-    ``djguide check``, unless ``include_baselined``.
+    ``djguide check``, unless ``include_baselined``. ``paths == ["-"]``: fix standard
+    input (as ``stdin_filename``) and write the fixed code (or with ``diff`` the diff) to
+    standard output; everything else goes to standard error.
     """
     from flake8_djguide import baseline, config, safe_write
     from flake8_djguide.fix import SourceError, decode_source, encode_source, fix_source
+    from flake8_djguide.importsort import ImportSorter, find_ruff, imports_changed
     from flake8_djguide.selection import Selection
 
-    if "-" in paths:
-        _err("djguide: error: fix works on files; it does not read standard input\n")
+    use_stdin = "-" in paths
+    if use_stdin and len(paths) > 1:
+        _err("djguide: error: '-' (standard input) cannot be mixed with other paths\n")
+        return EXIT_USAGE
+    if stdin_filename is not None and not use_stdin:
+        _err("djguide: error: --stdin-filename needs the path '-' (standard input)\n")
         return EXIT_USAGE
     try:
-        options = fix_options(flake8_options(list(paths)), select, ignore)
+        flake8_argv = [] if use_stdin else list(paths)
+        options = fix_options(flake8_options(flake8_argv), select, ignore)
         overrides = config.flake8_overrides(options)
     except (UsageError, config.ConfigError) as error:
         _err(f"djguide: error: {error}\n")
@@ -413,41 +492,93 @@ def run_fix(
     selection = Selection(options)
     warn_if_djg_left_out(selection, "fix")
     disable_noqa = bool(getattr(options, "disable_noqa", False))
-    report = _out if not diff else _err
+    line_length = getattr(options, "max_line_length", None)
+    line_length = line_length if isinstance(line_length, int) and line_length > 0 else None
+    report = _out if not diff and not use_stdin else _err
+    sorter = ImportSorter(find_ruff())
 
     applied: Counter[str] = Counter()
+    fixed_by_file: dict[str, Counter[str]] = {}
+    left_by_code: Counter[str] = Counter()
+    fixable_by_code: Counter[str] = Counter()
+    unsafe_by_code: Counter[str] = Counter()
+    imports_rewritten = 0
     changed = left = unsafe_left = skipped = baselined = 0
-    roots = safe_write.real_roots(paths)
-    for path in discover_files(options, paths):
+    roots = safe_write.real_roots([] if use_stdin else paths)
+    if use_stdin:
+        shown = stdin_filename or getattr(options, "stdin_display_name", None) or "stdin"
+        targets = [shown]
+    else:
+        targets = discover_files(options, paths)
+    for path in targets:
         rules = selection.rules_for(path)
-        if not rules:
-            continue
+        data = b""
         try:
-            data, _ = safe_write.read_regular(path, roots)
+            if use_stdin:
+                data = sys.stdin.buffer.read()
+            elif not rules:
+                continue
+            else:
+                data, _ = safe_write.read_regular(path, roots)
             text, encoding = decode_source(data)
+            if not rules:  # standard input with no rule to run: the code goes back as it came
+                sys.stdout.buffer.write(data)
+                continue
             settings = config.resolve(path, overrides)
             result = fix_source(
-                text, path, rules, settings, unsafe=unsafe, disable_noqa=disable_noqa
+                text,
+                path,
+                rules,
+                settings,
+                unsafe=unsafe,
+                disable_noqa=disable_noqa,
+                line_length=line_length,
             )
             if result.error is not None:
                 _err(f"{path}: skipped: {result.error.split(' ', 1)[1]}\n")
                 skipped += 1
+                if use_stdin and not diff:
+                    sys.stdout.buffer.write(data)
                 continue
-            new_data = encode_source(result.source, encoding) if result.changed else data
+            source = result.source
+            if result.changed and imports_changed(text, source):
+                imports_rewritten += 1
+                source = sorter.sort(path, text, source)
+                if source != result.source:  # lines moved: find what is left where it is now
+                    again = fix_source(
+                        source,
+                        path,
+                        rules,
+                        settings,
+                        unsafe=unsafe,
+                        disable_noqa=disable_noqa,
+                        line_length=line_length,
+                    )
+                    if again.error is None and not again.applied:
+                        result.remaining = again.remaining
+                        result.unsafe_available = again.unsafe_available
+            new_data = encode_source(source, encoding) if source != text else data
         except (OSError, SourceError, config.ConfigError) as error:
             _err(f"{path}: skipped: {error}\n")
             skipped += 1
+            if use_stdin and not diff:
+                sys.stdout.buffer.write(data)
             continue
         except Exception as error:  # a bug must not stop the other files from being fixed
             _err(f"{path}: skipped: internal error ({type(error).__name__}: {error})\n")
             skipped += 1
+            if use_stdin and not diff:
+                sys.stdout.buffer.write(data)
             continue
         for problem in result.problems:
             _err(f"{path}: {problem}\n")
+        if use_stdin and not diff:
+            sys.stdout.buffer.write(new_data)
+            sys.stdout.flush()
         if new_data != data:
             if diff:
-                _out(unified_diff(path, text, result.source))
-            else:
+                _out(unified_diff(path, text, source))
+            elif not use_stdin:
                 try:
                     safe_write.replace(path, new_data, expected=data, roots=roots)
                 except OSError as error:
@@ -457,17 +588,40 @@ def run_fix(
                     continue
             changed += 1
         applied += result.applied
+        if result.applied:
+            fixed_by_file[path] = result.applied
         left += len(result.remaining)
         baselined += result.baselined
         unsafe_left += result.unsafe_available
-        if not quiet:
+        for finding in result.remaining:
+            left_by_code[finding.code] += 1
+            if finding.fix is not None:
+                (unsafe_by_code if finding.unsafe_fix else fixable_by_code)[finding.code] += 1
+        if not quiet and not statistics:
             for finding in result.remaining:
                 report(f"{path}:{finding.line}:{finding.col + 1}: {finding.message}\n")
 
+    for failure in sorter.failures:
+        _err(f"{failure}\n")
+    if statistics:
+        report(_statistics(left_by_code, fixable_by_code, unsafe_by_code))
+    if show_fixes:
+        report(_show_fixes(fixed_by_file))
     total = sum(applied.values())
     verb = "would fix" if diff else "fixed"
     summary = f"{verb.capitalize()} {_plural(total, 'finding')} in {_plural(changed, 'file')}"
     summary += f" ({_by_code(applied)}).\n" if total else ".\n"
+    if imports_rewritten and (sorter.ruff is None or sorter.sorted_files):
+        if sorter.ruff is None:
+            summary += (
+                f"Imports rewritten in {_plural(imports_rewritten, 'file')} were not re-sorted "
+                "(ruff not found); run your import sorter on them.\n"
+            )
+        else:
+            summary += (
+                f"Imports re-sorted in {_plural(sorter.sorted_files, 'file')} by ruff "
+                "(ruff check --select I --fix, with your ruff configuration).\n"
+            )
     summary += f"{_plural(left, 'finding')} left"
     if unsafe_left:
         summary += f" ({unsafe_left} fixable with --unsafe-fixes)"

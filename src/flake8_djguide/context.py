@@ -323,6 +323,37 @@ def _has_init(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "__init__.py"))
 
 
+_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]""")
+
+
+@functools.lru_cache(maxsize=256)
+def _manage_py_root(directory: str) -> bool | None:
+    """For a package directory: whether it is an import root because it holds
+    ``manage.py`` (``python manage.py`` puts its own directory first on ``sys.path``).
+    ``False`` when it holds no ``manage.py``, or when ``manage.py`` names the settings
+    module through the directory itself (``backend.config.settings``, so the parent is the
+    root); ``True`` when the settings module's top-level package is inside the directory
+    (``config.settings``); ``None`` when ``manage.py`` does not tell."""
+    manage = os.path.join(directory, "manage.py")
+    if not os.path.isfile(manage):
+        return False
+    try:
+        with open(manage, encoding="utf-8", errors="replace") as handle:
+            found = _SETTINGS_MODULE.search(handle.read(65536))
+    except OSError:
+        return None
+    if found is None:
+        return None
+    top = found.group(1).split(".")[0]
+    if top == os.path.basename(directory):
+        return False
+    if os.path.isdir(os.path.join(directory, top)) or os.path.isfile(
+        os.path.join(directory, top + ".py")
+    ):
+        return True
+    return None
+
+
 def resolve_module_name(
     filename: str, project_root: Path | None, source_roots: Sequence[str]
 ) -> str | None:
@@ -339,6 +370,11 @@ def resolve_module_name(
     parts = [] if base == "__init__.py" else [base[:-3]]
     if _has_init(directory):
         while _has_init(directory):
+            import_root = _manage_py_root(directory)
+            if import_root is None:
+                return None  # a package holding manage.py, import root unknown
+            if import_root:
+                break  # manage.py's directory is the import root
             directory, package = os.path.split(directory)
             if not package:
                 return None

@@ -20,6 +20,11 @@ replacement of ``fix_node`` (default: the reported node). Fixing a file:
    that break the code are dropped and reported.
 5. Lint again and repeat until no fix applies (at most :data:`MAX_PASSES`).
 
+A fix that lengthens a one-line ``def`` (``-> None`` added) past ``line_length`` (the
+project's ``max-line-length``) when it fitted before has its signature wrapped as ruff
+format (and black) wrap it: the parameters on one indented line of their own
+(:func:`wrap_signature`).
+
 Bytes in, bytes out: :func:`decode_source` / :func:`encode_source` keep the
 PEP 263 encoding and a UTF-8 BOM; line endings (``\\r\\n`` included) are kept
 because the text is never newline-translated and libcst reproduces it exactly.
@@ -183,8 +188,13 @@ def fix_source(
     disable_noqa: bool = False,
     max_passes: int = MAX_PASSES,
     record: bool = False,
+    line_length: int | None = None,
 ) -> FixResult:
-    """Apply every allowed fix of ``rules`` to ``source`` (linted as ``filename``)."""
+    """Apply every allowed fix of ``rules`` to ``source`` (linted as ``filename``).
+
+    ``line_length``: the project's ``max-line-length``; a signature a fix lengthens past it
+    is wrapped (see the module doc). ``None``: never wrap.
+    """
     result = FixResult(original=source, source=source)
     if NoqaIndex(split_lines(source), disable_noqa).file_ignored():
         return result
@@ -244,7 +254,9 @@ def fix_source(
         assert module is not None and len(checked.chunks) == 1
         if check_with_ast is None:
             check_with_ast = _parses_with_ast(source)
-        applied = apply_fixes(module, fixable, check_with_ast=check_with_ast, record=record)
+        applied = apply_fixes(
+            module, fixable, check_with_ast=check_with_ast, record=record, line_length=line_length
+        )
         result.problems.extend(p for p in applied.problems if p not in result.problems)
         if not applied.findings or applied.code == text:
             break
@@ -301,6 +313,7 @@ def apply_fixes(
     *,
     check_with_ast: bool = True,
     record: bool = False,
+    line_length: int | None = None,
 ) -> Applied:
     """Apply the fixes of ``findings`` (nodes of ``module``) in one pass; see the module doc."""
     problems: list[str] = []
@@ -313,6 +326,8 @@ def apply_fixes(
             replacement = finding.fix()
             if _same_code(module, target, replacement):
                 continue
+            if line_length is not None:
+                replacement = wrap_signature(module, target, replacement, finding.col, line_length)
         except Exception as error:
             problems.append(f"{_where(finding)}: the fix failed ({type(error).__name__}: {error})")
             continue
@@ -339,6 +354,84 @@ def apply_fixes(
     applied = [entries[key][2] for key in done]
     spans = _spans(module, [entries[key][0] for key in done]) if record else []
     return Applied(code, applied, problems, spans)
+
+
+def _header(module: cst.Module, node: cst.FunctionDef) -> str | None:
+    """A function's ``def`` line up to its colon, or ``None`` when it spans several lines."""
+    from flake8_djguide._lazy import cst
+
+    stub = node.with_changes(
+        leading_lines=(),
+        decorators=(),
+        body=cst.SimpleStatementSuite(body=[cst.Pass()]),
+    )
+    code = module.code_for_node(stub)
+    tail = " pass" + module.default_newline
+    if not code.endswith(tail) or "\n" in code[: -len(tail)] or "\r" in code[: -len(tail)]:
+        return None
+    return code[: -len(tail)]
+
+
+def _parameter_texts(module: cst.Module, params: cst.Parameters) -> list[str]:
+    """The source of each parameter and marker (``/``, ``*``) of a signature, in order."""
+    from flake8_djguide._lazy import cst
+
+    def bare(param: cst.Param) -> str:
+        plain = param.with_changes(
+            comma=cst.MaybeSentinel.DEFAULT, whitespace_after_param=cst.SimpleWhitespace("")
+        )
+        return module.code_for_node(plain).strip()
+
+    parts = [bare(param) for param in params.posonly_params]
+    if isinstance(params.posonly_ind, cst.ParamSlash):
+        parts.append("/")
+    parts.extend(bare(param) for param in params.params)
+    if isinstance(params.star_arg, cst.Param):
+        parts.append(bare(params.star_arg))
+    elif isinstance(params.star_arg, cst.ParamStar):
+        parts.append("*")
+    parts.extend(bare(param) for param in params.kwonly_params)
+    if isinstance(params.star_kwarg, cst.Param):
+        parts.append(bare(params.star_kwarg))
+    return parts
+
+
+def wrap_signature(
+    module: cst.Module, target: Any, replacement: Any, column: int, line_length: int
+) -> Any:
+    """``replacement`` with its signature wrapped when the fix made it too long.
+
+    Only for a function whose ``def`` line fitted in ``line_length`` before the fix
+    (``column`` is where ``def`` starts) and no longer does. As ruff format: the
+    parameters on one line of their own, indented one level (they fit there, since they
+    fitted on the longer ``def`` line), and the closing parenthesis with what follows
+    (``) -> None:``) on a line of its own.
+    """
+    from flake8_djguide._lazy import cst
+
+    if not isinstance(replacement, cst.FunctionDef) or not isinstance(target, cst.FunctionDef):
+        return replacement
+    new = _header(module, replacement)
+    old = _header(module, target)
+    if new is None or old is None:
+        return replacement
+    if column + len(new) <= line_length or column + len(old) > line_length:
+        return replacement
+    parts = _parameter_texts(module, replacement.params)
+    if not parts:
+        return replacement
+    indent, nl = module.default_indent, module.default_newline
+    # The parameters fit on one line: they fitted on the longer ``def`` line before.
+    inside = f"{nl}{indent}{', '.join(parts)}{nl}"
+    try:
+        parsed = cst.parse_statement(f"def f({inside}): pass{nl}", config=module.config_for_parsing)
+    except Exception:
+        return replacement
+    if not isinstance(parsed, cst.FunctionDef):  # pragma: no cover - always a def
+        return replacement
+    return replacement.with_changes(
+        params=parsed.params, whitespace_before_params=parsed.whitespace_before_params
+    )
 
 
 def _same_code(module: cst.Module, target: Any, replacement: Any) -> bool:

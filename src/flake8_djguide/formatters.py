@@ -6,9 +6,14 @@ Both are ``flake8.report`` plugins and format every code flake8 reports, not onl
 reports), which is what SARIF regions and GitHub annotations want.
 
 * :class:`SarifFormatter` writes one SARIF 2.1.0 log with one run when flake8 finishes.
-  ``DJG`` rules carry their description, rationale and documentation link; other codes get
+  ``DJG`` rules carry their description, rationale and documentation link (``helpUri``:
+  the ``Documentation`` entry of the package's ``[project.urls]``, which points at
+  ``docs/rules.md``, with the rule's anchor; left out when there is none); other codes get
   a minimal rule entry. Paths are relative to the current directory (``%SRCROOT%``), as
-  code scanning expects when flake8 runs at the repository root.
+  code scanning expects when flake8 runs at the repository root. Each result carries
+  ``partialFingerprints`` with the baseline's fingerprint of the finding (its line and
+  enclosing function or class, see :mod:`flake8_djguide.baseline`), so code scanning keeps
+  tracking an alert when code moves above it.
 * :class:`GithubFormatter` writes one workflow command per finding,
   ``::error file=app/views.py,line=3,col=5,title=DJG201::DJG201 ...``, which GitHub Actions
   shows as an annotation on the pull request's diff.
@@ -36,7 +41,8 @@ SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 SARIF_VERSION = "2.1.0"
-PYPI_URL = "https://pypi.org/project/flake8-djguide/"
+#: The ``partialFingerprints`` key of the baseline's fingerprint (``<hash>:<occurrence>``).
+FINGERPRINT_KEY = "djguideLineScopeHash/v2"
 SRCROOT = "%SRCROOT%"
 LEVEL = "error"
 
@@ -115,17 +121,17 @@ def project_urls() -> dict[str, str]:
     return urls
 
 
-def information_uri(urls: dict[str, str]) -> str:
+def information_uri(urls: dict[str, str]) -> str | None:
     """The project's home page (``Project-URL: Homepage``, ``Source`` or ``Repository``)."""
     for label in ("homepage", "source", "repository"):
         if urls.get(label):
             return urls[label]
-    return PYPI_URL
+    return None
 
 
-def rules_doc_uri(urls: dict[str, str]) -> str:
-    """Where docs/rules.md is published (``Project-URL: Documentation``), else PyPI."""
-    return urls.get("documentation") or PYPI_URL
+def rules_doc_uri(urls: dict[str, str]) -> str | None:
+    """Where docs/rules.md is published (``Project-URL: Documentation``), else ``None``."""
+    return urls.get("documentation") or None
 
 
 def _first_sentence(text: str) -> str:
@@ -133,14 +139,17 @@ def _first_sentence(text: str) -> str:
     return " ".join(paragraph.split())
 
 
-def djg_rule_descriptor(rule: type[Rule], docs_uri: str) -> dict[str, Any]:
-    """A SARIF ``reportingDescriptor`` for a DJG rule, from the rule class."""
+def djg_rule_descriptor(rule: type[Rule], docs_uri: str | None) -> dict[str, Any]:
+    """A SARIF ``reportingDescriptor`` for a DJG rule, from the rule class.
+
+    ``docs_uri`` is where ``docs/rules.md`` is published; without one there is no link.
+    """
     import inspect
 
     from flake8_djguide.docs import anchor
 
     description = " ".join(inspect.cleandoc(rule.__doc__ or "").split())
-    help_uri = f"{docs_uri.split('#')[0]}#{anchor(rule)}"
+    help_uri = f"{docs_uri.split('#')[0]}#{anchor(rule)}" if docs_uri else None
     markdown = [f"**{rule.CODE} {rule.NAME}.** {description}", f"**Why.** {rule.RATIONALE}"]
     if rule.NOTES:
         markdown.append(f"**Details.** {rule.NOTES}")
@@ -149,38 +158,73 @@ def djg_rule_descriptor(rule: type[Rule], docs_uri: str) -> dict[str, Any]:
     if rule.VALID:
         markdown.append("**Use instead.**\n\n```python\n" + rule.VALID[0].code.rstrip() + "\n```")
     markdown.append(f"**Guide.** {rule.GUIDE}")
-    markdown.append(f"[Documentation]({help_uri})")
-    return {
+    if help_uri:
+        markdown.append(f"[Documentation]({help_uri})")
+    descriptor: dict[str, Any] = {
         "id": rule.CODE,
         "name": rule.NAME,
         "shortDescription": {"text": _first_sentence(description)},
         "fullDescription": {"text": f"{description} {rule.RATIONALE}"},
         "help": {
-            "text": f"{rule.RATIONALE} See {help_uri}",
+            "text": f"{rule.RATIONALE} See {help_uri}" if help_uri else rule.RATIONALE,
             "markdown": "\n\n".join(markdown),
         },
-        "helpUri": help_uri,
         "defaultConfiguration": {"enabled": not rule.OPT_IN, "level": LEVEL},
         "properties": {"tags": ["flake8-djguide", "django"]},
     }
+    if help_uri:
+        descriptor["helpUri"] = help_uri
+    return descriptor
 
 
-def internal_error_descriptor(docs_uri: str) -> dict[str, Any]:
+def internal_error_descriptor(docs_uri: str | None) -> dict[str, Any]:
     """The descriptor of ``DJG000`` (a file flake8-djguide could not check)."""
     text = (
         "flake8-djguide could not check this file: a syntax error libcst rejects, an "
         "unreadable configuration or baseline, or an internal error. The message names it."
     )
-    return {
+    descriptor: dict[str, Any] = {
         "id": "DJG000",
         "name": "check-failed",
         "shortDescription": {"text": "flake8-djguide could not check this file."},
         "fullDescription": {"text": text},
         "help": {"text": text},
-        "helpUri": docs_uri.split("#")[0],
         "defaultConfiguration": {"level": LEVEL},
         "properties": {"tags": ["flake8-djguide"]},
     }
+    if docs_uri:
+        descriptor["helpUri"] = docs_uri.split("#")[0]
+    return descriptor
+
+
+def fingerprints(violations: list[Violation]) -> dict[int, str]:
+    """The baseline's fingerprint (``<hash>:<occurrence>``) of each violation, by ``id()``.
+
+    Computed from each file's lines on disk; violations of files that cannot be read
+    (standard input, a deleted file) or that are not on a line get none.
+    """
+    from flake8_djguide import baseline
+
+    by_file: dict[str, list[Violation]] = {}
+    for violation in violations:
+        if violation.line_number >= 1:
+            by_file.setdefault(violation.filename, []).append(violation)
+    found: dict[int, str] = {}
+    for filename, items in by_file.items():
+        if filename in ("-", "stdin") or not os.path.isfile(filename):
+            continue
+        try:
+            lines = baseline.read_lines(filename)
+        except OSError:
+            continue
+        scopes = baseline.Scopes.of_lines(lines)
+        counts: dict[tuple[str, str], int] = {}
+        for violation in sorted(items, key=lambda v: (v.line_number, v.column_number, v.code)):
+            digest = baseline.fingerprint(lines, violation.line_number, scopes, violation.code)
+            occurrence = counts.get((violation.code, digest), 0) + 1
+            counts[(violation.code, digest)] = occurrence
+            found[id(violation)] = f"{digest}:{occurrence}"
+    return found
 
 
 def artifact_location(filename: str) -> dict[str, str]:
@@ -245,17 +289,22 @@ class SarifFormatter(BaseFormatter):  # type: ignore[misc]
                     descriptors[error.code] = {"id": error.code}
         ordered = [descriptors[code] for code in sorted(descriptors)]
         index = {descriptor["id"]: number for number, descriptor in enumerate(ordered)}
-        results = [self._result(error, index[error.code]) for error in self.violations]
+        prints = fingerprints(self.violations)
+        results = [
+            self._result(error, index[error.code], prints.get(id(error)))
+            for error in self.violations
+        ]
+        driver: dict[str, Any] = {
+            "name": "flake8-djguide",
+            "version": __version__,
+            "semanticVersion": __version__,
+        }
+        home = information_uri(urls)
+        if home:
+            driver["informationUri"] = home
+        driver["rules"] = ordered
         run: dict[str, Any] = {
-            "tool": {
-                "driver": {
-                    "name": "flake8-djguide",
-                    "version": __version__,
-                    "semanticVersion": __version__,
-                    "informationUri": information_uri(urls),
-                    "rules": ordered,
-                }
-            },
+            "tool": {"driver": driver},
             "originalUriBaseIds": {SRCROOT: {"uri": Path(os.getcwd()).as_uri().rstrip("/") + "/"}},
             "columnKind": "unicodeCodePoints",
             "results": results,
@@ -263,17 +312,20 @@ class SarifFormatter(BaseFormatter):  # type: ignore[misc]
         return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
     @staticmethod
-    def _result(error: Violation, rule_index: int) -> dict[str, Any]:
+    def _result(error: Violation, rule_index: int, fingerprint: str | None) -> dict[str, Any]:
         physical: dict[str, Any] = {"artifactLocation": artifact_location(error.filename)}
         if error.line_number >= 1:
             physical["region"] = {
                 "startLine": error.line_number,
                 "startColumn": max(error.column_number, 1),
             }
-        return {
+        result: dict[str, Any] = {
             "ruleId": error.code,
             "ruleIndex": rule_index,
             "level": LEVEL,
             "message": {"text": error.text},
             "locations": [{"physicalLocation": physical}],
         }
+        if fingerprint is not None:
+            result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint}
+        return result

@@ -113,7 +113,9 @@ class Plugin:
             result = engine.check(
                 self.lines, self.filename, settings, tree=self.tree, release_trees=True
             )
-            findings = baseline.suppress(result.findings, self.lines, self.filename, settings)
+            findings = baseline.suppress(
+                result.findings, self.lines, self.filename, settings, tree=self.tree
+            )
         except config.ConfigError as error:
             findings = [error_finding(error)]
         except Exception as error:

@@ -747,8 +747,10 @@ class Server:
         config.load_pyproject.cache_clear()
         context._find_project_root_in.cache_clear()
         context._has_init.cache_clear()
+        context._manage_py_root.cache_clear()
         context.use_import_path(client_path)
-        testing._basename_test_modules.cache_clear()
+        testing._test_layout.cache_clear()
+        testing._runs_pytest.cache_clear()
         index.forget_changed()
 
 

@@ -25,9 +25,11 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 5  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 6  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
+#: Reads on ``self`` kept per model method (``self_reads``).
+_MAX_SELF_READS = 32
 _META_KEYS = frozenset(
     {
         "abstract",
@@ -173,6 +175,12 @@ def _method_facts(
     function: ast.FunctionDef | ast.AsyncFunctionDef, wants: str
 ) -> dict[str, Any] | None:
     params = [a.arg for a in function.args.posonlyargs + function.args.args]
+    if wants == "self":
+        # a model method or property an admin column may name: what it reads on ``self``
+        if len(params) != 1 or function.args.vararg or function.args.kwonlyargs:
+            return None
+        reads = attribute_reads(function, params[0])
+        return {"self_reads": reads[:_MAX_SELF_READS]} if reads else None
     if wants == "returns":
         return {"returns": [encode(r) for r in _returns(function)]}
     if wants != "reads" or len(params) < 2 or not function.name.startswith("get_"):
@@ -221,7 +229,26 @@ def _wanted_methods(node: ast.ClassDef) -> str:
         return "returns"
     if "serializer" in names:
         return "reads"
+    if _looks_like_model(node):
+        return "self"
     return ""
+
+
+def _looks_like_model(node: ast.ClassDef) -> bool:
+    """Whether a class may be a model (its methods' reads on ``self`` are then kept, for
+    the admin columns that name them): a base named like a model or a user, or a body
+    declaring fields."""
+    for base in node.bases:
+        name = (dotted_name(base) or "").rsplit(".", 1)[-1].lower()
+        if "model" in name or "user" in name:
+            return True
+    for statement in node.body:
+        value = statement.value if isinstance(statement, (ast.Assign, ast.AnnAssign)) else None
+        if isinstance(value, ast.Call):
+            func = (dotted_name(value.func) or "").rsplit(".", 1)[-1]
+            if func.endswith(("Field", "Key")):
+                return True
+    return False
 
 
 #: Methods whose definition in a model or one of its bases (a mixin) the rules look up:

@@ -59,6 +59,10 @@ _RELATION_CALLS = {
     "GenericRelation": "grel",
 }
 
+#: Name endings of third-party relation fields (``SortedManyToManyField``,
+#: ``TreeOneToOneField``): subclasses of Django's, named after them.
+_RELATION_SUFFIXES = (("ManyToManyField", "m2m"), ("ForeignKey", "fk"), ("OneToOneField", "o2o"))
+
 
 @dataclass
 class Relation:
@@ -68,6 +72,7 @@ class Relation:
     kind: str  # fk, o2o, gfk, m2m, grel (forward); rev_fk, rev_o2o, rev_m2m (reverse)
     target: str | None  # qualified name of the related model, when known
     null: bool = False
+    through: str | None = None  # many-to-many: qualified name of the through model
 
     @property
     def many(self) -> bool:
@@ -112,9 +117,13 @@ class Model:
     abstract: bool = False
     relations: dict[str, Relation] = field(default_factory=dict)
     fields: set[str] = field(default_factory=set)  # concrete non-relation fields
+    #: attributes assigned a call the index cannot classify (a third-party field class)
+    unknown: set[str] = field(default_factory=set)
     managers: dict[str, Manager] = field(default_factory=dict)
     ordered: bool = False  # Meta.ordering (own or inherited)
     complete: bool = True  # every base is known: attributes not listed are not relations
+    #: methods and properties taking only ``self``: the attribute chains they read on it
+    self_reads: dict[str, list[list[str]]] = field(default_factory=dict)
     #: the tracked methods (``update``, ``save``) the model or a project base defines
     defines: frozenset[str] = frozenset()
     #: every base is a project class or Django's own: ``defines`` is all there is
@@ -377,8 +386,11 @@ class Index:
                 for name, relation in parent.relations.items():
                     model.relations.setdefault(name, _copy(relation))
                 model.fields |= parent.fields
+                model.unknown |= parent.unknown
                 for name, manager in parent.managers.items():
                     model.managers.setdefault(name, manager)
+                for name, reads in parent.self_reads.items():
+                    model.self_reads.setdefault(name, reads)
                 model.ordered = model.ordered or parent.ordered
                 model.complete = model.complete and parent.complete
                 _inherit_pending(model, parent)
@@ -391,6 +403,9 @@ class Index:
             ):
                 model.complete = False
         model._default_related = model_meta_default  # type: ignore[attr-defined]
+        for name, method in facts.get("methods", {}).items():
+            if "self_reads" in method:
+                model.self_reads[name] = method["self_reads"]
         model.defines, model.methods_known = self._defined(qualname, stack)
         pending = getattr(model, "_pending", {})
         for attr, call in facts.get("calls", {}).items():
@@ -400,7 +415,10 @@ class Index:
                 if created is not None:
                     model.managers[attr] = created
                     self.manager_names.add(attr)
+                else:
+                    model.unknown.add(attr)
                 continue
+            model.unknown.discard(attr)
             if kind == "field":
                 model.fields.add(attr)
                 model.relations.pop(attr, None)
@@ -417,6 +435,7 @@ class Index:
                 "related_name": related if isinstance(related, str) else None,
                 "symmetrical": symmetrical,
                 "declared_in": qualname,
+                "through": kwargs.get("through") if kind == "m2m" else None,
             }
             model.relations[attr] = Relation(attr, kind, None, null)
             model.fields.discard(attr)
@@ -452,14 +471,40 @@ class Index:
         last = raw.rsplit(".", 1)[-1]
         if last in _RELATION_CALLS:
             return _RELATION_CALLS[last]
+        for suffix, kind in _RELATION_SUFFIXES:
+            if last.endswith(suffix):
+                # a third-party relation field: sortedm2m's SortedManyToManyField...
+                return kind
         qualified = self.resolve(module, raw)
+        if qualified in self.classes:
+            return self._field_class_kind(qualified, 0) if last.endswith("Field") else None
         if last.endswith("Field") and (
             qualified.startswith("django.")
             or raw.startswith("models.")
-            or qualified in self.classes
+            or _field_origin(self, module, call) is not None
         ):
             return "field"
         return None
+
+    def _field_class_kind(self, qualname: str, depth: int) -> str | None:
+        """The kind of field a project field class makes: a relation kind when one of its
+        bases is a relation field (``class OwnerField(models.ForeignKey)``), ``field`` when
+        every base is a Django field or such a project class, else ``None``."""
+        module, facts = self.classes[qualname]
+        for base in facts.get("bases", ()):
+            if not base:
+                return None
+            last = base.rsplit(".", 1)[-1]
+            if last in _RELATION_CALLS:
+                return _RELATION_CALLS[last]
+            resolved = self.resolve(module, base)
+            if resolved in self.classes and depth < 6 and resolved != qualname:
+                kind = self._field_class_kind(resolved, depth + 1)
+                if kind != "field":
+                    return kind
+            elif not (resolved.startswith("django.") or base.startswith("models.")):
+                return None
+        return "field"
 
     def _manager(self, module: str, call: Encoded) -> Manager | None:
         """The manager created by ``ProductManager()``, ``ProductQuerySet.as_manager()``,
@@ -518,6 +563,30 @@ class Index:
             if target is None:
                 continue
             relation.target = self.model_ref(info["module"], target, owner=model)
+            if relation.kind == "m2m" and not model.abstract:
+                relation.through = self._through(model, relation, info)
+
+    def _through(self, model: Model, relation: Relation, info: Mapping[str, Any]) -> str | None:
+        """The through model of ``model.<relation>`` (a many-to-many field): the one named
+        by ``through=``, else the model Django creates, ``<Model>_<field>`` with a
+        ``ForeignKey`` to each side (``from_<model>``/``to_<model>`` when both are one)."""
+        if info.get("through") is not None:
+            return self.model_ref(info["module"], info["through"], owner=model)
+        target = self.models.get(relation.target) if relation.target else None
+        if target is None:
+            return None
+        name = f"{model.name}_{relation.name}"
+        qualname = f"{model.module}.{name}"
+        if qualname in self.classes or qualname in self.models:
+            return None
+        through = Model(qualname, name, model.module, model.app_label)
+        source, other = model.name.lower(), target.name.lower()
+        if source == other:
+            source, other = f"from_{source}", f"to_{other}"
+        through.relations[source] = Relation(source, "fk", model.qualname)
+        through.relations[other] = Relation(other, "fk", target.qualname)
+        self.models[qualname] = through
+        return qualname
 
     def _add_reverse(self, model: Model, descendants: Mapping[str, list[Model]]) -> None:
         for attr, info in getattr(model, "_pending", {}).items():
@@ -545,10 +614,13 @@ class Index:
                 continue
             kind = {"fk": "rev_fk", "o2o": "rev_o2o", "m2m": "rev_m2m"}[relation.kind]
             target = self.models[relation.target]
-            target.relations.setdefault(name, Relation(name, kind, model.qualname))
+            through = relation.through
+            target.relations.setdefault(name, Relation(name, kind, model.qualname, through=through))
             for child in descendants.get(target.qualname, ()):
                 if child is not target:
-                    child.relations.setdefault(name, Relation(name, kind, model.qualname))
+                    child.relations.setdefault(
+                        name, Relation(name, kind, model.qualname, through=through)
+                    )
 
     def model_ref(self, module: str, encoded: Encoded, owner: Model | None = None) -> str | None:
         """The qualified model name an FK target (or ``Meta.model``) denotes."""
@@ -696,7 +768,7 @@ class Index:
 
 
 def _copy(relation: Relation) -> Relation:
-    return Relation(relation.name, relation.kind, relation.target, relation.null)
+    return Relation(relation.name, relation.kind, relation.target, relation.null, relation.through)
 
 
 def _inherit_pending(model: Model, parent: Model) -> None:
@@ -762,21 +834,88 @@ def _external_kind(qualname: str) -> str | None:
 
 
 def _looks_like_model(index: Index, module: str, facts: Mapping[str, Any]) -> bool:
-    """A class with an unknown (third-party) base that declares Django model fields."""
+    """A class whose bases are all unknown (third-party, or project classes of no known
+    kind) and that declares Django model fields: a model, or an abstract model base.
+
+    Serializers, forms and filters also assign ``x = ...Field(...)``, so what counts is
+    where the field constructors come from (:func:`_field_origin`): one field of
+    ``django.db.models`` (``models.CharField``, or a name imported from a ``models``
+    module) is enough; a field of a third-party ``fields``/``db`` module (``mptt.fields``,
+    ``django_extensions.db.fields``) counts when the class also has ``Meta.abstract =
+    True`` or a base from a ``models`` module (``model_utils.models.TimeStampedModel``).
+    An abstract ``Meta`` with such a base and no field of its own is a model base too.
+    """
     bases = [b for b in facts.get("bases", ()) if b]
     if not bases:
         return False
-    if any(index.resolve(module, b) in index.classes for b in bases):
-        return False
+    weak = False
     for call in facts.get("calls", {}).values():
-        if call and call[0] == "call" and call[1][0] == "ref":
-            raw = call[1][1]
-            qualified = index.resolve(module, raw)
-            if raw.rsplit(".", 1)[-1] in ("ForeignKey", "OneToOneField", "ManyToManyField") and (
-                raw.startswith("models.") or qualified.startswith("django.db.models")
-            ):
-                return True
-    return False
+        origin = _field_origin(index, module, call)
+        if origin == "model":
+            return True
+        weak = weak or origin == "third-party"
+    meta = facts.get("meta") or {}
+    abstract = _literal(meta.get("abstract")) is True
+    if weak and abstract:
+        return True
+    if not (weak or abstract):
+        return False
+    return any(_in_models_module(index.resolve(module, base)) for base in bases)
+
+
+#: Name parts of field constructors that are not model fields (DRF, forms, filters...).
+_NOT_MODEL_FIELDS = frozenset(
+    {
+        "forms",
+        "serializers",
+        "rest_framework",
+        "django_filters",
+        "filters",
+        "graphene",
+        "graphene_django",
+        "marshmallow",
+        "wtforms",
+        "import_export",
+        "ninja",
+        "strawberry",
+        "widgets",
+    }
+)
+_FIELD_SUFFIXES = ("Field", "ForeignKey", "Key")
+
+
+def _field_origin(index: Index, module: str, call: Encoded) -> str | None:
+    """``model`` for a field constructor of Django (``models.CharField(...)``, ``CharField``
+    imported from ``django.db.models``, ``django.contrib.postgres.fields.ArrayField``) or
+    of any ``models`` module (``<x>.models.<Y>Field``), ``third-party`` for a field of
+    another ``fields``/``db`` module (``mptt.fields.TreeForeignKey``), else None."""
+    if not call or call[0] != "call" or call[1][0] != "ref":
+        return None
+    raw = call[1][1]
+    last = raw.rsplit(".", 1)[-1]
+    if not (last.endswith(_FIELD_SUFFIXES) or last in _RELATION_CALLS):
+        return None
+    qualified = index.resolve(module, raw)
+    owner = qualified.rpartition(".")[0]
+    parts = owner.split(".")
+    if _NOT_MODEL_FIELDS.intersection(parts):
+        return None
+    if (
+        parts[-1] == "models"
+        or raw.startswith("models.")
+        or owner.startswith("django.db.models.")
+        or (parts[0] == "django" and "fields" in parts)
+    ):
+        return "model"
+    if {"fields", "models", "db"}.intersection(parts):
+        return "third-party"
+    return None
+
+
+def _in_models_module(qualname: str) -> bool:
+    """Whether a class's qualified name is in a ``models`` module (``model_utils.models.X``,
+    ``django_extensions.db.models.X``)."""
+    return "models" in qualname.split(".")[:-1]
 
 
 # Django's own models that project models point at most: auth and contenttypes.

@@ -296,6 +296,9 @@ def _valid_method(value: object) -> bool:
     if "returns" in value:
         returns = value["returns"]
         return len(value) == 1 and type(returns) is list and all(_valid_encoded(r) for r in returns)
+    if "self_reads" in value:
+        reads = value["self_reads"]
+        return len(value) == 1 and type(reads) is list and all(_strings(chain) for chain in reads)
     reads = value.get("reads")
     return (
         len(value) == 2

@@ -1,4 +1,4 @@
-"""Queryset data flow for the ORM rules (DJG201-DJG204, DJG206).
+"""Queryset data flow for the ORM rules (DJG201-DJG204, DJG206, DJG207).
 
 One analysis per parsed chunk, shared by the rules through the file context.
 It walks each function (and the module and class bodies) itself, in source
@@ -45,6 +45,7 @@ from flake8_djguide.index.querysets import (
     lookup_text,
     split,
 )
+from flake8_djguide.rules._lookups import checked_step
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -55,6 +56,7 @@ else:
 
 MANAGER_ATTRS = frozenset({"objects", "_default_manager", "_base_manager"})
 LOADING = frozenset({"select_related", "prefetch_related", "only", "defer"})
+_RELATED_LOADING = frozenset({"select_related", "prefetch_related"})
 #: Related-manager reads served by a prefetch cache.
 SERVED = frozenset({"all", "count", "exists"})
 #: Related-manager methods that build a new queryset (a query even when prefetched).
@@ -122,6 +124,7 @@ class QS:
     loops: frozenset[int] = frozenset()  # loops the variable holding it was assigned in
     empty: bool = False  # loads no rows (``none()``): never a query, never an N+1
     new_rows: bool = False  # a list of unsaved instances (``objs.append(Product(...))``)
+    annotations: frozenset[str] = frozenset()  # names added by annotate(<name>=...)
 
 
 @dataclass
@@ -523,6 +526,7 @@ def _merge_values(values: Sequence[Value]) -> Value:
             is_list=all(v.is_list for v in qs_values),
             empty=all(v.empty for v in qs_values),
             new_rows=all(v.new_rows for v in qs_values),
+            annotations=frozenset.intersection(*(v.annotations for v in qs_values)),
         )
     if isinstance(first, Item):
         if not all(isinstance(v, Item) for v in values):
@@ -686,10 +690,17 @@ def code_of(node: cst.CSTNode, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _is_constant_name(node: cst.BaseExpression) -> bool:
+    """An UPPER_CASE name or attribute (``ROLE_ADMIN``, ``settings.ROLE_ADMIN``)."""
+    name = _last(node) if isinstance(node, (cst.Name, cst.Attribute)) else ""
+    return len(name) > 1 and name.isupper()
+
+
 def _is_literal_collection(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(
-            isinstance(e, cst.Element) and _is_constant(e.value) for e in node.elements
+            isinstance(e, cst.Element) and (_is_constant(e.value) or _is_constant_name(e.value))
+            for e in node.elements
         ) or all(
             isinstance(e, cst.Element) and isinstance(e.value, (cst.Dict, cst.Tuple))
             for e in node.elements
@@ -700,6 +711,21 @@ def _is_literal_collection(node: cst.BaseExpression) -> bool:
         value = node.args[0].value
         return isinstance(value, cst.Integer) and int(value.value.replace("_", ""), 0) <= 10
     return False
+
+
+def _ast_literal_collection(node: ast.expr | None) -> bool:
+    """A tuple, list or set display of constants (``ROLES = ("admin", "annotator")``)."""
+    if not isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return False
+    return all(
+        isinstance(e, ast.Constant) or (isinstance(e, (ast.Name, ast.Attribute)) and _ast_upper(e))
+        for e in node.elts
+    )
+
+
+def _ast_upper(node: ast.expr) -> bool:
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+    return len(name) > 1 and name.isupper()
 
 
 def _is_constant(node: cst.BaseExpression) -> bool:
@@ -1077,6 +1103,7 @@ class Analysis:
         self._file_index: FileIndex | None = None
         self.findings: list[Finding] = []
         self.frames: list[Frame] = []
+        self.functions: list[cst.FunctionDef] = []  # the enclosing function definitions
         self._reported: set[tuple[str, int]] = set()
         # Keyed by the Frame itself (identity-hashed), not id(frame): a finished loop's
         # frame is freed and its id reused by a later loop, which would hide its findings.
@@ -1189,11 +1216,13 @@ class Analysis:
                 names.append(star.name.value)
         saved = self.frames
         self.frames = []
+        self.functions.append(node)
         scope = Scope(self, [node.body], cls, names)
         decorators = {dotted_name(d.decorator) for d in node.decorators}
         if cls is not None and names and "staticmethod" not in decorators:
             scope.self_name = names[0] if "classmethod" not in decorators else None  # type: ignore[attr-defined]
         self._visit(node.body, scope)
+        self.functions.pop()
         self.frames = saved
 
     def _class(self, node: cst.ClassDef) -> None:
@@ -1322,6 +1351,8 @@ class Analysis:
                     )
                     for r in fills
                 )
+        if _is_constant_name(node):
+            return self._literal_constant(node, scope)
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
@@ -1330,6 +1361,36 @@ class Analysis:
         ):
             return self._bounded(node.func.value, scope)
         return False
+
+    def _literal_constant(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """An UPPER_CASE constant holding a literal collection: a class attribute read
+        through ``self``/``cls`` (``ROLES = ("admin", "annotator")`` in the class body) or a
+        module-level name assigned once (read from the whole file's ``ast`` tree)."""
+        if isinstance(node, cst.Attribute):
+            owner = node.value
+            if scope.cls is None or not isinstance(owner, cst.Name):
+                return False
+            if owner.value not in ("self", "cls", scope.cls.node.name.value):
+                return False
+            value = scope.cls.attrs.get(node.attr.value)
+            return value is not None and _is_literal_collection(value)
+        if not isinstance(node, cst.Name) or node.value in scope.records:
+            return False
+        tree = self.ctx.tree
+        if not isinstance(tree, ast.Module):
+            return False
+        values = [
+            statement.value
+            for statement in tree.body
+            if isinstance(statement, (ast.Assign, ast.AnnAssign))
+            and any(
+                isinstance(t, ast.Name) and t.id == node.value
+                for t in (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+            )
+        ]
+        return len(values) == 1 and _ast_literal_collection(values[0])
 
     def _for(self, node: cst.For, scope: Scope) -> None:
         value = self.evaluate(node.iter, scope, quiet=False)
@@ -1476,15 +1537,16 @@ class Analysis:
             return None
         root, links = _chain(node)
         value: Value
+        start = 0
         if isinstance(root, cst.Name):
-            value = self._name(root.value, scope, links)
+            value, start = self._class_path(root.value, scope, links)
         elif isinstance(root, cst.Call):
             value = self.evaluate(root, scope, quiet)
         else:
             if not quiet:
                 self._visit(root, scope)
             value = None
-        index = 0
+        index = start
         while index < len(links):
             kind, payload, link_node = links[index]
             if kind == "call":
@@ -1551,6 +1613,57 @@ class Analysis:
         ):
             return ModelClass(None, name)
         return None
+
+    def _class_path(self, name: str, scope: Scope, links: list[Any]) -> tuple[Value, int]:
+        """The value of a chain's root ``name`` with the attributes that still name a class,
+        and how many links they take: ``models.Note`` and ``app.models.Note`` (a model
+        through an imported module), ``Product.tags.through`` (a many-to-many through
+        model)."""
+        value = self._name(name, scope, links)
+        start = 0
+        if value is None and links and links[0][0] == "attr" and self._global(name, scope):
+            parts = [name]
+            for position, (kind, payload, _) in enumerate(links[:4]):
+                if kind != "attr":
+                    break
+                dotted = ".".join(parts)
+                if payload in MANAGER_ATTRS:
+                    # ``models.Note.objects`` with ``Note`` not in the index: a model by its
+                    # shape, as ``Note.objects`` is
+                    if position and parts[-1][:1].isupper():
+                        module = self.file_index.module
+                        if self.index.kind(self.index.resolve(module, dotted)) is None:
+                            value, start = ModelClass(None, dotted), position
+                    break
+                parts.append(payload)
+                if payload[:1].isupper():
+                    dotted = ".".join(parts)
+                    model = self.index.model_named(self.file_index.module, dotted)
+                    if model is not None:
+                        value, start = ModelClass(model, dotted), position + 1
+                        break
+        if (
+            isinstance(value, ModelClass)
+            and value.model is not None
+            and len(links) > start + 1
+            and links[start][0] == "attr"
+            and links[start + 1][0] == "attr"
+            and links[start + 1][1] == "through"
+        ):
+            relation = value.model.relation(links[start][1])
+            through = self.index.models.get(relation.through or "") if relation else None
+            if through is not None:
+                text = f"{value.name}.{links[start][1]}.through"
+                value, start = ModelClass(through, text), start + 2
+        return value, start
+
+    def _global(self, name: str, scope: Scope) -> bool:
+        """Whether ``name`` is a module-level name here (not bound in the function)."""
+        if any(name in frame.bindings or name in frame.targets for frame in self.frames):
+            return False
+        if name in scope.records or name in scope.opaque:
+            return False
+        return self._may_name_a_class(name)
 
     def _root_call(self, call: cst.Call, scope: Scope, quiet: bool) -> Value:
         func = call.func
@@ -1639,7 +1752,10 @@ class Analysis:
             return result
         if isinstance(value, RelManager):
             if call is None:
-                return None
+                # ``write.votes.through``: the many-to-many's through model
+                through = value.relation.through if value.relation else None
+                found = self.index.models.get(through) if through and name == "through" else None
+                return ModelClass(found, found.name) if found is not None else None
             return self._related(value, name, call, scope, quiet)
         if isinstance(value, SelfRef):
             return self._self_attr(value.cls, name, call, scope)
@@ -1739,13 +1855,18 @@ class Analysis:
 
     def _method(self, qs: QS, name: str, call: cst.Call, scope: Scope, quiet: bool) -> Value:
         if name in KEEP_METHODS or name in LOADING:
-            result = replace(
-                qs, cov=apply(qs.cov, self._step(name, call, scope)), fresh=True, is_list=False
-            )
+            step = self._step(name, call, scope)
+            if name in _RELATED_LOADING and qs.model is not None and qs.rows == "instances":
+                # a path that is not a relation chain of the model loads nothing (DJG207)
+                step = checked_step(self, qs.model, name, call, step, quiet)
+            result = replace(qs, cov=apply(qs.cov, step), fresh=True, is_list=False)
             if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
                 result = replace(result, batched=True)
             elif name == "none":
                 result = replace(result, empty=True)
+            elif name == "annotate":
+                added = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+                result = replace(result, annotations=qs.annotations | added)
             return result
         if name in ("values", "values_list"):
             return replace(qs, rows="values", fresh=True, is_list=False)
@@ -2340,14 +2461,52 @@ class Analysis:
                 continue
             if value.model is None or value.model.qualname != model:
                 continue
+            served = self._annotated_fields(serializers, value.annotations)
             missing = [
-                (path, requirement_sets[0][path])
+                (path, (labels - served, relations))
                 for path in sorted(common)
-                if not self._view_covers(value, path, requirement_sets[0][path][1])
-                and not self._manager_loads(path, requirement_sets[0][path][1])
+                for labels, relations in [requirement_sets[0][path]]
+                if labels - served
+                and not self._view_covers(value, path, relations)
+                and not self._manager_loads(path, relations)
             ]
             if missing:
                 self._report_view(node, serializers[0], missing)
+
+    def _annotated_fields(
+        self, serializers: list[Serializer], annotations: frozenset[str]
+    ) -> frozenset[str]:
+        """Fields the queryset's own ``annotate(<name>=...)`` serves: a field of that name
+        (or ``source=``), a ``SerializerMethodField`` whose method reads ``obj.<name>`` (its
+        relation reads are the fallback for objects that did not come from this queryset)."""
+        if not annotations:
+            return frozenset()
+        served: set[str] = set()
+        for serializer in serializers:
+            for name, declared in serializer.declared.items():
+                call = declared.call
+                kwargs = call[3] if call and call[0] == "call" else {}
+                source_value = kwargs.get("source")
+                source = source_value[1] if source_value and source_value[0] == "str" else name
+                if name in annotations or source in annotations:
+                    served.add(name)
+                    continue
+                if (
+                    not call
+                    or call[1][0] != "ref"
+                    or not call[1][1].endswith("SerializerMethodField")
+                ):
+                    continue
+                method_name = kwargs.get("method_name")
+                method = (
+                    method_name[1]
+                    if method_name and method_name[0] == "str"
+                    else (call[2][0][1] if call[2] and call[2][0][0] == "str" else f"get_{name}")
+                )
+                reads = (serializer.methods.get(method) or {}).get("reads", ())
+                if any(chain and chain[0] in annotations for chain in reads):
+                    served.add(name)
+        return frozenset(served)
 
     def _manager_loads(self, path: Path, relations: tuple[Relation, ...]) -> bool:
         """Whether prefetching a to-many prefix of ``path`` would load the rest (through
@@ -2413,6 +2572,7 @@ class Analysis:
         if model is None or depth > 3 or serializer.qualname in seen:
             return found
         seen = seen | {serializer.qualname}
+        root = model.qualname
 
         def include(name: str) -> bool:
             if serializer.meta_fields is not None:
@@ -2422,8 +2582,9 @@ class Analysis:
             return True
 
         def add(path: Path, label: str, relations: tuple[Relation, ...]) -> None:
-            labels, _ = found.get(path, (frozenset(), relations))
-            found[path] = (labels | {label}, relations)
+            for part, rels in self._without_back_references(root, path, relations):
+                labels, _ = found.get(part, (frozenset(), rels))
+                found[part] = (labels | {label}, rels)
 
         for name, declared in serializer.declared.items():
             if not include(name):
@@ -2497,6 +2658,47 @@ class Analysis:
             if serializer.depth >= 1 or relation.many:
                 add((name,), name, (relation,))
         return found
+
+    def _back_reference(self, first: Relation, second: Relation, origin: str | None) -> bool:
+        """Whether ``second`` leads back from ``first``'s object to the object ``first`` was
+        read on, through the same relation: Django caches that side when it loads ``first``
+        (a one-to-one loaded from either side, the rows of a reverse foreign key)."""
+        if (first.kind, second.kind) not in _BACK_REFERENCES or origin is None:
+            return False
+        if second.target != origin or first.target is None:
+            return False
+        source = self.index.models.get(origin)
+        target = self.index.models.get(first.target)
+        if source is None or target is None:
+            return False
+        # only when no other relation of the same kind joins the two models
+        forward = [r for r in source.relations.values() if r.kind == first.kind]
+        backward = [r for r in target.relations.values() if r.kind == second.kind]
+        return (
+            sum(r.target == first.target for r in forward) == 1
+            and sum(r.target == origin for r in backward) == 1
+        )
+
+    def _without_back_references(
+        self, root: str, path: Path, relations: tuple[Relation, ...]
+    ) -> list[tuple[Path, tuple[Relation, ...]]]:
+        """``path`` (read on a ``root`` object) with every read back through a cached back
+        reference taken out: ``image.ingredient`` (``image`` the reverse one-to-one of
+        ``ingredient``) needs only ``image``; what follows is read on the object ``image`` was
+        read on."""
+        for index in range(1, len(relations)):
+            first, second = relations[index - 1], relations[index]
+            origin = root if index == 1 else relations[index - 2].target
+            if not self._back_reference(first, second, origin):
+                continue
+            result = [(path[:index], relations[:index])]
+            rest = path[index + 1 :]
+            if rest:
+                shorter = (*path[: index - 1], *rest)
+                shorter_relations = (*relations[: index - 1], *relations[index + 1 :])
+                result.extend(self._without_back_references(root, shorter, shorter_relations))
+            return result
+        return [(path, relations)]
 
     def _walk(
         self, model: Model, parts: Sequence[str]
@@ -2788,6 +2990,9 @@ class Analysis:
             if _UPPER.match(node.value) or node.value in ("None", "True", "False"):
                 return True
             records = scope.records.get(node.value)
+            if self._catalog_loop_target(node.value):
+                # ``for (name,) in cursor.fetchall():`` after a query of the catalog
+                return True
             if self._literal_loop_target(node.value):
                 # ``for table in ("orders", "shipments"): ... f"... FROM {table}"``
                 return not records or all(
@@ -2807,6 +3012,14 @@ class Analysis:
                 )
                 for r in records
             )
+        if (
+            isinstance(node, cst.Subscript)
+            and isinstance(node.value, cst.Name)
+            and node.value.value not in scope.records
+            and self._catalog_loop_target(node.value.value)
+        ):
+            # ``for row in cursor: ... row[0]`` after a query of the catalog
+            return True
         if isinstance(node, cst.Attribute):
             text = dotted_name(node) or ""
             parts = text.split(".")
@@ -2833,6 +3046,46 @@ class Analysis:
                 node.orelse, scope, depth + 1
             )
         return False
+
+    def _catalog_loop_target(self, name: str) -> bool:
+        """Whether ``name`` is the target of an enclosing ``for`` over the rows of a cursor
+        (``cursor.fetchall()``, ``fetchmany()``, the cursor itself) that the same function
+        points at the database catalog with literal SQL (``information_schema``,
+        ``pg_indexes``, ``sqlite_master``...): a name the database itself holds, never a
+        value from a user, and never reassigned in the loop."""
+        if not self.functions:
+            return False
+        for frame in self.frames:
+            loop = frame.node
+            if name not in frame.targets or not isinstance(loop, cst.For):
+                continue
+            rows = loop.iter
+            if isinstance(rows, cst.Call) and _last(rows.func) in ("fetchall", "fetchmany"):
+                rows = rows.func.value if isinstance(rows.func, cst.Attribute) else rows
+            cursor = dotted_name(rows)
+            if cursor is None or _rebinds(loop.body, name):
+                return False
+            return cursor in self._catalog_cursors(self.functions[-1])
+        return False
+
+    def _catalog_cursors(self, function: cst.FunctionDef) -> set[str]:
+        """Cursors a function runs a literal query of the database catalog on."""
+        found: set[str] = set()
+        pending: list[cst.CSTNode] = [function.body]
+        while pending:
+            node = pending.pop()
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "execute"
+                and node.args
+            ):
+                sql = string_value(node.args[0].value)
+                receiver = dotted_name(node.func.value)
+                if sql is not None and receiver is not None and _CATALOG.search(sql):
+                    found.add(receiver)
+            pending.extend(_children(node))
+        return found
 
     def _literal_loop_target(self, name: str) -> bool:
         """Whether ``name`` is the target of an enclosing ``for`` over a literal list, tuple
@@ -2892,6 +3145,14 @@ _RELATED_FIELDS = frozenset(
 _SAFE_CALLS = frozenset({"qn", "qn2", "int", "len", "float", "quote_name_unless_alias"})
 _EXTRA_SQL_ARGUMENTS = frozenset({"select", "where", "tables", "order_by"})
 # identifier quoting: Django's quote_name, sqlite/psycopg-style quote_ident(ifier)
+#: Literal SQL reading the database's own catalog (table, index and constraint names).
+_CATALOG = re.compile(
+    r"\b(?:information_schema|pg_catalog|pg_indexes|pg_tables|pg_class|pg_index|"
+    r"pg_constraint|pg_attribute|pg_namespace|pg_views|pg_sequences|pg_trigger|"
+    r"sqlite_master|sqlite_schema)\b|^\s*(?:SHOW\s+(?:FULL\s+)?(?:TABLES|INDEX|INDEXES|KEYS|"
+    r"COLUMNS)|PRAGMA\s+(?:index_list|table_info|foreign_key_list))\b",
+    re.IGNORECASE,
+)
 _QUOTING_CALL = re.compile(r"quote_(?:name|ident|identifier)")
 # a DB-API connection's name: conn, connection, db_conn, pg_connection, cnx
 _CONNECTION_NAME = re.compile(r"(?:^|_)(?:conn|connection|cnx)$", re.IGNORECASE)
@@ -2996,6 +3257,10 @@ def _interpolates_identifier(node: cst.CSTNode) -> str:
 
 
 _UPPER = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+
+
+#: A relation followed by the one leading back (Django fills the back reference's cache).
+_BACK_REFERENCES = frozenset({("rev_o2o", "o2o"), ("o2o", "rev_o2o"), ("rev_fk", "fk")})
 
 
 def _args(call: cst.Call, position: int, keywords: Sequence[str]) -> list[cst.BaseExpression]:

@@ -24,6 +24,8 @@ from flake8_djguide.helpers import (
 from flake8_djguide.rule import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import libcst as cst
 
     from flake8_djguide.context import FileContext
@@ -69,7 +71,14 @@ class RelativeImport(Rule):
         "`__init__.py` above it, or else its path below a configured source root (`src/`) or "
         "the project root. The fix is offered only when the module resolves, and is marked "
         "unsafe when it was resolved from a source root rather than from `__init__.py` files "
-        "(the package root is then a guess). `from __future__ import ...` is never relative."
+        "(the package root is then a guess). The directory of `manage.py` is an import root "
+        "(`python manage.py` puts it first on `sys.path`) even when it holds an "
+        "`__init__.py`: the walk stops there when the settings module `manage.py` names "
+        "(`DJANGO_SETTINGS_MODULE`, the project's own absolute import) is a package inside "
+        "it (`config.settings`), goes on to the parent when it is named through the "
+        "directory itself (`backend.config.settings`), and gives up (a remedy without a "
+        "module path, no fix) when `manage.py` names none. "
+        "`from __future__ import ...` is never relative."
     )
     VALID = [
         Valid("from blog.models import Post\n"),
@@ -430,6 +439,25 @@ def _assigns_logger(node: ast.Assign | ast.AnnAssign, ctx: FileContext) -> bool:
     return (ast_dotted_name(value.func) or "").endswith("getLogger")
 
 
+def _adds_handler(ctx: FileContext, names: Sequence[str]) -> bool:
+    """Whether a module-level statement of the file attaches a handler to one of
+    ``names`` (``logger.addHandler(file_handler)``)."""
+    tree = ctx.tree
+    if tree is None:
+        return False
+    for statement in tree.body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "addHandler"
+                and isinstance(func.value, ast.Name)
+                and func.value.id in names
+            ):
+                return True
+    return False
+
+
 class LoggerNotModuleNamed(Rule):
     """Checks for module loggers created with a name other than ``__name__``."""
 
@@ -448,7 +476,12 @@ class LoggerNotModuleNamed(Rule):
         "`_logger`, `LOGGER`, ...) are checked, so that fetching a library's logger to "
         'configure it (`logging.getLogger("urllib3").setLevel(...)`, '
         '`urllib3_log = getLogger("urllib3")`) is left alone. Any argument that uses '
-        '`__name__` (`f"{__name__}.audit"`) is accepted. The fix is unsafe: records move '
+        '`__name__` (`f"{__name__}.audit"`) is accepted. A logger named with a string '
+        "literal to which the same module attaches a handler at module level "
+        '(`logger = getLogger("shop")` then `logger.addHandler(file_handler)`) is left '
+        "alone: it is a log channel the project configures on purpose (its own file) and "
+        "other modules import (`from app.utils import logger`); `__name__` would only "
+        "rename it. The fix is unsafe: records move "
         "to another logger, so `LOGGING` handlers configured for the old name stop seeing them."
     )
     VALID = [
@@ -493,6 +526,12 @@ class LoggerNotModuleNamed(Rule):
             argument = call_arg(value, 0, "name")
             if argument is not None and contains_name(argument.value, "__name__"):
                 continue
+            if (
+                argument is not None
+                and isinstance(argument.value, cst.SimpleString)
+                and _adds_handler(self.ctx, names)
+            ):
+                continue  # a named log channel the module configures for the project
             shown = (
                 cst.Module(body=[]).code_for_node(argument.value) if argument is not None else ""
             )

@@ -14,14 +14,22 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.config import Option, define
-from flake8_djguide.helpers import ast_dotted_name, ast_nodes, qualified_name
+from flake8_djguide.helpers import (
+    ast_dotted_name,
+    ast_nodes,
+    dotted_name,
+    qualified_name,
+    string_value,
+)
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
+from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.context import FileContext
+    from flake8_djguide.index.project import Model
 else:
     from flake8_djguide._lazy import cst
 
@@ -485,7 +493,23 @@ class NPlusOneRelation(_FlowRule):
         "lambdas. "
         "Test files are not checked, as for DJG202 (while `query-in-loop-exempt` lists `test`, "
         "the default): a loop of assertions over a few rows made for the test is no N+1, and "
-        "the query count of a test is no production cost."
+        "the query count of a test is no production cost. "
+        "Admin changelists: each `list_display` entry of a top-level admin class is a read per "
+        "row, reported at the entry: a forward relation named directly, a `__` lookup, a "
+        "`ModelAdmin` method or module function whose row parameter reads a relation (or "
+        "counts a related manager, or formats the row: the model's `__str__`), a model method "
+        "or property (what it reads on `self`, from the index), and a column that queries "
+        "itself (`Model.objects...`). Loaded is what Django loads: `list_select_related` (True: "
+        "a bare `select_related()`, a tuple: those paths), by default a bare `select_related()` "
+        "when an entry names a forward foreign key (it follows non-null foreign keys only: a "
+        "nullable one is reported), none of it when `get_queryset()` (or the default manager's) "
+        "calls `select_related` unconditionally, plus what `get_queryset()` and the default manager load; a relation "
+        "named in `get_queryset()`'s `annotate()` counts as loaded. The model comes from "
+        "`@admin.register(...)` or `<site>.register(Model, Admin)` in the same module, else "
+        "`model = ...`. No finding for an unknown model, a project base admin of another "
+        "module, a `get_queryset()` calling other methods, `get_list_select_related()` or "
+        "`get_changelist()` overrides, or a `list_select_related` that is not a literal; "
+        "inlines are not checked."
     )
     VALID = [
         Valid(
@@ -497,6 +521,12 @@ class NPlusOneRelation(_FlowRule):
             _MODELS + 'def labels():\n    for p in Product.objects.prefetch_related("tags"):\n'
             "        print([t.name for t in p.tags.all()])\n"
         ),
+        Valid(
+            _MODELS + "from django.contrib import admin\n\n\n@admin.register(Product)\n"
+            "class ProductAdmin(admin.ModelAdmin):\n"
+            '    list_display = ("name", "category", "category_name")\n\n'
+            "    def category_name(self, obj):\n        return obj.category.name\n"
+        ),
     ]
     INVALID = [
         Invalid(
@@ -506,14 +536,24 @@ class NPlusOneRelation(_FlowRule):
             14,
         ),
         Invalid(
+            _MODELS + "from django.contrib import admin\n\n\n@admin.register(Product)\n"
+            "class ProductAdmin(admin.ModelAdmin):\n"
+            '    list_display = ("name", "category_name")\n\n'
+            "    def category_name(self, obj):\n        return obj.category.name\n",
+            23,
+            28,
+        ),
+        Invalid(
             _MODELS + 'def labels():\n    products = Product.objects.filter(name__startswith="a")\n'
             "    return {p.pk: p.tags.count() for p in products}\n",
             20,
             18,
         ),
     ]
-    TEXT_HINTS = ("for ",)
+    TEXT_HINTS = ("for ", "list_display")
     AST_TRIGGERS = {
+        ast.Assign: admin_trigger,
+        ast.AnnAssign: admin_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
@@ -527,6 +567,23 @@ class NPlusOneRelation(_FlowRule):
         """Everywhere but test files (as DJG202: when ``query-in-loop-exempt`` lists
         ``test``); migrations included (their RunPython functions loop over models too)."""
         return not (ctx.is_test and "test" in ctx.settings.list("query-in-loop-exempt"))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """Report the ``list_display`` columns of a top-level admin class that read a
+        relation per row (see :mod:`flake8_djguide.rules._admin`)."""
+        tree_node = self.ast_node(node)
+        if not isinstance(tree_node, ast.ClassDef):
+            return
+        findings = admin_findings(self.ctx, tree_node)
+        if not findings:
+            return
+        elements = entry_nodes(node)
+        for finding in findings:
+            if finding.position < len(elements):
+                self.report(
+                    elements[finding.position],
+                    message=finding.message.replace("{", "{{").replace("}", "}}"),
+                )
 
 
 class QueryInLoop(_FlowRule):
@@ -576,10 +633,19 @@ class QueryInLoop(_FlowRule):
         "`pk__gte=start`), one query per batch (a loop nested in it runs per row again); "
         "`filter(<x>__in=<loop variable>)` and `__in` a slice that moves with the loop; "
         "querysets that load no rows (`none()`); loops over literal collections or small "
-        "literal `range()` (bounded, not data-dependent), sliced querysets (batches), "
+        "literal `range()` (bounded, not data-dependent), also when the collection's items are "
+        "UPPER_CASE constants (`[settings.ROLE_ADMIN, settings.ROLE_ANNOTATOR]`) or it is held "
+        "in a local variable, a module-level UPPER_CASE name assigned once "
+        '(`for role in ROLES:` with `ROLES = ("admin", "annotator")`) or a class '
+        "constant read through `self`/`cls` (a setting such as `settings.ROLES` is not known "
+        "and stays reported), sliced querysets (batches), "
         "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
         "nested functions, and reads through a loop variable's related managers (those are "
-        "DJG201's). Test files and migrations are exempt by default (`query-in-loop-exempt`)."
+        "DJG201's). Still reported: a `delete()` in the error branch of a per-row check (an "
+        "upload that fails validation deleted before `continue`): every row may fail, and "
+        "collecting the failed primary keys for one `filter(pk__in=...).delete()` is cheap; "
+        "one-by-one deletes that a comment says are required (django-polymorphic) have "
+        "nothing the rule can read, `# noqa: DJG202` says it. Test files and migrations are exempt by default (`query-in-loop-exempt`)."
     )
     VALID = [
         Valid(
@@ -663,7 +729,20 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
         "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
         "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
-        "is never reported."
+        "is never reported. A name the queryset adds with `annotate(<name>=...)` is not a "
+        "relation read: a field of that name or `source=`, and a `SerializerMethodField` "
+        "whose method reads `obj.<name>` (its relation reads, `obj.photos.count()` in an "
+        "`except`, are taken as the fallback for objects serialized elsewhere), are neither "
+        "reported nor put in the remedy. A relation read back to the object it was read on "
+        "costs nothing and is left out of the finding and the remedy: the forward side of a "
+        'one-to-one loaded from its reverse side (`select_related("cover")` then '
+        "`cover.book`) and the other way round, and the foreign key of rows prefetched "
+        'through its reverse relation (`prefetch_related("chapters")` then '
+        "`chapter.book`); only when no other relation of that kind joins the two models. "
+        "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
+        "... return obj.faces.first()`) is still reported: the index keeps which attributes "
+        "a method reads, not in which branch, and the fallback runs for every row without "
+        "the loaded relation."
     )
     VALID = [
         Valid(
@@ -725,7 +804,15 @@ class RawSqlFormatting(_FlowRule):
         "`_meta` and `db_table`/`column`, UPPER_CASE names, local variables assigned only safe "
         "values in every branch, the target of a `for` over a literal list or tuple of strings "
         '(`for table in ("orders", "shipments"):`), names unpacked from '
-        "`sql_with_params()`/`as_sql()`/`compile()`, "
+        "`sql_with_params()`/`as_sql()`/`compile()`, the target of a `for` over a cursor's "
+        "rows (`cursor.fetchall()`, `fetchmany()`, the cursor; also `row[0]`) when the same "
+        "function runs literal SQL reading the database catalog on that cursor "
+        "(`information_schema`, `pg_indexes`, `pg_constraint`, `sqlite_master`, `SHOW INDEX`, "
+        "...) and the loop does not reassign it: a migration dropping the indexes it just "
+        "listed formats names the database itself holds, in a migration or anywhere else "
+        "(quoting them with `quote_name()` is still good practice, but nothing is injected); "
+        "rows of an application table and a catalog read in another function stay reported, "
+        "with the identifier remedy when they are identifiers, "
         'and placeholder lists (`", ".join(["%s"] * len(ids))`). `%` and `.format()` count only '
         "on a literal template (or a local variable holding only literals and reformattings "
         "of them)."
@@ -956,3 +1043,200 @@ class RawSqlUsed(_FlowRule):
     ]
     TEXT_HINTS = ("raw", "extra", "cursor", "RawSQL")
     AST_TRIGGERS = {ast.Call: _raw_trigger}
+
+
+_LOOKUP_METHODS = frozenset({"select_related", "prefetch_related"})
+
+
+def _is_prefetch_lookup(node: ast.expr) -> bool:
+    """A ``Prefetch("<lookup>", ...)`` call with a literal lookup."""
+    if type(node) is not ast.Call:
+        return False
+    func = node.func
+    name = func.attr if type(func) is ast.Attribute else getattr(func, "id", "")
+    if name != "Prefetch":
+        return False
+    values = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "lookup")]
+    return any(type(v) is ast.Constant and isinstance(v.value, str) for v in values)
+
+
+def _registered_admin(node: ast.ClassDef) -> bool:
+    """A class decorated ``@admin.register(Model)`` (or a project's ``@register(Model)``)."""
+    for decorator in node.decorator_list:
+        if type(decorator) is ast.Call and decorator.args:
+            name = ast_dotted_name(decorator.func) or ""
+            if name.rsplit(".", 1)[-1] == "register":
+                return True
+    return False
+
+
+def _list_select_related(node: ast.ClassDef) -> bool:
+    for statement in node.body:
+        if (
+            type(statement) is ast.Assign
+            and any(
+                type(t) is ast.Name and t.id == "list_select_related" for t in statement.targets
+            )
+            and type(statement.value) in (ast.List, ast.Tuple)
+        ):
+            return True
+    return False
+
+
+def _admin_lookup_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
+    """A registered model admin with a literal ``list_select_related``."""
+    return _registered_admin(node) and _list_select_related(node)
+
+
+def _lookup_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    """``select_related(...)``/``prefetch_related(...)`` with a literal lookup."""
+    func = node.func
+    if type(func) is not ast.Attribute or func.attr not in _LOOKUP_METHODS:
+        return False
+    for arg in node.args:
+        if type(arg) is ast.Constant and isinstance(arg.value, str):
+            return True
+        if type(arg) is ast.JoinedStr:
+            return True
+        if func.attr == "prefetch_related" and _is_prefetch_lookup(arg):
+            return True
+    return False
+
+
+class InvalidRelatedLookup(_FlowRule):
+    """Checks for ``select_related``/``prefetch_related`` paths that are not relation chains."""
+
+    CODE = "DJG207"
+    NAME = "invalid-related-lookup"
+    MESSAGE = "`{lookup}`: {problem}; {remedy}"
+    RATIONALE = (
+        "A `select_related()` path through a plain field, a to-many relation or a name the "
+        "model does not have raises `FieldError` when the queryset runs, and a "
+        "`prefetch_related()` path through a plain field raises once rows are fetched; both "
+        "are easy to write after a field is renamed or split, and neither loads anything, so "
+        "the N+1 queries they were meant to prevent stay."
+    )
+    GUIDE = (
+        "002: PERF001 avoid N+1 queries "
+        "(`select_related('profile').prefetch_related('orders')`; 003: optimize queries)"
+    )
+    OPTIONS = ("cache-dir", "index-max-files", "project-root", "source-roots")
+    NOTES = (
+        "Checked: string arguments of `select_related()` and `prefetch_related()`, and the "
+        "lookup of `Prefetch(...)` arguments of `prefetch_related()`, on a queryset whose model "
+        "the model index knows (a manager chain, a variable, `self.get_queryset()`, a DRF "
+        "`queryset =`, a related manager), and the `list_select_related` list of a model admin "
+        "registered with `@admin.register(Model)` (or a project's `@register(Model)`), walked "
+        "`__` by `__` from that model. `select_related()` may follow forward ForeignKey/"
+        "OneToOneField and reverse one-to-one relations (and multi-table inheritance links): a "
+        "concrete non-relational field, a to-many relation or a GenericForeignKey is reported "
+        "(the last two with `prefetch_related()` as the remedy). A name the index does not know "
+        "is reported in `select_related()` only when it is a close misspelling (1 edit for "
+        "names of up to 4 letters, else 2; a stale singular of a to-many relation counts) of a "
+        "field or relation of a model whose bases are all known, that is not the user model "
+        "(third-party apps point one-to-one relations at it), whose body assigns that name "
+        "nothing the index cannot classify (a third-party field class), in a file that does "
+        "not use `FilteredRelation` (its aliases are relations only the query knows). "
+        "`prefetch_related()` accepts any relation, GenericForeignKey and GenericRelation, and "
+        "also attributes the index cannot see (properties and methods returning objects, "
+        "`to_attr` lists, reverse accessors of third-party models), so only a known concrete "
+        "non-relational field is reported there. A known non-relational field is reported even "
+        "on a model with a third-party base (a base cannot make a field declared in the project "
+        "a relation); a project field class counts as a relation when it derives from a "
+        "relation field, and as unknown when it derives from a third-party class. Past a "
+        "relation to a model the index does not know (a third-party model, a "
+        "GenericForeignKey), nothing more is checked. Left alone: `select_related()` with no "
+        "arguments, `None`, arguments that are not literals, `list_select_related = True`, and "
+        "admins registered with `admin.site.register(...)`. A reported path counts as loading "
+        "nothing for DJG201-DJG203 (the queryset raises, or prefetches nothing)."
+    )
+    VALID = [
+        Valid(
+            _MODELS + "def products():\n"
+            '    return Product.objects.select_related("category").prefetch_related("tags")\n'
+        ),
+        Valid(
+            _MODELS + "from django.db.models import Prefetch\n\n\n"
+            "def products():\n"
+            "    return Product.objects.prefetch_related(\n"
+            '        Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="sorted_tags")\n'
+            "    )\n"
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            _MODELS
+            + 'def products():\n    return Product.objects.select_related("category__name")\n',
+            19,
+            42,
+        ),
+        Invalid(
+            _MODELS + 'def products():\n    return Product.objects.select_related("tags")\n',
+            19,
+            42,
+        ),
+    ]
+    TEXT_HINTS = ("select_related", "prefetch_related")
+    AST_TRIGGERS = {ast.Call: _lookup_trigger, ast.ClassDef: _admin_lookup_trigger}
+
+    @classmethod
+    def applies_to(cls, ctx: FileContext) -> bool:
+        """Everywhere, migrations included (a wrong path fails there too)."""
+        return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        """``list_select_related`` of a model admin registered with ``@register(Model)``:
+        the change list passes it to ``select_related()``."""
+        model = self._registered_model(node)
+        if model is None:
+            return
+        from flake8_djguide.index import get_index
+        from flake8_djguide.index.querysets import split
+        from flake8_djguide.rules._lookups import check, is_strict
+
+        index = get_index(self.ctx).index
+        for statement in node.body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not (
+                    isinstance(small, cst.Assign)
+                    and any(
+                        isinstance(t.target, cst.Name) and t.target.value == "list_select_related"
+                        for t in small.targets
+                    )
+                    and isinstance(small.value, (cst.List, cst.Tuple))
+                ):
+                    continue
+                for element in small.value.elements:
+                    text = string_value(element.value)
+                    path = split(text) if text is not None else ()
+                    if not path:
+                        continue
+                    found = check(index, model, path, "select_related", lambda: is_strict(self.ctx))
+                    if found is not None:
+                        problem, remedy = found.describe(index)
+                        if found.kind in ("many", "gfk"):
+                            remedy = f"remove it and {remedy} in the admin's `get_queryset()`"
+                        message = f"`{text}`: {problem}; {remedy}"
+                        self.report(
+                            element.value, message=message.replace("{", "{{").replace("}", "}}")
+                        )
+
+    def _registered_model(self, node: cst.ClassDef) -> Model | None:
+        for decorator in node.decorators:
+            call = decorator.decorator
+            if not isinstance(call, cst.Call) or not call.args:
+                continue
+            name = dotted_name(call.func) or ""
+            if name.rsplit(".", 1)[-1] != "register":
+                continue
+            first = call.args[0]
+            target = dotted_name(first.value) if first.keyword is None and not first.star else None
+            if target is None:
+                continue
+            from flake8_djguide.index import get_index
+
+            found = get_index(self.ctx)
+            return found.index.model_named(found.module, target)
+        return None

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Union
 
 from flake8_djguide.context import matches, posix_path
@@ -1178,6 +1179,19 @@ class InitInTestsOrCommands(Rule):
         "imported by basename (in a tests directory, or in a directory without "
         "`__init__.py`): pytest's default import mode then needs the packages to tell them "
         "apart. "
+        "A tests directory is reported only when the project evidently runs pytest (a "
+        "`pytest.ini`, `[tool.pytest.ini_options]` in `pyproject.toml`, `[tool:pytest]` in "
+        "`setup.cfg` or `pytest` in `tox.ini`, in the project root or up to three "
+        "directories above it within the repository, or a `conftest.py` anywhere in the "
+        "project; a file with no project around it, such as code on stdin, is judged by the "
+        "guide's own setup, pytest): Django's own runner (`manage.py test`, unittest discovery) skips a "
+        "directory without `__init__.py`, so deleting it there loses the tests. Also left "
+        "alone: a directory below which no test module lives (a package of test data or "
+        "helpers imported by dotted path, `tests/fixtures/`), and a tests directory holding "
+        "a package whose name another tests directory also holds (`tests/test_src/` in "
+        "every app: without the parents' `__init__.py` they would clash as one top-level "
+        "package). The `management/commands/__init__.py` files are reported whatever the "
+        "test runner. "
         "`management/__init__.py`, the app's own `__init__.py` and `migrations/__init__.py` "
         "(also of a test app: Django skips migrations directories that are not packages) "
         "are left alone."
@@ -1208,10 +1222,17 @@ class InitInTestsOrCommands(Rule):
         if matches(relative, test_patterns):
             kind, reason = "tests", "pytest collects tests without it"
             root = ctx.project_root
-            if root is not None and _shares_test_basename(
-                str(root), directory.rstrip("/"), tuple(test_patterns)
-            ):
-                return None
+            if root is not None:
+                if not _runs_pytest(str(root), tuple(test_patterns)):
+                    return None
+                layout = _test_layout(str(root), tuple(test_patterns))
+                place = directory.rstrip("/")
+                if (
+                    _shares_test_basename(layout, place)
+                    or not _holds_tests(layout, place)
+                    or _clashing_packages(layout, place)
+                ):
+                    return None
         elif matches(relative, ctx.settings.list("command-patterns")):
             kind, reason = "management commands", "Django finds commands without it"
         else:
@@ -1238,26 +1259,91 @@ def _is_test_module(name: str) -> bool:
     )
 
 
-def _shares_test_basename(root: str, directory: str, test_patterns: tuple[str, ...]) -> bool:
-    """Whether a test module below ``directory`` (relative to ``root``) shares its basename
-    with another test module of the project that is imported by basename too."""
-    by_basename = _basename_test_modules(root, test_patterns)
+def _shares_test_basename(layout: _TestLayout, directory: str) -> bool:
+    """Whether a test module below ``directory`` (relative to the project root) shares its
+    basename with another test module of the project that is imported by basename too."""
     prefix = directory + "/" if directory else ""
     return any(
         len(places) > 1
-        for places in by_basename.values()
+        for places in layout.by_basename.values()
         if any(place == directory or place.startswith(prefix) for place in places)
     )
 
 
+def _holds_tests(layout: _TestLayout, directory: str) -> bool:
+    """Whether ``directory`` or a directory below it holds a test module (a package of
+    test data or helpers, ``tests/fixtures/``, is imported by dotted path, not collected)."""
+    prefix = directory + "/" if directory else ""
+    return any(d == directory or d.startswith(prefix) for d in layout.test_directories)
+
+
+def _clashing_packages(layout: _TestLayout, directory: str) -> bool:
+    """Whether a package directly in ``directory`` (``tests/test_src/``) has the name of a
+    package directly in another tests directory: without the parents' ``__init__.py``
+    both would be imported as the same top-level package."""
+    return any(len(parents) > 1 and directory in parents for parents in layout.subpackages.values())
+
+
+PYTEST_CONFIGS: dict[str, re.Pattern[str] | None] = {
+    "pytest.ini": None,
+    "pyproject.toml": re.compile(r"^\s*\[tool\.pytest(\.ini_options)?\]", re.MULTILINE),
+    "setup.cfg": re.compile(r"^\s*\[tool:pytest\]", re.MULTILINE),
+    "tox.ini": re.compile(r"\bpytest\b(?![-_.])"),
+}
+
+
 @functools.lru_cache(maxsize=16)
-def _basename_test_modules(root: str, test_patterns: tuple[str, ...]) -> dict[str, list[str]]:
-    """``{basename: [directories]}`` of the project's test modules that pytest imports by
-    basename once the rule's advice is followed: those in a tests directory, or in a
-    directory without ``__init__.py``. Cleared by the check server before each request."""
+def _runs_pytest(root: str, test_patterns: tuple[str, ...]) -> bool:
+    """Whether the project evidently runs its tests with pytest: a ``pytest.ini``, a
+    ``[tool.pytest.ini_options]`` table, a ``[tool:pytest]`` section or ``pytest`` in
+    ``tox.ini`` (in the project root or a directory above it, up to the repository
+    root), or a ``conftest.py`` anywhere in the project. Cleared by the check server
+    before each request."""
+    path = Path(root)
+    for candidate in (path, *path.parents)[:4]:
+        for name, pattern in PYTEST_CONFIGS.items():
+            config = candidate / name
+            if not config.is_file():
+                continue
+            if pattern is None:
+                return True
+            try:
+                text = config.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if pattern.search(text):
+                return True
+        if (candidate / ".git").exists():
+            break
+    return _test_layout(root, test_patterns).has_conftest
+
+
+@dataclass(frozen=True)
+class _TestLayout:
+    """What the rule needs to know of the project's test files."""
+
+    #: ``{basename: [directories]}`` of test modules imported by basename
+    by_basename: dict[str, list[str]]
+    #: directories holding test modules
+    test_directories: frozenset[str]
+    #: ``{name: [tests directories]}`` of packages directly in a tests directory
+    subpackages: dict[str, list[str]]
+    has_conftest: bool
+
+
+@functools.lru_cache(maxsize=16)
+def _test_layout(root: str, test_patterns: tuple[str, ...]) -> _TestLayout:
+    """The project's test files below ``root``: test modules that pytest imports by
+    basename once the rule's advice is followed (those in a tests directory, or in a
+    directory without ``__init__.py``), the directories holding test modules, the
+    packages in tests directories and whether a ``conftest.py`` exists. Cleared by the
+    check server before each request."""
     from flake8_djguide.index.store import SKIP_DIRS
 
     found: dict[str, list[str]] = {}
+    directories: set[str] = set()
+    subpackages: dict[str, list[str]] = {}
+    has_conftest = False
     for current, dirs, files in os.walk(root):
         dirs[:] = [
             d
@@ -1266,13 +1352,19 @@ def _basename_test_modules(root: str, test_patterns: tuple[str, ...]) -> dict[st
             and d not in SKIP_DIRS
             and not os.path.exists(os.path.join(current, d, "pyvenv.cfg"))
         ]
-        tests = [f for f in files if _is_test_module(f)]
-        if not tests:
-            continue
+        has_conftest = has_conftest or "conftest.py" in files
         relative = os.path.relpath(current, root).replace(os.sep, "/")
         relative = "" if relative == "." else relative
         in_tests = matches(posix_path(f"{relative}/__init__.py"), test_patterns)
+        if in_tests and "__init__.py" in files:
+            for d in dirs:
+                if os.path.isfile(os.path.join(current, d, "__init__.py")):
+                    subpackages.setdefault(d, []).append(relative)
+        tests = [f for f in files if _is_test_module(f)]
+        if not tests:
+            continue
+        directories.add(relative)
         if in_tests or "__init__.py" not in files:
             for name in tests:
                 found.setdefault(name, []).append(relative)
-    return found
+    return _TestLayout(found, frozenset(directories), subpackages, has_conftest)

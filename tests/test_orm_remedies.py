@@ -1,0 +1,48 @@
+"""The remedies DJG203 and DJG204 name, on their fixtures: what a finding leaves out of its
+message matters as much as whether it fires."""
+
+from __future__ import annotations
+
+from tests.util import FIXTURES, lint, load_fixture
+
+
+def _messages(name: str) -> dict[int, str]:
+    fixture = load_fixture(FIXTURES / "orm" / name)
+    findings = lint(fixture.code, fixture.lint_path, fixture.rules, fixture.options)
+    return {f.line: f.message for f in findings}
+
+
+def _line(name: str, text: str) -> int:
+    lines = (FIXTURES / "orm" / name).read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+def test_annotated_field_stays_out_of_the_remedy() -> None:
+    messages = _messages("DJG203_gallery.py")
+    line = _line("DJG203_gallery.py", "class OwnerlessAlbumList") + 2
+    assert "`owner_name`" in messages[line]
+    assert "photo_count" not in messages[line]
+    assert messages[line].endswith('add `.select_related("owner")`')
+
+
+def test_annotation_of_another_name_serves_nothing() -> None:
+    messages = _messages("DJG203_gallery.py")
+    line = _line("DJG203_gallery.py", "class SharedAlbumViewSet") + 4
+    assert "`photo_count`" in messages[line]
+    assert 'prefetch_related("photos")' in messages[line]
+
+
+def test_back_reference_stays_out_of_the_remedy() -> None:
+    messages = _messages("DJG203_gallery.py")
+    line = _line("DJG203_gallery.py", "class BookCoverList") + 1
+    assert messages[line].endswith('add `.select_related("cover")`')
+    assert "cover__book" not in messages[line]
+    assert "chapters" not in messages[line]
+
+
+def test_catalog_read_elsewhere_keeps_the_identifier_remedy() -> None:
+    messages = _messages("DJG204_catalog.py")
+    drop = _line("DJG204_catalog.py", "def drop_listed_indexes") + 4
+    assert "quote_name()" in messages[drop]
+    rename = _line("DJG204_catalog.py", "def rename_tags") + 4
+    assert "`%s` placeholders" in messages[rename]
