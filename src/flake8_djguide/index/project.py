@@ -479,9 +479,7 @@ class Index:
         if qualified in self.classes:
             return self._field_class_kind(qualified, 0) if last.endswith("Field") else None
         if last.endswith("Field") and (
-            qualified.startswith("django.")
-            or raw.startswith("models.")
-            or _field_origin(self, module, call) is not None
+            qualified.startswith("django.") or raw.startswith("models.")
         ):
             return "field"
         return None
