@@ -206,7 +206,11 @@ class SettingsModuleImport(Rule):
         "(`import config.settings.production`, not `import config.settings.redis`). A module "
         "of the project that itself imports `django.conf.settings` is an app's own settings "
         "wrapper (`PAGE_SIZE = getattr(settings, 'PAGE_SIZE', 20)`), not the project's "
-        "settings module (which cannot import itself), and is left alone."
+        "settings module (which cannot import itself), and is left alone. A test module "
+        "that tests how the settings module loads must import it and is left alone as a "
+        "whole: one that reloads a module (`importlib.reload(settings)`, `reload(base)`) or "
+        "patches the environment (`monkeypatch.setenv`/`delenv`, `mock.patch.dict(os."
+        "environ, ...)`). Other test modules are reported like any module."
     )
     VALID = [
         Valid("from django.conf import settings\n"),
@@ -231,6 +235,8 @@ class SettingsModuleImport(Rule):
 
     def _check(self, node: cst.CSTNode, module: str) -> None:
         if not is_settings_module_name(module):
+            return
+        if self.ctx.is_test and _tests_settings_loading(self.ctx):
             return
         if self.ctx.is_own_package(module.split(".", 1)[0]) and not _wraps_django_settings(
             self.ctx, module
@@ -262,6 +268,44 @@ class SettingsModuleImport(Rule):
             if _SETTINGS_PART.match(name) and module:
                 self._check(node, f"{module}.{name}")
                 return
+
+
+#: environment patching in tests: ``monkeypatch.setenv(...)``, ``mock.patch.dict(os.environ, ...)``
+_ENV_PATCHERS = frozenset({"setenv", "delenv"})
+
+
+def _tests_settings_loading(ctx: FileContext) -> bool:
+    """Whether a test module tests how a settings module loads: it reloads a module
+    (``importlib.reload(settings)``, ``reload(base)``) or patches the environment
+    (``monkeypatch.setenv``, ``mock.patch.dict(os.environ, ...)``). Such a test must import
+    the settings module itself. Computed once per file, only when a finding is due."""
+    cached: bool | None = ctx.__dict__.get("_djguide_tests_settings_loading")
+    if cached is not None:
+        return cached
+    found = False
+    tree = ctx.tree
+    if tree is not None:
+        reloads = {"importlib.reload", "imp.reload"}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in ("importlib", "imp"):
+                reloads.update(a.asname or a.name for a in node.names if a.name == "reload")
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast_dotted_name(node.func) or ""
+            if name in reloads or name.rsplit(".", 1)[-1] in _ENV_PATCHERS:
+                found = True
+            elif name.endswith("patch.dict") and node.args:
+                target = node.args[0]
+                text = (
+                    target.value
+                    if isinstance(target, ast.Constant) and isinstance(target.value, str)
+                    else ast_dotted_name(target)
+                )
+                found = text in ("os.environ", "environ")
+            if found:
+                break
+    ctx.__dict__["_djguide_tests_settings_loading"] = found
+    return found
 
 
 _READS_DJANGO_SETTINGS = re.compile(
@@ -598,17 +642,77 @@ class RootLoggerCall(Rule):
 
 
 def _is_script(ctx: FileContext) -> bool:
-    """A standalone script: a shebang first line, a module-level ``__main__`` block, or a
-    module in a ``scripts/`` directory (a management command is never one: Django runs
+    """A standalone script: a shebang first line, a module-level ``__main__`` block or
+    ``main()`` function, or a module in a ``scripts/`` directory (a management command is never one: Django runs
     it, not the shell)."""
     if ctx.is_management_command:
         return False
-    if ctx.shebang or "scripts" in ctx.path.split("/")[:-1]:
+    if ctx.shebang or "scripts" in ctx.path.split("/")[:-1] or ctx.basename == "fabfile.py":
         return True
     tree = ctx.tree
-    return tree is not None and any(
-        isinstance(node, ast.If) and _is_main_guard_ast(node.test) for node in tree.body
-    )
+    if tree is None:
+        return False
+    if any(isinstance(node, ast.If) and _is_main_guard_ast(node.test) for node in tree.body):
+        return True
+    if any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "main"
+        for node in tree.body
+    ):
+        return True  # a console-script entry point: the installer's wrapper calls main()
+    return _is_cli_module(tree)
+
+
+#: command-line libraries whose use makes a module a command-line program
+_CLI_LIBRARIES = frozenset({"invoke", "fabric", "fabric2", "click", "typer", "argparse"})
+
+
+def _is_cli_module(tree: ast.Module) -> bool:
+    """A command-line program built on a CLI library: the module imports ``invoke``,
+    ``fabric``, ``click``, ``typer`` or ``argparse`` at module level and uses it (an
+    ``@task`` function, a ``click.command``/``typer.Typer()`` app, an ``ArgumentParser``
+    built anywhere in the module). An import alone is not enough."""
+    imports: dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                head = alias.name.split(".", 1)[0]
+                if head in _CLI_LIBRARIES:
+                    imports[alias.asname or head] = alias.name if alias.asname else head
+        elif (
+            isinstance(statement, ast.ImportFrom)
+            and statement.level == 0
+            and (statement.module or "").split(".", 1)[0] in _CLI_LIBRARIES
+        ):
+            for alias in statement.names:
+                if alias.name != "*":
+                    imports[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
+    if not imports:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if _is_cli_use(ast_dotted_name(node.func), imports):
+                return True
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if _is_cli_use(ast_dotted_name(target), imports):
+                    return True
+    return False
+
+
+def _is_cli_use(name: str | None, imports: dict[str, str]) -> bool:
+    """``name`` (a called or decorating name) resolves into a CLI library: anything of
+    ``invoke``/``fabric``/``click``/``typer``, and ``argparse.ArgumentParser``."""
+    if name is None:
+        return False
+    head, _, rest = name.partition(".")
+    origin = imports.get(head)
+    if origin is None:
+        return False
+    qualified = f"{origin}.{rest}" if rest else origin
+    if qualified.startswith("argparse"):
+        return qualified == "argparse.ArgumentParser"
+    return "." in qualified
 
 
 def _is_main_guard_ast(test: ast.expr) -> bool:
@@ -646,7 +750,16 @@ class PrintCall(Rule):
         'python`) or that has an `if __name__ == "__main__":` block at module level (also '
         "when the prints sit in functions above it), or a module in a `scripts/` directory "
         "(repository helper scripts, django-extensions' `runscript` modules with their "
-        "`run()` function). Management commands are not scripts: "
+        "`run()` function), or a module that defines a module-level `main()` function (a "
+        "console-script entry point, which the installer's wrapper calls, so it has no "
+        "`__main__` block). Command-line programs are scripts too, with or without a "
+        "`__main__` block: a `fabfile.py`, or a module that imports `invoke`, `fabric`, "
+        "`click`, `typer` or `argparse` at module level and uses it (an `@task` function, a "
+        "`click.command`/`typer.Typer()` app, an `argparse.ArgumentParser(...)` built "
+        "anywhere in the module); an import alone is not enough. Settings modules are "
+        "exempt as a whole: they run while Django loads, before logging is configured, so a "
+        "module logger there prints nothing and `print()` is the only way to say which "
+        "settings or environment were picked. Management commands are not scripts: "
         "there the message says `self.stdout.write(...)`."
     )
     VALID = [
@@ -675,8 +788,11 @@ class PrintCall(Rule):
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
-        """Not in test code or migrations, nor in standalone scripts."""
-        return not ctx.is_test and not ctx.is_migration and not _is_script(ctx)
+        """Not in test code, migrations or settings modules, nor in standalone scripts
+        and command-line programs."""
+        return (
+            not ctx.is_test and not ctx.is_migration and not ctx.is_settings and not _is_script(ctx)
+        )
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)

@@ -1054,7 +1054,18 @@ class DjangoPaginatorInDrf(_DrfViewScopes):
         "included) inside a DRF view class (see DJG601 for what counts as one) or an "
         "`@api_view` function is reported, at the call or at the name. Helper functions at "
         "module level that views call are not views and are left alone, as are plain Django "
-        "views and DRF pagination classes (which wrap Django's `Paginator` by design)."
+        "views and DRF pagination classes (which wrap Django's `Paginator` by design). "
+        "Detail endpoints are left alone: a `Paginator` in a `retrieve()` method or an "
+        "`@action(detail=True)` (`@detail_route`) method pages a list nested in one object "
+        "(a post's comments inside the post's response), which DRF's pagination classes do "
+        "not serve (they page the view's top-level list and raise 404 for a page out of "
+        "range, where such code usually falls back to the first or last page). So is any "
+        "method of the view that pages within the one object its URL names: it calls "
+        '`self.get_object()` or reads the `pk` URL keyword (`self.kwargs["pk"]`), as a '
+        "helper that `retrieve()` calls does (a `<parent>_pk` keyword of a nested route "
+        "names a parent of a list, and stays reported). List "
+        "endpoints (`list()`, `get()` of a list view, `@action(detail=False)`, `@api_view` "
+        "functions) are reported."
     )
     VALID = [
         Valid(
@@ -1091,12 +1102,29 @@ class DjangoPaginatorInDrf(_DrfViewScopes):
         #: ids of nodes of the chunk being walked that are not a use of ``Paginator``
         self.skip: set[int] = set()
         self.imports = 0
+        #: one entry per enclosing function: whether it is a detail endpoint of a view class
+        self.details: list[bool] = []
+        #: one entry per enclosing function: the function when it is a method of a view class
+        self.methods: list[cst.FunctionDef | None] = []
 
     def begin_chunk(self, index: int) -> None:
         """Forget the previous chunk's nodes: its tree is released once walked (in flake8
         runs), and a node of this chunk can get the id of one of them."""
         super().begin_chunk(index)
         self.skip.clear()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Enter a function: note detail endpoints (``retrieve()``, detail actions)."""
+        super().visit_FunctionDef(node)
+        in_class = len(self.scopes) > 1 and self.scopes[-2] is not None
+        self.details.append(in_class and _is_detail_endpoint(node))
+        self.methods.append(node if in_class else None)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Leave a function."""
+        super().leave_FunctionDef(node)
+        self.details.pop()
+        self.methods.pop()
 
     def _is_paginator(self, node: cst.BaseExpression) -> bool:
         name = dotted_name(node)
@@ -1110,9 +1138,11 @@ class DjangoPaginatorInDrf(_DrfViewScopes):
 
     def _check(self, node: cst.CSTNode, expr: cst.BaseExpression) -> None:
         view = self.drf_view()
-        if view is None or self.imports or id(expr) in self.skip:
+        if view is None or self.imports or id(expr) in self.skip or any(self.details):
             return
         if not self._is_paginator(expr):
+            return
+        if any(m is not None and _looks_up_one_object(m) for m in self.methods):
             return
         self.skip.add(id(expr))
         self.report(node, view=view[1])
@@ -1150,6 +1180,63 @@ class DjangoPaginatorInDrf(_DrfViewScopes):
     def visit_Name(self, node: cst.Name) -> None:
         """``Paginator`` used without a call (``pagination_class = Paginator``)."""
         self._check(node, node)
+
+
+def _is_detail_endpoint(node: cst.FunctionDef) -> bool:
+    """A view method serving one object: ``retrieve()``, ``@action(detail=True)`` or
+    ``@detail_route(...)`` (DRF before 3.10)."""
+    if node.name.value == "retrieve":
+        return True
+    for decorator in node.decorators:
+        call = decorator.decorator
+        if not isinstance(call, cst.Call):
+            continue
+        name = (dotted_name(call.func) or "").rsplit(".", 1)[-1]
+        if name == "detail_route":
+            return True
+        if name == "action" and any(
+            arg.keyword is not None
+            and arg.keyword.value == "detail"
+            and isinstance(arg.value, cst.Name)
+            and arg.value.value == "True"
+            for arg in call.args
+        ):
+            return True
+    return False
+
+
+def _looks_up_one_object(method: cst.FunctionDef) -> bool:
+    """Whether a view method works on the one object its URL names: it calls
+    ``self.get_object()`` or reads the ``pk`` URL keyword (``self.kwargs["pk"]``,
+    ``self.kwargs.get("pk")``, ``kwargs["pk"]``). Only run when a finding is due."""
+    stack: list[cst.CSTNode] = [method.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            name = dotted_name(node.func)
+            if name == "self.get_object":
+                return True
+            if (
+                name in ("self.kwargs.get", "kwargs.get")
+                and node.args
+                and _is_pk_string(node.args[0].value)
+            ):
+                return True
+        elif isinstance(node, cst.Subscript) and _is_pk_subscript(node):
+            return True
+        stack.extend(node.children)
+    return False
+
+
+def _is_pk_subscript(node: cst.Subscript) -> bool:
+    """``self.kwargs["pk"]`` or ``kwargs["pk"]``."""
+    return dotted_name(node.value) in ("self.kwargs", "kwargs") and any(
+        isinstance(e.slice, cst.Index) and _is_pk_string(e.slice.value) for e in node.slice
+    )
+
+
+def _is_pk_string(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.SimpleString) and node.value[1:-1] == "pk"
 
 
 # -- DJG604 ----------------------------------------------------------------------------------
