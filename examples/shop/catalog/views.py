@@ -35,3 +35,11 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     queryset = Product.objects.all()
     serializer_class = ProductSerializer
+
+
+def apply_discount(request: HttpRequest, percent: int) -> HttpResponse:
+    """Lower every product's price by ``percent``."""
+    for product in Product.objects.all():
+        product.price = product.price * (100 - percent) / 100
+        product.save()
+    return HttpResponse("done")

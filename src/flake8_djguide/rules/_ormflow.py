@@ -1,4 +1,4 @@
-"""Queryset data flow for the ORM rules (DJG201-DJG204, DJG206, DJG207).
+"""Queryset data flow for the ORM rules (DJG201-DJG204, DJG206-DJG208).
 
 One analysis per parsed chunk, shared by the rules through the file context.
 It walks each function (and the module and class bodies) itself, in source
@@ -2184,7 +2184,7 @@ class Analysis:
         else:
             remedy = "delete them with one `filter(pk__in=...).delete()`"
         self.report(
-            "DJG202",
+            "DJG208",
             call,
             f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
@@ -2265,7 +2265,7 @@ class Analysis:
             else:
                 remedy = f"delete the links with one `{through}.objects.filter(...).delete()`"
         self.report(
-            "DJG202",
+            "DJG208",
             call,
             f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
@@ -2292,7 +2292,7 @@ class Analysis:
         else:
             remedy = "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
         self.report(
-            "DJG202",
+            "DJG208" if method in WRITES else "DJG202",
             node,
             f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
