@@ -9,17 +9,17 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flake8_djguide.cli import main
-from flake8_djguide.plugin import Plugin
 from flake8_djguide.registry import all_rules
 from flake8_djguide.selection import Selection
 from flake8_djguide.syntax import newer_syntax, newer_syntax_hint
 from tests.robust import flake8_options
+
+pytestmark = pytest.mark.usefixtures("keep_plugin_state", "imports_left_unsorted")
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -39,27 +39,6 @@ def show(post: Post) -> None:
 
 __all__ = ["show"]
 '''
-
-
-@pytest.fixture(autouse=True)
-def _imports_left_unsorted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests show the fixes alone; tests/test_fix_cli.py tests the sorting with ruff."""
-    from flake8_djguide import importsort
-
-    monkeypatch.setattr(importsort.ImportSorter, "sort", lambda self, path, before, after: after)
-    monkeypatch.setattr(importsort, "find_ruff", lambda: "ruff")
-
-
-@pytest.fixture(autouse=True)
-def _keep_plugin_state() -> Iterator[None]:
-    saved = {
-        name: getattr(Plugin, name)
-        for name in vars(Plugin)
-        if name.startswith("_") and not name.startswith("__")
-    }
-    yield
-    for name, value in saved.items():
-        setattr(Plugin, name, value)
 
 
 @pytest.fixture

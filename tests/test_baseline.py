@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,8 @@ import pytest
 from flake8_djguide import baseline
 from flake8_djguide.plugin import Plugin
 from tests.util import lint, settings_with
+
+pytestmark = pytest.mark.usefixtures("keep_plugin_state")
 
 # A services module shaped like the ones in real Django projects (a module logger, a
 # service function per use case), with debugging left-overs: print() calls (DJG006) and a
@@ -82,14 +83,6 @@ def refund(order: Order) -> None:
 '''
 
 FLAKE8 = ["--isolated", "--jobs=1", "--select=DJG", "--extend-ignore=DJG4"]
-
-
-@pytest.fixture(autouse=True)
-def _restore_plugin_state() -> Iterator[None]:
-    """``baseline.main`` runs flake8 in this process, which configures the plugin class."""
-    saved = (Plugin._overrides, Plugin._options, Plugin._engines, Plugin._selection)
-    yield
-    Plugin._overrides, Plugin._options, Plugin._engines, Plugin._selection = saved
 
 
 @pytest.fixture

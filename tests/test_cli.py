@@ -6,15 +6,15 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flake8_djguide.cli import main
 from flake8_djguide.docs import render_rule
-from flake8_djguide.plugin import Plugin
 from flake8_djguide.registry import all_rules, by_code
+
+pytestmark = pytest.mark.usefixtures("keep_plugin_state", "imports_left_unsorted")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,28 +22,6 @@ RELATIVE = "from .models import Post\nfrom . import forms\n"
 RELATIVE_FIXED = "from shop.blog.models import Post\nfrom shop.blog import forms\n"
 LOGGER = 'import logging\n\nlogger = logging.getLogger("blog")\n'
 LOGGER_FIXED = "import logging\n\nlogger = logging.getLogger(__name__)\n"
-
-
-@pytest.fixture(autouse=True)
-def _keep_plugin_state() -> Iterator[None]:
-    """flake8's option parsing configures the Plugin class; undo it after each test."""
-    saved = {
-        name: getattr(Plugin, name)
-        for name in vars(Plugin)
-        if name.startswith("_") and not name.startswith("__")
-    }
-    yield
-    for name, value in saved.items():
-        setattr(Plugin, name, value)
-
-
-@pytest.fixture(autouse=True)
-def _imports_left_unsorted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests show the fixes alone; tests/test_fix_cli.py tests the sorting with ruff."""
-    from flake8_djguide import importsort
-
-    monkeypatch.setattr(importsort.ImportSorter, "sort", lambda self, path, before, after: after)
-    monkeypatch.setattr(importsort, "find_ruff", lambda: "ruff")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -325,21 +324,7 @@ def _adoption_script() -> object:
     return module
 
 
-@pytest.fixture
-def _restore_plugin_state() -> Iterator[None]:
-    from flake8_djguide.plugin import Plugin
-
-    saved = {
-        name: getattr(Plugin, name)
-        for name in vars(Plugin)
-        if name.startswith("_") and not name.startswith("__")
-    }
-    yield
-    for name, value in saved.items():
-        setattr(Plugin, name, value)
-
-
-@pytest.mark.usefixtures("_restore_plugin_state")
+@pytest.mark.usefixtures("keep_plugin_state")
 def test_the_adoption_measurement_on_the_example_project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flake8_djguide import importsort
 from flake8_djguide.cli import main
-from flake8_djguide.plugin import Plugin
+
+pytestmark = pytest.mark.usefixtures("keep_plugin_state")
 
 RUFF = importsort.find_ruff()
 needs_ruff = pytest.mark.skipif(RUFF is None, reason="ruff is not installed")
@@ -51,18 +51,6 @@ FLAKE8_CONFIG = "[flake8]\nmax-line-length = 100\nextend-ignore = DJG4\n"
 RUFF_CONFIG = (
     '[tool.ruff]\nline-length = 100\n\n[tool.ruff.lint.isort]\nknown-first-party = ["shop"]\n'
 )
-
-
-@pytest.fixture(autouse=True)
-def _keep_plugin_state() -> Iterator[None]:
-    saved = {
-        name: getattr(Plugin, name)
-        for name in vars(Plugin)
-        if name.startswith("_") and not name.startswith("__")
-    }
-    yield
-    for name, value in saved.items():
-        setattr(Plugin, name, value)
 
 
 @pytest.fixture

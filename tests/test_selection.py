@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,8 @@ from flake8_djguide.plugin import Plugin
 from flake8_djguide.registry import all_rules
 from flake8_djguide.selection import Selection
 from tests.robust import flake8_options
+
+pytestmark = pytest.mark.usefixtures("keep_plugin_state")
 
 VIEWS = '''"""Views."""
 
@@ -33,18 +34,6 @@ def show() -> None:
 
 DEFAULT = sorted(rule.CODE for rule in all_rules() if not rule.OPT_IN)
 OPT_IN = sorted(rule.CODE for rule in all_rules() if rule.OPT_IN)
-
-
-@pytest.fixture(autouse=True)
-def _keep_plugin_state() -> Iterator[None]:
-    saved = {
-        name: getattr(Plugin, name)
-        for name in vars(Plugin)
-        if name.startswith("_") and not name.startswith("__")
-    }
-    yield
-    for name, value in saved.items():
-        setattr(Plugin, name, value)
 
 
 @pytest.fixture
