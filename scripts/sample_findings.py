@@ -251,6 +251,17 @@ def tally(
     return {code: dict(table[code]) for code in sorted(table)}
 
 
+def _tally_row(label: str, count: Counter[str] | dict[str, int]) -> str:
+    """One row of the per-code table: counts and precision (debatable counted as wrong)."""
+    judged = sum(count.get(verdict, 0) for verdict in VERDICTS)
+    precision = f"{100 * count.get('correct', 0) / judged:.0f}%" if judged else "-"
+    return (
+        f"| {label} | {count.get('fired', 0)} | {count.get('sampled', 0)} | "
+        f"{count.get('correct', 0)} | {count.get('wrong', 0)} | "
+        f"{count.get('debatable', 0)} | {precision} |"
+    )
+
+
 def render(
     findings: Sequence[Finding],
     rows: Sequence[tuple[Finding, str, str]],
@@ -275,21 +286,9 @@ def render(
     ]
     total: Counter[str] = Counter()
     for code, count in counts.items():
-        judged = sum(count.get(verdict, 0) for verdict in VERDICTS)
-        precision = f"{100 * count.get('correct', 0) / judged:.0f}%" if judged else "-"
-        out.append(
-            f"| {code} | {count.get('fired', 0)} | {count.get('sampled', 0)} | "
-            f"{count.get('correct', 0)} | {count.get('wrong', 0)} | "
-            f"{count.get('debatable', 0)} | {precision} |"
-        )
+        out.append(_tally_row(code, count))
         total.update(count)
-    judged = sum(total.get(verdict, 0) for verdict in VERDICTS)
-    precision = f"{100 * total.get('correct', 0) / judged:.0f}%" if judged else "-"
-    out.append(
-        f"| **all** | {total.get('fired', 0)} | {total.get('sampled', 0)} | "
-        f"{total.get('correct', 0)} | {total.get('wrong', 0)} | "
-        f"{total.get('debatable', 0)} | {precision} |"
-    )
+    out.append(_tally_row("**all**", total))
     out += ["", "Findings per project:", ""]
     out.append("| code | " + " | ".join(projects) + " |")
     out.append("|---|" + "---:|" * len(projects))
