@@ -50,7 +50,8 @@ class AnalysisBase:
 
         def _fresh(self, qs: QS) -> bool: ...
 
-        def evaluate(self, node: cst.CSTNode, scope: Scope, quiet: bool) -> Value: ...
+        def evaluate(self, node: cst.CSTNode, scope: Scope, quiet: bool) -> Value:
+            """The value of an expression; unless ``quiet``, also report and visit its parts."""
 
         def _as_queryset(self, value: Value, text: str) -> QS | None: ...
 
@@ -84,13 +85,16 @@ class AnalysisBase:
             self, cls: ClassInfo, name: str, call: cst.Call | None, scope: Scope
         ) -> Value: ...
 
-        def class_attr_queryset(self, cls: ClassInfo) -> Value: ...
+        def class_attr_queryset(self, cls: ClassInfo) -> Value:
+            """The value of the class attribute ``queryset``."""
 
-        def class_queryset(self, cls: ClassInfo) -> Value: ...
+        def class_queryset(self, cls: ClassInfo) -> Value:
+            """What ``self.get_queryset()`` returns in ``cls``."""
 
         def returns_of(
             self, method: cst.FunctionDef, cls: ClassInfo
-        ) -> list[tuple[cst.BaseExpression, Value]]: ...
+        ) -> list[tuple[cst.BaseExpression, Value]]:
+            """``(returned expression, value)`` for each ``return`` of a method."""
 
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
 
