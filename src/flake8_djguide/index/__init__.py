@@ -159,7 +159,11 @@ def build(
     the index built before flake8 forks its workers, which each hold a copy.
     """
     modules, raw, result = _collect(root, cache_dir, source_roots, limit)
-    digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
+    # a checked file's facts (module_facts) have no function summaries: compare without
+    digests = {
+        module: hash(facts_text({k: v for k, v in facts.items() if k != "functions"}))
+        for module, facts in raw.items()
+    }
     index = link(modules.items())
     if not compact:
         return ProjectIndex(index, digests, result, modules=modules)

@@ -22,10 +22,11 @@ import ast
 from typing import Any
 
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
+from flake8_djguide.index.functions import function_summaries
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 6  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 7  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -370,11 +371,20 @@ def needs_parse(data: bytes, package: bool = False) -> bool:
 
 
 def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
-    """The facts of a module given as bytes; empty facts when it does not parse."""
-    if not needs_parse(data, package):
+    """The facts of a module given as bytes; empty facts when it does not parse.
+
+    Beside :func:`module_facts`, ``functions``: the summaries of its functions
+    (:mod:`flake8_djguide.index.functions`), kept only in the index (a checked file's
+    own functions are summarised from its tree when a rule needs one)."""
+    classes = needs_parse(data, package)
+    if not classes and b"def " not in data:
         return {"imports": {}, "classes": []}
     try:
         tree = parse_quietly(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {"imports": {}, "classes": []}
-    return module_facts(tree)
+    facts = module_facts(tree) if classes else {"imports": {}, "classes": []}
+    summaries = function_summaries(tree)
+    if summaries:
+        facts["functions"] = summaries
+    return facts

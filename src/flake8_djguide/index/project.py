@@ -196,9 +196,13 @@ class Index:
         #: module name -> facts
         self.modules = dict(modules)
         self.classes: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        #: qualified function or method name -> its summary (index.functions)
+        self.functions: dict[str, dict[str, Any]] = {}
         for module, facts in self.modules.items():
             for cls in facts.get("classes", ()):
                 self.classes[f"{module}.{cls['name']}"] = (module, cls)
+            for name, summary in facts.get("functions", {}).items():
+                self.functions[f"{module}.{name}"] = summary
         #: modules defining classes (also after :meth:`compact`)
         self.class_modules = {
             module for module, facts in self.modules.items() if facts.get("classes")

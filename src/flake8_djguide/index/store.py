@@ -353,8 +353,31 @@ def valid_facts(facts: object) -> bool:
             ok = _encoded_map(item)
         elif key == "auth_user_model":
             ok = type(item) is str
+        elif key == "functions":
+            ok = type(item) is dict and all(_valid_summary(s) for s in item.values())
         else:
             ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _valid_summary(value: object) -> bool:
+    """A function summary (:mod:`flake8_djguide.index.functions`)."""
+    if type(value) is not dict or not _strings(value.get("p")):
+        return False
+    size = len(value["p"])
+    for key, item in value.items():
+        if key in ("r", "rows"):
+            ok = (
+                type(item) is list
+                and len(item) == size
+                and all(type(c) is list and all(_strings(x) for x in c) for c in item)
+            )
+        elif key == "q":
+            ok = _strings(item) and len(item) == 2
+        else:
+            ok = key in ("p", "prop") and (key == "p" or item == 1)
         if not ok:
             return False
     return True

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from flake8_djguide.index import FileIndex
 from flake8_djguide.index.querysets import Path
+from flake8_djguide.orm.calls import Calls
 from flake8_djguide.orm.drf import DrfViews
 from flake8_djguide.orm.expressions import Expressions
 from flake8_djguide.orm.interpreter import Statements
@@ -35,7 +36,7 @@ def analysis_for(ctx: FileContext, module: cst.Module) -> Analysis:
     return found
 
 
-class Analysis(Statements, Expressions, RowReads, Summaries, DrfViews, SqlChecks):
+class Analysis(Statements, Expressions, RowReads, Calls, Summaries, DrfViews, SqlChecks):
     """Walks one chunk and records the ORM findings of every code."""
 
     def __init__(self, ctx: FileContext, module: cst.Module) -> None:

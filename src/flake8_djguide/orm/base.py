@@ -9,7 +9,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index import FileIndex, get_index
-from flake8_djguide.index.project import Index
+from flake8_djguide.index.project import Index, Relation
 from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.values import Finding
 
@@ -97,6 +97,24 @@ class AnalysisBase:
             """``(returned expression, value)`` for each ``return`` of a method."""
 
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
+
+        def _global(self, name: str, scope: Scope) -> bool: ...
+
+        def _live(self, item: Item) -> bool: ...
+
+        def _covered(self, item: Item, path: Path, relation: Relation | None) -> bool: ...
+
+        def _assigned(self, item: Item) -> set[str]: ...
+
+        def _call_for(self, item: Item, path: Path, relation: Relation | None) -> str: ...
+
+        def _function_call(self, call: cst.Call, name: str, scope: Scope) -> None: ...
+
+        def _self_call(self, cls: ClassInfo, name: str, call: cst.Call, scope: Scope) -> None: ...
+
+        def _instance_call(
+            self, item: Item, name: str, node: cst.CSTNode, call: cst.Call | None
+        ) -> None: ...
 
         def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
 

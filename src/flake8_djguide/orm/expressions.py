@@ -231,6 +231,8 @@ class Expressions(AnalysisBase):
             value = self._name(name, scope, None)
             if isinstance(value, ModelClass) and value.model is not None:
                 return Item(value.model, EMPTY, code_of(call), origin="new")
+            if value is None and not quiet:
+                self._function_call(call, name, scope)
         return None
 
     def _as_queryset(self, value: Value, text: str) -> QS | None:
@@ -299,6 +301,8 @@ class Expressions(AnalysisBase):
                 return ModelClass(found, found.name) if found is not None else None
             return self._related(value, name, call, scope, quiet)
         if isinstance(value, SelfRef):
+            if call is not None and not quiet:
+                self._self_call(value.cls, name, call, scope)
             return self._self_attr(value.cls, name, call, scope)
         if isinstance(value, SuperRef):
             if name == "get_queryset" and call is not None:

@@ -273,6 +273,7 @@ class Statements(AnalysisBase):
         frame = Frame(
             node,
             targets=set(_target_names(node.target)),
+            iter=node.iter,
             bounded=self._bounded(node.iter, scope),
             chunked=isinstance(node.iter, cst.Call)
             and isinstance(node.iter.func, cst.Name)
@@ -372,6 +373,7 @@ class Statements(AnalysisBase):
             frame = Frame(
                 node,
                 targets=set(_target_names(for_in.target)),
+                iter=for_in.iter,
                 bounded=self._bounded(for_in.iter, scope),
             )
             parts: list[cst.CSTNode] = [*for_in.ifs]

@@ -100,6 +100,8 @@ class RowReads(AnalysisBase):
                 if not quiet and call is None and self._live(item) and not item.prefix:
                     self._deferred(item, name, node)
                 return None
+            if model is not None and not quiet and self._live(item):
+                self._instance_call(item, name, node, call)
             if model is not None and model.complete:
                 return None
             following = links[index + 1] if index + 1 < len(links) else None

@@ -157,6 +157,7 @@ class Frame:
     assigned_attrs: set[str] = field(default_factory=set)  # p.<rel> = ... in the body
     chunked: bool = False  # ``for start in range(a, b, step)``: one batch per iteration
     condition: frozenset[str] = frozenset()  # names a ``while`` condition reads
+    iter: cst.CSTNode | None = None  # the iterated expression in the loop header
 
 
 @dataclass

@@ -22,6 +22,7 @@ from flake8_djguide.helpers import (
     string_value,
 )
 from flake8_djguide.index.querysets import EVALUATING
+from flake8_djguide.orm.calls import summarised_call
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 
@@ -211,6 +212,14 @@ def _n_plus_one_trigger(node: ast.AST, ctx: FileContext) -> bool:
                 and isinstance(sub.value, ast.Name)
                 and sub.value.id in names
                 and not sub.attr.endswith("_id")
+            ) or (
+                # a per-row call of a project function that reads relations of its argument
+                isinstance(sub, ast.Call)
+                and any(
+                    isinstance(a, ast.Name) and a.id in names
+                    for a in (*sub.args, *(k.value for k in sub.keywords))
+                )
+                and summarised_call(sub, ctx, "r")
             ):
                 accessed = True
                 break
@@ -236,7 +245,15 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
                     queries = True
             elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
                 queries = True
+            if isinstance(sub, ast.Call) and summarised_call(sub, ctx, "q"):
+                return True  # a project function that runs a query on every call
     return saves or (queries and _has_queryset_source(ctx))
+
+
+def _rows_call_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    """A call passing something to a project function that reads relations of each row
+    of its parameter."""
+    return bool(node.args or node.keywords) and summarised_call(node, ctx, "rows")
 
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
@@ -561,6 +578,7 @@ class NPlusOneRelation(_FlowRule):
         ast.SetComp: _n_plus_one_trigger,
         ast.GeneratorExp: _n_plus_one_trigger,
         ast.DictComp: _n_plus_one_trigger,
+        ast.Call: _rows_call_trigger,
     }
 
     @classmethod

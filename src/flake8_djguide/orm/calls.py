@@ -1,0 +1,301 @@
+"""Calls of project functions (:class:`Calls`): what a called function, method or model
+``@property`` does with its arguments, from its summary
+(:mod:`flake8_djguide.index.functions`: the index's for other modules, the checked
+file's own tree for this one), and the N+1 findings that makes:
+
+- a per-row call (``for p in qs: label(p)``) to a function reading a relation of its
+  argument (or of ``self``, for a model method or property) that the loop's queryset
+  does not load: DJG201 at the loop's queryset, naming the function and the relation;
+- a call in a loop to a function that always runs a query: DJG202 at the call;
+- a queryset passed to a function that iterates its parameter and reads a relation of
+  each row the queryset does not load: DJG201 at the argument.
+
+A summary only ever tells what the function surely does; an argument whose model is
+unknown, a starred argument, or a parameter the function assigns again tells nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from flake8_djguide.index.functions import find_function, function_summaries, summarise
+from flake8_djguide.index.querysets import lookup_text
+from flake8_djguide.orm.base import AnalysisBase
+from flake8_djguide.orm.nodes import code_of
+from flake8_djguide.orm.values import QS, REQUERY, SERVED, Item
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.context import FileContext
+    from flake8_djguide.index.project import Model
+    from flake8_djguide.orm.scope import ClassInfo, Scope
+else:
+    from flake8_djguide._lazy import cst
+
+Summary = dict[str, Any]
+#: Loop variables that name a batch of rows: a query per batch is the point of the loop.
+_BATCH_WORDS = ("batch", "chunk", "page", "slice")
+
+
+class Calls(AnalysisBase):
+    """Calls of project functions and methods, through their summaries."""
+
+    # -- finding summaries ---------------------------------------------------------------------
+
+    def summary(self, qualname: str) -> Summary | None:
+        """The summary of the function or method ``qualname`` (``module.f``,
+        ``module.Class.f``): from this file's tree for its own, else from the index."""
+        module = self.file_index.module
+        if qualname.startswith(module + "."):
+            local = qualname[len(module) + 1 :]
+            memo: dict[str, Summary | None] = self.ctx.__dict__.setdefault("_djguide_summaries", {})
+            if local not in memo:
+                tree = getattr(self.ctx, "tree", None)
+                function = find_function(tree, local) if isinstance(tree, ast.Module) else None
+                memo[local] = summarise(function) if function is not None else None
+            return memo[local]
+        return self.index.functions.get(qualname)
+
+    def _model_summary(self, model: Model, name: str) -> Summary | None:
+        """The summary of a model's method ``name``, defined in it or in a project base."""
+        qualname = model.qualname
+        for _ in range(4):
+            found = self.summary(f"{qualname}.{name}")
+            if found is not None:
+                return found
+            entry = self.index.classes.get(qualname)
+            if entry is None:
+                return None
+            bases = [b for b in entry[1].get("bases", ()) if b]
+            parents = [self.index.resolve(entry[0], b) for b in bases]
+            parents = [p for p in parents if p in self.index.models]
+            if len(parents) != 1:
+                return None
+            qualname = parents[0]
+        return None
+
+    # -- the calls -------------------------------------------------------------------------------
+
+    def _function_call(self, call: cst.Call, name: str, scope: Scope) -> None:
+        """``helper(...)``: a module-level function of the project."""
+        if name in scope.records or name in scope.opaque or not self._global(name, scope):
+            return
+        qualname = self.index.resolve(self.file_index.module, name)
+        summary = self.summary(qualname)
+        if summary is not None:
+            self._summarised_call(call, f"{name}()", summary, 0, scope)
+
+    def _self_call(self, cls: ClassInfo, name: str, call: cst.Call, scope: Scope) -> None:
+        """``self.helper(...)``: a method defined in the class itself."""
+        method = cls.methods.get(name)
+        if method is None:
+            return
+        decorators = {code_of(d.decorator) for d in method.decorators}
+        if "classmethod" in decorators or "property" in decorators:
+            return
+        offset = 0 if "staticmethod" in decorators else 1
+        summary = self.summary(f"{self.file_index.module}.{cls.name}.{name}")
+        if summary is not None:
+            self._summarised_call(call, f"self.{name}()", summary, offset, scope)
+
+    def _instance_call(
+        self, item: Item, name: str, node: cst.CSTNode, call: cst.Call | None
+    ) -> None:
+        """``p.label()`` or ``p.label`` (a ``@property``) of a model instance in a loop."""
+        if item.model is None or item.frame is None:
+            return
+        summary = self._model_summary(item.model, name)
+        if summary is None or (call is None) != bool(summary.get("prop")):
+            return
+        reads = summary.get("r")
+        if reads and reads[0]:
+            text = f"{item.model.name}.{name}" + ("" if call is None else "()")
+            for chain in reads[0]:
+                self._row_read(item, chain, text, call or node)
+
+    def _summarised_call(
+        self, call: cst.Call, text: str, summary: Summary, offset: int, scope: Scope
+    ) -> None:
+        params: list[str] = summary["p"]
+        if any(arg.star for arg in call.args):
+            return
+        position = offset
+        for arg in call.args:
+            if arg.keyword is None:
+                index = position
+                position += 1
+            elif arg.keyword.value in params:
+                index = params.index(arg.keyword.value)
+            else:
+                continue
+            if index >= len(params):
+                continue
+            reads = summary.get("r", [])[index] if "r" in summary else []
+            rows = summary.get("rows", [])[index] if "rows" in summary else []
+            if not reads and not rows:
+                continue
+            value = self.evaluate(arg.value, scope, quiet=True)
+            if isinstance(value, Item) and reads:
+                for chain in reads:
+                    self._row_read(value, chain, text, call)
+            elif isinstance(value, QS) and rows:
+                self._passed_rows(value, arg.value, rows, text)
+        if summary.get("q"):
+            self._summarised_query(call, text, summary)
+
+    # -- what the summary says ----------------------------------------------------------------------
+
+    def _row_read(self, item: Item, chain: list[str], text: str, call: cst.CSTNode) -> None:
+        """A read of ``chain`` on ``item`` made by a called function (DJG201)."""
+        frame = item.frame
+        if frame is None or frame.iter is None or not self._live(item) or item.model is None:
+            return
+        model: Model | None = item.model
+        path = item.prefix
+        for position, link in enumerate(chain):
+            if model is None or link.endswith("()") or link.endswith("_id") or link == "pk":
+                return
+            relation = model.relation(link)
+            if relation is None:
+                return
+            path = (*path, link)
+            following = chain[position + 1] if position + 1 < len(chain) else None
+            if relation.many:
+                method = following[:-2] if following and following.endswith("()") else None
+                if method in REQUERY:
+                    self._per_row_query(item, call, text, path, method)
+                elif method in SERVED and not self._covered(item, path, relation):
+                    self._per_row_relation(item, text, path, relation)
+                return
+            if not self._covered(item, path, relation):
+                if position or link not in self._assigned(item):
+                    self._per_row_relation(item, text, path, relation)
+                return
+            model = self.index.models.get(relation.target) if relation.target else None
+
+    def _per_row_relation(
+        self, item: Item, text: str, path: tuple[str, ...], relation: Any
+    ) -> None:
+        key = (item.frame, path)
+        if key in self._seen_paths or item.frame is None or item.frame.iter is None:
+            return
+        self._seen_paths.add(key)
+        node = item.frame.iter
+        self.report(
+            "DJG201",
+            node,
+            f"`{text}` reads relation `{lookup_text(path)}` of each row of `{code_of(node)}`, "
+            f"a query per row; add `.{self._call_for(item, path, relation)}` to that queryset",
+        )
+
+    def _per_row_query(
+        self, item: Item, call: cst.CSTNode, text: str, path: tuple[str, ...], method: str
+    ) -> None:
+        self.report(
+            "DJG201",
+            call,
+            f"`{code_of(call)}` runs a query once per row of `{item.text}`: `{text}` calls "
+            f"`.{method}()` on relation `{lookup_text(path)}` (it bypasses the prefetch cache); "
+            f'prefetch the rows with `prefetch_related(Prefetch("{lookup_text(path)}", '
+            "queryset=..., to_attr=...))` and read the list",
+        )
+
+    def _passed_rows(
+        self, qs: QS, node: cst.BaseExpression, chains: list[list[str]], text: str
+    ) -> None:
+        """A queryset passed to a function that reads relations of each of its rows."""
+        if (
+            qs.model is None
+            or qs.rows != "instances"
+            or qs.empty
+            or qs.new_rows
+            or qs.prefix
+            or qs.cov.opaque
+        ):
+            return
+        rows = Item(qs.model, qs.cov, qs.text)
+        for chain in chains:
+            link = chain[0]
+            if link.endswith("()") or link.endswith("_id"):
+                continue
+            relation = qs.model.relation(link)
+            if relation is None:
+                continue
+            if relation.many:
+                following = chain[1] if len(chain) > 1 else ""
+                if following[:-2] not in SERVED or not following.endswith("()"):
+                    continue
+            if self._covered(rows, (link,), relation):
+                continue
+            self.report(
+                "DJG201",
+                node,
+                f"`{code_of(node)}` is passed to `{text}`, which reads relation `{link}` of "
+                f"each of its rows, a query per row; add "
+                f"`.{self._call_for(rows, (link,), relation)}` to that queryset",
+            )
+            return
+
+    def _summarised_query(self, call: cst.CSTNode, text: str, summary: Summary) -> None:
+        """A call, in a loop, of a function that always runs a query (DJG202)."""
+        if not self.in_loop():
+            return
+        for frame in self.frames:
+            if frame.bounded or frame.suspended or frame.chunked:
+                continue
+            if any(word in name.lower() for name in frame.targets for word in _BATCH_WORDS):
+                return
+        root, method = summary["q"]
+        shown = (
+            f"{root}.objects...{method}()" if method != "iterate" else f"a loop over {root}.objects"
+        )
+        self.report(
+            "DJG202",
+            call,
+            f"`{code_of(call)}` runs a query on every iteration of the enclosing loop "
+            f"(`{text}` runs `{shown}`); fetch the rows once before the loop "
+            "(`filter(<field>__in=...)`) and pass them in",
+        )
+
+
+def summarised_names(ctx: FileContext) -> dict[str, Summary]:
+    """The names a call in this file may use to reach a summarised project function: its
+    imports and top-level functions (``helper``), and its classes' methods (``self.helper``),
+    each with its summary. For the rules' triggers; computed once per file."""
+    found: dict[str, Summary] | None = ctx.__dict__.get("_djguide_summarised")
+    if found is not None:
+        return found
+    found = {}
+    tree = getattr(ctx, "tree", None)
+    if isinstance(tree, ast.Module):
+        local = function_summaries(tree)
+        for key, summary in local.items():
+            found.setdefault(key.rpartition(".")[2], summary)
+        try:
+            from flake8_djguide.index import get_index
+
+            file_index = get_index(ctx)
+        except Exception:
+            file_index = None
+        if file_index is not None:
+            functions = file_index.index.functions
+            for name in ctx.info.imports:
+                if name not in found:
+                    summary = functions.get(file_index.index.resolve(file_index.module, name))
+                    if summary is not None:
+                        found[name] = summary
+    ctx.__dict__["_djguide_summarised"] = found
+    return found
+
+
+def summarised_call(node: ast.Call, ctx: FileContext, key: str = "") -> bool:
+    """Whether ``node`` calls (``f(...)``/``self.f(...)``/``obj.f(...)``) a summarised
+    project function (having ``key`` in its summary, when given) with an argument."""
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    if name is None:
+        return False
+    summary = summarised_names(ctx).get(name)
+    return summary is not None and (not key or key in summary)
