@@ -9,7 +9,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index import FileIndex, get_index
-from flake8_djguide.index.project import Index, Relation
+from flake8_djguide.index.project import Index, Model, Relation
 from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.values import Finding
 
@@ -99,6 +99,8 @@ class AnalysisBase:
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
 
         def _global(self, name: str, scope: Scope) -> bool: ...
+
+        def _class_model(self, cls: ClassInfo) -> Model | None: ...
 
         def _live(self, item: Item) -> bool: ...
 

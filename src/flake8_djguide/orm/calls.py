@@ -58,6 +58,12 @@ class Calls(AnalysisBase):
             return memo[local]
         return self.index.functions.get(qualname)
 
+    def _class_model(self, cls: ClassInfo) -> Model | None:
+        """The model a class of this file is (``self`` in its methods is then an instance)."""
+        if not self._may_name_a_class(cls.name):
+            return None
+        return self.index.models.get(f"{self.file_index.module}.{cls.name}")
+
     def _model_summary(self, model: Model, name: str) -> Summary | None:
         """The summary of a model's method ``name``, defined in it or in a project base."""
         qualname = model.qualname

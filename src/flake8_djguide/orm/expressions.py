@@ -133,7 +133,12 @@ class Expressions(AnalysisBase):
             if name in frame.targets:
                 return None
         if scope.cls is not None and getattr(scope, "self_name", None) == name:
+            model = self._class_model(scope.cls)
+            if model is not None:
+                return Item(model, EMPTY, name, origin="self")
             return SelfRef(scope.cls)
+        if name in scope.typed and name not in scope.records:
+            return scope.typed[name]
         if name in scope.records or name in scope.opaque:
             return scope.value_of(name)
         if not self._may_name_a_class(name):
@@ -289,6 +294,9 @@ class Expressions(AnalysisBase):
                 return None
             return self._method(value, name, call, scope, quiet)
         if isinstance(value, Item):
+            own = value.origin == "self" and not value.prefix
+            if own and call is not None and scope.cls is not None and not quiet:
+                self._self_call(scope.cls, name, call, scope)
             result = self._item_attr(value, name, node, call, links, index, scope, quiet)
             if call is not None and isinstance(result, RelManager):
                 return None

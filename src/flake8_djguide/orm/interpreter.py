@@ -9,7 +9,8 @@ import ast
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from flake8_djguide.helpers import dotted_name
+from flake8_djguide.helpers import dotted_name, string_value
+from flake8_djguide.index.querysets import EMPTY
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import (
     _ast_literal_collection,
@@ -96,9 +97,25 @@ class Statements(AnalysisBase):
         decorators = {dotted_name(d.decorator) for d in node.decorators}
         if cls is not None and names and "staticmethod" not in decorators:
             scope.self_name = names[0] if "classmethod" not in decorators else None  # type: ignore[attr-defined]
+        self._typed_params(node, scope)
         self._visit(node.body, scope)
         self.functions.pop()
         self.frames = saved
+
+    def _typed_params(self, node: cst.FunctionDef, scope: Scope) -> None:
+        """Parameters annotated with a model (``order: Order``, ``order: "Order"``): one
+        instance of it, whose related managers are known (never an optional or a union)."""
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.annotation is None:
+                continue
+            annotation = param.annotation.annotation
+            dotted = string_value(annotation) or dotted_name(annotation)
+            if not dotted or not dotted.replace(".", "").isidentifier():
+                continue
+            model = self.index.model_named(self.file_index.module, dotted)
+            if model is not None:
+                scope.typed[param.name.value] = Item(model, EMPTY, param.name.value, origin="get")
 
     def _class(self, node: cst.ClassDef) -> None:
         info = ClassInfo(node, self)

@@ -86,6 +86,8 @@ class Scope:
         # ``rows.append(x)`` / ``rows.extend(xs)``: what a list assigned ``[]`` holds
         self.fills: dict[str, list[Record]] = {}
         self.opaque: set[str] = set(params)
+        #: parameters annotated with a model: an instance of it (while not assigned again)
+        self.typed: dict[str, Item] = {}
         self._memo: dict[str, Value] = {}
         self._visiting: set[str] = set()
         for node in body:
