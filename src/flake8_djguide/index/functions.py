@@ -12,6 +12,9 @@ call of it does with its arguments, as far as the ORM rules care:
 - ``"q"``: ``[origin, method]`` when the body runs a query on every call
   (``return Line.objects.filter(...).count()`` in a statement of the body itself,
   not under an ``if``), ``origin`` being the model's name as written (``Line``);
+- ``"ret"``: the querysets it returns (encoded as in :mod:`flake8_djguide.index.extract`),
+  when every ``return`` gives a queryset built on a model's manager, directly or through
+  a local variable (each of its assignments, in every branch);
 - ``"prop"``: ``1`` for a ``@property``/``@cached_property``.
 
 A parameter that the body assigns again has no reads (what is read is then
@@ -48,7 +51,7 @@ _QUERYING = frozenset(
     }
 )
 _EVALUATING_CALLS = frozenset({"list", "len", "tuple", "set", "sorted", "sum", "any", "all"})
-_MANAGERS = frozenset({"objects", "_default_manager"})
+MANAGERS = frozenset({"objects", "_default_manager"})
 _PROPERTIES = frozenset({"property", "cached_property"})
 
 
@@ -137,7 +140,7 @@ def _manager_root(node: ast.AST) -> str | None:
         if isinstance(current, ast.Call):
             current = current.func
         elif isinstance(current, ast.Attribute):
-            if current.attr in _MANAGERS:
+            if current.attr in MANAGERS:
                 root = dotted_name(current.value)
                 if root is not None and root.rsplit(".", 1)[-1][:1].isupper():
                     return root
@@ -173,12 +176,127 @@ def _query(statement: ast.stmt) -> list[str] | None:
     return None
 
 
+_LOADING = frozenset(
+    {"select_related", "prefetch_related", "only", "defer", "values", "values_list"}
+)
+
+
+def _calls_in_chain(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+    current = node
+    while isinstance(current, (ast.Call, ast.Attribute)):
+        if isinstance(current, ast.Call):
+            if isinstance(current.func, ast.Attribute):
+                names.add(current.func.attr)
+            current = current.func
+        else:
+            current = current.value
+    return names
+
+
+def _chain_root(node: ast.AST) -> ast.AST:
+    current = node
+    while isinstance(current, (ast.Call, ast.Attribute)):
+        current = current.func if isinstance(current, ast.Call) else current.value
+    return current
+
+
+def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | None:
+    """The querysets a function returns, encoded (``["call", ...]`` chains on a model's
+    manager), when every ``return`` gives one: directly or through a local variable whose
+    every assignment does (``qs = qs.filter(...)`` in a branch keeps what ``qs`` loads).
+    ``None`` when some return is anything else, or a branch changes what is loaded."""
+    from flake8_djguide.index.extract import encode
+
+    returns: list[ast.expr] = []
+    assignments: dict[str, list[ast.expr]] = {}
+    other: set[str] = set()
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Return):
+            if node.value is None:
+                return None
+            returns.append(node.value)
+            continue
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                assignments.setdefault(target.id, []).append(node.value)
+                continue
+        if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.With)):
+            for sub in ast.walk(getattr(node, "target", node)):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    other.add(sub.id)
+        stack.extend(ast.iter_child_nodes(node))
+    if not returns:
+        return None
+    found: list[Any] = []
+    for value in returns:
+        values = [value]
+        if isinstance(value, ast.Name):
+            if value.id in other or value.id not in assignments:
+                return None
+            values = []
+            for assigned in assignments[value.id]:
+                root = _chain_root(assigned)
+                if isinstance(root, ast.Name) and root.id == value.id:
+                    if _calls_in_chain(assigned) & _LOADING:
+                        return None
+                    continue
+                values.append(assigned)
+        for candidate in values:
+            if _manager_root(candidate) is None or (
+                isinstance(candidate, ast.Call)
+                and isinstance(candidate.func, ast.Attribute)
+                and candidate.func.attr in _QUERYING
+            ):
+                return None
+            encoded = encode(candidate)
+            if encoded not in found:
+                found.append(encoded)
+    return found or None
+
+
 def _decorators(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     return [(dotted_name(d) or "").rsplit(".", 1)[-1] for d in function.decorator_list]
 
 
-def summarise(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any] | None:
-    """The summary of one function (see the module docstring), ``None`` when empty."""
+def rooted(encoded: Any, change: Any) -> Any:
+    """``encoded`` (a chain) with its root dotted name replaced by ``change(name)``."""
+    tag = encoded[0]
+    if tag == "call":
+        return ["call", rooted(encoded[1], change), *encoded[2:]]
+    if tag == "attr":
+        return ["attr", rooted(encoded[1], change), encoded[2]]
+    if tag == "ref":
+        return ["ref", change(encoded[1])]
+    return encoded
+
+
+def _qualify(imports: dict[str, str]) -> Any:
+    """A name of the module as its import origin (relative ones keep their dots), or
+    ``@name`` for a name the module defines."""
+
+    def change(dotted: str) -> str:
+        head, _, rest = dotted.partition(".")
+        origin = imports.get(head)
+        if origin is None:
+            return f"@{dotted}"
+        return f"{origin}.{rest}" if rest else origin
+
+    return change
+
+
+def summarise(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """The summary of one function (see the module docstring), ``None`` when empty.
+
+    With the module's ``imports``, the models of ``ret`` are named by their origin (as
+    the index keeps them); without, as written in the module."""
     args = function.args
     params = [a.arg for a in (*args.posonlyargs, *args.args)]
     decorators = _decorators(function)
@@ -203,6 +321,12 @@ def summarise(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any
             if query is not None:
                 summary["q"] = query
                 break
+    returned = _returned(function)
+    if returned is not None:
+        if imports is not None:
+            change = _qualify(imports)
+            returned = [rooted(encoded, change) for encoded in returned]
+        summary["ret"] = returned
     if not summary:
         return None
     summary["p"] = params
@@ -213,16 +337,19 @@ def summarise(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any
 
 def function_summaries(tree: ast.Module) -> dict[str, Any]:
     """The summaries of a module's functions and of its classes' methods."""
+    from flake8_djguide.index.extract import import_map
+
+    imports = import_map(tree)[0]
     found: dict[str, Any] = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            summary = summarise(node)
+            summary = summarise(node, imports)
             if summary is not None:
                 found[node.name] = summary
         elif isinstance(node, ast.ClassDef):
             for statement in node.body:
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    summary = summarise(statement)
+                    summary = summarise(statement, imports)
                     if summary is not None:
                         found[f"{node.name}.{statement.name}"] = summary
     return found

@@ -202,6 +202,8 @@ class Index:
             for cls in facts.get("classes", ()):
                 self.classes[f"{module}.{cls['name']}"] = (module, cls)
             for name, summary in facts.get("functions", {}).items():
+                if "ret" in summary:
+                    summary = {**summary, "ret": _qualified_returns(module, facts, summary["ret"])}
                 self.functions[f"{module}.{name}"] = summary
         #: modules defining classes (also after :meth:`compact`)
         self.class_modules = {
@@ -767,6 +769,18 @@ class Index:
     def class_kind(self, module: str, dotted: str) -> str | None:
         """The kind of the class a name used in ``module`` denotes."""
         return self.kind(self.resolve(module, dotted))
+
+
+def _qualified_returns(module: str, facts: Mapping[str, Any], returns: list[Any]) -> list[Any]:
+    """A summary's returned querysets with their models' names made absolute."""
+    from flake8_djguide.index.functions import rooted
+
+    def change(dotted: str) -> str:
+        if dotted.startswith("@"):
+            return f"{module}.{dotted[1:]}"
+        return absolute(module, dotted, facts.get("package"))
+
+    return [rooted(encoded, change) for encoded in returns]
 
 
 def _copy(relation: Relation) -> Relation:

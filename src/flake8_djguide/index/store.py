@@ -376,6 +376,8 @@ def _valid_summary(value: object) -> bool:
             )
         elif key == "q":
             ok = _strings(item) and len(item) == 2
+        elif key == "ret":
+            ok = type(item) is list and all(_valid_encoded(e) for e in item)
         else:
             ok = key in ("p", "prop") and (key == "p" or item == 1)
         if not ok:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
-from flake8_djguide.index.functions import find_function, function_summaries, summarise
-from flake8_djguide.index.querysets import lookup_text
+from flake8_djguide.index.functions import MANAGERS, find_function, function_summaries, summarise
+from flake8_djguide.index.querysets import KEEP_METHODS, apply, lookup_text
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import code_of
-from flake8_djguide.orm.values import QS, REQUERY, SERVED, Item
+from flake8_djguide.orm.summaries import _encoded_step, _flatten, manager_base, summary_coverage
+from flake8_djguide.orm.values import LOADING, QS, REQUERY, SERVED, Item, _merge_values
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from flake8_djguide.context import FileContext
     from flake8_djguide.index.project import Model
     from flake8_djguide.orm.scope import ClassInfo, Scope
+    from flake8_djguide.orm.values import Value
 else:
     from flake8_djguide._lazy import cst
 
@@ -84,14 +86,67 @@ class Calls(AnalysisBase):
 
     # -- the calls -------------------------------------------------------------------------------
 
-    def _function_call(self, call: cst.Call, name: str, scope: Scope) -> None:
-        """``helper(...)``: a module-level function of the project."""
+    def _function_call(self, call: cst.Call, name: str, scope: Scope, quiet: bool) -> Value:
+        """``helper(...)``: a module-level function of the project; what it returns."""
         if name in scope.records or name in scope.opaque or not self._global(name, scope):
-            return
+            return None
         qualname = self.index.resolve(self.file_index.module, name)
         summary = self.summary(qualname)
-        if summary is not None:
+        if summary is None:
+            return None
+        if not quiet:
             self._summarised_call(call, f"{name}()", summary, 0, scope)
+        returned = summary.get("ret")
+        if not returned:
+            return None
+        local = qualname.startswith(self.file_index.module + ".")
+        return self._returned(returned, local, code_of(call))
+
+    def _returned(self, returned: list[Any], local: bool, text: str) -> Value:
+        """The queryset a function returns: the union of what each ``return`` loads (its
+        models named as in this module when ``local``, else by qualified name)."""
+        values: list[Value] = []
+        for encoded in returned:
+            root, links = _flatten(encoded)
+            # the model's dotted name is split into links too: up to the manager
+            start = next(
+                (i for i, (kind, name) in enumerate(links) if kind == "attr" and name in MANAGERS),
+                None,
+            )
+            if root[:1] != ["ref"] or start is None or any(k != "attr" for k, _ in links[:start]):
+                return None
+            dotted = ".".join([root[1], *(name for _, name in links[:start])])
+            links = links[start:]
+            if local:
+                model = self.index.model_named(self.file_index.module, dotted)
+            else:
+                model = self.index.models.get(self.index._follow(dotted, 0))
+            if model is None or links[0][1] not in model.managers:
+                return None
+            manager = model.managers[links[0][1]]
+            coverage = manager_base(manager)
+            rows = "instances"
+            index = 1
+            while index < len(links):
+                kind, name = links[index]
+                if kind != "attr" or index + 1 >= len(links) or links[index + 1][0] != "call":
+                    return None
+                args, kwargs = links[index + 1][1]
+                if name in LOADING or name == "iterator":
+                    coverage = apply(coverage, _encoded_step(name, args, kwargs))
+                elif name in ("values", "values_list"):
+                    rows = "values"
+                elif name in manager.methods:
+                    inner = summary_coverage(manager, manager.methods[name].returns, coverage, 1)
+                    if inner is None:
+                        return None
+                    coverage, inner_rows = inner
+                    rows = "values" if inner_rows == "values" else rows
+                elif name not in KEEP_METHODS and name != "get_queryset":
+                    return None
+                index += 2
+            values.append(QS(model, coverage, text, rows=rows, manager=manager))
+        return _merge_values(values)
 
     def _self_call(self, cls: ClassInfo, name: str, call: cst.Call, scope: Scope) -> None:
         """``self.helper(...)``: a method defined in the class itself."""

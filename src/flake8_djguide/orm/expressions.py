@@ -236,8 +236,8 @@ class Expressions(AnalysisBase):
             value = self._name(name, scope, None)
             if isinstance(value, ModelClass) and value.model is not None:
                 return Item(value.model, EMPTY, code_of(call), origin="new")
-            if value is None and not quiet:
-                self._function_call(call, name, scope)
+            if value is None:
+                return self._function_call(call, name, scope, quiet)
         return None
 
     def _as_queryset(self, value: Value, text: str) -> QS | None:
