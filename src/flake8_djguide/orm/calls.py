@@ -24,7 +24,7 @@ from flake8_djguide.index.querysets import KEEP_METHODS, apply, lookup_text
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import code_of
 from flake8_djguide.orm.summaries import _encoded_step, _flatten, manager_base, summary_coverage
-from flake8_djguide.orm.values import LOADING, QS, REQUERY, SERVED, Item, _merge_values
+from flake8_djguide.orm.values import LOADING, QS, REQUERY, SERVED, WRITES, Item, _merge_values
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -117,10 +117,11 @@ class Calls(AnalysisBase):
                 return None
             dotted = ".".join([root[1], *(name for _, name in links[:start])])
             links = links[start:]
-            if local:
-                model = self.index.model_named(self.file_index.module, dotted)
-            else:
-                model = self.index.models.get(self.index._follow(dotted, 0))
+            model = (
+                self.index.model_named(self.file_index.module, dotted)
+                if local
+                else self.index.models.get(self.index._follow(dotted, 0))
+            )
             if model is None or links[0][1] not in model.managers:
                 return None
             manager = model.managers[links[0][1]]
@@ -310,14 +311,26 @@ class Calls(AnalysisBase):
                 return
         root, method = summary["q"]
         shown = (
-            f"{root}.objects...{method}()" if method != "iterate" else f"a loop over {root}.objects"
+            f"`{text}` iterates `{root}.objects...`"
+            if method == "iterate"
+            else f"`{text}` runs `{root}.objects...{method}()`"
         )
+        if method in WRITES:
+            code = "DJG208"
+            remedy = (
+                "collect the rows and write them once after the loop (`bulk_create()`, "
+                "`bulk_update()`, `filter(pk__in=...).update()`)"
+            )
+        else:
+            code = "DJG202"
+            remedy = (
+                "fetch the rows once before the loop (`filter(<field>__in=...)`) and pass them in"
+            )
         self.report(
-            "DJG202",
+            code,
             call,
             f"`{code_of(call)}` runs a query on every iteration of the enclosing loop "
-            f"(`{text}` runs `{shown}`); fetch the rows once before the loop "
-            "(`filter(<field>__in=...)`) and pass them in",
+            f"({shown}); {remedy}",
         )
 
 
