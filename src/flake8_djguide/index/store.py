@@ -379,7 +379,7 @@ def _valid_summary(value: object) -> bool:
         elif key == "ret":
             ok = type(item) is list and all(_valid_encoded(e) for e in item)
         else:
-            ok = key in ("p", "prop") and (key == "p" or item == 1)
+            ok = key == "p" or (key == "prop" and type(item) is int and item == 1)
         if not ok:
             return False
     return True

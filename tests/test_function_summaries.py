@@ -1,0 +1,161 @@
+"""Function summaries (:mod:`flake8_djguide.index.functions`): what they say of a
+function's body, how the index keeps them (qualified, cached, kept when compacted)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flake8_djguide.index import build
+from flake8_djguide.index.functions import function_summaries
+from flake8_djguide.index.store import valid_facts
+from tests.robust import ROOT
+
+SHOP = (ROOT / "tests" / "fixtures" / "projects" / "orm_shop").resolve()
+
+SOURCE = """
+import functools
+from catalog.models import Product
+from .models import Review
+
+
+def label(product, size):
+    return f"{product.category.name} {product.owner_id} {product.tags.count()}"
+
+
+def lines(products):
+    return [f"{p.brand.name}" for p in products]
+
+
+def count(product):
+    return Review.objects.filter(product=product).count()
+
+
+def maybe_count(product, cache):
+    if product.pk not in cache:
+        cache[product.pk] = Review.objects.filter(product=product).count()
+    return cache[product.pk]
+
+
+@functools.lru_cache
+def cached_count(product):
+    return Review.objects.filter(product=product).count()
+
+
+def rebound(product):
+    product = product.parent
+    return product.category.name
+
+
+def published():
+    return Product.objects.filter(status="published")
+
+
+def branches(user):
+    products = Product.objects.select_related("category")
+    if user.is_staff:
+        products = products.filter(status="published")
+    return products
+
+
+def loads_in_a_branch(user):
+    products = Product.objects.all()
+    if user.is_staff:
+        products = products.select_related("category")
+    return products
+
+
+def not_always_a_queryset(user):
+    if user.is_staff:
+        return Product.objects.all()
+    return []
+
+
+class Reviewable:
+    @property
+    def title(self):
+        return self.product.name
+
+    def plain(self):
+        return 1
+"""
+
+
+def _summaries() -> dict[str, Any]:
+    return function_summaries(ast.parse(SOURCE))
+
+
+def test_reads_rows_and_queries() -> None:
+    found = _summaries()
+    assert found["label"]["p"] == ["product", "size"]
+    assert found["label"]["r"][0] == [["category", "name"], ["owner_id"], ["tags", "count()"]]
+    assert found["label"]["r"][1] == []
+    assert found["lines"]["rows"] == [[["brand", "name"]]]
+    assert found["count"]["q"] == ["Review", "count"]
+    assert found["Reviewable.title"]["prop"] == 1
+    assert found["Reviewable.title"]["r"] == [[["product", "name"]]]
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("maybe_count", "q"),  # under an if: a memoized look-up
+        ("cached_count", "q"),  # lru_cache
+        ("rebound", "r"),  # the parameter is assigned again
+        ("not_always_a_queryset", "ret"),
+        ("plain", "r"),
+    ],
+)
+def test_what_is_not_sure_is_left_out(name: str, key: str) -> None:
+    found = _summaries().get(name, {})
+    assert not any(found.get(key, [])) if key == "r" else key not in found
+
+
+def test_returned_querysets_are_named_by_their_import_origin() -> None:
+    found = _summaries()
+    assert found["published"]["ret"] == [
+        [
+            "call",
+            ["ref", "catalog.models.Product.objects.filter"],
+            [],
+            {"status": ["str", "published"]},
+        ]
+    ]
+    # the branch only filters: what is returned is the first assignment
+    assert found["branches"]["ret"] == [
+        [
+            "call",
+            ["ref", "catalog.models.Product.objects.select_related"],
+            [["str", "category"]],
+            {},
+        ]
+    ]
+    assert "ret" not in found["loads_in_a_branch"]  # a branch loads more: not sure
+    assert "ret" not in found["count"]  # count() is no queryset
+
+
+def test_the_index_keeps_summaries_qualified_and_when_compacted(tmp_path: Path) -> None:
+    project = build(SHOP, tmp_path, compact=True)
+    functions = project.index.functions
+    assert functions["catalog.labels.category_label"]["r"] == [[["category", "name"], ["name"]]]
+    assert functions["catalog.labels.published_products"]["ret"][0][1] == [
+        "ref",
+        "catalog.models.Product.objects.filter",
+    ]
+    assert "catalog.labels" not in project.index.modules  # no classes: compacted away
+
+
+def test_valid_facts_checks_summaries() -> None:
+    good = {"imports": {}, "classes": [], "functions": {"f": {"p": ["a"], "r": [[["b"]]]}}}
+    assert valid_facts(good)
+    for bad in (
+        {"p": ["a"], "r": [[["b"]], []]},  # one list per parameter
+        {"p": ["a"], "q": ["Review"]},
+        {"p": ["a"], "prop": True},
+        {"p": ["a"], "other": 1},
+        {"r": [[["b"]]]},
+    ):
+        assert not valid_facts({"imports": {}, "classes": [], "functions": {"f": bad}}), bad
