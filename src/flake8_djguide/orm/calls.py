@@ -87,8 +87,10 @@ class Calls(AnalysisBase):
     # -- the calls -------------------------------------------------------------------------------
 
     def _function_call(self, call: cst.Call, name: str, scope: Scope, quiet: bool) -> Value:
-        """``helper(...)``: a module-level function of the project; what it returns."""
-        if name in scope.records or name in scope.opaque or not self._global(name, scope):
+        """``helper(...)`` or ``utils.helper(...)``: a module-level function of the project;
+        what it returns."""
+        head = name.partition(".")[0]
+        if head in scope.records or head in scope.opaque or not self._global(head, scope):
             return None
         qualname = self.index.resolve(self.file_index.module, name)
         summary = self.summary(qualname)
@@ -354,12 +356,24 @@ def summarised_names(ctx: FileContext) -> dict[str, Summary]:
         except Exception:
             file_index = None
         if file_index is not None:
-            functions = file_index.index.functions
+            index = file_index.index
+            functions = index.functions
+            by_module: dict[str, dict[str, Summary]] | None = index.__dict__.get(
+                "_djguide_by_module"
+            )
+            if by_module is None:
+                by_module = {}
+                for qualname, summary in functions.items():
+                    owner, _, last = qualname.rpartition(".")
+                    by_module.setdefault(owner, {})[last] = summary
+                index.__dict__["_djguide_by_module"] = by_module
             for name in ctx.info.imports:
-                if name not in found:
-                    summary = functions.get(file_index.index.resolve(file_index.module, name))
-                    if summary is not None:
-                        found[name] = summary
+                qualname = index.resolve(file_index.module, name)
+                summary = functions.get(qualname)
+                if summary is not None:
+                    found.setdefault(name, summary)
+                for last, summary in by_module.get(qualname, {}).items():
+                    found.setdefault(last, summary)  # ``utils.helper(...)``
     ctx.__dict__["_djguide_summarised"] = found
     return found
 

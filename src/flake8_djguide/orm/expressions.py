@@ -122,7 +122,18 @@ class Expressions(AnalysisBase):
                 and self.in_loop()
             ):
                 self._untyped_link_write(links[index - 1][2], payload, call, scope)
-            value = self._attr(value, payload, link_node, call, links, index, scope, quiet)
+            if (
+                value is None
+                and call is not None
+                and isinstance(root, cst.Name)
+                and all(kind == "attr" for kind, _, _ in links[:index])
+                and self._global(root.value, scope)
+            ):
+                # ``utils.helper(row)``: a function of an imported module
+                dotted = ".".join([root.value, *(name for _, name, _ in links[: index + 1])])
+                value = self._function_call(call, dotted, scope, quiet)
+            else:
+                value = self._attr(value, payload, link_node, call, links, index, scope, quiet)
             index += 2 if call is not None else 1
         return value
 
