@@ -55,9 +55,10 @@ MANAGERS = frozenset({"objects", "_default_manager"})
 _PROPERTIES = frozenset({"property", "cached_property"})
 
 
-def _chains(node: ast.AST, name: str) -> list[list[str]]:
-    """Attribute chains (at most two links) read on the name ``name`` inside ``node``."""
-    found: list[list[str]] = []
+def _chains(node: ast.AST, names: set[str]) -> dict[str, list[list[str]]]:
+    """Attribute chains (at most two links) read on each of ``names`` inside ``node``,
+    in one walk."""
+    found: dict[str, list[list[str]]] = {}
     seen: set[int] = set()
     for sub in ast.walk(node):
         if id(sub) in seen or not isinstance(sub, (ast.Attribute, ast.Call)):
@@ -75,12 +76,13 @@ def _chains(node: ast.AST, name: str) -> list[list[str]]:
                 current = current.value
             else:
                 break
-        if isinstance(current, ast.Name) and current.id == name and chain:
+        if isinstance(current, ast.Name) and current.id in names and chain:
             chain.reverse()
             short = chain[:2]
-            if short not in found:
-                found.append(short)
-    return found[:_MAX_CHAINS]
+            chains = found.setdefault(current.id, [])
+            if short not in chains and len(chains) < _MAX_CHAINS:
+                chains.append(short)
+    return found
 
 
 def _assigned(function: ast.AST) -> set[str]:
@@ -104,9 +106,10 @@ def _assigned(function: ast.AST) -> set[str]:
     return names
 
 
-def _row_chains(function: ast.AST, name: str) -> list[list[str]]:
-    """Chains read on the rows of ``for row in <name>`` (statement or comprehension)."""
-    found: list[list[str]] = []
+def _row_chains(function: ast.AST, names: set[str]) -> dict[str, list[list[str]]]:
+    """Chains read on the rows of ``for row in <name>`` (statement or comprehension), for
+    each of ``names``."""
+    found: dict[str, list[list[str]]] = {}
     for node in ast.walk(function):
         if isinstance(node, (ast.For, ast.AsyncFor)):
             loops: list[tuple[ast.AST, ast.AST, list[ast.AST]]] = [
@@ -122,15 +125,16 @@ def _row_chains(function: ast.AST, name: str) -> list[list[str]]:
         for iterable, target, body in loops:
             if not (
                 isinstance(iterable, ast.Name)
-                and iterable.id == name
+                and iterable.id in names
                 and isinstance(target, ast.Name)
             ):
                 continue
+            chains = found.setdefault(iterable.id, [])
             for part in body:
-                for chain in _chains(part, target.id):
-                    if chain not in found:
-                        found.append(chain)
-    return found[:_MAX_CHAINS]
+                for chain in _chains(part, {target.id}).get(target.id, ()):
+                    if chain not in chains and len(chains) < _MAX_CHAINS:
+                        chains.append(chain)
+    return found
 
 
 def _manager_root(node: ast.AST) -> str | None:
@@ -300,16 +304,11 @@ def summarise(
     args = function.args
     params = [a.arg for a in (*args.posonlyargs, *args.args)]
     decorators = _decorators(function)
-    rebound = _assigned(function)
-    reads: list[list[list[str]]] = []
-    rows: list[list[list[str]]] = []
-    for name in params:
-        if name in rebound:
-            reads.append([])
-            rows.append([])
-            continue
-        reads.append(_chains(function, name))
-        rows.append(_row_chains(function, name))
+    kept = set(params) - _assigned(function)
+    read_on = _chains(function, kept) if kept else {}
+    rows_of = _row_chains(function, kept) if kept else {}
+    reads = [read_on.get(name, []) for name in params]
+    rows = [rows_of.get(name, []) for name in params]
     summary: dict[str, Any] = {}
     if any(reads):
         summary["r"] = reads

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
-from flake8_djguide.index.functions import MANAGERS, find_function, function_summaries, summarise
+from flake8_djguide.index.functions import MANAGERS, find_function, summarise
 from flake8_djguide.index.querysets import KEEP_METHODS, apply, lookup_text
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import code_of
@@ -51,13 +51,7 @@ class Calls(AnalysisBase):
         ``module.Class.f``): from this file's tree for its own, else from the index."""
         module = self.file_index.module
         if qualname.startswith(module + "."):
-            local = qualname[len(module) + 1 :]
-            memo: dict[str, Summary | None] = self.ctx.__dict__.setdefault("_djguide_summaries", {})
-            if local not in memo:
-                tree = getattr(self.ctx, "tree", None)
-                function = find_function(tree, local) if isinstance(tree, ast.Module) else None
-                memo[local] = summarise(function) if function is not None else None
-            return memo[local]
+            return local_summary(self.ctx, qualname[len(module) + 1 :])
         return self.index.functions.get(qualname)
 
     def _class_model(self, cls: ClassInfo) -> Model | None:
@@ -336,19 +330,40 @@ class Calls(AnalysisBase):
         )
 
 
-def summarised_names(ctx: FileContext) -> dict[str, Summary]:
+def local_summary(ctx: FileContext, dotted: str) -> Summary | None:
+    """The summary of the checked file's function ``name`` or method ``Class.name``, from
+    its tree (once per file and function)."""
+    memo: dict[str, Summary | None] = ctx.__dict__.setdefault("_djguide_summaries", {})
+    if dotted not in memo:
+        tree = getattr(ctx, "tree", None)
+        function = find_function(tree, dotted) if isinstance(tree, ast.Module) else None
+        memo[dotted] = summarise(function) if function is not None else None
+    return memo[dotted]
+
+
+def summarised_names(ctx: FileContext) -> tuple[dict[str, Summary], dict[str, list[str]]]:
     """The names a call in this file may use to reach a summarised project function: its
-    imports and top-level functions (``helper``), and its classes' methods (``self.helper``),
-    each with its summary. For the rules' triggers; computed once per file."""
-    found: dict[str, Summary] | None = ctx.__dict__.get("_djguide_summarised")
+    imports (``helper``) and the functions of the modules it imports (``utils.helper``)
+    with their summaries, and its own functions and methods (``helper``,
+    ``self.helper``) by name, each summarised only when asked. For the rules' triggers;
+    computed once per file."""
+    found: tuple[dict[str, Summary], dict[str, list[str]]] | None = ctx.__dict__.get(
+        "_djguide_summarised"
+    )
     if found is not None:
         return found
-    found = {}
+    imported: dict[str, Summary] = {}
+    local: dict[str, list[str]] = {}
     tree = getattr(ctx, "tree", None)
     if isinstance(tree, ast.Module):
-        local = function_summaries(tree)
-        for key, summary in local.items():
-            found.setdefault(key.rpartition(".")[2], summary)
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                local.setdefault(node.name, []).append(node.name)
+            elif isinstance(node, ast.ClassDef):
+                for statement in node.body:
+                    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        local.setdefault(statement.name, []).append(f"{node.name}.{statement.name}")
+    if ctx.info.imports:
         try:
             from flake8_djguide.index import get_index
 
@@ -369,21 +384,23 @@ def summarised_names(ctx: FileContext) -> dict[str, Summary]:
                 index.__dict__["_djguide_by_module"] = by_module
             for name in ctx.info.imports:
                 qualname = index.resolve(file_index.module, name)
-                summary = functions.get(qualname)
-                if summary is not None:
-                    found.setdefault(name, summary)
+                own = functions.get(qualname)
+                if own is not None:
+                    imported.setdefault(name, own)
                 for last, summary in by_module.get(qualname, {}).items():
-                    found.setdefault(last, summary)  # ``utils.helper(...)``
+                    imported.setdefault(last, summary)  # ``utils.helper(...)``
+    found = (imported, local)
     ctx.__dict__["_djguide_summarised"] = found
     return found
 
 
 def summarised_call(node: ast.Call, ctx: FileContext, key: str = "") -> bool:
     """Whether ``node`` calls (``f(...)``/``self.f(...)``/``obj.f(...)``) a summarised
-    project function (having ``key`` in its summary, when given) with an argument."""
+    project function (having ``key`` in its summary, when given)."""
     func = node.func
     name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
     if name is None:
         return False
-    summary = summarised_names(ctx).get(name)
-    return summary is not None and (not key or key in summary)
+    imported, local = summarised_names(ctx)
+    summaries = [imported.get(name), *(local_summary(ctx, d) for d in local.get(name, ()))]
+    return any(s is not None and (not key or key in s) for s in summaries)
