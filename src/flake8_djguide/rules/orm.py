@@ -24,6 +24,7 @@ from flake8_djguide.helpers import (
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
+from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -426,6 +427,11 @@ def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
 # -- the rules ----------------------------------------------------------------------------------------
 
 
+def _class_entry_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    """An admin's ``list_display``, or a feed's or inline's reported assignment."""
+    return admin_trigger(node, ctx) or class_trigger(node, ctx)
+
+
 class _FlowRule(Rule):
     """Rules whose findings come from the shared queryset analysis of each parsed chunk.
 
@@ -551,10 +557,11 @@ class NPlusOneRelation(_FlowRule):
             18,
         ),
     ]
-    TEXT_HINTS = ("for ", "list_display")
+    TEXT_HINTS = ("for ", "list_display", "items", "Inline")
     AST_TRIGGERS = {
-        ast.Assign: admin_trigger,
-        ast.AnnAssign: admin_trigger,
+        ast.Return: class_trigger,
+        ast.Assign: _class_entry_trigger,
+        ast.AnnAssign: _class_entry_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
@@ -575,6 +582,8 @@ class NPlusOneRelation(_FlowRule):
         tree_node = self.ast_node(node)
         if not isinstance(tree_node, ast.ClassDef):
             return
+        for target, message in reported_nodes(node, class_findings(self.ctx, tree_node)):
+            self.report(target, message=message.replace("{", "{{").replace("}", "}}"))
         findings = admin_findings(self.ctx, tree_node)
         if not findings:
             return
