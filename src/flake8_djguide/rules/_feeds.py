@@ -644,7 +644,7 @@ class _Inline:
         ref = _assigned_value(model_statement)
         name = ast_dotted_name(ref) if ref is not None else None
         model = analysis.index.model_named(analysis.module, name) if name else None
-        if model is None:
+        if model is None or self._single_row(values, model):
             return []
         base = default_manager_base(analysis.index, model.qualname)
         if base.opaque:
@@ -701,6 +701,35 @@ class _Inline:
                     )
                 )
         return found
+
+    def _single_row(self, values: dict[str, ast.stmt], model: Model) -> bool:
+        """Whether the inline shows at most one row: its foreign key to the parent is a
+        one-to-one field (``fk_name``, else the relations to the models of the same
+        module's admins listing the inline in ``inlines``, else any one-to-one field of
+        the model: a profile-style inline)."""
+        analysis = self.analysis
+        fk_name = values.get("fk_name")
+        name = _string(_assigned_value(fk_name) or ast.Constant(None)) if fk_name else None
+        if name is not None:
+            relation = model.relation(name)
+            return relation is not None and relation.kind == "o2o"
+        parents: set[str] = set()
+        for statement in analysis.body:
+            if not isinstance(statement, ast.ClassDef) or statement is analysis.cls:
+                continue
+            listed = _class_values(statement, [statement]).get("inlines")
+            value = _assigned_value(listed) if listed is not None else None
+            if not isinstance(value, (ast.Tuple, ast.List)) or not any(
+                isinstance(e, ast.Name) and e.id == analysis.cls.name for e in value.elts
+            ):
+                continue
+            for parent in _Analysis(analysis.ctx, statement)._models(_Admin()):
+                parents.add(parent.qualname)
+        relations = [r for r in model.relations.values() if r.kind in ("fk", "o2o")]
+        if parents:
+            to_parent = [r for r in relations if r.target in parents]
+            return bool(to_parent) and all(r.kind == "o2o" for r in to_parent)
+        return any(r.kind == "o2o" for r in relations)
 
     def _readonly(
         self, reader: _Reader, admin: _Admin, model: Model, entry: ast.expr
