@@ -276,6 +276,13 @@ def _assigned_value(statement: ast.stmt) -> ast.expr | None:
     return None
 
 
+def _no_rows(node: ast.expr | None) -> bool:
+    """An empty list or tuple display, or ``None``."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return not node.elts
+    return isinstance(node, ast.Constant) and node.value is None
+
+
 def _row_parameter(function: Function, position: int = 1) -> str | None:
     """The parameter Django passes the row to: the second of exactly two positional
     parameters (``_get_dynamic_attr`` checks ``co_argcount == 2``)."""
@@ -408,6 +415,10 @@ class _Feed:
                     continue
                 if isinstance(statement, ast.Return) and statement.value is not None:
                     found.append((statement, statement.value, dict(env)))
+                elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and _no_rows(
+                    statement.value
+                ):
+                    continue  # `qs = []` in a fallback branch: no rows to read
                 elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value:
                     targets = (
                         statement.targets
@@ -599,28 +610,34 @@ class _Feed:
                         readers.append(f"{hook.label} reads the deferred field `{name}`")
         select = [p for p in select if not any(o.startswith(p + "__") for o in select)]
         row = f"each `{model.name}` item of the feed"
+        feed = f"feed `{self.analysis.cls.name}`: "
         remedies: list[str] = []
         if select:
-            remedies.append(f"add `.select_related({_quoted(select)})`")
+            remedies.append(f"`.select_related({_quoted(select)})`")
         if prefetch:
-            remedies.append(f"add `.prefetch_related({_quoted(prefetch)})`")
+            remedies.append(f"`.prefetch_related({_quoted(prefetch)})`")
+        if select or prefetch:
+            remedies = [f"add {' and '.join(remedies)} to the `items()` queryset"]
         if deferred:
-            remedies.append(f"load {_names(deferred)} in `only()` (or drop it from `defer()`)")
+            remedies.append(
+                f"load {_names(deferred)} in the `only()` of the `items()` queryset "
+                "(or drop it from `defer()`)"
+            )
         if remedies:
             return (
-                f"{'; '.join(readers)} of {row} without loading "
+                f"{feed}{'; '.join(readers)} of {row} without loading "
                 f"{'it' if len(select) + len(prefetch) + len(deferred) == 1 else 'them'} "
-                f"(a query per feed item); {' and '.join(remedies)} on the `items()` queryset"
+                f"(a query per feed item); {' and '.join(remedies)}"
             )
         if requery:
             return (
-                f"{requery[0]} for {row} (a query per feed item, even when prefetched); "
+                f"{feed}{requery[0]} for {row} (a query per feed item, even when prefetched); "
                 "prefetch the rows with `Prefetch(..., to_attr=...)` or `annotate()` the value "
                 "in the `items()` queryset and read that"
             )
         if queries:
             return (
-                f"{queries[0]} for {row} (a query per feed item); load the data once in the "
+                f"{feed}{queries[0]} for {row} (a query per feed item); load the data once in the "
                 "`items()` queryset (`prefetch_related`/`annotate`) and read it from the item"
             )
         return None
@@ -666,8 +683,8 @@ class _Inline:
                     attribute="model",
                     message=f"inline `{analysis.cls.name}` shows each saved `{model.name}` row as "
                     f"text (`{model.name}.__str__`), which reads relation{'s' if plural else ''} "
-                    f"{_names(names)} without loading {'them' if plural else 'it'} (a query "
-                    "per inline row: the inline's queryset loads no relations); "
+                    f"{_names(names)} without loading {'them' if plural else 'it'} "
+                    f"({self._per_row(admin, loads)}); "
                     + self._remedy(admin, loads, shown.select, shown.prefetch),
                 )
             )
@@ -695,8 +712,8 @@ class _Inline:
                         element=position,
                         message=f"read-only field {hook.label} of inline `{analysis.cls.name}` reads "
                         f"relation{'s' if plural else ''} {_names(names)} of each `{model.name}` "
-                        f"row without loading {'them' if plural else 'it'} (a query per inline "
-                        "row: the inline's queryset loads no relations); "
+                        f"row without loading {'them' if plural else 'it'} "
+                        f"({self._per_row(admin, loads)}); "
                         + self._remedy(admin, loads, need.select, need.prefetch),
                     )
                 )
@@ -760,6 +777,12 @@ class _Inline:
                 reader.read(method, row, hook)
             return hook
         return None
+
+    @staticmethod
+    def _per_row(admin: _Admin, loads: _Loads) -> str:
+        if admin.get_queryset is None and not (loads.select or loads.prefetch or loads.bare):
+            return "a query per inline row: an inline's queryset loads no relations"
+        return "a query per inline row"
 
     @staticmethod
     def _remedy(admin: _Admin, loads: _Loads, select: list[str], prefetch: list[str]) -> str:
