@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from flake8_djguide.helpers import ast_dotted_name
@@ -125,6 +125,7 @@ class _Rows:
     model: Model
     coverage: Coverage
     manager: Manager | None = None
+    instance: bool = False  # one instance of the model (``get_object()``'s), not rows
 
 
 @dataclass
@@ -386,7 +387,7 @@ class _Feed:
         found: list[ClassFinding] = []
         for statement, value, env in targets:
             rows = self._rows(value, env)
-            if rows is None or rows.coverage.opaque:
+            if rows is None or rows.instance or rows.coverage.opaque:
                 continue
             message = self._message(admin, values, rows)
             if message is None:
@@ -408,6 +409,10 @@ class _Feed:
         names before each (an assignment under a branch adds to what the name loads)."""
         found: list[tuple[ast.stmt, ast.expr, dict[str, _Rows | None]]] = []
         env: dict[str, _Rows | None] = {}
+        obj = _row_parameter(function)
+        target = self._object_model()
+        if obj is not None and target is not None:
+            env[obj] = _Rows(target, Coverage(), instance=True)
 
         def walk(body: list[ast.stmt], top: bool) -> None:
             for statement in body:
@@ -449,6 +454,41 @@ class _Feed:
         walk(function.body, True)
         return found
 
+    def _object_model(self) -> Model | None:
+        """The model of the instance ``get_object()`` returns (``get_object_or_404(Model,
+        ...)`` or ``Model.objects....get(...)`` in every ``return``), passed to ``items(obj)``."""
+        method = self.analysis.cls.body
+        get_object = next(
+            (
+                s
+                for s in method
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "get_object"
+            ),
+            None,
+        )
+        if get_object is None:
+            return None
+        found: Model | None = None
+        for node in _own_nodes(get_object):
+            if not isinstance(node, ast.Return):
+                continue
+            call = node.value
+            model: Model | None = None
+            if isinstance(call, ast.Call) and _last(call.func) == "get_object_or_404" and call.args:
+                name = ast_dotted_name(call.args[0])
+                model = self.index.model_named(self.module, name) if name else None
+            elif (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "get"
+            ):
+                rows = self._rows(call.func.value, {})
+                model = rows.model if rows is not None and not rows.instance else None
+            if model is None or (found is not None and found.qualname != model.qualname):
+                return None
+            found = model
+        return found
+
     def _rows(self, node: ast.expr, env: dict[str, _Rows | None]) -> _Rows | None:
         """The queryset an expression evaluates to, or ``None`` when unknown."""
         from flake8_djguide.rules._ormflow import manager_base, summary_coverage
@@ -457,6 +497,31 @@ class _Feed:
             return self._rows(node.value, env)
         if isinstance(node, ast.Name):
             return env.get(node.id)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in env
+        ):
+            owner = env[node.value.id]
+            relation = owner.model.relation(node.attr) if owner and owner.instance else None
+            target = (
+                self.index.models.get(relation.target) if relation and relation.target else None
+            )
+            if relation is None or not relation.many or target is None:
+                return None
+            # a related manager: the target's default manager, filtered on the instance; the
+            # rows of a reverse foreign key have their foreign key to it cached (Django's
+            # known related objects): taken as loaded for every such foreign key
+            manager = target.managers.get("objects") or next(iter(target.managers.values()), None)
+            coverage = manager_base(manager)
+            if relation.kind == "rev_fk" and owner is not None:
+                back = {
+                    (r.name,)
+                    for r in target.relations.values()
+                    if r.kind == "fk" and r.target == owner.model.qualname
+                }
+                coverage = replace(coverage, select=coverage.select | back)
+            return _Rows(target, coverage, manager)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             model = self.index.model_named(self.module, node.value.id)
             if model is None:
@@ -476,7 +541,7 @@ class _Feed:
         if not isinstance(node.func, ast.Attribute):
             return None
         rows = self._rows(node.func.value, env)
-        if rows is None:
+        if rows is None or rows.instance:
             return None
         name = node.func.attr
         if name in KEEP_METHODS:
