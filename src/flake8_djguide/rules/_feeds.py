@@ -322,23 +322,22 @@ class _Reader:
             hook.reads.extend(analysis._reads(self.model, ["__str__()"]))
         managers = analysis.index.manager_names | {"_default_manager", "_base_manager"}
         for node in ast.walk(function):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            if not isinstance(node, ast.Call):
                 continue
-            func = node.func
-            if (
-                depth < 3
-                and isinstance(func.value, ast.Name)
-                and func.value.id == "self"
-                and func.attr in self.admin.methods
-            ):
-                positions = [
-                    i for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == row
-                ]
-                method = self.admin.methods[func.attr]
+            callee = self._callee(node.func) if depth < 3 else None
+            if callee is not None and callee[0] is not function:
+                method, offset = callee
                 params = [a.arg for a in (*method.args.posonlyargs, *method.args.args)]
-                for position in positions:
-                    if position + 1 < len(params) and method is not function:
-                        self.read(method, params[position + 1], hook, depth + 1)
+                for position, argument in enumerate(node.args):
+                    if (
+                        isinstance(argument, ast.Name)
+                        and argument.id == row
+                        and position + offset < len(params)
+                    ):
+                        self.read(method, params[position + offset], hook, depth + 1)
+            func = node.func
+            if not isinstance(func, ast.Attribute):
+                continue
             if func.attr in _EVALUATING:
                 root = func.value
                 while isinstance(root, ast.Call) and isinstance(root.func, ast.Attribute):
@@ -350,6 +349,21 @@ class _Reader:
                     and analysis.index.model_named(analysis.module, root.value.id) is not None
                 ):
                     hook.queries.append(f"{root.value.id}.{root.attr}...{func.attr}()")
+
+    def _callee(self, func: ast.expr) -> tuple[Function, int] | None:
+        """A method of the class called on ``self`` (and the offset of its parameters past
+        ``self``), or a function of the module."""
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            method = self.admin.methods.get(func.attr) if func.value.id == "self" else None
+            if method is None:
+                return None
+            static = any(_last(d) == "staticmethod" for d in method.decorator_list)
+            return method, 0 if static else 1
+        if isinstance(func, ast.Name):
+            found = self.analysis._top_level(func.id)
+            if isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return found, 0
+        return None
 
 
 class _Feed:

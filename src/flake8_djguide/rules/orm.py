@@ -529,7 +529,7 @@ class NPlusOneRelation(_FlowRule):
         "`item_comments`, `item_categories`, `item_copyright` and `item_extra_kwargs`, each when "
         "it is a method taking exactly `(self, item)` (Django passes the item only then; an "
         "attribute or a `(self)` method is the same for every item), with the methods of the "
-        "feed they call with the item. Django's default `item_title`/`item_description` (the "
+        "feed and the functions of the module they hand the item to. Django's default `item_title`/`item_description` (the "
         "model's `__str__`, unless `title_template`/`description_template` is set) and "
         "`item_link` (`get_absolute_url()`) count when the feed and its same-file bases do not "
         "define them and no base is a project class of another module. Other `item_<x>` methods "
