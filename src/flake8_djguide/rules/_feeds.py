@@ -166,7 +166,7 @@ def class_findings(ctx: FileContext, cls: ast.ClassDef) -> list[ClassFinding]:
 def _classify(ctx: FileContext, cls: ast.ClassDef) -> list[ClassFinding]:
     # cheap necessary conditions first (the index is loaded only past them): a feed
     # defines items() itself, an inline sets its model and has a base named like one
-    own = _class_values(cls, [cls])
+    own = _class_values([cls])
     feed = "items" in own or any(
         isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "items"
         for s in cls.body
@@ -239,7 +239,7 @@ def _indexed_kind(analysis: _Analysis, qualname: str, seen: set[str]) -> str | N
     return None
 
 
-def _class_values(admin: ast.ClassDef, order: list[ast.ClassDef]) -> dict[str, ast.stmt]:
+def _class_values(order: list[ast.ClassDef]) -> dict[str, ast.stmt]:
     """The class-body assignments of the class and its same-file bases, own first."""
     values: dict[str, ast.stmt] = {}
     for current in order:
@@ -375,7 +375,7 @@ class _Feed:
     def findings(self) -> list[ClassFinding]:
         analysis = self.analysis
         admin = analysis._admin()  # methods of the class and its same-file bases
-        values = _class_values(analysis.cls, _same_file_order(analysis))
+        values = _class_values(_same_file_order(analysis))
         targets: list[tuple[ast.stmt, ast.expr, dict[str, _Rows | None]]] = []
         items = admin.methods.get("items")
         if items is not None and "items" not in values:
@@ -505,7 +505,7 @@ class _Feed:
 
     def _rows(self, node: ast.expr, env: dict[str, _Rows | None]) -> _Rows | None:
         """The queryset an expression evaluates to, or ``None`` when unknown."""
-        from flake8_djguide.rules._ormflow import manager_base, summary_coverage
+        from flake8_djguide.orm.summaries import manager_base, summary_coverage
 
         if isinstance(node, ast.Subscript):
             return self._rows(node.value, env)
@@ -727,13 +727,13 @@ class _Inline:
         self.analysis = analysis
 
     def findings(self) -> list[ClassFinding]:
-        from flake8_djguide.rules._ormflow import default_manager_base
+        from flake8_djguide.orm.summaries import default_manager_base
 
         analysis = self.analysis
         admin = analysis._admin()
         if admin.opaque:
             return []
-        values = _class_values(analysis.cls, _same_file_order(analysis))
+        values = _class_values(_same_file_order(analysis))
         model_statement = values.get("model")
         if model_statement is None or model_statement not in analysis.cls.body:
             return []
@@ -813,7 +813,7 @@ class _Inline:
         for statement in analysis.body:
             if not isinstance(statement, ast.ClassDef) or statement is analysis.cls:
                 continue
-            listed = _class_values(statement, [statement]).get("inlines")
+            listed = _class_values([statement]).get("inlines")
             value = _assigned_value(listed) if listed is not None else None
             if not isinstance(value, (ast.Tuple, ast.List)) or not any(
                 isinstance(e, ast.Name) and e.id == analysis.cls.name for e in value.elts
