@@ -24,7 +24,16 @@ from flake8_djguide.index.querysets import KEEP_METHODS, apply, lookup_text
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import code_of
 from flake8_djguide.orm.summaries import _encoded_step, _flatten, manager_base, summary_coverage
-from flake8_djguide.orm.values import LOADING, QS, REQUERY, SERVED, WRITES, Item, _merge_values
+from flake8_djguide.orm.values import (
+    LOADING,
+    QS,
+    REQUERY,
+    SERVED,
+    WRITES,
+    Frame,
+    Item,
+    _merge_values,
+)
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -37,6 +46,8 @@ else:
     from flake8_djguide._lazy import cst
 
 Summary = dict[str, Any]
+#: Calls that run a key function (a ``lambda``) once per element of an iterable.
+KEY_CALLS = frozenset({"sorted", "groupby", "min", "max", "map", "filter"})
 #: Loop variables that name a batch of rows: a query per batch is the point of the loop.
 _BATCH_WORDS = ("batch", "chunk", "page", "slice")
 
@@ -202,6 +213,40 @@ class Calls(AnalysisBase):
                 self._passed_rows(value, arg.value, rows, text)
         if summary.get("q"):
             self._summarised_query(call, text, summary)
+
+    def _key_function(self, call: cst.Call, scope: Scope) -> None:
+        """``sorted(qs, key=lambda p: p.category.name)``, ``groupby(qs, key=...)``,
+        ``map(lambda p: ..., qs)``: the lambda runs once per row of the queryset, as a
+        loop body does."""
+        lambdas = [a.value for a in call.args if isinstance(a.value, cst.Lambda)]
+        rows = [
+            a.value
+            for a in call.args
+            if a.keyword is None and not a.star and not isinstance(a.value, cst.Lambda)
+        ]
+        if len(lambdas) != 1 or len(rows) != 1 or any(a.star for a in call.args):
+            return
+        function = lambdas[0]
+        params = function.params.params
+        if len(params) != 1 or isinstance(function.params.star_arg, cst.Param):
+            return
+        value = self.evaluate(rows[0], scope, quiet=True)
+        if not isinstance(value, QS) or value.rows != "instances" or value.empty:
+            return
+        frame = Frame(function, targets={params[0].name.value}, iter=rows[0])
+        frame.bindings[params[0].name.value] = Item(
+            value.model,
+            value.cov,
+            value.text if value.prefix else code_of(rows[0]),
+            value.prefix,
+            value.through_many,
+            value.bare_ok,
+            frame,
+            "new" if value.new_rows else "loop",
+        )
+        self.frames.append(frame)
+        self._visit(function.body, scope)
+        self.frames.pop()
 
     # -- what the summary says ----------------------------------------------------------------------
 

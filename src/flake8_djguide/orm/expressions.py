@@ -22,6 +22,7 @@ from flake8_djguide.index.querysets import (
     split,
 )
 from flake8_djguide.orm.base import AnalysisBase
+from flake8_djguide.orm.calls import KEY_CALLS
 from flake8_djguide.orm.nodes import (
     _chain,
     _children,
@@ -226,6 +227,8 @@ class Expressions(AnalysisBase):
         func = call.func
         name = func.value if isinstance(func, cst.Name) else _last(func)
         args = [a for a in call.args if a.keyword is None and not a.star]
+        if name in KEY_CALLS and not quiet:
+            self._key_function(call, scope)
         if name in _LIST_CALLS and args:
             inner = self.evaluate(args[0].value, scope, quiet=True)
             if isinstance(inner, QS):

@@ -22,7 +22,7 @@ from flake8_djguide.helpers import (
     string_value,
 )
 from flake8_djguide.index.querysets import EVALUATING
-from flake8_djguide.orm.calls import summarised_call
+from flake8_djguide.orm.calls import KEY_CALLS, summarised_call
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
@@ -257,7 +257,24 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
 def _rows_call_trigger(node: ast.Call, ctx: FileContext) -> bool:
     """A call passing something to a project function that reads relations of each row
     of its parameter."""
-    return bool(node.args or node.keywords) and summarised_call(node, ctx, "rows")
+    if not (node.args or node.keywords):
+        return False
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+    if name in KEY_CALLS:
+        # ``sorted(qs, key=lambda p: p.category.name)``: the lambda reads each row
+        for value in (*node.args, *(k.value for k in node.keywords)):
+            if isinstance(value, ast.Lambda) and len(value.args.args) == 1:
+                param = value.args.args[0].arg
+                if any(
+                    isinstance(sub, ast.Attribute)
+                    and isinstance(sub.value, ast.Name)
+                    and sub.value.id == param
+                    and not sub.attr.endswith("_id")
+                    for sub in ast_nodes(value.body)
+                ):
+                    return _has_queryset_source(ctx)
+    return summarised_call(node, ctx, "rows")
 
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
@@ -517,7 +534,9 @@ class NPlusOneRelation(_FlowRule):
         "function assigns again reads nothing, `<fk>_id` and `pk` are no relation, a starred "
         "argument or an argument of unknown model tells nothing, `self.<method>()` is the "
         "method of the class itself (an override in a subclass is not seen), and reads are "
-        "kept two links deep. "
+        "kept two links deep. A `lambda` of one parameter given with one queryset to "
+        "`sorted`, `groupby`, `min`, `max`, `map` or `filter` (`sorted(qs, key=lambda p: "
+        "p.category.name)`) runs once per row, as a loop body does. "
         "Relations are known from the model index; without it (a lone file) only relations of "
         "models in the same file and the shapes `x.<name>_set` and `x.<attr>.all()` are used. "
         "Covered: `select_related` (paths, bare for non-null FKs), `prefetch_related` (strings and "
