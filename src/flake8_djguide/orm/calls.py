@@ -179,10 +179,12 @@ class Calls(AnalysisBase):
         if summary is None or (call is None) != bool(summary.get("prop")):
             return
         reads = summary.get("r")
+        text = f"{item.model.name}.{name}" + ("" if call is None else "()")
         if reads and reads[0]:
-            text = f"{item.model.name}.{name}" + ("" if call is None else "()")
             for chain in reads[0]:
                 self._row_read(item, chain, text, call or node)
+        if summary.get("q") and self._live(item):
+            self._summarised_query(call or node, text, summary)
 
     def _summarised_call(
         self, call: cst.Call, text: str, summary: Summary, offset: int, scope: Scope
@@ -408,32 +410,40 @@ def summarised_names(ctx: FileContext) -> tuple[dict[str, Summary], dict[str, li
                 for statement in node.body:
                     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         local.setdefault(statement.name, []).append(f"{node.name}.{statement.name}")
-    if ctx.info.imports:
-        try:
-            from flake8_djguide.index import get_index
+    try:
+        from flake8_djguide.index import get_index
 
-            file_index = get_index(ctx)
-        except Exception:
-            file_index = None
-        if file_index is not None:
-            index = file_index.index
-            functions = index.functions
-            by_module: dict[str, dict[str, Summary]] | None = index.__dict__.get(
-                "_djguide_by_module"
-            )
-            if by_module is None:
-                by_module = {}
-                for qualname, summary in functions.items():
-                    owner, _, last = qualname.rpartition(".")
-                    by_module.setdefault(owner, {})[last] = summary
-                index.__dict__["_djguide_by_module"] = by_module
-            for name in ctx.info.imports:
-                qualname = index.resolve(file_index.module, name)
-                own = functions.get(qualname)
-                if own is not None:
-                    imported.setdefault(name, own)
-                for last, summary in by_module.get(qualname, {}).items():
-                    imported.setdefault(last, summary)  # ``utils.helper(...)``
+        file_index = get_index(ctx)
+    except Exception:
+        file_index = None
+    if file_index is not None:
+        index = file_index.index
+        functions = index.functions
+        by_module: dict[str, dict[str, Summary]] | None = index.__dict__.get("_djguide_by_module")
+        if by_module is None:
+            by_module = {}
+            for qualname, summary in functions.items():
+                owner, _, last = qualname.rpartition(".")
+                by_module.setdefault(owner, {})[last] = summary
+            index.__dict__["_djguide_by_module"] = by_module
+        queries: dict[str, Summary] | None = index.__dict__.get("_djguide_model_queries")
+        if queries is None:
+            # model methods and properties that run a query: ``row.total()`` in a loop
+            queries = {}
+            for qualname, summary in functions.items():
+                owner, _, last = qualname.rpartition(".")
+                if "q" in summary and owner in index.models:
+                    queries.setdefault(last, summary)
+            index.__dict__["_djguide_model_queries"] = queries
+        for name in ctx.info.imports:
+            qualname = index.resolve(file_index.module, name)
+            own = functions.get(qualname)
+            if own is not None:
+                imported.setdefault(name, own)
+            for last, summary in by_module.get(qualname, {}).items():
+                imported.setdefault(last, summary)  # ``utils.helper(...)``
+        for last, summary in queries.items():
+            imported.setdefault(last, summary)
     found = (imported, local)
     ctx.__dict__["_djguide_summarised"] = found
     return found
