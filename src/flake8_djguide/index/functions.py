@@ -31,7 +31,8 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 
 #: Chains kept per parameter.
 _MAX_CHAINS = 12
-#: Evaluating manager/queryset methods: a query each time they run.
+#: Reading manager/queryset methods: a query each time they run (writes are left out: a
+#: helper that records one row per call is what it is meant to be).
 _QUERYING = frozenset(
     {
         "get",
@@ -43,11 +44,6 @@ _QUERYING = frozenset(
         "exists",
         "aggregate",
         "in_bulk",
-        "create",
-        "get_or_create",
-        "update_or_create",
-        "update",
-        "delete",
     }
 )
 _EVALUATING_CALLS = frozenset({"list", "len", "tuple", "set", "sorted", "sum", "any", "all"})
@@ -320,6 +316,8 @@ def summarise(
             if query is not None:
                 summary["q"] = query
                 break
+            if any(isinstance(n, (ast.Return, ast.Raise)) for n in ast.walk(statement)):
+                break  # what follows runs only on some calls
     returned = _returned(function)
     if returned is not None:
         if imports is not None:

@@ -29,7 +29,6 @@ from flake8_djguide.orm.values import (
     QS,
     REQUERY,
     SERVED,
-    WRITES,
     Frame,
     Item,
     _merge_values,
@@ -358,22 +357,12 @@ class Calls(AnalysisBase):
             if method == "iterate"
             else f"`{text}` runs `{root}.objects...{method}()`"
         )
-        if method in WRITES:
-            code = "DJG208"
-            remedy = (
-                "collect the rows and write them once after the loop (`bulk_create()`, "
-                "`bulk_update()`, `filter(pk__in=...).update()`)"
-            )
-        else:
-            code = "DJG202"
-            remedy = (
-                "fetch the rows once before the loop (`filter(<field>__in=...)`) and pass them in"
-            )
         self.report(
-            code,
+            "DJG202",
             call,
             f"`{code_of(call)}` runs a query on every iteration of the enclosing loop "
-            f"({shown}); {remedy}",
+            f"({shown}); fetch the rows once before the loop (`filter(<field>__in=...)`) "
+            "and pass them in",
         )
 
 
