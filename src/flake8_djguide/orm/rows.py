@@ -15,6 +15,7 @@ from flake8_djguide.index.querysets import (
     EVALUATING,
     INSTANCE_METHODS,
     KEEP_METHODS,
+    Coverage,
     Path,
     lookup_text,
 )
@@ -139,6 +140,28 @@ class RowReads(AnalysisBase):
             item.reported,
         )
 
+    def _back_loaded(
+        self,
+        cov: Coverage,
+        prefix: Path,
+        item: Item,
+        relation: Relation | None,
+        target: Model | None,
+    ) -> Coverage:
+        """``cov`` with the foreign keys of a reverse foreign key manager's rows that point
+        back at the instance's model loaded: Django gives those rows the instance itself
+        (``product.reviews.all()``: each ``review.product`` is ``product``, no query)."""
+        if relation is None or relation.kind != "rev_fk" or target is None or item.model is None:
+            return cov
+        back = {
+            (*prefix, r.name)
+            for r in target.relations.values()
+            if r.kind in ("fk", "o2o") and r.target == item.model.qualname
+        }
+        if not back:
+            return cov
+        return replace(cov, select=cov.select | frozenset(back))
+
     def _assigned(self, item: Item) -> set[str]:
         if item.frame is None or item.prefix:
             return set()
@@ -222,10 +245,18 @@ class RowReads(AnalysisBase):
                 if name == "all":
                     return QS(
                         target,
-                        graft(
-                            item.cov,
+                        self._back_loaded(
+                            graft(
+                                item.cov,
+                                path,
+                                default_manager_base(
+                                    self.index, relation.target if relation else None
+                                ),
+                            ),
                             path,
-                            default_manager_base(self.index, relation.target if relation else None),
+                            item,
+                            relation,
+                            target,
                         ),
                         item.text,
                         path,
@@ -238,7 +269,12 @@ class RowReads(AnalysisBase):
             if name in REQUERY:
                 if not quiet and live and not (relation is None and not covered):
                     self._requery(item, manager, name, call, covered)
-                fresh = QS(target, EMPTY, code_of(call), from_item=True)
+                fresh = QS(
+                    target,
+                    self._back_loaded(EMPTY, (), item, relation, target),
+                    code_of(call),
+                    from_item=True,
+                )
                 if name in INSTANCE_METHODS:
                     return Item(target, EMPTY, code_of(call), origin="get")
                 return self._method(fresh, name, call, scope, True)
@@ -252,7 +288,9 @@ class RowReads(AnalysisBase):
         # a related manager of a single instance: cached only when that instance prefetched it
         if served and covered and name == "all":
             return QS(target, item.cov, item.text, path, True, False, fresh=False)
-        fresh = QS(target, EMPTY, code_of(manager.node))
+        fresh = QS(
+            target, self._back_loaded(EMPTY, (), item, relation, target), code_of(manager.node)
+        )
         if name == "all":
             return fresh
         if name in LINK_WRITES:
