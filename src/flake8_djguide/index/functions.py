@@ -150,11 +150,25 @@ def _manager_root(node: ast.AST) -> str | None:
             return None
 
 
+def _batch(node: ast.AST) -> bool:
+    """Whether a chain filters with ``<field>__in=...`` (one query for a batch of rows)."""
+    current = node
+    while isinstance(current, (ast.Call, ast.Attribute)):
+        if isinstance(current, ast.Call):
+            if any(k.arg and k.arg.endswith("__in") for k in current.keywords):
+                return True
+            current = current.func
+        else:
+            current = current.value
+    return False
+
+
 def _query(statement: ast.stmt) -> list[str] | None:
-    """``[model name, method]`` of a query the statement always runs."""
+    """``[model name, method]`` of a query the statement always runs (not one filtered
+    ``__in`` a collection: a helper given a batch runs one query per batch)."""
     if isinstance(statement, (ast.For, ast.AsyncFor)):
         root = _manager_root(statement.iter)
-        return [root, "iterate"] if root is not None else None
+        return [root, "iterate"] if root is not None and not _batch(statement.iter) else None
     if isinstance(statement, (ast.If, ast.While, ast.Try, ast.With, ast.FunctionDef, ast.ClassDef)):
         return None
     stack: list[ast.AST] = [statement]
@@ -166,11 +180,11 @@ def _query(statement: ast.stmt) -> list[str] | None:
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in _QUERYING:
                 root = _manager_root(func.value)
-                if root is not None:
+                if root is not None and not _batch(func.value):
                     return [root, func.attr]
             elif isinstance(func, ast.Name) and func.id in _EVALUATING_CALLS and node.args:
                 root = _manager_root(node.args[0])
-                if root is not None and not isinstance(node.args[0], ast.GeneratorExp):
+                if root is not None and not _batch(node.args[0]):
                     return [root, func.id]
         stack.extend(ast.iter_child_nodes(node))
     return None

@@ -346,11 +346,15 @@ class Calls(AnalysisBase):
         """A call, in a loop, of a function that always runs a query (DJG202)."""
         if not self.in_loop():
             return
+        rows = False
         for frame in self.frames:
             if frame.bounded or frame.suspended or frame.chunked:
                 continue
             if any(word in name.lower() for name in frame.targets for word in _BATCH_WORDS):
                 return
+            rows = rows or bool(frame.bindings) or _queryset_shaped(frame.iter)
+        if not rows:
+            return  # ids, parsed rows, API results: each item is work of its own
         root, method = summary["q"]
         shown = (
             f"`{text}` iterates `{root}.objects...`"
@@ -364,6 +368,27 @@ class Calls(AnalysisBase):
             f"({shown}); fetch the rows once before the loop (`filter(<field>__in=...)`) "
             "and pass them in",
         )
+
+
+_QUERYSET_CALLS = frozenset(
+    {"all", "filter", "exclude", "order_by", "only", "defer", "select_related"}
+    | {"prefetch_related", "iterator", "distinct", "annotate"}
+)
+
+
+def _queryset_shaped(node: cst.CSTNode | None) -> bool:
+    """Whether a loop's iterable looks like a queryset (``course.run_set.only(...)``,
+    ``x.objects.filter(...)``) when the analysis cannot tell its model."""
+    current = node
+    while isinstance(current, (cst.Call, cst.Attribute)):
+        if isinstance(current, cst.Call):
+            current = current.func
+            continue
+        name = current.attr.value
+        if name in _QUERYSET_CALLS or name == "objects" or name.endswith("_set"):
+            return True
+        current = current.value
+    return False
 
 
 def local_summary(ctx: FileContext, dotted: str) -> Summary | None:
