@@ -198,6 +198,10 @@ class Index:
         self.classes: dict[str, tuple[str, Mapping[str, Any]]] = {}
         #: qualified function or method name -> its summary (index.functions)
         self.functions: dict[str, dict[str, Any]] = {}
+        #: modules whose functions were summarised when the index was built
+        self.summarised: frozenset[str] = frozenset(
+            module for module, facts in self.modules.items() if "functions" in facts
+        )
         for module, facts in self.modules.items():
             for cls in facts.get("classes", ()):
                 self.classes[f"{module}.{cls['name']}"] = (module, cls)

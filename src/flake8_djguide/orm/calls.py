@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.context import FileContext
+    from flake8_djguide.index import FileIndex
     from flake8_djguide.index.project import Model
     from flake8_djguide.orm.scope import ClassInfo, Scope
     from flake8_djguide.orm.values import Value
@@ -123,11 +124,10 @@ class Calls(AnalysisBase):
                 return None
             dotted = ".".join([root[1], *(name for _, name in links[:start])])
             links = links[start:]
-            model = (
-                self.index.model_named(self.file_index.module, dotted)
-                if local
-                else self.index.models.get(self.index._follow(dotted, 0))
-            )
+            # as written in this module (its own tree), else qualified (the index's)
+            model = self.index.model_named(self.file_index.module, dotted) if local else None
+            if model is None:
+                model = self.index.models.get(self.index._follow(dotted, 0))
             if model is None or links[0][1] not in model.managers:
                 return None
             manager = model.managers[links[0][1]]
@@ -392,14 +392,28 @@ def _queryset_shaped(node: cst.CSTNode | None) -> bool:
 
 
 def local_summary(ctx: FileContext, dotted: str) -> Summary | None:
-    """The summary of the checked file's function ``name`` or method ``Class.name``, from
-    its tree (once per file and function)."""
+    """The summary of the checked file's function ``name`` or method ``Class.name``: the
+    index's when the index summarised this module (a flake8 run over the project), else
+    from the file's tree (once per file and function)."""
     memo: dict[str, Summary | None] = ctx.__dict__.setdefault("_djguide_summaries", {})
     if dotted not in memo:
+        index = _file_index(ctx)
+        if index is not None and index.module in index.index.summarised:
+            memo[dotted] = index.index.functions.get(f"{index.module}.{dotted}")
+            return memo[dotted]
         tree = getattr(ctx, "tree", None)
         function = find_function(tree, dotted) if isinstance(tree, ast.Module) else None
         memo[dotted] = summarise(function) if function is not None else None
     return memo[dotted]
+
+
+def _file_index(ctx: FileContext) -> FileIndex | None:
+    try:
+        from flake8_djguide.index import get_index
+
+        return get_index(ctx)
+    except Exception:
+        return None
 
 
 def summarised_names(ctx: FileContext) -> tuple[dict[str, Summary], dict[str, list[str]]]:
@@ -424,12 +438,7 @@ def summarised_names(ctx: FileContext) -> tuple[dict[str, Summary], dict[str, li
                 for statement in node.body:
                     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         local.setdefault(statement.name, []).append(f"{node.name}.{statement.name}")
-    try:
-        from flake8_djguide.index import get_index
-
-        file_index = get_index(ctx)
-    except Exception:
-        file_index = None
+    file_index = _file_index(ctx)
     if file_index is not None:
         index = file_index.index
         functions = index.functions
