@@ -143,8 +143,6 @@ _NO_HOOK_BASES = frozenset({"object", "ABC", "Generic", "Protocol"})
 def _base_names_ast(node: ast.ClassDef) -> list[str | None]:
     names = []
     for base in node.bases:
-        if isinstance(base, ast.Starred):  # libcst: an ``Arg`` with a star, its value named
-            base = base.value
         if isinstance(base, ast.Subscript):
             base = base.value
         names.append(ast_dotted_name(base))
