@@ -131,3 +131,59 @@ def test_a_statement_parsed_for_another_rule_reports_no_finding_twice() -> None:
         (14, 4, "DJG405"),
     ]
     assert _found(result.findings) == _found(lint(code, "shop/views.py", rules, whole_file=True))
+
+
+RETURNS = """\
+def totals(orders):
+    try:
+        total = sum(o.amount for o in orders)
+    except TypeError:
+        return 0
+    else:
+        log(total)
+    finally:
+        close()
+
+
+def status(order):
+    match order.state:
+        case "paid":
+            return order.paid_at
+        case _:
+            return None
+
+
+def consume(channel):
+    while True:
+        message = yield  # a generator: no `-> None`
+        handle(message)
+
+
+def register(site):
+    def view(request):
+        return render(request)
+
+    class Admin:
+        def get(self):
+            return 1
+
+    site.register(view)
+"""
+
+
+def test_the_return_remedy_reads_the_whole_body() -> None:
+    rules = [RULES["DJG402"]]
+    result = _check(RETURNS, "shop/services.py", rules)
+    assert not result.parsed
+    remedies = {f.line: f.message.rsplit("; ", 1)[1] for f in result.findings}
+    assert remedies == {
+        1: "add `-> <return type>`",
+        12: "add `-> <return type>`",
+        20: "add `-> <return type>`",
+        26: "add `-> None`",
+        27: "add `-> <return type>`",
+        31: "add `-> <return type>`",
+    }
+    assert _found(result.findings) == _found(
+        lint(RETURNS, "shop/services.py", rules, whole_file=True)
+    )

@@ -593,6 +593,32 @@ def _returns_value_ast(node: AstDef) -> bool:
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
+def _returns_value_in(node: AstDef, lines: Sequence[str]) -> bool:
+    """:func:`_returns_value_ast`, walking only the statements when the function's text
+    has no ``yield`` (``return`` is a statement; only a ``yield`` hides in expressions)."""
+    last = min(node.end_lineno or node.lineno, len(lines))
+    if any("yield" in lines[number] for number in range(node.lineno - 1, last)):
+        return _returns_value_ast(node)
+    stack: list[ast.stmt] = list(node.body)
+    while stack:
+        statement = stack.pop()
+        kind = type(statement)
+        if kind is ast.Return:
+            value = statement.value  # type: ignore[attr-defined]
+            if value is not None and not (isinstance(value, ast.Constant) and value.value is None):
+                return True
+        elif kind in _NESTED_SCOPES:
+            continue
+        else:
+            for name in ("body", "orelse", "finalbody"):
+                stack.extend(getattr(statement, name, ()))
+            for handler in getattr(statement, "handlers", ()):
+                stack.extend(handler.body)
+            for case in getattr(statement, "cases", ()):
+                stack.extend(case.body)
+    return False
+
+
 def _is_stub_body_ast(body: Sequence[ast.stmt]) -> bool:
     """:func:`is_stub_body` on the ``ast`` tree."""
     for statement in body:
@@ -723,7 +749,7 @@ class MissingReturnAnnotation(Rule):
         abstract = any(
             d.rsplit(".", 1)[-1] in _ABSTRACT_DECORATORS for d in _ast_decorator_names(node)
         )
-        needs_type = abstract or _returns_value_ast(node) or _is_stub_body_ast(node.body)
+        needs_type = abstract or _returns_value_in(node, lines) or _is_stub_body_ast(node.body)
         remedy = "add `-> <return type>`" if needs_type else "add `-> None`"
         return [cls.ast_finding(*start, function=node.name, remedy=remedy)]
 
