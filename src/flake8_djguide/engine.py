@@ -640,7 +640,7 @@ class Engine:
                 # source that ast rejected: nothing bounds how deep it nests
                 return _in_big_stack(lambda: run.run(lines, chunks, release_trees=release_trees))
             result = run.run(lines, chunks, release_trees=release_trees)
-        if not triggers.reported:
+        if not triggers.reported or run.failed:
             return result
         kept = [f for f in result.findings if triggers.keep_finding(f, chunks)]
         errors = [f for f in kept if f.code == "DJG000"]
@@ -681,6 +681,8 @@ class _Run:
         self.ctx = ctx
         self.instances = [rule(ctx) for rule in rules]
         self.errors: list[Finding] = []
+        #: whether :meth:`run` gave up on the file (its result is the one ``DJG000``)
+        self.failed = False
         self.visit: dict[type, list[Any]] = {}
         self.leave: dict[type, list[Any]] = {}
         self._build_dispatch()
@@ -707,6 +709,11 @@ class _Run:
             if not self.errors:
                 self.errors.append(error_finding(error, type(rule).CODE))
 
+    def _failed(self, error: BaseException, chunks: list[Chunk]) -> Result:
+        """The file could not be checked (libcst could not parse or locate): one ``DJG000``."""
+        self.failed = True
+        return Result([error_finding(error)], chunks, True)
+
     def run(self, lines: Sequence[str], chunks: list[Chunk], release_trees: bool = False) -> Result:
         """Parse, walk and locate chunk by chunk."""
         from flake8_djguide.walker import walk
@@ -721,7 +728,7 @@ class _Run:
             try:
                 chunk.module = parse_chunk(chunk, lines)
             except Exception as error:
-                return Result([error_finding(error)], chunks, True)
+                return self._failed(error, chunks)
             counts = []
             lookup = _AstLookup(chunk, lines)
             for instance in self.instances:
@@ -731,13 +738,13 @@ class _Run:
             try:
                 walk(chunk.module, self.visit_ref, self.leave_ref, self._on_error)
             except RecursionError as error:
-                return Result([error_finding(error)], chunks, True)
+                return self._failed(error, chunks)
             if release:
                 new = [f for instance, count in counts for f in instance.findings[count:]]
                 try:
                     locate(new, chunks, lines)
                 except Exception as error:
-                    return Result([error_finding(error)], chunks, True)
+                    return self._failed(error, chunks)
                 chunk.module = None
                 for finding in new:  # located: let the tree go (a reported class holds it all)
                     finding.node = finding.fix_node = finding.fix = None  # type: ignore[assignment]
@@ -751,7 +758,7 @@ class _Run:
         try:
             locate([f for f in findings if not f.line], chunks, lines)
         except Exception as error:
-            return Result([error_finding(error)], chunks, True)
+            return self._failed(error, chunks)
         findings.sort(key=lambda f: (f.line, f.col, f.code))
         return Result(self.errors + findings, chunks, True)
 
