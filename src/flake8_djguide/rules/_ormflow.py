@@ -125,6 +125,8 @@ class QS:
     empty: bool = False  # loads no rows (``none()``): never a query, never an N+1
     new_rows: bool = False  # a list of unsaved instances (``objs.append(Product(...))``)
     annotations: frozenset[str] = frozenset()  # names added by annotate(<name>=...)
+    #: the lookups of its filter()/exclude() steps: (keyword, names its value reads)
+    lookups: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 @dataclass
@@ -876,6 +878,224 @@ def _memo_handlers(node: cst.Try) -> set[int]:
     return found
 
 
+#: Methods that fill a collection (``batch.append(row)``).
+_FILLS = frozenset({"append", "appendleft", "extend", "add", "insert", "update"})
+#: Calls that make an empty collection (``batch = list()``, ``pending = defaultdict(list)``).
+_EMPTY_COLLECTIONS = frozenset({"list", "set", "dict", "deque", "defaultdict", "OrderedDict"})
+#: A literal bound under this is not a batch (``len(batch) > 0`` holds on every row).
+_SMALLEST_BATCH = 10
+
+
+def _batch_flush(node: cst.If, frames: Sequence[Frame]) -> bool:
+    """Whether ``node`` is the flush of a batch the enclosing loop fills, so that its body
+    runs once per batch, not once per row: ``if len(batch) >= BATCH_SIZE:`` with ``batch``
+    filled in the loop (``append``/``extend``/``add``/``+=``/``batch[key] = ...``) and
+    emptied in the body (``batch = []``, ``batch.clear()``, ``del batch[:]``); the same with
+    a counter the loop increments and the body resets (``if count >= size: ... count =
+    0``); or a period of a counter or loop variable (``if i % BATCH_SIZE == 0:``). A
+    literal bound must be at least ``_SMALLEST_BATCH``; the test may be one operand of an
+    ``and``."""
+    tests: list[cst.BaseExpression] = [node.test]
+    while tests:
+        test = tests.pop()
+        if isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.And):
+                tests += [test.left, test.right]
+            continue
+        found = _batch_test(test)
+        if found is None:
+            continue
+        kind, name = found
+        bodies = [f.node.body for f in frames if isinstance(f.node, (cst.For, cst.While))]
+        if kind == "period":
+            if any(name in f.targets for f in frames) or any(
+                _fills(body, name, counter=True) for body in bodies
+            ):
+                return True
+            continue
+        counter = kind == "count"
+        if any(_fills(body, name, counter) for body in bodies) and _empties(
+            node.body, name, counter
+        ):
+            return True
+    return False
+
+
+def _batch_test(test: cst.BaseExpression) -> tuple[str, str] | None:
+    """``("size", "batch")`` for ``len(batch) >= bound``, ``("count", "n")`` for ``n >=
+    bound``, ``("period", "i")`` for ``i % bound == 0`` or ``not i % bound`` (either side
+    of the comparison)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _period(test.expression)
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    operator = test.comparisons[0].operator
+    left, right = test.left, test.comparisons[0].comparator
+    if isinstance(operator, cst.Equal):
+        for side, other in ((left, right), (right, left)):
+            if isinstance(other, cst.Integer) and other.evaluated_value == 0:
+                found = _period(side)
+                if found is not None:
+                    return found
+        pairs = [(left, right), (right, left)]
+    elif isinstance(operator, (cst.GreaterThan, cst.GreaterThanEqual)):
+        pairs = [(left, right)]
+    elif isinstance(operator, (cst.LessThan, cst.LessThanEqual)):
+        pairs = [(right, left)]
+    else:
+        return None
+    for size, bound in pairs:
+        if not _batch_bound(bound):
+            continue
+        if (
+            isinstance(size, cst.Call)
+            and isinstance(size.func, cst.Name)
+            and size.func.value == "len"
+            and len(size.args) == 1
+            and not size.args[0].star
+        ):
+            name = dotted_name(size.args[0].value)
+            if name is not None:
+                return "size", name
+        name = dotted_name(size) if isinstance(size, (cst.Name, cst.Attribute)) else None
+        if name is not None:
+            return "count", name
+    return None
+
+
+def _period(node: cst.BaseExpression) -> tuple[str, str] | None:
+    if (
+        isinstance(node, cst.BinaryOperation)
+        and isinstance(node.operator, cst.Modulo)
+        and isinstance(node.left, (cst.Name, cst.Attribute))
+        and _batch_bound(node.right)
+    ):
+        name = dotted_name(node.left)
+        if name is not None:
+            return "period", name
+    return None
+
+
+def _batch_bound(node: cst.BaseExpression) -> bool:
+    """A batch size: a name, an attribute, a subscript (``options["batch_size"]``) or an
+    integer literal of at least ``_SMALLEST_BATCH``."""
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value) >= _SMALLEST_BATCH
+    return isinstance(node, (cst.Name, cst.Attribute, cst.Subscript))
+
+
+def _fills(body: cst.CSTNode, name: str, counter: bool) -> bool:
+    """Whether ``body`` fills the collection ``name`` (or, ``counter``, increments it)."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.AugAssign):
+            if dotted_name(current.target) == name:
+                return True
+        elif counter:
+            pass
+        elif isinstance(current, cst.Call):
+            func = current.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in _FILLS
+                and dotted_name(func.value) == name
+            ):
+                return True
+        elif isinstance(current, cst.Assign):
+            if any(
+                isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) == name
+                for t in current.targets
+            ):
+                return True
+        stack.extend(_children(current))
+    return False
+
+
+def _empties(body: cst.CSTNode, name: str, counter: bool) -> bool:
+    """Whether ``body`` empties the collection ``name`` (``name = []``, ``name.clear()``,
+    ``del name[:]``) or, ``counter``, resets it (``name = 0``)."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                value = current.value
+                if dotted_name(target.target) == name:
+                    if counter:
+                        if isinstance(value, cst.Integer) and value.evaluated_value == 0:
+                            return True
+                    elif _is_empty_collection(value):
+                        return True
+                elif (
+                    not counter
+                    and isinstance(target.target, cst.Subscript)
+                    and dotted_name(target.target.value) == name
+                    and _is_empty_collection(value)
+                ):
+                    return True  # batch[:] = []
+        elif isinstance(current, cst.Del) and not counter:
+            target = current.target
+            if isinstance(target, cst.Subscript) and dotted_name(target.value) == name:
+                return True
+        elif (
+            isinstance(current, cst.Call)
+            and not counter
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value == "clear"
+            and dotted_name(current.func.value) == name
+        ):
+            return True
+        stack.extend(_children(current))
+    return False
+
+
+def _is_empty_collection(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.List, cst.Dict, cst.Tuple)):
+        return not node.elements
+    if isinstance(node, cst.Call) and _last(node.func) in _EMPTY_COLLECTIONS:
+        return not node.args or _last(node.func) == "defaultdict"
+    return False
+
+
+#: Lookups that compare by order: ``filter(<field>__in=...)`` cannot batch them.
+_RANGE_LOOKUPS = frozenset({"gt", "gte", "lt", "lte", "range"})
+
+
+def _call_lookups(call: cst.Call) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The lookups of a ``filter()``/``exclude()``/``get()`` call, those of its ``Q(...)``
+    arguments (combined with ``&``, ``|``, ``~``) included: each keyword with the names
+    its value reads. Another positional argument or ``**kwargs`` is an unknown lookup
+    (``""``)."""
+    found: list[tuple[str, frozenset[str]]] = []
+    args = list(call.args)
+    while args:
+        arg = args.pop(0)
+        if arg.keyword is not None:
+            found.append((arg.keyword.value, frozenset(_names_in(arg.value))))
+            continue
+        parts = [arg.value]
+        while parts:
+            part = parts.pop()
+            if isinstance(part, cst.BinaryOperation) and isinstance(
+                part.operator, (cst.BitAnd, cst.BitOr)
+            ):
+                parts += [part.left, part.right]
+            elif isinstance(part, cst.UnaryOperation) and isinstance(
+                part.operator, cst.BitInvert
+            ):
+                parts.append(part.expression)
+            elif isinstance(part, cst.Call) and _last(part.func) == "Q" and not arg.star:
+                args += list(part.args)
+            else:
+                found.append(("", frozenset(_names_in(part))))
+    return tuple(found)
+
+
 def _get_receivers(node: cst.BaseExpression, scope: Scope) -> list[cst.BaseExpression]:
     """``cache`` of ``cache.get(key)``, or of each ``.get()`` a local variable is assigned."""
     if isinstance(node, cst.Name):
@@ -1263,6 +1483,8 @@ class Analysis:
         self._visit(node.test, scope)
         inner.suspended -= exit_test
         guarded = _memo_guard(node, scope)
+        if guarded is None and _batch_flush(node, self.frames):
+            guarded = "body"  # the flush of a batch the loop fills: once per batch
         for branch, part in (("body", node.body), ("orelse", node.orelse)):
             if part is None:
                 continue
@@ -1394,7 +1616,7 @@ class Analysis:
 
     def _for(self, node: cst.For, scope: Scope) -> None:
         value = self.evaluate(node.iter, scope, quiet=False)
-        self._iteration(node.iter, value)
+        self._iteration(node.iter, value, scope)
         frame = Frame(
             node,
             targets=set(_target_names(node.target)),
@@ -1455,7 +1677,7 @@ class Analysis:
         for part in body:
             frame.assigned_attrs |= _attribute_assignments(part, name)
 
-    def _iteration(self, node: cst.CSTNode, value: Value) -> None:
+    def _iteration(self, node: cst.CSTNode, value: Value, scope: Scope | None = None) -> None:
         """A queryset iterated inside a loop: a query per iteration when it is new."""
         if (
             isinstance(value, QS)
@@ -1467,13 +1689,43 @@ class Analysis:
             and not value.batched
             and not value.empty
         ):
+            remedy = self._range_remedy(value.lookups, scope) or (
+                "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
+                "them in a dict"
+            )
             self.report(
                 "DJG202",
                 node,
-                f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; "
-                "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
-                "them in a dict",
+                f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
             )
+
+    def _range_remedy(
+        self, lookups: Sequence[tuple[str, frozenset[str]]], scope: Scope | None
+    ) -> str | None:
+        """The remedy of a per-row read whose filter compares the innermost loop's values
+        only by range (``start__lte=row.day``): ``__in`` cannot batch those lookups, so
+        the remedy is one fetch of the candidate rows, matched in Python, or a correlated
+        subquery. ``None`` when a per-row value is compared otherwise (``owner=user``), or
+        the filter reads none."""
+        frame = next((f for f in reversed(self.frames) if not f.bounded and not f.suspended), None)
+        if frame is None or scope is None:
+            return None
+        loop = {id(frame.node)}
+        per_row = [
+            keyword
+            for keyword, names in lookups
+            if any(_loop_local(name, frame.targets, loop, scope) for name in names)
+        ]
+        if not per_row or any(k.rsplit("__", 1)[-1] not in _RANGE_LOOKUPS for k in per_row):
+            return None
+        shown = list(dict.fromkeys(per_row))
+        listed = ", ".join(f"`{k}`" for k in shown[:3]) + (", ..." if len(shown) > 3 else "")
+        return (
+            f"it compares each row's values by range ({listed}), which `__in` cannot batch: "
+            "fetch the candidate rows once before the loop and match them to each row in "
+            "Python (or annotate the looped queryset with a `Subquery`/`Exists` on "
+            "`OuterRef(...)`)"
+        )
 
     def _fresh(self, qs: QS) -> bool:
         if qs.loops:
@@ -1489,11 +1741,11 @@ class Analysis:
         while for_in is not None:
             if first:
                 value = self.evaluate(for_in.iter, scope, quiet=False)
-                self._iteration(for_in.iter, value)
+                self._iteration(for_in.iter, value, scope)
                 first = False
             else:
                 value = self.evaluate(for_in.iter, scope, quiet=False)
-                self._iteration(for_in.iter, value)
+                self._iteration(for_in.iter, value, scope)
             frame = Frame(
                 node,
                 targets=set(_target_names(for_in.target)),
@@ -1673,7 +1925,7 @@ class Analysis:
             inner = self.evaluate(args[0].value, scope, quiet=True)
             if isinstance(inner, QS):
                 if not quiet:
-                    self._iteration(call, inner)
+                    self._iteration(call, inner, scope)
                 return replace(inner, is_list=True, fresh=False)
             return None
         if name == "super" and scope.cls is not None:
@@ -1860,6 +2112,8 @@ class Analysis:
                 # a path that is not a relation chain of the model loads nothing (DJG207)
                 step = checked_step(self, qs.model, name, call, step, quiet)
             result = replace(qs, cov=apply(qs.cov, step), fresh=True, is_list=False)
+            if name in ("filter", "exclude"):
+                result = replace(result, lookups=qs.lookups + _call_lookups(call))
             if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
                 result = replace(result, batched=True)
             elif name == "none":
@@ -1878,7 +2132,7 @@ class Analysis:
             if not quiet:
                 batched = qs.batched or (name == "get" and self._batched(call, scope, name))
                 if not batched:
-                    self._query(call, name, qs)
+                    self._query(call, name, qs, scope)
             if name in INSTANCE_METHODS or name == "create":
                 return Item(
                     qs.model,
@@ -2270,7 +2524,9 @@ class Analysis:
             f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
 
-    def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None:
+    def _query(
+        self, node: cst.CSTNode, method: str, qs: QS, scope: Scope | None = None
+    ) -> None:
         if not self.in_loop() or qs.sliced or qs.batched or qs.from_item or qs.empty:
             return
         if not self._fresh(qs) and method not in ALWAYS_QUERY:
@@ -2290,7 +2546,12 @@ class Analysis:
                 "compute it for all rows at once (`annotate()`, or `values(...).annotate(...)`)"
             )
         else:
-            remedy = "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
+            lookups = qs.lookups
+            if method == "get" and isinstance(node, cst.Call):
+                lookups += _call_lookups(node)
+            remedy = self._range_remedy(lookups, scope) or (
+                "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
+            )
         self.report(
             "DJG208" if method in WRITES else "DJG202",
             node,
