@@ -1004,12 +1004,11 @@ def _fills(body: cst.CSTNode, name: str, counter: bool) -> bool:
                 and dotted_name(func.value) == name
             ):
                 return True
-        elif isinstance(current, cst.Assign):
-            if any(
-                isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) == name
-                for t in current.targets
-            ):
-                return True
+        elif isinstance(current, cst.Assign) and any(
+            isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) == name
+            for t in current.targets
+        ):
+            return True
         stack.extend(_children(current))
     return False
 
@@ -1039,8 +1038,8 @@ def _empties(body: cst.CSTNode, name: str, counter: bool) -> bool:
                 ):
                     return True  # batch[:] = []
         elif isinstance(current, cst.Del) and not counter:
-            target = current.target
-            if isinstance(target, cst.Subscript) and dotted_name(target.value) == name:
+            deleted = current.target
+            if isinstance(deleted, cst.Subscript) and dotted_name(deleted.value) == name:
                 return True
         elif (
             isinstance(current, cst.Call)
@@ -1085,9 +1084,7 @@ def _call_lookups(call: cst.Call) -> tuple[tuple[str, frozenset[str]], ...]:
                 part.operator, (cst.BitAnd, cst.BitOr)
             ):
                 parts += [part.left, part.right]
-            elif isinstance(part, cst.UnaryOperation) and isinstance(
-                part.operator, cst.BitInvert
-            ):
+            elif isinstance(part, cst.UnaryOperation) and isinstance(part.operator, cst.BitInvert):
                 parts.append(part.expression)
             elif isinstance(part, cst.Call) and _last(part.func) == "Q" and not arg.star:
                 args += list(part.args)
@@ -1711,10 +1708,15 @@ class Analysis:
         if frame is None or scope is None:
             return None
         loop = {id(frame.node)}
+        body = frame.node.body if isinstance(frame.node, (cst.For, cst.While)) else None
         per_row = [
             keyword
             for keyword, names in lookups
-            if any(_loop_local(name, frame.targets, loop, scope) for name in names)
+            if any(
+                _loop_local(name, frame.targets, loop, scope)
+                or (body is not None and _rebinds(body, name))  # ``start, end = ...``
+                for name in names
+            )
         ]
         if not per_row or any(k.rsplit("__", 1)[-1] not in _RANGE_LOOKUPS for k in per_row):
             return None
@@ -2524,9 +2526,7 @@ class Analysis:
             f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
 
-    def _query(
-        self, node: cst.CSTNode, method: str, qs: QS, scope: Scope | None = None
-    ) -> None:
+    def _query(self, node: cst.CSTNode, method: str, qs: QS, scope: Scope | None = None) -> None:
         if not self.in_loop() or qs.sliced or qs.batched or qs.from_item or qs.empty:
             return
         if not self._fresh(qs) and method not in ALWAYS_QUERY:
