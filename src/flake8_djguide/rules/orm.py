@@ -439,7 +439,7 @@ class _FlowRule(Rule):
 
     def visit_Module(self, node: cst.Module) -> None:
         """Report this rule's findings of the chunk's analysis."""
-        from flake8_djguide.rules._ormflow import analysis_for
+        from flake8_djguide.orm.analysis import analysis_for
 
         for finding in analysis_for(self.ctx, node).findings_for(self.CODE):
             self.report(finding.node, message=finding.message.replace("{", "{{").replace("}", "}}"))
