@@ -72,5 +72,7 @@ def test_a_per_row_equality_keeps_the_in_remedy() -> None:
         message = messages[_line("DJG202_ranges.py", function) + 2]
         assert message.endswith("(`filter(pk__in=...)` or `in_bulk()`)"), function
         assert "by range" not in message
+    either = messages[_line("DJG202_ranges.py", "def recent_or_owned") + 6]
+    assert either.endswith("(`filter(<field>__in=...)`) and group them in a dict")
     counts = messages[_line("DJG202_ranges.py", "def daily_counts") + 1]
     assert counts.endswith("(`annotate()`, or `values(...).annotate(...)`)")

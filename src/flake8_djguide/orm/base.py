@@ -86,9 +86,7 @@ class AnalysisBase:
             self, node: cst.CSTNode, method: str, qs: QS, scope: Scope | None = None
         ) -> None: ...
 
-        def _range_remedy(
-            self, lookups: Sequence[tuple[str, frozenset[str]]], scope: Scope | None
-        ) -> str | None: ...
+        def _range_remedy(self, filters: Sequence[cst.Call], scope: Scope | None) -> str | None: ...
 
         def _self_attr(
             self, cls: ClassInfo, name: str, call: cst.Call | None, scope: Scope

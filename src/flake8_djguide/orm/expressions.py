@@ -23,7 +23,6 @@ from flake8_djguide.index.querysets import (
 )
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import (
-    _call_lookups,
     _chain,
     _children,
     _is_chain,
@@ -403,7 +402,7 @@ class Expressions(AnalysisBase):
                 step = checked_step(self, qs.model, name, call, step, quiet)
             result = replace(qs, cov=apply(qs.cov, step), fresh=True, is_list=False)
             if name in ("filter", "exclude"):
-                result = replace(result, lookups=qs.lookups + _call_lookups(call))
+                result = replace(result, filters=(*qs.filters, call))
             if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
                 result = replace(result, batched=True)
             elif name == "none":

@@ -345,7 +345,7 @@ class Statements(AnalysisBase):
             and not value.batched
             and not value.empty
         ):
-            remedy = self._range_remedy(value.lookups, scope) or (
+            remedy = self._range_remedy(value.filters, scope) or (
                 "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
                 "them in a dict"
             )

@@ -407,10 +407,10 @@ class RowReads(AnalysisBase):
                 "compute it for all rows at once (`annotate()`, or `values(...).annotate(...)`)"
             )
         else:
-            lookups = qs.lookups
+            filters = qs.filters
             if method == "get" and isinstance(node, cst.Call):
-                lookups += _call_lookups(node)
-            remedy = self._range_remedy(lookups, scope) or (
+                filters += (node,)
+            remedy = self._range_remedy(filters, scope) or (
                 "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
             )
         self.report(
@@ -419,17 +419,16 @@ class RowReads(AnalysisBase):
             f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
 
-    def _range_remedy(
-        self, lookups: Sequence[tuple[str, frozenset[str]]], scope: Scope | None
-    ) -> str | None:
-        """The remedy of a per-row read whose filter compares the innermost loop's values
-        only by range (``start__lte=row.day``): ``__in`` cannot batch those lookups, so
-        the remedy is one fetch of the candidate rows, matched in Python, or a correlated
-        subquery. ``None`` when a per-row value is compared otherwise (``owner=user``), or
-        the filter reads none."""
+    def _range_remedy(self, filters: Sequence[cst.Call], scope: Scope | None) -> str | None:
+        """The remedy of a per-row read whose filters (``filter()``/``exclude()``/``get()``
+        calls) compare the innermost loop's values only by range (``start__lte=row.day``):
+        ``__in`` cannot batch those lookups, so the remedy is one fetch of the candidate
+        rows, matched in Python, or a correlated subquery. ``None`` when a per-row value is
+        compared otherwise (``owner=user``), or the filters read none."""
         frame = next((f for f in reversed(self.frames) if not f.bounded and not f.suspended), None)
-        if frame is None or scope is None:
+        if frame is None or scope is None or not filters:
             return None
+        lookups = [lookup for call in filters for lookup in _call_lookups(call)]
         loop = {id(frame.node)}
         body = frame.node.body if isinstance(frame.node, (cst.For, cst.While)) else None
         per_row = [
@@ -441,7 +440,10 @@ class RowReads(AnalysisBase):
                 for name in names
             )
         ]
-        if not per_row or any(k.rsplit("__", 1)[-1] not in _RANGE_LOOKUPS for k in per_row):
+        # a keyword without ``__`` is an exact lookup of a field (even one named ``range``)
+        if not per_row or any(
+            "__" not in k or k.rsplit("__", 1)[-1] not in _RANGE_LOOKUPS for k in per_row
+        ):
             return None
         shown = list(dict.fromkeys(per_row))
         listed = ", ".join(f"`{k}`" for k in shown[:3]) + (", ..." if len(shown) > 3 else "")
