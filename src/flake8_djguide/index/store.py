@@ -327,6 +327,8 @@ def _valid_class(value: object) -> bool:
             ok = type(item) is dict and all(_valid_method(m) for m in item.values())
         elif key == "meta":
             ok = _encoded_map(item)
+        elif key == "defs":
+            ok = _strings(item)
         else:
             ok = False
         if not ok:
