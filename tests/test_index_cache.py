@@ -80,7 +80,10 @@ BAD_FACTS = [
         ],
     },
     {"imports": {}, "classes": [{"name": "B", "line": 1, "bases": [], "calls": {}, "meta": []}]},
-    {"imports": {}, "classes": [{"name": "B", "line": 1, "bases": [], "calls": {}, "defs": "save"}]},
+    {
+        "imports": {},
+        "classes": [{"name": "B", "line": 1, "bases": [], "calls": {}, "defs": "save"}],
+    },
     {"imports": {}, "classes": [], "aliases": {"User": ["ref"]}},
     {"imports": {}, "classes": [], "stars": "models"},
     {"imports": {}, "classes": [], "auth_user_model": ["accounts.User"]},
