@@ -206,3 +206,22 @@ def test_a_symlinked_cache_directory_is_never_written(tmp_path: Path) -> None:
     assert not result.written and "symbolic link" in result.errors[0]
     assert list(elsewhere.iterdir()) == []
     assert BOOK in build(project, None).index.models
+
+
+def test_reading_the_cache_allocates_about_its_size(tmp_path: Path) -> None:
+    """The cache file is read with a buffer of its own size, not of the largest size
+    accepted (MAX_CACHE_BYTES, allocated first whatever the file holds)."""
+    import tracemalloc
+
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    scan(project, cache)
+    size = cache_file_for(project, cache).stat().st_size
+    tracemalloc.start()
+    try:
+        warm = scan(project, cache)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert warm.reused == 6
+    assert peak < 1024 * 1024 + 50 * size < store.MAX_CACHE_BYTES
