@@ -9,7 +9,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index import FileIndex, get_index
-from flake8_djguide.index.project import Index
+from flake8_djguide.index.project import Index, Relation, Serializer
 from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.values import Finding
 
@@ -42,7 +42,7 @@ class AnalysisBase:
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
-        # DrfViews, SqlChecks) that Analysis assembles.
+        # DrfViews, SerializerReads, SqlChecks) that Analysis assembles.
 
         def _visit(self, node: cst.CSTNode, scope: Scope) -> None: ...
 
@@ -97,6 +97,15 @@ class AnalysisBase:
             """``(returned expression, value)`` for each ``return`` of a method."""
 
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
+
+        def requirements(
+            self, serializer: Serializer, depth: int = 0, seen: set[str] | None = None
+        ) -> dict[Path, tuple[frozenset[str], tuple[Relation, ...]]]:
+            """Relation paths a serializer reads on each object: ``{path: (fields, relations)}``."""
+
+        def _annotated_fields(
+            self, serializers: list[Serializer], annotations: frozenset[str]
+        ) -> frozenset[str]: ...
 
         def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
 
