@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 6  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 7  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -183,12 +183,162 @@ def _method_facts(
         return {"self_reads": reads[:_MAX_SELF_READS]} if reads else None
     if wants == "returns":
         return {"returns": [encode(r) for r in _returns(function)]}
+    if wants == "reads" and is_loader(function):
+        return {"loader": loader_facts(function)}
     if wants != "reads" or len(params) < 2 or not function.name.startswith("get_"):
         return None
     return {
         "reads": attribute_reads(function, params[1]),
         "opaque": _passes_name(function, params[1]),
     }
+
+
+#: Words in the name of a serializer's class or static method that returns the queryset the
+#: serializer needs (``prefetch_queryset``, ``setup_eager_loading``, ``optimize_queryset``).
+LOADER_WORDS = ("queryset", "prefetch", "eager", "optimi", "select_related")
+
+
+def is_loader(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a serializer's method is a class or static method named like a queryset loader."""
+    name = function.name.lower()
+    if not any(word in name for word in LOADER_WORDS):
+        return False
+    return any(
+        (dotted_name(d) or "") in ("classmethod", "staticmethod") for d in function.decorator_list
+    )
+
+
+_LOADING_CALLS = frozenset({"select_related", "prefetch_related"})
+
+
+def loader_facts(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any]:
+    """What a serializer's queryset loader loads, read from every loading call of its body
+    (whatever the branch): ``lookups`` (``["s"|"p", "a__b"]``), ``bare`` (``select_related()``),
+    ``supers`` (loaders of its own class or bases it calls: ``super().x()``, ``cls.x()``),
+    ``others`` (``[prefix, "OtherSerializer", "x"]``: another serializer's loader, under a
+    ``Prefetch`` lookup or not), ``annotations``, and ``opaque`` (a loading call with
+    arguments that are not literal, or the queryset passed to another function)."""
+    facts: dict[str, Any] = {
+        "lookups": [],
+        "bare": False,
+        "supers": [],
+        "others": [],
+        "annotations": [],
+        "opaque": not any(isinstance(n, ast.Return) and n.value for n in ast.walk(function)),
+    }
+    params = [a.arg for a in function.args.posonlyargs + function.args.args]
+    holders = set(params) | {
+        t.id
+        for n in ast.walk(function)
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    _loader_calls(function, "", facts, holders)
+    return facts
+
+
+def _loader_calls(node: ast.AST, prefix: str, facts: dict[str, Any], holders: set[str]) -> None:
+    stack: list[ast.AST] = [node] if not isinstance(node, ast.FunctionDef) else list(node.body)
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, ast.Call):
+            stack.extend(ast.iter_child_nodes(current))
+            continue
+        func = current.func
+        name = func.attr if isinstance(func, ast.Attribute) else ""
+        owner = func.value if isinstance(func, ast.Attribute) else None
+        if name in _LOADING_CALLS:
+            if not current.args and not current.keywords and name == "select_related":
+                facts["bare"] = facts["bare"] or not prefix
+            for arg in current.args:
+                _loading_argument(arg, name[0], prefix, facts, holders)
+            if owner is not None:
+                stack.append(owner)
+            continue
+        elif name == "annotate" and not prefix:
+            facts["annotations"].extend(k.arg for k in current.keywords if k.arg)
+        elif owner is not None and any(word in name.lower() for word in LOADER_WORDS):
+            receiver = dotted_name(owner)
+            is_super = isinstance(owner, ast.Call) and dotted_name(owner.func) == "super"
+            if (is_super or receiver in ("cls", "self")) and not prefix:
+                facts["supers"].append(name)
+            elif receiver is not None and receiver not in holders:
+                facts["others"].append([prefix, receiver, name])
+            else:
+                facts["opaque"] = True
+            continue
+        elif _passes_holder(current, holders):
+            facts["opaque"] = True
+        if owner is not None:
+            stack.append(owner)
+        stack.extend(current.args)
+        stack.extend(k.value for k in current.keywords)
+
+
+#: Calls that may take the queryset (or a value from it) and leave what it loads alone.
+_KEEPING_CALLS = frozenset(
+    {
+        "filter",
+        "exclude",
+        "order_by",
+        "distinct",
+        "all",
+        "none",
+        "annotate",
+        "alias",
+        "only",
+        "defer",
+        "using",
+        "isinstance",
+        "len",
+        "getattr",
+        "hasattr",
+        "str",
+        "int",
+        "bool",
+        "super",
+    }
+)
+
+
+def _passes_holder(call: ast.Call, holders: set[str]) -> bool:
+    """Whether ``call`` passes a parameter or local of the loader to a function that may
+    change the queryset (``helper(queryset)``); classes (``Q(partner=partner)``) do not."""
+    name = dotted_name(call.func) if not isinstance(call.func, ast.Attribute) else call.func.attr
+    last = (name or "").rsplit(".", 1)[-1]
+    if not last or last[0].isupper() or last in _KEEPING_CALLS:
+        return False
+    return any(
+        isinstance(a, ast.Name) and a.id in holders
+        for a in [*call.args, *(k.value for k in call.keywords)]
+    )
+
+
+def _loading_argument(
+    arg: ast.expr, kind: str, prefix: str, facts: dict[str, Any], holders: set[str]
+) -> None:
+    joined = f"{prefix}__" if prefix else ""
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        facts["lookups"].append([kind, joined + arg.value])
+        return
+    if (
+        isinstance(arg, ast.Call)
+        and (dotted_name(arg.func) or "").rsplit(".", 1)[-1] == "Prefetch"
+        and arg.args
+        and isinstance(arg.args[0], ast.Constant)
+        and isinstance(arg.args[0].value, str)
+    ):
+        keywords = {k.arg: k.value for k in arg.keywords}
+        if "to_attr" in keywords:
+            return  # the rows land elsewhere than the relation's name
+        lookup = joined + arg.args[0].value
+        facts["lookups"].append(["p", lookup])
+        inner = keywords.get("queryset", arg.args[1] if len(arg.args) > 1 else None)
+        if inner is not None:
+            _loader_calls(inner, lookup, facts, holders)
+        return
+    facts["opaque"] = True
 
 
 def _passes_name(function: ast.AST, name: str) -> bool:

@@ -107,6 +107,19 @@ class AnalysisBase:
             self, serializers: list[Serializer], annotations: frozenset[str]
         ) -> frozenset[str]: ...
 
+        def _check_serializer(self, info: ClassInfo) -> None: ...
+
+        def _view_covers(self, qs: QS, path: Path, relations: tuple[Relation, ...]) -> bool: ...
+
+        def _manager_loads(self, path: Path, relations: tuple[Relation, ...]) -> bool: ...
+
+        def _report_view(
+            self,
+            node: cst.CSTNode,
+            serializer: Serializer,
+            missing: list[tuple[Path, tuple[frozenset[str], tuple[Relation, ...]]]],
+        ) -> None: ...
+
         def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
 
     @property

@@ -21,6 +21,7 @@ from flake8_djguide.helpers import (
     qualified_name,
     string_value,
 )
+from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
@@ -252,6 +253,8 @@ def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             serializer = serializer or statement.name == "get_serializer_class"
             queryset = queryset or statement.name == "get_queryset"
+            if is_loader(statement):
+                return True  # a serializer's queryset loader (``prefetch_queryset``)
     return serializer and queryset
 
 
@@ -811,7 +814,17 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
         "... return obj.faces.first()`) is still reported: the index keeps which attributes "
         "a method reads, not in which branch, and the fallback runs for every row without "
-        "the loaded relation."
+        "the loaded relation. A serializer's queryset loader is checked too: a class or "
+        "static method of the serializer whose name holds `queryset`, `prefetch`, `eager`, "
+        "`optimi` or `select_related` (`prefetch_queryset`, `setup_eager_loading`, "
+        "`optimize_queryset`) returns the queryset the serializer renders, so what the "
+        "serializer reads and the loader does not load is reported at its last `return`. What "
+        "it loads is every `select_related`/`prefetch_related` lookup of its body (in any "
+        "branch; a queryset parameter is taken to load nothing), the loaders it calls through "
+        "`super()` or `cls.` (also in bases in other modules) and other serializers' loaders "
+        "(under the `Prefetch` lookup they fill); a `Prefetch` with `to_attr` loads nothing "
+        "under the relation's name. A loader that passes the queryset to another function, "
+        "or loads through non-literal lookups, is left alone."
     )
     VALID = [
         Valid(
