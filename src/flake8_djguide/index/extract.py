@@ -43,6 +43,7 @@ _META_KEYS = frozenset(
         "depth",
         "base_manager_name",
         "default_manager_name",
+        "extra_kwargs",
     }
 )
 
@@ -361,9 +362,59 @@ def _meta_facts(meta: ast.ClassDef) -> dict[str, Any]:
             target, value = statement.target, statement.value
         else:
             continue
-        if isinstance(target, ast.Name) and target.id in _META_KEYS:
+        if not isinstance(target, ast.Name) or target.id not in _META_KEYS:
+            continue
+        if target.id == "extra_kwargs":
+            facts[target.id] = _extra_kwargs(value)
+        elif target.id in ("fields", "exclude") and isinstance(value, ast.BinOp):
+            facts[target.id] = _concatenated(value)
+        else:
             facts[target.id] = encode(value)
     return facts
+
+
+def _concatenated(node: ast.BinOp) -> Encoded:
+    """``Base.Meta.fields + ("a", "b")`` as one list whose items are the names and the
+    referenced lists (``["ref", "Base.Meta.fields"]``), spliced in when the index is linked."""
+    items: list[Encoded] = []
+    stack: list[ast.expr] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
+            stack.extend([current.right, current.left])
+        elif isinstance(current, (ast.List, ast.Tuple)):
+            items.extend(encode(e) for e in current.elts)
+        else:
+            items.append(encode(current))
+    return ["list", items]
+
+
+def _extra_kwargs(node: ast.expr) -> Encoded:
+    """``Meta.extra_kwargs`` as ``["list", [["list", [field, option, value]], ...]]``: the
+    string-valued ``lookup_field`` and ``source`` options of each field."""
+    entries: list[Encoded] = []
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values):
+            if not isinstance(key, ast.Constant) or not isinstance(value, ast.Dict):
+                continue
+            for option, setting in zip(value.keys, value.values):
+                if (
+                    isinstance(option, ast.Constant)
+                    and option.value in ("lookup_field", "source")
+                    and isinstance(setting, ast.Constant)
+                    and isinstance(setting.value, str)
+                ):
+                    entries.append(
+                        [
+                            "list",
+                            [
+                                ["str", str(key.value)],
+                                ["str", option.value],
+                                ["str", setting.value],
+                            ],
+                        ]
+                    )
+    return ["list", entries]
 
 
 def _wanted_methods(node: ast.ClassDef) -> str:

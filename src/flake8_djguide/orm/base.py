@@ -42,7 +42,7 @@ class AnalysisBase:
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
-        # DrfViews, SerializerReads, SqlChecks) that Analysis assembles.
+        # DrfViews, SerializerReads, SerializerLoaders, SqlChecks) that Analysis assembles.
 
         def _visit(self, node: cst.CSTNode, scope: Scope) -> None: ...
 

@@ -6,30 +6,31 @@ fields and ``Meta.fields``, asked by the view side through :meth:`requirements`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index.project import Model, Relation, Serializer
-from flake8_djguide.index.querysets import Coverage, Path, closed, split
+from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.base import AnalysisBase
-from flake8_djguide.orm.nodes import _children
-from flake8_djguide.orm.values import QS, SERVED
+from flake8_djguide.orm.values import SERVED
 
 if TYPE_CHECKING:
-    import libcst as cst
+    pass
 
-    from flake8_djguide.orm.scope import ClassInfo
 else:
-    from flake8_djguide._lazy import cst
+    pass
 
-_RELATED_FIELDS = frozenset(
-    {
-        "StringRelatedField",
-        "SlugRelatedField",
-        "PrimaryKeyRelatedField",
-        "HyperlinkedRelatedField",
-    }
-)
+#: Fields that render the object they read (``str(value)``): a relation read by one of them
+#: loads the related object.
+_OBJECT_FIELDS = frozenset({"ReadOnlyField", "CharField"})
+
+
+def _related_field(last: str) -> bool:
+    """DRF's related fields and the project's fields named like them (a
+    ``SlugRelatedTranslatableField``, a ``NestedHyperlinkedRelatedField``)."""
+    return last.endswith(("RelatedField", "IdentityField")) or (
+        "RelatedField" in last and ("Slug" in last or "PrimaryKey" in last)
+    )
+
 
 #: A relation followed by the one leading back (Django fills the back reference's cache).
 _BACK_REFERENCES = frozenset({("rev_o2o", "o2o"), ("o2o", "rev_o2o"), ("rev_fk", "fk")})
@@ -108,7 +109,6 @@ class SerializerReads(AnalysisBase):
                 continue
             source_value = kwargs.get("source")
             source = source_value[1] if source_value and source_value[0] == "str" else None
-            many = kwargs.get("many") == ["bool", True]
             func = call[1][1]
             last = func.rsplit(".", 1)[-1]
             nested = self.index.serializers.get(self.index.resolve(declared.module, func))
@@ -126,12 +126,8 @@ class SerializerReads(AnalysisBase):
                     for sub, value in self.requirements(nested, depth + 1, seen).items():
                         add((*path, *sub), name, (*relations, *value[1]))
                 continue
-            if last in _RELATED_FIELDS:
-                walked = self._walk(model, (source or name).split("."))
-                if walked is None:
-                    continue
-                path, relations, _ = walked
-                if many or relations[-1].many or last in ("StringRelatedField", "SlugRelatedField"):
+            if _related_field(last):
+                for path, relations in self._related_field_reads(model, name, last, kwargs):
                     add(path, name, relations)
                 continue
             if last == "SerializerMethodField":
@@ -143,14 +139,15 @@ class SerializerReads(AnalysisBase):
                 )
                 facts = serializer.methods.get(method)
                 for chain in (facts or {}).get("reads", ()):
-                    loaded = self._walk_read(model, chain)
-                    if loaded is not None:
-                        add(loaded[0], name, loaded[1])
+                    for path, relations in self._chain_reads(model, chain):
+                        add(path, name, relations)
                 continue
-            if source and "." in source:
-                read = self._walk_read(model, source.split("."))
-                if read is not None:
-                    add(read[0], name, read[1])
+            if last == "HiddenField":
+                continue
+            chain = (source or name).split(".")
+            if len(chain) > 1 or chain[0] in model.self_reads or last in _OBJECT_FIELDS:
+                for path, relations in self._chain_reads(model, chain):
+                    add(path, name, relations)
         names: list[str] = []
         if serializer.meta_fields is not None:
             names = [n for n in serializer.meta_fields if n not in serializer.declared]
@@ -164,10 +161,82 @@ class SerializerReads(AnalysisBase):
             ]
         for name in names:
             relation = model.relation(name)
-            if relation is None or relation.kind in ("gfk", "grel"):
+            if relation is None:
+                if name in model.self_reads:  # a property or method: a ReadOnlyField
+                    for path, relations in self._chain_reads(model, [name]):
+                        add(path, name, relations)
                 continue
-            if serializer.depth >= 1 or relation.many:
+            if relation.kind in ("gfk", "grel"):
+                continue
+            lookup = serializer.extra_kwargs.get(name, {}).get("lookup_field", "pk")
+            if serializer.depth >= 1 or relation.many or lookup != "pk":
+                # a hyperlinked field with a lookup_field other than pk reads the object
                 add((name,), name, (relation,))
+        return found
+
+    def _related_field_reads(
+        self, model: Model, name: str, last: str, kwargs: dict[str, Any]
+    ) -> list[tuple[Path, tuple[Relation, ...]]]:
+        """What a related field reads: ``PrimaryKeyRelatedField`` (and a hyperlinked field
+        looking up ``pk``) only the key of the last object of its ``source`` (the objects
+        before it are read), a to-many relation with ``many=True``; string, slug and other
+        hyperlinked fields the whole object, and the relations of a ``lookup_field="a__b"``
+        or of the target's ``__str__``."""
+        source_value = kwargs.get("source")
+        source = source_value[1] if source_value and source_value[0] == "str" else None
+        lookup_value = kwargs.get("lookup_field")
+        lookup = lookup_value[1] if lookup_value and lookup_value[0] == "str" else "pk"
+        if last.endswith("IdentityField"):
+            # the object itself: only a lookup across relations reads anything
+            parts = lookup.split("__")[:-1]
+            read = self._walk(model, parts) if parts else None
+            return [read[:2]] if read is not None else []
+        walked = self._walk(model, (source or name).split("."))
+        if walked is None:
+            return []
+        path, relations, target = walked
+        many = kwargs.get("many") == ["bool", True] or relations[-1].many
+        pk_only = "PrimaryKey" in last or ("Hyperlinked" in last and lookup == "pk")
+        found: list[tuple[Path, tuple[Relation, ...]]] = []
+        if pk_only and not many:
+            if len(path) > 1:
+                found.append((path[:-1], relations[:-1]))
+            return found
+        found.append((path, relations))
+        if target is None:
+            return found
+        if "Hyperlinked" in last and "__" in lookup:
+            read = self._walk(target, lookup.split("__")[:-1])
+            if read is not None:
+                found.append(((*path, *read[0]), (*relations, *read[1])))
+        if "String" in last:
+            for chain in target.self_reads.get("__str__", ()):
+                for sub, rels in self._chain_reads(target, chain):
+                    found.append(((*path, *sub), (*relations, *rels)))
+        return found
+
+    def _chain_reads(
+        self, model: Model, chain: Sequence[str], depth: int = 0
+    ) -> list[tuple[Path, tuple[Relation, ...]]]:
+        """The relation paths an attribute chain read on a ``model`` object loads: its
+        relations (``author.name`` -> author), and what a model property or method it ends
+        in reads on its object (``visibility.get_help_display`` -> visibility and the
+        relations ``get_help_display`` reads)."""
+        found: list[tuple[Path, tuple[Relation, ...]]] = []
+        loaded = self._walk_read(model, chain)
+        path, relations = loaded if loaded is not None else ((), ())
+        if path:
+            found.append((path, relations))
+        if depth > 2 or (relations and relations[-1].many):
+            return found
+        target = self.index.models.get(relations[-1].target or "") if relations else model
+        rest = chain[len(path) :]
+        member = rest[0].removesuffix("()") if rest else ""
+        if target is None or member not in target.self_reads:
+            return found
+        for sub_chain in target.self_reads[member]:
+            for sub, rels in self._chain_reads(target, sub_chain, depth + 1):
+                found.append(((*path, *sub), (*relations, *rels)))
         return found
 
     def _back_reference(self, first: Relation, second: Relation, origin: str | None) -> bool:
@@ -254,140 +323,3 @@ class SerializerReads(AnalysisBase):
         if not path:
             return None
         return tuple(path), tuple(relations)
-
-    # -- queryset loaders of serializers (``prefetch_queryset``) ---------------------------------
-
-    def _check_serializer(self, info: ClassInfo) -> None:
-        """Report a serializer's queryset loaders (``@classmethod prefetch_queryset``, the
-        index's ``loader`` facts) that do not load what the serializer reads per row: the
-        loader's result is the queryset the serializer renders."""
-        serializer = self.index.serializers.get(f"{self.file_index.module}.{info.name}")
-        if serializer is None or serializer.model is None:
-            return
-        model = self.index.models.get(serializer.model)
-        if model is None:
-            return
-        for name, method in info.methods.items():
-            facts = serializer.methods.get(name)
-            if not facts or "loader" not in facts:
-                continue
-            node = _last_return(method)
-            if node is None:
-                continue
-            loaded = self._loader_coverage(serializer, facts["loader"], 0)
-            if loaded is None:
-                continue
-            coverage, annotations = loaded
-            required = self.requirements(serializer)
-            if not required:
-                continue
-            served = self._annotated_fields([serializer], annotations)
-            qs = QS(model, coverage, name)
-            missing = [
-                (path, (labels - served, relations))
-                for path, (labels, relations) in sorted(required.items())
-                if labels - served
-                and not self._view_covers(qs, path, relations)
-                and not self._manager_loads(path, relations)
-            ]
-            if missing:
-                self._report_view(node, serializer, missing)
-
-    def _loader_coverage(
-        self, serializer: Serializer, facts: dict[str, Any], depth: int
-    ) -> tuple[Coverage, frozenset[str]] | None:
-        """What a loader loads (``None`` when it cannot be known): its own loading calls,
-        the loaders of its class and bases it calls, and other serializers' loaders (under
-        their ``Prefetch`` lookup)."""
-        if facts.get("opaque") or depth > 4:
-            return None
-        select = [split(text) for kind, text in facts["lookups"] if kind == "s"]
-        prefetch = [split(text) for kind, text in facts["lookups"] if kind == "p"]
-        coverage = Coverage(closed(select), closed(prefetch), bool(facts["bare"]))
-        annotations = frozenset(facts["annotations"])
-        for method in facts["supers"]:
-            found = self._inherited_loader(serializer, method, facts)
-            if found is None:
-                return None
-            owner, inner = found
-            result = self._loader_coverage(owner, inner, depth + 1)
-            if result is None:
-                return None
-            coverage = coverage.union(result[0])
-            annotations |= result[1]
-        for prefix, reference, method in facts["others"]:
-            other = self.index.serializer_named(self._defining_module(serializer, facts), reference)
-            called = other.methods.get(method) if other is not None else None
-            if other is None or not called or "loader" not in called:
-                return None
-            result = self._loader_coverage(other, called["loader"], depth + 1)
-            if result is None:
-                return None
-            path = split(prefix) if prefix else ()
-            extra = [(*path, *sub) for sub in result[0].select | result[0].prefetch]
-            if path:
-                coverage = replace(coverage, prefetch=closed([*coverage.prefetch, *extra]))
-            else:
-                coverage = coverage.union(result[0])
-                annotations |= result[1]
-        return coverage, annotations
-
-    def _defining_module(self, serializer: Serializer, facts: dict[str, Any]) -> str:
-        """The module of the class that defines the loader ``facts`` (an inherited loader
-        names classes as its own module imports them)."""
-        return self._loader_owner(serializer, facts).module
-
-    def _loader_owner(self, serializer: Serializer, facts: dict[str, Any]) -> Serializer:
-        """The serializer (``serializer`` or a base) whose own body defines ``facts``: an
-        inherited method's facts are the very object of the base that defines it."""
-        current = serializer
-        for _ in range(12):
-            for base in self._serializer_bases(current):
-                if any(m.get("loader") is facts for m in base.methods.values()):
-                    current = base
-                    break
-            else:
-                return current
-        return current
-
-    def _serializer_bases(self, serializer: Serializer) -> list[Serializer]:
-        entry = self.index.classes.get(serializer.qualname)
-        if entry is None:
-            return []
-        found = []
-        for base in entry[1].get("bases", ()):
-            parent = (
-                self.index.serializers.get(self.index.resolve(entry[0], base)) if base else None
-            )
-            if parent is not None:
-                found.append(parent)
-        return found
-
-    def _inherited_loader(
-        self, serializer: Serializer, method: str, facts: dict[str, Any]
-    ) -> tuple[Serializer, dict[str, Any]] | None:
-        """The loader ``super().<method>()`` (or ``cls.<method>()``) calls from ``facts``."""
-        own = serializer.methods.get(method)
-        if own is not None and own.get("loader") is not facts and "loader" in own:
-            return serializer, own["loader"]  # cls.<another loader>()
-        owner = self._loader_owner(serializer, facts)
-        for base in self._serializer_bases(owner):
-            inherited = base.methods.get(method)
-            if inherited and "loader" in inherited:
-                return base, inherited["loader"]
-        return None
-
-
-def _last_return(method: cst.FunctionDef) -> cst.BaseExpression | None:
-    """The value of the last ``return`` of a method (not of a nested function)."""
-    found: cst.BaseExpression | None = None
-    stack: list[cst.CSTNode] = [method.body]
-    while stack:
-        current = stack.pop(0)
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        if isinstance(current, cst.Return) and current.value is not None:
-            found = current.value
-            continue
-        stack[:0] = list(_children(current))
-    return found
