@@ -26,9 +26,10 @@ _OBJECT_FIELDS = frozenset({"ReadOnlyField", "CharField"})
 
 def _related_field(last: str) -> bool:
     """DRF's related fields and the project's fields named like them (a
-    ``SlugRelatedTranslatableField``, a ``NestedHyperlinkedRelatedField``)."""
-    return last.endswith(("RelatedField", "IdentityField")) or (
-        "RelatedField" in last and ("Slug" in last or "PrimaryKey" in last)
+    ``SlugRelatedTranslatableField``, a ``NestedHyperlinkedRelatedField``); other related
+    fields (``ResourceRelatedField``, a project's ``RelatedField``) render what they choose."""
+    return any(kind in last for kind in ("Slug", "String", "PrimaryKey", "Hyperlinked")) and (
+        "RelatedField" in last or last.endswith("IdentityField")
     )
 
 
