@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 7  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 8  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -186,7 +186,9 @@ def _method_facts(
         return {"returns": [encode(r) for r in _returns(function)]}
     if wants == "reads" and is_loader(function):
         return {"loader": loader_facts(function)}
-    if wants != "reads" or len(params) < 2 or not function.name.startswith("get_"):
+    if wants != "reads" or len(params) < 2:
+        return None
+    if not function.name.startswith("get_") and function.name != "to_representation":
         return None
     return {
         "reads": attribute_reads(function, params[1]),

@@ -149,6 +149,11 @@ class SerializerReads(AnalysisBase):
             if len(chain) > 1 or chain[0] in model.self_reads or last in _OBJECT_FIELDS:
                 for path, relations in self._chain_reads(model, chain):
                     add(path, name, relations)
+        representation = serializer.methods.get("to_representation")
+        for chain in (representation or {}).get("reads", ()):
+            # an override reads these on every object it renders
+            for path, relations in self._chain_reads(model, chain):
+                add(path, "to_representation()", relations)
         names: list[str] = []
         if serializer.meta_fields is not None:
             names = [n for n in serializer.meta_fields if n not in serializer.declared]

@@ -795,7 +795,9 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "(recursively, `source=` and `many=True`), `StringRelatedField`/`SlugRelatedField`, "
         "related fields with `many=True`, implicit to-many fields of a `ModelSerializer` (a "
         "`ManyRelatedField` reads `obj.<name>.all()`) and every relation with `depth >= 1`, "
-        "dotted `source=` paths, and `SerializerMethodField` methods reading `obj.<relation>`. "
+        "dotted `source=` paths, `SerializerMethodField` methods reading `obj.<relation>`, and "
+        "a `to_representation` override reading `instance.<relation>` (named "
+        "`to_representation()` in the message). "
         "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` (looking up `pk`) on a foreign "
         "key read only the `<fk>_id` column and are left alone; through a dotted `source` they "
         'read the objects before the last (`source="order.customer"` reads `order`), as DRF\'s '
