@@ -147,12 +147,25 @@ def attribute_reads(function: ast.AST, parameter: str) -> list[list[str]]:
     """Attribute chains read on ``parameter`` inside ``function``.
 
     ``obj.author.name`` gives ``["author", "name"]``; a call at the end is kept
-    as ``"name()"`` (``obj.tags.all()`` gives ``["tags", "all()"]``).
+    as ``"name()"`` (``obj.tags.all()`` gives ``["tags", "all()"]``);
+    ``getattr(obj, "page", None)`` gives ``["page"]``.
     """
     reads: list[list[str]] = []
     seen: set[int] = set()
     for node in ast.walk(function):
         if id(node) in seen or not isinstance(node, (ast.Attribute, ast.Call)):
+            continue
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == parameter
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            reads.append([node.args[1].value])  # getattr(obj, "name", None)
             continue
         chain: list[str] = []
         current: ast.AST = node
