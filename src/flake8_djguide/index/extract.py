@@ -232,7 +232,8 @@ def loader_facts(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
     (whatever the branch): ``lookups`` (``["s"|"p", "a__b"]``), ``bare`` (``select_related()``),
     ``supers`` (loaders of its own class or bases it calls: ``super().x()``, ``cls.x()``),
     ``others`` (``[prefix, "OtherSerializer", "x"]``: another serializer's loader, under a
-    ``Prefetch`` lookup or not), ``annotations``, and ``opaque`` (a loading call with
+    ``Prefetch`` lookup or not), ``annotations``, ``unknown`` (``Prefetch`` lookups whose
+    queryset is built elsewhere), and ``opaque`` (a loading call with
     arguments that are not literal, or the queryset passed to another function)."""
     facts: dict[str, Any] = {
         "lookups": [],
@@ -240,6 +241,7 @@ def loader_facts(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
         "supers": [],
         "others": [],
         "annotations": [],
+        "unknown": [],
         "opaque": not any(isinstance(n, ast.Return) and n.value for n in ast.walk(function)),
     }
     params = [a.arg for a in function.args.posonlyargs + function.args.args]
@@ -351,8 +353,10 @@ def _loading_argument(
         lookup = joined + arg.args[0].value
         facts["lookups"].append(["p", lookup])
         inner = keywords.get("queryset", arg.args[1] if len(arg.args) > 1 else None)
-        if inner is not None:
+        if isinstance(inner, ast.Call):
             _loader_calls(inner, lookup, facts, holders)
+        elif inner is not None:
+            facts["unknown"].append(lookup)  # a queryset built elsewhere
         return
     facts["opaque"] = True
 

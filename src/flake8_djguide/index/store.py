@@ -318,6 +318,7 @@ def _valid_loader(value: object) -> bool:
         "supers",
         "others",
         "annotations",
+        "unknown",
         "opaque",
     }:
         return False
@@ -329,6 +330,7 @@ def _valid_loader(value: object) -> bool:
         and all(_strings(item) and len(item) == 3 for item in others)
         and _strings(value["supers"])
         and _strings(value["annotations"])
+        and _strings(value["unknown"])
         and type(value["bare"]) is bool
         and type(value["opaque"]) is bool
     )

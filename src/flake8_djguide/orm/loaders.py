@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index.project import Serializer
-from flake8_djguide.index.querysets import Coverage, closed, split
+from flake8_djguide.index.querysets import Coverage, Path, closed, split
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import _children
 from flake8_djguide.orm.values import QS
@@ -45,7 +45,7 @@ class SerializerLoaders(AnalysisBase):
             loaded = self._loader_coverage(serializer, facts["loader"], 0)
             if loaded is None:
                 continue
-            coverage, annotations = loaded
+            coverage, annotations, unknown = loaded
             required = self.requirements(serializer)
             if not required:
                 continue
@@ -55,6 +55,7 @@ class SerializerLoaders(AnalysisBase):
                 (path, (labels - served, relations))
                 for path, (labels, relations) in sorted(required.items())
                 if labels - served
+                and not any(path[: len(prefix)] == prefix for prefix in unknown)
                 and not self._view_covers(qs, path, relations)
                 and not self._manager_loads(path, relations)
             ]
@@ -63,16 +64,18 @@ class SerializerLoaders(AnalysisBase):
 
     def _loader_coverage(
         self, serializer: Serializer, facts: dict[str, Any], depth: int
-    ) -> tuple[Coverage, frozenset[str]] | None:
+    ) -> tuple[Coverage, frozenset[str], list[Path]] | None:
         """What a loader loads (``None`` when it cannot be known): its own loading calls,
         the loaders of its class and bases it calls, and other serializers' loaders (under
-        their ``Prefetch`` lookup)."""
+        their ``Prefetch`` lookup); and the lookups under which an inner loader is not known
+        (what is read under them is not judged)."""
         if facts.get("opaque") or depth > 4:
             return None
         select = [split(text) for kind, text in facts["lookups"] if kind == "s"]
         prefetch = [split(text) for kind, text in facts["lookups"] if kind == "p"]
         coverage = Coverage(closed(select), closed(prefetch), bool(facts["bare"]))
         annotations = frozenset(facts["annotations"])
+        unknown: list[Path] = [split(text) for text in facts["unknown"]]
         for method in facts["supers"]:
             found = self._inherited_loader(serializer, method, facts)
             if found is None:
@@ -83,22 +86,29 @@ class SerializerLoaders(AnalysisBase):
                 return None
             coverage = coverage.union(result[0])
             annotations |= result[1]
+            unknown.extend(result[2])
         for prefix, reference, method in facts["others"]:
             other = self.index.serializer_named(self._defining_module(serializer, facts), reference)
             called = other.methods.get(method) if other is not None else None
-            if other is None or not called or "loader" not in called:
-                return None
-            result = self._loader_coverage(other, called["loader"], depth + 1)
-            if result is None:
-                return None
             path = split(prefix) if prefix else ()
+            result = (
+                self._loader_coverage(other, called["loader"], depth + 1)
+                if other is not None and called and "loader" in called
+                else None
+            )
+            if result is None:
+                if not path:
+                    return None
+                unknown.append(path)  # what the Prefetch's queryset loads is not known
+                continue
+            unknown.extend((*path, *sub) for sub in result[2])
             extra = [(*path, *sub) for sub in result[0].select | result[0].prefetch]
             if path:
                 coverage = replace(coverage, prefetch=closed([*coverage.prefetch, *extra]))
             else:
                 coverage = coverage.union(result[0])
                 annotations |= result[1]
-        return coverage, annotations
+        return coverage, annotations, unknown
 
     def _defining_module(self, serializer: Serializer, facts: dict[str, Any]) -> str:
         """The module of the class that defines the loader ``facts`` (an inherited loader
