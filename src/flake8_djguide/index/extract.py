@@ -410,7 +410,7 @@ def _concatenated(node: ast.BinOp) -> Encoded:
 
 def _extra_kwargs(node: ast.expr) -> Encoded:
     """``Meta.extra_kwargs`` as ``["list", [["list", [field, option, value]], ...]]``: the
-    string-valued ``lookup_field`` and ``source`` options of each field."""
+    string-valued ``lookup_field`` option of each field."""
     entries: list[Encoded] = []
     if isinstance(node, ast.Dict):
         for key, value in zip(node.keys, node.values):
@@ -419,7 +419,7 @@ def _extra_kwargs(node: ast.expr) -> Encoded:
             for option, setting in zip(value.keys, value.values):
                 if (
                     isinstance(option, ast.Constant)
-                    and option.value in ("lookup_field", "source")
+                    and option.value == "lookup_field"
                     and isinstance(setting, ast.Constant)
                     and isinstance(setting.value, str)
                 ):

@@ -157,7 +157,7 @@ class Serializer:
     depth: int = 0
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)
     complete: bool = True
-    #: ``Meta.extra_kwargs``: ``{field: {"lookup_field" | "source": value}}``
+    #: ``Meta.extra_kwargs``: ``{field: {"lookup_field": value}}``
     extra_kwargs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
