@@ -186,8 +186,8 @@ class SerializerReads(AnalysisBase):
         """What a related field reads: ``PrimaryKeyRelatedField`` (and a hyperlinked field
         looking up ``pk``) only the key of the last object of its ``source`` (the objects
         before it are read), a to-many relation with ``many=True``; string, slug and other
-        hyperlinked fields the whole object, and the relations of a ``lookup_field="a__b"``
-        or of the target's ``__str__``."""
+        hyperlinked fields the whole object, and the relations of a ``lookup_field="a__b"``,
+        of the target's ``__str__`` or of a ``slug_field`` naming a property."""
         source_value = kwargs.get("source")
         source = source_value[1] if source_value and source_value[0] == "str" else None
         lookup_value = kwargs.get("lookup_field")
@@ -215,10 +215,15 @@ class SerializerReads(AnalysisBase):
             read = self._walk(target, lookup.split("__")[:-1])
             if read is not None:
                 found.append(((*path, *read[0]), (*relations, *read[1])))
+        chains: list[list[str]] = []
         if "String" in last:
-            for chain in target.self_reads.get("__str__", ()):
-                for sub, rels in self._chain_reads(target, chain):
-                    found.append(((*path, *sub), (*relations, *rels)))
+            chains = target.self_reads.get("__str__", [])
+        slug_value = kwargs.get("slug_field")
+        if "Slug" in last and slug_value and slug_value[0] == "str":
+            chains = [[slug_value[1]]]  # a property (a translated name) reads what it reads
+        for chain in chains:
+            for sub, rels in self._chain_reads(target, chain):
+                found.append(((*path, *sub), (*relations, *rels)))
         return found
 
     def _chain_reads(

@@ -803,7 +803,8 @@ class SerializerRelationNotPrefetched(_FlowRule):
         'read the objects before the last (`source="order.customer"` reads `order`), as DRF\'s '
         "pk-only optimization does. A hyperlinked field with another `lookup_field` (in the "
         'field or in `Meta.extra_kwargs`) reads the related object, and a `lookup_field="a__b"` '
-        "also `a` of it; `StringRelatedField` also reads what the target's `__str__` reads; "
+        "also `a` of it; `StringRelatedField` also reads what the target's `__str__` reads, "
+        "and a `SlugRelatedField` what its `slug_field` reads when it is a property; "
         "project fields named like DRF's (`...SlugRelatedField`, `...HyperlinkedRelatedField`) "
         "count as them. A dotted `source`, a `CharField`/`ReadOnlyField` on a relation, a "
         "`Meta.fields` name or `source` naming a model property or method, and a method "
