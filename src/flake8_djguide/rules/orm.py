@@ -25,6 +25,7 @@ from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
+from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -429,6 +430,11 @@ def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
 # -- the rules ----------------------------------------------------------------------------------------
 
 
+def _class_entry_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    """An admin's ``list_display``, or a feed's or inline's reported assignment."""
+    return admin_trigger(node, ctx) or class_trigger(node, ctx)
+
+
 class _FlowRule(Rule):
     """Rules whose findings come from the shared queryset analysis of each parsed chunk.
 
@@ -512,8 +518,44 @@ class NPlusOneRelation(_FlowRule):
         "`@admin.register(...)` or `<site>.register(Model, Admin)` in the same module, else "
         "`model = ...`. No finding for an unknown model, a project base admin of another "
         "module, a `get_queryset()` calling other methods, `get_list_select_related()` or "
-        "`get_changelist()` overrides, or a `list_select_related` that is not a literal; "
-        "inlines are not checked."
+        "`get_changelist()` overrides, or a `list_select_related` that is not a literal. "
+        "Syndication feeds: a top-level class deriving from "
+        "`django.contrib.syndication.views.Feed` (directly, through same-file bases or through "
+        "project bases the index knows) that defines `items()` (or `items = ...`): the queryset "
+        "it returns (a chain on a model's manager through queryset methods, the custom "
+        "manager/queryset methods the index can read, local names, slicing, `list()`/`sorted()`) "
+        "against what the hooks Django calls per item read on it: `item_title`, "
+        "`item_description`, `item_link`, `item_enclosures` (by default `item_enclosure_url`/"
+        "`_length`/`_mime_type`), `item_author_name`, `item_author_email`/`item_author_link` "
+        "(only with an `item_author_name`: Django calls them only when it gives a name), "
+        "`item_pubdate`, `item_updateddate`, `item_guid`, `item_guid_is_permalink`, "
+        "`item_comments`, `item_categories`, `item_copyright` and `item_extra_kwargs`, each when "
+        "it is a method taking exactly `(self, item)` (Django passes the item only then; an "
+        "attribute or a `(self)` method is the same for every item), with the methods of the "
+        "feed and the functions of the module they hand the item to. Django's default `item_title`/`item_description` (the "
+        "model's `__str__`, unless `title_template`/`description_template` is set) and "
+        "`item_link` (`get_absolute_url()`) count when the feed and its same-file bases do not "
+        "define them and no base is a project class of another module. Other `item_<x>` methods "
+        "count only when a counted hook calls them (Django never does). Reported at the value "
+        "`items()` returns (or the `items = ...` value), naming the hooks and relations and the "
+        "`select_related`/`prefetch_related` to add; also a field left out by `only()`/`defer()`, "
+        "a related-manager `filter()`/`order_by()`... per item, and a query a hook runs itself "
+        "(`Model.objects....count()`). Not reported: rows the analysis cannot follow (`items(self, "
+        "obj)` returning `obj.entries.all()`, a method of the feed, a manager method it cannot "
+        "read), an `items()` inherited from a base (reported with that base). "
+        "Admin inlines: a top-level `TabularInline`/`StackedInline` (or a generic one, also "
+        "through same-file bases) with `model = ...`. Its templates render each saved row as "
+        "text (`{{ inline_admin_form.original }}`: the model's `__str__`) and each "
+        "`readonly_fields` entry, and its queryset (`InlineModelAdmin.get_queryset()`) loads no "
+        "relations beyond the default manager's and the inline's own `get_queryset()`; the "
+        "formset sets the parent's `<fk>_id` on each row, not the parent object, so a parent "
+        "read in `__str__` is a query per row too. Reported at the `model = ...` value (the "
+        "`__str__` reads) or at the `readonly_fields` entry. Not reported: an inline whose "
+        "foreign key to the parent is one-to-one (`fk_name`, else the relation to the model of a "
+        "same-module admin listing it in `inlines`, else any one-to-one field of the model: at "
+        "most one row), a project base inline of another module, an unknown model, a "
+        "`get_queryset()` it cannot read; `raw_id_fields` (the widget queries its label per row "
+        "whatever the queryset loads) and select widgets' choices are no relation reads."
     )
     VALID = [
         Valid(
@@ -530,6 +572,12 @@ class NPlusOneRelation(_FlowRule):
             "class ProductAdmin(admin.ModelAdmin):\n"
             '    list_display = ("name", "category", "category_name")\n\n'
             "    def category_name(self, obj):\n        return obj.category.name\n"
+        ),
+        Valid(
+            _MODELS + "from django.contrib.syndication.views import Feed\n\n\n"
+            'class ProductFeed(Feed):\n    link = "/products/"\n\n'
+            '    def items(self):\n        return Product.objects.select_related("category")[:20]\n\n'
+            "    def item_description(self, item):\n        return item.category.name\n"
         ),
     ]
     INVALID = [
@@ -553,11 +601,20 @@ class NPlusOneRelation(_FlowRule):
             20,
             18,
         ),
+        Invalid(
+            _MODELS + "from django.contrib.syndication.views import Feed\n\n\n"
+            'class ProductFeed(Feed):\n    link = "/products/"\n\n'
+            '    def items(self):\n        return Product.objects.order_by("-pk")[:20]\n\n'
+            "    def item_description(self, item):\n        return item.category.name\n",
+            25,
+            15,
+        ),
     ]
-    TEXT_HINTS = ("for ", "list_display")
+    TEXT_HINTS = ("for ", "list_display", "items", "Inline")
     AST_TRIGGERS = {
-        ast.Assign: admin_trigger,
-        ast.AnnAssign: admin_trigger,
+        ast.Return: class_trigger,
+        ast.Assign: _class_entry_trigger,
+        ast.AnnAssign: _class_entry_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
@@ -578,6 +635,8 @@ class NPlusOneRelation(_FlowRule):
         tree_node = self.ast_node(node)
         if not isinstance(tree_node, ast.ClassDef):
             return
+        for target, message in reported_nodes(node, class_findings(self.ctx, tree_node)):
+            self.report(target, message=message.replace("{", "{{").replace("}", "}}"))
         findings = admin_findings(self.ctx, tree_node)
         if not findings:
             return
@@ -635,7 +694,16 @@ class QueryInLoop(_FlowRule):
         "cache[key] = ...`), "
         "decided as always fine: it runs once per distinct key, the author has bounded it on "
         "purpose and the rule cannot know how many keys there are (a guard that only records "
-        "the key, `seen.add(key)`, is a dedupe and stays reported); in a chunked loop "
+        "the key, `seen.add(key)`, is a dedupe and stays reported); a query in the flush of a "
+        "batch the loop fills, which runs once per batch (`if len(batch) >= BATCH_SIZE:` with "
+        "`batch` filled in the loop by `append`/`extend`/`add`/`+=`/`batch[key] = ...` and "
+        "emptied in the flush by `batch = []`, `batch.clear()` or `del batch[:]`; `if count >= "
+        "size:` with a counter the loop increments and the flush resets to 0; `if i % "
+        "BATCH_SIZE == 0:` with a counter or loop variable; also as one operand of an `and`): "
+        "a guard that does not empty its batch holds on every row once full and stays "
+        "reported, as do a literal bound under 10 (`len(batch) > 0`, `i % 2 == 0` are per-row "
+        "work), an `or` with another condition, and a loop nested in the flush (per row "
+        "again); in a chunked loop "
         "(`for start in range(0, n, size)`) a `filter()` directly in it that reads the loop "
         "variable or a name assigned in it (`pk__in=ids[start:start + size]`, "
         "`pk__gte=start`), one query per batch (a loop nested in it runs per row again); "
@@ -649,7 +717,19 @@ class QueryInLoop(_FlowRule):
         "and stays reported), sliced querysets (batches), "
         "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
         "nested functions, and reads through a loop variable's related managers (those are "
-        "DJG201's). Still reported: a `delete()` in the error branch of a per-row check (an "
+        "DJG201's). A read whose filter compares the innermost loop's values only by range "
+        "(`__gt`, `__gte`, `__lt`, `__lte`, `__range`: `created__gte=day_start`, a box within "
+        "a margin of each row's box) is still reported, since it is still a query per row "
+        "and real fixes exist (one fetch of the whole span bucketed in Python, a `Subquery`/"
+        "`Exists` on `OuterRef`, a grouped `values(...).annotate(...)` per day), but its "
+        "remedy names those instead of `filter(<field>__in=...)`, which cannot batch a "
+        "range; a per-row value also compared by equality (`owner=row.owner`) in any of its "
+        "filters keeps the `__in` remedy, and counts and aggregates keep theirs (`annotate()` "
+        "fits them). A read of the loop row's references just before that row is deleted "
+        "in the same iteration (counting an exercise's logs before `exercise.delete()`) is "
+        "still reported: it is a query per deleted row, and the rows fetched once "
+        "(`filter(uuid__in=...)`) can `annotate(Count(...))` those counts; the delete is "
+        "DJG208's. Still reported: a `delete()` in the error branch of a per-row check (an "
         "upload that fails validation deleted before `continue`): every row may fail, and "
         "collecting the failed primary keys for one `filter(pk__in=...).delete()` is cheap; "
         "one-by-one deletes that a comment says are required (django-polymorphic) have "
