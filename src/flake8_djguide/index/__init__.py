@@ -26,6 +26,7 @@ from flake8_djguide.index.store import CACHE_DIR_NAME, ScanResult, listing_signa
 
 if TYPE_CHECKING:
     from flake8_djguide.context import FileContext
+    from flake8_djguide.templates.loader import Templates
 
 define(
     Option(
@@ -75,6 +76,8 @@ class ProjectIndex:
         self.scan = scan
         self._modules = modules
         self._reload = reload
+        #: the project's templates (:mod:`flake8_djguide.templates.loader`), read with the index
+        self.templates: Templates | None = None
 
     def linkable(self) -> dict[str, dict[str, Any]]:
         """Every module's facts (with its package), as :func:`link` takes them."""
@@ -158,11 +161,16 @@ def build(
     ``compact`` keeps only what the rules look up (:meth:`Index.compact`): for
     the index built before flake8 forks its workers, which each hold a copy.
     """
+    from flake8_djguide.templates.loader import load_templates
+
     modules, raw, result = _collect(root, cache_dir, source_roots, limit)
     digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index = link(modules.items())
+    templates = load_templates(root, cache_dir, list(result.files))
     if not compact:
-        return ProjectIndex(index, digests, result, modules=modules)
+        project = ProjectIndex(index, digests, result, modules=modules)
+        project.templates = templates
+        return project
     index.compact()
     result.files = {}
     del modules, raw
@@ -170,7 +178,9 @@ def build(
     def reload() -> dict[str, dict[str, Any]]:
         return _collect(root, cache_dir, source_roots, limit)[0]
 
-    return ProjectIndex(index, digests, result, reload=reload)
+    project = ProjectIndex(index, digests, result, reload=reload)
+    project.templates = templates
+    return project
 
 
 def project_index(settings: config.Settings, root: Path, compact: bool = False) -> ProjectIndex:

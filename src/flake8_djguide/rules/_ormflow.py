@@ -46,6 +46,7 @@ from flake8_djguide.index.querysets import (
     split,
 )
 from flake8_djguide.rules._lookups import checked_step
+from flake8_djguide.rules._templates import check_render, check_view
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -1234,6 +1235,7 @@ class Analysis:
             self._visit(statement, scope)
         self.frames = saved
         self._check_view(info, scope)
+        check_view(self, info)
 
     def _block(self, node: cst.BaseSuite, scope: Scope) -> None:
         leaving = _block_exit(node) if self.frames else None
@@ -1529,6 +1531,7 @@ class Analysis:
                 self._sql_sink(node, scope)
                 for arg in node.args:
                     self._visit(arg.value, scope)
+                check_render(self, node, scope)
             return self._root_call(node, scope, quiet)
         if not _is_chain(node):
             if not quiet:

@@ -24,6 +24,7 @@ from flake8_djguide.helpers import (
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
+from flake8_djguide.rules._templates import render_trigger, view_trigger
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -426,6 +427,10 @@ def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
 # -- the rules ----------------------------------------------------------------------------------------
 
 
+def _admin_or_view_trigger(node: ast.Assign | ast.AnnAssign, ctx: FileContext) -> bool:
+    return admin_trigger(node, ctx) or view_trigger(node, ctx)
+
+
 class _FlowRule(Rule):
     """Rules whose findings come from the shared queryset analysis of each parsed chunk.
 
@@ -551,10 +556,13 @@ class NPlusOneRelation(_FlowRule):
             18,
         ),
     ]
-    TEXT_HINTS = ("for ", "list_display")
+    TEXT_HINTS = ("for ", "list_display", "render", "TemplateResponse", "View")
     AST_TRIGGERS = {
-        ast.Assign: admin_trigger,
-        ast.AnnAssign: admin_trigger,
+        ast.Assign: _admin_or_view_trigger,
+        ast.AnnAssign: _admin_or_view_trigger,
+        ast.FunctionDef: view_trigger,
+        ast.AsyncFunctionDef: view_trigger,
+        ast.Call: render_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
