@@ -189,6 +189,8 @@ class _Source:
     qs: QS
     node: cst.CSTNode
     needs: dict[Path, _Need] = field(default_factory=dict)
+    #: the view's ``model = X`` (no queryset to extend: the remedy sets ``queryset``)
+    model_attr: str | None = None
 
 
 @dataclass
@@ -718,7 +720,7 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     )
     if kind is None:
         return
-    from flake8_djguide.rules._ormflow import ModelClass, Scope
+    from flake8_djguide.rules._ormflow import ModelClass, Scope, code_of
 
     targets: list[tuple[cst.BaseExpression, Any]]
     if "get_queryset" in info.methods:
@@ -750,6 +752,8 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
         bound = _bind(value, node)
         if bound is None:
             continue
+        if "model" in info.attrs and node is info.attrs["model"]:
+            bound.source.model_attr = code_of(node)
         model = bound.model
         name = explicit or f"{model.app_label}/{model.name.lower()}{suffix}.html"
         env: Env = dict(extra)
@@ -862,7 +866,9 @@ def _message(source: _Source, model: Model) -> str | None:
         calls.append("select_related(" + ", ".join(f'"{_lookup(p)}"' for p in select) + ")")
     if prefetch:
         calls.append("prefetch_related(" + ", ".join(f'"{_lookup(p)}"' for p in prefetch) + ")")
-    if calls:
+    if calls and source.model_attr is not None:
+        remedies.append(f"set `queryset = {source.model_attr}.objects." + ".".join(calls) + "`")
+    elif calls:
         remedies.append("add `." + ".".join(calls) + "` to it")
     if deferred:
         names = ", ".join(f'"{n}"' for n in sorted(set(deferred)))

@@ -557,6 +557,8 @@ class NPlusOneRelation(_FlowRule):
         ),
     ]
     TEXT_HINTS = ("for ", "list_display", "render", "TemplateResponse", "View")
+    #: a template view's context comes from ``get_queryset()`` and ``get_context_data()``
+    TRIGGER_KEEPS_METHODS = frozenset({"get_queryset", "get_context_data"})
     AST_TRIGGERS = {
         ast.Assign: _admin_or_view_trigger,
         ast.AnnAssign: _admin_or_view_trigger,

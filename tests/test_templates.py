@@ -1,0 +1,199 @@
+"""The template tokenizer and loader (flake8_djguide.templates): facts of Django templates
+read without Django, the project's template directories, and the facts cache."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from flake8_djguide.templates.loader import (
+    cache_file_for,
+    configured_dirs,
+    load_templates,
+    valid_template_facts,
+)
+from flake8_djguide.templates.parse import template_facts, variables
+
+FIXTURE = Path(__file__).parent / "fixtures" / "projects" / "blogsite"
+
+
+def test_loops_reads_and_lines() -> None:
+    text = (
+        "{% load static %}\n"
+        "{% for post in posts reversed %}\n"
+        "  {{ post.author.name|default:fallback.text }}\n"
+        '  {% url "blog:post" post.pk as link %}\n'
+        "  {% for a, b in post.pairs %}{{ a }}{% empty %}{{ none.x }}{% endfor %}\n"
+        "{% endfor %}\n"
+    )
+    facts = template_facts(text)
+    assert facts == {
+        "e": None,
+        "b": [
+            [
+                "f",
+                2,
+                ["post"],
+                "posts",
+                [
+                    ["r", 3, "post.author.name"],
+                    ["r", 3, "fallback.text"],
+                    ["a", 4, "link"],
+                    ["r", 4, "post.pk"],
+                    ["f", 5, ["a", "b"], "post.pairs", [["r", 5, "a"]], [["r", 5, "none.x"]]],
+                ],
+                [],
+            ]
+        ],
+    }
+
+
+def test_with_include_extends_block() -> None:
+    text = (
+        '{% extends "base.html" %}\n'
+        "{% block content %}\n"
+        "{% with author=post.author %}{{ author.name }}{% endwith %}\n"
+        "{% with post.category as category %}{{ category }}{% endwith %}\n"
+        '{% include "row.html" with item=post only %}\n'
+        "{% include template_name %}\n"
+        "{% endblock %}\n"
+    )
+    facts = template_facts(text)
+    assert facts is not None
+    assert facts["e"] == "base.html"
+    [block] = facts["b"]
+    assert block[:2] == ["b", "content"]
+    assert block[2] == [
+        ["w", 3, [["author", "post.author"]], [["r", 3, "author.name"]]],
+        ["w", 4, [["category", "post.category"]], [["r", 4, "category"]]],
+        ["i", 5, "row.html", [["item", "post"]], True],
+        ["r", 6, "template_name"],
+        ["i", 6, None, [], False],
+    ]
+    assert template_facts("{% extends base_template %}")["e"] == "?"  # type: ignore[index]
+
+
+def test_comments_verbatim_and_conditions() -> None:
+    text = (
+        "{# {{ hidden.one }} #}\n"
+        "{% comment %}{% for x in y %}{{ hidden.two }}{% endcomment %}\n"
+        "{% verbatim %}{{ hidden.three }}{% endverbatim %}\n"
+        "{% if post.author and not post.closed or 3 > count %}{% elif other.flag %}{% endif %}\n"
+        "{% blocktranslate with name=post.author.name %}{{ name }}{% endblocktranslate %}\n"
+    )
+    facts = template_facts(text)
+    assert facts is not None
+    reads = [n[2] for n in facts["b"] if n[0] == "r"]
+    assert reads == ["post.author", "post.closed", "count", "other.flag"]
+    assert facts["b"][-1] == ["w", 5, [["name", "post.author.name"]], [["r", 5, "name"]]]
+
+
+def test_variables_of_filter_expressions() -> None:
+    assert variables('post.title|default:"a|b"|date:fmt') == ["post.title", "fmt"]
+    assert variables('"text"|add:post.count') == ["post.count"]
+    assert variables("_private.x") == []
+    assert variables("True") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{% for post in posts %}{{ post.title }}",
+        "{{ x }}{% endfor %}",
+        "{% empty %}",
+        "{% with a=b %}{% for x in y %}{% endwith %}{% endfor %}",
+        "{% block content %}",
+        "{% for post %}{% endfor %}",
+    ],
+)
+def test_broken_templates_have_no_facts(text: str) -> None:
+    assert template_facts(text) is None
+
+
+def test_settings_dirs_literal_shapes(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.py").write_text(
+        "import os\nfrom pathlib import Path\n\n"
+        "BASE_DIR = Path(__file__).resolve().parent.parent\n"
+        "ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))\n"
+        "TEMPLATES = [{\n"
+        '    "DIRS": [\n'
+        '        BASE_DIR / "templates",\n'
+        '        os.path.join(ROOT, "frontend", "html"),\n'
+        '        str(BASE_DIR.joinpath("mail")),\n'
+        "        env_dir(),\n"
+        "    ],\n"
+        "}]\n"
+    )
+    found = configured_dirs(tmp_path, ["config/settings.py"])
+    assert found == [
+        str(tmp_path / "templates"),
+        str(tmp_path / "frontend" / "html"),
+        str(tmp_path / "mail"),
+    ]
+
+
+def test_fixture_project_templates_and_cache(tmp_path: Path) -> None:
+    py_files = [p.relative_to(FIXTURE).as_posix() for p in FIXTURE.rglob("*.py") if p.is_file()]
+    first = load_templates(FIXTURE, tmp_path, py_files)
+    assert first.parsed > 0 and first.reused == 0
+    assert first.find("base.html") is not None
+    assert first.find("blog/post_list.html")[0] == "blog/templates/blog/post_list.html"  # type: ignore[index]
+    assert first.find("includes/tags.html") is not None
+    assert first.find("blog/broken.html") is None  # skipped
+    assert first.broken == 1
+    second = load_templates(FIXTURE, tmp_path, py_files)
+    assert second.parsed == 0 and second.reused == first.parsed
+    assert second.by_name == first.by_name
+    # a damaged entry is dropped and parsed again
+    cache = cache_file_for(FIXTURE, tmp_path)
+    data = json.loads(cache.read_text())
+    rel = "blog/templates/blog/post_list.html"
+    data["files"][rel][2] = {"e": None, "b": [["x"]]}
+    cache.write_text(json.dumps(data))
+    third = load_templates(FIXTURE, tmp_path, py_files)
+    assert third.parsed == 1
+    assert third.find("blog/post_list.html") == first.find("blog/post_list.html")
+
+
+def test_changed_template_is_read_again(tmp_path: Path) -> None:
+    app = tmp_path / "shop"
+    (app / "templates" / "shop").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    page = app / "templates" / "shop" / "list.html"
+    page.write_text("{% for p in products %}{{ p.name }}{% endfor %}")
+    cache = tmp_path / ".cache"
+    before = load_templates(tmp_path, cache, ["shop/__init__.py"])
+    page.write_text("{% for p in products %}{{ p.category.name }}{% endfor %}\n")
+    os.utime(page, ns=(1, 1))
+    after = load_templates(tmp_path, cache, ["shop/__init__.py"])
+    assert after.parsed == 1
+    assert before.find("shop/list.html") != after.find("shop/list.html")
+
+
+def test_two_apps_with_one_name_are_ambiguous(tmp_path: Path) -> None:
+    for app in ("one", "two"):
+        (tmp_path / app / "templates").mkdir(parents=True)
+        (tmp_path / app / "__init__.py").write_text("")
+        (tmp_path / app / "templates" / "page.html").write_text("{{ x.y }}")
+    found = load_templates(tmp_path, None, ["one/__init__.py", "two/__init__.py"])
+    assert "page.html" in found.by_name and found.find("page.html") is None
+
+
+def test_valid_template_facts_shape() -> None:
+    facts = template_facts("{% for a in b %}{% include 'x.html' %}{% endfor %}")
+    assert valid_template_facts(facts)
+    assert not valid_template_facts({"e": None, "b": [["f", 1, ["a"], "b", [], None]]})
+    assert not valid_template_facts({"e": 3, "b": []})
+
+
+def test_index_build_reads_templates(tmp_path: Path) -> None:
+    from flake8_djguide.index import build
+
+    project = build(FIXTURE, tmp_path, compact=True)
+    assert project.templates is not None
+    assert project.templates.find("blog/post_detail.html") is not None
+    assert cache_file_for(FIXTURE, tmp_path).is_file()
