@@ -39,10 +39,10 @@ def test_loops_reads_and_lines() -> None:
                 ["post"],
                 "posts",
                 [
-                    ["r", 3, "post.author.name"],
-                    ["r", 3, "fallback.text"],
+                    ["v", 3, "post.author.name"],
+                    ["v", 3, "fallback.text"],
                     ["a", 4, "link"],
-                    ["r", 4, "post.pk"],
+                    ["v", 4, "post.pk"],
                     ["f", 5, ["a", "b"], "post.pairs", [["r", 5, "a"]], [["r", 5, "none.x"]]],
                 ],
                 [],
@@ -70,7 +70,7 @@ def test_with_include_extends_block() -> None:
         ["w", 3, [["author", "post.author"]], [["r", 3, "author.name"]]],
         ["w", 4, [["category", "post.category"]], [["r", 4, "category"]]],
         ["i", 5, "row.html", [["item", "post"]], True],
-        ["r", 6, "template_name"],
+        ["v", 6, "template_name"],
         ["i", 6, None, [], False],
     ]
     assert template_facts("{% extends base_template %}")["e"] == "?"  # type: ignore[index]
@@ -86,9 +86,17 @@ def test_comments_verbatim_and_conditions() -> None:
     )
     facts = template_facts(text)
     assert facts is not None
-    reads = [n[2] for n in facts["b"] if n[0] == "r"]
+    reads = [n[2] for n in facts["b"] if n[0] == "v"]
     assert reads == ["post.author", "post.closed", "count", "other.flag"]
     assert facts["b"][-1] == ["w", 5, [["name", "post.author.name"]], [["r", 5, "name"]]]
+
+
+def test_printed_values() -> None:
+    facts = template_facts(
+        "{{ post.author }}{{ post.author|upper }}{% if post.author %}{% endif %}"
+    )
+    assert facts is not None
+    assert [n[0] for n in facts["b"]] == ["r", "v", "v"]
 
 
 def test_variables_of_filter_expressions() -> None:

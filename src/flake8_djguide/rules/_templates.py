@@ -259,8 +259,8 @@ class _Renderer:
             if self.steps > 50000:
                 return
             tag = node[0]
-            if tag == "r":
-                self._read(node[2], env, path, node[1], printed=True)
+            if tag == "r" or tag == "v":
+                self._read(node[2], env, path, node[1], printed=tag == "r")
             elif tag == "a":
                 env[node[2]] = None
             elif tag == "b":
@@ -502,7 +502,7 @@ def _replace_blocks(nodes: list[Any], blocks: dict[str, list[Any]]) -> list[Any]
 
 
 def _has_super(nodes: list[Any]) -> bool:
-    return any(node[0] == "r" and node[2] == "block.super" for node in nodes)
+    return any(node[0] in ("r", "v") and node[2] == "block.super" for node in nodes)
 
 
 # -- the views ---------------------------------------------------------------------------------------
@@ -558,27 +558,55 @@ def _source_node(node: cst.BaseExpression, scope: Scope) -> cst.CSTNode:
 def _context_value(
     analysis: Analysis, node: cst.BaseExpression, scope: Scope
 ) -> tuple[Any, cst.CSTNode]:
-    """The value of a context entry and where to report it, through
-    ``Paginator(qs, n).get_page(...)``."""
-    value = analysis.evaluate(node, scope, quiet=True)
-    if value is not None or not isinstance(node, cst.Name):
-        return value, _source_node(node, scope)
-    records = scope.records.get(node.value) or []
-    if len(records) != 1 or not isinstance(records[0].value, cst.Call):
+    """The value of a context entry and where to report it: through a conditional
+    expression (``qs if ... else None``) and ``Paginator(qs, n).get_page(...)``."""
+    if isinstance(node, cst.IfExp):
+        for branch in (node.body, node.orelse):
+            value, where = _context_value(analysis, branch, scope)
+            if value is not None:
+                return value, where
         return None, node
-    call = records[0].value
+    value = analysis.evaluate(node, scope, quiet=True)
+    if value is not None:
+        return value, _source_node(node, scope)
+    rows = _paginated_rows(node, scope)
+    if rows is None:
+        return None, node
+    return analysis.evaluate(rows, scope, quiet=True), _source_node(rows, scope)
+
+
+def _single_call(node: cst.BaseExpression, scope: Scope) -> cst.Call | None:
+    """``node`` when it is a call, or the call a local variable is assigned once."""
+    if isinstance(node, cst.Call):
+        return node
+    if isinstance(node, cst.Name):
+        records = scope.records.get(node.value) or []
+        if len(records) == 1 and isinstance(records[0].value, cst.Call):
+            return records[0].value
+    return None
+
+
+def _paginated_rows(node: cst.BaseExpression, scope: Scope) -> cst.BaseExpression | None:
+    """The rows of ``Paginator(rows, n)``, of its ``get_page()``/``page()`` (a page
+    iterates its rows) and of a variable assigned one of these."""
+    call = _single_call(node, scope)
+    if call is None:
+        return None
     if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("get_page", "page"):
-        owner = call.func.value
-        if isinstance(owner, cst.Name):
-            owner_records = scope.records.get(owner.value) or []
-            if len(owner_records) == 1 and isinstance(owner_records[0].value, cst.Call):
-                call = owner_records[0].value
-        elif isinstance(owner, cst.Call):
-            call = owner
-    if dotted_name(call.func) in ("Paginator", "paginator.Paginator") and call.args:
-        rows = call.args[0].value
-        return analysis.evaluate(rows, scope, quiet=True), _source_node(rows, scope)
-    return None, node
+        call = _single_call(call.func.value, scope)
+        if call is None:
+            return None
+    if _last_name(call.func) == "Paginator" and call.args and call.args[0].keyword is None:
+        return call.args[0].value
+    return None
+
+
+def _last_name(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return ""
 
 
 def _context_entries(
@@ -610,6 +638,8 @@ def _display_entries(node: cst.CSTNode | None) -> list[tuple[str, cst.BaseExpres
                 key = string_value(element.key)
                 if key is not None:
                     found.append((key, element.value))
+            elif isinstance(element, cst.StarredDictElement):
+                found.extend(_display_entries(element.value) or [])  # **{...}
         return found
     if isinstance(node, cst.Call) and dotted_name(node.func) == "dict":
         found = [(arg.keyword.value, arg.value) for arg in node.args if arg.keyword is not None]

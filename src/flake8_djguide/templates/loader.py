@@ -28,7 +28,7 @@ TEMPLATE_SUFFIXES = (".html", ".htm", ".txt", ".xml", ".djhtml", ".tpl")
 #: A template larger than this is not read.
 MAX_TEMPLATE_BYTES = 1024 * 1024
 MAX_TEMPLATES = 20000
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -240,7 +240,7 @@ def _valid_nodes(nodes: object, depth: int = 0) -> bool:
         if type(node) is not list or not node or type(node[0]) is not str:
             return False
         tag = node[0]
-        if tag in ("r", "a"):
+        if tag in ("r", "v", "a"):
             ok = len(node) == 3 and type(node[1]) is int and type(node[2]) is str
         elif tag == "f":
             ok = (

@@ -5,8 +5,9 @@ Django's template language is regular at the level of its tags: ``{% ... %}``,
 text between them is never read. Only what decides which rows a template reads
 per row is kept, as JSON data (lists, for the index cache):
 
-- ``["r", line, "post.author.name"]``: a variable read (of ``{{ }}``, a filter's
-  argument, an ``{% if %}`` condition, a tag's argument such as ``{% url ... x.pk %}``);
+- ``["r", line, "post.author.name"]``: a variable printed (``{{ }}``: an object's ``__str__``
+  runs), ``["v", line, "..."]`` one read otherwise (a filter's argument, an ``{% if %}``
+  condition, a tag's argument such as ``{% url ... x.pk %}``);
 - ``["f", line, [targets], "iterable", body, empty]``: ``{% for %}`` (with ``{% empty %}``);
 - ``["w", line, [[name, "expression"], ...], body]``: ``{% with %}`` (both syntaxes) and
   ``{% blocktranslate with ... %}``;
@@ -134,8 +135,16 @@ def _keyword_pairs(words: list[str]) -> list[list[str]]:
     return pairs
 
 
-def _reads(line: int, expression: str) -> list[list[Any]]:
-    return [["r", line, name] for name in variables(expression)]
+def _reads(line: int, expression: str, printed: bool) -> list[list[Any]]:
+    """The reads of a filter expression: its value is printed when ``printed`` and it has no
+    filter (a filter may turn it into anything), the filters' arguments are not."""
+    parts = _split_filters(expression)
+    found = variables(expression)
+    printed_value = printed and len(parts) == 1
+    return [
+        ["r" if printed_value and position == 0 and name == parts[0] else "v", line, name]
+        for position, name in enumerate(found)
+    ]
 
 
 class _Parser:
@@ -162,8 +171,8 @@ class _Parser:
             raise BrokenTemplateError(f"unexpected end of {kind}")
         self.stack.pop()
 
-    def variable(self, line: int, content: str) -> None:
-        for node in _reads(line, content):
+    def variable(self, line: int, content: str, printed: bool = False) -> None:
+        for node in _reads(line, content, printed):
             self.add(node)
 
     def tag(self, line: int, content: str) -> None:
@@ -291,7 +300,7 @@ def template_facts(text: str) -> dict[str, Any] | None:
             if kind == "%":
                 parser.tag(line, content)
             elif kind == "{" and parser.skipping is None:
-                parser.variable(line, content)
+                parser.variable(line, content, printed=True)
         return parser.finish()
     except BrokenTemplateError:
         return None
