@@ -133,17 +133,21 @@ def render_trigger(node: ast.Call, ctx: FileContext) -> bool:
 
 
 def view_trigger(node: ast.AST, ctx: FileContext) -> bool:
-    """A statement of the body of a top-level ``ListView``/``DetailView`` subclass whose
-    template the project holds."""
+    """A statement of the body of a ``ListView``/``DetailView`` subclass whose template the
+    project holds, or of one of its methods (the context may come from any of them)."""
     chain = ctx.trigger_chain
-    if not chain or not isinstance(chain[-1], ast.ClassDef) or node not in chain[-1].body:
+    if not chain:
         return False
-    cls = chain[-1]
+    owner = chain[-1]
+    if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)) and len(chain) >= 2:
+        owner = chain[-2]
+    if not isinstance(owner, ast.ClassDef):
+        return False
     cache: dict[int, bool] = ctx.__dict__.setdefault("_djguide_template_views", {})
-    found = cache.get(id(cls))
+    found = cache.get(id(owner))
     if found is None:
-        found = _template_view(cls, ctx)
-        cache[id(cls)] = found
+        found = _template_view(owner, ctx)
+        cache[id(owner)] = found
     return found
 
 
@@ -650,9 +654,12 @@ def _display_entries(node: cst.CSTNode | None) -> list[tuple[str, cst.BaseExpres
     return None
 
 
-def _filled_entries(body: cst.CSTNode, name: str) -> list[tuple[str, cst.BaseExpression]]:
+def _filled_entries(
+    body: cst.CSTNode, name: str, helpers: list[cst.Call] | None = None
+) -> list[tuple[str, cst.BaseExpression]]:
     """``name["k"] = value`` and ``name.update(...)`` statements of a function body
-    (nested functions and classes left out)."""
+    (nested functions and classes left out); ``name.update(self.<method>(...))`` calls go
+    to ``helpers``."""
     from flake8_djguide.walker import iter_children
 
     found: list[tuple[str, cst.BaseExpression]] = []
@@ -682,6 +689,10 @@ def _filled_entries(body: cst.CSTNode, name: str) -> list[tuple[str, cst.BaseExp
             and current.func.value.value == name
         ):
             found.extend(_display_entries(cst.Call(func=cst.Name("dict"), args=current.args)) or [])
+            if helpers is not None:
+                helpers.extend(
+                    a.value for a in current.args if _self_call(a.value) and a.keyword is None
+                )
         stack.extend(iter_children(current))
     found.reverse()
     return found
@@ -801,39 +812,84 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
         _render_and_report(analysis, templates, name, env)
 
 
+def _self_call(node: cst.BaseExpression | None) -> bool:
+    """``self.<method>(...)``."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and isinstance(node.func.value, cst.Name)
+        and node.func.value.value == "self"
+    )
+
+
 def _context_data(analysis: Analysis, info: ClassInfo) -> Env:
-    """What ``get_context_data()`` adds: ``context["k"] = value`` and ``update()``."""
+    """What ``get_context_data()`` adds (see :func:`_method_context`)."""
     method = info.methods.get("get_context_data")
     if method is None:
         return {}
-    from flake8_djguide.rules._ormflow import Scope
-
-    params = method.params
-    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
-    scope = Scope(analysis, [method.body], info, names)
-    if names:
-        scope.self_name = names[0]  # type: ignore[attr-defined]
-    env: Env = {}
-    holders = {
-        target
-        for target, records in scope.records.items()
-        if any(
-            isinstance(r.value, cst.Call)
-            and dotted_name(r.value.func) is not None
-            and str(dotted_name(r.value.func)).endswith("get_context_data")
-            for r in records
-        )
-    }
-    holders |= {"kwargs", "context", "ctx", "data"} & (set(scope.records) | set(names))
     saved = analysis.frames
     analysis.frames = []
     try:
-        for holder in sorted(holders):
-            for key, value_node in _filled_entries(method.body, holder):
-                value, where = _context_value(analysis, value_node, scope)
-                env[key] = _bind(value, where)
+        return _method_context(analysis, info, method, 0)
     finally:
         analysis.frames = saved
+
+
+def _method_context(
+    analysis: Analysis, info: ClassInfo, method: cst.FunctionDef, depth: int
+) -> Env:
+    """The context entries a method returns: a dict display, or a variable (``context =
+    super().get_context_data(**kwargs)``) filled by ``context["k"] = value`` and
+    ``context.update(...)``, also with what another method of the class returns
+    (``context.update(self._day_context())``); ``**kwargs`` filled before
+    ``return super().get_context_data(**kwargs)``."""
+    from flake8_djguide.rules._ormflow import Scope
+    from flake8_djguide.walker import iter_children
+
+    params = method.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+    if params.star_kwarg is not None and isinstance(params.star_kwarg, cst.Param):
+        names.append(params.star_kwarg.name.value)
+    scope = Scope(analysis, [method.body], info, names)
+    if names:
+        scope.self_name = names[0]  # type: ignore[attr-defined]
+    entries: list[tuple[str, cst.BaseExpression]] = []
+    helpers: list[cst.Call] = []
+    stack: list[cst.CSTNode] = [method.body]
+    returned: list[cst.BaseExpression] = []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Return) and current.value is not None:
+            returned.append(current.value)
+            continue
+        stack.extend(iter_children(current))
+    for value in returned:
+        display = _display_entries(value)
+        if display is not None:
+            entries.extend(display)
+        elif isinstance(value, cst.Name):
+            for record in scope.records.get(value.value) or []:
+                entries.extend(_display_entries(record.value) or [])
+                if record.value is not None and _self_call(record.value):
+                    helpers.append(record.value)  # type: ignore[arg-type]
+            entries.extend(_filled_entries(method.body, value.value, helpers))
+        elif isinstance(value, cst.Call):
+            if _self_call(value):
+                helpers.append(value)
+            for arg in value.args:
+                if arg.star == "**" and isinstance(arg.value, cst.Name):
+                    entries.extend(_filled_entries(method.body, arg.value.value, helpers))
+    env: Env = {}
+    for call in helpers:
+        assert isinstance(call.func, cst.Attribute)
+        helper = info.methods.get(call.func.attr.value)
+        if helper is not None and helper is not method and depth < 3:
+            env.update(_method_context(analysis, info, helper, depth + 1))
+    for key, value_node in entries:
+        value, where = _context_value(analysis, value_node, scope)
+        env[key] = _bind(value, where)
     return env
 
 

@@ -564,6 +564,7 @@ class NPlusOneRelation(_FlowRule):
         ast.AnnAssign: _admin_or_view_trigger,
         ast.FunctionDef: view_trigger,
         ast.AsyncFunctionDef: view_trigger,
+        ast.Return: view_trigger,
         ast.Call: render_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
