@@ -381,7 +381,9 @@ class _Renderer:
                     following == "first" and target is not None and target.ordered
                 )
                 if per_row and served:
-                    self._need(head.source, full, full_relations, "many", text, path, line)
+                    self._need(
+                        head.source, full, full_relations, "many", text, path, line, head.prefix
+                    )
                 elif per_row and (following in _REQUERY or following == "first"):
                     self._need(head.source, full, full_relations, "requery", text, path, line)
                 if following == "all" and target is not None and position + 2 == len(parts):
@@ -425,6 +427,7 @@ class _Renderer:
                 text,
                 path,
                 line,
+                head.prefix,
             )
 
     def _deferred(self, head: _Bound, name: str, text: str, path: str, line: int) -> None:
@@ -443,9 +446,22 @@ class _Renderer:
         text: str,
         path: str,
         line: int,
+        base: Path = (),
     ) -> None:
-        if kind in ("one", "many") and self._covered(source.qs, full, relations):
-            return
+        if kind in ("one", "many"):
+            # a read back through the relation the row came from is cached (a shift of
+            # ``event.shifts.all`` knows its ``event``): only the parts before it load
+            root = source.qs.model.qualname if source.qs.model is not None else None
+            parts = self.analysis._without_back_references(root or "", full, relations)
+            if len(parts) != 1 or parts[0][0] != full:
+                for path_part, relations_part in parts:
+                    # the rows being read themselves (``shifts`` of ``event.shifts.all``)
+                    # are the loop's, not a read per row
+                    if path_part and path_part != base[: len(path_part)]:
+                        self._need(source, path_part, relations_part, kind, text, path, line, base)
+                return
+            if self._covered(source.qs, full, relations):
+                return
         if kind == "requery" and full[0] in source.qs.annotations:
             return
         need = source.needs.get(full)
@@ -691,7 +707,9 @@ def _filled_entries(
             found.extend(_display_entries(cst.Call(func=cst.Name("dict"), args=current.args)) or [])
             if helpers is not None:
                 helpers.extend(
-                    a.value for a in current.args if _self_call(a.value) and a.keyword is None
+                    a.value
+                    for a in current.args
+                    if isinstance(a.value, cst.Call) and _self_call(a.value) and a.keyword is None
                 )
         stack.extend(iter_children(current))
     found.reverse()
@@ -763,19 +781,21 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
         return
     from flake8_djguide.rules._ormflow import ModelClass, Scope, code_of
 
-    targets: list[tuple[cst.BaseExpression, Any]]
+    declared: Model | None = None
+    if "model" in info.attrs:
+        named = analysis.evaluate(
+            info.attrs["model"], Scope(analysis, [], info, kind="class"), quiet=True
+        )
+        if isinstance(named, ModelClass) and named.model is not None:
+            declared = named.model
+    targets: list[tuple[cst.BaseExpression, Any]] = []
     if "get_queryset" in info.methods:
         targets = analysis.returns_of(info.methods["get_queryset"], info)
     elif "queryset" in info.attrs:
         targets = [(info.attrs["queryset"], analysis.class_attr_queryset(info))]
-    elif "model" in info.attrs:
+    elif declared is not None:
         node = info.attrs["model"]
-        named = analysis.evaluate(node, Scope(analysis, [], info, kind="class"), quiet=True)
-        if not isinstance(named, ModelClass) or named.model is None:
-            return
-        targets = [(node, analysis._as_queryset(named, f"{named.name}.objects"))]
-    else:
-        return
+        targets = [(node, analysis._as_queryset(ModelClass(declared, declared.name), ""))]
     template_node = info.attrs.get("template_name")
     explicit = string_value(template_node) if template_node is not None else None
     if template_node is not None and explicit is None:
@@ -789,6 +809,7 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     if suffix is None:
         return
     extra = _context_data(analysis, info)
+    rendered = False
     for node, value in targets:
         bound = _bind(value, node)
         if bound is None:
@@ -810,6 +831,13 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
         for key in names:
             env.setdefault(key, bound)
         _render_and_report(analysis, templates, name, env)
+        rendered = True
+    if not rendered and (explicit or declared is not None):
+        # rows the analysis cannot follow: what get_context_data() adds is still read
+        if explicit is None and declared is not None:
+            explicit = f"{declared.app_label}/{declared.name.lower()}{suffix}.html"
+        if explicit is not None:
+            _render_and_report(analysis, templates, explicit, dict(extra))
 
 
 def _self_call(node: cst.BaseExpression | None) -> bool:
