@@ -205,3 +205,70 @@ def test_index_build_reads_templates(tmp_path: Path) -> None:
     assert project.templates is not None
     assert project.templates.find("blog/post_detail.html") is not None
     assert cache_file_for(FIXTURE, tmp_path).is_file()
+
+
+def test_template_change_is_seen_by_the_index_check(tmp_path: Path) -> None:
+    from flake8_djguide.templates.loader import changed
+
+    app = tmp_path / "shop"
+    (app / "templates").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    page = app / "templates" / "list.html"
+    page.write_text("{{ a.b }}")
+    found = load_templates(tmp_path, None, ["shop/__init__.py"])
+    assert not changed(found)
+    page.write_text("{{ a.b.c }}")
+    os.utime(page, ns=(5, 5))
+    assert changed(found)
+
+
+_MODELS = (
+    "from django.db import models\n\n\n"
+    "class Author(models.Model):\n    name = models.CharField(max_length=50)\n\n\n"
+    "class Post(models.Model):\n"
+    "    author = models.ForeignKey(Author, on_delete=models.CASCADE)\n"
+)
+_VIEWS = (
+    "from django.shortcuts import render\n\n"
+    "from shop.models import Post\n\n\n"
+    "def posts(request):\n"
+    '    return render(request, "shop/posts.html", {"posts": Post.objects.all()})\n'
+)
+
+
+def test_the_server_sees_a_template_changed_between_requests(tmp_path: Path) -> None:
+    """A long-lived check server reads a template again when it changes."""
+    import sys
+    import time
+
+    from flake8_djguide import config, server
+    from flake8_djguide import index as index_module
+
+    root = tmp_path / "proj"
+    (root / "shop" / "templates" / "shop").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "models.py").write_text(_MODELS)
+    views = root / "shop" / "views.py"
+    views.write_text(_VIEWS)
+    page = root / "shop" / "templates" / "shop" / "posts.html"
+    page.write_text("{% for post in posts %}{{ post.author_id }}{% endfor %}\n")
+    request = {
+        "cwd": str(root),
+        "sys_path": list(sys.path),
+        "filename": str(views),
+        "lines": _VIEWS.splitlines(keepends=True),
+        "rules": ["DJG201"],
+        "settings": dict(config.resolve(str(views), {}).values),
+    }
+    index_module.clear_memo()
+    checker = server.Server(tmp_path / "unused.sock", 1.0)
+    cwd = os.getcwd()
+    try:
+        assert checker.check(request) == []
+        page.write_text("{% for post in posts %}{{ post.author.name }}{% endfor %}\n")
+        os.utime(page, ns=(time.time_ns(), time.time_ns() + 10**9))
+        assert [f[:3] for f in checker.check(request)] == [["DJG201", 7, 56]]
+    finally:
+        os.chdir(cwd)
+        index_module.clear_memo()

@@ -238,7 +238,13 @@ def forget_changed() -> None:
 def _changed(project: ProjectIndex, root: Path, limit: int) -> bool:
     if project.scan is None:
         return True
-    return listing_signature(root, limit) != project.scan.listing
+    if listing_signature(root, limit) != project.scan.listing:
+        return True
+    if project.templates is not None:
+        from flake8_djguide.templates.loader import changed
+
+        return changed(project.templates)
+    return False
 
 
 #: Memo keys whose index :func:`forget_changed` asked to check before its next use.

@@ -523,7 +523,7 @@ class NPlusOneRelation(_FlowRule):
         "`render`, `render_to_response`, `render_to_string`, `TemplateResponse` or "
         "`SimpleTemplateResponse` with a literal template name (or a list of them: the first the "
         "project holds) and a context that is a dict display, `dict(...)`, or a local variable "
-        "assigned one and filled by `context[\"k\"] = ...`/`context.update(...)`; "
+        'assigned one and filled by `context["k"] = ...`/`context.update(...)`; '
         "`ListView`/`DetailView` subclasses (through project base classes) with `queryset`, "
         "`get_queryset()` or `model`, `template_name` or Django's default "
         "`<app_label>/<model>_list.html`/`_detail.html` (`template_name_suffix` honoured), the "
@@ -534,7 +534,7 @@ class NPlusOneRelation(_FlowRule):
         "`get_object()` or `get_context_object_name()` is left alone. Context values "
         "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, and conditional "
         "expressions. Templates are found as Django's default loaders find them: the literal "
-        "`TEMPLATES[...][\"DIRS\"]` of the settings modules (`BASE_DIR / \"templates\"`, "
+        '`TEMPLATES[...]["DIRS"]` of the settings modules (`BASE_DIR / "templates"`, '
         "`os.path.join(BASE_DIR, ...)`, `Path(__file__).resolve().parent.parent`), a "
         "`templates/` directory at the project root or beside `manage.py`, then the "
         "`templates/` directory of every package; a name two app directories both hold is "
@@ -550,7 +550,7 @@ class NPlusOneRelation(_FlowRule):
         "`last`/`latest`/`earliest` (and `first` when unordered) query even when prefetched. "
         "Free: `pk`, `id`, `<fk>_id`, plain fields, annotations, a relation back to the object "
         "a row came from (a comment of `post.comments.all` knows its `post`), reads outside any "
-        "loop, values with a filter before printing (`{{ row.author|default:\"\" }}` does not "
+        'loop, values with a filter before printing (`{{ row.author|default:"" }}` does not '
         "count as printing). A template that does not nest (an unclosed `{% for %}`) is "
         "skipped. Template facts are cached with the model index (JSON keyed by path, "
         "modification time and size); the check server rebuilds them when a `.py` file "

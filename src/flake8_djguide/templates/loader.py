@@ -41,6 +41,9 @@ class Templates:
     parsed: int = 0
     reused: int = 0
     broken: int = 0
+    #: the directories read, and :func:`signature` of their files when read
+    dirs: list[str] = field(default_factory=list)
+    listing: int = 0
 
     def find(self, name: str) -> tuple[str, dict[str, Any]] | None:
         """The template Django loads for ``name``, when the analysis can tell."""
@@ -233,6 +236,23 @@ def _files(directory: str, limit: int) -> list[tuple[str, int, int]]:
     return found
 
 
+def signature(directories: list[str]) -> int:
+    """A hash of the template files' paths, modification times and sizes (the check server
+    reads the templates again when it changes)."""
+    return hash(
+        frozenset(
+            (directory, *entry)
+            for directory in directories
+            for entry in _files(directory, MAX_TEMPLATES)
+        )
+    )
+
+
+def changed(templates: Templates) -> bool:
+    """Whether a template was added, removed or changed since ``templates`` was read."""
+    return signature(templates.dirs) != templates.listing
+
+
 def _valid_nodes(nodes: object, depth: int = 0) -> bool:
     if type(nodes) is not list or depth > 200:
         return False
@@ -371,11 +391,13 @@ def load_templates(root: Path, cache_dir: Path | None, py_files: list[str]) -> T
     changed = False
     found: dict[str, tuple[str, dict[str, Any]] | None] = {}
     budget = MAX_TEMPLATES
+    listed: set[tuple[str, str, int, int]] = set()
     for group, directories in (("dirs", configured), ("apps", apps)):
         seen_in_group: dict[str, tuple[str, dict[str, Any]] | None] = {}
         for directory in directories:
             listing = _files(directory, budget)
             budget -= len(listing)
+            listed.update((directory, *entry) for entry in listing)
             for name, mtime, size in listing:
                 full = os.path.join(directory, name)
                 try:
@@ -414,6 +436,8 @@ def load_templates(root: Path, cache_dir: Path | None, py_files: list[str]) -> T
         for name, value in seen_in_group.items():
             found.setdefault(name, value)
     result.by_name = found
+    result.dirs = [*configured, *apps]
+    result.listing = hash(frozenset(listed))
     if cache_file is not None and (changed or len(entries) != len(cached)):
         _write(cache_file, root, entries)
     return result
