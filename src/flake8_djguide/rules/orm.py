@@ -553,7 +553,7 @@ class NPlusOneRelation(_FlowRule):
         'loop, values with a filter before printing (`{{ row.author|default:"" }}` does not '
         "count as printing). A template that does not nest (an unclosed `{% for %}`) is "
         "skipped. Template facts are cached with the model index (JSON keyed by path, "
-        "modification time and size); the check server rebuilds them when a `.py` file "
+        "modification time and size); the check server reads them again when a template "
         "changes."
     )
     VALID = [
