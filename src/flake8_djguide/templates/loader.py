@@ -169,7 +169,13 @@ def configured_dirs(root: Path, py_files: list[str]) -> list[str]:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         values = _PathValues(str(path), tree)
-        for node in ast.walk(tree):
+        settings = [
+            statement.value
+            for statement in tree.body
+            if isinstance(statement, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "TEMPLATES" for t in statement.targets)
+        ]
+        for node in (sub for value in settings for sub in ast.walk(value)):
             if not isinstance(node, ast.Dict):
                 continue
             for key, value in zip(node.keys, node.values):
@@ -369,8 +375,9 @@ def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> None:
             prefix=path.name + ".", suffix=".tmp", dir=str(path.parent)
         )
         try:
+            text = json.dumps(payload, separators=(",", ":"))  # the C encoder: not json.dump
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream, separators=(",", ":"))
+                stream.write(text)
             os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -82,26 +82,14 @@ def is_literal(text: str) -> bool:
     return True
 
 
+_FILTER_PARTS_RE = re.compile(r"""(?:[^|"']|"[^"]*"|'[^']*')+""")
+
+
 def _split_filters(expression: str) -> list[str]:
     """``a.b|default:"x|y"|date:fmt`` -> ``["a.b", 'default:"x|y"', "date:fmt"]``."""
-    parts: list[str] = []
-    current: list[str] = []
-    quote = ""
-    for char in expression:
-        if quote:
-            current.append(char)
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-            current.append(char)
-        elif char == "|":
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current).strip())
-    return parts
+    if '"' not in expression and "'" not in expression:
+        return [part.strip() for part in expression.split("|")]
+    return [part.strip() for part in _FILTER_PARTS_RE.findall(expression)] or [""]
 
 
 def variables(expression: str) -> list[str]:
