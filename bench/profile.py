@@ -35,7 +35,6 @@ FAMILIES = {
     "imports.py": "DJG0xx imports",
     "channels.py": "DJG1xx channels",
     "orm.py": "DJG2xx ORM",
-    "_ormflow.py": "DJG2xx ORM",
     "settings.py": "DJG3xx settings",
     "typing.py": "DJG4xx typing",
     "testing.py": "DJG5xx testing",
@@ -64,8 +63,8 @@ def bucket(stack: list[tuple[str, str, str]]) -> str:
         return "engine: ast trigger walk (imports, trigger nodes)"
     if rules:
         name = rules[-1][6:]
-        if "_ormflow.py" in {r[6:] for r in rules}:
-            return "rules: DJG2xx ORM, the shared ORM analysis (_ormflow)"
+        if any(part.startswith("orm/") for part in names):
+            return "rules: DJG2xx ORM, the shared ORM analysis (orm/)"
         return f"rules: {FAMILIES.get(name, name)}"
     if any(name == "walker.py" for name in names):
         return "engine: walk (dispatch to the rules)"

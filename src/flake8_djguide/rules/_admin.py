@@ -327,7 +327,7 @@ class _Analysis:
     # -- what the changelist loads -----------------------------------------------------------------
 
     def _loads(self, admin: _Admin, model: Model, entries: list[ast.expr], unknown: bool) -> _Loads:
-        from flake8_djguide.rules._ormflow import default_manager_base
+        from flake8_djguide.orm.summaries import default_manager_base
 
         loads = _Loads()
         base = default_manager_base(self.index, model.qualname)

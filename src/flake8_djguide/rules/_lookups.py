@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.context import FileContext
-    from flake8_djguide.rules._ormflow import Analysis
+    from flake8_djguide.orm.base import AnalysisBase
 else:
     from flake8_djguide._lazy import cst
 
@@ -155,7 +155,7 @@ def check(
 
 
 def checked_step(
-    analysis: Analysis, model: Model, method: str, call: cst.Call, step: Step, quiet: bool
+    analysis: AnalysisBase, model: Model, method: str, call: cst.Call, step: Step, quiet: bool
 ) -> Step:
     """``step`` (a ``select_related()``/``prefetch_related()`` call on a queryset of
     ``model``) without the paths that load nothing; unless ``quiet``, report them (DJG207)."""

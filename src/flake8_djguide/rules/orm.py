@@ -24,7 +24,7 @@ from flake8_djguide.helpers import (
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
-from flake8_djguide.rules._templates import render_trigger, view_trigger
+from flake8_djguide.templates.triggers import render_trigger, view_trigger
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -444,7 +444,7 @@ class _FlowRule(Rule):
 
     def visit_Module(self, node: cst.Module) -> None:
         """Report this rule's findings of the chunk's analysis."""
-        from flake8_djguide.rules._ormflow import analysis_for
+        from flake8_djguide.orm.analysis import analysis_for
 
         for finding in analysis_for(self.ctx, node).findings_for(self.CODE):
             self.report(finding.node, message=finding.message.replace("{", "{{").replace("}", "}}"))

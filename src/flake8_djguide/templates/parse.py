@@ -295,5 +295,5 @@ def template_facts(text: str) -> dict[str, Any] | None:
 
 
 def has_reads(facts: dict[str, Any]) -> bool:
-    """Whether the template holds anything :mod:`flake8_djguide.rules._templates` uses."""
+    """Whether the template holds anything :mod:`flake8_djguide.orm.templates` uses."""
     return bool(facts["b"]) or facts["e"] is not None

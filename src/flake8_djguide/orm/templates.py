@@ -18,7 +18,7 @@ Views followed:
   ``context_object_name``) and the values ``get_context_data()`` adds.
 
 Which model a context value's rows are and what its queryset loads comes from the
-queryset analysis (:mod:`flake8_djguide.rules._ormflow`); the template's facts come from
+queryset analysis (:mod:`flake8_djguide.orm`); the template's facts come from
 the index (:mod:`flake8_djguide.templates.loader`). Anything unknown (a model the index
 does not know, a context value the analysis cannot follow, a template not found or
 broken, a template name computed at run time) gives no finding.
@@ -26,49 +26,27 @@ broken, a template name computed at run time) gives no finding.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from flake8_djguide.helpers import ast_dotted_name, dotted_name, string_value
+from flake8_djguide.helpers import dotted_name, string_value
+from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.templates.parse import value_of
+from flake8_djguide.templates.triggers import RENDER_CALLS, generic_kind, project_templates
 
 if TYPE_CHECKING:
     import libcst as cst
 
-    from flake8_djguide.context import FileContext
-    from flake8_djguide.index.project import Index, Model, Relation
-    from flake8_djguide.rules._ormflow import QS, Analysis, ClassInfo, Scope
+    from flake8_djguide.index.project import Model, Relation
+    from flake8_djguide.orm.analysis import Analysis
+    from flake8_djguide.orm.scope import ClassInfo, Scope
+    from flake8_djguide.orm.values import QS
     from flake8_djguide.templates.loader import Templates
 else:
     from flake8_djguide._lazy import cst
 
 Path = tuple[str, ...]
 
-#: Function views' render calls: the position of the template name and of the context.
-RENDER_CALLS = {
-    "render": (1, 2),
-    "render_to_response": (0, 1),
-    "render_to_string": (0, 1),
-    "TemplateResponse": (1, 2),
-    "SimpleTemplateResponse": (0, 1),
-}
-_LIST_BASES = frozenset(
-    {
-        "django.views.generic.ListView",
-        "django.views.generic.list.ListView",
-        "django.views.generic.list.BaseListView",
-        "django.views.generic.list.MultipleObjectTemplateResponseMixin",
-    }
-)
-_DETAIL_BASES = frozenset(
-    {
-        "django.views.generic.DetailView",
-        "django.views.generic.detail.DetailView",
-        "django.views.generic.detail.BaseDetailView",
-        "django.views.generic.detail.SingleObjectTemplateResponseMixin",
-    }
-)
 #: Methods that make the template, the rows or the context unknown.
 _OPAQUE_VIEW_METHODS = frozenset({"get_template_names", "get_context_object_name", "get_object"})
 _SERVED = frozenset({"all", "count", "exists"})
@@ -76,111 +54,6 @@ _REQUERY = frozenset({"last", "latest", "earliest"})
 #: Attributes of a row that never query: its primary key.
 _FREE = frozenset({"pk", "id"})
 MAX_INCLUDE_DEPTH = 8
-
-
-def project_templates(ctx: FileContext) -> Templates | None:
-    """The checked project's templates (read with its model index), if any."""
-    cached = ctx.__dict__.get("_djguide_templates", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
-    from flake8_djguide.index import _inside, project_index
-
-    found: Templates | None = None
-    root = ctx.project_root
-    if root is not None and root.is_dir() and _inside(ctx.filename, root):
-        found = project_index(ctx.settings, root).templates
-        if found is not None and not found.by_name:
-            found = None
-    ctx.__dict__["_djguide_templates"] = found
-    return found
-
-
-# -- triggers (flake8's ast tree) ----------------------------------------------------------------
-
-
-def _render_name(func: ast.expr, ctx: FileContext) -> str | None:
-    if not isinstance(func, ast.Name) or func.id not in RENDER_CALLS:
-        return None
-    origin = ctx.info.imports.get(func.id, "")
-    return func.id if origin.startswith("django.") else None
-
-
-def _ast_template_names(node: ast.expr | None) -> list[str]:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return [node.value]
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [
-            e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
-        ]
-    return []
-
-
-def render_trigger(node: ast.Call, ctx: FileContext) -> bool:
-    """A Django render call with a literal template name the project holds."""
-    name = _render_name(node.func, ctx)
-    if name is None:
-        return False
-    position = RENDER_CALLS[name][0]
-    argument = node.args[position] if len(node.args) > position else None
-    for keyword in node.keywords:
-        if keyword.arg == "template_name":
-            argument = keyword.value
-    if isinstance(argument, ast.Name):
-        return project_templates(ctx) is not None
-    names = _ast_template_names(argument)
-    templates = project_templates(ctx) if names else None
-    return templates is not None and any(templates.find(n) is not None for n in names)
-
-
-def view_trigger(node: ast.AST, ctx: FileContext) -> bool:
-    """A statement of the body of a ``ListView``/``DetailView`` subclass whose template the
-    project holds, or of one of its methods (the context may come from any of them)."""
-    chain = ctx.trigger_chain
-    if not chain:
-        return False
-    owner = chain[-1]
-    if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)) and len(chain) >= 2:
-        owner = chain[-2]
-    if not isinstance(owner, ast.ClassDef):
-        return False
-    cache: dict[int, bool] = ctx.__dict__.setdefault("_djguide_template_views", {})
-    found = cache.get(id(owner))
-    if found is None:
-        found = _template_view(owner, ctx)
-        cache[id(owner)] = found
-    return found
-
-
-def _template_view(cls: ast.ClassDef, ctx: FileContext) -> bool:
-    if not cls.bases or project_templates(ctx) is None:
-        return False
-    from flake8_djguide.index import get_index
-
-    file_index = get_index(ctx)
-    bases = [n for n in (ast_dotted_name(b) for b in cls.bases) if n]
-    return (
-        _generic_kind(file_index.index, file_index.module, bases, f"{file_index.module}.{cls.name}")
-        is not None
-    )
-
-
-def _generic_kind(index: Index, module: str, bases: list[str], own: str) -> str | None:
-    """``"list"``/``"detail"`` for a class deriving from Django's ``ListView``/``DetailView``."""
-    stack = [index.resolve(module, b) for b in bases]
-    seen: set[str] = set()
-    while stack:
-        name = stack.pop()
-        if name in seen or len(seen) > 50:
-            continue
-        seen.add(name)
-        if name in _LIST_BASES:
-            return "list"
-        if name in _DETAIL_BASES:
-            return "detail"
-        entry = index.classes.get(name)
-        if entry is not None and name != own:
-            stack.extend(index.resolve(entry[0], b) for b in entry[1].get("bases", ()) if b)
-    return None
 
 
 # -- what a template reads ---------------------------------------------------------------------------
@@ -529,7 +402,7 @@ def _has_super(nodes: list[Any]) -> bool:
 
 
 def _bindable(value: Any) -> bool:
-    from flake8_djguide.rules._ormflow import QS, Item
+    from flake8_djguide.orm.values import QS, Item
 
     if isinstance(value, QS):
         return (
@@ -548,7 +421,7 @@ def _bindable(value: Any) -> bool:
 
 
 def _bind(value: Any, node: cst.CSTNode) -> _Bound | None:
-    from flake8_djguide.rules._ormflow import QS
+    from flake8_djguide.orm.values import QS
 
     if not _bindable(value):
         return None
@@ -561,7 +434,7 @@ def _bind(value: Any, node: cst.CSTNode) -> _Bound | None:
 
 
 def _item_queryset(item: Any) -> QS:
-    from flake8_djguide.rules._ormflow import QS
+    from flake8_djguide.orm.values import QS
 
     return QS(item.model, item.cov, item.text)
 
@@ -774,12 +647,14 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     if templates is None or _OPAQUE_VIEW_METHODS & set(info.methods):
         return
     module = analysis.file_index.module
-    kind = _generic_kind(
+    kind = generic_kind(
         analysis.index, module, [b for b in info.bases if b], f"{module}.{info.name}"
     )
     if kind is None:
         return
-    from flake8_djguide.rules._ormflow import ModelClass, Scope, code_of
+    from flake8_djguide.orm.nodes import code_of
+    from flake8_djguide.orm.scope import Scope
+    from flake8_djguide.orm.values import ModelClass
 
     declared: Model | None = None
     if "model" in info.attrs:
@@ -871,7 +746,7 @@ def _method_context(
     ``context.update(...)``, also with what another method of the class returns
     (``context.update(self._day_context())``); ``**kwargs`` filled before
     ``return super().get_context_data(**kwargs)``."""
-    from flake8_djguide.rules._ormflow import Scope
+    from flake8_djguide.orm.scope import Scope
     from flake8_djguide.walker import iter_children
 
     params = method.params
@@ -996,3 +871,14 @@ def _message(source: _Source, model: Model) -> str | None:
         f"{where}: a query per row, as this `{model.name}` queryset does not load "
         f"{'them' if len(source.needs) > 1 else 'it'}; " + "; ".join(remedies)
     )
+
+
+class TemplateViews(AnalysisBase):
+    """Views bound to their templates (DJG201): the part of the analysis that reads a
+    render call's or a template view's context (see the module docstring)."""
+
+    def _check_render(self, call: cst.Call, scope: Scope) -> None:
+        check_render(cast("Analysis", self), call, scope)
+
+    def _check_template_view(self, info: ClassInfo) -> None:
+        check_view(cast("Analysis", self), info)

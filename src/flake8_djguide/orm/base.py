@@ -1,0 +1,160 @@
+""":class:`AnalysisBase`: the state every part of the ORM analysis shares (the file
+context, the findings, the loops being walked), reporting, the model index, and the
+signatures of the methods one part calls in another.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from flake8_djguide.index import FileIndex, get_index
+from flake8_djguide.index.project import Index
+from flake8_djguide.index.querysets import Path
+from flake8_djguide.orm.values import Finding
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.context import FileContext
+    from flake8_djguide.orm.scope import ClassInfo, Scope
+    from flake8_djguide.orm.values import QS, Frame, Item, RelManager, Value
+else:
+    from flake8_djguide._lazy import cst
+
+
+# -- the analysis ----------------------------------------------------------------------------------
+
+_UNKNOWN: Any = object()
+
+
+class AnalysisBase:
+    """The shared state of the ORM analysis of one chunk (see :class:`Analysis`)."""
+
+    ctx: FileContext
+    module: cst.Module
+    _file_index: FileIndex | None
+    findings: list[Finding]
+    frames: list[Frame]
+    functions: list[cst.FunctionDef]
+    _reported: set[tuple[str, int]]
+    _seen_paths: set[tuple[Frame | None, Path]]
+
+    if TYPE_CHECKING:
+        # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
+        # DrfViews, TemplateViews, SqlChecks) that Analysis assembles.
+
+        def _visit(self, node: cst.CSTNode, scope: Scope) -> None: ...
+
+        def _iteration(self, node: cst.CSTNode, value: Value) -> None: ...
+
+        def _fresh(self, qs: QS) -> bool: ...
+
+        def evaluate(self, node: cst.CSTNode, scope: Scope, quiet: bool) -> Value:
+            """The value of an expression; unless ``quiet``, also report and visit its parts."""
+
+        def _as_queryset(self, value: Value, text: str) -> QS | None: ...
+
+        def _method(
+            self, qs: QS, name: str, call: cst.Call, scope: Scope, quiet: bool
+        ) -> Value: ...
+
+        def _item_attr(
+            self,
+            item: Item,
+            name: str,
+            node: cst.CSTNode,
+            call: cst.Call | None,
+            links: list[Any],
+            index: int,
+            scope: Scope,
+            quiet: bool,
+        ) -> Value: ...
+
+        def _related(
+            self, manager: RelManager, name: str, call: cst.Call, scope: Scope, quiet: bool
+        ) -> Value: ...
+
+        def _untyped_link_write(
+            self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope
+        ) -> None: ...
+
+        def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None: ...
+
+        def _self_attr(
+            self, cls: ClassInfo, name: str, call: cst.Call | None, scope: Scope
+        ) -> Value: ...
+
+        def class_attr_queryset(self, cls: ClassInfo) -> Value:
+            """The value of the class attribute ``queryset``."""
+
+        def class_queryset(self, cls: ClassInfo) -> Value:
+            """What ``self.get_queryset()`` returns in ``cls``."""
+
+        def returns_of(
+            self, method: cst.FunctionDef, cls: ClassInfo
+        ) -> list[tuple[cst.BaseExpression, Value]]:
+            """``(returned expression, value)`` for each ``return`` of a method."""
+
+        def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
+
+        def _check_render(self, call: cst.Call, scope: Scope) -> None: ...
+
+        def _check_template_view(self, info: ClassInfo) -> None: ...
+
+        def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
+
+    @property
+    def file_index(self) -> FileIndex:
+        """The model index as seen from this file, built (or loaded) on first use only:
+        most loops never look a model up, and an editor checking one file then never
+        scans the project."""
+        if self._file_index is None:
+            self._file_index = get_index(self.ctx)
+        return self._file_index
+
+    def _may_name_a_class(self, name: str) -> bool:
+        """Whether the index could resolve the module-level ``name`` to a class: it is
+        imported (at module or class level) or bound at the top of the file, or the file
+        has a star import."""
+        names: frozenset[str] | None = self.ctx.__dict__.get("_djguide_bound", _UNKNOWN)
+        if names is _UNKNOWN:
+            from flake8_djguide.index.extract import import_map
+
+            tree = getattr(self.ctx, "tree", None)
+            names = None
+            if isinstance(tree, ast.Module):
+                imports, stars = import_map(tree)
+                if not stars:
+                    names = frozenset(imports) | frozenset(self.ctx.info.top_level_names)
+            self.ctx.__dict__["_djguide_bound"] = names
+        return names is None or name in names
+
+    @property
+    def index(self) -> Index:
+        """The project's model index (see :attr:`file_index`)."""
+        return self.file_index.index
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def report(self, code: str, node: cst.CSTNode, message: str) -> None:
+        """Record one finding (once per code and node)."""
+        key = (code, id(node))
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        self.findings.append(Finding(code, node, message))
+
+    def findings_for(self, code: str) -> list[Finding]:
+        """The findings of one rule."""
+        return [f for f in self.findings if f.code == code]
+
+    def in_loop(self) -> bool:
+        """Whether the code being walked runs once per iteration of some loop."""
+        return any(not f.bounded and not f.suspended for f in self.frames)
+
+    def _loop_targets(self) -> set[str]:
+        names: set[str] = set()
+        for frame in self.frames:
+            names |= frame.targets
+        return names

@@ -1,0 +1,378 @@
+"""Small helpers on libcst nodes used across the ORM analysis: children, targets,
+dotted chains, constants and literals, how a block exits, memoisation guards.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from flake8_djguide.helpers import dotted_name
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.orm.scope import Scope
+else:
+    from flake8_djguide._lazy import cst
+
+
+# -- small syntax helpers ----------------------------------------------------------------------------
+
+
+def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    from flake8_djguide.walker import iter_children
+
+    return iter(iter_children(node))
+
+
+def _target_names(node: cst.CSTNode) -> list[str]:
+    if isinstance(node, cst.Name):
+        return [node.value]
+    names: list[str] = []
+    if isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            names.extend(_target_names(element.value))
+    elif isinstance(node, cst.StarredElement):
+        names.extend(_target_names(node.value))
+    return names
+
+
+def _last(node: cst.CSTNode) -> str:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return ""
+
+
+def _root_name(node: cst.CSTNode | None) -> str | None:
+    while True:
+        if isinstance(node, cst.Attribute):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        else:
+            break
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _chain(node: cst.CSTNode) -> tuple[cst.CSTNode, list[tuple[str, Any, cst.CSTNode]]]:
+    """The root of an attribute/call/subscript chain and its links, root first.
+
+    Links are ``("attr", name, node)``, ``("call", call node, node)`` and
+    ``("sub", subscript node, node)``; ``node`` is the expression ending there.
+    """
+    links: list[tuple[str, Any, cst.CSTNode]] = []
+    current = node
+    while True:
+        if isinstance(current, cst.Attribute):
+            links.append(("attr", current.attr.value, current))
+            current = current.value
+        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+            links.append(("call", current, current))
+            current = current.func
+        elif isinstance(current, cst.Subscript):
+            links.append(("sub", current, current))
+            current = current.value
+        else:
+            break
+    links.reverse()
+    return current, links
+
+
+@functools.lru_cache(maxsize=1)
+def _visit_kinds() -> dict[type, str]:
+    """How :meth:`Analysis._visit` treats a node, by its exact type; other types are walked into."""
+    return {
+        cst.FunctionDef: "function",
+        cst.ClassDef: "class",
+        cst.Lambda: "lambda",
+        cst.For: "for",
+        cst.While: "while",
+        cst.ListComp: "comprehension",
+        cst.SetComp: "comprehension",
+        cst.GeneratorExp: "comprehension",
+        cst.DictComp: "comprehension",
+        cst.If: "if",
+        cst.Try: "try",
+        cst.IndentedBlock: "block",
+        cst.SimpleStatementSuite: "block",
+        cst.Assign: "assign",
+        cst.AnnAssign: "assign",
+        cst.AugAssign: "assign",
+        cst.Call: "evaluate",  # every call; a chain is an attribute or a subscript
+        cst.Attribute: "evaluate",
+        cst.Subscript: "evaluate",
+    }
+
+
+def _is_chain(node: cst.CSTNode) -> bool:
+    return isinstance(node, (cst.Attribute, cst.Subscript)) or (
+        isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+    )
+
+
+_CODE = None
+
+
+def code_of(node: cst.CSTNode, limit: int = 60) -> str:
+    """The code of ``node`` on one line, shortened to ``limit`` characters."""
+    global _CODE
+    if _CODE is None:
+        _CODE = cst.Module(body=[])
+    if getattr(node, "lpar", None):
+        node = node.with_changes(lpar=[], rpar=[])
+    text = " ".join(_CODE.code_for_node(node).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_constant_name(node: cst.BaseExpression) -> bool:
+    """An UPPER_CASE name or attribute (``ROLE_ADMIN``, ``settings.ROLE_ADMIN``)."""
+    name = _last(node) if isinstance(node, (cst.Name, cst.Attribute)) else ""
+    return len(name) > 1 and name.isupper()
+
+
+def _is_literal_collection(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return all(
+            isinstance(e, cst.Element) and (_is_constant(e.value) or _is_constant_name(e.value))
+            for e in node.elements
+        ) or all(
+            isinstance(e, cst.Element) and isinstance(e.value, (cst.Dict, cst.Tuple))
+            for e in node.elements
+        )
+    if isinstance(node, cst.Dict):
+        return True
+    if isinstance(node, cst.Call) and _last(node.func) == "range" and len(node.args) == 1:
+        value = node.args[0].value
+        return isinstance(value, cst.Integer) and int(value.value.replace("_", ""), 0) <= 10
+    return False
+
+
+def _ast_literal_collection(node: ast.expr | None) -> bool:
+    """A tuple, list or set display of constants (``ROLES = ("admin", "annotator")``)."""
+    if not isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return False
+    return all(
+        isinstance(e, ast.Constant) or (isinstance(e, (ast.Name, ast.Attribute)) and _ast_upper(e))
+        for e in node.elts
+    )
+
+
+def _ast_upper(node: ast.expr) -> bool:
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+    return len(name) > 1 and name.isupper()
+
+
+def _is_constant(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)) or (
+        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
+    )
+
+
+def _block_exit(block: cst.BaseSuite) -> str | None:
+    """``"break"`` or ``"exit"`` when the block ends by leaving the loop (and has no
+    ``continue`` that would run it again), else ``None``."""
+    if isinstance(block, cst.IndentedBlock):
+        if not block.body:
+            return None
+        last = block.body[-1]
+        if not isinstance(last, cst.SimpleStatementLine) or not last.body:
+            return None
+        small: cst.CSTNode = last.body[-1]
+    elif isinstance(block, cst.SimpleStatementSuite):
+        if not block.body:
+            return None
+        small = block.body[-1]
+    else:
+        return None
+    if isinstance(small, cst.Break):
+        kind = "break"
+    elif isinstance(small, (cst.Return, cst.Raise)):
+        kind = "exit"
+    else:
+        return None
+    return None if _has_continue(block) else kind
+
+
+def _has_continue(node: cst.CSTNode) -> bool:
+    stack = list(_children(node))
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Continue):
+            return True
+        if isinstance(current, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        stack.extend(_children(current))
+    return False
+
+
+def _attribute_assignments(body: cst.CSTNode, name: str) -> set[str]:
+    """Attributes assigned on ``name`` in a loop body (``p.category = cache[...]``)."""
+    found: set[str] = set()
+    stack = [body]
+    while stack:
+        current = stack.pop()
+        targets: list[cst.BaseExpression] = []
+        if isinstance(current, cst.Assign):
+            targets = [t.target for t in current.targets]
+        elif isinstance(current, (cst.AnnAssign, cst.AugAssign)):
+            targets = [current.target]
+        for target in targets:
+            if (
+                isinstance(target, cst.Attribute)
+                and isinstance(target.value, cst.Name)
+                and target.value.value == name
+            ):
+                found.add(target.attr.value)
+        if isinstance(current, cst.Call) and _last(current.func) == "setattr" and current.args:
+            first = current.args[0].value
+            if isinstance(first, cst.Name) and first.value == name:
+                found.add("*")
+        stack.extend(_children(current))
+    return found
+
+
+def _memo_guard(node: cst.If, scope: Scope) -> str | None:
+    """``"body"`` (or ``"orelse"``) when ``node`` is a memoization guard and that branch
+    stores into the cache: ``if key not in cache: cache[key] = ...`` (or ``setdefault``),
+    ``if cache.get(key) is None:`` / ``if not cache.get(key):`` (also through a variable
+    assigned ``cache.get(key)``), or ``if key in cache: ... else: cache[key] = ...``."""
+    test = node.test
+    containers: list[cst.BaseExpression] = []
+    branch = "body"
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        operator = test.comparisons[0].operator
+        comparator = test.comparisons[0].comparator
+        if isinstance(operator, cst.NotIn):
+            containers = [comparator]
+        elif isinstance(operator, cst.In) and isinstance(node.orelse, cst.Else):
+            containers, branch = [comparator], "orelse"
+        elif (
+            isinstance(operator, cst.Is)
+            and isinstance(comparator, cst.Name)
+            and comparator.value == "None"
+        ):
+            containers = _get_receivers(test.left, scope)
+    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        containers = _get_receivers(test.expression, scope)
+    names = {n for n in (dotted_name(c) for c in containers) if n is not None}
+    part = node.body if branch == "body" else node.orelse
+    stack: list[cst.CSTNode] = [part] if names and part is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                if (
+                    isinstance(target.target, cst.Subscript)
+                    and dotted_name(target.target.value) in names
+                ):
+                    return branch
+        elif (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value == "setdefault"
+            and dotted_name(current.func.value) in names
+        ):
+            return branch
+        stack.extend(_children(current))
+    return None
+
+
+def _memo_handlers(node: cst.Try) -> set[int]:
+    """The ``except KeyError:`` handlers of ``node`` that store into a mapping its body
+    reads (``try: obj = cache[key] except KeyError: cache[key] = ...``)."""
+    read: set[str] = set()
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Subscript):
+            name = dotted_name(current.value)
+            if name is not None:
+                read.add(name)
+        stack.extend(_children(current))
+    found: set[int] = set()
+    if not read:
+        return found
+    for handler in node.handlers:
+        caught = handler.type
+        kinds = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+        if not any(dotted_name(k) in ("KeyError", "LookupError") for k in kinds if k is not None):
+            continue
+        stack = [handler.body]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Assign) and any(
+                isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) in read
+                for t in current.targets
+            ):
+                found.add(id(handler))
+                break
+            stack.extend(_children(current))
+    return found
+
+
+def _get_receivers(node: cst.BaseExpression, scope: Scope) -> list[cst.BaseExpression]:
+    """``cache`` of ``cache.get(key)``, or of each ``.get()`` a local variable is assigned."""
+    if isinstance(node, cst.Name):
+        return [
+            found
+            for record in scope.records.get(node.value, ())
+            if record.value is not None and not isinstance(record.value, cst.Name)
+            for found in _get_receivers(record.value, scope)
+        ]
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "get"
+    ):
+        return [node.func.value]
+    return []
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    """The names an expression reads (not those of nested lambdas and comprehensions'
+    own targets, which it cannot tell apart: a superset is enough for its callers)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)  # ``a.b`` reads ``a``, not a name ``b``
+            continue
+        else:
+            stack.extend(_children(current))
+    return found
+
+
+def _loop_local(name: str, targets: set[str], loops: set[int], scope: Scope) -> bool:
+    """Whether ``name`` is a target of the given loops or assigned only inside them."""
+    if name in targets:
+        return True
+    records = scope.records.get(name, ())
+    return bool(records) and all(r.loops & loops for r in records)
+
+
+def _rebinds(body: cst.CSTNode, name: str) -> bool:
+    stack = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Assign):
+            if any(name in _target_names(t.target) for t in current.targets):
+                return True
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+            if name in _target_names(current.target):
+                return True
+        elif isinstance(current, cst.For) and name in _target_names(current.target):
+            return True
+        elif isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        stack.extend(_children(current))
+    return False

@@ -1,0 +1,407 @@
+"""Reads of rows (:class:`RowReads`): attribute reads of model instances, related
+managers, deferred fields, queries and writes per row, link writes, and the N+1
+findings (DJG201, DJG202) they make.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from flake8_djguide.index.project import Model, Relation
+from flake8_djguide.index.querysets import (
+    ALWAYS_QUERY,
+    EMPTY,
+    EVALUATING,
+    INSTANCE_METHODS,
+    KEEP_METHODS,
+    Path,
+    lookup_text,
+)
+from flake8_djguide.orm.base import AnalysisBase
+from flake8_djguide.orm.nodes import _loop_local, _root_name, code_of
+from flake8_djguide.orm.summaries import default_manager_base, graft
+from flake8_djguide.orm.values import (
+    LINK_WRITES,
+    LOADING,
+    MANAGER_SHAPES,
+    QS,
+    REQUERY,
+    SERVED,
+    WRITES,
+    Item,
+    RelManager,
+)
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.orm.scope import Scope
+    from flake8_djguide.orm.values import Value
+else:
+    from flake8_djguide._lazy import cst
+
+
+class RowReads(AnalysisBase):
+    """Reads of rows and related managers, and the N+1 findings."""
+
+    # -- instances and relations --------------------------------------------------------------------
+
+    def _live(self, item: Item) -> bool:
+        frame = item.frame
+        return (
+            frame is not None
+            and any(f is frame for f in self.frames)
+            and not frame.suspended
+            and not item.reported
+        )
+
+    def _item_attr(
+        self,
+        item: Item,
+        name: str,
+        node: cst.CSTNode,
+        call: cst.Call | None,
+        links: list[Any],
+        index: int,
+        scope: Scope,
+        quiet: bool,
+    ) -> Value:
+        if name in ("save", "delete") and call is not None:
+            if not quiet:
+                self._write(call, name, item)
+            return None
+        if name.endswith("_id") or name == "pk":
+            return None
+        model = item.model
+        relation = model.relation(name) if model is not None else None
+        path = (*item.prefix, name)
+        alias = item.cov.alias(path)
+        if alias is not None and model is not None:
+            target_relation = model.relation(alias[-1])
+            target = (
+                self.index.models.get(target_relation.target)
+                if target_relation and target_relation.target
+                else None
+            )
+            return QS(
+                target,
+                item.cov,
+                item.text,
+                path,
+                True,
+                False,
+                fresh=False,
+                is_list=True,
+                from_item=True,
+            )
+        if relation is None:
+            if model is not None and name in model.fields:
+                if not quiet and call is None and self._live(item) and not item.prefix:
+                    self._deferred(item, name, node)
+                return None
+            if model is not None and model.complete:
+                return None
+            following = links[index + 1] if index + 1 < len(links) else None
+            if call is None and (
+                name.endswith("_set")
+                or (
+                    following is not None
+                    and following[0] == "attr"
+                    and following[1] in MANAGER_SHAPES
+                    and index + 2 < len(links)
+                    and links[index + 2][0] == "call"
+                    and following[1] not in ("get", "first", "last")
+                )
+            ):
+                return RelManager(item, name, None, node)
+            return None
+        if relation.many:
+            return RelManager(item, name, relation, node)
+        if call is not None:
+            return None
+        target = self.index.models.get(relation.target) if relation.target else None
+        covered = self._covered(item, path, relation)
+        if not quiet and not covered and self._live(item) and name not in self._assigned(item):
+            self._n_plus_one(item, name, node, relation)
+            item = replace(item, reported=True)
+        return Item(
+            target,
+            item.cov,
+            item.text,
+            path,
+            item.through_many or relation.kind == "gfk",
+            item.bare_ok and relation.forward_single and not relation.null,
+            item.frame,
+            item.origin,
+            item.reported,
+        )
+
+    def _assigned(self, item: Item) -> set[str]:
+        if item.frame is None or item.prefix:
+            return set()
+        return item.frame.assigned_attrs
+
+    def _covered(self, item: Item, path: Path, relation: Relation | None) -> bool:
+        cov = item.cov
+        if cov.opaque or "*" in (item.frame.assigned_attrs if item.frame else ()):
+            return True
+        if cov.loads(path):
+            return True
+        return bool(
+            cov.bare
+            and relation is not None
+            and relation.forward_single
+            and not relation.null
+            and item.bare_ok
+            and not item.through_many
+            and len(path) <= 5
+        )
+
+    def _call_for(self, item: Item, path: Path, relation: Relation | None) -> str:
+        many = item.through_many or relation is None or not relation.select_ok
+        method = "prefetch_related" if many else "select_related"
+        return f'{method}("{lookup_text(path)}")'
+
+    def _n_plus_one(
+        self, item: Item, name: str, node: cst.CSTNode, relation: Relation | None
+    ) -> None:
+        path = (*item.prefix, name)
+        key = (item.frame, path)
+        if key in self._seen_paths:
+            return  # the instance caches a loaded relation: only the first access queries
+        self._seen_paths.add(key)
+        if item.cov.prefetch_dropped and path in item.cov.prefetch:
+            remedy = "give `.iterator()` a `chunk_size` (without it, prefetches are not done)"
+        else:
+            remedy = f"add `.{self._call_for(item, path, relation)}` to that queryset"
+        self.report(
+            "DJG201",
+            node,
+            f"`{code_of(node)}` loads relation `{lookup_text(path)}` once per row of "
+            f"`{item.text}`; {remedy}",
+        )
+
+    def _deferred(self, item: Item, name: str, node: cst.CSTNode) -> None:
+        cov = item.cov
+        if cov.opaque:
+            return
+        if cov.only is not None and name not in cov.only and name not in ("id", "pk"):
+            remedy = f'add "{name}" to `only(...)`'
+        elif name in cov.defer:
+            remedy = f'remove "{name}" from `defer(...)`'
+        else:
+            return
+        self.report(
+            "DJG201",
+            node,
+            f"`{code_of(node)}` loads deferred field `{name}` once per row of `{item.text}`; {remedy}",
+        )
+
+    def _related(
+        self, manager: RelManager, name: str, call: cst.Call, scope: Scope, quiet: bool
+    ) -> Value:
+        item = manager.item
+        relation = manager.relation
+        path = (*item.prefix, manager.name)
+        target = self.index.models.get(relation.target) if relation and relation.target else None
+        live = self._live(item)
+        covered = self._covered(item, path, relation)
+        served = name in SERVED or (name == "first" and target is not None and target.ordered)
+        if item.frame is not None:
+            if served:
+                if (
+                    not quiet
+                    and live
+                    and not covered
+                    and manager.name not in item.frame.assigned_attrs
+                ):
+                    self._n_plus_one(item, manager.name, manager.node, relation)
+                if name == "all":
+                    return QS(
+                        target,
+                        graft(
+                            item.cov,
+                            path,
+                            default_manager_base(self.index, relation.target if relation else None),
+                        ),
+                        item.text,
+                        path,
+                        True,
+                        False,
+                        fresh=False,
+                        from_item=True,
+                    )
+                return None
+            if name in REQUERY:
+                if not quiet and live and not (relation is None and not covered):
+                    self._requery(item, manager, name, call, covered)
+                fresh = QS(target, EMPTY, code_of(call), from_item=True)
+                if name in INSTANCE_METHODS:
+                    return Item(target, EMPTY, code_of(call), origin="get")
+                return self._method(fresh, name, call, scope, True)
+            if name in WRITES:
+                if not quiet and live:
+                    self._query(call, name, QS(target, EMPTY, code_of(call)))
+                return None
+            if name in LINK_WRITES and not quiet and live:
+                self._link_write(call, name, item.model, manager.name, relation, True)
+            return None
+        # a related manager of a single instance: cached only when that instance prefetched it
+        if served and covered and name == "all":
+            return QS(target, item.cov, item.text, path, True, False, fresh=False)
+        fresh = QS(target, EMPTY, code_of(manager.node))
+        if name == "all":
+            return fresh
+        if name in LINK_WRITES:
+            if not quiet and self.in_loop():
+                root = _root_name(manager.node)
+                per_row = root is None or self._assigned_in_loop(root, scope)
+                self._link_write(call, name, item.model, manager.name, relation, per_row)
+            return None
+        if (
+            name in KEEP_METHODS
+            or name in LOADING
+            or name in EVALUATING
+            or name in INSTANCE_METHODS
+        ):
+            if served and covered:
+                return None
+            return self._method(fresh, name, call, scope, quiet)
+        return None
+
+    def _requery(
+        self, item: Item, manager: RelManager, name: str, call: cst.Call, covered: bool
+    ) -> None:
+        relation_path = lookup_text((*item.prefix, manager.name))
+        even = " even though it is prefetched" if covered else ""
+        self.report(
+            "DJG201",
+            manager.node,
+            f"`{code_of(call)}` runs a query once per row of `{item.text}`{even} "
+            f"(`.{name}()` bypasses the prefetch cache); prefetch the rows you need with "
+            f'`prefetch_related(Prefetch("{relation_path}", queryset=..., to_attr=...))` and read the list',
+        )
+
+    def _write(self, call: cst.Call, name: str, item: Item) -> None:
+        if not self.in_loop():
+            return
+        if item.origin == "new":
+            remedy = "build the objects in the loop and save them with one `bulk_create()`"
+        elif name == "save":
+            remedy = "change the objects in the loop and save them with one `bulk_update()` (or use `update()`)"
+        else:
+            remedy = "delete them with one `filter(pk__in=...).delete()`"
+        self.report(
+            "DJG208",
+            call,
+            f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
+        )
+
+    def _assigned_in_loop(self, name: str, scope: Scope) -> bool:
+        """Whether ``name`` is a target of an active loop or assigned in one."""
+        active = {id(f.node) for f in self.frames if not f.bounded}
+        return _loop_local(name, self._loop_targets(), active, scope)
+
+    def _untyped_link_write(
+        self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope
+    ) -> None:
+        """``post.tags.add(tag)`` where ``post`` is not known to be a model instance (a
+        parameter): a related-manager write only when an argument is a model instance
+        (or queryset) of a model that some indexed model relates to under that name."""
+        if not isinstance(receiver, cst.Attribute) or method == "clear":
+            return
+        attr = receiver.attr.value
+        for arg in call.args:
+            if arg.keyword is not None:
+                continue
+            value = self.evaluate(arg.value, scope, quiet=True)
+            target = value.model if isinstance(value, (Item, QS)) else None
+            if target is None:
+                continue
+            owner = self._relating_model(attr, target.qualname)
+            if owner is not None:
+                root = _root_name(receiver.value)
+                per_row = root is None or self._assigned_in_loop(root, scope)
+                self._link_write(call, method, owner, attr, owner.relation(attr), per_row)
+                return
+
+    def _relating_model(self, attr: str, target: str) -> Model | None:
+        """An indexed model with a to-many relation ``attr`` to the model ``target``."""
+        cache: dict[tuple[str, str], Model | None] = self.__dict__.setdefault("_relating", {})
+        key = (attr, target)
+        if key not in cache:
+            cache[key] = next(
+                (
+                    m
+                    for m in self.index.models.values()
+                    if (r := m.relation(attr)) is not None and r.many and r.target == target
+                ),
+                None,
+            )
+        return cache[key]
+
+    def _link_write(
+        self,
+        call: cst.Call,
+        method: str,
+        model: Model | None,
+        attr: str,
+        relation: Relation | None,
+        per_row: bool,
+    ) -> None:
+        """A related-manager write (``add``/``remove``/``set``/``clear``) in a loop."""
+        receiver = code_of(call.func.value) if isinstance(call.func, cst.Attribute) else attr
+        if not per_row:
+            if method in ("add", "remove"):
+                remedy = f"collect the objects and call `{receiver}.{method}(*objects)` once after the loop"
+            else:
+                remedy = (
+                    f"`{method}()` replaces every link each time: call `{receiver}.set(objects)` "
+                    "once after the loop"
+                )
+        elif relation is not None and relation.kind not in ("m2m", "rev_m2m"):
+            remedy = "change the related rows with one `filter(pk__in=...).update(...)`"
+        else:
+            through = f"{model.name if model else '<Model>'}.{attr}.through"
+            if method == "add":
+                remedy = f"create the links with one `{through}.objects.bulk_create([...])`"
+            elif method == "set":
+                remedy = (
+                    f"replace the links with one `{through}.objects.filter(...).delete()` and one "
+                    f"`{through}.objects.bulk_create([...])`"
+                )
+            else:
+                remedy = f"delete the links with one `{through}.objects.filter(...).delete()`"
+        self.report(
+            "DJG208",
+            call,
+            f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
+        )
+
+    def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None:
+        if not self.in_loop() or qs.sliced or qs.batched or qs.from_item or qs.empty:
+            return
+        if not self._fresh(qs) and method not in ALWAYS_QUERY:
+            return
+        if method in ("create", "get_or_create"):
+            remedy = "collect the objects and create them with one `bulk_create()`"
+        elif method == "update_or_create":
+            remedy = (
+                "fetch the existing rows once (`in_bulk()`), then `bulk_create()`/`bulk_update()`"
+            )
+        elif method == "update":
+            remedy = "update all rows with one `filter(pk__in=...).update(...)` or `bulk_update()`"
+        elif method == "delete":
+            remedy = "delete all rows with one `filter(pk__in=...).delete()`"
+        elif method in ("count", "exists", "aggregate"):
+            remedy = (
+                "compute it for all rows at once (`annotate()`, or `values(...).annotate(...)`)"
+            )
+        else:
+            remedy = "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
+        self.report(
+            "DJG208" if method in WRITES else "DJG202",
+            node,
+            f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
+        )

@@ -1,0 +1,364 @@
+"""Bindings: :class:`Scope` (the local names of a function, the module or a class
+body, and what was assigned to them, :class:`Record`) and :class:`ClassInfo` (a class
+statement's attributes, methods and bases).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from flake8_djguide.helpers import dotted_name, string_value
+from flake8_djguide.index.querysets import OPAQUE
+from flake8_djguide.orm.nodes import _children, _last, _root_name, _target_names, code_of
+from flake8_djguide.orm.values import QS, Item, _merge_values
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.orm.base import AnalysisBase
+    from flake8_djguide.orm.values import Value
+else:
+    from flake8_djguide._lazy import cst
+
+
+# -- the class context -------------------------------------------------------------------------
+
+
+class ClassInfo:
+    """A class statement: its attributes, methods and (qualified) bases."""
+
+    def __init__(self, node: cst.ClassDef, analysis: AnalysisBase) -> None:
+        self.node = node
+        self.name = node.name.value
+        self.attrs: dict[str, cst.BaseExpression] = {}
+        self.methods: dict[str, cst.FunctionDef] = {}
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                self.methods[statement.name.value] = statement
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name):
+                            self.attrs[target.value] = small.value
+                    elif (
+                        isinstance(small, cst.AnnAssign)
+                        and small.value is not None
+                        and isinstance(small.target, cst.Name)
+                    ):
+                        self.attrs[small.target.value] = small.value
+        self.bases = [dotted_name(arg.value) or "" for arg in node.bases]
+        self._queryset: tuple[Value] | None = None
+        self._get_queryset: tuple[Value] | None = None
+        self.analysis = analysis
+
+
+# -- scopes ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    """An assignment to a local name."""
+
+    value: cst.BaseExpression | None
+    loops: frozenset[int]
+    kind: str = "value"  # value, aug (``+=``), sqlsafe (from sql_with_params()), with
+
+
+class Scope:
+    """The local names of one function (or the module, or a class body)."""
+
+    def __init__(
+        self,
+        analysis: AnalysisBase,
+        body: Sequence[cst.CSTNode],
+        cls: ClassInfo | None,
+        params: Sequence[str] = (),
+        kind: str = "function",
+    ) -> None:
+        self.analysis = analysis
+        self.cls = cls
+        self.kind = kind
+        self.records: dict[str, list[Record]] = {}
+        # ``rows.append(x)`` / ``rows.extend(xs)``: what a list assigned ``[]`` holds
+        self.fills: dict[str, list[Record]] = {}
+        self.opaque: set[str] = set(params)
+        self._memo: dict[str, Value] = {}
+        self._visiting: set[str] = set()
+        for node in body:
+            self._collect(node, ())
+        if kind == "module":
+            # Module-level names are globals that any function may rebind, and the engine
+            # parses only the top-level statements some trigger needs, so the statement
+            # assigning a module-level name is often not in the parsed chunk at all: they
+            # are unknown, in a chunked run and a whole-file run alike.
+            self.opaque.update(self.records)
+            self.records.clear()
+
+    def _collect(self, node: cst.CSTNode, loops: tuple[int, ...]) -> None:
+        kind = type(node)
+        if kind not in _binding_kinds():  # most nodes: one set look-up, no isinstance
+            for child in _children(node):
+                self._collect(child, loops)
+            return
+        if kind is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            args = node.args  # type: ignore[attr-defined]
+            if (
+                type(func) is cst.Attribute
+                and type(func.value) is cst.Name
+                and func.attr.value in ("append", "extend")
+                and len(args) == 1
+                and args[0].keyword is None
+                and not args[0].star
+            ):
+                self.fills.setdefault(func.value.value, []).append(
+                    Record(args[0].value, frozenset(loops), func.attr.value)
+                )
+            for child in _children(node):
+                self._collect(child, loops)
+            return
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            self.opaque.add(node.name.value)
+            return
+        if isinstance(
+            node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+        ):
+            return
+        if isinstance(node, (cst.For, cst.While)):
+            if isinstance(node, cst.For):
+                for name in _target_names(node.target):
+                    self.opaque.add(name)
+                self._collect(node.iter, loops)
+            else:
+                self._collect(node.test, loops)
+            inner = (*loops, id(node))
+            self._collect(node.body, inner)
+            if node.orelse is not None:
+                self._collect(node.orelse, loops)
+            return
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                self._bind(target.target, node.value, loops)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self._bind(node.target, node.value, loops)
+        elif isinstance(node, cst.AugAssign):
+            if isinstance(node.target, cst.Name):
+                self.records.setdefault(node.target.value, []).append(
+                    Record(node.value, frozenset(loops), "aug")
+                )
+        elif isinstance(node, cst.WithItem):
+            if node.asname is not None:
+                bound = node.asname.name
+                if isinstance(bound, cst.Name):
+                    self.records.setdefault(bound.value, []).append(
+                        Record(node.item, frozenset(loops), "with")
+                    )
+                else:
+                    for name in _target_names(bound):
+                        self.opaque.add(name)
+        elif isinstance(node, cst.NamedExpr):
+            for name in _target_names(node.target):
+                self.opaque.add(name)
+        elif isinstance(node, cst.ExceptHandler):
+            if node.name is not None:
+                for name in _target_names(node.name.name):
+                    self.opaque.add(name)
+        elif isinstance(node, (cst.Global, cst.Nonlocal)):
+            for item in node.names:
+                self.opaque.add(item.name.value)
+        elif isinstance(node, (cst.Import, cst.ImportFrom)):
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if alias.asname is not None:
+                        self.opaque.update(_target_names(alias.asname.name))
+                    else:
+                        self.opaque.add((dotted_name(alias.name) or "").split(".")[0])
+        elif isinstance(node, cst.Del):
+            self.opaque.update(_target_names(node.target))
+        for child in _children(node):
+            self._collect(child, loops)
+
+    def _bind(
+        self, target: cst.BaseExpression, value: cst.BaseExpression, loops: tuple[int, ...]
+    ) -> None:
+        if isinstance(target, cst.Name):
+            self.records.setdefault(target.value, []).append(Record(value, frozenset(loops)))
+            return
+        if isinstance(target, (cst.Tuple, cst.List)):
+            names = _target_names(target)
+            safe = isinstance(value, cst.Call) and _last(value.func) in (
+                "sql_with_params",
+                "as_sql",
+                "compile",
+            )
+            if (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in ("get_or_create", "update_or_create")
+                and len(target.elements) == 2
+                and isinstance(target.elements[0], cst.Element)
+                and isinstance(target.elements[0].value, cst.Name)
+            ):
+                # ``obj, created = Model.objects.get_or_create(...)``: ``obj`` is an instance
+                first = target.elements[0].value.value
+                self.records.setdefault(first, []).append(Record(value, frozenset(loops), "pair"))
+                names = [n for n in names if n != first]
+            for name in names:
+                if safe:
+                    self.records.setdefault(name, []).append(
+                        Record(value, frozenset(loops), "sqlsafe")
+                    )
+                else:
+                    self.opaque.add(name)
+
+    def value_of(self, name: str) -> Value:
+        """What the local variable ``name`` holds (``None`` when it cannot be known)."""
+        if name in self.opaque:
+            return None
+        records = self.records.get(name)
+        if not records:
+            return None
+        if name in self._memo:
+            return self._memo[name]
+        if name in self._visiting:
+            return None
+        self._visiting.add(name)
+        try:
+            value = self._merge(name, records)
+        finally:
+            self._visiting.discard(name)
+        self._memo[name] = value
+        return value
+
+    def _merge(self, name: str, records: list[Record]) -> Value:
+        if name in self.fills:
+            return self._filled(records, self.fills[name])
+        if all(r.kind == "pair" for r in records):
+            return self._paired(records)
+        own = [r for r in records if not (r.kind == "value" and _root_name(r.value) == name)]
+        chained = [r for r in records if r not in own]
+        if any(r.kind != "value" for r in records) or not own:
+            return None
+        loops: frozenset[int] = frozenset()
+        values: list[Value] = []
+        for record in own:
+            assert record.value is not None
+            values.append(self.analysis.evaluate(record.value, self, quiet=True))
+            loops |= record.loops
+        base = _merge_values(values)
+        if base is None:
+            return None
+        if chained:
+            self._memo[name] = base
+            extra = []
+            for record in chained:
+                assert record.value is not None
+                extra.append(self.analysis.evaluate(record.value, self, quiet=True))
+                loops |= record.loops
+            self._memo.pop(name, None)
+            base = _merge_values([base, *extra])
+        if isinstance(base, QS):
+            # a variable holds one queryset object: iterating it again reuses its rows, so
+            # it runs a query per iteration only when it is assigned in the loop
+            base = replace(base, loops=loops, fresh=False)
+        return base
+
+    def _paired(self, records: list[Record]) -> Value:
+        """The instance of ``obj, created = <queryset>.get_or_create(...)``."""
+        values: list[Value] = []
+        for record in records:
+            call = record.value
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            base = self.analysis.evaluate(call.func.value, self, quiet=True)
+            qs = self.analysis._as_queryset(base, code_of(call.func.value))
+            if qs is None or qs.rows != "instances":
+                return None
+            values.append(Item(qs.model, qs.cov, qs.text, origin="get"))
+        return _merge_values(values)
+
+    def _filled(self, records: list[Record], fills: list[Record]) -> Value:
+        """A list assigned only ``[]`` (or ``list()``) and filled with ``append()`` of model
+        instances or ``extend()`` with querysets: a list of those instances."""
+        if not all(
+            r.kind == "value"
+            and (
+                (isinstance(r.value, cst.List) and not r.value.elements)
+                or (
+                    isinstance(r.value, cst.Call)
+                    and _last(r.value.func) == "list"
+                    and not r.value.args
+                )
+            )
+            for r in records
+        ):
+            return None
+        values: list[Value] = []
+        for record in fills:
+            assert record.value is not None
+            value = self.analysis.evaluate(record.value, self, quiet=True)
+            if record.kind == "append" and isinstance(value, Item):
+                new = value.origin == "new"
+                values.append(
+                    QS(
+                        value.model,
+                        # an unsaved instance holds the related objects it was given
+                        OPAQUE if new else value.cov,
+                        value.text,
+                        value.prefix,
+                        value.through_many,
+                        value.bare_ok,
+                        fresh=False,
+                        is_list=True,
+                        new_rows=new,
+                    )
+                )
+            elif record.kind == "extend" and isinstance(value, QS) and not value.from_item:
+                values.append(replace(value, fresh=False, is_list=True, loops=frozenset()))
+            else:
+                return None
+        return _merge_values(values)
+
+    def literal_only(self, name: str) -> bool:
+        """Whether every assignment to ``name`` is a string literal (DJG204)."""
+        records = self.records.get(name)
+        if not records or name in self.opaque:
+            return False
+        return all(
+            r.kind == "value" and r.value is not None and string_value(r.value) is not None
+            for r in records
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def _binding_kinds() -> frozenset[type]:
+    """The node types :meth:`_collect` looks at (libcst's node classes are not subclassed)."""
+    return frozenset(
+        {
+            cst.FunctionDef,
+            cst.ClassDef,
+            cst.Lambda,
+            cst.ListComp,
+            cst.SetComp,
+            cst.GeneratorExp,
+            cst.DictComp,
+            cst.For,
+            cst.While,
+            cst.Assign,
+            cst.AnnAssign,
+            cst.AugAssign,
+            cst.WithItem,
+            cst.NamedExpr,
+            cst.ExceptHandler,
+            cst.Global,
+            cst.Nonlocal,
+            cst.Import,
+            cst.ImportFrom,
+            cst.Del,
+            cst.Call,
+        }
+    )
