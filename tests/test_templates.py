@@ -272,3 +272,14 @@ def test_the_server_sees_a_template_changed_between_requests(tmp_path: Path) -> 
     finally:
         os.chdir(cwd)
         index_module.clear_memo()
+
+
+def test_a_read_in_the_parent_template_names_the_parent() -> None:
+    from tests.util import lint, load_fixture
+
+    fixture = load_fixture(Path(__file__).parent / "fixtures" / "orm" / "DJG201_templates.py")
+    findings = lint(fixture.code, fixture.lint_path, fixture.rules, fixture.options)
+    [footer] = [
+        f for f in findings if "top_authors" not in f.message and "author.posts" in f.message
+    ]
+    assert "template `templates/base.html` reads `author.posts.count` (line 9)" in footer.message

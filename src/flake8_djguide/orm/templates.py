@@ -110,13 +110,12 @@ class _Renderer:
         return True
 
     def _template(self, path: str, facts: dict[str, Any], env: Env, depth: int) -> None:
-        body = self._flatten(facts, depth)
-        if body is not None:
-            self._nodes(body, dict(env), path, depth)
+        self._nodes(self._flatten(path, facts, depth), dict(env), path, depth)
 
-    def _flatten(self, facts: dict[str, Any], depth: int) -> list[Any] | None:
-        """The body of a template with its parents' content around its blocks; the
-        template's own body when the parent is unknown (its blocks still render)."""
+    def _flatten(self, path: str, facts: dict[str, Any], depth: int) -> list[Any]:
+        """The body of a template with its parents' content around its blocks (each part
+        marked with the template it comes from: ``["t", path, nodes]``); the template's own
+        body when the parent is unknown (its blocks still render)."""
         parent_name = facts["e"]
         if parent_name is None or parent_name == "?" or depth > MAX_INCLUDE_DEPTH:
             return list(facts["b"])
@@ -125,10 +124,9 @@ class _Renderer:
             return list(facts["b"])
         blocks: dict[str, list[Any]] = {}
         _collect_blocks(facts["b"], blocks)
-        outer = self._flatten(parent[1], depth + 1)
-        if outer is None:
-            return list(facts["b"])
-        return _replace_blocks(outer, blocks)
+        own = {name: [["t", path, body]] for name, body in blocks.items()}
+        outer = self._flatten(parent[0], parent[1], depth + 1)
+        return [["t", parent[0], _replace_blocks(outer, own)]]
 
     def _nodes(self, nodes: list[Any], env: Env, path: str, depth: int) -> None:
         for node in nodes:
@@ -140,6 +138,8 @@ class _Renderer:
                 self._read(node[2], env, path, node[1], printed=tag == "r")
             elif tag == "a":
                 env[node[2]] = None
+            elif tag == "t":
+                self._nodes(node[2], env, node[1], depth)
             elif tag == "b":
                 self._nodes(node[2], env, path, depth)
             elif tag == "f":
@@ -361,14 +361,17 @@ def _filter_arguments(expression: str) -> list[str]:
 
 def _collect_blocks(nodes: list[Any], blocks: dict[str, list[Any]]) -> None:
     for node in nodes:
-        if node[0] == "b":
+        tag = node[0]
+        if tag == "b":
             blocks.setdefault(node[1], node[2])
             _collect_blocks(node[2], blocks)
-        elif node[0] == "f":
+        elif tag == "f":
             _collect_blocks(node[4], blocks)
             _collect_blocks(node[5], blocks)
-        elif node[0] == "w":
+        elif tag == "w":
             _collect_blocks(node[3], blocks)
+        elif tag == "t":
+            _collect_blocks(node[2], blocks)
 
 
 def _replace_blocks(nodes: list[Any], blocks: dict[str, list[Any]]) -> list[Any]:
@@ -385,17 +388,31 @@ def _replace_blocks(nodes: list[Any], blocks: dict[str, list[Any]]) -> list[Any]
                 result.append(["b", node[1], [*child, *own] if _has_super(child) else child])
         elif tag == "f":
             result.append(
-                ["f", node[1], node[2], node[3], _replace_blocks(node[4], blocks), node[5]]
+                [
+                    "f",
+                    node[1],
+                    node[2],
+                    node[3],
+                    _replace_blocks(node[4], blocks),
+                    _replace_blocks(node[5], blocks),
+                ]
             )
         elif tag == "w":
             result.append(["w", node[1], node[2], _replace_blocks(node[3], blocks)])
+        elif tag == "t":
+            result.append(["t", node[1], _replace_blocks(node[2], blocks)])
         else:
             result.append(node)
     return result
 
 
 def _has_super(nodes: list[Any]) -> bool:
-    return any(node[0] in ("r", "v") and node[2] == "block.super" for node in nodes)
+    for node in nodes:
+        if node[0] in ("r", "v") and node[2] == "block.super":
+            return True
+        if node[0] == "t" and _has_super(node[2]):
+            return True
+    return False
 
 
 # -- the views ---------------------------------------------------------------------------------------
