@@ -32,7 +32,12 @@ from typing import TYPE_CHECKING, Any, cast
 from flake8_djguide.helpers import dotted_name, string_value
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.templates.parse import value_of
-from flake8_djguide.templates.triggers import RENDER_CALLS, generic_kind, project_templates
+from flake8_djguide.templates.triggers import (
+    RENDER_CALLS,
+    generic_kind,
+    known_kind,
+    project_templates,
+)
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -663,11 +668,12 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     templates = project_templates(analysis.ctx)
     if templates is None or _OPAQUE_VIEW_METHODS & set(info.methods):
         return
-    module = analysis.file_index.module
-    kind = generic_kind(
-        analysis.index, module, [b for b in info.bases if b], f"{module}.{info.name}"
-    )
+    bases = [b for b in info.bases if b]
+    kind = known_kind(bases, analysis.ctx)
     if kind is None:
+        module = analysis.file_index.module
+        kind = generic_kind(analysis.index, module, bases, f"{module}.{info.name}")
+    if not kind:
         return
     from flake8_djguide.orm.nodes import code_of
     from flake8_djguide.orm.scope import Scope

@@ -42,6 +42,10 @@ _DETAIL_BASES = frozenset(
 )
 
 
+#: Packages whose classes are no template view of the project's (nor lead to one).
+_LIBRARIES = ("django.", "rest_framework.", "typing.", "abc.", "enum.", "collections.")
+
+
 def project_templates(ctx: FileContext) -> Templates | None:
     """The checked project's templates (read with its model index), if any."""
     cached = ctx.__dict__.get("_djguide_templates", False)
@@ -115,14 +119,40 @@ def view_trigger(node: ast.AST, ctx: FileContext) -> bool:
 def _template_view(cls: ast.ClassDef, ctx: FileContext) -> bool:
     if not cls.bases or project_templates(ctx) is None:
         return False
+    bases = [n for n in (ast_dotted_name(b) for b in cls.bases) if n]
+    known = known_kind(bases, ctx)
+    if known is not None:
+        return bool(known)
     from flake8_djguide.index import get_index
 
     file_index = get_index(ctx)
-    bases = [n for n in (ast_dotted_name(b) for b in cls.bases) if n]
     return (
         generic_kind(file_index.index, file_index.module, bases, f"{file_index.module}.{cls.name}")
         is not None
     )
+
+
+def known_kind(bases: list[str], ctx: FileContext) -> str | None:
+    """Through the file's imports alone: ``"list"``/``"detail"`` for a direct subclass of
+    Django's ``ListView``/``DetailView``, ``""`` for a class whose bases are all
+    library classes (Django's, DRF's: no template view of the project), ``None`` when a
+    base is a project class (the index must tell)."""
+    imports = ctx.info.imports
+    project_base = False
+    for base in bases:
+        head, _, rest = base.partition(".")
+        origin = imports.get(head)
+        if origin is None:
+            project_base = True  # defined in this file, or a star import
+            continue
+        qualified = f"{origin}.{rest}" if rest else origin
+        if qualified in _LIST_BASES:
+            return "list"
+        if qualified in _DETAIL_BASES:
+            return "detail"
+        if not qualified.startswith(_LIBRARIES):
+            project_base = True
+    return None if project_base else ""
 
 
 def generic_kind(index: Index, module: str, bases: list[str], own: str) -> str | None:
