@@ -484,10 +484,51 @@ def _context_value(
     value = analysis.evaluate(node, scope, quiet=True)
     if value is not None:
         return value, _source_node(node, scope)
+    value = user_rows(analysis, node, scope)
+    if value is not None:
+        return value, node
     rows = _paginated_rows(node, scope)
     if rows is None:
         return None, node
     return analysis.evaluate(rows, scope, quiet=True), _source_node(rows, scope)
+
+
+def user_rows(analysis: Analysis, node: cst.CSTNode, scope: Scope) -> QS | None:
+    """The rows of a related manager of the requesting user (``request.user.orders.filter(
+    ...)``, ``self.request.user.orders.all()``): the user is an instance of the project's
+    user model (``AUTH_USER_MODEL``)."""
+    from flake8_djguide.orm.nodes import _chain, code_of
+    from flake8_djguide.orm.values import QS, ModelClass
+
+    root, links = _chain(node)
+    if not isinstance(root, cst.Name):
+        return None
+    names = [payload for kind, payload, _ in links[:3] if kind == "attr"]
+    if root.value == "request" and names[:1] == ["user"]:
+        start = 1
+    elif root.value == "self" and names[:2] == ["request", "user"]:
+        start = 2
+    else:
+        return None
+    user = analysis.index.models.get(analysis.index.user_model() or "")
+    if user is None or len(links) <= start or links[start][0] != "attr":
+        return None
+    relation = user.relation(links[start][1])
+    target = analysis.index.models.get(relation.target or "") if relation is not None else None
+    if relation is None or not relation.many or target is None:
+        return None
+    value: Any = analysis._as_queryset(ModelClass(target, target.name), code_of(node))
+    index = start + 1
+    while index < len(links):
+        kind, payload, _ = links[index]
+        following = links[index + 1] if index + 1 < len(links) else None
+        if kind != "attr" or following is None or following[0] != "call":
+            return None
+        if not isinstance(value, QS):
+            return None
+        value = analysis._method(value, payload, following[1], scope, True)
+        index += 2
+    return value if isinstance(value, QS) else None
 
 
 def _single_call(node: cst.BaseExpression, scope: Scope) -> cst.Call | None:
@@ -709,6 +750,8 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     extra = _context_data(analysis, info)
     rendered = False
     for node, value in targets:
+        if value is None:
+            value = user_rows(analysis, node, Scope(analysis, [], info, kind="class"))
         bound = _bind(value, node)
         if bound is None:
             continue
