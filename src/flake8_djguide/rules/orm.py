@@ -532,8 +532,9 @@ class NPlusOneRelation(_FlowRule):
         "`context.update(self.<method>())` and `**kwargs` filled before "
         "`super().get_context_data(**kwargs)`); a view overriding `get_template_names()`, "
         "`get_object()` or `get_context_object_name()` is left alone. Context values "
-        "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, and conditional "
-        "expressions. Templates are found as Django's default loaders find them: the literal "
+        "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, conditional "
+        "expressions, and a related manager of the requesting user (`request.user.orders...`, "
+        "`self.request.user...`: an instance of `AUTH_USER_MODEL`). Templates are found as Django's default loaders find them: the literal "
         '`TEMPLATES[...]["DIRS"]` of the settings modules (`BASE_DIR / "templates"`, '
         "`os.path.join(BASE_DIR, ...)`, `Path(__file__).resolve().parent.parent`), a "
         "`templates/` directory at the project root or beside `manage.py`, then the "
