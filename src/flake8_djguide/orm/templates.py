@@ -933,9 +933,21 @@ def _message(source: _Source, model: Model) -> str | None:
             f"`{requery[0]}` queries per row even when prefetched: `annotate()` the value or "
             "use `Prefetch(..., to_attr=...)`"
         )
+    # ``row.author.pk`` loads the author for its key, which the row holds already
+    keys = [
+        text
+        for need in source.needs.values()
+        if need.kind == "one" and len(need.relations) == 1 and need.relations[0].forward_single
+        for _, _, text in need.reads
+        if text.count(".") == 2 and text.rsplit(".", 1)[1] in _FREE
+    ]
+    remedy = "; ".join(remedies)
+    if keys:
+        row, relation, _ = keys[0].split(".")
+        remedy += f" (`{row}.{relation}_id` reads the key of `{keys[0]}` without a query)"
     return (
         f"{where}: a query per row, as this `{model.name}` queryset does not load "
-        f"{'them' if len(source.needs) > 1 else 'it'}; " + "; ".join(remedies)
+        f"{'them' if len(source.needs) > 1 else 'it'}; {remedy}"
     )
 
 
