@@ -283,3 +283,32 @@ def test_a_read_in_the_parent_template_names_the_parent() -> None:
         f for f in findings if "top_authors" not in f.message and "author.posts" in f.message
     ]
     assert "template `templates/base.html` reads `author.posts.count` (line 9)" in footer.message
+
+
+def _messages(name: str) -> dict[int, str]:
+    from tests.util import lint, load_fixture
+
+    fixture = load_fixture(Path(__file__).parent / "fixtures" / "orm" / name)
+    findings = lint(fixture.code, fixture.lint_path, fixture.rules, fixture.options)
+    return {f.line: f.message for f in findings}
+
+
+def test_messages_name_the_template_line_read_and_remedy() -> None:
+    views = _messages("DJG201_templates.py")
+    [listing] = [
+        m for m in views.values() if "`post.author.pk` (line 6)" in m and "`post.category`" in m
+    ]
+    assert listing.startswith(
+        "DJG201 template `blog/templates/blog/post_list.html` reads `post.author.pk` (line 6), "
+    )
+    assert "template `templates/includes/tags.html` reads `post.tags.all` (line 2)" in listing
+    assert listing.endswith(
+        'add `.select_related("author", "category").prefetch_related("tags", '
+        '"comments__author")` to it (`post.author_id` reads the key of `post.author.pk` '
+        "without a query)"
+    )
+    [bodies] = [m for m in views.values() if "post_bodies.html" in m]
+    assert bodies.endswith('add "body" to its `only(...)` (or drop it from `defer(...)`)')
+    classes = _messages("DJG201_template_views.py")
+    [authors] = [m for m in classes.values() if "set `queryset" in m and "Author" in m]
+    assert authors.endswith('set `queryset = Author.objects.prefetch_related("posts__tags")`')
