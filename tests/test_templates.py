@@ -312,3 +312,43 @@ def test_messages_name_the_template_line_read_and_remedy() -> None:
     classes = _messages("DJG201_template_views.py")
     [authors] = [m for m in classes.values() if "set `queryset" in m and "Author" in m]
     assert authors.endswith('set `queryset = Author.objects.prefetch_related("posts__tags")`')
+
+
+def test_tag_soup_never_raises() -> None:
+    import random
+
+    pieces = [
+        "{% for x in y %}",
+        "{% for a, b in c.items reversed %}",
+        "{% empty %}",
+        "{% endfor %}",
+        "{% with a=b.c %}",
+        "{% with b as a %}",
+        "{% endwith %}",
+        "{% block x %}",
+        "{% endblock %}",
+        '{% include "p.html" with a=b only %}',
+        "{% include %}",
+        "{% extends %}",
+        "{% if a and not b.c %}",
+        "{% endif %}",
+        "{% comment %}",
+        "{% endcomment %}",
+        "{% verbatim %}",
+        "{% endverbatim %}",
+        "{% blocktrans with n=a.b count c=d|length %}",
+        "{% endblocktrans %}",
+        '{{ a.b|default:"x|y"|date:f }}',
+        "{{ }}",
+        "{%  %}",
+        "{% url 'x' a.pk as u %}",
+        "{# c #}",
+        "{{ '",
+        "\n",
+        "text",
+    ]
+    generator = random.Random(7)
+    for _ in range(500):
+        text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 30)))
+        facts = template_facts(text)
+        assert facts is None or valid_template_facts(facts)
