@@ -487,6 +487,9 @@ def _context_value(
     value = user_rows(analysis, node, scope)
     if value is not None:
         return value, node
+    value = _user_rows_of(analysis, node, scope)
+    if value is not None:
+        return value, _source_node(_chain_root(node), scope)
     rows = _paginated_rows(node, scope)
     if rows is None:
         return None, node
@@ -517,10 +520,21 @@ def user_rows(analysis: Analysis, node: cst.CSTNode, scope: Scope) -> QS | None:
     target = analysis.index.models.get(relation.target or "") if relation is not None else None
     if relation is None or not relation.many or target is None:
         return None
-    value: Any = analysis._as_queryset(ModelClass(target, target.name), code_of(node))
-    index = start + 1
+    rows = analysis._as_queryset(ModelClass(target, target.name), code_of(node))
+    return _methods(analysis, rows, links[start + 1 :], scope) if rows is not None else None
+
+
+def _methods(analysis: Analysis, rows: QS, links: list[Any], scope: Scope) -> QS | None:
+    """``rows`` with the method calls of ``links`` applied (``.filter(...).order_by(...)``,
+    and a slice); ``None`` for anything else."""
+    from flake8_djguide.orm.values import QS
+
+    value: Any = rows
+    index = 0
     while index < len(links):
         kind, payload, _ = links[index]
+        if kind == "sub" and index == len(links) - 1:
+            break  # a slice of the rows loads what the rows load
         following = links[index + 1] if index + 1 < len(links) else None
         if kind != "attr" or following is None or following[0] != "call":
             return None
@@ -529,6 +543,44 @@ def user_rows(analysis: Analysis, node: cst.CSTNode, scope: Scope) -> QS | None:
         value = analysis._method(value, payload, following[1], scope, True)
         index += 2
     return value if isinstance(value, QS) else None
+
+
+def _user_rows_of(analysis: Analysis, node: cst.BaseExpression, scope: Scope) -> QS | None:
+    """:func:`user_rows` through a local variable assigned them and then refined
+    (``rows = request.user.orders.all()``, ``rows = rows.filter(...)``, ``rows[:50]``):
+    what any of its assignments loads counts, as for the analysis' own variables."""
+    from flake8_djguide.orm.nodes import _chain
+    from flake8_djguide.orm.values import QS, _merge_values
+
+    root, links = _chain(node)
+    if not isinstance(root, cst.Name):
+        return None
+    records = scope.records.get(root.value) or []
+    if not records or records[0].value is None:
+        return None
+    base = user_rows(analysis, records[0].value, scope)
+    if base is None:
+        return None
+    values: list[Any] = [base]
+    for record in records[1:]:
+        inner, inner_links = _chain(record.value) if record.value is not None else (None, [])
+        if not isinstance(inner, cst.Name) or inner.value != root.value:
+            return None
+        refined = _methods(analysis, base, inner_links, scope)
+        if refined is None:
+            return None
+        values.append(refined)
+    merged = _merge_values(values)
+    if not isinstance(merged, QS):
+        return None
+    return _methods(analysis, merged, links, scope)
+
+
+def _chain_root(node: cst.BaseExpression) -> cst.BaseExpression:
+    from flake8_djguide.orm.nodes import _chain
+
+    root = _chain(node)[0]
+    return root if isinstance(root, cst.BaseExpression) else node
 
 
 def _single_call(node: cst.BaseExpression, scope: Scope) -> cst.Call | None:
