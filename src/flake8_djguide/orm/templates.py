@@ -501,7 +501,7 @@ def user_rows(analysis: Analysis, node: cst.CSTNode, scope: Scope) -> QS | None:
     ...)``, ``self.request.user.orders.all()``): the user is an instance of the project's
     user model (``AUTH_USER_MODEL``)."""
     from flake8_djguide.orm.nodes import _chain, code_of
-    from flake8_djguide.orm.values import QS, ModelClass
+    from flake8_djguide.orm.values import ModelClass
 
     root, links = _chain(node)
     if not isinstance(root, cst.Name):
