@@ -534,7 +534,9 @@ class NPlusOneRelation(_FlowRule):
         "`get_object()` or `get_context_object_name()` is left alone. Context values "
         "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, conditional "
         "expressions, and a related manager of the requesting user (`request.user.orders...`, "
-        "`self.request.user...`: an instance of `AUTH_USER_MODEL`). Templates are found as Django's default loaders find them: the literal "
+        "`self.request.user...`: an instance of `AUTH_USER_MODEL`; also through a local "
+        "variable refined later, `rows = rows.filter(...)`). A row's foreign key read only for "
+        "its key (`row.author.pk`) is reported with `row.author_id` as the remedy. Templates are found as Django's default loaders find them: the literal "
         '`TEMPLATES[...]["DIRS"]` of the settings modules (`BASE_DIR / "templates"`, '
         "`os.path.join(BASE_DIR, ...)`, `Path(__file__).resolve().parent.parent`), a "
         "`templates/` directory at the project root or beside `manage.py`, then the "
