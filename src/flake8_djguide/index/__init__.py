@@ -57,8 +57,11 @@ _NO_MODULE = "__djguide_checked__"
 class ProjectIndex:
     """A linked index plus what :func:`get_index` needs to put a checked file's facts in it.
 
-    ``digests`` tells, for each module, whether a checked file's facts are the
+    :meth:`digest` tells, for each module, whether a checked file's facts are the
     indexed ones (a hash of their JSON text: a changed file gets its own link).
+    A compacted index holds every module's digest (``digests``); an index kept
+    whole computes a module's from its facts (``raw``) when a file of it is
+    checked, so that a run on one file hashes one module, not the project's.
     Linking again needs every module's facts: they are kept (``modules``) or,
     for a compacted index, read again from the cache with ``reload``.
     """
@@ -70,14 +73,25 @@ class ProjectIndex:
         scan: ScanResult | None,
         modules: dict[str, dict[str, Any]] | None = None,
         reload: Callable[[], dict[str, dict[str, Any]]] | None = None,
+        raw: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.index = index
         self.digests = digests
         self.scan = scan
         self._modules = modules
         self._reload = reload
+        self._raw = raw
         #: the project's templates (:mod:`flake8_djguide.templates.loader`), read with the index
         self.templates: Templates | None = None
+
+    def digest(self, module: str) -> int | None:
+        """The hash of ``module``'s indexed facts as :func:`facts_text` writes them."""
+        found = self.digests.get(module)
+        if found is None and self._raw is not None:
+            facts = self._raw.get(module)
+            if facts is not None:
+                found = self.digests[module] = hash(facts_text(facts))
+        return found
 
     def linkable(self) -> dict[str, dict[str, Any]]:
         """Every module's facts (with its package), as :func:`link` takes them."""
@@ -164,13 +178,13 @@ def build(
     from flake8_djguide.templates.loader import load_templates
 
     modules, raw, result = _collect(root, cache_dir, source_roots, limit)
-    digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index = link(modules.items())
     templates = load_templates(root, cache_dir, list(result.files))
     if not compact:
-        project = ProjectIndex(index, digests, result, modules=modules)
+        project = ProjectIndex(index, {}, result, modules=modules, raw=raw)
         project.templates = templates
         return project
+    digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index.compact()
     result.files = {}
     del modules, raw
@@ -290,7 +304,7 @@ def get_index(ctx: FileContext) -> FileIndex:
     if root is not None and root.is_dir() and _inside(ctx.filename, root):
         project = project_index(ctx.settings, root)
         text = facts_text(facts)
-        if project.digests.get(module) == hash(text):
+        if project.digest(module) == hash(text):
             result = FileIndex(project.index, module, True)
         else:
             key = (id(project), module, text)
