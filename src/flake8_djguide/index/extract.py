@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 6  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 7  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -266,6 +266,76 @@ def _defined_methods(node: ast.ClassDef) -> list[str]:
     ]
 
 
+#: View methods whose definition in a base view or mixin changes what a DRF view lists.
+VIEW_METHODS = frozenset({"get_queryset", "get_serializer_class", "list"})
+
+
+def _only_calls_super(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the body (past a docstring) is ``return super().<same name>(...)``."""
+    body = list(function.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], (ast.Return, ast.Expr)):
+        return False
+    value = body[0].value
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == function.name
+        and isinstance(value.func.value, ast.Call)
+        and dotted_name(value.func.value.func) == "super"
+    )
+
+
+def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Encoded]:
+    """The encoded returns of a method, a returned local name assigned once at the top of
+    the body replaced by its value (``qs = super().get_queryset()`` ... ``return qs``)."""
+    assigned: dict[str, list[ast.expr]] = {}
+    for statement in ast.walk(function):
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        assigned.setdefault(name.id, []).append(statement.value)
+        elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)) and isinstance(
+            statement.target, ast.Name
+        ):
+            # not a single plain assignment: the name is left unknown
+            assigned.setdefault(statement.target.id, []).extend([statement.target] * 2)
+    found: list[Encoded] = []
+    for value in _returns(function):
+        root: ast.expr = value
+        while isinstance(root, (ast.Attribute, ast.Call)):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        values = assigned.get(root.id, []) if isinstance(root, ast.Name) else []
+        if len(values) == 1 and isinstance(values[0], ast.expr) and value is root:
+            found.append(encode(values[0]))
+        else:
+            found.append(encode(value))
+    return found
+
+
+def _view_facts(node: ast.ClassDef, calls: dict[str, Encoded]) -> dict[str, Any]:
+    """What a base view or mixin contributes to the views deriving from it: which of
+    :data:`VIEW_METHODS` it defines (``get_queryset``: its encoded returns; ``list``:
+    ``"super"`` when it only calls ``super().list()``), and its ``queryset =`` call."""
+    defs: dict[str, Any] = {}
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if statement.name == "get_queryset":
+                defs["get_queryset"] = _local_returns(statement)
+            elif statement.name == "list":
+                defs["list"] = "super" if _only_calls_super(statement) else "own"
+            elif statement.name in VIEW_METHODS:
+                defs[statement.name] = "own"
+    view: dict[str, Any] = {}
+    if defs:
+        view["defs"] = defs
+    if "queryset" in calls:
+        view["calls"] = {"queryset": calls["queryset"]}
+    return view
+
+
 def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     """The facts kept about one class."""
     bases = [dotted_name(b) or "" for b in node.bases]
@@ -279,6 +349,9 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
         }
         if defs:
             plain["defs"] = defs
+        view = _view_facts(node, {})  # a mixin: ``class OwnedMixin:``
+        if view:
+            plain["view"] = view
         return plain
     wants = _wanted_methods(node)
     calls: dict[str, Encoded] = {}
@@ -320,6 +393,9 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
         facts["meta"] = meta
     if defs:
         facts["defs"] = defs
+    view = _view_facts(node, calls) if wants != "returns" else {}
+    if view:
+        facts["view"] = view
     return facts
 
 

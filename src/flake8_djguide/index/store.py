@@ -308,6 +308,20 @@ def _valid_method(value: object) -> bool:
     )
 
 
+def _valid_view(value: object) -> bool:
+    if type(value) is not dict or not set(value) <= {"defs", "calls"}:
+        return False
+    defs = value.get("defs", {})
+    if type(defs) is not dict or not _encoded_map(value.get("calls", {})):
+        return False
+    return all(
+        item in ("own", "super")
+        if name != "get_queryset"
+        else type(item) is list and all(_valid_encoded(e) for e in item)
+        for name, item in defs.items()
+    )
+
+
 def _valid_class(value: object) -> bool:
     if type(value) is not dict:
         return False
@@ -327,6 +341,10 @@ def _valid_class(value: object) -> bool:
             ok = type(item) is dict and all(_valid_method(m) for m in item.values())
         elif key == "meta":
             ok = _encoded_map(item)
+        elif key == "defs":
+            ok = _strings(item)
+        elif key == "view":
+            ok = _valid_view(item)
         else:
             ok = False
         if not ok:

@@ -15,6 +15,7 @@ from flake8_djguide.orm.rows import RowReads
 from flake8_djguide.orm.scope import Scope
 from flake8_djguide.orm.sql import SqlChecks
 from flake8_djguide.orm.summaries import Summaries
+from flake8_djguide.orm.views import ViewModel
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -35,7 +36,7 @@ def analysis_for(ctx: FileContext, module: cst.Module) -> Analysis:
     return found
 
 
-class Analysis(Statements, Expressions, RowReads, Summaries, DrfViews, SqlChecks):
+class Analysis(Statements, Expressions, RowReads, Summaries, ViewModel, DrfViews, SqlChecks):
     """Walks one chunk and records the ORM findings of every code."""
 
     def __init__(self, ctx: FileContext, module: cst.Module) -> None:

@@ -9,7 +9,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index import FileIndex, get_index
-from flake8_djguide.index.project import Index
+from flake8_djguide.index.project import Index, Relation, Serializer
 from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.values import Finding
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from flake8_djguide.context import FileContext
     from flake8_djguide.orm.scope import ClassInfo, Scope
-    from flake8_djguide.orm.values import QS, Frame, Item, RelManager, Value
+    from flake8_djguide.orm.values import QS, Frame, Item, ModelClass, RelManager, Value
 else:
     from flake8_djguide._lazy import cst
 
@@ -97,6 +97,42 @@ class AnalysisBase:
             """``(returned expression, value)`` for each ``return`` of a method."""
 
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
+
+        def _serializer_sink(self, call: cst.Call, scope: Scope) -> None:
+            """Check a ``Serializer(rows, many=True)`` call (DJG203)."""
+
+        def super_queryset(self, info: ClassInfo, after: str | None = None) -> Value:
+            """What the bases' ``get_queryset()`` returns for the view ``info``."""
+
+        def queryset_attr(self, info: ClassInfo) -> Value:
+            """``self.queryset`` of a view: its own ``queryset =`` or the nearest base's."""
+
+        def view_model(self, info: ClassInfo) -> ModelClass | None:
+            """``self.model`` of a view (its own ``model =`` or the nearest base's)."""
+
+        def requirements(
+            self, serializer: Serializer, depth: int = 0, seen: set[str] | None = None
+        ) -> dict[Path, tuple[frozenset[str], tuple[Relation, ...]]]:
+            """Relation paths a serializer reads on each object."""
+
+        def _annotated_fields(
+            self, serializers: list[Serializer], annotations: frozenset[str]
+        ) -> frozenset[str]: ...
+
+        def _view_covers(self, qs: QS, path: Path, relations: tuple[Relation, ...]) -> bool: ...
+
+        def _manager_loads(self, path: Path, relations: tuple[Relation, ...]) -> bool: ...
+
+        def _report_view(
+            self,
+            node: cst.CSTNode,
+            serializer: Serializer,
+            missing: list[tuple[Path, tuple[frozenset[str], tuple[Relation, ...]]]],
+        ) -> None: ...
+
+        def _back_reference(
+            self, first: Relation, second: Relation, origin: str | None
+        ) -> bool: ...
 
         def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
 

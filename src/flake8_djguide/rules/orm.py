@@ -240,19 +240,30 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
 
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
+    """A class with bases that names the queryset it lists (``queryset =`` or
+    ``get_queryset()``): its serializer may come from a base view."""
     if node is not ctx.current_statement or not node.bases:
         return False
-    serializer = queryset = False
     for statement in node.body:
         if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Name):
-                    serializer = serializer or target.id == "serializer_class"
-                    queryset = queryset or target.id == "queryset"
+            if any(isinstance(t, ast.Name) and t.id == "queryset" for t in statement.targets):
+                return True
+        elif isinstance(statement, ast.AnnAssign):
+            if isinstance(statement.target, ast.Name) and statement.target.id == "queryset":
+                return True
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            serializer = serializer or statement.name == "get_serializer_class"
-            queryset = queryset or statement.name == "get_queryset"
-    return serializer and queryset
+            if statement.name == "get_queryset":
+                return True
+    return False
+
+
+def _many_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    """``Serializer(rows, many=True)`` (also ``self.get_serializer(...)``) with the rows given."""
+    del ctx
+    return bool(node.args or any(k.arg == "instance" for k in node.keywords)) and any(
+        k.arg == "many" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in node.keywords
+    )
 
 
 _SQL_METHODS = frozenset({"raw", "extra", "execute", "executemany"})
@@ -837,7 +848,7 @@ class SerializerRelationNotPrefetched(_FlowRule):
             15,
         )
     ]
-    AST_TRIGGERS = {ast.ClassDef: _view_trigger}
+    AST_TRIGGERS = {ast.ClassDef: _view_trigger, ast.Call: _many_trigger}
     # The whole view class: get_serializer_class(), list() and get_queryset().
     TRIGGER_SCOPE = "statement"
 
