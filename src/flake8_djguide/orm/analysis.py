@@ -11,6 +11,7 @@ from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.drf import DrfViews
 from flake8_djguide.orm.expressions import Expressions
 from flake8_djguide.orm.interpreter import Statements
+from flake8_djguide.orm.rendering import RenderedRows
 from flake8_djguide.orm.rows import RowReads
 from flake8_djguide.orm.scope import Scope
 from flake8_djguide.orm.sql import SqlChecks
@@ -36,7 +37,9 @@ def analysis_for(ctx: FileContext, module: cst.Module) -> Analysis:
     return found
 
 
-class Analysis(Statements, Expressions, RowReads, Summaries, ViewModel, DrfViews, SqlChecks):
+class Analysis(
+    Statements, Expressions, RowReads, Summaries, ViewModel, RenderedRows, DrfViews, SqlChecks
+):
     """Walks one chunk and records the ORM findings of every code."""
 
     def __init__(self, ctx: FileContext, module: cst.Module) -> None:

@@ -101,6 +101,20 @@ class AnalysisBase:
         def _serializer_sink(self, call: cst.Call, scope: Scope) -> None:
             """Check a ``Serializer(rows, many=True)`` call (DJG203)."""
 
+        def lineage(self, info: ClassInfo) -> list[str]:
+            """The qualified names of a class's bases, nearest first."""
+
+        def lists_generically(self, info: ClassInfo) -> bool:
+            """Whether a view's ``list()`` is DRF's (or only calls ``super().list()``)."""
+
+        def listed_querysets(self, info: ClassInfo) -> list[tuple[cst.BaseExpression, Value]]:
+            """``(node to report at, queryset)`` for what a list view lists."""
+
+        def view_serializers(
+            self, info: ClassInfo, action: str | None, http: str | None
+        ) -> list[Serializer] | None:
+            """The serializers ``get_serializer()`` uses for ``action``."""
+
         def super_queryset(self, info: ClassInfo, after: str | None = None) -> Value:
             """What the bases' ``get_queryset()`` returns for the view ``info``."""
 

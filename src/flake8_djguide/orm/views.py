@@ -4,36 +4,43 @@ A view class is read through its project base views and mixins, in this file or 
 other modules (the index keeps each class's ``queryset``, the names assigned in its body
 and which of ``get_queryset``/``get_serializer_class``/``list`` it defines, with what
 ``get_queryset`` returns): ``super().get_queryset()``, ``self.queryset``,
-``self.model.objects``, ``get_serializer_class()`` returning ``self.<name>`` or branching
-on ``self.action`` / ``self.request.method`` (read for the action being served: only the
-``list`` branches of a list view), a ``list()`` that only calls ``super().list()``, and an
-explicit ``Serializer(rows, many=True)`` / ``self.get_serializer(rows, many=True)`` in any
-function, reported at the queryset it renders.
+``self.model.objects``, ``get_serializer_class()`` returning ``self.<name>``, a
+``serializer_classes`` dict or branching on ``self.action`` / ``self.request.method``
+(read for the action being served: only the ``list`` branches of a list view), and a
+``list()`` that only calls ``super().list()``. What the rows rendered miss (DJG203):
+:mod:`flake8_djguide.orm.rendering`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.helpers import dotted_name
-from flake8_djguide.index.project import Relation, Serializer
-from flake8_djguide.index.querysets import KEEP_METHODS, Path, apply
+from flake8_djguide.index.project import Serializer
+from flake8_djguide.index.querysets import KEEP_METHODS, apply
+from flake8_djguide.orm.actions import (
+    action_aliases,
+    only_calls_super,
+    prune,
+    request_truth,
+    returned,
+    self_name_of,
+    string_value,
+)
 from flake8_djguide.orm.base import AnalysisBase
-from flake8_djguide.orm.nodes import _children, _last, _root_name
+from flake8_djguide.orm.nodes import _last
 from flake8_djguide.orm.summaries import _encoded_step, _flatten, manager_base, summary_coverage
-from flake8_djguide.orm.values import LOADING, QS, Item, ModelClass
+from flake8_djguide.orm.values import LOADING, QS, ModelClass
 
 if TYPE_CHECKING:
     import libcst as cst
 
-    from flake8_djguide.orm.scope import ClassInfo, Scope
+    from flake8_djguide.orm.scope import ClassInfo
     from flake8_djguide.orm.values import Value
 else:
     from flake8_djguide._lazy import cst
 
 
-#: DRF classes whose ``list()`` renders ``get_queryset()`` with ``get_serializer(many=True)``.
 LIST_VIEWS = frozenset(
     {
         "rest_framework.generics.ListAPIView",
@@ -43,219 +50,6 @@ LIST_VIEWS = frozenset(
         "rest_framework.mixins.ListModelMixin",
     }
 )
-#: What the request looks like while each generic action runs.
-_ACTION_METHODS = {
-    "list": "GET",
-    "retrieve": "GET",
-    "create": "POST",
-    "update": "PUT",
-    "partial_update": "PATCH",
-    "destroy": "DELETE",
-}
-_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-#: Methods of an ``APIView`` named after the HTTP method they serve.
-_HTTP_HANDLERS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE"}
-
-Truth = Callable[["cst.BaseExpression"], "bool | None"]
-
-
-def _string(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _strings(node: cst.BaseExpression) -> list[str] | None:
-    """The strings of a literal tuple, list or set of strings (``None`` otherwise)."""
-    if isinstance(node, cst.Name) and node.value == "SAFE_METHODS":
-        return list(_SAFE_METHODS)
-    if not isinstance(node, (cst.Tuple, cst.List, cst.Set)):
-        return None
-    found: list[str] = []
-    for element in node.elements:
-        text = _string(element.value)
-        if text is None:
-            return None
-        found.append(text)
-    return found
-
-
-def request_truth(
-    action: str | None, method: str | None, self_name: str, aliases: set[str]
-) -> Truth:
-    """Whether a test holds while ``action`` (a viewset action) answers ``method``: ``True``,
-    ``False``, or ``None`` when it cannot be told. Reads ``self.action`` (also through
-    ``getattr(self, "action", None)`` and a local name assigned one of them: ``aliases``),
-    ``self.request.method`` / ``request.method``, and ``self.detail``."""
-
-    def subject(node: cst.BaseExpression) -> str | None:
-        text = dotted_name(node)
-        if text in (f"{self_name}.action", *aliases):
-            return "action"
-        if text in (f"{self_name}.request.method", "request.method"):
-            return "method"
-        if (
-            isinstance(node, cst.Call)
-            and dotted_name(node.func) == "getattr"
-            and len(node.args) >= 2
-            and dotted_name(node.args[0].value) == self_name
-            and _string(node.args[1].value) == "action"
-        ):
-            return "action"
-        return None
-
-    def truth(node: cst.BaseExpression) -> bool | None:
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-            inner = truth(node.expression)
-            return None if inner is None else not inner
-        if isinstance(node, cst.BooleanOperation):
-            left, right = truth(node.left), truth(node.right)
-            if isinstance(node.operator, cst.And):
-                if left is False or right is False:
-                    return False
-                return True if left and right else None
-            if left or right:
-                return True
-            return False if left is False and right is False else None
-        if dotted_name(node) == f"{self_name}.detail" and action in _ACTION_METHODS:
-            return action in ("retrieve", "update", "partial_update", "destroy")
-        if not isinstance(node, cst.Comparison) or len(node.comparisons) != 1:
-            return None
-        target = node.comparisons[0]
-        subject_node, other = node.left, target.comparator
-        kind = subject(subject_node)
-        if kind is None and isinstance(target.operator, (cst.Equal, cst.NotEqual)):
-            other = node.left
-            kind = subject(target.comparator)
-        current = action if kind == "action" else method if kind == "method" else None
-        if current is None:
-            return None
-        if isinstance(target.operator, (cst.Equal, cst.NotEqual)):
-            text = _string(other)
-            if text is None:
-                return None
-            equal = text == current if kind == "action" else text.upper() == current
-            return equal if isinstance(target.operator, cst.Equal) else not equal
-        if isinstance(target.operator, (cst.In, cst.NotIn)):
-            texts = _strings(other)
-            if texts is None:
-                return None
-            if kind == "method":
-                texts = [t.upper() for t in texts]
-            inside = current in texts
-            return inside if isinstance(target.operator, cst.In) else not inside
-        return None
-
-    return truth
-
-
-def _exits(statements: Sequence[cst.BaseStatement]) -> bool:
-    last = statements[-1] if statements else None
-    return isinstance(last, cst.SimpleStatementLine) and any(
-        isinstance(small, (cst.Return, cst.Raise)) for small in last.body
-    )
-
-
-def _suite(block: cst.BaseSuite) -> list[cst.BaseStatement]:
-    if isinstance(block, cst.IndentedBlock):
-        return list(block.body)
-    assert isinstance(block, cst.SimpleStatementSuite)
-    return [cst.SimpleStatementLine(body=block.body)]
-
-
-def prune(statements: Sequence[cst.BaseStatement], truth: Truth) -> list[cst.BaseStatement]:
-    """``statements`` with every ``if`` whose test ``truth`` decides replaced by the branch
-    that runs (and what follows a branch that returns left out)."""
-    found: list[cst.BaseStatement] = []
-    for statement in statements:
-        if isinstance(statement, cst.If):
-            decided = truth(statement.test)
-            if decided is None:
-                found.append(_prune_if(statement, truth))
-                continue
-            branch: list[cst.BaseStatement] = []
-            if decided:
-                branch = _suite(statement.body)
-            elif isinstance(statement.orelse, cst.Else):
-                branch = _suite(statement.orelse.body)
-            elif isinstance(statement.orelse, cst.If):
-                branch = [statement.orelse]
-            chosen = prune(branch, truth)
-            found.extend(chosen)
-            if _exits(chosen):
-                break
-            continue
-        found.append(statement)
-        if _exits([statement]):
-            break
-    return found
-
-
-def _prune_if(statement: cst.If, truth: Truth) -> cst.If:
-    body = statement.body
-    if isinstance(body, cst.IndentedBlock):
-        body = body.with_changes(
-            body=prune(body.body, truth) or [cst.SimpleStatementLine([cst.Pass()])]
-        )
-    orelse = statement.orelse
-    if isinstance(orelse, cst.If):
-        orelse = _prune_if(orelse, truth)
-    elif isinstance(orelse, cst.Else) and isinstance(orelse.body, cst.IndentedBlock):
-        pruned = prune(orelse.body.body, truth) or [cst.SimpleStatementLine([cst.Pass()])]
-        orelse = orelse.with_changes(body=orelse.body.with_changes(body=pruned))
-    return statement.with_changes(body=body, orelse=orelse)
-
-
-def _action_aliases(method: cst.FunctionDef, self_name: str) -> set[str]:
-    """Local names assigned ``self.action`` or ``getattr(self, "action", ...)``."""
-    found: set[str] = set()
-    body = method.body.body if isinstance(method.body, cst.IndentedBlock) else ()
-    for statement in body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if not isinstance(small, cst.Assign) or len(small.targets) != 1:
-                continue
-            target = small.targets[0].target
-            value = small.value
-            if not isinstance(target, cst.Name):
-                continue
-            if dotted_name(value) == f"{self_name}.action" or (
-                isinstance(value, cst.Call)
-                and dotted_name(value.func) == "getattr"
-                and len(value.args) >= 2
-                and _string(value.args[1].value) == "action"
-            ):
-                found.add(target.value)
-    return found
-
-
-def _self_name(method: cst.FunctionDef) -> str:
-    params = method.params.params
-    return params[0].name.value if params else "self"
-
-
-def only_calls_super(method: cst.FunctionDef) -> bool:
-    """Whether a method's body (past its docstring) is ``return super().<name>(...)``."""
-    body = list(method.body.body) if isinstance(method.body, cst.IndentedBlock) else []
-    if body and isinstance(body[0], cst.SimpleStatementLine):
-        first = body[0].body[0] if body[0].body else None
-        if isinstance(first, cst.Expr) and isinstance(
-            first.value, (cst.SimpleString, cst.ConcatenatedString)
-        ):
-            body = body[1:]
-    if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine):
-        return False
-    small = body[0].body[0]
-    value = small.value if isinstance(small, (cst.Return, cst.Expr)) else None
-    return (
-        isinstance(value, cst.Call)
-        and isinstance(value.func, cst.Attribute)
-        and value.func.attr.value == method.name.value
-        and isinstance(value.func.value, cst.Call)
-        and dotted_name(value.func.value.func) == "super"
-    )
 
 
 class ViewModel(AnalysisBase):
@@ -447,8 +241,8 @@ class ViewModel(AnalysisBase):
             self._pruned = {}
         key = (id(method), action)
         if key not in self._pruned:
-            self_name = _self_name(method)
-            truth = request_truth(action, http, self_name, _action_aliases(method, self_name))
+            self_name = self_name_of(method)
+            truth = request_truth(action, http, self_name, action_aliases(method, self_name))
             body = method.body
             if isinstance(body, cst.IndentedBlock):
                 statements = prune(body.body, truth) or [cst.SimpleStatementLine([cst.Pass()])]
@@ -486,10 +280,10 @@ class ViewModel(AnalysisBase):
                 return None
             return [attribute] if attribute is not None else None
         pruned = self.for_action(method, action, http)
-        self_name = _self_name(method)
+        self_name = self_name_of(method)
         found: list[Serializer] = []
         for statement in pruned.body.body if isinstance(pruned.body, cst.IndentedBlock) else ():
-            for value in _returned(statement):
+            for value in returned(statement):
                 serializer = self._returned_serializer(
                     info, module, value, self_name, attribute, action
                 )
@@ -543,7 +337,7 @@ class ViewModel(AnalysisBase):
         if not isinstance(mapping, cst.Dict):
             return None
         for element in mapping.elements:
-            if isinstance(element, cst.DictElement) and _string(element.key) == action:
+            if isinstance(element, cst.DictElement) and string_value(element.key) == action:
                 text = dotted_name(element.value)
                 return self.index.serializer_named(module, text) if text else None
         if isinstance(value, cst.Call) and len(value.args) >= 2:
@@ -551,158 +345,3 @@ class ViewModel(AnalysisBase):
                 info, module, value.args[1].value, self_name, attribute, action
             )
         return None
-
-    # -- DJG203 -----------------------------------------------------------------------------------------
-
-    def _check_view(self, info: ClassInfo, scope: Scope) -> None:
-        if not set(self.lineage(info)) & LIST_VIEWS or not self.lists_generically(info):
-            return
-        serializers = self.view_serializers(info, "list", "GET")
-        if not serializers:
-            return
-        for node, value in self.listed_querysets(info):
-            self.check_rendered(node, value, serializers)
-
-    def _serializer_sink(self, call: cst.Call, scope: Scope) -> None:
-        """``Serializer(rows, many=True)`` / ``self.get_serializer(rows, many=True)``: the
-        serializer renders every row of ``rows`` (reported at the queryset)."""
-        if not any(
-            arg.keyword is not None
-            and arg.keyword.value == "many"
-            and isinstance(arg.value, cst.Name)
-            and arg.value.value == "True"
-            for arg in call.args
-        ):
-            return
-        rows = next((a.value for a in call.args if a.keyword is None and not a.star), None)
-        if rows is None:
-            rows = next(
-                (a.value for a in call.args if a.keyword and a.keyword.value == "instance"), None
-            )
-        if rows is None:
-            return
-        serializers = self._called_serializers(call.func, scope)
-        if not serializers:
-            return
-        value = self.evaluate(rows, scope, quiet=True)
-        node, back = self._queryset_node(rows, scope)
-        self.check_rendered(node, value, serializers, back)
-
-    def _called_serializers(
-        self, func: cst.BaseExpression, scope: Scope
-    ) -> list[Serializer] | None:
-        text = dotted_name(func)
-        self_name = getattr(scope, "self_name", None)
-        info = scope.cls
-        if (
-            info is not None
-            and self_name
-            and (
-                text in (f"{self_name}.get_serializer", f"{self_name}.serializer_class")
-                or (
-                    isinstance(func, cst.Call)
-                    and dotted_name(func.func) == f"{self_name}.get_serializer_class"
-                )
-            )
-        ):
-            function = self.functions[-1].name.value if self.functions else None
-            http = _HTTP_HANDLERS.get(function or "") or _ACTION_METHODS.get(function or "")
-            return self.view_serializers(info, function, http)
-        if text is None:
-            return None
-        found = self.index.serializer_named(self.file_index.module, text)
-        return [found] if found is not None else None
-
-    def _queryset_node(
-        self, rows: cst.BaseExpression, scope: Scope
-    ) -> tuple[cst.BaseExpression, tuple[Relation, str] | None]:
-        """Where the rows a serializer renders were built (followed through local names and
-        ``self.paginate_queryset()``/``self.filter_queryset()``), and the relation back to the
-        instance when they are one instance's related rows (``form.rules.all()``: each rule's
-        ``form`` is that instance, already loaded)."""
-        node = rows
-        for _ in range(6):
-            if isinstance(node, cst.Name):
-                records = [r for r in scope.records.get(node.value, ()) if r.value is not None]
-                roots = [r for r in records if _root_name(r.value) != node.value]
-                if len(roots) != 1 or roots[0].value is None:
-                    break
-                node = roots[0].value
-                continue
-            if (
-                isinstance(node, cst.Call)
-                and _last(node.func) in ("paginate_queryset", "filter_queryset")
-                and node.args
-            ):
-                node = node.args[0].value
-                continue
-            break
-        return node, self._manager_relation(node, scope)
-
-    def _manager_relation(
-        self, node: cst.BaseExpression, scope: Scope
-    ) -> tuple[Relation, str] | None:
-        """``(relation, model)`` when ``node`` is built from a related manager of an instance
-        of ``model`` (``form.rules.filter(...)``)."""
-        current: cst.BaseExpression = node
-        while isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
-            receiver = current.func.value
-            if not isinstance(receiver, cst.Attribute):
-                current = receiver
-                continue
-            owner = self.evaluate(receiver.value, scope, quiet=True)
-            if isinstance(owner, Item) and owner.model is not None:
-                relation = owner.model.relation(receiver.attr.value)
-                return (relation, owner.model.qualname) if relation is not None else None
-            current = receiver.value
-        return None
-
-    def check_rendered(
-        self,
-        node: cst.CSTNode,
-        value: Value,
-        serializers: list[Serializer],
-        back: tuple[Relation, str] | None = None,
-    ) -> None:
-        """Report the relations every one of ``serializers`` reads per row that the queryset
-        ``value`` does not load (DJG203, at ``node``)."""
-        if (
-            not isinstance(value, QS)
-            or value.cov.opaque
-            or value.rows != "instances"
-            or value.prefix
-            or value.empty
-            or value.model is None
-            or value.model.qualname != serializers[0].model
-        ):
-            return
-        requirement_sets = [self.requirements(s) for s in serializers]
-        common = set(requirement_sets[0])
-        for other in requirement_sets[1:]:
-            common &= set(other)
-        served = self._annotated_fields(serializers, value.annotations)
-        missing: list[tuple[Path, tuple[frozenset[str], tuple[Relation, ...]]]] = []
-        for path in sorted(common):
-            labels, relations = requirement_sets[0][path]
-            if back is not None and self._back_reference(back[0], relations[0], back[1]):
-                continue
-            if (
-                labels - served
-                and not self._view_covers(value, path, relations)
-                and not self._manager_loads(path, relations)
-            ):
-                missing.append((path, (labels - served, relations)))
-        if missing:
-            self._report_view(node, serializers[0], missing)
-
-
-def _returned(statement: cst.CSTNode) -> list[cst.BaseExpression | None]:
-    """The values returned in a statement (not in nested functions or classes)."""
-    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-        return []
-    if isinstance(statement, cst.Return):
-        return [statement.value]
-    found: list[cst.BaseExpression | None] = []
-    for child in _children(statement):
-        found.extend(_returned(child))
-    return found

@@ -246,14 +246,17 @@ def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
         return False
     for statement in node.body:
         if isinstance(statement, ast.Assign):
-            if any(isinstance(t, ast.Name) and t.id == "queryset" for t in statement.targets):
-                return True
+            targets = statement.targets
         elif isinstance(statement, ast.AnnAssign):
-            if isinstance(statement.target, ast.Name) and statement.target.id == "queryset":
-                return True
+            targets = [statement.target]
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if statement.name == "get_queryset":
                 return True
+            continue
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "queryset" for t in targets):
+            return True
     return False
 
 
