@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 7  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 8  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -308,11 +308,30 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
         while isinstance(root, (ast.Attribute, ast.Call)):
             root = root.func if isinstance(root, ast.Call) else root.value
         values = assigned.get(root.id, []) if isinstance(root, ast.Name) else []
-        if len(values) == 1 and isinstance(values[0], ast.expr) and value is root:
-            found.append(encode(values[0]))
+        if isinstance(root, ast.Name) and len(values) == 1 and isinstance(values[0], ast.expr):
+            found.append(_substitute(encode(value), root.id, encode(values[0])))
         else:
             found.append(encode(value))
     return found
+
+
+def _substitute(encoded: Encoded, name: str, value: Encoded) -> Encoded:
+    """``encoded`` with the local ``name`` at its root replaced by ``value``."""
+    tag = encoded[0] if encoded else ""
+    if tag == "ref":
+        text: str = encoded[1]
+        if text == name:
+            return value
+        if not text.startswith(name + "."):
+            return encoded
+        for part in text[len(name) + 1 :].split("."):
+            value = ["attr", value, part]
+        return value
+    if tag == "call":
+        return ["call", _substitute(encoded[1], name, value), encoded[2], encoded[3]]
+    if tag == "attr":
+        return ["attr", _substitute(encoded[1], name, value), encoded[2]]
+    return encoded
 
 
 def _view_facts(node: ast.ClassDef, calls: dict[str, Encoded]) -> dict[str, Any]:

@@ -246,3 +246,71 @@ def returned(statement: cst.CSTNode) -> list[cst.BaseExpression | None]:
     for child in _children(statement):
         found.extend(returned(child))
     return found
+
+
+def _chain_root(node: cst.BaseExpression) -> cst.BaseExpression:
+    while True:
+        if isinstance(node, cst.Call):
+            if isinstance(node.func, cst.Attribute):
+                node = node.func.value
+                continue
+            return node
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+            continue
+        return node
+
+
+def starts_from_attribute(method: cst.FunctionDef, node: cst.BaseExpression) -> bool:
+    """Whether the rows a ``get_queryset()`` returns (``node``) start from the class's
+    ``queryset =``: ``super().get_queryset()`` or ``self.queryset``, also through local
+    names assigned once from another expression (``qs = super().get_queryset()`` ...
+    ``qs = qs.filter(...)`` ... ``return qs``)."""
+    self_name = self_name_of(method)
+    assigned: dict[str, list[cst.BaseExpression]] = {}
+    stack: list[cst.CSTNode] = [method.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Assign) and len(current.targets) == 1:
+            target = current.targets[0].target
+            if isinstance(target, cst.Name):
+                assigned.setdefault(target.value, []).append(current.value)
+        stack.extend(_children(current))
+    for _ in range(8):
+        root = _chain_root(node)
+        if isinstance(root, cst.Name) and root.value == self_name:
+            return _first_method(node) == "queryset"
+        if isinstance(root, cst.Name):
+            sources = [v for v in assigned.get(root.value, []) if not _rooted_at(v, root.value)]
+            if len(sources) != 1:
+                return False
+            node = sources[0]
+            continue
+        if isinstance(root, cst.Call):
+            # ``super().get_queryset()``: the root call is ``super()``
+            return dotted_name(root.func) == "super" and _first_method(node) == "get_queryset"
+        return False
+    return False
+
+
+def _rooted_at(node: cst.BaseExpression, name: str) -> bool:
+    root = _chain_root(node)
+    return isinstance(root, cst.Name) and root.value == name
+
+
+def _first_method(node: cst.BaseExpression) -> str | None:
+    """The first attribute read on a chain's root (``super().get_queryset().filter()`` ->
+    ``get_queryset``)."""
+    first: str | None = None
+    while True:
+        if isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Attribute):
+            first = node.attr.value
+            node = node.value
+        else:
+            return first

@@ -25,12 +25,13 @@ from flake8_djguide.orm.actions import (
     request_truth,
     returned,
     self_name_of,
+    starts_from_attribute,
     string_value,
 )
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import _last
 from flake8_djguide.orm.summaries import _encoded_step, _flatten, manager_base, summary_coverage
-from flake8_djguide.orm.values import LOADING, QS, ModelClass
+from flake8_djguide.orm.values import LOADING, QS, ModelClass, _merge_values
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -144,9 +145,7 @@ class ViewModel(AnalysisBase):
                 if not returns or entry is None:
                     return None
                 values = [self._encoded_queryset(info, qualname, entry[0], r) for r in returns]
-                if any(not isinstance(v, QS) for v in values) or len(values) != 1:
-                    return values[0] if len(values) == 1 else None
-                return values[0]
+                return _merge_values(values)
         return self.queryset_attr(info)
 
     def _encoded_queryset(
@@ -220,10 +219,19 @@ class ViewModel(AnalysisBase):
     def listed_querysets(self, info: ClassInfo) -> list[tuple[cst.BaseExpression, Value]]:
         """``(node to report at, queryset)`` for what a list view lists: each ``return`` of
         its ``get_queryset()`` (read for the ``list`` action), or its ``queryset =`` (through
-        the bases' ``get_queryset()`` when one of them defines it)."""
+        the bases' ``get_queryset()`` when one of them defines it). A ``return`` of rows that
+        start from the class's ``queryset =`` (``super().get_queryset()``, ``self.queryset``)
+        is reported there, where the loading calls belong."""
         method = info.methods.get("get_queryset")
         if method is not None:
-            return self.returns_of(self.for_action(method, "list", "GET"), info)
+            pruned = self.for_action(method, "list", "GET")
+            found = self.returns_of(pruned, info)
+            if "queryset" in info.attrs:
+                found = [
+                    (info.attrs["queryset"] if starts_from_attribute(pruned, node) else node, value)
+                    for node, value in found
+                ]
+            return found
         if "queryset" not in info.attrs:
             return []
         if self._defined_by_base(info, "get_queryset") is not None:
