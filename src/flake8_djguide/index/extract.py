@@ -270,20 +270,15 @@ def _defined_methods(node: ast.ClassDef) -> list[str]:
 VIEW_METHODS = frozenset({"get_queryset", "get_serializer_class", "list"})
 
 
-def _only_calls_super(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Whether the body (past a docstring) is ``return super().<same name>(...)``."""
-    body = list(function.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]
-    if len(body) != 1 or not isinstance(body[0], (ast.Return, ast.Expr)):
-        return False
-    value = body[0].value
-    return (
+def _returns_super(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the method returns ``super().<same name>(...)`` on some path."""
+    return any(
         isinstance(value, ast.Call)
         and isinstance(value.func, ast.Attribute)
         and value.func.attr == function.name
         and isinstance(value.func.value, ast.Call)
         and dotted_name(value.func.value.func) == "super"
+        for value in _returns(function)
     )
 
 
@@ -337,14 +332,14 @@ def _substitute(encoded: Encoded, name: str, value: Encoded) -> Encoded:
 def _view_facts(node: ast.ClassDef, calls: dict[str, Encoded]) -> dict[str, Any]:
     """What a base view or mixin contributes to the views deriving from it: which of
     :data:`VIEW_METHODS` it defines (``get_queryset``: its encoded returns; ``list``:
-    ``"super"`` when it only calls ``super().list()``), and its ``queryset =`` call."""
+    ``"super"`` when it returns ``super().list()`` on some path), and its ``queryset =`` call."""
     defs: dict[str, Any] = {}
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if statement.name == "get_queryset":
                 defs["get_queryset"] = _local_returns(statement)
             elif statement.name == "list":
-                defs["list"] = "super" if _only_calls_super(statement) else "own"
+                defs["list"] = "super" if _returns_super(statement) else "own"
             elif statement.name in VIEW_METHODS:
                 defs[statement.name] = "own"
     view: dict[str, Any] = {}

@@ -1,7 +1,7 @@
 """The request a view method answers: which branches of ``get_queryset()`` and
 ``get_serializer_class()`` run for an action (``if self.action == "list"``, ``if
 self.request.method in SAFE_METHODS``, ``self.detail``), read by :func:`request_truth` and
-applied by :func:`prune`; and small readers of view methods (:func:`only_calls_super`,
+applied by :func:`prune`; and small readers of view methods (:func:`returns_super`,
 :func:`returned`).
 """
 
@@ -214,25 +214,18 @@ def self_name_of(method: cst.FunctionDef) -> str:
     return params[0].name.value if params else "self"
 
 
-def only_calls_super(method: cst.FunctionDef) -> bool:
-    """Whether a method's body (past its docstring) is ``return super().<name>(...)``."""
-    body = list(method.body.body) if isinstance(method.body, cst.IndentedBlock) else []
-    if body and isinstance(body[0], cst.SimpleStatementLine):
-        first = body[0].body[0] if body[0].body else None
-        if isinstance(first, cst.Expr) and isinstance(
-            first.value, (cst.SimpleString, cst.ConcatenatedString)
-        ):
-            body = body[1:]
-    if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine):
-        return False
-    small = body[0].body[0]
-    value = small.value if isinstance(small, (cst.Return, cst.Expr)) else None
-    return (
+def returns_super(method: cst.FunctionDef) -> bool:
+    """Whether a method returns ``super().<its name>(...)`` on some path (a ``list()`` that
+    documents the endpoint, or answers a ``?count`` parameter itself and otherwise renders
+    DRF's list)."""
+    name = method.name.value
+    return any(
         isinstance(value, cst.Call)
         and isinstance(value.func, cst.Attribute)
-        and value.func.attr.value == method.name.value
+        and value.func.attr.value == name
         and isinstance(value.func.value, cst.Call)
         and dotted_name(value.func.value.func) == "super"
+        for value in returned(method.body)
     )
 
 

@@ -105,7 +105,7 @@ class AnalysisBase:
             """The qualified names of a class's bases, nearest first."""
 
         def lists_generically(self, info: ClassInfo) -> bool:
-            """Whether a view's ``list()`` is DRF's (or only calls ``super().list()``)."""
+            """Whether a view's ``list()`` is DRF's (or returns ``super().list()``)."""
 
         def listed_querysets(self, info: ClassInfo) -> list[tuple[cst.BaseExpression, Value]]:
             """``(node to report at, queryset)`` for what a list view lists."""

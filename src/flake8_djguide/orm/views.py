@@ -7,7 +7,7 @@ and which of ``get_queryset``/``get_serializer_class``/``list`` it defines, with
 ``self.model.objects``, ``get_serializer_class()`` returning ``self.<name>``, a
 ``serializer_classes`` dict or branching on ``self.action`` / ``self.request.method``
 (read for the action being served: only the ``list`` branches of a list view), and a
-``list()`` that only calls ``super().list()``. What the rows rendered miss (DJG203):
+``list()`` that returns ``super().list()``. What the rows rendered miss (DJG203):
 :mod:`flake8_djguide.orm.rendering`.
 """
 
@@ -20,10 +20,10 @@ from flake8_djguide.index.project import Serializer
 from flake8_djguide.index.querysets import KEEP_METHODS, apply
 from flake8_djguide.orm.actions import (
     action_aliases,
-    only_calls_super,
     prune,
     request_truth,
     returned,
+    returns_super,
     self_name_of,
     starts_from_attribute,
     string_value,
@@ -260,11 +260,11 @@ class ViewModel(AnalysisBase):
         return self._pruned[key]
 
     def lists_generically(self, info: ClassInfo) -> bool:
-        """Whether the view's ``list()`` is DRF's: not overridden, or overridden only to call
-        ``super().list()`` (in the class or a project base)."""
+        """Whether the view's ``list()`` renders DRF's: not overridden, or overridden (in the
+        class or a project base) by one that returns ``super().list()`` on some path."""
         own = info.methods.get("list")
-        if own is not None:
-            return only_calls_super(own)
+        if own is not None and not returns_super(own):
+            return False
         for qualname in self.lineage(info):
             defs = self._view_facts(qualname).get("defs") or {}
             if "list" in defs and defs["list"] != "super":

@@ -803,7 +803,8 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "mixins, in any module: the index keeps which of `get_queryset()`, "
         "`get_serializer_class()` and `list()` each class defines, its `queryset =` and what "
         "its `get_queryset()` returns), whose `list()` is DRF's: not overridden, or overridden "
-        "only to `return super().list(...)` (after a docstring), in the class or a base; another "
+        "by one that returns `super().list(...)` on some path (a docstring, a `?count` answered "
+        "apart), in the class or a base; another "
         "`list()` is left to the explicit-serializer check below. Both methods are read for the "
         "`list` action answering a GET: a test on `self.action` (also `getattr(self, "
         '"action", None)` and a local name assigned it), `self.request.method` (`in '
