@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 8  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 9  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -282,6 +282,22 @@ def _returns_super(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     )
 
 
+def _list_kind(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """How a base view's ``list()`` renders: ``"super"`` (returns ``super().list()`` on some
+    path), ``"renders"`` (renders ``self.get_queryset()`` with ``self.get_serializer()``
+    itself, as DRF's does), or ``"own"``."""
+    if _returns_super(function):
+        return "super"
+    called = {
+        dotted_name(node.func)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+    if {"self.get_queryset", "self.get_serializer"} <= called:
+        return "renders"
+    return "own"
+
+
 def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Encoded]:
     """The encoded returns of a method, a returned local name assigned once at the top of
     the body replaced by its value (``qs = super().get_queryset()`` ... ``return qs``)."""
@@ -332,14 +348,14 @@ def _substitute(encoded: Encoded, name: str, value: Encoded) -> Encoded:
 def _view_facts(node: ast.ClassDef, calls: dict[str, Encoded]) -> dict[str, Any]:
     """What a base view or mixin contributes to the views deriving from it: which of
     :data:`VIEW_METHODS` it defines (``get_queryset``: its encoded returns; ``list``:
-    ``"super"`` when it returns ``super().list()`` on some path), and its ``queryset =`` call."""
+    see :func:`_list_kind`), and its ``queryset =`` call."""
     defs: dict[str, Any] = {}
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if statement.name == "get_queryset":
                 defs["get_queryset"] = _local_returns(statement)
             elif statement.name == "list":
-                defs["list"] = "super" if _returns_super(statement) else "own"
+                defs["list"] = _list_kind(statement)
             elif statement.name in VIEW_METHODS:
                 defs[statement.name] = "own"
     view: dict[str, Any] = {}

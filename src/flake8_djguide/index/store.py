@@ -315,7 +315,7 @@ def _valid_view(value: object) -> bool:
     if type(defs) is not dict or not _encoded_map(value.get("calls", {})):
         return False
     return all(
-        item in ("own", "super")
+        item in ("own", "super", "renders")
         if name != "get_queryset"
         else type(item) is list and all(_valid_encoded(e) for e in item)
         for name, item in defs.items()

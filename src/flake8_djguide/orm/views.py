@@ -261,13 +261,17 @@ class ViewModel(AnalysisBase):
 
     def lists_generically(self, info: ClassInfo) -> bool:
         """Whether the view's ``list()`` renders DRF's: not overridden, or overridden (in the
-        class or a project base) by one that returns ``super().list()`` on some path."""
+        class or a project base) by one that returns ``super().list()`` on some path, or (in a
+        project base) by one that renders ``self.get_queryset()`` with
+        ``self.get_serializer()`` itself."""
         own = info.methods.get("list")
         if own is not None and not returns_super(own):
             return False
         for qualname in self.lineage(info):
-            defs = self._view_facts(qualname).get("defs") or {}
-            if "list" in defs and defs["list"] != "super":
+            kind = (self._view_facts(qualname).get("defs") or {}).get("list")
+            if kind == "renders":
+                return True  # renders get_queryset() with get_serializer(), as DRF's does
+            if kind is not None and kind != "super":
                 return False
         return True
 

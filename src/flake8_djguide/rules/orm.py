@@ -804,7 +804,8 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "`get_serializer_class()` and `list()` each class defines, its `queryset =` and what "
         "its `get_queryset()` returns), whose `list()` is DRF's: not overridden, or overridden "
         "by one that returns `super().list(...)` on some path (a docstring, a `?count` answered "
-        "apart), in the class or a base; another "
+        "apart), in the class or a base, or in a base by one that renders "
+        "`self.get_queryset()` with `self.get_serializer()` itself (a prefetching mixin); another "
         "`list()` is left to the explicit-serializer check below. Both methods are read for the "
         "`list` action answering a GET: a test on `self.action` (also `getattr(self, "
         '"action", None)` and a local name assigned it), `self.request.method` (`in '
