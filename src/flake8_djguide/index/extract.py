@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 9  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 10  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -299,28 +299,33 @@ def _list_kind(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
 
 
 def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Encoded]:
-    """The encoded returns of a method, a returned local name assigned once at the top of
-    the body replaced by its value (``qs = super().get_queryset()`` ... ``return qs``)."""
-    assigned: dict[str, list[ast.expr]] = {}
+    """The encoded returns of a method, a returned local name or ``self.<attribute>``
+    assigned once in the body replaced by its value (``qs = super().get_queryset()`` ...
+    ``return qs.filter(...)``; ``self._cached = super().get_queryset()`` ... ``return
+    self._cached``)."""
+    assigned: dict[str, list[ast.expr | None]] = {}
     for statement in ast.walk(function):
         if isinstance(statement, ast.Assign):
             for target in statement.targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name):
-                        assigned.setdefault(name.id, []).append(statement.value)
-        elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)) and isinstance(
-            statement.target, ast.Name
-        ):
+                if isinstance(target, (ast.Name, ast.Attribute)) and dotted_name(target):
+                    assigned.setdefault(dotted_name(target) or "", []).append(statement.value)
+                else:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name):
+                            assigned.setdefault(name.id, []).extend([None, None])
+        elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
             # not a single plain assignment: the name is left unknown
-            assigned.setdefault(statement.target.id, []).extend([statement.target] * 2)
+            assigned.setdefault(dotted_name(statement.target) or "", []).extend([None, None])
     found: list[Encoded] = []
     for value in _returns(function):
         root: ast.expr = value
-        while isinstance(root, (ast.Attribute, ast.Call)):
+        while dotted_name(root) is None and isinstance(root, (ast.Attribute, ast.Call)):
             root = root.func if isinstance(root, ast.Call) else root.value
-        values = assigned.get(root.id, []) if isinstance(root, ast.Name) else []
-        if isinstance(root, ast.Name) and len(values) == 1 and isinstance(values[0], ast.expr):
-            found.append(_substitute(encode(value), root.id, encode(values[0])))
+        text = dotted_name(root)
+        key = next((k for k in assigned if text and (text == k or text.startswith(k + "."))), None)
+        values = assigned.get(key, []) if key else []
+        if key and len(values) == 1 and values[0] is not None:
+            found.append(_substitute(encode(value), key, encode(values[0])))
         else:
             found.append(encode(value))
     return found
