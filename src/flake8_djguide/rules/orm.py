@@ -24,6 +24,7 @@ from flake8_djguide.helpers import (
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
+from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -440,6 +441,11 @@ def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
 # -- the rules ----------------------------------------------------------------------------------------
 
 
+def _class_entry_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    """An admin's ``list_display``, or a feed's or inline's reported assignment."""
+    return admin_trigger(node, ctx) or class_trigger(node, ctx)
+
+
 class _FlowRule(Rule):
     """Rules whose findings come from the shared queryset analysis of each parsed chunk.
 
@@ -523,8 +529,44 @@ class NPlusOneRelation(_FlowRule):
         "`@admin.register(...)` or `<site>.register(Model, Admin)` in the same module, else "
         "`model = ...`. No finding for an unknown model, a project base admin of another "
         "module, a `get_queryset()` calling other methods, `get_list_select_related()` or "
-        "`get_changelist()` overrides, or a `list_select_related` that is not a literal; "
-        "inlines are not checked."
+        "`get_changelist()` overrides, or a `list_select_related` that is not a literal. "
+        "Syndication feeds: a top-level class deriving from "
+        "`django.contrib.syndication.views.Feed` (directly, through same-file bases or through "
+        "project bases the index knows) that defines `items()` (or `items = ...`): the queryset "
+        "it returns (a chain on a model's manager through queryset methods, the custom "
+        "manager/queryset methods the index can read, local names, slicing, `list()`/`sorted()`) "
+        "against what the hooks Django calls per item read on it: `item_title`, "
+        "`item_description`, `item_link`, `item_enclosures` (by default `item_enclosure_url`/"
+        "`_length`/`_mime_type`), `item_author_name`, `item_author_email`/`item_author_link` "
+        "(only with an `item_author_name`: Django calls them only when it gives a name), "
+        "`item_pubdate`, `item_updateddate`, `item_guid`, `item_guid_is_permalink`, "
+        "`item_comments`, `item_categories`, `item_copyright` and `item_extra_kwargs`, each when "
+        "it is a method taking exactly `(self, item)` (Django passes the item only then; an "
+        "attribute or a `(self)` method is the same for every item), with the methods of the "
+        "feed and the functions of the module they hand the item to. Django's default `item_title`/`item_description` (the "
+        "model's `__str__`, unless `title_template`/`description_template` is set) and "
+        "`item_link` (`get_absolute_url()`) count when the feed and its same-file bases do not "
+        "define them and no base is a project class of another module. Other `item_<x>` methods "
+        "count only when a counted hook calls them (Django never does). Reported at the value "
+        "`items()` returns (or the `items = ...` value), naming the hooks and relations and the "
+        "`select_related`/`prefetch_related` to add; also a field left out by `only()`/`defer()`, "
+        "a related-manager `filter()`/`order_by()`... per item, and a query a hook runs itself "
+        "(`Model.objects....count()`). Not reported: rows the analysis cannot follow (`items(self, "
+        "obj)` returning `obj.entries.all()`, a method of the feed, a manager method it cannot "
+        "read), an `items()` inherited from a base (reported with that base). "
+        "Admin inlines: a top-level `TabularInline`/`StackedInline` (or a generic one, also "
+        "through same-file bases) with `model = ...`. Its templates render each saved row as "
+        "text (`{{ inline_admin_form.original }}`: the model's `__str__`) and each "
+        "`readonly_fields` entry, and its queryset (`InlineModelAdmin.get_queryset()`) loads no "
+        "relations beyond the default manager's and the inline's own `get_queryset()`; the "
+        "formset sets the parent's `<fk>_id` on each row, not the parent object, so a parent "
+        "read in `__str__` is a query per row too. Reported at the `model = ...` value (the "
+        "`__str__` reads) or at the `readonly_fields` entry. Not reported: an inline whose "
+        "foreign key to the parent is one-to-one (`fk_name`, else the relation to the model of a "
+        "same-module admin listing it in `inlines`, else any one-to-one field of the model: at "
+        "most one row), a project base inline of another module, an unknown model, a "
+        "`get_queryset()` it cannot read; `raw_id_fields` (the widget queries its label per row "
+        "whatever the queryset loads) and select widgets' choices are no relation reads."
     )
     VALID = [
         Valid(
@@ -541,6 +583,12 @@ class NPlusOneRelation(_FlowRule):
             "class ProductAdmin(admin.ModelAdmin):\n"
             '    list_display = ("name", "category", "category_name")\n\n'
             "    def category_name(self, obj):\n        return obj.category.name\n"
+        ),
+        Valid(
+            _MODELS + "from django.contrib.syndication.views import Feed\n\n\n"
+            'class ProductFeed(Feed):\n    link = "/products/"\n\n'
+            '    def items(self):\n        return Product.objects.select_related("category")[:20]\n\n'
+            "    def item_description(self, item):\n        return item.category.name\n"
         ),
     ]
     INVALID = [
@@ -564,11 +612,20 @@ class NPlusOneRelation(_FlowRule):
             20,
             18,
         ),
+        Invalid(
+            _MODELS + "from django.contrib.syndication.views import Feed\n\n\n"
+            'class ProductFeed(Feed):\n    link = "/products/"\n\n'
+            '    def items(self):\n        return Product.objects.order_by("-pk")[:20]\n\n'
+            "    def item_description(self, item):\n        return item.category.name\n",
+            25,
+            15,
+        ),
     ]
-    TEXT_HINTS = ("for ", "list_display")
+    TEXT_HINTS = ("for ", "list_display", "items", "Inline")
     AST_TRIGGERS = {
-        ast.Assign: admin_trigger,
-        ast.AnnAssign: admin_trigger,
+        ast.Return: class_trigger,
+        ast.Assign: _class_entry_trigger,
+        ast.AnnAssign: _class_entry_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
@@ -589,6 +646,8 @@ class NPlusOneRelation(_FlowRule):
         tree_node = self.ast_node(node)
         if not isinstance(tree_node, ast.ClassDef):
             return
+        for target, message in reported_nodes(node, class_findings(self.ctx, tree_node)):
+            self.report(target, message=message.replace("{", "{{").replace("}", "}}"))
         findings = admin_findings(self.ctx, tree_node)
         if not findings:
             return
