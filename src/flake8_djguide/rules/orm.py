@@ -245,6 +245,8 @@ def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
     ``get_queryset()``): its serializer may come from a base view."""
     if node is not ctx.current_statement or not node.bases:
         return False
+    if all(_django_origin(base, ctx) for base in node.bases):
+        return False  # a Django generic view (ListView): no serializer
     for statement in node.body:
         if isinstance(statement, ast.Assign):
             targets = statement.targets
@@ -259,6 +261,16 @@ def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
         if any(isinstance(t, ast.Name) and t.id == "queryset" for t in targets):
             return True
     return False
+
+
+def _django_origin(base: ast.expr, ctx: FileContext) -> bool:
+    """Whether a base class is imported from Django itself (``django.views...``)."""
+    name = ast_dotted_name(base)
+    if name is None:
+        return False
+    head, _, rest = name.partition(".")
+    origin = ctx.info.imports.get(head)
+    return origin is not None and (origin + "." + rest if rest else origin).startswith("django.")
 
 
 def _many_trigger(node: ast.Call, ctx: FileContext) -> bool:
