@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 10  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 11  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -352,17 +352,15 @@ def _substitute(encoded: Encoded, name: str, value: Encoded) -> Encoded:
 
 def _view_facts(node: ast.ClassDef, calls: dict[str, Encoded]) -> dict[str, Any]:
     """What a base view or mixin contributes to the views deriving from it: which of
-    :data:`VIEW_METHODS` it defines (``get_queryset``: its encoded returns; ``list``:
-    see :func:`_list_kind`), and its ``queryset =`` call."""
+    :data:`VIEW_METHODS` it defines (``get_queryset``, ``get_serializer_class``: their
+    encoded returns; ``list``: see :func:`_list_kind`), and its ``queryset =`` call."""
     defs: dict[str, Any] = {}
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if statement.name == "get_queryset":
-                defs["get_queryset"] = _local_returns(statement)
+            if statement.name in ("get_queryset", "get_serializer_class"):
+                defs[statement.name] = _local_returns(statement)
             elif statement.name == "list":
                 defs["list"] = _list_kind(statement)
-            elif statement.name in VIEW_METHODS:
-                defs[statement.name] = "own"
     view: dict[str, Any] = {}
     if defs:
         view["defs"] = defs

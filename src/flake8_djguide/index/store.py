@@ -316,7 +316,7 @@ def _valid_view(value: object) -> bool:
         return False
     return all(
         item in ("own", "super", "renders")
-        if name != "get_queryset"
+        if name not in ("get_queryset", "get_serializer_class")
         else type(item) is list and all(_valid_encoded(e) for e in item)
         for name, item in defs.items()
     )

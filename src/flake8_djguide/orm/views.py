@@ -288,9 +288,7 @@ class ViewModel(AnalysisBase):
         attribute = self.index.serializer_named(*ref) if ref else None
         method = info.methods.get("get_serializer_class")
         if method is None:
-            if self._defined_by_base(info, "get_serializer_class") is not None:
-                return None
-            return [attribute] if attribute is not None else None
+            return self._base_serializers(info, None, attribute)
         pruned = self.for_action(method, action, http)
         self_name = self_name_of(method)
         found: list[Serializer] = []
@@ -303,6 +301,53 @@ class ViewModel(AnalysisBase):
                     return None
                 found.append(serializer)
         return found or None
+
+    def _base_serializers(
+        self, info: ClassInfo, after: str | None, attribute: Serializer | None
+    ) -> list[Serializer] | None:
+        """What the nearest base's ``get_serializer_class()`` (after ``after``) returns, on
+        every path (the index keeps its returns, not its branches): serializer classes,
+        ``self.<name>`` class attributes (looked up from ``info``),
+        ``self.serializer_class`` and ``super().get_serializer_class()``; else DRF's
+        (``serializer_class``)."""
+        chain = self.lineage(info)
+        if after is not None:
+            chain = chain[chain.index(after) + 1 :] if after in chain else []
+        for qualname in chain:
+            returns = (self._view_facts(qualname).get("defs") or {}).get("get_serializer_class")
+            if returns is None:
+                continue
+            entry = self.index.classes.get(qualname)
+            if not isinstance(returns, list) or not returns or entry is None:
+                return None
+            found: list[Serializer] = []
+            for encoded in returns:
+                text = encoded[1] if encoded and encoded[0] == "ref" else None
+                if encoded == [
+                    "call",
+                    ["attr", ["call", ["ref", "super"], [], {}], "get_serializer_class"],
+                    [],
+                    {},
+                ]:
+                    inner = self._base_serializers(info, qualname, attribute)
+                    if inner is None:
+                        return None
+                    found.extend(inner)
+                    continue
+                if text == "self.serializer_class":
+                    serializer = attribute
+                elif text is not None and text.startswith("self.") and text.count(".") == 1:
+                    ref = self._inherited_ref(info, text[5:])
+                    serializer = self.index.serializer_named(*ref) if ref else None
+                elif text is not None:
+                    serializer = self.index.serializer_named(entry[0], text)
+                else:
+                    serializer = None
+                if serializer is None:
+                    return None
+                found.append(serializer)
+            return found
+        return [attribute] if attribute is not None else None
 
     def _returned_serializer(
         self,
