@@ -149,19 +149,19 @@ class ViewModel(AnalysisBase):
         return self.queryset_attr(info)
 
     def _encoded_queryset(
-        self, info: ClassInfo, owner: str, module: str, encoded: list[Any], depth: int = 0
+        self, info: ClassInfo, owner: str, module: str, encoded: list[Any]
     ) -> Value:
         """The value of a queryset expression a base view (``owner``, in ``module``) holds
         in the index: ``Model.objects...``, ``self.queryset...``, ``self.model.objects...``,
         ``super().get_queryset()...``, followed by known queryset methods."""
         root, links = _flatten(encoded)
-        if depth > 4 or not root or root[0] != "ref":
+        if not root or root[0] != "ref":
             return None
         text = root[1]
         index = 0
         qs: QS | None = None
         if text == "self" and links[:1] == [("attr", "queryset")]:
-            found = self.queryset_attr(info) if depth == 0 or owner else None
+            found = self.queryset_attr(info)
             qs, index = (found if isinstance(found, QS) else None), 1
         elif text == "self" and links[:1] == [("attr", "model")] and len(links) > 1:
             named = self.view_model(info)
