@@ -81,6 +81,10 @@ BAD_FACTS = [
         ],
     },
     {"imports": {}, "classes": [{"name": "B", "line": 1, "bases": [], "calls": {}, "meta": []}]},
+    {
+        "imports": {},
+        "classes": [{"name": "B", "line": 1, "bases": [], "calls": {}, "defs": "save"}],
+    },
     {"imports": {}, "classes": [], "aliases": {"User": ["ref"]}},
     {"imports": {}, "classes": [], "stars": "models"},
     {"imports": {}, "classes": [], "auth_user_model": ["accounts.User"]},
@@ -141,6 +145,39 @@ def test_valid_facts_accepts_tracked_methods_and_view_facts() -> None:
     assert not valid_facts({**facts, "classes": [broken]})
 
 
+TRACKED = """\
+from django.db import models
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=200)
+
+    def save(self, *args, **kwargs):
+        self.title = self.title.strip()
+        super().save(*args, **kwargs)
+
+
+class AuditMixin:
+    def update(self, **fields):
+        return type(self).objects.filter(pk=self.pk).update(**fields)
+"""
+
+
+def test_a_warm_scan_reuses_classes_that_define_save_or_update(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    (project / "library").mkdir(parents=True)
+    (project / "library" / "__init__.py").write_text("")
+    (project / "library" / "models.py").write_text(TRACKED)
+    cache = tmp_path / "cache"
+    cold = scan(project, cache)
+    classes = cold.files["library/models.py"]["classes"]
+    assert [c.get("defs") for c in classes] == [["save"], ["update"]]
+    warm = scan(project, cache)
+    # a valid entry is reused as it is: no re-parse, and the cache is not written again
+    assert (warm.parsed, warm.reused, warm.written) == (0, 2, False)
+    assert warm.files == cold.files
+
+
 def _scan_in_subprocess(project: Path, cache: Path) -> subprocess.CompletedProcess[str]:
     """A scan in a child with 1 GiB of memory at most, killed after 60 s."""
     code = (
@@ -198,3 +235,22 @@ def test_a_symlinked_cache_directory_is_never_written(tmp_path: Path) -> None:
     assert not result.written and "symbolic link" in result.errors[0]
     assert list(elsewhere.iterdir()) == []
     assert BOOK in build(project, None).index.models
+
+
+def test_reading_the_cache_allocates_about_its_size(tmp_path: Path) -> None:
+    """The cache file is read with a buffer of its own size, not of the largest size
+    accepted (MAX_CACHE_BYTES, allocated first whatever the file holds)."""
+    import tracemalloc
+
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    scan(project, cache)
+    size = cache_file_for(project, cache).stat().st_size
+    tracemalloc.start()
+    try:
+        warm = scan(project, cache)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert warm.reused == 6
+    assert peak < 1024 * 1024 + 50 * size < store.MAX_CACHE_BYTES

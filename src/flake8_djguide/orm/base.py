@@ -6,6 +6,7 @@ signatures of the methods one part calls in another.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index import FileIndex, get_index
@@ -42,11 +43,13 @@ class AnalysisBase:
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
-        # DrfViews, SqlChecks) that Analysis assembles.
+        # DrfViews, SerializerReads, SerializerLoaders, SqlChecks) that Analysis assembles.
 
         def _visit(self, node: cst.CSTNode, scope: Scope) -> None: ...
 
-        def _iteration(self, node: cst.CSTNode, value: Value) -> None: ...
+        def _iteration(
+            self, node: cst.CSTNode, value: Value, scope: Scope | None = None
+        ) -> None: ...
 
         def _fresh(self, qs: QS) -> bool: ...
 
@@ -79,7 +82,11 @@ class AnalysisBase:
             self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope
         ) -> None: ...
 
-        def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None: ...
+        def _query(
+            self, node: cst.CSTNode, method: str, qs: QS, scope: Scope | None = None
+        ) -> None: ...
+
+        def _range_remedy(self, filters: Sequence[cst.Call], scope: Scope | None) -> str | None: ...
 
         def _self_attr(
             self, cls: ClassInfo, name: str, call: cst.Call | None, scope: Scope
@@ -127,11 +134,13 @@ class AnalysisBase:
         def requirements(
             self, serializer: Serializer, depth: int = 0, seen: set[str] | None = None
         ) -> dict[Path, tuple[frozenset[str], tuple[Relation, ...]]]:
-            """Relation paths a serializer reads on each object."""
+            """Relation paths a serializer reads on each object: ``{path: (fields, relations)}``."""
 
         def _annotated_fields(
             self, serializers: list[Serializer], annotations: frozenset[str]
         ) -> frozenset[str]: ...
+
+        def _check_serializer(self, info: ClassInfo) -> None: ...
 
         def _view_covers(self, qs: QS, path: Path, relations: tuple[Relation, ...]) -> bool: ...
 

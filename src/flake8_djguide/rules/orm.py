@@ -21,6 +21,7 @@ from flake8_djguide.helpers import (
     qualified_name,
     string_value,
 )
+from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
@@ -242,7 +243,8 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
     """A class with bases that names the queryset it lists (``queryset =`` or
-    ``get_queryset()``): its serializer may come from a base view."""
+    ``get_queryset()``; its serializer may come from a base view), or a serializer with a
+    queryset loader."""
     if node is not ctx.current_statement or not node.bases:
         return False
     if all(_django_origin(base, ctx) for base in node.bases):
@@ -253,8 +255,8 @@ def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
         elif isinstance(statement, ast.AnnAssign):
             targets = [statement.target]
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if statement.name == "get_queryset":
-                return True
+            if statement.name == "get_queryset" or is_loader(statement):
+                return True  # also a serializer's queryset loader (``prefetch_queryset``)
             continue
         else:
             continue
@@ -717,7 +719,16 @@ class QueryInLoop(_FlowRule):
         "cache[key] = ...`), "
         "decided as always fine: it runs once per distinct key, the author has bounded it on "
         "purpose and the rule cannot know how many keys there are (a guard that only records "
-        "the key, `seen.add(key)`, is a dedupe and stays reported); in a chunked loop "
+        "the key, `seen.add(key)`, is a dedupe and stays reported); a query in the flush of a "
+        "batch the loop fills, which runs once per batch (`if len(batch) >= BATCH_SIZE:` with "
+        "`batch` filled in the loop by `append`/`extend`/`add`/`+=`/`batch[key] = ...` and "
+        "emptied in the flush by `batch = []`, `batch.clear()` or `del batch[:]`; `if count >= "
+        "size:` with a counter the loop increments and the flush resets to 0; `if i % "
+        "BATCH_SIZE == 0:` with a counter or loop variable; also as one operand of an `and`): "
+        "a guard that does not empty its batch holds on every row once full and stays "
+        "reported, as do a literal bound under 10 (`len(batch) > 0`, `i % 2 == 0` are per-row "
+        "work), an `or` with another condition, and a loop nested in the flush (per row "
+        "again); in a chunked loop "
         "(`for start in range(0, n, size)`) a `filter()` directly in it that reads the loop "
         "variable or a name assigned in it (`pk__in=ids[start:start + size]`, "
         "`pk__gte=start`), one query per batch (a loop nested in it runs per row again); "
@@ -731,7 +742,19 @@ class QueryInLoop(_FlowRule):
         "and stays reported), sliced querysets (batches), "
         "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
         "nested functions, and reads through a loop variable's related managers (those are "
-        "DJG201's). Still reported: a `delete()` in the error branch of a per-row check (an "
+        "DJG201's). A read whose filter compares the innermost loop's values only by range "
+        "(`__gt`, `__gte`, `__lt`, `__lte`, `__range`: `created__gte=day_start`, a box within "
+        "a margin of each row's box) is still reported, since it is still a query per row "
+        "and real fixes exist (one fetch of the whole span bucketed in Python, a `Subquery`/"
+        "`Exists` on `OuterRef`, a grouped `values(...).annotate(...)` per day), but its "
+        "remedy names those instead of `filter(<field>__in=...)`, which cannot batch a "
+        "range; a per-row value also compared by equality (`owner=row.owner`) in any of its "
+        "filters keeps the `__in` remedy, and counts and aggregates keep theirs (`annotate()` "
+        "fits them). A read of the loop row's references just before that row is deleted "
+        "in the same iteration (counting an exercise's logs before `exercise.delete()`) is "
+        "still reported: it is a query per deleted row, and the rows fetched once "
+        "(`filter(uuid__in=...)`) can `annotate(Count(...))` those counts; the delete is "
+        "DJG208's. Still reported: a `delete()` in the error branch of a per-row check (an "
         "upload that fails validation deleted before `continue`): every row may fail, and "
         "collecting the failed primary keys for one `filter(pk__in=...).delete()` is cheap; "
         "one-by-one deletes that a comment says are required (django-polymorphic) have "
@@ -912,9 +935,25 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "(recursively, `source=` and `many=True`), `StringRelatedField`/`SlugRelatedField`, "
         "related fields with `many=True`, implicit to-many fields of a `ModelSerializer` (a "
         "`ManyRelatedField` reads `obj.<name>.all()`) and every relation with `depth >= 1`, "
-        "dotted `source=` paths, and `SerializerMethodField` methods reading `obj.<relation>`. "
-        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` on a foreign key read only the "
-        "`<fk>_id` column and are left alone. Reported once per queryset expression (the "
+        "dotted `source=` paths, `SerializerMethodField` methods reading `obj.<relation>`, and "
+        "a `to_representation` override reading `instance.<relation>` (named "
+        "`to_representation()` in the message). "
+        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` (looking up `pk`) on a foreign "
+        "key read only the `<fk>_id` column and are left alone; through a dotted `source` they "
+        'read the objects before the last (`source="order.customer"` reads `order`), as DRF\'s '
+        "pk-only optimization does. A hyperlinked field with another `lookup_field` (in the "
+        'field or in `Meta.extra_kwargs`) reads the related object, and a `lookup_field="a__b"` '
+        "also `a` of it; `StringRelatedField` also reads what the target's `__str__` reads, "
+        "and a `SlugRelatedField` what its `slug_field` reads when it is a property; "
+        "project fields named like DRF's (`...SlugRelatedField`, `...HyperlinkedRelatedField`) "
+        "count as them. A dotted `source`, a `CharField`/`ReadOnlyField` on a relation, a "
+        "`Meta.fields` name or `source` naming a model property or method, and a method "
+        "field reading one, read what that property reads on its object (one level of "
+        "properties calling properties deep, two more). `Meta.fields = Base.Meta.fields + "
+        "(...)` is resolved through the base serializer, and a `Meta` without `fields` or "
+        "`exclude` keeps the base's. A class with a `Meta.model` deriving from a third-party "
+        "class named like a serializer (`FlexFieldsModelSerializer`, `PolymorphicSerializer`) "
+        "is a serializer. Reported once per queryset expression (the "
         "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
         "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
         "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
@@ -931,7 +970,17 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
         "... return obj.faces.first()`) is still reported: the index keeps which attributes "
         "a method reads, not in which branch, and the fallback runs for every row without "
-        "the loaded relation."
+        "the loaded relation. A serializer's queryset loader is checked too: a class or "
+        "static method of the serializer whose name holds `queryset`, `prefetch`, `eager`, "
+        "`optimi` or `select_related` (`prefetch_queryset`, `setup_eager_loading`, "
+        "`optimize_queryset`) returns the queryset the serializer renders, so what the "
+        "serializer reads and the loader does not load is reported at its last `return`. What "
+        "it loads is every `select_related`/`prefetch_related` lookup of its body (in any "
+        "branch; a queryset parameter is taken to load nothing), the loaders it calls through "
+        "`super()` or `cls.` (also in bases in other modules) and other serializers' loaders "
+        "(under the `Prefetch` lookup they fill); a `Prefetch` with `to_attr` loads nothing "
+        "under the relation's name. A loader that passes the queryset to another function, "
+        "or loads through non-literal lookups, is left alone."
     )
     VALID = [
         Valid(
