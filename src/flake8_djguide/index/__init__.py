@@ -26,6 +26,7 @@ from flake8_djguide.index.store import CACHE_DIR_NAME, ScanResult, listing_signa
 
 if TYPE_CHECKING:
     from flake8_djguide.context import FileContext
+    from flake8_djguide.templates.loader import Templates
 
 define(
     Option(
@@ -56,8 +57,11 @@ _NO_MODULE = "__djguide_checked__"
 class ProjectIndex:
     """A linked index plus what :func:`get_index` needs to put a checked file's facts in it.
 
-    ``digests`` tells, for each module, whether a checked file's facts are the
+    :meth:`digest` tells, for each module, whether a checked file's facts are the
     indexed ones (a hash of their JSON text: a changed file gets its own link).
+    A compacted index holds every module's digest (``digests``); an index kept
+    whole computes a module's from its facts (``raw``) when a file of it is
+    checked, so that a run on one file hashes one module, not the project's.
     Linking again needs every module's facts: they are kept (``modules``) or,
     for a compacted index, read again from the cache with ``reload``.
     """
@@ -69,12 +73,25 @@ class ProjectIndex:
         scan: ScanResult | None,
         modules: dict[str, dict[str, Any]] | None = None,
         reload: Callable[[], dict[str, dict[str, Any]]] | None = None,
+        raw: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.index = index
         self.digests = digests
         self.scan = scan
         self._modules = modules
         self._reload = reload
+        self._raw = raw
+        #: the project's templates (:mod:`flake8_djguide.templates.loader`), read with the index
+        self.templates: Templates | None = None
+
+    def digest(self, module: str) -> int | None:
+        """The hash of ``module``'s indexed facts as :func:`facts_text` writes them."""
+        found = self.digests.get(module)
+        if found is None and self._raw is not None:
+            facts = self._raw.get(module)
+            if facts is not None:
+                found = self.digests[module] = hash(facts_text(facts))
+        return found
 
     def linkable(self) -> dict[str, dict[str, Any]]:
         """Every module's facts (with its package), as :func:`link` takes them."""
@@ -85,6 +102,8 @@ class ProjectIndex:
 
 def facts_text(facts: Mapping[str, Any]) -> str:
     """A module's facts as JSON text: equal for equal facts as extracted (keys in order)."""
+    if "functions" in facts:  # the index's own (a checked file's facts have none)
+        facts = {k: v for k, v in facts.items() if k != "functions"}
     return json.dumps(facts, separators=(",", ":"))
 
 
@@ -158,15 +177,16 @@ def build(
     ``compact`` keeps only what the rules look up (:meth:`Index.compact`): for
     the index built before flake8 forks its workers, which each hold a copy.
     """
+    from flake8_djguide.templates.loader import load_templates
+
     modules, raw, result = _collect(root, cache_dir, source_roots, limit)
-    # a checked file's facts (module_facts) have no function summaries: compare without
-    digests = {
-        module: hash(facts_text({k: v for k, v in facts.items() if k != "functions"}))
-        for module, facts in raw.items()
-    }
     index = link(modules.items())
+    templates = load_templates(root, cache_dir, list(result.files))
     if not compact:
-        return ProjectIndex(index, digests, result, modules=modules)
+        project = ProjectIndex(index, {}, result, modules=modules, raw=raw)
+        project.templates = templates
+        return project
+    digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index.compact()
     result.files = {}
     del modules, raw
@@ -174,7 +194,9 @@ def build(
     def reload() -> dict[str, dict[str, Any]]:
         return _collect(root, cache_dir, source_roots, limit)[0]
 
-    return ProjectIndex(index, digests, result, reload=reload)
+    project = ProjectIndex(index, digests, result, reload=reload)
+    project.templates = templates
+    return project
 
 
 def project_index(settings: config.Settings, root: Path, compact: bool = False) -> ProjectIndex:
@@ -232,7 +254,13 @@ def forget_changed() -> None:
 def _changed(project: ProjectIndex, root: Path, limit: int) -> bool:
     if project.scan is None:
         return True
-    return listing_signature(root, limit) != project.scan.listing
+    if listing_signature(root, limit) != project.scan.listing:
+        return True
+    if project.templates is not None:
+        from flake8_djguide.templates.loader import changed
+
+        return changed(project.templates)
+    return False
 
 
 #: Memo keys whose index :func:`forget_changed` asked to check before its next use.
@@ -278,7 +306,7 @@ def get_index(ctx: FileContext) -> FileIndex:
     if root is not None and root.is_dir() and _inside(ctx.filename, root):
         project = project_index(ctx.settings, root)
         text = facts_text(facts)
-        if project.digests.get(module) == hash(text):
+        if project.digest(module) == hash(text):
             result = FileIndex(project.index, module, True)
         else:
             key = (id(project), module, text)

@@ -181,8 +181,10 @@ def _read_cache(path: Path) -> bytes | None:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
             return None
+        # As many bytes as the file holds (one more shows that it grew): a read of
+        # MAX_CACHE_BYTES would allocate that much first, whatever the file's size.
         with os.fdopen(os.dup(descriptor), "rb") as handle:
-            data = handle.read(MAX_CACHE_BYTES + 1)
+            data = handle.read(info.st_size + 1)
     except OSError:
         return None
     finally:
@@ -296,6 +298,8 @@ def _valid_method(value: object) -> bool:
     if "returns" in value:
         returns = value["returns"]
         return len(value) == 1 and type(returns) is list and all(_valid_encoded(r) for r in returns)
+    if "loader" in value:
+        return len(value) == 1 and _valid_loader(value["loader"])
     if "self_reads" in value:
         reads = value["self_reads"]
         return len(value) == 1 and type(reads) is list and all(_strings(chain) for chain in reads)
@@ -305,6 +309,46 @@ def _valid_method(value: object) -> bool:
         and type(reads) is list
         and all(_strings(chain) for chain in reads)
         and type(value.get("opaque")) is bool
+    )
+
+
+def _valid_view(value: object) -> bool:
+    if type(value) is not dict or not set(value) <= {"defs", "calls"}:
+        return False
+    defs = value.get("defs", {})
+    if type(defs) is not dict or not _encoded_map(value.get("calls", {})):
+        return False
+    return all(
+        item in ("own", "super", "renders")
+        if name not in ("get_queryset", "get_serializer_class")
+        else type(item) is list and all(_valid_encoded(e) for e in item)
+        for name, item in defs.items()
+    )
+
+
+def _valid_loader(value: object) -> bool:
+    """A serializer's queryset loader (``extract.loader_facts``)."""
+    if type(value) is not dict or set(value) != {
+        "lookups",
+        "bare",
+        "supers",
+        "others",
+        "annotations",
+        "unknown",
+        "opaque",
+    }:
+        return False
+    lookups, others = value["lookups"], value["others"]
+    return (
+        type(lookups) is list
+        and all(_strings(item) and len(item) == 2 for item in lookups)
+        and type(others) is list
+        and all(_strings(item) and len(item) == 3 for item in others)
+        and _strings(value["supers"])
+        and _strings(value["annotations"])
+        and _strings(value["unknown"])
+        and type(value["bare"]) is bool
+        and type(value["opaque"]) is bool
     )
 
 
@@ -327,6 +371,10 @@ def _valid_class(value: object) -> bool:
             ok = type(item) is dict and all(_valid_method(m) for m in item.values())
         elif key == "meta":
             ok = _encoded_map(item)
+        elif key == "defs":
+            ok = _strings(item)
+        elif key == "view":
+            ok = _valid_view(item)
         else:
             ok = False
         if not ok:

@@ -12,10 +12,15 @@ from flake8_djguide.orm.calls import Calls
 from flake8_djguide.orm.drf import DrfViews
 from flake8_djguide.orm.expressions import Expressions
 from flake8_djguide.orm.interpreter import Statements
+from flake8_djguide.orm.loaders import SerializerLoaders
+from flake8_djguide.orm.rendering import RenderedRows
 from flake8_djguide.orm.rows import RowReads
 from flake8_djguide.orm.scope import Scope
+from flake8_djguide.orm.serializers import SerializerReads
 from flake8_djguide.orm.sql import SqlChecks
 from flake8_djguide.orm.summaries import Summaries
+from flake8_djguide.orm.templates import TemplateViews
+from flake8_djguide.orm.views import ViewModel
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -36,7 +41,20 @@ def analysis_for(ctx: FileContext, module: cst.Module) -> Analysis:
     return found
 
 
-class Analysis(Statements, Expressions, RowReads, Calls, Summaries, DrfViews, SqlChecks):
+class Analysis(
+    Statements,
+    Expressions,
+    RowReads,
+    Calls,
+    Summaries,
+    ViewModel,
+    RenderedRows,
+    DrfViews,
+    SerializerReads,
+    SerializerLoaders,
+    TemplateViews,
+    SqlChecks,
+):
     """Walks one chunk and records the ORM findings of every code."""
 
     def __init__(self, ctx: FileContext, module: cst.Module) -> None:

@@ -6,10 +6,11 @@ signatures of the methods one part calls in another.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index import FileIndex, get_index
-from flake8_djguide.index.project import Index, Model, Relation
+from flake8_djguide.index.project import Index, Model, Relation, Serializer
 from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.values import Finding
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from flake8_djguide.context import FileContext
     from flake8_djguide.orm.scope import ClassInfo, Scope
-    from flake8_djguide.orm.values import QS, Frame, Item, RelManager, Value
+    from flake8_djguide.orm.values import QS, Frame, Item, ModelClass, RelManager, Value
 else:
     from flake8_djguide._lazy import cst
 
@@ -42,11 +43,14 @@ class AnalysisBase:
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
-        # DrfViews, SqlChecks) that Analysis assembles.
+        # DrfViews, SerializerReads, SerializerLoaders, TemplateViews,
+        # SqlChecks) that Analysis assembles.
 
         def _visit(self, node: cst.CSTNode, scope: Scope) -> None: ...
 
-        def _iteration(self, node: cst.CSTNode, value: Value) -> None: ...
+        def _iteration(
+            self, node: cst.CSTNode, value: Value, scope: Scope | None = None
+        ) -> None: ...
 
         def _fresh(self, qs: QS) -> bool: ...
 
@@ -79,7 +83,11 @@ class AnalysisBase:
             self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope
         ) -> None: ...
 
-        def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None: ...
+        def _query(
+            self, node: cst.CSTNode, method: str, qs: QS, scope: Scope | None = None
+        ) -> None: ...
+
+        def _range_remedy(self, filters: Sequence[cst.Call], scope: Scope | None) -> str | None: ...
 
         def _self_attr(
             self, cls: ClassInfo, name: str, call: cst.Call | None, scope: Scope
@@ -119,6 +127,62 @@ class AnalysisBase:
         def _instance_call(
             self, item: Item, name: str, node: cst.CSTNode, call: cst.Call | None
         ) -> None: ...
+
+        def _serializer_sink(self, call: cst.Call, scope: Scope) -> None:
+            """Check a ``Serializer(rows, many=True)`` call (DJG203)."""
+
+        def lineage(self, info: ClassInfo) -> list[str]:
+            """The qualified names of a class's bases, nearest first."""
+
+        def lists_generically(self, info: ClassInfo) -> bool:
+            """Whether a view's ``list()`` is DRF's (or returns ``super().list()``)."""
+
+        def listed_querysets(self, info: ClassInfo) -> list[tuple[cst.BaseExpression, Value]]:
+            """``(node to report at, queryset)`` for what a list view lists."""
+
+        def view_serializers(
+            self, info: ClassInfo, action: str | None, http: str | None
+        ) -> list[Serializer] | None:
+            """The serializers ``get_serializer()`` uses for ``action``."""
+
+        def super_queryset(self, info: ClassInfo, after: str | None = None) -> Value:
+            """What the bases' ``get_queryset()`` returns for the view ``info``."""
+
+        def queryset_attr(self, info: ClassInfo) -> Value:
+            """``self.queryset`` of a view: its own ``queryset =`` or the nearest base's."""
+
+        def view_model(self, info: ClassInfo) -> ModelClass | None:
+            """``self.model`` of a view (its own ``model =`` or the nearest base's)."""
+
+        def requirements(
+            self, serializer: Serializer, depth: int = 0, seen: set[str] | None = None
+        ) -> dict[Path, tuple[frozenset[str], tuple[Relation, ...]]]:
+            """Relation paths a serializer reads on each object: ``{path: (fields, relations)}``."""
+
+        def _annotated_fields(
+            self, serializers: list[Serializer], annotations: frozenset[str]
+        ) -> frozenset[str]: ...
+
+        def _check_serializer(self, info: ClassInfo) -> None: ...
+
+        def _view_covers(self, qs: QS, path: Path, relations: tuple[Relation, ...]) -> bool: ...
+
+        def _manager_loads(self, path: Path, relations: tuple[Relation, ...]) -> bool: ...
+
+        def _report_view(
+            self,
+            node: cst.CSTNode,
+            serializer: Serializer,
+            missing: list[tuple[Path, tuple[frozenset[str], tuple[Relation, ...]]]],
+        ) -> None: ...
+
+        def _check_render(self, call: cst.Call, scope: Scope) -> None: ...
+
+        def _check_template_view(self, info: ClassInfo) -> None: ...
+
+        def _back_reference(
+            self, first: Relation, second: Relation, origin: str | None
+        ) -> bool: ...
 
         def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
 

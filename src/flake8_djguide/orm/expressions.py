@@ -69,8 +69,10 @@ class Expressions(AnalysisBase):
         if isinstance(node, cst.Call) and not isinstance(node.func, cst.Attribute):
             if not quiet:
                 self._sql_sink(node, scope)
+                self._serializer_sink(node, scope)
                 for arg in node.args:
                     self._visit(arg.value, scope)
+                self._check_render(node, scope)
             return self._root_call(node, scope, quiet)
         if not _is_chain(node):
             if not quiet:
@@ -94,6 +96,7 @@ class Expressions(AnalysisBase):
             if kind == "call":
                 if not quiet:
                     self._sql_sink(payload, scope)
+                    self._serializer_sink(payload, scope)
                     for arg in payload.args:
                         self._visit(arg.value, scope)
                 value = None
@@ -111,6 +114,7 @@ class Expressions(AnalysisBase):
                 call = links[index + 1][1]
                 if not quiet:
                     self._sql_sink(call, scope)
+                    self._serializer_sink(call, scope)
                     for arg in call.args:
                         self._visit(arg.value, scope)
             if (
@@ -233,7 +237,7 @@ class Expressions(AnalysisBase):
             inner = self.evaluate(args[0].value, scope, quiet=True)
             if isinstance(inner, QS):
                 if not quiet:
-                    self._iteration(call, inner)
+                    self._iteration(call, inner, scope)
                 return replace(inner, is_list=True, fresh=False)
             return None
         if name == "super" and scope.cls is not None:
@@ -328,7 +332,7 @@ class Expressions(AnalysisBase):
             return self._self_attr(value.cls, name, call, scope)
         if isinstance(value, SuperRef):
             if name == "get_queryset" and call is not None:
-                return self.class_queryset(value.cls)
+                return self.super_queryset(value.cls)
             return None
         return None
 
@@ -427,6 +431,8 @@ class Expressions(AnalysisBase):
                 # a path that is not a relation chain of the model loads nothing (DJG207)
                 step = checked_step(self, qs.model, name, call, step, quiet)
             result = replace(qs, cov=apply(qs.cov, step), fresh=True, is_list=False)
+            if name in ("filter", "exclude"):
+                result = replace(result, filters=(*qs.filters, call))
             if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
                 result = replace(result, batched=True)
             elif name == "none":
@@ -445,7 +451,7 @@ class Expressions(AnalysisBase):
             if not quiet:
                 batched = qs.batched or (name == "get" and self._batched(call, scope, name))
                 if not batched:
-                    self._query(call, name, qs)
+                    self._query(call, name, qs, scope)
             if name in INSTANCE_METHODS or name == "create":
                 return Item(
                     qs.model,

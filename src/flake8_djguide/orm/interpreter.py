@@ -15,6 +15,7 @@ from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import (
     _ast_literal_collection,
     _attribute_assignments,
+    _batch_flush,
     _block_exit,
     _children,
     _is_constant,
@@ -126,6 +127,8 @@ class Statements(AnalysisBase):
             self._visit(statement, scope)
         self.frames = saved
         self._check_view(info, scope)
+        self._check_serializer(info)
+        self._check_template_view(info)
 
     def _block(self, node: cst.BaseSuite, scope: Scope) -> None:
         leaving = _block_exit(node) if self.frames else None
@@ -155,6 +158,8 @@ class Statements(AnalysisBase):
         self._visit(node.test, scope)
         inner.suspended -= exit_test
         guarded = _memo_guard(node, scope)
+        if guarded is None and _batch_flush(node, self.frames):
+            guarded = "body"  # the flush of a batch the loop fills: once per batch
         for branch, part in (("body", node.body), ("orelse", node.orelse)):
             if part is None:
                 continue
@@ -286,7 +291,7 @@ class Statements(AnalysisBase):
 
     def _for(self, node: cst.For, scope: Scope) -> None:
         value = self.evaluate(node.iter, scope, quiet=False)
-        self._iteration(node.iter, value)
+        self._iteration(node.iter, value, scope)
         frame = Frame(
             node,
             targets=set(_target_names(node.target)),
@@ -348,7 +353,7 @@ class Statements(AnalysisBase):
         for part in body:
             frame.assigned_attrs |= _attribute_assignments(part, name)
 
-    def _iteration(self, node: cst.CSTNode, value: Value) -> None:
+    def _iteration(self, node: cst.CSTNode, value: Value, scope: Scope | None = None) -> None:
         """A queryset iterated inside a loop: a query per iteration when it is new."""
         if (
             isinstance(value, QS)
@@ -360,12 +365,14 @@ class Statements(AnalysisBase):
             and not value.batched
             and not value.empty
         ):
+            remedy = self._range_remedy(value.filters, scope) or (
+                "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
+                "them in a dict"
+            )
             self.report(
                 "DJG202",
                 node,
-                f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; "
-                "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
-                "them in a dict",
+                f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
             )
 
     def _fresh(self, qs: QS) -> bool:
@@ -382,11 +389,11 @@ class Statements(AnalysisBase):
         while for_in is not None:
             if first:
                 value = self.evaluate(for_in.iter, scope, quiet=False)
-                self._iteration(for_in.iter, value)
+                self._iteration(for_in.iter, value, scope)
                 first = False
             else:
                 value = self.evaluate(for_in.iter, scope, quiet=False)
-                self._iteration(for_in.iter, value)
+                self._iteration(for_in.iter, value, scope)
             frame = Frame(
                 node,
                 targets=set(_target_names(for_in.target)),

@@ -21,11 +21,13 @@ from flake8_djguide.helpers import (
     qualified_name,
     string_value,
 )
+from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.orm.calls import KEY_CALLS, summarised_call
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
+from flake8_djguide.templates.triggers import render_trigger, view_trigger
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -278,19 +280,46 @@ def _rows_call_trigger(node: ast.Call, ctx: FileContext) -> bool:
 
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
+    """A class with bases that names the queryset it lists (``queryset =`` or
+    ``get_queryset()``; its serializer may come from a base view), or a serializer with a
+    queryset loader."""
     if node is not ctx.current_statement or not node.bases:
         return False
-    serializer = queryset = False
+    if all(_django_origin(base, ctx) for base in node.bases):
+        return False  # a Django generic view (ListView): no serializer
     for statement in node.body:
         if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Name):
-                    serializer = serializer or target.id == "serializer_class"
-                    queryset = queryset or target.id == "queryset"
+            targets = statement.targets
+        elif isinstance(statement, ast.AnnAssign):
+            targets = [statement.target]
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            serializer = serializer or statement.name == "get_serializer_class"
-            queryset = queryset or statement.name == "get_queryset"
-    return serializer and queryset
+            if statement.name == "get_queryset" or is_loader(statement):
+                return True  # also a serializer's queryset loader (``prefetch_queryset``)
+            continue
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "queryset" for t in targets):
+            return True
+    return False
+
+
+def _django_origin(base: ast.expr, ctx: FileContext) -> bool:
+    """Whether a base class is imported from Django itself (``django.views...``)."""
+    name = ast_dotted_name(base)
+    if name is None:
+        return False
+    head, _, rest = name.partition(".")
+    origin = ctx.info.imports.get(head)
+    return origin is not None and (origin + "." + rest if rest else origin).startswith("django.")
+
+
+def _many_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    """``Serializer(rows, many=True)`` (also ``self.get_serializer(...)``) with the rows given."""
+    del ctx
+    return bool(node.args or any(k.arg == "instance" for k in node.keywords)) and any(
+        k.arg == "many" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in node.keywords
+    )
 
 
 _SQL_METHODS = frozenset({"raw", "extra", "execute", "executemany"})
@@ -465,8 +494,14 @@ def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
 
 
 def _class_entry_trigger(node: ast.AST, ctx: FileContext) -> bool:
-    """An admin's ``list_display``, or a feed's or inline's reported assignment."""
-    return admin_trigger(node, ctx) or class_trigger(node, ctx)
+    """An admin's ``list_display``, a feed's or inline's reported assignment, or a statement
+    of a template view."""
+    return admin_trigger(node, ctx) or class_trigger(node, ctx) or view_trigger(node, ctx)
+
+
+def _return_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    """A feed's ``items()`` return, or a statement of a template view."""
+    return class_trigger(node, ctx) or view_trigger(node, ctx)
 
 
 class _FlowRule(Rule):
@@ -610,7 +645,49 @@ class NPlusOneRelation(_FlowRule):
         "same-module admin listing it in `inlines`, else any one-to-one field of the model: at "
         "most one row), a project base inline of another module, an unknown model, a "
         "`get_queryset()` it cannot read; `raw_id_fields` (the widget queries its label per row "
-        "whatever the queryset loads) and select widgets' choices are no relation reads."
+        "whatever the queryset loads) and select widgets' choices are no relation reads. "
+        "Templates: a view's queryset whose rows its template reads relations of is reported "
+        "at the queryset (the `queryset =` value, the `get_queryset()` return, the `model =` "
+        "value, or the context value or the assignment of the variable it names), naming the "
+        "template, its line and what it reads. Views: function views calling Django's "
+        "`render`, `render_to_response`, `render_to_string`, `TemplateResponse` or "
+        "`SimpleTemplateResponse` with a literal template name (or a list of them: the first the "
+        "project holds) and a context that is a dict display, `dict(...)`, or a local variable "
+        'assigned one and filled by `context["k"] = ...`/`context.update(...)`; '
+        "`ListView`/`DetailView` subclasses (through project base classes) with `queryset`, "
+        "`get_queryset()` or `model`, `template_name` or Django's default "
+        "`<app_label>/<model>_list.html`/`_detail.html` (`template_name_suffix` honoured), the "
+        "context names `object_list`, `page_obj`, `<model>_list`, `object`, `<model>` and "
+        "`context_object_name`, and the entries `get_context_data()` returns (also through "
+        "`context.update(self.<method>())` and `**kwargs` filled before "
+        "`super().get_context_data(**kwargs)`); a view overriding `get_template_names()`, "
+        "`get_object()` or `get_context_object_name()` is left alone. Context values "
+        "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, conditional "
+        "expressions, and a related manager of the requesting user (`request.user.orders...`, "
+        "`self.request.user...`: an instance of `AUTH_USER_MODEL`; also through a local "
+        "variable refined later, `rows = rows.filter(...)`). A row's foreign key read only for "
+        "its key (`row.author.pk`) is reported with `row.author_id` as the remedy. Templates are found as Django's default loaders find them: the literal "
+        '`TEMPLATES[...]["DIRS"]` of the settings modules (`BASE_DIR / "templates"`, '
+        "`os.path.join(BASE_DIR, ...)`, `Path(__file__).resolve().parent.parent`), a "
+        "`templates/` directory at the project root or beside `manage.py`, then the "
+        "`templates/` directory of every package; a name two app directories both hold is "
+        "ambiguous (the order of `INSTALLED_APPS` decides) and left alone. Template syntax read: "
+        "`{% for %}` (nested, tuple targets, `{% empty %}`), `{% with %}` (both syntaxes), "
+        "`{% blocktranslate with %}`, `{% include %}` (literal names, `with`, `only`), "
+        "`{% extends %}` with `{% block %}` overrides (and `{{ block.super }}`), `{% comment %}` "
+        "and `{% verbatim %}` skipped, `as` names of other tags unbinding the name. Per row: a "
+        "forward relation read (`row.author.name`, also in an `{% if %}` or a tag argument), "
+        "a related manager's `all`/`count`/`exists` (and `first` when ordered), a model method "
+        "or property (what it reads on `self`, from the index), a printed row or relation "
+        "(`{{ row.author }}`: its `__str__`), and a field left out by `only()`/`defer()`; "
+        "`last`/`latest`/`earliest` (and `first` when unordered) query even when prefetched. "
+        "Free: `pk`, `id`, `<fk>_id`, plain fields, annotations, a relation back to the object "
+        "a row came from (a comment of `post.comments.all` knows its `post`), reads outside any "
+        'loop, values with a filter before printing (`{{ row.author|default:"" }}` does not '
+        "count as printing). A template that does not nest (an unclosed `{% for %}`) is "
+        "skipped. Template facts are cached with the model index (JSON keyed by path, "
+        "modification time and size); the check server reads them again when a template "
+        "changes."
     )
     VALID = [
         Valid(
@@ -665,11 +742,16 @@ class NPlusOneRelation(_FlowRule):
             15,
         ),
     ]
-    TEXT_HINTS = ("for ", "list_display", "items", "Inline")
+    TEXT_HINTS = ("for ", "list_display", "items", "Inline", "render", "TemplateResponse", "View")
+    #: a template view's context comes from ``get_queryset()`` and ``get_context_data()``
+    TRIGGER_KEEPS_METHODS = frozenset({"get_queryset", "get_context_data"})
     AST_TRIGGERS = {
-        ast.Return: class_trigger,
+        ast.Return: _return_trigger,
         ast.Assign: _class_entry_trigger,
         ast.AnnAssign: _class_entry_trigger,
+        ast.FunctionDef: view_trigger,
+        ast.AsyncFunctionDef: view_trigger,
+        ast.Call: render_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
@@ -761,7 +843,16 @@ class QueryInLoop(_FlowRule):
         "cache[key] = ...`), "
         "decided as always fine: it runs once per distinct key, the author has bounded it on "
         "purpose and the rule cannot know how many keys there are (a guard that only records "
-        "the key, `seen.add(key)`, is a dedupe and stays reported); in a chunked loop "
+        "the key, `seen.add(key)`, is a dedupe and stays reported); a query in the flush of a "
+        "batch the loop fills, which runs once per batch (`if len(batch) >= BATCH_SIZE:` with "
+        "`batch` filled in the loop by `append`/`extend`/`add`/`+=`/`batch[key] = ...` and "
+        "emptied in the flush by `batch = []`, `batch.clear()` or `del batch[:]`; `if count >= "
+        "size:` with a counter the loop increments and the flush resets to 0; `if i % "
+        "BATCH_SIZE == 0:` with a counter or loop variable; also as one operand of an `and`): "
+        "a guard that does not empty its batch holds on every row once full and stays "
+        "reported, as do a literal bound under 10 (`len(batch) > 0`, `i % 2 == 0` are per-row "
+        "work), an `or` with another condition, and a loop nested in the flush (per row "
+        "again); in a chunked loop "
         "(`for start in range(0, n, size)`) a `filter()` directly in it that reads the loop "
         "variable or a name assigned in it (`pk__in=ids[start:start + size]`, "
         "`pk__gte=start`), one query per batch (a loop nested in it runs per row again); "
@@ -775,7 +866,19 @@ class QueryInLoop(_FlowRule):
         "and stays reported), sliced querysets (batches), "
         "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
         "nested functions, and reads through a loop variable's related managers (those are "
-        "DJG201's). Still reported: a `delete()` in the error branch of a per-row check (an "
+        "DJG201's). A read whose filter compares the innermost loop's values only by range "
+        "(`__gt`, `__gte`, `__lt`, `__lte`, `__range`: `created__gte=day_start`, a box within "
+        "a margin of each row's box) is still reported, since it is still a query per row "
+        "and real fixes exist (one fetch of the whole span bucketed in Python, a `Subquery`/"
+        "`Exists` on `OuterRef`, a grouped `values(...).annotate(...)` per day), but its "
+        "remedy names those instead of `filter(<field>__in=...)`, which cannot batch a "
+        "range; a per-row value also compared by equality (`owner=row.owner`) in any of its "
+        "filters keeps the `__in` remedy, and counts and aggregates keep theirs (`annotate()` "
+        "fits them). A read of the loop row's references just before that row is deleted "
+        "in the same iteration (counting an exercise's logs before `exercise.delete()`) is "
+        "still reported: it is a query per deleted row, and the rows fetched once "
+        "(`filter(uuid__in=...)`) can `annotate(Count(...))` those counts; the delete is "
+        "DJG208's. Still reported: a `delete()` in the error branch of a per-row check (an "
         "upload that fails validation deleted before `continue`): every row may fail, and "
         "collecting the failed primary keys for one `filter(pk__in=...).delete()` is cheap; "
         "one-by-one deletes that a comment says are required (django-polymorphic) have "
@@ -914,16 +1017,67 @@ class SerializerRelationNotPrefetched(_FlowRule):
     OPTIONS = ("cache-dir", "index-max-files", "project-root", "source-roots")
     NOTES = (
         "Views that list: deriving from `ListAPIView`, `ListCreateAPIView`, `ModelViewSet`, "
-        "`ReadOnlyModelViewSet` or `ListModelMixin` (also through the project's own base views), "
-        "and not overriding `list()`. The serializer comes from `serializer_class` (also "
-        "inherited) or from every `return` of `get_serializer_class()` (all must be known; only "
-        "relations read by all of them are reported). Read relations: nested serializers "
+        "`ReadOnlyModelViewSet` or `ListModelMixin` (also through the project's base views and "
+        "mixins, in any module: the index keeps which of `get_queryset()`, "
+        "`get_serializer_class()` and `list()` each class defines, its `queryset =` and what "
+        "its `get_queryset()` returns), whose `list()` is DRF's: not overridden, or overridden "
+        "by one that returns `super().list(...)` on some path (a docstring, a `?count` answered "
+        "apart), in the class or a base, or in a base by one that renders "
+        "`self.get_queryset()` with `self.get_serializer()` itself (a prefetching mixin); another "
+        "`list()` is left to the explicit-serializer check below. Both methods are read for the "
+        "`list` action answering a GET: a test on `self.action` (also `getattr(self, "
+        '"action", None)` and a local name assigned it), `self.request.method` (`in '
+        "SAFE_METHODS`) or `self.detail` is decided and only the branch that runs is kept; "
+        "other tests keep every branch. The queryset: each `return` of the class's "
+        "`get_queryset()`, else its `queryset =` (through a base's `get_queryset()` when one "
+        "defines it). `super().get_queryset()` is the nearest base's `get_queryset()` or DRF's "
+        "(`self.queryset`: the class's or the nearest base's `queryset =`), `self.model.objects` "
+        "follows `model =`; a base whose `get_queryset()` returns anything else makes the "
+        "queryset unknown, and nothing is reported. A `return` of rows that start from the "
+        "class's own `queryset =` (`super().get_queryset()`, `self.queryset`, also through a "
+        "local name) is reported at that `queryset =`, where the loading calls belong. The "
+        "serializer comes from `serializer_class` (also inherited) or from every `return` of "
+        "`get_serializer_class()` left for the action: a serializer class, `self.<name>` (a "
+        "class attribute, also inherited: `self.read_serializer_class`), "
+        "`self.<dict>.get(self.action, <default>)` / `self.<dict>[self.action]` on a dict "
+        "literal of the class, `self.serializer_class` or `super().get_serializer_class()`; all "
+        "must be known. A base's `get_serializer_class()` counts with every `return` it has "
+        "(the index keeps its returns, not its branches: a serializer class, `self.<name>` "
+        "looked up on the view, `self.serializer_class`, `super().get_serializer_class()`); "
+        "any other return makes it unknown. Only relations read by every serializer left are "
+        "reported. Explicit rendering: "
+        "`<Serializer>(rows, many=True)` (or `instance=rows`) with a project serializer, "
+        "`self.get_serializer(rows, many=True)` or `self.serializer_class(...)` in any function "
+        "(an `APIView.get()`, a function view, a custom `list()`, an `@action` method; "
+        "`get_serializer()` is read for the enclosing method's action: its name in a viewset, "
+        "`get` answering a GET); the rows are followed through local names and "
+        "`self.paginate_queryset()`/`self.filter_queryset()` and reported where the queryset is "
+        "built; not in test files, which render expected payloads. `many=True` with `data=` only "
+        "reads nothing. Rows of an instance's related "
+        "manager (`product.reviews.all()`) already hold the foreign key back to that instance "
+        "(Django fills it): reading it is not reported. Read relations: nested serializers "
         "(recursively, `source=` and `many=True`), `StringRelatedField`/`SlugRelatedField`, "
         "related fields with `many=True`, implicit to-many fields of a `ModelSerializer` (a "
         "`ManyRelatedField` reads `obj.<name>.all()`) and every relation with `depth >= 1`, "
-        "dotted `source=` paths, and `SerializerMethodField` methods reading `obj.<relation>`. "
-        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` on a foreign key read only the "
-        "`<fk>_id` column and are left alone. Reported once per queryset expression (the "
+        "dotted `source=` paths, `SerializerMethodField` methods reading `obj.<relation>`, and "
+        "a `to_representation` override reading `instance.<relation>` (named "
+        "`to_representation()` in the message). "
+        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` (looking up `pk`) on a foreign "
+        "key read only the `<fk>_id` column and are left alone; through a dotted `source` they "
+        'read the objects before the last (`source="order.customer"` reads `order`), as DRF\'s '
+        "pk-only optimization does. A hyperlinked field with another `lookup_field` (in the "
+        'field or in `Meta.extra_kwargs`) reads the related object, and a `lookup_field="a__b"` '
+        "also `a` of it; `StringRelatedField` also reads what the target's `__str__` reads, "
+        "and a `SlugRelatedField` what its `slug_field` reads when it is a property; "
+        "project fields named like DRF's (`...SlugRelatedField`, `...HyperlinkedRelatedField`) "
+        "count as them. A dotted `source`, a `CharField`/`ReadOnlyField` on a relation, a "
+        "`Meta.fields` name or `source` naming a model property or method, and a method "
+        "field reading one, read what that property reads on its object (one level of "
+        "properties calling properties deep, two more). `Meta.fields = Base.Meta.fields + "
+        "(...)` is resolved through the base serializer, and a `Meta` without `fields` or "
+        "`exclude` keeps the base's. A class with a `Meta.model` deriving from a third-party "
+        "class named like a serializer (`FlexFieldsModelSerializer`, `PolymorphicSerializer`) "
+        "is a serializer. Reported once per queryset expression (the "
         "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
         "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
         "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
@@ -940,7 +1094,17 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
         "... return obj.faces.first()`) is still reported: the index keeps which attributes "
         "a method reads, not in which branch, and the fallback runs for every row without "
-        "the loaded relation."
+        "the loaded relation. A serializer's queryset loader is checked too: a class or "
+        "static method of the serializer whose name holds `queryset`, `prefetch`, `eager`, "
+        "`optimi` or `select_related` (`prefetch_queryset`, `setup_eager_loading`, "
+        "`optimize_queryset`) returns the queryset the serializer renders, so what the "
+        "serializer reads and the loader does not load is reported at its last `return`. What "
+        "it loads is every `select_related`/`prefetch_related` lookup of its body (in any "
+        "branch; a queryset parameter is taken to load nothing), the loaders it calls through "
+        "`super()` or `cls.` (also in bases in other modules) and other serializers' loaders "
+        "(under the `Prefetch` lookup they fill); a `Prefetch` with `to_attr` loads nothing "
+        "under the relation's name. A loader that passes the queryset to another function, "
+        "or loads through non-literal lookups, is left alone."
     )
     VALID = [
         Valid(
@@ -966,7 +1130,7 @@ class SerializerRelationNotPrefetched(_FlowRule):
             15,
         )
     ]
-    AST_TRIGGERS = {ast.ClassDef: _view_trigger}
+    AST_TRIGGERS = {ast.ClassDef: _view_trigger, ast.Call: _many_trigger}
     # The whole view class: get_serializer_class(), list() and get_queryset().
     TRIGGER_SCOPE = "statement"
 
