@@ -51,6 +51,7 @@ class Analysis(Statements, Expressions, RowReads, Summaries, DrfViews, SqlChecks
         self._seen_paths: set[tuple[Frame | None, Path]] = set()
         self._bare_reads: dict[Frame, set[Path]] = {}
         self._bare_missing: list[tuple[Finding, Frame, Path]] = []
+        self._network_names: dict[int, frozenset[str]] = {}
         scope = Scope(self, module.body, None, kind="module")
         for statement in module.body:
             self._visit(statement, scope)

@@ -44,6 +44,7 @@ class AnalysisBase:
     # remedy must name them (completed by _settle_remedies)
     _bare_reads: dict[Frame, set[Path]]
     _bare_missing: list[tuple[Finding, Frame, Path]]
+    _network_names: dict[int, frozenset[str]]  # per loop node: see RowReads._after_network
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
@@ -108,6 +109,10 @@ class AnalysisBase:
             """``(returned expression, value)`` for each ``return`` of a method."""
 
         def _settle_remedies(self) -> None: ...
+
+        def _after_network(self, filters: Sequence[cst.Call]) -> bool: ...
+
+        def _operator_typed(self, node: cst.BaseExpression, scope: Scope) -> bool: ...
 
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from flake8_djguide.helpers import dotted_name
 from flake8_djguide.index.project import Model, Relation
 from flake8_djguide.index.querysets import (
     ALWAYS_QUERY,
@@ -20,6 +21,7 @@ from flake8_djguide.index.querysets import (
     lookup_text,
 )
 from flake8_djguide.orm.base import AnalysisBase
+from flake8_djguide.orm.guards import command_arguments, filters_read, network_names
 from flake8_djguide.orm.nodes import (
     _RANGE_LOOKUPS,
     _call_lookups,
@@ -438,6 +440,11 @@ class RowReads(AnalysisBase):
             return
         if not self._fresh(qs) and method not in ALWAYS_QUERY:
             return
+        filters = qs.filters
+        if method == "get" and isinstance(node, cst.Call):
+            filters += (node,)
+        if method not in WRITES and self._after_network(filters):
+            return
         if method in ("create", "get_or_create"):
             remedy = "collect the objects and create them with one `bulk_create()`"
         elif method == "update_or_create":
@@ -453,9 +460,6 @@ class RowReads(AnalysisBase):
                 "compute it for all rows at once (`annotate()`, or `values(...).annotate(...)`)"
             )
         else:
-            filters = qs.filters
-            if method == "get" and isinstance(node, cst.Call):
-                filters += (node,)
             remedy = self._range_remedy(filters, scope) or (
                 "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
             )
@@ -464,6 +468,30 @@ class RowReads(AnalysisBase):
             node,
             f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
+
+    def _after_network(self, filters: Sequence[cst.Call]) -> bool:
+        """Whether a lookup of the query compares with a value the innermost loop's
+        iteration got from a network call (``requests.get(...).url``): it does not exist
+        before the loop, so nothing can be fetched for all rows at once."""
+        if not filters or not self.frames:
+            return False
+        loop = self.frames[-1].node
+        names = self._network_names.get(id(loop))
+        if names is None:
+            names = self._network_names[id(loop)] = network_names(loop, self.ctx)
+        return filters_read(filters, names)
+
+    def _operator_typed(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """A management command's loop over the arguments its operator typed
+        (``for pk in options["ids"]``): a handful of iterations, like a literal list."""
+        if not self.functions:
+            return False
+        cls = scope.cls
+        command = self.ctx.is_management_command or (
+            cls is not None
+            and any((dotted_name(b.value) or "").endswith("Command") for b in cls.node.bases)
+        )
+        return command and command_arguments(node, self.functions[-1], scope)
 
     def _range_remedy(self, filters: Sequence[cst.Call], scope: Scope | None) -> str | None:
         """The remedy of a per-row read whose filters (``filter()``/``exclude()``/``get()``
