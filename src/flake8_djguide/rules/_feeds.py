@@ -730,6 +730,8 @@ class _Inline:
         from flake8_djguide.orm.summaries import default_manager_base
 
         analysis = self.analysis
+        if analysis.index.inline_listed(f"{analysis.module}.{analysis.cls.name}") is False:
+            return []  # no admin of the project lists it: it is never rendered
         admin = analysis._admin()
         if admin.opaque:
             return []
