@@ -369,7 +369,7 @@ class Index:
         entries = [
             (m, name) for m, facts in self.modules.items() for name in facts.get("inlines", ())
         ]
-        for qualname, (module, facts) in self.classes.items():
+        for module, facts in self.classes.values():
             entries.extend((module, name) for name in facts.get("inlines", ()))
         stack: list[str] = []
         for module, name in entries:

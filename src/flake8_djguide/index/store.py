@@ -329,9 +329,7 @@ def _valid_class(value: object) -> bool:
             ok = type(item) is dict and all(_valid_method(m) for m in item.values())
         elif key == "meta":
             ok = _encoded_map(item)
-        elif key == "inlines":
-            ok = _strings(item)
-        elif key == "defs":
+        elif key in ("inlines", "defs"):
             ok = _strings(item)
         else:
             ok = False
