@@ -97,3 +97,14 @@ def test_remedy_on_a_bare_select_related_keeps_what_it_loaded() -> None:
         assert replace.format('"brand", "category__parent"') in messages[line]
     named = messages[_line("DJG201_remedies.py", "def bare_replaced_by_named") + 3]
     assert named.endswith('add `.select_related("category")` to that queryset')
+
+
+def test_feed_remedy_on_a_bare_select_related_keeps_what_it_loaded() -> None:
+    messages = _messages("DJG201_feeds.py")
+    bare = messages[_line("DJG201_feeds.py", "return Entry.objects.select_related()[:10]")]
+    # Django's default item_link() reads the non-null blog the bare form loads
+    assert bare.endswith(
+        "replace the bare `.select_related()` of the `items()` queryset with "
+        '`.select_related("author", "blog")` (naming relations replaces the bare form, which '
+        "follows only non-null foreign keys)"
+    )
