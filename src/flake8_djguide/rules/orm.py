@@ -21,10 +21,12 @@ from flake8_djguide.helpers import (
     qualified_name,
     string_value,
 )
+from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
+from flake8_djguide.templates.triggers import render_trigger, view_trigger
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -253,6 +255,8 @@ def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             serializer = serializer or statement.name == "get_serializer_class"
             queryset = queryset or statement.name == "get_queryset"
+            if is_loader(statement):
+                return True  # a serializer's queryset loader (``prefetch_queryset``)
     return serializer and queryset
 
 
@@ -428,8 +432,14 @@ def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
 
 
 def _class_entry_trigger(node: ast.AST, ctx: FileContext) -> bool:
-    """An admin's ``list_display``, or a feed's or inline's reported assignment."""
-    return admin_trigger(node, ctx) or class_trigger(node, ctx)
+    """An admin's ``list_display``, a feed's or inline's reported assignment, or a statement
+    of a template view."""
+    return admin_trigger(node, ctx) or class_trigger(node, ctx) or view_trigger(node, ctx)
+
+
+def _return_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    """A feed's ``items()`` return, or a statement of a template view."""
+    return class_trigger(node, ctx) or view_trigger(node, ctx)
 
 
 class _FlowRule(Rule):
@@ -564,7 +574,49 @@ class NPlusOneRelation(_FlowRule):
         "through a subclass counts as listed): Django never renders it. When some list is "
         "not readable (built by a call, a comprehension or a name the index cannot follow), "
         "every inline is checked as before; `raw_id_fields` (the widget queries its label per row "
-        "whatever the queryset loads) and select widgets' choices are no relation reads."
+        "whatever the queryset loads) and select widgets' choices are no relation reads. "
+        "Templates: a view's queryset whose rows its template reads relations of is reported "
+        "at the queryset (the `queryset =` value, the `get_queryset()` return, the `model =` "
+        "value, or the context value or the assignment of the variable it names), naming the "
+        "template, its line and what it reads. Views: function views calling Django's "
+        "`render`, `render_to_response`, `render_to_string`, `TemplateResponse` or "
+        "`SimpleTemplateResponse` with a literal template name (or a list of them: the first the "
+        "project holds) and a context that is a dict display, `dict(...)`, or a local variable "
+        'assigned one and filled by `context["k"] = ...`/`context.update(...)`; '
+        "`ListView`/`DetailView` subclasses (through project base classes) with `queryset`, "
+        "`get_queryset()` or `model`, `template_name` or Django's default "
+        "`<app_label>/<model>_list.html`/`_detail.html` (`template_name_suffix` honoured), the "
+        "context names `object_list`, `page_obj`, `<model>_list`, `object`, `<model>` and "
+        "`context_object_name`, and the entries `get_context_data()` returns (also through "
+        "`context.update(self.<method>())` and `**kwargs` filled before "
+        "`super().get_context_data(**kwargs)`); a view overriding `get_template_names()`, "
+        "`get_object()` or `get_context_object_name()` is left alone. Context values "
+        "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, conditional "
+        "expressions, and a related manager of the requesting user (`request.user.orders...`, "
+        "`self.request.user...`: an instance of `AUTH_USER_MODEL`; also through a local "
+        "variable refined later, `rows = rows.filter(...)`). A row's foreign key read only for "
+        "its key (`row.author.pk`) is reported with `row.author_id` as the remedy. Templates are found as Django's default loaders find them: the literal "
+        '`TEMPLATES[...]["DIRS"]` of the settings modules (`BASE_DIR / "templates"`, '
+        "`os.path.join(BASE_DIR, ...)`, `Path(__file__).resolve().parent.parent`), a "
+        "`templates/` directory at the project root or beside `manage.py`, then the "
+        "`templates/` directory of every package; a name two app directories both hold is "
+        "ambiguous (the order of `INSTALLED_APPS` decides) and left alone. Template syntax read: "
+        "`{% for %}` (nested, tuple targets, `{% empty %}`), `{% with %}` (both syntaxes), "
+        "`{% blocktranslate with %}`, `{% include %}` (literal names, `with`, `only`), "
+        "`{% extends %}` with `{% block %}` overrides (and `{{ block.super }}`), `{% comment %}` "
+        "and `{% verbatim %}` skipped, `as` names of other tags unbinding the name. Per row: a "
+        "forward relation read (`row.author.name`, also in an `{% if %}` or a tag argument), "
+        "a related manager's `all`/`count`/`exists` (and `first` when ordered), a model method "
+        "or property (what it reads on `self`, from the index), a printed row or relation "
+        "(`{{ row.author }}`: its `__str__`), and a field left out by `only()`/`defer()`; "
+        "`last`/`latest`/`earliest` (and `first` when unordered) query even when prefetched. "
+        "Free: `pk`, `id`, `<fk>_id`, plain fields, annotations, a relation back to the object "
+        "a row came from (a comment of `post.comments.all` knows its `post`), reads outside any "
+        'loop, values with a filter before printing (`{{ row.author|default:"" }}` does not '
+        "count as printing). A template that does not nest (an unclosed `{% for %}`) is "
+        "skipped. Template facts are cached with the model index (JSON keyed by path, "
+        "modification time and size); the check server reads them again when a template "
+        "changes."
     )
     VALID = [
         Valid(
@@ -619,11 +671,16 @@ class NPlusOneRelation(_FlowRule):
             15,
         ),
     ]
-    TEXT_HINTS = ("for ", "list_display", "items", "Inline")
+    TEXT_HINTS = ("for ", "list_display", "items", "Inline", "render", "TemplateResponse", "View")
+    #: a template view's context comes from ``get_queryset()`` and ``get_context_data()``
+    TRIGGER_KEEPS_METHODS = frozenset({"get_queryset", "get_context_data"})
     AST_TRIGGERS = {
-        ast.Return: class_trigger,
+        ast.Return: _return_trigger,
         ast.Assign: _class_entry_trigger,
         ast.AnnAssign: _class_entry_trigger,
+        ast.FunctionDef: view_trigger,
+        ast.AsyncFunctionDef: view_trigger,
+        ast.Call: render_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
@@ -897,9 +954,25 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "(recursively, `source=` and `many=True`), `StringRelatedField`/`SlugRelatedField`, "
         "related fields with `many=True`, implicit to-many fields of a `ModelSerializer` (a "
         "`ManyRelatedField` reads `obj.<name>.all()`) and every relation with `depth >= 1`, "
-        "dotted `source=` paths, and `SerializerMethodField` methods reading `obj.<relation>`. "
-        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` on a foreign key read only the "
-        "`<fk>_id` column and are left alone. Reported once per queryset expression (the "
+        "dotted `source=` paths, `SerializerMethodField` methods reading `obj.<relation>`, and "
+        "a `to_representation` override reading `instance.<relation>` (named "
+        "`to_representation()` in the message). "
+        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` (looking up `pk`) on a foreign "
+        "key read only the `<fk>_id` column and are left alone; through a dotted `source` they "
+        'read the objects before the last (`source="order.customer"` reads `order`), as DRF\'s '
+        "pk-only optimization does. A hyperlinked field with another `lookup_field` (in the "
+        'field or in `Meta.extra_kwargs`) reads the related object, and a `lookup_field="a__b"` '
+        "also `a` of it; `StringRelatedField` also reads what the target's `__str__` reads, "
+        "and a `SlugRelatedField` what its `slug_field` reads when it is a property; "
+        "project fields named like DRF's (`...SlugRelatedField`, `...HyperlinkedRelatedField`) "
+        "count as them. A dotted `source`, a `CharField`/`ReadOnlyField` on a relation, a "
+        "`Meta.fields` name or `source` naming a model property or method, and a method "
+        "field reading one, read what that property reads on its object (one level of "
+        "properties calling properties deep, two more). `Meta.fields = Base.Meta.fields + "
+        "(...)` is resolved through the base serializer, and a `Meta` without `fields` or "
+        "`exclude` keeps the base's. A class with a `Meta.model` deriving from a third-party "
+        "class named like a serializer (`FlexFieldsModelSerializer`, `PolymorphicSerializer`) "
+        "is a serializer. Reported once per queryset expression (the "
         "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
         "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
         "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
@@ -916,7 +989,17 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
         "... return obj.faces.first()`) is still reported: the index keeps which attributes "
         "a method reads, not in which branch, and the fallback runs for every row without "
-        "the loaded relation."
+        "the loaded relation. A serializer's queryset loader is checked too: a class or "
+        "static method of the serializer whose name holds `queryset`, `prefetch`, `eager`, "
+        "`optimi` or `select_related` (`prefetch_queryset`, `setup_eager_loading`, "
+        "`optimize_queryset`) returns the queryset the serializer renders, so what the "
+        "serializer reads and the loader does not load is reported at its last `return`. What "
+        "it loads is every `select_related`/`prefetch_related` lookup of its body (in any "
+        "branch; a queryset parameter is taken to load nothing), the loaders it calls through "
+        "`super()` or `cls.` (also in bases in other modules) and other serializers' loaders "
+        "(under the `Prefetch` lookup they fill); a `Prefetch` with `to_attr` loads nothing "
+        "under the relation's name. A loader that passes the queryset to another function, "
+        "or loads through non-literal lookups, is left alone."
     )
     VALID = [
         Valid(
