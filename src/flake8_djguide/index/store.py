@@ -371,7 +371,7 @@ def _valid_class(value: object) -> bool:
             ok = type(item) is dict and all(_valid_method(m) for m in item.values())
         elif key == "meta":
             ok = _encoded_map(item)
-        elif key == "defs":
+        elif key in ("inlines", "defs"):
             ok = _strings(item)
         elif key == "view":
             ok = _valid_view(item)
@@ -403,6 +403,8 @@ def valid_facts(facts: object) -> bool:
             ok = type(item) is str
         elif key == "functions":
             ok = type(item) is dict and all(_valid_summary(s) for s in item.values())
+        elif key == "inlines":
+            ok = _strings(item)
         else:
             ok = False
         if not ok:

@@ -256,6 +256,11 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
     return saves or (queries and _has_queryset_source(ctx))
 
 
+def _call_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    """A template render call, or a call of a project function reading each row."""
+    return render_trigger(node, ctx) or _rows_call_trigger(node, ctx)
+
+
 def _rows_call_trigger(node: ast.Call, ctx: FileContext) -> bool:
     """A call passing something to a project function that reads relations of each row
     of its parameter."""
@@ -579,8 +584,15 @@ class NPlusOneRelation(_FlowRule):
         "models in the same file and the shapes `x.<name>_set` and `x.<attr>.all()` are used. "
         "Covered: `select_related` (paths, bare for non-null FKs), `prefetch_related` (strings and "
         "`Prefetch`, with `to_attr` lists), and custom manager/queryset methods whose body shows "
-        "what they load (an unreadable one makes the queryset unknown). `.iterator()` without "
-        "`chunk_size` drops prefetches. On a prefetched related manager `.all()`, `.count()`, "
+        "what they load (an unreadable one makes the queryset unknown). A named "
+        "`select_related(...)` and the bare form replace each other, as in Django (the last "
+        "call wins). `.iterator()` without `chunk_size` drops prefetches (Django 5.0+ raises "
+        "`ValueError`): a `prefetch_related()` remedy on such a queryset also says to give "
+        "`.iterator()` a `chunk_size` (a `select_related()` remedy needs nothing more). On a "
+        "queryset with a bare `select_related()`, naming a relation would drop the non-null "
+        "foreign keys the bare form loaded, so the remedy replaces the bare call with one "
+        "naming every relation the bare form loaded that the loop reads plus the missing ones "
+        'of that loop (`select_related("ingredient", "weight_unit")`). On a prefetched related manager `.all()`, `.count()`, '
         "`.exists()` (and `.first()` when the model has `Meta.ordering`) are served from the "
         "cache; `.filter()`, `.exclude()`, `.order_by()`, `.get()`, `.aggregate()`, `.last()` and "
         "other queryset-building calls are reported even when prefetched. A field left out by "
@@ -644,7 +656,12 @@ class NPlusOneRelation(_FlowRule):
         "foreign key to the parent is one-to-one (`fk_name`, else the relation to the model of a "
         "same-module admin listing it in `inlines`, else any one-to-one field of the model: at "
         "most one row), a project base inline of another module, an unknown model, a "
-        "`get_queryset()` it cannot read; `raw_id_fields` (the widget queries its label per row "
+        "`get_queryset()` it cannot read, and an inline that no admin of the project lists "
+        "(the model index records each class's `inlines` list, the lists `get_inlines()`/"
+        "`get_inline_instances()` return and `register(..., inlines=[...])`; an inline listed "
+        "through a subclass counts as listed): Django never renders it. When some list is "
+        "not readable (built by a call, a comprehension or a name the index cannot follow), "
+        "every inline is checked as before; `raw_id_fields` (the widget queries its label per row "
         "whatever the queryset loads) and select widgets' choices are no relation reads. "
         "Templates: a view's queryset whose rows its template reads relations of is reported "
         "at the queryset (the `queryset =` value, the `get_queryset()` return, the `model =` "
@@ -751,14 +768,13 @@ class NPlusOneRelation(_FlowRule):
         ast.AnnAssign: _class_entry_trigger,
         ast.FunctionDef: view_trigger,
         ast.AsyncFunctionDef: view_trigger,
-        ast.Call: render_trigger,
+        ast.Call: _call_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,
         ast.SetComp: _n_plus_one_trigger,
         ast.GeneratorExp: _n_plus_one_trigger,
         ast.DictComp: _n_plus_one_trigger,
-        ast.Call: _rows_call_trigger,
     }
 
     @classmethod
@@ -882,7 +898,20 @@ class QueryInLoop(_FlowRule):
         "upload that fails validation deleted before `continue`): every row may fail, and "
         "collecting the failed primary keys for one `filter(pk__in=...).delete()` is cheap; "
         "one-by-one deletes that a comment says are required (django-polymorphic) have "
-        "nothing the rule can read, `# noqa: DJG208` says it. Test files and migrations are "
+        "nothing the rule can read, `# noqa: DJG208` says it. Not reported either (both "
+        "codes): a management command's loop over the arguments its operator typed (in "
+        "`handle(self, *args, **options)` of a command module or a `...Command` class: "
+        '`options["ids"]`, `options.get(...)`, `.split(...)` of one, `args`, through '
+        "`list()`/`sorted()`/`or []` and local names assigned only those), which runs a "
+        "handful of times like a literal list (a loop inside it over a queryset, a `range()` "
+        "of a typed number and a helper method given the ids stay reported); and a read "
+        "(not a write) whose `filter()`/`exclude()`/`get()` lookup compares with a value the "
+        "innermost loop's iteration got from a network call (`requests`/`httpx`/`aiohttp`/"
+        "`urllib3` calls, `urlopen()`, or `get`/`post`/`request`/... of a receiver named like a "
+        "client, session, http or api object), directly or through names assigned from it "
+        "(`url = response.url`): that value does not exist before the loop, so there is "
+        "nothing to fetch at once (a query by the loop's own row next to a request stays "
+        "reported). Test files and migrations are "
         "exempt by default (`query-in-loop-exempt`, shared with DJG208)."
     )
     VALID = [
