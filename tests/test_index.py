@@ -335,6 +335,37 @@ def test_a_module_defining_no_model_is_not_linked_again(
     assert links == [1]
 
 
+def test_a_run_on_one_file_hashes_only_that_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index kept whole (a run on one file) hashes the checked module's indexed facts
+    when it is checked, not every module's when it is built; the answer is the same."""
+    from flake8_djguide.registry import by_code
+    from tests.util import lint
+
+    root = make_project(tmp_path / "proj", files=20)
+    path = root / "library" / "views.py"
+    path.write_text(VIEWS)
+    index_module.clear_memo()
+    hashed: list[str] = []
+    real_text = index_module.facts_text
+    monkeypatch.setattr(
+        index_module, "facts_text", lambda facts: hashed.append("x") or real_text(facts)
+    )
+    rule = by_code()["DJG201"]
+    assert [(f.line, f.code) for f in lint(VIEWS, str(path), [rule])] == [(6, "DJG201")]
+    assert len(hashed) == 2  # the checked file's facts and its module's indexed ones
+    (project,) = index_module._MEMO.values()
+    assert set(project.digests) == {"library.views"}
+    whole = build(root, None, compact=True)
+    assert project.digest("library.views") == whole.digests["library.views"]
+    assert project.digest("library.mod3") == whole.digests["library.mod3"]
+    assert project.digest("library.nothing") is None
+    # an edited file gets its own link, as before
+    edited = VIEWS + "\n\nclass Shelf(models.Model):\n    pass\n"
+    assert [f.code for f in lint(edited, str(path), [rule])] == ["DJG201"]
+
+
 # -- the compacted index (built before flake8 forks its workers) -----------------------------------
 
 EXAMPLE = (FIXTURES.parent.parent / "examples" / "shop").resolve()

@@ -80,6 +80,10 @@ BAD_FACTS = [
         ],
     },
     {"imports": {}, "classes": [{"name": "B", "line": 1, "bases": [], "calls": {}, "meta": []}]},
+    {
+        "imports": {},
+        "classes": [{"name": "B", "line": 1, "bases": [], "calls": {}, "defs": "save"}],
+    },
     {"imports": {}, "classes": [], "aliases": {"User": ["ref"]}},
     {"imports": {}, "classes": [], "stars": "models"},
     {"imports": {}, "classes": [], "auth_user_model": ["accounts.User"]},
@@ -110,6 +114,39 @@ def test_valid_facts_accepts_every_shape_the_extractor_gives(tmp_path: Path) -> 
     assert any(
         "methods" in c and "meta" in c for facts in result.files.values() for c in facts["classes"]
     )
+
+
+TRACKED = """\
+from django.db import models
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=200)
+
+    def save(self, *args, **kwargs):
+        self.title = self.title.strip()
+        super().save(*args, **kwargs)
+
+
+class AuditMixin:
+    def update(self, **fields):
+        return type(self).objects.filter(pk=self.pk).update(**fields)
+"""
+
+
+def test_a_warm_scan_reuses_classes_that_define_save_or_update(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    (project / "library").mkdir(parents=True)
+    (project / "library" / "__init__.py").write_text("")
+    (project / "library" / "models.py").write_text(TRACKED)
+    cache = tmp_path / "cache"
+    cold = scan(project, cache)
+    classes = cold.files["library/models.py"]["classes"]
+    assert [c.get("defs") for c in classes] == [["save"], ["update"]]
+    warm = scan(project, cache)
+    # a valid entry is reused as it is: no re-parse, and the cache is not written again
+    assert (warm.parsed, warm.reused, warm.written) == (0, 2, False)
+    assert warm.files == cold.files
 
 
 def _scan_in_subprocess(project: Path, cache: Path) -> subprocess.CompletedProcess[str]:
@@ -169,3 +206,22 @@ def test_a_symlinked_cache_directory_is_never_written(tmp_path: Path) -> None:
     assert not result.written and "symbolic link" in result.errors[0]
     assert list(elsewhere.iterdir()) == []
     assert BOOK in build(project, None).index.models
+
+
+def test_reading_the_cache_allocates_about_its_size(tmp_path: Path) -> None:
+    """The cache file is read with a buffer of its own size, not of the largest size
+    accepted (MAX_CACHE_BYTES, allocated first whatever the file holds)."""
+    import tracemalloc
+
+    project = make_project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    scan(project, cache)
+    size = cache_file_for(project, cache).stat().st_size
+    tracemalloc.start()
+    try:
+        warm = scan(project, cache)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert warm.reused == 6
+    assert peak < 1024 * 1024 + 50 * size < store.MAX_CACHE_BYTES

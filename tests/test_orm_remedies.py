@@ -1,4 +1,4 @@
-"""The remedies DJG203 and DJG204 name, on their fixtures: what a finding leaves out of its
+"""The remedies DJG202, DJG203 and DJG204 name, on their fixtures: what a finding leaves out of its
 message matters as much as whether it fires."""
 
 from __future__ import annotations
@@ -46,3 +46,33 @@ def test_catalog_read_elsewhere_keeps_the_identifier_remedy() -> None:
     assert "quote_name()" in messages[drop]
     rename = _line("DJG204_catalog.py", "def rename_tags") + 4
     assert "`%s` placeholders" in messages[rename]
+
+
+_RANGE_REMEDY = "which `__in` cannot batch: fetch the candidate rows once before the loop"
+
+
+def test_range_only_per_row_filters_name_the_range_remedy() -> None:
+    messages = _messages("DJG202_ranges.py")
+    for function, offset, lookups in (
+        ("def daily_products", 5, "(`created__gte`, `created__lt`)"),
+        ("def previous_product", 2, "(`created__lt`)"),
+        ("def similar_products", 4, "(`price__range`)"),
+        ("def reviews_in_band", 2, "(`rating__lte`, `rating__gte`)"),
+    ):
+        message = messages[_line("DJG202_ranges.py", function) + offset]
+        assert _RANGE_REMEDY in message, function
+        assert f"by range {lookups}" in message, function
+        assert "`OuterRef(...)`" in message
+        assert "__in=...)" not in message
+
+
+def test_a_per_row_equality_keeps_the_in_remedy() -> None:
+    messages = _messages("DJG202_ranges.py")
+    for function in ("def owner_since", "def cheap_in_category"):
+        message = messages[_line("DJG202_ranges.py", function) + 2]
+        assert message.endswith("(`filter(pk__in=...)` or `in_bulk()`)"), function
+        assert "by range" not in message
+    either = messages[_line("DJG202_ranges.py", "def recent_or_owned") + 6]
+    assert either.endswith("(`filter(<field>__in=...)`) and group them in a dict")
+    counts = messages[_line("DJG202_ranges.py", "def daily_counts") + 1]
+    assert counts.endswith("(`annotate()`, or `values(...).annotate(...)`)")

@@ -56,8 +56,11 @@ _NO_MODULE = "__djguide_checked__"
 class ProjectIndex:
     """A linked index plus what :func:`get_index` needs to put a checked file's facts in it.
 
-    ``digests`` tells, for each module, whether a checked file's facts are the
+    :meth:`digest` tells, for each module, whether a checked file's facts are the
     indexed ones (a hash of their JSON text: a changed file gets its own link).
+    A compacted index holds every module's digest (``digests``); an index kept
+    whole computes a module's from its facts (``raw``) when a file of it is
+    checked, so that a run on one file hashes one module, not the project's.
     Linking again needs every module's facts: they are kept (``modules``) or,
     for a compacted index, read again from the cache with ``reload``.
     """
@@ -69,12 +72,23 @@ class ProjectIndex:
         scan: ScanResult | None,
         modules: dict[str, dict[str, Any]] | None = None,
         reload: Callable[[], dict[str, dict[str, Any]]] | None = None,
+        raw: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.index = index
         self.digests = digests
         self.scan = scan
         self._modules = modules
         self._reload = reload
+        self._raw = raw
+
+    def digest(self, module: str) -> int | None:
+        """The hash of ``module``'s indexed facts as :func:`facts_text` writes them."""
+        found = self.digests.get(module)
+        if found is None and self._raw is not None:
+            facts = self._raw.get(module)
+            if facts is not None:
+                found = self.digests[module] = hash(facts_text(facts))
+        return found
 
     def linkable(self) -> dict[str, dict[str, Any]]:
         """Every module's facts (with its package), as :func:`link` takes them."""
@@ -159,10 +173,10 @@ def build(
     the index built before flake8 forks its workers, which each hold a copy.
     """
     modules, raw, result = _collect(root, cache_dir, source_roots, limit)
-    digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index = link(modules.items())
     if not compact:
-        return ProjectIndex(index, digests, result, modules=modules)
+        return ProjectIndex(index, {}, result, modules=modules, raw=raw)
+    digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index.compact()
     result.files = {}
     del modules, raw
@@ -274,7 +288,7 @@ def get_index(ctx: FileContext) -> FileIndex:
     if root is not None and root.is_dir() and _inside(ctx.filename, root):
         project = project_index(ctx.settings, root)
         text = facts_text(facts)
-        if project.digests.get(module) == hash(text):
+        if project.digest(module) == hash(text):
             result = FileIndex(project.index, module, True)
         else:
             key = (id(project), module, text)

@@ -181,8 +181,10 @@ def _read_cache(path: Path) -> bytes | None:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
             return None
+        # As many bytes as the file holds (one more shows that it grew): a read of
+        # MAX_CACHE_BYTES would allocate that much first, whatever the file's size.
         with os.fdopen(os.dup(descriptor), "rb") as handle:
-            data = handle.read(MAX_CACHE_BYTES + 1)
+            data = handle.read(info.st_size + 1)
     except OSError:
         return None
     finally:
@@ -327,6 +329,8 @@ def _valid_class(value: object) -> bool:
             ok = type(item) is dict and all(_valid_method(m) for m in item.values())
         elif key == "meta":
             ok = _encoded_map(item)
+        elif key == "defs":
+            ok = _strings(item)
         else:
             ok = False
         if not ok:

@@ -6,6 +6,7 @@ signatures of the methods one part calls in another.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index import FileIndex, get_index
@@ -46,7 +47,9 @@ class AnalysisBase:
 
         def _visit(self, node: cst.CSTNode, scope: Scope) -> None: ...
 
-        def _iteration(self, node: cst.CSTNode, value: Value) -> None: ...
+        def _iteration(
+            self, node: cst.CSTNode, value: Value, scope: Scope | None = None
+        ) -> None: ...
 
         def _fresh(self, qs: QS) -> bool: ...
 
@@ -79,7 +82,11 @@ class AnalysisBase:
             self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope
         ) -> None: ...
 
-        def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None: ...
+        def _query(
+            self, node: cst.CSTNode, method: str, qs: QS, scope: Scope | None = None
+        ) -> None: ...
+
+        def _range_remedy(self, filters: Sequence[cst.Call], scope: Scope | None) -> str | None: ...
 
         def _self_attr(
             self, cls: ClassInfo, name: str, call: cst.Call | None, scope: Scope

@@ -214,7 +214,7 @@ class Expressions(AnalysisBase):
             inner = self.evaluate(args[0].value, scope, quiet=True)
             if isinstance(inner, QS):
                 if not quiet:
-                    self._iteration(call, inner)
+                    self._iteration(call, inner, scope)
                 return replace(inner, is_list=True, fresh=False)
             return None
         if name == "super" and scope.cls is not None:
@@ -401,6 +401,8 @@ class Expressions(AnalysisBase):
                 # a path that is not a relation chain of the model loads nothing (DJG207)
                 step = checked_step(self, qs.model, name, call, step, quiet)
             result = replace(qs, cov=apply(qs.cov, step), fresh=True, is_list=False)
+            if name in ("filter", "exclude"):
+                result = replace(result, filters=(*qs.filters, call))
             if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
                 result = replace(result, batched=True)
             elif name == "none":
@@ -419,7 +421,7 @@ class Expressions(AnalysisBase):
             if not quiet:
                 batched = qs.batched or (name == "get" and self._batched(call, scope, name))
                 if not batched:
-                    self._query(call, name, qs)
+                    self._query(call, name, qs, scope)
             if name in INSTANCE_METHODS or name == "create":
                 return Item(
                     qs.model,

@@ -14,6 +14,7 @@ from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import (
     _ast_literal_collection,
     _attribute_assignments,
+    _batch_flush,
     _block_exit,
     _children,
     _is_constant,
@@ -138,6 +139,8 @@ class Statements(AnalysisBase):
         self._visit(node.test, scope)
         inner.suspended -= exit_test
         guarded = _memo_guard(node, scope)
+        if guarded is None and _batch_flush(node, self.frames):
+            guarded = "body"  # the flush of a batch the loop fills: once per batch
         for branch, part in (("body", node.body), ("orelse", node.orelse)):
             if part is None:
                 continue
@@ -269,7 +272,7 @@ class Statements(AnalysisBase):
 
     def _for(self, node: cst.For, scope: Scope) -> None:
         value = self.evaluate(node.iter, scope, quiet=False)
-        self._iteration(node.iter, value)
+        self._iteration(node.iter, value, scope)
         frame = Frame(
             node,
             targets=set(_target_names(node.target)),
@@ -330,7 +333,7 @@ class Statements(AnalysisBase):
         for part in body:
             frame.assigned_attrs |= _attribute_assignments(part, name)
 
-    def _iteration(self, node: cst.CSTNode, value: Value) -> None:
+    def _iteration(self, node: cst.CSTNode, value: Value, scope: Scope | None = None) -> None:
         """A queryset iterated inside a loop: a query per iteration when it is new."""
         if (
             isinstance(value, QS)
@@ -342,12 +345,14 @@ class Statements(AnalysisBase):
             and not value.batched
             and not value.empty
         ):
+            remedy = self._range_remedy(value.filters, scope) or (
+                "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
+                "them in a dict"
+            )
             self.report(
                 "DJG202",
                 node,
-                f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; "
-                "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "
-                "them in a dict",
+                f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
             )
 
     def _fresh(self, qs: QS) -> bool:
@@ -364,11 +369,11 @@ class Statements(AnalysisBase):
         while for_in is not None:
             if first:
                 value = self.evaluate(for_in.iter, scope, quiet=False)
-                self._iteration(for_in.iter, value)
+                self._iteration(for_in.iter, value, scope)
                 first = False
             else:
                 value = self.evaluate(for_in.iter, scope, quiet=False)
-                self._iteration(for_in.iter, value)
+                self._iteration(for_in.iter, value, scope)
             frame = Frame(
                 node,
                 targets=set(_target_names(for_in.target)),

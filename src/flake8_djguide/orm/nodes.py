@@ -1,12 +1,13 @@
 """Small helpers on libcst nodes used across the ORM analysis: children, targets,
-dotted chains, constants and literals, how a block exits, memoisation guards.
+dotted chains, constants and literals, how a block exits, memoisation guards and batch
+flushes, the lookups of a filter.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.helpers import dotted_name
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.orm.scope import Scope
+    from flake8_djguide.orm.values import Frame
 else:
     from flake8_djguide._lazy import cst
 
@@ -315,6 +317,221 @@ def _memo_handlers(node: cst.Try) -> set[int]:
                 break
             stack.extend(_children(current))
     return found
+
+
+#: Methods that fill a collection (``batch.append(row)``).
+_FILLS = frozenset({"append", "appendleft", "extend", "add", "insert", "update"})
+#: Calls that make an empty collection (``batch = list()``, ``pending = defaultdict(list)``).
+_EMPTY_COLLECTIONS = frozenset({"list", "set", "dict", "deque", "defaultdict", "OrderedDict"})
+#: A literal bound under this is not a batch (``len(batch) > 0`` holds on every row).
+_SMALLEST_BATCH = 10
+
+
+def _batch_flush(node: cst.If, frames: Sequence[Frame]) -> bool:
+    """Whether ``node`` is the flush of a batch the enclosing loop fills, so that its body
+    runs once per batch, not once per row: ``if len(batch) >= BATCH_SIZE:`` with ``batch``
+    filled in the loop (``append``/``extend``/``add``/``+=``/``batch[key] = ...``) and
+    emptied in the body (``batch = []``, ``batch.clear()``, ``del batch[:]``); the same with
+    a counter the loop increments and the body resets (``if count >= size: ... count =
+    0``); or a period of a counter or loop variable (``if i % BATCH_SIZE == 0:``). A
+    literal bound must be at least ``_SMALLEST_BATCH``; the test may be one operand of an
+    ``and``."""
+    tests: list[cst.BaseExpression] = [node.test]
+    while tests:
+        test = tests.pop()
+        if isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.And):
+                tests += [test.left, test.right]
+            continue
+        found = _batch_test(test)
+        if found is None:
+            continue
+        kind, name = found
+        bodies = [f.node.body for f in frames if isinstance(f.node, (cst.For, cst.While))]
+        if kind == "period":
+            if any(name in f.targets for f in frames) or any(
+                _fills(body, name, counter=True) for body in bodies
+            ):
+                return True
+            continue
+        counter = kind == "count"
+        if any(_fills(body, name, counter) for body in bodies) and _empties(
+            node.body, name, counter
+        ):
+            return True
+    return False
+
+
+def _batch_test(test: cst.BaseExpression) -> tuple[str, str] | None:
+    """``("size", "batch")`` for ``len(batch) >= bound``, ``("count", "n")`` for ``n >=
+    bound``, ``("period", "i")`` for ``i % bound == 0`` or ``not i % bound`` (either side
+    of the comparison)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _period(test.expression)
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    operator = test.comparisons[0].operator
+    left, right = test.left, test.comparisons[0].comparator
+    if isinstance(operator, cst.Equal):
+        for side, other in ((left, right), (right, left)):
+            if isinstance(other, cst.Integer) and other.evaluated_value == 0:
+                found = _period(side)
+                if found is not None:
+                    return found
+        pairs = [(left, right), (right, left)]
+    elif isinstance(operator, (cst.GreaterThan, cst.GreaterThanEqual)):
+        pairs = [(left, right)]
+    elif isinstance(operator, (cst.LessThan, cst.LessThanEqual)):
+        pairs = [(right, left)]
+    else:
+        return None
+    for size, bound in pairs:
+        if not _batch_bound(bound):
+            continue
+        if (
+            isinstance(size, cst.Call)
+            and isinstance(size.func, cst.Name)
+            and size.func.value == "len"
+            and len(size.args) == 1
+            and not size.args[0].star
+        ):
+            name = dotted_name(size.args[0].value)
+            if name is not None:
+                return "size", name
+        name = dotted_name(size) if isinstance(size, (cst.Name, cst.Attribute)) else None
+        if name is not None:
+            return "count", name
+    return None
+
+
+def _period(node: cst.BaseExpression) -> tuple[str, str] | None:
+    if (
+        isinstance(node, cst.BinaryOperation)
+        and isinstance(node.operator, cst.Modulo)
+        and isinstance(node.left, (cst.Name, cst.Attribute))
+        and _batch_bound(node.right)
+    ):
+        name = dotted_name(node.left)
+        if name is not None:
+            return "period", name
+    return None
+
+
+def _batch_bound(node: cst.BaseExpression) -> bool:
+    """A batch size: a name, an attribute, a subscript (``options["batch_size"]``) or an
+    integer literal of at least ``_SMALLEST_BATCH``."""
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value) >= _SMALLEST_BATCH
+    return isinstance(node, (cst.Name, cst.Attribute, cst.Subscript))
+
+
+def _fills(body: cst.CSTNode, name: str, counter: bool) -> bool:
+    """Whether ``body`` fills the collection ``name`` (or, ``counter``, increments it)."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.AugAssign):
+            if dotted_name(current.target) == name:
+                return True
+        elif counter:
+            pass
+        elif isinstance(current, cst.Call):
+            func = current.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in _FILLS
+                and dotted_name(func.value) == name
+            ):
+                return True
+        elif isinstance(current, cst.Assign) and any(
+            isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) == name
+            for t in current.targets
+        ):
+            return True
+        stack.extend(_children(current))
+    return False
+
+
+def _empties(body: cst.CSTNode, name: str, counter: bool) -> bool:
+    """Whether ``body`` empties the collection ``name`` (``name = []``, ``name.clear()``,
+    ``del name[:]``) or, ``counter``, resets it (``name = 0``)."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                value = current.value
+                if dotted_name(target.target) == name:
+                    if counter:
+                        if isinstance(value, cst.Integer) and value.evaluated_value == 0:
+                            return True
+                    elif _is_empty_collection(value):
+                        return True
+                elif (
+                    not counter
+                    and isinstance(target.target, cst.Subscript)
+                    and dotted_name(target.target.value) == name
+                    and _is_empty_collection(value)
+                ):
+                    return True  # batch[:] = []
+        elif isinstance(current, cst.Del) and not counter:
+            deleted = current.target
+            if isinstance(deleted, cst.Subscript) and dotted_name(deleted.value) == name:
+                return True
+        elif (
+            isinstance(current, cst.Call)
+            and not counter
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value == "clear"
+            and dotted_name(current.func.value) == name
+        ):
+            return True
+        stack.extend(_children(current))
+    return False
+
+
+def _is_empty_collection(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.List, cst.Dict, cst.Tuple)):
+        return not node.elements
+    if isinstance(node, cst.Call) and _last(node.func) in _EMPTY_COLLECTIONS:
+        return not node.args or _last(node.func) == "defaultdict"
+    return False
+
+
+#: Lookups that compare by order: ``filter(<field>__in=...)`` cannot batch them.
+_RANGE_LOOKUPS = frozenset({"gt", "gte", "lt", "lte", "range"})
+
+
+def _call_lookups(call: cst.Call) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The lookups of a ``filter()``/``exclude()``/``get()`` call, those of its ``Q(...)``
+    arguments (combined with ``&``, ``|``, ``~``) included: each keyword with the names
+    its value reads. Another positional argument or ``**kwargs`` is an unknown lookup
+    (``""``)."""
+    found: list[tuple[str, frozenset[str]]] = []
+    args = list(call.args)
+    while args:
+        arg = args.pop(0)
+        if arg.keyword is not None:
+            found.append((arg.keyword.value, frozenset(_names_in(arg.value))))
+            continue
+        parts = [arg.value]
+        while parts:
+            part = parts.pop()
+            if isinstance(part, cst.BinaryOperation) and isinstance(
+                part.operator, (cst.BitAnd, cst.BitOr)
+            ):
+                parts += [part.left, part.right]
+            elif isinstance(part, cst.UnaryOperation) and isinstance(part.operator, cst.BitInvert):
+                parts.append(part.expression)
+            elif isinstance(part, cst.Call) and _last(part.func) == "Q" and not arg.star:
+                args += list(part.args)
+            else:
+                found.append(("", frozenset(_names_in(part))))
+    return tuple(found)
 
 
 def _get_receivers(node: cst.BaseExpression, scope: Scope) -> list[cst.BaseExpression]:

@@ -5,6 +5,7 @@ findings (DJG201, DJG202) they make.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,14 @@ from flake8_djguide.index.querysets import (
     lookup_text,
 )
 from flake8_djguide.orm.base import AnalysisBase
-from flake8_djguide.orm.nodes import _loop_local, _root_name, code_of
+from flake8_djguide.orm.nodes import (
+    _RANGE_LOOKUPS,
+    _call_lookups,
+    _loop_local,
+    _rebinds,
+    _root_name,
+    code_of,
+)
 from flake8_djguide.orm.summaries import default_manager_base, graft
 from flake8_djguide.orm.values import (
     LINK_WRITES,
@@ -379,7 +387,7 @@ class RowReads(AnalysisBase):
             f"`{code_of(call)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
 
-    def _query(self, node: cst.CSTNode, method: str, qs: QS) -> None:
+    def _query(self, node: cst.CSTNode, method: str, qs: QS, scope: Scope | None = None) -> None:
         if not self.in_loop() or qs.sliced or qs.batched or qs.from_item or qs.empty:
             return
         if not self._fresh(qs) and method not in ALWAYS_QUERY:
@@ -399,9 +407,49 @@ class RowReads(AnalysisBase):
                 "compute it for all rows at once (`annotate()`, or `values(...).annotate(...)`)"
             )
         else:
-            remedy = "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
+            filters = qs.filters
+            if method == "get" and isinstance(node, cst.Call):
+                filters += (node,)
+            remedy = self._range_remedy(filters, scope) or (
+                "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
+            )
         self.report(
             "DJG208" if method in WRITES else "DJG202",
             node,
             f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
+        )
+
+    def _range_remedy(self, filters: Sequence[cst.Call], scope: Scope | None) -> str | None:
+        """The remedy of a per-row read whose filters (``filter()``/``exclude()``/``get()``
+        calls) compare the innermost loop's values only by range (``start__lte=row.day``):
+        ``__in`` cannot batch those lookups, so the remedy is one fetch of the candidate
+        rows, matched in Python, or a correlated subquery. ``None`` when a per-row value is
+        compared otherwise (``owner=user``), or the filters read none."""
+        frame = next((f for f in reversed(self.frames) if not f.bounded and not f.suspended), None)
+        if frame is None or scope is None or not filters:
+            return None
+        lookups = [lookup for call in filters for lookup in _call_lookups(call)]
+        loop = {id(frame.node)}
+        body = frame.node.body if isinstance(frame.node, (cst.For, cst.While)) else None
+        per_row = [
+            keyword
+            for keyword, names in lookups
+            if any(
+                _loop_local(name, frame.targets, loop, scope)
+                or (body is not None and _rebinds(body, name))  # ``start, end = ...``
+                for name in names
+            )
+        ]
+        # a keyword without ``__`` is an exact lookup of a field (even one named ``range``)
+        if not per_row or any(
+            "__" not in k or k.rsplit("__", 1)[-1] not in _RANGE_LOOKUPS for k in per_row
+        ):
+            return None
+        shown = list(dict.fromkeys(per_row))
+        listed = ", ".join(f"`{k}`" for k in shown[:3]) + (", ..." if len(shown) > 3 else "")
+        return (
+            f"it compares each row's values by range ({listed}), which `__in` cannot batch: "
+            "fetch the candidate rows once before the loop and match them to each row in "
+            "Python (or annotate the looped queryset with a `Subquery`/`Exists` on "
+            "`OuterRef(...)`)"
         )

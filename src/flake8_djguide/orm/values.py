@@ -101,6 +101,7 @@ class QS:
     empty: bool = False  # loads no rows (``none()``): never a query, never an N+1
     new_rows: bool = False  # a list of unsaved instances (``objs.append(Product(...))``)
     annotations: frozenset[str] = frozenset()  # names added by annotate(<name>=...)
+    filters: tuple[cst.Call, ...] = ()  # its filter()/exclude() calls (their lookups)
 
 
 @dataclass
@@ -193,6 +194,7 @@ def _merge_values(values: Sequence[Value]) -> Value:
             empty=all(v.empty for v in qs_values),
             new_rows=all(v.new_rows for v in qs_values),
             annotations=frozenset.intersection(*(v.annotations for v in qs_values)),
+            filters=tuple(call for v in qs_values for call in v.filters),
         )
     if isinstance(first, Item):
         if not all(isinstance(v, Item) for v in values):
