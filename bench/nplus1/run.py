@@ -17,7 +17,11 @@ part), and counts
 
 - a *hit*: a DJG201-DJG203 finding in the fix site's file on one of its lines, before the fix;
 - *gone*: none of the hit findings is reported after the fix on the lines the fix site
-  became (the lines are mapped through the diff).
+  became (the lines are mapped through the diff);
+- *narrowed*: still reported there, but the relations its remedy names after the fix are
+  a strict part of those it named before: the relations the fix loaded are no longer
+  reported, and what is left is another relation the fix did not load (counted apart
+  from *gone*, never in its place).
 
 Recall is hits over cases, per project and overall; Python-side cases (``kind =
 "python"``) and the template, admin and feed cases are counted apart. Results are cached
@@ -215,6 +219,26 @@ def judge(case: Case, before: Iterable[Finding], after: Iterable[Finding], span:
     return hits, left
 
 
+_REMEDY = re.compile(r"(?:select|prefetch)_related\(([^)]*)\)")
+
+
+def remedy_paths(findings: Iterable[Finding]) -> set[str]:
+    """The relation paths the findings' remedies name (``select_related("a", "b__c")``)."""
+    paths: set[str] = set()
+    for finding in findings:
+        for arguments in _REMEDY.findall(finding.text):
+            paths.update(re.findall(r"[\"']([\w]+)[\"']", arguments))
+    return paths
+
+
+def narrowed(hits: Sequence[Finding], left: Sequence[Finding]) -> bool:
+    """Still reported after the fix, but only for relations the fix did not load."""
+    if not hits or not left:
+        return False
+    before, after = remedy_paths(hits), remedy_paths(left)
+    return bool(after) and after < before
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirrors", type=Path, required=True, help="DIR/<owner>+<name>/repo")
@@ -226,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     digest = plugin_digest()
     cases = [c for c in load_cases(args.cases) if args.repo in (None, c.repo)]
-    per_project: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_project: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     rows = []
     for case in cases:
         mirror = args.mirrors / case.repo.replace("/", "+") / "repo"
@@ -235,11 +259,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         after = findings_at(mirror, case.fix, digest)
         span = map_range(line_map(mirror, parent, case.fix, case.file), *case.lines)
         hits, left = judge(case, before, after, span)
-        verdict = "miss" if not hits else ("hit, gone" if not left else "hit, still reported")
+        if not hits:
+            verdict = "miss"
+        elif not left:
+            verdict = "hit, gone"
+        elif narrowed(hits, left):
+            verdict = "hit, narrowed"
+        else:
+            verdict = "hit, still reported"
         counts = per_project[(case.repo, case.kind)]
         counts[0] += 1
         counts[1] += bool(hits)
         counts[2] += bool(hits) and not left
+        counts[3] += verdict == "hit, narrowed"
         short = f"{case.repo}@{case.fix[:10]} {case.file}:{case.lines[0]}-{case.lines[1]}"
         rows.append((case, short, verdict, hits))
         print(f"{verdict:20} {case.kind:8} {short}", flush=True)
@@ -249,18 +281,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             for finding in left:
                 print(f"    after: {finding.line}:{finding.col} {finding.code} {finding.text}")
 
-    table = ["| project | kind | cases | hit before the fix | recall | hits gone after |"]
-    table.append("| --- | --- | --- | --- | --- | --- |")
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for (repo, kind), (n, hit, gone) in sorted(per_project.items()):
-        table.append(f"| {repo} | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} |")
-        for i, value in enumerate((n, hit, gone)):
+    table = [
+        "| project | kind | cases | hit before the fix | recall | hits gone after "
+        "| narrowed after |"
+    ]
+    table.append("| --- | --- | --- | --- | --- | --- | --- |")
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (repo, kind), (n, hit, gone, narrow) in sorted(per_project.items()):
+        table.append(
+            f"| {repo} | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} | {narrow} |"
+        )
+        for i, value in enumerate((n, hit, gone, narrow)):
             totals[kind][i] += value
-    outside = [sum(v[i] for k, v in totals.items() if k != "python") for i in range(3)]
+    outside = [sum(v[i] for k, v in totals.items() if k != "python") for i in range(4)]
     if any(k != "python" for k in totals):
         totals["template, admin, feed"] = outside
-    for kind, (n, hit, gone) in sorted(totals.items()):
-        table.append(f"| **all** | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} |")
+    for kind, (n, hit, gone, narrow) in sorted(totals.items()):
+        table.append(
+            f"| **all** | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} | {narrow} |"
+        )
     print("\n".join(table))
     if args.write_results:
         _write_results(table, rows, digest)

@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 6  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 8  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -43,6 +43,7 @@ _META_KEYS = frozenset(
         "depth",
         "base_manager_name",
         "default_manager_name",
+        "extra_kwargs",
     }
 )
 
@@ -146,12 +147,25 @@ def attribute_reads(function: ast.AST, parameter: str) -> list[list[str]]:
     """Attribute chains read on ``parameter`` inside ``function``.
 
     ``obj.author.name`` gives ``["author", "name"]``; a call at the end is kept
-    as ``"name()"`` (``obj.tags.all()`` gives ``["tags", "all()"]``).
+    as ``"name()"`` (``obj.tags.all()`` gives ``["tags", "all()"]``);
+    ``getattr(obj, "page", None)`` gives ``["page"]``.
     """
     reads: list[list[str]] = []
     seen: set[int] = set()
     for node in ast.walk(function):
         if id(node) in seen or not isinstance(node, (ast.Attribute, ast.Call)):
+            continue
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == parameter
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            reads.append([node.args[1].value])  # getattr(obj, "name", None)
             continue
         chain: list[str] = []
         current: ast.AST = node
@@ -183,12 +197,168 @@ def _method_facts(
         return {"self_reads": reads[:_MAX_SELF_READS]} if reads else None
     if wants == "returns":
         return {"returns": [encode(r) for r in _returns(function)]}
-    if wants != "reads" or len(params) < 2 or not function.name.startswith("get_"):
+    if wants == "reads" and is_loader(function):
+        return {"loader": loader_facts(function)}
+    if wants != "reads" or len(params) < 2:
+        return None
+    if not function.name.startswith("get_") and function.name != "to_representation":
         return None
     return {
         "reads": attribute_reads(function, params[1]),
         "opaque": _passes_name(function, params[1]),
     }
+
+
+#: Words in the name of a serializer's class or static method that returns the queryset the
+#: serializer needs (``prefetch_queryset``, ``setup_eager_loading``, ``optimize_queryset``).
+LOADER_WORDS = ("queryset", "prefetch", "eager", "optimi", "select_related")
+
+
+def is_loader(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a serializer's method is a class or static method named like a queryset loader."""
+    name = function.name.lower()
+    if not any(word in name for word in LOADER_WORDS):
+        return False
+    return any(
+        (dotted_name(d) or "") in ("classmethod", "staticmethod") for d in function.decorator_list
+    )
+
+
+_LOADING_CALLS = frozenset({"select_related", "prefetch_related"})
+
+
+def loader_facts(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any]:
+    """What a serializer's queryset loader loads, read from every loading call of its body
+    (whatever the branch): ``lookups`` (``["s"|"p", "a__b"]``), ``bare`` (``select_related()``),
+    ``supers`` (loaders of its own class or bases it calls: ``super().x()``, ``cls.x()``),
+    ``others`` (``[prefix, "OtherSerializer", "x"]``: another serializer's loader, under a
+    ``Prefetch`` lookup or not), ``annotations``, ``unknown`` (``Prefetch`` lookups whose
+    queryset is built elsewhere), and ``opaque`` (a loading call with
+    arguments that are not literal, or the queryset passed to another function)."""
+    facts: dict[str, Any] = {
+        "lookups": [],
+        "bare": False,
+        "supers": [],
+        "others": [],
+        "annotations": [],
+        "unknown": [],
+        "opaque": not any(isinstance(n, ast.Return) and n.value for n in ast.walk(function)),
+    }
+    params = [a.arg for a in function.args.posonlyargs + function.args.args]
+    holders = set(params) | {
+        t.id
+        for n in ast.walk(function)
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    _loader_calls(function, "", facts, holders)
+    return facts
+
+
+def _loader_calls(node: ast.AST, prefix: str, facts: dict[str, Any], holders: set[str]) -> None:
+    stack: list[ast.AST] = [node] if not isinstance(node, ast.FunctionDef) else list(node.body)
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, ast.Call):
+            stack.extend(ast.iter_child_nodes(current))
+            continue
+        func = current.func
+        name = func.attr if isinstance(func, ast.Attribute) else ""
+        owner = func.value if isinstance(func, ast.Attribute) else None
+        if name in _LOADING_CALLS:
+            if not current.args and not current.keywords and name == "select_related":
+                facts["bare"] = facts["bare"] or not prefix
+            for arg in current.args:
+                _loading_argument(arg, name[0], prefix, facts, holders)
+            if owner is not None:
+                stack.append(owner)
+            continue
+        elif name == "annotate" and not prefix:
+            facts["annotations"].extend(k.arg for k in current.keywords if k.arg)
+        elif owner is not None and any(word in name.lower() for word in LOADER_WORDS):
+            receiver = dotted_name(owner)
+            is_super = isinstance(owner, ast.Call) and dotted_name(owner.func) == "super"
+            if (is_super or receiver in ("cls", "self")) and not prefix:
+                facts["supers"].append(name)
+            elif receiver is not None and receiver not in holders:
+                facts["others"].append([prefix, receiver, name])
+            else:
+                facts["opaque"] = True
+            continue
+        elif _passes_holder(current, holders):
+            facts["opaque"] = True
+        if owner is not None:
+            stack.append(owner)
+        stack.extend(current.args)
+        stack.extend(k.value for k in current.keywords)
+
+
+#: Calls that may take the queryset (or a value from it) and leave what it loads alone.
+_KEEPING_CALLS = frozenset(
+    {
+        "filter",
+        "exclude",
+        "order_by",
+        "distinct",
+        "all",
+        "none",
+        "annotate",
+        "alias",
+        "only",
+        "defer",
+        "using",
+        "isinstance",
+        "len",
+        "getattr",
+        "hasattr",
+        "str",
+        "int",
+        "bool",
+        "super",
+    }
+)
+
+
+def _passes_holder(call: ast.Call, holders: set[str]) -> bool:
+    """Whether ``call`` passes a parameter or local of the loader to a function that may
+    change the queryset (``helper(queryset)``); classes (``Q(partner=partner)``) do not."""
+    name = dotted_name(call.func) if not isinstance(call.func, ast.Attribute) else call.func.attr
+    last = (name or "").rsplit(".", 1)[-1]
+    if not last or last[0].isupper() or last in _KEEPING_CALLS:
+        return False
+    return any(
+        isinstance(a, ast.Name) and a.id in holders
+        for a in [*call.args, *(k.value for k in call.keywords)]
+    )
+
+
+def _loading_argument(
+    arg: ast.expr, kind: str, prefix: str, facts: dict[str, Any], holders: set[str]
+) -> None:
+    joined = f"{prefix}__" if prefix else ""
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        facts["lookups"].append([kind, joined + arg.value])
+        return
+    if (
+        isinstance(arg, ast.Call)
+        and (dotted_name(arg.func) or "").rsplit(".", 1)[-1] == "Prefetch"
+        and arg.args
+        and isinstance(arg.args[0], ast.Constant)
+        and isinstance(arg.args[0].value, str)
+    ):
+        keywords = {k.arg: k.value for k in arg.keywords}
+        if "to_attr" in keywords:
+            return  # the rows land elsewhere than the relation's name
+        lookup = joined + arg.args[0].value
+        facts["lookups"].append(["p", lookup])
+        inner = keywords.get("queryset", arg.args[1] if len(arg.args) > 1 else None)
+        if isinstance(inner, ast.Call):
+            _loader_calls(inner, lookup, facts, holders)
+        elif inner is not None:
+            facts["unknown"].append(lookup)  # a queryset built elsewhere
+        return
+    facts["opaque"] = True
 
 
 def _passes_name(function: ast.AST, name: str) -> bool:
@@ -211,9 +381,59 @@ def _meta_facts(meta: ast.ClassDef) -> dict[str, Any]:
             target, value = statement.target, statement.value
         else:
             continue
-        if isinstance(target, ast.Name) and target.id in _META_KEYS:
+        if not isinstance(target, ast.Name) or target.id not in _META_KEYS:
+            continue
+        if target.id == "extra_kwargs":
+            facts[target.id] = _extra_kwargs(value)
+        elif target.id in ("fields", "exclude") and isinstance(value, ast.BinOp):
+            facts[target.id] = _concatenated(value)
+        else:
             facts[target.id] = encode(value)
     return facts
+
+
+def _concatenated(node: ast.BinOp) -> Encoded:
+    """``Base.Meta.fields + ("a", "b")`` as one list whose items are the names and the
+    referenced lists (``["ref", "Base.Meta.fields"]``), spliced in when the index is linked."""
+    items: list[Encoded] = []
+    stack: list[ast.expr] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
+            stack.extend([current.right, current.left])
+        elif isinstance(current, (ast.List, ast.Tuple)):
+            items.extend(encode(e) for e in current.elts)
+        else:
+            items.append(encode(current))
+    return ["list", items]
+
+
+def _extra_kwargs(node: ast.expr) -> Encoded:
+    """``Meta.extra_kwargs`` as ``["list", [["list", [field, option, value]], ...]]``: the
+    string-valued ``lookup_field`` option of each field."""
+    entries: list[Encoded] = []
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values):
+            if not isinstance(key, ast.Constant) or not isinstance(value, ast.Dict):
+                continue
+            for option, setting in zip(value.keys, value.values):
+                if (
+                    isinstance(option, ast.Constant)
+                    and option.value == "lookup_field"
+                    and isinstance(setting, ast.Constant)
+                    and isinstance(setting.value, str)
+                ):
+                    entries.append(
+                        [
+                            "list",
+                            [
+                                ["str", str(key.value)],
+                                ["str", option.value],
+                                ["str", setting.value],
+                            ],
+                        ]
+                    )
+    return ["list", entries]
 
 
 def _wanted_methods(node: ast.ClassDef) -> str:

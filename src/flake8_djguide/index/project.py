@@ -157,6 +157,8 @@ class Serializer:
     depth: int = 0
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)
     complete: bool = True
+    #: ``Meta.extra_kwargs``: ``{field: {"lookup_field": value}}``
+    extra_kwargs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 #: The facts kept of a compacted module that has imports or classes and nothing else.
@@ -328,6 +330,8 @@ class Index:
             if kind is not None:
                 result = kind
                 break
+        if result is None and _third_party_serializer(self, module, facts):
+            result = "serializer"
         if result is None and _looks_like_model(self, module, facts):
             result = "model"
         self._kinds[qualname] = result
@@ -705,6 +709,7 @@ class Index:
                     serializer.all_fields = parent.all_fields
                     serializer.depth = parent.depth
                     serializer.exclude = list(parent.exclude)
+                    serializer.extra_kwargs = parent.extra_kwargs
                 serializer.complete = serializer.complete and parent.complete
             elif base not in SERIALIZER_BASES:
                 serializer.complete = False
@@ -721,24 +726,49 @@ class Index:
             if model is not None and model[0] == "ref":
                 serializer.model = model[1]
             fields = meta.get("fields")
-            serializer.meta_fields = None
-            serializer.all_fields = False
+            if fields is not None or "exclude" in meta:
+                # a Meta without either inherits them (``class Meta(Base.Meta)``)
+                serializer.meta_fields = None
+                serializer.all_fields = False
             if fields is not None:
                 if fields == ["str", "__all__"]:
                     serializer.all_fields = True
                 elif fields[0] == "list":
-                    names = [_literal(e) for e in fields[1]]
-                    if all(isinstance(n, str) for n in names):
-                        serializer.meta_fields = [str(n) for n in names]
+                    serializer.meta_fields = self._field_names(module, fields[1], stack)
             exclude = meta.get("exclude")
             if exclude is not None and exclude[0] == "list":
-                serializer.exclude = [str(_literal(e)) for e in exclude[1]]
+                serializer.exclude = self._field_names(module, exclude[1], stack) or []
                 serializer.all_fields = True
+            extra = meta.get("extra_kwargs")
+            if extra is not None and extra[0] == "list":
+                serializer.extra_kwargs = {}
+                for entry in extra[1]:
+                    field_name, option, value = (str(_literal(e)) for e in entry[1])
+                    serializer.extra_kwargs.setdefault(field_name, {})[option] = value
             depth = _literal(meta.get("depth"))
             serializer.depth = (
                 depth if isinstance(depth, int) and not isinstance(depth, bool) else 0
             )
         return serializer
+
+    def _field_names(self, module: str, items: list[Encoded], stack: set[str]) -> list[str] | None:
+        """The names of a ``Meta.fields`` list, with ``Base.Meta.fields`` items spliced in
+        (``None`` when one cannot be known)."""
+        names: list[str] = []
+        for item in items:
+            if item[0] == "str":
+                names.append(str(item[1]))
+                continue
+            if item[0] != "ref" or not item[1].endswith(".Meta.fields"):
+                return None
+            base = self.resolve(module, item[1][: -len(".Meta.fields")])
+            if base in stack or base not in self.classes or self.kind(base) != "serializer":
+                return None
+            inherited = self._serializer(base, stack).meta_fields
+            if inherited is None:
+                return None
+            names.extend(inherited)
+        return names
 
     # -- queries for the rules ---------------------------------------------------------------------
 
@@ -829,6 +859,21 @@ def _external_kind(qualname: str) -> str | None:
     if qualname in BUILTIN_MODELS:
         return "model"
     return None
+
+
+def _third_party_serializer(index: Index, module: str, facts: Mapping[str, Any]) -> bool:
+    """A class with a ``Meta.model`` deriving from a third-party class named like a
+    serializer (``PolymorphicSerializer``, ``FlexFieldsModelSerializer``): a serializer
+    whose base renders its fields as DRF's does."""
+    model = facts.get("meta", {}).get("model")
+    if model is None or model[0] != "ref":
+        return False
+    return any(
+        base.rsplit(".", 1)[-1].endswith("Serializer")
+        and index.resolve(module, base) not in index.classes
+        for base in facts.get("bases", ())
+        if base
+    )
 
 
 def _looks_like_model(index: Index, module: str, facts: Mapping[str, Any]) -> bool:

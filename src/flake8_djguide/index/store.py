@@ -298,6 +298,8 @@ def _valid_method(value: object) -> bool:
     if "returns" in value:
         returns = value["returns"]
         return len(value) == 1 and type(returns) is list and all(_valid_encoded(r) for r in returns)
+    if "loader" in value:
+        return len(value) == 1 and _valid_loader(value["loader"])
     if "self_reads" in value:
         reads = value["self_reads"]
         return len(value) == 1 and type(reads) is list and all(_strings(chain) for chain in reads)
@@ -307,6 +309,32 @@ def _valid_method(value: object) -> bool:
         and type(reads) is list
         and all(_strings(chain) for chain in reads)
         and type(value.get("opaque")) is bool
+    )
+
+
+def _valid_loader(value: object) -> bool:
+    """A serializer's queryset loader (``extract.loader_facts``)."""
+    if type(value) is not dict or set(value) != {
+        "lookups",
+        "bare",
+        "supers",
+        "others",
+        "annotations",
+        "unknown",
+        "opaque",
+    }:
+        return False
+    lookups, others = value["lookups"], value["others"]
+    return (
+        type(lookups) is list
+        and all(_strings(item) and len(item) == 2 for item in lookups)
+        and type(others) is list
+        and all(_strings(item) and len(item) == 3 for item in others)
+        and _strings(value["supers"])
+        and _strings(value["annotations"])
+        and _strings(value["unknown"])
+        and type(value["bare"]) is bool
+        and type(value["opaque"]) is bool
     )
 
 

@@ -11,8 +11,10 @@ from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.drf import DrfViews
 from flake8_djguide.orm.expressions import Expressions
 from flake8_djguide.orm.interpreter import Statements
+from flake8_djguide.orm.loaders import SerializerLoaders
 from flake8_djguide.orm.rows import RowReads
 from flake8_djguide.orm.scope import Scope
+from flake8_djguide.orm.serializers import SerializerReads
 from flake8_djguide.orm.sql import SqlChecks
 from flake8_djguide.orm.summaries import Summaries
 
@@ -35,7 +37,16 @@ def analysis_for(ctx: FileContext, module: cst.Module) -> Analysis:
     return found
 
 
-class Analysis(Statements, Expressions, RowReads, Summaries, DrfViews, SqlChecks):
+class Analysis(
+    Statements,
+    Expressions,
+    RowReads,
+    Summaries,
+    DrfViews,
+    SerializerReads,
+    SerializerLoaders,
+    SqlChecks,
+):
     """Walks one chunk and records the ORM findings of every code."""
 
     def __init__(self, ctx: FileContext, module: cst.Module) -> None:

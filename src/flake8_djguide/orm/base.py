@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index import FileIndex, get_index
-from flake8_djguide.index.project import Index
+from flake8_djguide.index.project import Index, Relation, Serializer
 from flake8_djguide.index.querysets import Path
 from flake8_djguide.orm.values import Finding
 
@@ -43,7 +43,7 @@ class AnalysisBase:
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
-        # DrfViews, SqlChecks) that Analysis assembles.
+        # DrfViews, SerializerReads, SerializerLoaders, SqlChecks) that Analysis assembles.
 
         def _visit(self, node: cst.CSTNode, scope: Scope) -> None: ...
 
@@ -104,6 +104,28 @@ class AnalysisBase:
             """``(returned expression, value)`` for each ``return`` of a method."""
 
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
+
+        def requirements(
+            self, serializer: Serializer, depth: int = 0, seen: set[str] | None = None
+        ) -> dict[Path, tuple[frozenset[str], tuple[Relation, ...]]]:
+            """Relation paths a serializer reads on each object: ``{path: (fields, relations)}``."""
+
+        def _annotated_fields(
+            self, serializers: list[Serializer], annotations: frozenset[str]
+        ) -> frozenset[str]: ...
+
+        def _check_serializer(self, info: ClassInfo) -> None: ...
+
+        def _view_covers(self, qs: QS, path: Path, relations: tuple[Relation, ...]) -> bool: ...
+
+        def _manager_loads(self, path: Path, relations: tuple[Relation, ...]) -> bool: ...
+
+        def _report_view(
+            self,
+            node: cst.CSTNode,
+            serializer: Serializer,
+            missing: list[tuple[Path, tuple[frozenset[str], tuple[Relation, ...]]]],
+        ) -> None: ...
 
         def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
 

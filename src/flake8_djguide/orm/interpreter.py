@@ -110,6 +110,7 @@ class Statements(AnalysisBase):
             self._visit(statement, scope)
         self.frames = saved
         self._check_view(info, scope)
+        self._check_serializer(info)
 
     def _block(self, node: cst.BaseSuite, scope: Scope) -> None:
         leaving = _block_exit(node) if self.frames else None

@@ -21,6 +21,7 @@ from flake8_djguide.helpers import (
     qualified_name,
     string_value,
 )
+from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
@@ -253,6 +254,8 @@ def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             serializer = serializer or statement.name == "get_serializer_class"
             queryset = queryset or statement.name == "get_queryset"
+            if is_loader(statement):
+                return True  # a serializer's queryset loader (``prefetch_queryset``)
     return serializer and queryset
 
 
@@ -872,9 +875,25 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "(recursively, `source=` and `many=True`), `StringRelatedField`/`SlugRelatedField`, "
         "related fields with `many=True`, implicit to-many fields of a `ModelSerializer` (a "
         "`ManyRelatedField` reads `obj.<name>.all()`) and every relation with `depth >= 1`, "
-        "dotted `source=` paths, and `SerializerMethodField` methods reading `obj.<relation>`. "
-        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` on a foreign key read only the "
-        "`<fk>_id` column and are left alone. Reported once per queryset expression (the "
+        "dotted `source=` paths, `SerializerMethodField` methods reading `obj.<relation>`, and "
+        "a `to_representation` override reading `instance.<relation>` (named "
+        "`to_representation()` in the message). "
+        "`PrimaryKeyRelatedField` and `HyperlinkedRelatedField` (looking up `pk`) on a foreign "
+        "key read only the `<fk>_id` column and are left alone; through a dotted `source` they "
+        'read the objects before the last (`source="order.customer"` reads `order`), as DRF\'s '
+        "pk-only optimization does. A hyperlinked field with another `lookup_field` (in the "
+        'field or in `Meta.extra_kwargs`) reads the related object, and a `lookup_field="a__b"` '
+        "also `a` of it; `StringRelatedField` also reads what the target's `__str__` reads, "
+        "and a `SlugRelatedField` what its `slug_field` reads when it is a property; "
+        "project fields named like DRF's (`...SlugRelatedField`, `...HyperlinkedRelatedField`) "
+        "count as them. A dotted `source`, a `CharField`/`ReadOnlyField` on a relation, a "
+        "`Meta.fields` name or `source` naming a model property or method, and a method "
+        "field reading one, read what that property reads on its object (one level of "
+        "properties calling properties deep, two more). `Meta.fields = Base.Meta.fields + "
+        "(...)` is resolved through the base serializer, and a `Meta` without `fields` or "
+        "`exclude` keeps the base's. A class with a `Meta.model` deriving from a third-party "
+        "class named like a serializer (`FlexFieldsModelSerializer`, `PolymorphicSerializer`) "
+        "is a serializer. Reported once per queryset expression (the "
         "`queryset =` value or each `get_queryset()` return). A queryset that loads no rows "
         "(`none()` anywhere in its chain: the `queryset = Model.objects.none()` placeholder of "
         "a view whose rows come from elsewhere, a `get_queryset()` branch for anonymous users) "
@@ -891,7 +910,17 @@ class SerializerRelationNotPrefetched(_FlowRule):
         "A method that queries a relation only when a loaded one is empty (`if obj.cover: "
         "... return obj.faces.first()`) is still reported: the index keeps which attributes "
         "a method reads, not in which branch, and the fallback runs for every row without "
-        "the loaded relation."
+        "the loaded relation. A serializer's queryset loader is checked too: a class or "
+        "static method of the serializer whose name holds `queryset`, `prefetch`, `eager`, "
+        "`optimi` or `select_related` (`prefetch_queryset`, `setup_eager_loading`, "
+        "`optimize_queryset`) returns the queryset the serializer renders, so what the "
+        "serializer reads and the loader does not load is reported at its last `return`. What "
+        "it loads is every `select_related`/`prefetch_related` lookup of its body (in any "
+        "branch; a queryset parameter is taken to load nothing), the loaders it calls through "
+        "`super()` or `cls.` (also in bases in other modules) and other serializers' loaders "
+        "(under the `Prefetch` lookup they fill); a `Prefetch` with `to_attr` loads nothing "
+        "under the relation's name. A loader that passes the queryset to another function, "
+        "or loads through non-literal lookups, is left alone."
     )
     VALID = [
         Valid(
