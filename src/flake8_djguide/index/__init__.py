@@ -26,6 +26,7 @@ from flake8_djguide.index.store import CACHE_DIR_NAME, ScanResult, listing_signa
 
 if TYPE_CHECKING:
     from flake8_djguide.context import FileContext
+    from flake8_djguide.templates.loader import Templates
 
 define(
     Option(
@@ -80,6 +81,8 @@ class ProjectIndex:
         self._modules = modules
         self._reload = reload
         self._raw = raw
+        #: the project's templates (:mod:`flake8_djguide.templates.loader`), read with the index
+        self.templates: Templates | None = None
 
     def digest(self, module: str) -> int | None:
         """The hash of ``module``'s indexed facts as :func:`facts_text` writes them."""
@@ -172,10 +175,15 @@ def build(
     ``compact`` keeps only what the rules look up (:meth:`Index.compact`): for
     the index built before flake8 forks its workers, which each hold a copy.
     """
+    from flake8_djguide.templates.loader import load_templates
+
     modules, raw, result = _collect(root, cache_dir, source_roots, limit)
     index = link(modules.items())
+    templates = load_templates(root, cache_dir, list(result.files))
     if not compact:
-        return ProjectIndex(index, {}, result, modules=modules, raw=raw)
+        project = ProjectIndex(index, {}, result, modules=modules, raw=raw)
+        project.templates = templates
+        return project
     digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index.compact()
     result.files = {}
@@ -184,7 +192,9 @@ def build(
     def reload() -> dict[str, dict[str, Any]]:
         return _collect(root, cache_dir, source_roots, limit)[0]
 
-    return ProjectIndex(index, digests, result, reload=reload)
+    project = ProjectIndex(index, digests, result, reload=reload)
+    project.templates = templates
+    return project
 
 
 def project_index(settings: config.Settings, root: Path, compact: bool = False) -> ProjectIndex:
@@ -242,7 +252,13 @@ def forget_changed() -> None:
 def _changed(project: ProjectIndex, root: Path, limit: int) -> bool:
     if project.scan is None:
         return True
-    return listing_signature(root, limit) != project.scan.listing
+    if listing_signature(root, limit) != project.scan.listing:
+        return True
+    if project.templates is not None:
+        from flake8_djguide.templates.loader import changed
+
+        return changed(project.templates)
+    return False
 
 
 #: Memo keys whose index :func:`forget_changed` asked to check before its next use.

@@ -17,6 +17,7 @@ from flake8_djguide.orm.scope import Scope
 from flake8_djguide.orm.serializers import SerializerReads
 from flake8_djguide.orm.sql import SqlChecks
 from flake8_djguide.orm.summaries import Summaries
+from flake8_djguide.orm.templates import TemplateViews
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -45,6 +46,7 @@ class Analysis(
     DrfViews,
     SerializerReads,
     SerializerLoaders,
+    TemplateViews,
     SqlChecks,
 ):
     """Walks one chunk and records the ORM findings of every code."""

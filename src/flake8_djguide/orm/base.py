@@ -43,7 +43,8 @@ class AnalysisBase:
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
-        # DrfViews, SerializerReads, SerializerLoaders, SqlChecks) that Analysis assembles.
+        # DrfViews, SerializerReads, SerializerLoaders, TemplateViews,
+        # SqlChecks) that Analysis assembles.
 
         def _visit(self, node: cst.CSTNode, scope: Scope) -> None: ...
 
@@ -126,6 +127,10 @@ class AnalysisBase:
             serializer: Serializer,
             missing: list[tuple[Path, tuple[frozenset[str], tuple[Relation, ...]]]],
         ) -> None: ...
+
+        def _check_render(self, call: cst.Call, scope: Scope) -> None: ...
+
+        def _check_template_view(self, info: ClassInfo) -> None: ...
 
         def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
 

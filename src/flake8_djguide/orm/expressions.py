@@ -70,6 +70,7 @@ class Expressions(AnalysisBase):
                 self._sql_sink(node, scope)
                 for arg in node.args:
                     self._visit(arg.value, scope)
+                self._check_render(node, scope)
             return self._root_call(node, scope, quiet)
         if not _is_chain(node):
             if not quiet:

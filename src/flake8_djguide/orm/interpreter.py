@@ -111,6 +111,7 @@ class Statements(AnalysisBase):
         self.frames = saved
         self._check_view(info, scope)
         self._check_serializer(info)
+        self._check_template_view(info)
 
     def _block(self, node: cst.BaseSuite, scope: Scope) -> None:
         leaving = _block_exit(node) if self.frames else None

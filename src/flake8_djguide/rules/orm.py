@@ -26,6 +26,7 @@ from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
+from flake8_djguide.templates.triggers import render_trigger, view_trigger
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -431,8 +432,14 @@ def _raw_trigger(node: ast.Call, ctx: FileContext) -> bool:
 
 
 def _class_entry_trigger(node: ast.AST, ctx: FileContext) -> bool:
-    """An admin's ``list_display``, or a feed's or inline's reported assignment."""
-    return admin_trigger(node, ctx) or class_trigger(node, ctx)
+    """An admin's ``list_display``, a feed's or inline's reported assignment, or a statement
+    of a template view."""
+    return admin_trigger(node, ctx) or class_trigger(node, ctx) or view_trigger(node, ctx)
+
+
+def _return_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    """A feed's ``items()`` return, or a statement of a template view."""
+    return class_trigger(node, ctx) or view_trigger(node, ctx)
 
 
 class _FlowRule(Rule):
@@ -555,7 +562,49 @@ class NPlusOneRelation(_FlowRule):
         "same-module admin listing it in `inlines`, else any one-to-one field of the model: at "
         "most one row), a project base inline of another module, an unknown model, a "
         "`get_queryset()` it cannot read; `raw_id_fields` (the widget queries its label per row "
-        "whatever the queryset loads) and select widgets' choices are no relation reads."
+        "whatever the queryset loads) and select widgets' choices are no relation reads. "
+        "Templates: a view's queryset whose rows its template reads relations of is reported "
+        "at the queryset (the `queryset =` value, the `get_queryset()` return, the `model =` "
+        "value, or the context value or the assignment of the variable it names), naming the "
+        "template, its line and what it reads. Views: function views calling Django's "
+        "`render`, `render_to_response`, `render_to_string`, `TemplateResponse` or "
+        "`SimpleTemplateResponse` with a literal template name (or a list of them: the first the "
+        "project holds) and a context that is a dict display, `dict(...)`, or a local variable "
+        'assigned one and filled by `context["k"] = ...`/`context.update(...)`; '
+        "`ListView`/`DetailView` subclasses (through project base classes) with `queryset`, "
+        "`get_queryset()` or `model`, `template_name` or Django's default "
+        "`<app_label>/<model>_list.html`/`_detail.html` (`template_name_suffix` honoured), the "
+        "context names `object_list`, `page_obj`, `<model>_list`, `object`, `<model>` and "
+        "`context_object_name`, and the entries `get_context_data()` returns (also through "
+        "`context.update(self.<method>())` and `**kwargs` filled before "
+        "`super().get_context_data(**kwargs)`); a view overriding `get_template_names()`, "
+        "`get_object()` or `get_context_object_name()` is left alone. Context values "
+        "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, conditional "
+        "expressions, and a related manager of the requesting user (`request.user.orders...`, "
+        "`self.request.user...`: an instance of `AUTH_USER_MODEL`; also through a local "
+        "variable refined later, `rows = rows.filter(...)`). A row's foreign key read only for "
+        "its key (`row.author.pk`) is reported with `row.author_id` as the remedy. Templates are found as Django's default loaders find them: the literal "
+        '`TEMPLATES[...]["DIRS"]` of the settings modules (`BASE_DIR / "templates"`, '
+        "`os.path.join(BASE_DIR, ...)`, `Path(__file__).resolve().parent.parent`), a "
+        "`templates/` directory at the project root or beside `manage.py`, then the "
+        "`templates/` directory of every package; a name two app directories both hold is "
+        "ambiguous (the order of `INSTALLED_APPS` decides) and left alone. Template syntax read: "
+        "`{% for %}` (nested, tuple targets, `{% empty %}`), `{% with %}` (both syntaxes), "
+        "`{% blocktranslate with %}`, `{% include %}` (literal names, `with`, `only`), "
+        "`{% extends %}` with `{% block %}` overrides (and `{{ block.super }}`), `{% comment %}` "
+        "and `{% verbatim %}` skipped, `as` names of other tags unbinding the name. Per row: a "
+        "forward relation read (`row.author.name`, also in an `{% if %}` or a tag argument), "
+        "a related manager's `all`/`count`/`exists` (and `first` when ordered), a model method "
+        "or property (what it reads on `self`, from the index), a printed row or relation "
+        "(`{{ row.author }}`: its `__str__`), and a field left out by `only()`/`defer()`; "
+        "`last`/`latest`/`earliest` (and `first` when unordered) query even when prefetched. "
+        "Free: `pk`, `id`, `<fk>_id`, plain fields, annotations, a relation back to the object "
+        "a row came from (a comment of `post.comments.all` knows its `post`), reads outside any "
+        'loop, values with a filter before printing (`{{ row.author|default:"" }}` does not '
+        "count as printing). A template that does not nest (an unclosed `{% for %}`) is "
+        "skipped. Template facts are cached with the model index (JSON keyed by path, "
+        "modification time and size); the check server reads them again when a template "
+        "changes."
     )
     VALID = [
         Valid(
@@ -610,11 +659,16 @@ class NPlusOneRelation(_FlowRule):
             15,
         ),
     ]
-    TEXT_HINTS = ("for ", "list_display", "items", "Inline")
+    TEXT_HINTS = ("for ", "list_display", "items", "Inline", "render", "TemplateResponse", "View")
+    #: a template view's context comes from ``get_queryset()`` and ``get_context_data()``
+    TRIGGER_KEEPS_METHODS = frozenset({"get_queryset", "get_context_data"})
     AST_TRIGGERS = {
-        ast.Return: class_trigger,
+        ast.Return: _return_trigger,
         ast.Assign: _class_entry_trigger,
         ast.AnnAssign: _class_entry_trigger,
+        ast.FunctionDef: view_trigger,
+        ast.AsyncFunctionDef: view_trigger,
+        ast.Call: render_trigger,
         ast.For: _n_plus_one_trigger,
         ast.AsyncFor: _n_plus_one_trigger,
         ast.ListComp: _n_plus_one_trigger,

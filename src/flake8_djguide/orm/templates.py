@@ -1,0 +1,1014 @@
+"""Views bound to their templates: relations a template reads per row (DJG201).
+
+A view puts a queryset in a template's context; the template loops over it
+(``{% for post in posts %}``) and reads ``{{ post.author.name }}``: a query per row
+unless the queryset loads ``author``. No Python loop shows it, so the finding is
+reported at the view's queryset expression, naming the template and its line.
+
+Views followed:
+
+- function views: ``render(request, "x.html", context)``, ``TemplateResponse(...)``,
+  ``render_to_string("x.html", context)`` (names imported from Django), with a context
+  that is a dict display, ``dict(...)``, or a local variable assigned one and filled by
+  ``context["k"] = ...``/``context.update(...)`` in the same function;
+- ``ListView``/``DetailView`` subclasses: rows from ``get_queryset()``, ``queryset`` or
+  ``model``, the template from ``template_name`` or Django's default
+  (``<app_label>/<model>_list.html``), the context names Django gives
+  (``object_list``, ``page_obj``, ``<model>_list``, ``object``, ``<model>``,
+  ``context_object_name``) and the values ``get_context_data()`` adds.
+
+Which model a context value's rows are and what its queryset loads comes from the
+queryset analysis (:mod:`flake8_djguide.orm`); the template's facts come from
+the index (:mod:`flake8_djguide.templates.loader`). Anything unknown (a model the index
+does not know, a context value the analysis cannot follow, a template not found or
+broken, a template name computed at run time) gives no finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from flake8_djguide.helpers import dotted_name, string_value
+from flake8_djguide.orm.base import AnalysisBase
+from flake8_djguide.templates.parse import value_of
+from flake8_djguide.templates.triggers import (
+    RENDER_CALLS,
+    generic_kind,
+    known_kind,
+    project_templates,
+)
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from flake8_djguide.index.project import Model, Relation
+    from flake8_djguide.orm.analysis import Analysis
+    from flake8_djguide.orm.scope import ClassInfo, Scope
+    from flake8_djguide.orm.values import QS
+    from flake8_djguide.templates.loader import Templates
+else:
+    from flake8_djguide._lazy import cst
+
+Path = tuple[str, ...]
+
+#: Methods that make the template, the rows or the context unknown.
+_OPAQUE_VIEW_METHODS = frozenset({"get_template_names", "get_context_object_name", "get_object"})
+_SERVED = frozenset({"all", "count", "exists"})
+_REQUERY = frozenset({"last", "latest", "earliest"})
+#: Attributes of a row that never query: its primary key.
+_FREE = frozenset({"pk", "id"})
+MAX_INCLUDE_DEPTH = 8
+
+
+# -- what a template reads ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    """A context value whose rows the template may read: the queryset and where to report."""
+
+    qs: QS
+    node: cst.CSTNode
+    needs: dict[Path, _Need] = field(default_factory=dict)
+    #: the view's ``model = X`` (no queryset to extend: the remedy sets ``queryset``)
+    model_attr: str | None = None
+
+
+@dataclass
+class _Need:
+    kind: str  # one, many, defer, requery
+    relations: tuple[Relation, ...]
+    reads: list[tuple[str, int, str]] = field(default_factory=list)  # (template, line, text)
+
+
+@dataclass
+class _Bound:
+    """A template variable the analysis follows."""
+
+    source: _Source
+    model: Model
+    kind: str  # rows (a collection), row (one row of a loop), one (a single object)
+    prefix: Path = ()
+    relations: tuple[Relation, ...] = ()
+
+
+Env = dict[str, "_Bound | None"]
+
+
+class _Renderer:
+    """Walks a template's facts with the view's context bound, recording the reads per
+    row that the queryset does not load."""
+
+    def __init__(self, analysis: Analysis, templates: Templates) -> None:
+        self.analysis = analysis
+        self.index = analysis.index
+        self.templates = templates
+        self.steps = 0
+
+    def render(self, name: str, env: Env) -> bool:
+        found = self.templates.find(name)
+        if found is None:
+            return False
+        path, facts = found
+        self._template(path, facts, env, 0)
+        return True
+
+    def _template(self, path: str, facts: dict[str, Any], env: Env, depth: int) -> None:
+        self._nodes(self._flatten(path, facts, depth), dict(env), path, depth)
+
+    def _flatten(self, path: str, facts: dict[str, Any], depth: int) -> list[Any]:
+        """The body of a template with its parents' content around its blocks (each part
+        marked with the template it comes from: ``["t", path, nodes]``); the template's own
+        body when the parent is unknown (its blocks still render)."""
+        parent_name = facts["e"]
+        if parent_name is None or parent_name == "?" or depth > MAX_INCLUDE_DEPTH:
+            return list(facts["b"])
+        parent = self.templates.find(parent_name)
+        if parent is None:
+            return list(facts["b"])
+        blocks: dict[str, list[Any]] = {}
+        _collect_blocks(facts["b"], blocks)
+        own = {name: [["t", path, body]] for name, body in blocks.items()}
+        outer = self._flatten(parent[0], parent[1], depth + 1)
+        return [["t", parent[0], _replace_blocks(outer, own)]]
+
+    def _nodes(self, nodes: list[Any], env: Env, path: str, depth: int) -> None:
+        for node in nodes:
+            self.steps += 1
+            if self.steps > 50000:
+                return
+            tag = node[0]
+            if tag == "r" or tag == "v":
+                self._read(node[2], env, path, node[1], printed=tag == "r")
+            elif tag == "a":
+                env[node[2]] = None
+            elif tag == "t":
+                self._nodes(node[2], env, node[1], depth)
+            elif tag == "b":
+                self._nodes(node[2], env, path, depth)
+            elif tag == "f":
+                self._for(node, env, path, depth)
+            elif tag == "w":
+                inner = dict(env)
+                for name, expression in node[2]:
+                    inner[name] = self._expression(expression, env, path, node[1])
+                self._nodes(node[3], inner, path, depth)
+            elif tag == "i":
+                self._include(node, env, depth)
+
+    def _for(self, node: list[Any], env: Env, path: str, depth: int) -> None:
+        _, line, targets, iterable, body, empty = node
+        rows = self._expression(iterable, env, path, line)
+        inner = dict(env)
+        for target in targets:
+            inner[target] = None
+        if rows is not None and rows.kind == "rows" and len(targets) == 1:
+            inner[targets[0]] = _Bound(rows.source, rows.model, "row", rows.prefix, rows.relations)
+        inner["forloop"] = None
+        self._nodes(body, inner, path, depth)
+        self._nodes(empty, dict(env), path, depth)
+
+    def _include(self, node: list[Any], env: Env, depth: int) -> None:
+        _, line, name, pairs, only = node
+        if name is None or depth >= MAX_INCLUDE_DEPTH:
+            return
+        found = self.templates.find(name)
+        if found is None:
+            return
+        inner: Env = {} if only else dict(env)
+        for key, expression in pairs:
+            inner[key] = self._expression(expression, env, found[0], line)
+        self._template(found[0], found[1], inner, depth + 1)
+
+    def _expression(self, expression: str, env: Env, path: str, line: int) -> _Bound | None:
+        variable = value_of(expression)
+        for other in _filter_arguments(expression):
+            self._read(other, env, path, line, printed=False)
+        if variable is None:
+            return None
+        return self._read(variable, env, path, line, printed=False)
+
+    def _read(
+        self, text: str, env: Env, path: str, line: int, printed: bool, depth: int = 0
+    ) -> _Bound | None:
+        """Record what reading ``text`` loads per row; the object or rows it gives."""
+        parts = text.split(".")
+        head = env.get(parts[0])
+        if head is None:
+            return None
+        return self._walk(head, parts[1:], text, path, line, printed, depth)
+
+    def _walk(
+        self,
+        head: _Bound,
+        parts: list[str],
+        text: str,
+        path: str,
+        line: int,
+        printed: bool,
+        depth: int,
+    ) -> _Bound | None:
+        if head.kind == "rows":
+            if all(p in ("all", "object_list") for p in parts):
+                return head
+            return None
+        current = head.model
+        prefix = head.prefix
+        relations = head.relations
+        walked: list[str] = []
+        walked_relations: list[Relation] = []
+        per_row = head.kind == "row"
+        for position, part in enumerate(parts):
+            relation = current.relation(part)
+            if relation is None:
+                if part in current.self_reads and part not in current.fields and depth < 2:
+                    self._need_one(head, walked, walked_relations, text, path, line, per_row)
+                    sub = _Bound(
+                        head.source,
+                        current,
+                        head.kind,
+                        (*prefix, *walked),
+                        (*relations, *walked_relations),
+                    )
+                    for chain in current.self_reads[part]:
+                        reads = [c[:-2] if c.endswith("()") else c for c in chain]
+                        self._walk(sub, reads, text, path, line, False, depth + 1)
+                    return None
+                if (
+                    per_row
+                    and position == 0
+                    and not prefix
+                    and not walked
+                    and part in current.fields
+                    and part not in _FREE
+                ):
+                    self._deferred(head, part, text, path, line)
+                self._need_one(head, walked, walked_relations, text, path, line, per_row)
+                return None
+            if relation.kind in ("gfk", "grel"):
+                self._need_one(head, walked, walked_relations, text, path, line, per_row)
+                return None
+            if relation.many:
+                self._need_one(head, walked, walked_relations, text, path, line, per_row)
+                following = parts[position + 1] if position + 1 < len(parts) else ""
+                target = self.index.models.get(relation.target) if relation.target else None
+                full = (*prefix, *walked, part)
+                full_relations = (*relations, *walked_relations, relation)
+                served = following in _SERVED or (
+                    following == "first" and target is not None and target.ordered
+                )
+                if per_row and served:
+                    self._need(
+                        head.source, full, full_relations, "many", text, path, line, head.prefix
+                    )
+                elif per_row and (following in _REQUERY or following == "first"):
+                    self._need(head.source, full, full_relations, "requery", text, path, line)
+                if following == "all" and target is not None and position + 2 == len(parts):
+                    return _Bound(head.source, target, "rows", full, full_relations)
+                return None
+            walked.append(part)
+            walked_relations.append(relation)
+            target = self.index.models.get(relation.target) if relation.target else None
+            if target is None:
+                self._need_one(head, walked, walked_relations, text, path, line, per_row)
+                return None
+            current = target
+        self._need_one(head, walked, walked_relations, text, path, line, per_row)
+        if printed and "__str__" in current.self_reads and depth < 2:
+            sub = _Bound(
+                head.source, current, head.kind, (*prefix, *walked), (*relations, *walked_relations)
+            )
+            for chain in current.self_reads["__str__"]:
+                reads = [c[:-2] if c.endswith("()") else c for c in chain]
+                self._walk(sub, reads, text, path, line, False, depth + 1)
+        return _Bound(
+            head.source, current, head.kind, (*prefix, *walked), (*relations, *walked_relations)
+        )
+
+    def _need_one(
+        self,
+        head: _Bound,
+        walked: list[str],
+        walked_relations: list[Relation],
+        text: str,
+        path: str,
+        line: int,
+        per_row: bool,
+    ) -> None:
+        if per_row and walked:
+            self._need(
+                head.source,
+                (*head.prefix, *walked),
+                (*head.relations, *walked_relations),
+                "one",
+                text,
+                path,
+                line,
+                head.prefix,
+            )
+
+    def _deferred(self, head: _Bound, name: str, text: str, path: str, line: int) -> None:
+        cov = head.source.qs.cov
+        if cov.opaque or name in head.source.qs.annotations:
+            return
+        if (cov.only is not None and name not in cov.only) or name in cov.defer:
+            self._need(head.source, (name,), (), "defer", text, path, line)
+
+    def _need(
+        self,
+        source: _Source,
+        full: Path,
+        relations: tuple[Relation, ...],
+        kind: str,
+        text: str,
+        path: str,
+        line: int,
+        base: Path = (),
+    ) -> None:
+        if kind in ("one", "many"):
+            # a read back through the relation the row came from is cached (a shift of
+            # ``event.shifts.all`` knows its ``event``): only the parts before it load
+            root = source.qs.model.qualname if source.qs.model is not None else None
+            parts = self.analysis._without_back_references(root or "", full, relations)
+            if len(parts) != 1 or parts[0][0] != full:
+                for path_part, relations_part in parts:
+                    # the rows being read themselves (``shifts`` of ``event.shifts.all``)
+                    # are the loop's, not a read per row
+                    if path_part and path_part != base[: len(path_part)]:
+                        self._need(source, path_part, relations_part, kind, text, path, line, base)
+                return
+            if self._covered(source.qs, full, relations):
+                return
+        if kind == "requery" and full[0] in source.qs.annotations:
+            return
+        need = source.needs.get(full)
+        if need is None:
+            need = source.needs[full] = _Need(kind, relations)
+        read = (path, line, text)
+        if read not in need.reads:
+            need.reads.append(read)
+
+    def _covered(self, qs: QS, full: Path, relations: tuple[Relation, ...]) -> bool:
+        if qs.cov.opaque or full[0] in qs.annotations:
+            return True
+        if self.analysis._view_covers(qs, full, relations):
+            return True
+        return self.analysis._manager_loads(full, relations)
+
+
+def _filter_arguments(expression: str) -> list[str]:
+    from flake8_djguide.templates.parse import variables
+
+    found = variables(expression)
+    return found[1:] if found and found[0] == value_of(expression) else found
+
+
+def _collect_blocks(nodes: list[Any], blocks: dict[str, list[Any]]) -> None:
+    for node in nodes:
+        tag = node[0]
+        if tag == "b":
+            blocks.setdefault(node[1], node[2])
+            _collect_blocks(node[2], blocks)
+        elif tag == "f":
+            _collect_blocks(node[4], blocks)
+            _collect_blocks(node[5], blocks)
+        elif tag == "w":
+            _collect_blocks(node[3], blocks)
+        elif tag == "t":
+            _collect_blocks(node[2], blocks)
+
+
+def _replace_blocks(nodes: list[Any], blocks: dict[str, list[Any]]) -> list[Any]:
+    result: list[Any] = []
+    for node in nodes:
+        tag = node[0]
+        if tag == "b":
+            own = _replace_blocks(node[2], blocks)
+            child = blocks.get(node[1])
+            if child is None:
+                result.append(["b", node[1], own])
+            else:
+                # ``{{ block.super }}`` renders the parent's content too: keep both
+                result.append(["b", node[1], [*child, *own] if _has_super(child) else child])
+        elif tag == "f":
+            result.append(
+                [
+                    "f",
+                    node[1],
+                    node[2],
+                    node[3],
+                    _replace_blocks(node[4], blocks),
+                    _replace_blocks(node[5], blocks),
+                ]
+            )
+        elif tag == "w":
+            result.append(["w", node[1], node[2], _replace_blocks(node[3], blocks)])
+        elif tag == "t":
+            result.append(["t", node[1], _replace_blocks(node[2], blocks)])
+        else:
+            result.append(node)
+    return result
+
+
+def _has_super(nodes: list[Any]) -> bool:
+    for node in nodes:
+        if node[0] in ("r", "v") and node[2] == "block.super":
+            return True
+        if node[0] == "t" and _has_super(node[2]):
+            return True
+    return False
+
+
+# -- the views ---------------------------------------------------------------------------------------
+
+
+def _bindable(value: Any) -> bool:
+    from flake8_djguide.orm.values import QS, Item
+
+    if isinstance(value, QS):
+        return (
+            value.model is not None
+            and not value.cov.opaque
+            and value.rows == "instances"
+            and not value.prefix
+            and not value.empty
+        )
+    return (
+        isinstance(value, Item)
+        and value.model is not None
+        and not value.cov.opaque
+        and not value.prefix
+    )
+
+
+def _bind(value: Any, node: cst.CSTNode) -> _Bound | None:
+    from flake8_djguide.orm.values import QS
+
+    if not _bindable(value):
+        return None
+    if isinstance(value, QS):
+        assert value.model is not None
+        return _Bound(_Source(value, node), value.model, "rows")
+    qs = _item_queryset(value)
+    assert value.model is not None
+    return _Bound(_Source(qs, node), value.model, "one")
+
+
+def _item_queryset(item: Any) -> QS:
+    from flake8_djguide.orm.values import QS
+
+    return QS(item.model, item.cov, item.text)
+
+
+def _source_node(node: cst.BaseExpression, scope: Scope) -> cst.CSTNode:
+    """Where to report a context value: the (first) assignment of a local variable."""
+    if isinstance(node, cst.Name):
+        records = scope.records.get(node.value) or []
+        if records and records[0].value is not None and records[0].kind == "value":
+            return records[0].value
+    return node
+
+
+def _context_value(
+    analysis: Analysis, node: cst.BaseExpression, scope: Scope
+) -> tuple[Any, cst.CSTNode]:
+    """The value of a context entry and where to report it: through a conditional
+    expression (``qs if ... else None``) and ``Paginator(qs, n).get_page(...)``."""
+    if isinstance(node, cst.IfExp):
+        for branch in (node.body, node.orelse):
+            value, where = _context_value(analysis, branch, scope)
+            if value is not None:
+                return value, where
+        return None, node
+    value = analysis.evaluate(node, scope, quiet=True)
+    if value is not None:
+        return value, _source_node(node, scope)
+    value = user_rows(analysis, node, scope)
+    if value is not None:
+        return value, node
+    value = _user_rows_of(analysis, node, scope)
+    if value is not None:
+        return value, _source_node(_chain_root(node), scope)
+    rows = _paginated_rows(node, scope)
+    if rows is None:
+        return None, node
+    return analysis.evaluate(rows, scope, quiet=True), _source_node(rows, scope)
+
+
+def user_rows(analysis: Analysis, node: cst.CSTNode, scope: Scope) -> QS | None:
+    """The rows of a related manager of the requesting user (``request.user.orders.filter(
+    ...)``, ``self.request.user.orders.all()``): the user is an instance of the project's
+    user model (``AUTH_USER_MODEL``)."""
+    from flake8_djguide.orm.nodes import _chain, code_of
+    from flake8_djguide.orm.values import ModelClass
+
+    root, links = _chain(node)
+    if not isinstance(root, cst.Name):
+        return None
+    names = [payload for kind, payload, _ in links[:3] if kind == "attr"]
+    if root.value == "request" and names[:1] == ["user"]:
+        start = 1
+    elif root.value == "self" and names[:2] == ["request", "user"]:
+        start = 2
+    else:
+        return None
+    user = analysis.index.models.get(analysis.index.user_model() or "")
+    if user is None or len(links) <= start or links[start][0] != "attr":
+        return None
+    relation = user.relation(links[start][1])
+    target = analysis.index.models.get(relation.target or "") if relation is not None else None
+    if relation is None or not relation.many or target is None:
+        return None
+    rows = analysis._as_queryset(ModelClass(target, target.name), code_of(node))
+    return _methods(analysis, rows, links[start + 1 :], scope) if rows is not None else None
+
+
+def _methods(analysis: Analysis, rows: QS, links: list[Any], scope: Scope) -> QS | None:
+    """``rows`` with the method calls of ``links`` applied (``.filter(...).order_by(...)``,
+    and a slice); ``None`` for anything else."""
+    from flake8_djguide.orm.values import QS
+
+    value: Any = rows
+    index = 0
+    while index < len(links):
+        kind, payload, _ = links[index]
+        if kind == "sub" and index == len(links) - 1:
+            break  # a slice of the rows loads what the rows load
+        following = links[index + 1] if index + 1 < len(links) else None
+        if kind != "attr" or following is None or following[0] != "call":
+            return None
+        if not isinstance(value, QS):
+            return None
+        value = analysis._method(value, payload, following[1], scope, True)
+        index += 2
+    return value if isinstance(value, QS) else None
+
+
+def _user_rows_of(analysis: Analysis, node: cst.BaseExpression, scope: Scope) -> QS | None:
+    """:func:`user_rows` through a local variable assigned them and then refined
+    (``rows = request.user.orders.all()``, ``rows = rows.filter(...)``, ``rows[:50]``):
+    what any of its assignments loads counts, as for the analysis' own variables."""
+    from flake8_djguide.orm.nodes import _chain
+    from flake8_djguide.orm.values import QS, _merge_values
+
+    root, links = _chain(node)
+    if not isinstance(root, cst.Name):
+        return None
+    records = scope.records.get(root.value) or []
+    if not records or records[0].value is None:
+        return None
+    base = user_rows(analysis, records[0].value, scope)
+    if base is None:
+        return None
+    values: list[Any] = [base]
+    for record in records[1:]:
+        inner, inner_links = _chain(record.value) if record.value is not None else (None, [])
+        if not isinstance(inner, cst.Name) or inner.value != root.value:
+            return None
+        refined = _methods(analysis, base, inner_links, scope)
+        if refined is None:
+            return None
+        values.append(refined)
+    merged = _merge_values(values)
+    if not isinstance(merged, QS):
+        return None
+    return _methods(analysis, merged, links, scope)
+
+
+def _chain_root(node: cst.BaseExpression) -> cst.BaseExpression:
+    from flake8_djguide.orm.nodes import _chain
+
+    root = _chain(node)[0]
+    return root if isinstance(root, cst.BaseExpression) else node
+
+
+def _single_call(node: cst.BaseExpression, scope: Scope) -> cst.Call | None:
+    """``node`` when it is a call, or the call a local variable is assigned once."""
+    if isinstance(node, cst.Call):
+        return node
+    if isinstance(node, cst.Name):
+        records = scope.records.get(node.value) or []
+        if len(records) == 1 and isinstance(records[0].value, cst.Call):
+            return records[0].value
+    return None
+
+
+def _paginated_rows(node: cst.BaseExpression, scope: Scope) -> cst.BaseExpression | None:
+    """The rows of ``Paginator(rows, n)``, of its ``get_page()``/``page()`` (a page
+    iterates its rows) and of a variable assigned one of these."""
+    call = _single_call(node, scope)
+    if call is None:
+        return None
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("get_page", "page"):
+        call = _single_call(call.func.value, scope)
+        if call is None:
+            return None
+    if _last_name(call.func) == "Paginator" and call.args and call.args[0].keyword is None:
+        return call.args[0].value
+    return None
+
+
+def _last_name(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return ""
+
+
+def _context_entries(
+    node: cst.BaseExpression | None, scope: Scope, function: cst.FunctionDef | None
+) -> list[tuple[str, cst.BaseExpression]]:
+    """``(name, value)`` of a context argument: a dict display, ``dict(...)``, or a local
+    variable assigned one and filled by subscript assignments and ``update()``."""
+    if node is None:
+        return []
+    entries = _display_entries(node)
+    if entries is not None:
+        return entries
+    if not isinstance(node, cst.Name):
+        return []
+    name = node.value
+    found: list[tuple[str, cst.BaseExpression]] = []
+    for record in scope.records.get(name) or []:
+        found.extend(_display_entries(record.value) or [])
+    if function is not None:
+        found.extend(_filled_entries(function.body, name))
+    return found
+
+
+def _display_entries(node: cst.CSTNode | None) -> list[tuple[str, cst.BaseExpression]] | None:
+    if isinstance(node, cst.Dict):
+        found: list[tuple[str, cst.BaseExpression]] = []
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                key = string_value(element.key)
+                if key is not None:
+                    found.append((key, element.value))
+            elif isinstance(element, cst.StarredDictElement):
+                found.extend(_display_entries(element.value) or [])  # **{...}
+        return found
+    if isinstance(node, cst.Call) and dotted_name(node.func) == "dict":
+        found = [(arg.keyword.value, arg.value) for arg in node.args if arg.keyword is not None]
+        for arg in node.args:
+            if arg.keyword is None and not arg.star:
+                found.extend(_display_entries(arg.value) or [])
+        return found
+    return None
+
+
+def _filled_entries(
+    body: cst.CSTNode, name: str, helpers: list[cst.Call] | None = None
+) -> list[tuple[str, cst.BaseExpression]]:
+    """``name["k"] = value`` and ``name.update(...)`` statements of a function body
+    (nested functions and classes left out); ``name.update(self.<method>(...))`` calls go
+    to ``helpers``."""
+    from flake8_djguide.walker import iter_children
+
+    found: list[tuple[str, cst.BaseExpression]] = []
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                subscript = target.target
+                if (
+                    isinstance(subscript, cst.Subscript)
+                    and isinstance(subscript.value, cst.Name)
+                    and subscript.value.value == name
+                    and len(subscript.slice) == 1
+                    and isinstance(subscript.slice[0].slice, cst.Index)
+                ):
+                    key = string_value(subscript.slice[0].slice.value)
+                    if key is not None:
+                        found.append((key, current.value))
+        elif (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value == "update"
+            and isinstance(current.func.value, cst.Name)
+            and current.func.value.value == name
+        ):
+            found.extend(_display_entries(cst.Call(func=cst.Name("dict"), args=current.args)) or [])
+            if helpers is not None:
+                helpers.extend(
+                    a.value
+                    for a in current.args
+                    if isinstance(a.value, cst.Call) and _self_call(a.value) and a.keyword is None
+                )
+        stack.extend(iter_children(current))
+    found.reverse()
+    return found
+
+
+def _template_names(node: cst.BaseExpression | None, scope: Scope) -> list[str]:
+    if node is None:
+        return []
+    text = string_value(node)
+    if text is not None:
+        return [text]
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return [t for t in (string_value(e.value) for e in node.elements) if t is not None]
+    if isinstance(node, cst.Name):
+        records = scope.records.get(node.value) or []
+        values = [string_value(r.value) if r.value is not None else None for r in records]
+        if len(values) == 1 and values[0] is not None:
+            return [values[0]]
+    return []
+
+
+def _argument(
+    call: cst.Call, position: int, keywords: tuple[str, ...]
+) -> cst.BaseExpression | None:
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in keywords:
+            return arg.value
+        if arg.star:
+            return None
+    return positional[position].value if len(positional) > position else None
+
+
+def check_render(analysis: Analysis, call: cst.Call, scope: Scope) -> None:
+    """A function view's render call: bind its context and read its template."""
+    func = call.func
+    if not isinstance(func, cst.Name) or func.value not in RENDER_CALLS:
+        return
+    if not analysis.ctx.info.imports.get(func.value, "").startswith("django."):
+        return
+    templates = project_templates(analysis.ctx)
+    if templates is None:
+        return
+    template_at, context_at = RENDER_CALLS[func.value]
+    names = _template_names(_argument(call, template_at, ("template_name",)), scope)
+    name = next((n for n in names if templates.find(n) is not None), None)
+    if name is None:
+        return
+    function = analysis.functions[-1] if analysis.functions else None
+    context = _argument(call, context_at, ("context", "dictionary"))
+    env: Env = {}
+    for key, value_node in _context_entries(context, scope, function):
+        value, where = _context_value(analysis, value_node, scope)
+        env[key] = _bind(value, where)
+    _render_and_report(analysis, templates, name, env)
+
+
+def check_view(analysis: Analysis, info: ClassInfo) -> None:
+    """A ``ListView``/``DetailView`` subclass: bind its context and read its template."""
+    templates = project_templates(analysis.ctx)
+    if templates is None or _OPAQUE_VIEW_METHODS & set(info.methods):
+        return
+    bases = [b for b in info.bases if b]
+    kind = known_kind(bases, analysis.ctx)
+    if kind is None:
+        module = analysis.file_index.module
+        kind = generic_kind(analysis.index, module, bases, f"{module}.{info.name}")
+    if not kind:
+        return
+    from flake8_djguide.orm.nodes import code_of
+    from flake8_djguide.orm.scope import Scope
+    from flake8_djguide.orm.values import ModelClass
+
+    declared: Model | None = None
+    if "model" in info.attrs:
+        named = analysis.evaluate(
+            info.attrs["model"], Scope(analysis, [], info, kind="class"), quiet=True
+        )
+        if isinstance(named, ModelClass) and named.model is not None:
+            declared = named.model
+    targets: list[tuple[cst.BaseExpression, Any]] = []
+    if "get_queryset" in info.methods:
+        targets = analysis.returns_of(info.methods["get_queryset"], info)
+    elif "queryset" in info.attrs:
+        targets = [(info.attrs["queryset"], analysis.class_attr_queryset(info))]
+    elif declared is not None:
+        node = info.attrs["model"]
+        targets = [(node, analysis._as_queryset(ModelClass(declared, declared.name), ""))]
+    template_node = info.attrs.get("template_name")
+    explicit = string_value(template_node) if template_node is not None else None
+    if template_node is not None and explicit is None:
+        return
+    object_name_node = info.attrs.get("context_object_name")
+    object_name = string_value(object_name_node) if object_name_node is not None else None
+    if object_name_node is not None and object_name is None:
+        return
+    suffix_node = info.attrs.get("template_name_suffix")
+    suffix = string_value(suffix_node) if suffix_node is not None else f"_{kind}"
+    if suffix is None:
+        return
+    extra = _context_data(analysis, info)
+    rendered = False
+    for node, value in targets:
+        if value is None:
+            value = user_rows(analysis, node, Scope(analysis, [], info, kind="class"))
+        bound = _bind(value, node)
+        if bound is None:
+            continue
+        if "model" in info.attrs and node is info.attrs["model"]:
+            bound.source.model_attr = code_of(node)
+        model = bound.model
+        name = explicit or f"{model.app_label}/{model.name.lower()}{suffix}.html"
+        env: Env = dict(extra)
+        if kind == "list":
+            if bound.kind != "rows":
+                continue
+            names = ["object_list", "page_obj", f"{model.name.lower()}_list"]
+        else:
+            bound = _Bound(bound.source, model, "one")
+            names = ["object", model.name.lower()]
+        if object_name:
+            names.append(object_name)
+        for key in names:
+            env.setdefault(key, bound)
+        _render_and_report(analysis, templates, name, env)
+        rendered = True
+    if not rendered and (explicit or declared is not None):
+        # rows the analysis cannot follow: what get_context_data() adds is still read
+        if explicit is None and declared is not None:
+            explicit = f"{declared.app_label}/{declared.name.lower()}{suffix}.html"
+        if explicit is not None:
+            _render_and_report(analysis, templates, explicit, dict(extra))
+
+
+def _self_call(node: cst.BaseExpression | None) -> bool:
+    """``self.<method>(...)``."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and isinstance(node.func.value, cst.Name)
+        and node.func.value.value == "self"
+    )
+
+
+def _context_data(analysis: Analysis, info: ClassInfo) -> Env:
+    """What ``get_context_data()`` adds (see :func:`_method_context`)."""
+    method = info.methods.get("get_context_data")
+    if method is None:
+        return {}
+    saved = analysis.frames
+    analysis.frames = []
+    try:
+        return _method_context(analysis, info, method, 0)
+    finally:
+        analysis.frames = saved
+
+
+def _method_context(
+    analysis: Analysis, info: ClassInfo, method: cst.FunctionDef, depth: int
+) -> Env:
+    """The context entries a method returns: a dict display, or a variable (``context =
+    super().get_context_data(**kwargs)``) filled by ``context["k"] = value`` and
+    ``context.update(...)``, also with what another method of the class returns
+    (``context.update(self._day_context())``); ``**kwargs`` filled before
+    ``return super().get_context_data(**kwargs)``."""
+    from flake8_djguide.orm.scope import Scope
+    from flake8_djguide.walker import iter_children
+
+    params = method.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+    if params.star_kwarg is not None and isinstance(params.star_kwarg, cst.Param):
+        names.append(params.star_kwarg.name.value)
+    scope = Scope(analysis, [method.body], info, names)
+    if names:
+        scope.self_name = names[0]  # type: ignore[attr-defined]
+    entries: list[tuple[str, cst.BaseExpression]] = []
+    helpers: list[cst.Call] = []
+    stack: list[cst.CSTNode] = [method.body]
+    returned: list[cst.BaseExpression] = []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Return) and current.value is not None:
+            returned.append(current.value)
+            continue
+        stack.extend(iter_children(current))
+    for value in returned:
+        display = _display_entries(value)
+        if display is not None:
+            entries.extend(display)
+        elif isinstance(value, cst.Name):
+            for record in scope.records.get(value.value) or []:
+                entries.extend(_display_entries(record.value) or [])
+                if record.value is not None and _self_call(record.value):
+                    helpers.append(record.value)  # type: ignore[arg-type]
+            entries.extend(_filled_entries(method.body, value.value, helpers))
+        elif isinstance(value, cst.Call):
+            if _self_call(value):
+                helpers.append(value)
+            for arg in value.args:
+                if arg.star == "**" and isinstance(arg.value, cst.Name):
+                    entries.extend(_filled_entries(method.body, arg.value.value, helpers))
+    env: Env = {}
+    for call in helpers:
+        assert isinstance(call.func, cst.Attribute)
+        helper = info.methods.get(call.func.attr.value)
+        if helper is not None and helper is not method and depth < 3:
+            env.update(_method_context(analysis, info, helper, depth + 1))
+    for key, value_node in entries:
+        value, where = _context_value(analysis, value_node, scope)
+        env[key] = _bind(value, where)
+    return env
+
+
+def _render_and_report(analysis: Analysis, templates: Templates, name: str, env: Env) -> None:
+    if not any(v is not None for v in env.values()):
+        return
+    renderer = _Renderer(analysis, templates)
+    if not renderer.render(name, env):
+        return
+    seen: set[int] = set()
+    for bound in env.values():
+        if bound is None or id(bound.source) in seen:
+            continue
+        seen.add(id(bound.source))
+        message = _message(bound.source, bound.model)
+        if message is not None:
+            analysis.report("DJG201", bound.source.node, message)
+
+
+def _lookup(path: Path) -> str:
+    return "__".join(path)
+
+
+def _message(source: _Source, model: Model) -> str | None:
+    if not source.needs:
+        return None
+    select: list[Path] = []
+    prefetch: list[Path] = []
+    deferred: list[str] = []
+    requery: list[str] = []
+    reads: list[tuple[str, int, str]] = []
+    for path, need in source.needs.items():
+        for read in need.reads:
+            if read not in reads:
+                reads.append(read)
+        if need.kind == "defer":
+            deferred.append(path[0])
+        elif need.kind == "requery":
+            requery.append(need.reads[0][2])
+        elif need.kind == "one" and all(r.select_ok for r in need.relations):
+            select.append(path)
+        else:
+            prefetch.append(path)
+    select = [p for p in select if not any(o != p and o[: len(p)] == p for o in select)]
+    prefetch = [p for p in prefetch if not any(o != p and o[: len(p)] == p for o in prefetch)]
+    # a select_related path under a prefetched one is loaded by extending the prefetch
+    select = [p for p in select if not any(p[: len(o)] == o for o in prefetch)]
+    reads.sort(key=lambda r: (r[0], r[1]))
+    by_template: dict[str, list[str]] = {}
+    for template, line, text in reads[:6]:
+        by_template.setdefault(template, []).append(f"`{text}` (line {line})")
+    where = "; ".join(
+        f"template `{template}` reads {', '.join(shown)}" for template, shown in by_template.items()
+    )
+    if len(reads) > 6:
+        where += f" (and {len(reads) - 6} more)"
+    remedies = []
+    calls = []
+    if select:
+        calls.append("select_related(" + ", ".join(f'"{_lookup(p)}"' for p in select) + ")")
+    if prefetch:
+        calls.append("prefetch_related(" + ", ".join(f'"{_lookup(p)}"' for p in prefetch) + ")")
+    if calls and source.model_attr is not None:
+        remedies.append(f"set `queryset = {source.model_attr}.objects." + ".".join(calls) + "`")
+    elif calls:
+        remedies.append("add `." + ".".join(calls) + "` to it")
+    if deferred:
+        names = ", ".join(f'"{n}"' for n in sorted(set(deferred)))
+        remedies.append(f"add {names} to its `only(...)` (or drop it from `defer(...)`)")
+    if requery:
+        remedies.append(
+            f"`{requery[0]}` queries per row even when prefetched: `annotate()` the value or "
+            "use `Prefetch(..., to_attr=...)`"
+        )
+    # ``row.author.pk`` loads the author for its key, which the row holds already
+    keys = [
+        text
+        for need in source.needs.values()
+        if need.kind == "one" and len(need.relations) == 1 and need.relations[0].forward_single
+        for _, _, text in need.reads
+        if text.count(".") == 2 and text.rsplit(".", 1)[1] in _FREE
+    ]
+    remedy = "; ".join(remedies)
+    if keys:
+        row, relation, _ = keys[0].split(".")
+        remedy += f" (`{row}.{relation}_id` reads the key of `{keys[0]}` without a query)"
+    return (
+        f"{where}: a query per row, as this `{model.name}` queryset does not load "
+        f"{'them' if len(source.needs) > 1 else 'it'}; {remedy}"
+    )
+
+
+class TemplateViews(AnalysisBase):
+    """Views bound to their templates (DJG201): the part of the analysis that reads a
+    render call's or a template view's context (see the module docstring)."""
+
+    def _check_render(self, call: cst.Call, scope: Scope) -> None:
+        check_render(cast("Analysis", self), call, scope)
+
+    def _check_template_view(self, info: ClassInfo) -> None:
+        check_view(cast("Analysis", self), info)
