@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from flake8_djguide.index import build, store
+from flake8_djguide.index.extract import source_facts
 from flake8_djguide.index.store import cache_file_for, scan, valid_facts
 from tests.robust import ROOT
 from tests.test_index import make_project
@@ -114,6 +115,34 @@ def test_valid_facts_accepts_every_shape_the_extractor_gives(tmp_path: Path) -> 
     assert any(
         "methods" in c and "meta" in c for facts in result.files.values() for c in facts["classes"]
     )
+
+
+def test_valid_facts_accepts_tracked_methods_and_view_facts() -> None:
+    """A model overriding ``save()`` (``defs``) and base views (``view``: what they define,
+    their ``get_queryset()`` returns, their ``queryset =``) are stored and read back."""
+    facts = source_facts(
+        b"class Product(models.Model):\n"
+        b"    def save(self, *args, **kwargs):\n"
+        b"        super().save(*args, **kwargs)\n\n"
+        b"class CachedMixin:\n"
+        b"    def get_queryset(self):\n"
+        b"        self._rows = super().get_queryset()\n"
+        b"        return self._rows\n\n"
+        b"class ProductViewSet(CachedMixin, viewsets.ModelViewSet):\n"
+        b"    queryset = Product.objects.select_related('category')\n"
+        b"    def list(self, request):\n"
+        b"        return super().list(request)\n"
+    )
+    classes = {c["name"]: c for c in facts["classes"]}
+    assert classes["Product"]["defs"] == ["save"]
+    assert classes["CachedMixin"]["view"]["defs"]["get_queryset"] == [
+        ["call", ["attr", ["call", ["ref", "super"], [], {}], "get_queryset"], [], {}]
+    ]
+    assert classes["ProductViewSet"]["view"]["defs"] == {"list": "super"}
+    assert "queryset" in classes["ProductViewSet"]["view"]["calls"]
+    assert valid_facts(facts)
+    broken = {**classes["ProductViewSet"], "view": {"defs": {"list": "elsewhere"}}}
+    assert not valid_facts({**facts, "classes": [broken]})
 
 
 TRACKED = """\

@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 8  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 12  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -486,6 +486,109 @@ def _defined_methods(node: ast.ClassDef) -> list[str]:
     ]
 
 
+#: View methods whose definition in a base view or mixin changes what a DRF view lists.
+VIEW_METHODS = frozenset({"get_queryset", "get_serializer_class", "list"})
+
+
+def _returns_super(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the method returns ``super().<same name>(...)`` on some path."""
+    return any(
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == function.name
+        and isinstance(value.func.value, ast.Call)
+        and dotted_name(value.func.value.func) == "super"
+        for value in _returns(function)
+    )
+
+
+def _list_kind(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """How a base view's ``list()`` renders: ``"super"`` (returns ``super().list()`` on some
+    path), ``"renders"`` (renders ``self.get_queryset()`` with ``self.get_serializer()``
+    itself, as DRF's does), or ``"own"``."""
+    if _returns_super(function):
+        return "super"
+    called = {
+        dotted_name(node.func)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+    if {"self.get_queryset", "self.get_serializer"} <= called:
+        return "renders"
+    return "own"
+
+
+def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Encoded]:
+    """The encoded returns of a method, a returned local name or ``self.<attribute>``
+    assigned once in the body replaced by its value (``qs = super().get_queryset()`` ...
+    ``return qs.filter(...)``; ``self._cached = super().get_queryset()`` ... ``return
+    self._cached``)."""
+    assigned: dict[str, list[ast.expr | None]] = {}
+    for statement in ast.walk(function):
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, (ast.Name, ast.Attribute)) and dotted_name(target):
+                    assigned.setdefault(dotted_name(target) or "", []).append(statement.value)
+                else:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name):
+                            assigned.setdefault(name.id, []).extend([None, None])
+        elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
+            # not a single plain assignment: the name is left unknown
+            assigned.setdefault(dotted_name(statement.target) or "", []).extend([None, None])
+    found: list[Encoded] = []
+    for value in _returns(function):
+        root: ast.expr = value
+        while dotted_name(root) is None and isinstance(root, (ast.Attribute, ast.Call)):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        text = dotted_name(root)
+        key = next((k for k in assigned if text and (text == k or text.startswith(k + "."))), None)
+        values = assigned.get(key, []) if key else []
+        if key and len(values) == 1 and values[0] is not None:
+            found.append(_substitute(encode(value), key, encode(values[0])))
+        else:
+            found.append(encode(value))
+    return found
+
+
+def _substitute(encoded: Encoded, name: str, value: Encoded) -> Encoded:
+    """``encoded`` with the local ``name`` at its root replaced by ``value``."""
+    tag = encoded[0] if encoded else ""
+    if tag == "ref":
+        text: str = encoded[1]
+        if text == name:
+            return value
+        if not text.startswith(name + "."):
+            return encoded
+        for part in text[len(name) + 1 :].split("."):
+            value = ["attr", value, part]
+        return value
+    if tag == "call":
+        return ["call", _substitute(encoded[1], name, value), encoded[2], encoded[3]]
+    if tag == "attr":
+        return ["attr", _substitute(encoded[1], name, value), encoded[2]]
+    return encoded
+
+
+def _view_facts(node: ast.ClassDef, calls: dict[str, Encoded]) -> dict[str, Any]:
+    """What a base view or mixin contributes to the views deriving from it: which of
+    :data:`VIEW_METHODS` it defines (``get_queryset``, ``get_serializer_class``: their
+    encoded returns; ``list``: see :func:`_list_kind`), and its ``queryset =`` call."""
+    defs: dict[str, Any] = {}
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if statement.name in ("get_queryset", "get_serializer_class"):
+                defs[statement.name] = _local_returns(statement)
+            elif statement.name == "list":
+                defs["list"] = _list_kind(statement)
+    view: dict[str, Any] = {}
+    if defs:
+        view["defs"] = defs
+    if "queryset" in calls:
+        view["calls"] = {"queryset": calls["queryset"]}
+    return view
+
+
 def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     """The facts kept about one class."""
     bases = [dotted_name(b) or "" for b in node.bases]
@@ -499,6 +602,9 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
         }
         if defs:
             plain["defs"] = defs
+        view = _view_facts(node, {})  # a mixin: ``class OwnedMixin:``
+        if view:
+            plain["view"] = view
         return plain
     wants = _wanted_methods(node)
     calls: dict[str, Encoded] = {}
@@ -540,6 +646,9 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
         facts["meta"] = meta
     if defs:
         facts["defs"] = defs
+    view = _view_facts(node, calls) if wants != "returns" else {}
+    if view:
+        facts["view"] = view
     return facts
 
 

@@ -166,29 +166,43 @@ _NOTHING_ELSE: dict[str, Any] = {}
 
 
 class LinkedClass(Mapping[str, Any]):
-    """The facts a compacted index keeps of a class: ``bases`` and ``refs`` (the dotted
-    names assigned in its body), read like the class's facts. Its name is the last part
-    of its qualified name.
+    """The facts a compacted index keeps of a class: ``bases``, ``refs`` (the dotted
+    names assigned in its body) and ``view`` (what a base view contributes to the DRF views
+    deriving from it), read like the class's facts. Its name is the last part of its
+    qualified name.
     """
 
-    __slots__ = ("_bases", "_refs")
+    __slots__ = ("_bases", "_refs", "_view")
 
-    def __init__(self, bases: list[str] | None, refs: dict[str, str] | None) -> None:
+    def __init__(
+        self,
+        bases: list[str] | None,
+        refs: dict[str, str] | None,
+        view: dict[str, Any] | None = None,
+    ) -> None:
         self._bases = tuple(bases) if bases else ()
         self._refs = refs or None
+        self._view = view or None
 
     def __getitem__(self, key: str) -> Any:
         if key == "bases":
             return self._bases
         if key == "refs" and self._refs is not None:
             return self._refs
+        if key == "view" and self._view is not None:
+            return self._view
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(("bases",) if self._refs is None else ("bases", "refs"))
+        keys = ["bases"]
+        if self._refs is not None:
+            keys.append("refs")
+        if self._view is not None:
+            keys.append("view")
+        return iter(keys)
 
     def __len__(self) -> int:
-        return 1 if self._refs is None else 2
+        return 1 + (self._refs is not None) + (self._view is not None)
 
 
 class Index:
@@ -252,7 +266,10 @@ class Index:
             modules[module] = slim
         self.modules = modules
         for qualname, (module, linked) in self.classes.items():
-            self.classes[qualname] = (module, LinkedClass(linked.get("bases"), linked.get("refs")))
+            self.classes[qualname] = (
+                module,
+                LinkedClass(linked.get("bases"), linked.get("refs"), linked.get("view")),
+            )
         for model in self.models.values():
             for note in ("_pending", "_ancestors", "_default_related"):
                 model.__dict__.pop(note, None)

@@ -312,6 +312,20 @@ def _valid_method(value: object) -> bool:
     )
 
 
+def _valid_view(value: object) -> bool:
+    if type(value) is not dict or not set(value) <= {"defs", "calls"}:
+        return False
+    defs = value.get("defs", {})
+    if type(defs) is not dict or not _encoded_map(value.get("calls", {})):
+        return False
+    return all(
+        item in ("own", "super", "renders")
+        if name not in ("get_queryset", "get_serializer_class")
+        else type(item) is list and all(_valid_encoded(e) for e in item)
+        for name, item in defs.items()
+    )
+
+
 def _valid_loader(value: object) -> bool:
     """A serializer's queryset loader (``extract.loader_facts``)."""
     if type(value) is not dict or set(value) != {
@@ -359,6 +373,8 @@ def _valid_class(value: object) -> bool:
             ok = _encoded_map(item)
         elif key == "defs":
             ok = _strings(item)
+        elif key == "view":
+            ok = _valid_view(item)
         else:
             ok = False
         if not ok:

@@ -12,12 +12,14 @@ from flake8_djguide.orm.drf import DrfViews
 from flake8_djguide.orm.expressions import Expressions
 from flake8_djguide.orm.interpreter import Statements
 from flake8_djguide.orm.loaders import SerializerLoaders
+from flake8_djguide.orm.rendering import RenderedRows
 from flake8_djguide.orm.rows import RowReads
 from flake8_djguide.orm.scope import Scope
 from flake8_djguide.orm.serializers import SerializerReads
 from flake8_djguide.orm.sql import SqlChecks
 from flake8_djguide.orm.summaries import Summaries
 from flake8_djguide.orm.templates import TemplateViews
+from flake8_djguide.orm.views import ViewModel
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -43,6 +45,8 @@ class Analysis(
     Expressions,
     RowReads,
     Summaries,
+    ViewModel,
+    RenderedRows,
     DrfViews,
     SerializerReads,
     SerializerLoaders,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from flake8_djguide.context import FileContext
     from flake8_djguide.orm.scope import ClassInfo, Scope
-    from flake8_djguide.orm.values import QS, Frame, Item, RelManager, Value
+    from flake8_djguide.orm.values import QS, Frame, Item, ModelClass, RelManager, Value
 else:
     from flake8_djguide._lazy import cst
 
@@ -106,6 +106,32 @@ class AnalysisBase:
 
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
 
+        def _serializer_sink(self, call: cst.Call, scope: Scope) -> None:
+            """Check a ``Serializer(rows, many=True)`` call (DJG203)."""
+
+        def lineage(self, info: ClassInfo) -> list[str]:
+            """The qualified names of a class's bases, nearest first."""
+
+        def lists_generically(self, info: ClassInfo) -> bool:
+            """Whether a view's ``list()`` is DRF's (or returns ``super().list()``)."""
+
+        def listed_querysets(self, info: ClassInfo) -> list[tuple[cst.BaseExpression, Value]]:
+            """``(node to report at, queryset)`` for what a list view lists."""
+
+        def view_serializers(
+            self, info: ClassInfo, action: str | None, http: str | None
+        ) -> list[Serializer] | None:
+            """The serializers ``get_serializer()`` uses for ``action``."""
+
+        def super_queryset(self, info: ClassInfo, after: str | None = None) -> Value:
+            """What the bases' ``get_queryset()`` returns for the view ``info``."""
+
+        def queryset_attr(self, info: ClassInfo) -> Value:
+            """``self.queryset`` of a view: its own ``queryset =`` or the nearest base's."""
+
+        def view_model(self, info: ClassInfo) -> ModelClass | None:
+            """``self.model`` of a view (its own ``model =`` or the nearest base's)."""
+
         def requirements(
             self, serializer: Serializer, depth: int = 0, seen: set[str] | None = None
         ) -> dict[Path, tuple[frozenset[str], tuple[Relation, ...]]]:
@@ -131,6 +157,10 @@ class AnalysisBase:
         def _check_render(self, call: cst.Call, scope: Scope) -> None: ...
 
         def _check_template_view(self, info: ClassInfo) -> None: ...
+
+        def _back_reference(
+            self, first: Relation, second: Relation, origin: str | None
+        ) -> bool: ...
 
         def _sql_sink(self, call: cst.Call, scope: Scope) -> None: ...
 

@@ -68,6 +68,7 @@ class Expressions(AnalysisBase):
         if isinstance(node, cst.Call) and not isinstance(node.func, cst.Attribute):
             if not quiet:
                 self._sql_sink(node, scope)
+                self._serializer_sink(node, scope)
                 for arg in node.args:
                     self._visit(arg.value, scope)
                 self._check_render(node, scope)
@@ -94,6 +95,7 @@ class Expressions(AnalysisBase):
             if kind == "call":
                 if not quiet:
                     self._sql_sink(payload, scope)
+                    self._serializer_sink(payload, scope)
                     for arg in payload.args:
                         self._visit(arg.value, scope)
                 value = None
@@ -111,6 +113,7 @@ class Expressions(AnalysisBase):
                 call = links[index + 1][1]
                 if not quiet:
                     self._sql_sink(call, scope)
+                    self._serializer_sink(call, scope)
                     for arg in call.args:
                         self._visit(arg.value, scope)
             if (
@@ -303,7 +306,7 @@ class Expressions(AnalysisBase):
             return self._self_attr(value.cls, name, call, scope)
         if isinstance(value, SuperRef):
             if name == "get_queryset" and call is not None:
-                return self.class_queryset(value.cls)
+                return self.super_queryset(value.cls)
             return None
         return None
 

@@ -24,7 +24,7 @@ from flake8_djguide.index.querysets import (
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import _children
 from flake8_djguide.orm.scope import Scope
-from flake8_djguide.orm.values import LOADING, QS, _merge_values
+from flake8_djguide.orm.values import LOADING, QS, Item, _merge_values
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -186,7 +186,14 @@ class Summaries(AnalysisBase):
         if name == "get_queryset" and call is not None:
             return self.class_queryset(cls)
         if name == "queryset" and call is None:
-            return self.class_attr_queryset(cls)
+            return self.queryset_attr(cls)
+        if name == "model" and call is None:
+            return self.view_model(cls)
+        if name == "get_object" and call is not None:
+            listed = self.class_queryset(cls)
+            if isinstance(listed, QS) and listed.rows == "instances" and not listed.prefix:
+                return Item(listed.model, listed.cov, listed.text, origin="get")
+            return None
         if name in ("filter_queryset", "paginate_queryset") and call is not None and call.args:
             inner = self.evaluate(call.args[0].value, scope, quiet=True)
             if isinstance(inner, QS) and name == "paginate_queryset":
@@ -211,7 +218,7 @@ class Summaries(AnalysisBase):
             cls._get_queryset = (None,)
             method = cls.methods.get("get_queryset")
             if method is None:
-                value = self.class_attr_queryset(cls)
+                value = self.super_queryset(cls)
             else:
                 values = [v for _, v in self.returns_of(method, cls)]
                 value = _merge_values(values) if values else None

@@ -243,21 +243,46 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
 
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
+    """A class with bases that names the queryset it lists (``queryset =`` or
+    ``get_queryset()``; its serializer may come from a base view), or a serializer with a
+    queryset loader."""
     if node is not ctx.current_statement or not node.bases:
         return False
-    serializer = queryset = False
+    if all(_django_origin(base, ctx) for base in node.bases):
+        return False  # a Django generic view (ListView): no serializer
     for statement in node.body:
         if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Name):
-                    serializer = serializer or target.id == "serializer_class"
-                    queryset = queryset or target.id == "queryset"
+            targets = statement.targets
+        elif isinstance(statement, ast.AnnAssign):
+            targets = [statement.target]
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            serializer = serializer or statement.name == "get_serializer_class"
-            queryset = queryset or statement.name == "get_queryset"
-            if is_loader(statement):
-                return True  # a serializer's queryset loader (``prefetch_queryset``)
-    return serializer and queryset
+            if statement.name == "get_queryset" or is_loader(statement):
+                return True  # also a serializer's queryset loader (``prefetch_queryset``)
+            continue
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "queryset" for t in targets):
+            return True
+    return False
+
+
+def _django_origin(base: ast.expr, ctx: FileContext) -> bool:
+    """Whether a base class is imported from Django itself (``django.views...``)."""
+    name = ast_dotted_name(base)
+    if name is None:
+        return False
+    head, _, rest = name.partition(".")
+    origin = ctx.info.imports.get(head)
+    return origin is not None and (origin + "." + rest if rest else origin).startswith("django.")
+
+
+def _many_trigger(node: ast.Call, ctx: FileContext) -> bool:
+    """``Serializer(rows, many=True)`` (also ``self.get_serializer(...)``) with the rows given."""
+    del ctx
+    return bool(node.args or any(k.arg == "instance" for k in node.keywords)) and any(
+        k.arg == "many" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in node.keywords
+    )
 
 
 _SQL_METHODS = frozenset({"raw", "extra", "execute", "executemany"})
@@ -922,10 +947,45 @@ class SerializerRelationNotPrefetched(_FlowRule):
     OPTIONS = ("cache-dir", "index-max-files", "project-root", "source-roots")
     NOTES = (
         "Views that list: deriving from `ListAPIView`, `ListCreateAPIView`, `ModelViewSet`, "
-        "`ReadOnlyModelViewSet` or `ListModelMixin` (also through the project's own base views), "
-        "and not overriding `list()`. The serializer comes from `serializer_class` (also "
-        "inherited) or from every `return` of `get_serializer_class()` (all must be known; only "
-        "relations read by all of them are reported). Read relations: nested serializers "
+        "`ReadOnlyModelViewSet` or `ListModelMixin` (also through the project's base views and "
+        "mixins, in any module: the index keeps which of `get_queryset()`, "
+        "`get_serializer_class()` and `list()` each class defines, its `queryset =` and what "
+        "its `get_queryset()` returns), whose `list()` is DRF's: not overridden, or overridden "
+        "by one that returns `super().list(...)` on some path (a docstring, a `?count` answered "
+        "apart), in the class or a base, or in a base by one that renders "
+        "`self.get_queryset()` with `self.get_serializer()` itself (a prefetching mixin); another "
+        "`list()` is left to the explicit-serializer check below. Both methods are read for the "
+        "`list` action answering a GET: a test on `self.action` (also `getattr(self, "
+        '"action", None)` and a local name assigned it), `self.request.method` (`in '
+        "SAFE_METHODS`) or `self.detail` is decided and only the branch that runs is kept; "
+        "other tests keep every branch. The queryset: each `return` of the class's "
+        "`get_queryset()`, else its `queryset =` (through a base's `get_queryset()` when one "
+        "defines it). `super().get_queryset()` is the nearest base's `get_queryset()` or DRF's "
+        "(`self.queryset`: the class's or the nearest base's `queryset =`), `self.model.objects` "
+        "follows `model =`; a base whose `get_queryset()` returns anything else makes the "
+        "queryset unknown, and nothing is reported. A `return` of rows that start from the "
+        "class's own `queryset =` (`super().get_queryset()`, `self.queryset`, also through a "
+        "local name) is reported at that `queryset =`, where the loading calls belong. The "
+        "serializer comes from `serializer_class` (also inherited) or from every `return` of "
+        "`get_serializer_class()` left for the action: a serializer class, `self.<name>` (a "
+        "class attribute, also inherited: `self.read_serializer_class`), "
+        "`self.<dict>.get(self.action, <default>)` / `self.<dict>[self.action]` on a dict "
+        "literal of the class, `self.serializer_class` or `super().get_serializer_class()`; all "
+        "must be known. A base's `get_serializer_class()` counts with every `return` it has "
+        "(the index keeps its returns, not its branches: a serializer class, `self.<name>` "
+        "looked up on the view, `self.serializer_class`, `super().get_serializer_class()`); "
+        "any other return makes it unknown. Only relations read by every serializer left are "
+        "reported. Explicit rendering: "
+        "`<Serializer>(rows, many=True)` (or `instance=rows`) with a project serializer, "
+        "`self.get_serializer(rows, many=True)` or `self.serializer_class(...)` in any function "
+        "(an `APIView.get()`, a function view, a custom `list()`, an `@action` method; "
+        "`get_serializer()` is read for the enclosing method's action: its name in a viewset, "
+        "`get` answering a GET); the rows are followed through local names and "
+        "`self.paginate_queryset()`/`self.filter_queryset()` and reported where the queryset is "
+        "built; not in test files, which render expected payloads. `many=True` with `data=` only "
+        "reads nothing. Rows of an instance's related "
+        "manager (`product.reviews.all()`) already hold the foreign key back to that instance "
+        "(Django fills it): reading it is not reported. Read relations: nested serializers "
         "(recursively, `source=` and `many=True`), `StringRelatedField`/`SlugRelatedField`, "
         "related fields with `many=True`, implicit to-many fields of a `ModelSerializer` (a "
         "`ManyRelatedField` reads `obj.<name>.all()`) and every relation with `depth >= 1`, "
@@ -1000,7 +1060,7 @@ class SerializerRelationNotPrefetched(_FlowRule):
             15,
         )
     ]
-    AST_TRIGGERS = {ast.ClassDef: _view_trigger}
+    AST_TRIGGERS = {ast.ClassDef: _view_trigger, ast.Call: _many_trigger}
     # The whole view class: get_serializer_class(), list() and get_queryset().
     TRIGGER_SCOPE = "statement"
 
