@@ -178,6 +178,39 @@ def test_a_warm_scan_reuses_classes_that_define_save_or_update(tmp_path: Path) -
     assert warm.files == cold.files
 
 
+ADMIN = """\
+from django.contrib import admin
+
+from library.models import Book
+
+
+class ChapterInline(admin.TabularInline):
+    model = Book
+
+
+class BookAdmin(admin.ModelAdmin):
+    inlines = [ChapterInline]
+
+
+admin.site.register(Book, inlines=[ChapterInline])
+"""
+
+
+def test_a_warm_scan_reuses_admins_listing_inlines(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    (project / "library").mkdir(parents=True)
+    (project / "library" / "__init__.py").write_text("")
+    (project / "library" / "admin.py").write_text(ADMIN)
+    cache = tmp_path / "cache"
+    cold = scan(project, cache)
+    facts = cold.files["library/admin.py"]
+    assert [c.get("inlines") for c in facts["classes"]] == [None, ["ChapterInline"]]
+    assert facts["inlines"] == ["ChapterInline"]
+    warm = scan(project, cache)
+    assert (warm.parsed, warm.reused, warm.written) == (0, 2, False)
+    assert warm.files == cold.files
+
+
 def _scan_in_subprocess(project: Path, cache: Path) -> subprocess.CompletedProcess[str]:
     """A scan in a child with 1 GiB of memory at most, killed after 60 s."""
     code = (

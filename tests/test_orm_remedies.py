@@ -76,3 +76,35 @@ def test_a_per_row_equality_keeps_the_in_remedy() -> None:
     assert either.endswith("(`filter(<field>__in=...)`) and group them in a dict")
     counts = messages[_line("DJG202_ranges.py", "def daily_counts") + 1]
     assert counts.endswith("(`annotate()`, or `values(...).annotate(...)`)")
+
+
+def test_prefetch_remedy_on_an_iterator_names_the_chunk_size() -> None:
+    messages = _messages("DJG201_remedies.py")
+    tags = messages[_line("DJG201_remedies.py", "def streamed_tags") + 2]
+    assert 'add `.prefetch_related("tags")` to that queryset' in tags
+    assert "give its `.iterator()` a `chunk_size`" in tags
+    brand = messages[_line("DJG201_remedies.py", "def streamed_brand") + 2]
+    assert brand.endswith('add `.select_related("brand")` to that queryset')
+
+
+def test_remedy_on_a_bare_select_related_keeps_what_it_loaded() -> None:
+    messages = _messages("DJG201_remedies.py")
+    replace = "replace the bare `.select_related()` with `.select_related({})`"
+    nullable = messages[_line("DJG201_remedies.py", "def bare_and_nullable") + 3]
+    assert replace.format('"brand", "category"') in nullable
+    deeper = _line("DJG201_remedies.py", "def bare_reading_deeper")
+    for line in (deeper + 2, deeper + 3):
+        assert replace.format('"brand", "category__parent"') in messages[line]
+    named = messages[_line("DJG201_remedies.py", "def bare_replaced_by_named") + 3]
+    assert named.endswith('add `.select_related("category")` to that queryset')
+
+
+def test_feed_remedy_on_a_bare_select_related_keeps_what_it_loaded() -> None:
+    messages = _messages("DJG201_feeds.py")
+    bare = messages[_line("DJG201_feeds.py", "return Entry.objects.select_related()[:10]")]
+    # Django's default item_link() reads the non-null blog the bare form loads
+    assert bare.endswith(
+        "replace the bare `.select_related()` of the `items()` queryset with "
+        '`.select_related("author", "blog")` (naming relations replaces the bare form, which '
+        "follows only non-null foreign keys)"
+    )

@@ -102,13 +102,21 @@ def test_the_clean_module_has_no_findings_in_a_full_parse() -> None:
     assert lint(CLEAN_MODULE, "events/views.py", rules, whole_file=True) == []
 
 
-def test_one_undocumented_function_parses_only_its_statement() -> None:
+def test_one_undocumented_function_is_reported_without_parsing() -> None:
     code = CLEAN_MODULE.replace('"event_publish"]', '"event_publish", "event_cancel"]')
     code += "\n\ndef event_cancel(*, event: Event) -> None:\n    event.delete()\n"
     engine = Engine([DJG404])
     result = engine.check(code.splitlines(True), "events/views.py", settings_with({}))
-    assert [(c.first, c.last) for c in result.chunks] == [(71, 72)]
+    assert not result.parsed
     assert triples(result.findings) == [(71, 0, "DJG404")]
+    # the fixer's whole-file run still parses, and finds the same
+    whole = engine.check(
+        code.splitlines(True), "events/views.py", settings_with({}), whole_file=True
+    )
+    assert whole.parsed
+    assert [(f.line, f.col, f.message) for f in whole.findings] == [
+        (f.line, f.col, f.message) for f in result.findings
+    ]
 
 
 def test_names_left_out_of_dunder_all_are_not_public() -> None:
@@ -128,7 +136,9 @@ def test_test_code_without_annotations_is_never_parsed() -> None:
 def test_a_method_with_unannotated_self_only_is_not_parsed() -> None:
     code = "class A(Base):\n    def get(self, request: Request) -> Response:\n        pass\n"
     assert not _parsed(code, "a/views.py", DJG401)
-    assert _parsed("def get(self, request: Request) -> Response:\n    pass\n", "a/b.py", DJG401)
+    plain = "def get(self, request: Request) -> Response:\n    pass\n"
+    assert not _parsed(plain, "a/b.py", DJG401)
+    assert triples(lint(plain, "a/b.py", [DJG401])) == [(1, 8, "DJG401")]
 
 
 def test_return_fixes_on_a_whole_module() -> None:

@@ -233,8 +233,24 @@ def _statement_span(node: ast.stmt) -> tuple[int, int]:
 class _Triggers:
     """The ast pass: imports into ``info``, and which rules may fire where."""
 
-    def __init__(self, rules: Sequence[type[Rule]], ctx: FileContext) -> None:
+    def __init__(
+        self,
+        rules: Sequence[type[Rule]],
+        ctx: FileContext,
+        lines: Sequence[str] | None = None,
+    ) -> None:
         self.ctx = ctx
+        #: the file's lines when ``REPORTS_FROM_AST`` rules report here (no fix needed)
+        self.lines = lines
+        #: rules whose findings :meth:`run` decides from the ``ast`` tree
+        self.from_ast = {r for r in rules if r.REPORTS_FROM_AST} if lines is not None else set()
+        self.reported = {r.CODE for r in self.from_ast}
+        #: findings of those rules (:meth:`Rule.report_ast`)
+        self.findings: list[Finding] = []
+        #: per such rule, the ids of the top-level statements parsed for it instead, where
+        #: :meth:`Rule.report_ast` could not place a finding (its libcst findings there
+        #: are kept, the others dropped: see :meth:`keep_finding`)
+        self.fallback: dict[str, set[int]] = {}
         self.table: dict[type[ast.AST], list[tuple[type[Rule], Any]]] = {}
         for rule in rules:
             for node_type, predicate in (rule.AST_TRIGGERS or {}).items():
@@ -259,6 +275,9 @@ class _Triggers:
         info = self.ctx.info
         ctx = self.ctx
         scoped = {r for entries in table.values() for r, _ in entries if _function_scope(r)}
+        from_ast = self.from_ast
+        #: trigger nodes of ``from_ast`` rules, by rule: (statement index, node, chain)
+        hits: dict[type[Rule], list[tuple[int, ast.AST, tuple[ast.AST, ...]]]] = {}
         candidates: list[tuple[int, ast.AST, tuple[ast.AST, ...]]] = []
         # Without expression triggers, the walk enters statement bodies only.
         statements_only = all(issubclass(t, ast.stmt) for t in table)
@@ -281,7 +300,7 @@ class _Triggers:
                 if node_type in table:
                     candidates.append((index, node, chain))
                 inner = chain
-                if scoped:
+                if scoped or from_ast:
                     if node_type in function_types:
                         functions.append(node)
                         inner = (*chain, node)
@@ -308,7 +327,10 @@ class _Triggers:
             ctx.current_statement = tree.body[index]
             ctx.trigger_chain = chain
             for rule, predicate in table[type(node)]:
-                if rule in scoped:
+                if rule in from_ast:
+                    if predicate(node, ctx):
+                        hits.setdefault(rule, []).append((index, node, chain))
+                elif rule in scoped:
                     if predicate(node, ctx):
                         fired.add(rule)
                         self.keep.update(id(f) for f in chain)
@@ -324,12 +346,68 @@ class _Triggers:
                 elif rule not in fired and predicate(node, ctx):
                     fired.add(rule)
                     self.whole.add(index)
+        for rule, rule_hits in hits.items():
+            self._report_from_ast(rule, rule_hits, tree, fired_by_statement)
         ctx.current_statement = None
         ctx.trigger_chain = no_chain
         return [
             (_statement_span(statement), fired)
             for statement, fired in zip(tree.body, fired_by_statement)
         ]
+
+    def _report_from_ast(
+        self,
+        rule: type[Rule],
+        hits: list[tuple[int, ast.AST, tuple[ast.AST, ...]]],
+        tree: ast.Module,
+        fired_by_statement: list[set[type[Rule]]],
+    ) -> None:
+        """The findings of a ``REPORTS_FROM_AST`` rule at its trigger nodes, once every
+        predicate has run (facts that span the file, such as ``__all__``, are known).
+
+        In a statement where :meth:`Rule.report_ast` cannot place one of them, the
+        rule's ``ast`` findings are dropped and the statement is parsed for the rule
+        as for any triggered rule (its function bodies kept as a trigger keeps them).
+        """
+        ctx = self.ctx
+        lines = self.lines
+        assert lines is not None
+        by_statement: dict[int, list[Finding]] = {}
+        failed: set[int] = set()
+        for index, node, chain in hits:
+            if index in failed:
+                continue
+            ctx.current_statement = tree.body[index]
+            ctx.trigger_chain = chain
+            found = rule.report_ast(node, ctx, lines)
+            if found is None:
+                failed.add(index)
+                by_statement.pop(index, None)
+            else:
+                by_statement.setdefault(index, []).extend(found)
+        for found in by_statement.values():
+            self.findings.extend(found)
+        if not failed:
+            return
+        self.fallback[rule.CODE] = {id(tree.body[index]) for index in failed}
+        scoped = _function_scope(rule)
+        for index, _node, chain in hits:
+            if index in failed:
+                fired_by_statement[index].add(rule)
+                if scoped:
+                    self.keep.update(id(f) for f in chain)
+                else:
+                    self.whole.add(index)
+
+    def keep_finding(self, finding: Finding, chunks: Sequence[Chunk]) -> bool:
+        """Whether a libcst finding stays: those of a ``REPORTS_FROM_AST`` rule only in
+        the statements parsed for it (:attr:`fallback`)."""
+        if finding.code not in self.reported:
+            return True
+        statements = self.fallback.get(finding.code, set())
+        return 0 <= finding.chunk < len(chunks) and any(
+            id(s) in statements for s in chunks[finding.chunk].statements
+        )
 
 
 #: ``ast`` fields that never hold a node (skipped by the trigger walk; not ``name``:
@@ -525,8 +603,10 @@ class Engine:
                 return Result(found, [], True)
 
         chunks: list[Chunk] | None
+        triggers: _Triggers | None = None
         if isinstance(tree, ast.Module):
-            triggers = _Triggers(rules, ctx)
+            # A whole-file run (the fixer) needs every finding's libcst node for its fix.
+            triggers = _Triggers(rules, ctx, lines=None if whole_file else lines)
             per_statement = triggers.run(tree)
             fired: set[type[Rule]] = set()
             for _span, rule_set in per_statement:
@@ -534,7 +614,7 @@ class Engine:
             needs_all = [r for r in rules if r.AST_TRIGGERS is None]
             rules = [r for r in rules if r.AST_TRIGGERS is None or r in fired]
             if not rules:
-                return Result([], [], False)
+                return Result(_sorted(triggers.findings), [], False)
             spans = [(span, bool(rule_set)) for span, rule_set in per_statement]
             if needs_all or whole_file:
                 chunks = [Chunk(1, len(lines), statements=list(tree.body))]
@@ -556,10 +636,21 @@ class Engine:
             return Result([error_finding(hazard)], [], False)
         run = _Run(rules, ctx)
         with _recursion_limit(RECURSION_LIMIT):
-            if isinstance(tree, ast.Module):
-                return run.run(lines, chunks, release_trees=release_trees)
-            # source that ast rejected: nothing bounds how deep it nests
-            return _in_big_stack(lambda: run.run(lines, chunks, release_trees=release_trees))
+            if triggers is None:
+                # source that ast rejected: nothing bounds how deep it nests
+                return _in_big_stack(lambda: run.run(lines, chunks, release_trees=release_trees))
+            result = run.run(lines, chunks, release_trees=release_trees)
+        if not triggers.reported or run.failed:
+            return result
+        kept = [f for f in result.findings if triggers.keep_finding(f, chunks)]
+        errors = [f for f in kept if f.code == "DJG000"]
+        others = [f for f in kept if f.code != "DJG000"]
+        return Result(errors + _sorted(others + triggers.findings), result.chunks, result.parsed)
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    findings.sort(key=lambda f: (f.line, f.col, f.code))
+    return findings
 
 
 def _long_chain(chunks: Sequence[Chunk], lines: Sequence[str]) -> TooDeeplyNestedError | None:
@@ -590,6 +681,8 @@ class _Run:
         self.ctx = ctx
         self.instances = [rule(ctx) for rule in rules]
         self.errors: list[Finding] = []
+        #: whether :meth:`run` gave up on the file (its result is the one ``DJG000``)
+        self.failed = False
         self.visit: dict[type, list[Any]] = {}
         self.leave: dict[type, list[Any]] = {}
         self._build_dispatch()
@@ -616,6 +709,11 @@ class _Run:
             if not self.errors:
                 self.errors.append(error_finding(error, type(rule).CODE))
 
+    def _failed(self, error: BaseException, chunks: list[Chunk]) -> Result:
+        """The file could not be checked (libcst could not parse or locate): one ``DJG000``."""
+        self.failed = True
+        return Result([error_finding(error)], chunks, True)
+
     def run(self, lines: Sequence[str], chunks: list[Chunk], release_trees: bool = False) -> Result:
         """Parse, walk and locate chunk by chunk."""
         from flake8_djguide.walker import walk
@@ -630,7 +728,7 @@ class _Run:
             try:
                 chunk.module = parse_chunk(chunk, lines)
             except Exception as error:
-                return Result([error_finding(error)], chunks, True)
+                return self._failed(error, chunks)
             counts = []
             lookup = _AstLookup(chunk, lines)
             for instance in self.instances:
@@ -640,13 +738,13 @@ class _Run:
             try:
                 walk(chunk.module, self.visit_ref, self.leave_ref, self._on_error)
             except RecursionError as error:
-                return Result([error_finding(error)], chunks, True)
+                return self._failed(error, chunks)
             if release:
                 new = [f for instance, count in counts for f in instance.findings[count:]]
                 try:
                     locate(new, chunks, lines)
                 except Exception as error:
-                    return Result([error_finding(error)], chunks, True)
+                    return self._failed(error, chunks)
                 chunk.module = None
                 for finding in new:  # located: let the tree go (a reported class holds it all)
                     finding.node = finding.fix_node = finding.fix = None  # type: ignore[assignment]
@@ -660,7 +758,7 @@ class _Run:
         try:
             locate([f for f in findings if not f.line], chunks, lines)
         except Exception as error:
-            return Result([error_finding(error)], chunks, True)
+            return self._failed(error, chunks)
         findings.sort(key=lambda f: (f.line, f.col, f.code))
         return Result(self.errors + findings, chunks, True)
 

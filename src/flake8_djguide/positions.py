@@ -400,3 +400,40 @@ class Anchors:
 def _suite(suite: Any) -> Sequence[Any]:
     body: Sequence[Any] = suite.body  # IndentedBlock: statements; SimpleStatementSuite: smalls
     return body
+
+
+# -- positions read from the ``ast`` tree alone (``Rule.report_ast``) ----------------------
+
+
+def statement_start(node: ast.stmt, keyword: str, lines: Sequence[str]) -> tuple[int, int] | None:
+    """``(line, column in characters)`` of a compound statement's ``keyword`` (``def``,
+    ``async``, ``class``) where libcst places the statement (after its decorators), or
+    ``None`` when the line does not hold ``keyword`` there after indentation only."""
+    line = node.lineno
+    if not 0 < line <= len(lines):
+        return None
+    text = lines[line - 1]
+    column = char_column(text, node.col_offset)
+    if not text.startswith(keyword, column) or text[:column].strip(" \t"):
+        return None
+    return line, column
+
+
+def param_start(arg: ast.arg, star: str, lines: Sequence[str]) -> tuple[int, int] | None:
+    """Where libcst places a parameter: its ``star`` (``"*"``, ``"**"`` or ``""``) when it
+    has one, else its name; ``None`` when the ``*``/``**`` is not on the name's line
+    before it, with only spaces or tabs between."""
+    line = arg.lineno
+    if not 0 < line <= len(lines):
+        return None
+    text = lines[line - 1]
+    column = char_column(text, arg.col_offset)
+    if not text.startswith(arg.arg, column):
+        return None
+    if not star:
+        return line, column
+    before = text[:column].rstrip(" \t")
+    start = len(before) - len(star)
+    if start < 0 or before[start:] != star or before[start - 1 : start] == "*":
+        return None
+    return line, start

@@ -9,7 +9,7 @@ registry, the documentation generator and the tests.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -113,6 +113,12 @@ class Rule:
     #: trigger node whose bodies are parsed too (a rule that follows
     #: ``self.get_queryset()`` into the same class).
     TRIGGER_KEEPS_METHODS: ClassVar[frozenset[str]] = frozenset()
+    #: The rule's findings are decided on flake8's ``ast`` tree (:meth:`report_ast`) in
+    #: runs that need no fix (flake8, the check server): a statement is then parsed with
+    #: libcst for this rule only where :meth:`report_ast` cannot place a finding exactly.
+    #: The libcst visitor stays the reference: ``djguide fix`` (whole-file runs) and
+    #: source ``ast`` rejected use it, and the fixture tests compare the two.
+    REPORTS_FROM_AST: ClassVar[bool] = False
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
@@ -140,13 +146,10 @@ class Rule:
         lazily: it runs only when fixing, never in a flake8 run. ``unsafe``
         marks this fix unsafe even when the rule's fixes are safe in general.
         """
-        template = message if message is not None else self.MESSAGE
-        fields = {k: quote_source(v) if isinstance(v, str) else v for k, v in kwargs.items()}
-        text = clean_message(f"{self.CODE} {template.format(**fields)}")
         self.findings.append(
             Finding(
                 self.CODE,
-                text,
+                self.message_text(message, **kwargs),
                 node,
                 self.chunk,
                 fix=fix,
@@ -154,6 +157,34 @@ class Rule:
                 unsafe_fix=unsafe or self.FIX == "unsafe",
             )
         )
+
+    @classmethod
+    def message_text(cls, template: str | None = None, /, **kwargs: object) -> str:
+        """The finding's text: the code, then ``template`` (default :attr:`MESSAGE`) filled
+        with ``kwargs`` (strings quoted with :func:`quoting.quote_source`)."""
+        template = template if template is not None else cls.MESSAGE
+        fields = {k: quote_source(v) if isinstance(v, str) else v for k, v in kwargs.items()}
+        return clean_message(f"{cls.CODE} {template.format(**fields)}")
+
+    @classmethod
+    def report_ast(cls, node: Any, ctx: FileContext, lines: Sequence[str]) -> list[Finding] | None:
+        """For ``REPORTS_FROM_AST`` rules: every finding of the rule at ``node``, a node of
+        flake8's ``ast`` tree on which one of its ``AST_TRIGGERS`` held, made with
+        :meth:`ast_finding` (line and column as the libcst visitor would report them);
+        ``None`` when that position cannot be told exactly without the libcst node (the
+        engine then parses the statement and walks the rule over it).
+
+        Called once every trigger of the file has run (``ctx.trigger_chain`` and
+        ``ctx.current_statement`` set as for the trigger).
+        """
+        return None
+
+    @classmethod
+    def ast_finding(cls, line: int, col: int, /, **kwargs: object) -> Finding:
+        """A finding made without libcst, at ``line`` (1-based) and ``col`` (0-based,
+        in characters); ``kwargs`` fill :attr:`MESSAGE`."""
+        text = cls.message_text(**kwargs)
+        return Finding(cls.CODE, text, None, -1, line=line, col=col)  # type: ignore[arg-type]
 
     def begin_chunk(self, index: int) -> None:
         """Called before each parsed part of the file is walked."""

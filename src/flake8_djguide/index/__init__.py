@@ -343,6 +343,8 @@ def _light_overlay(index: Index, module: str, facts: dict[str, Any]) -> Index | 
     old = index.modules.get(module, {})
     if any(facts.get(k) or old.get(k) for k in _LINKED_FACTS) or module in index.class_modules:
         return None
+    if facts.get("inlines") or any(c.get("inlines") for c in facts.get("classes", ())):
+        return None  # the admins' inlines lists are linked (Index.listed_inlines)
     clone = copy.copy(index)
     clone.modules = {**index.modules, module: facts}
     clone._imports = {k: v for k, v in index._imports.items() if k != module}

@@ -25,7 +25,7 @@ from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 12  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 14  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -611,6 +611,7 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     refs: dict[str, str] = {}
     methods: dict[str, Any] = {}
     meta: dict[str, Any] = {}
+    inlines: list[str] = []
     for statement in node.body:
         if isinstance(statement, ast.Assign):
             targets = [t.id for t in statement.targets if isinstance(t, ast.Name)]
@@ -619,6 +620,8 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
             targets = [statement.target.id]
             value = statement.value
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if statement.name in _INLINE_HOOKS:
+                inlines.extend(_hook_inlines(statement))
             method = _method_facts(statement, wants) if wants else None
             if method is not None:
                 methods[statement.name] = method
@@ -630,6 +633,8 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
             continue
         if value is None:
             continue
+        if "inlines" in targets:
+            inlines.extend(listed_inlines(value))
         for target in targets:
             if isinstance(value, ast.Call):
                 calls[target] = encode(value)
@@ -646,10 +651,54 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
         facts["meta"] = meta
     if defs:
         facts["defs"] = defs
+    if inlines:
+        facts["inlines"] = inlines
     view = _view_facts(node, calls) if wants != "returns" else {}
     if view:
         facts["view"] = view
     return facts
+
+
+#: ModelAdmin methods that choose the inlines shown
+_INLINE_HOOKS = frozenset({"get_inlines", "get_inline_instances"})
+
+
+def listed_inlines(value: ast.expr) -> list[str]:
+    """The classes an ``inlines`` value lists: the dotted names of a list or tuple
+    (``[ChoiceInline]``), also when added to or unpacking another admin's list
+    (``BaseAdmin.inlines + [NoteInline]``); ``""`` for what cannot be told (a list built
+    elsewhere, a comprehension, a call)."""
+    if isinstance(value, (ast.List, ast.Tuple)):
+        found: list[str] = []
+        for element in value.elts:
+            if isinstance(element, ast.Starred):
+                found.extend(listed_inlines(element.value))
+                continue
+            found.append(dotted_name(element) or "")
+        return found
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        return [*listed_inlines(value.left), *listed_inlines(value.right)]
+    name = dotted_name(value)
+    if name is not None and "." in name and name.rsplit(".", 1)[-1] == "inlines":
+        return []  # self.inlines, BaseAdmin.inlines: listed where it is assigned
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr in _INLINE_HOOKS
+    ):
+        return []  # super().get_inlines(request, obj): the class's own list
+    return [""]
+
+
+def _hook_inlines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """The classes a ``get_inlines()``-like method returns (see :func:`listed_inlines`)."""
+    found: list[str] = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Return) and node.value is not None:
+            found.extend(listed_inlines(node.value))
+        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
+            found.append("")
+    return found or [""]
 
 
 def module_facts(tree: ast.Module) -> dict[str, Any]:
@@ -658,6 +707,7 @@ def module_facts(tree: ast.Module) -> dict[str, Any]:
     classes = []
     aliases: dict[str, Encoded] = {}
     auth_user_model: str | None = None
+    inlines: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             classes.append(class_facts(node))
@@ -670,6 +720,11 @@ def module_facts(tree: ast.Module) -> dict[str, Any]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     aliases[target.id] = encode(node.value)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            # admin.site.register(Model, inlines=[...]) builds an admin listing them
+            for keyword in node.value.keywords:
+                if keyword.arg == "inlines":
+                    inlines.extend(listed_inlines(keyword.value))
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
             for target in node.targets:
                 if (
@@ -685,6 +740,8 @@ def module_facts(tree: ast.Module) -> dict[str, Any]:
         facts["aliases"] = aliases
     if auth_user_model:
         facts["auth_user_model"] = auth_user_model
+    if inlines:
+        facts["inlines"] = inlines
     return facts
 
 

@@ -228,6 +228,7 @@ class Index:
         self.manager_names: set[str] = {"objects"}
         self.queryset_methods: set[str] = set()
         self.auth_user_model = ""
+        self.listed_inlines: frozenset[str] | None = None
         for facts in self.modules.values():
             if facts.get("auth_user_model"):
                 self.auth_user_model = facts["auth_user_model"]
@@ -380,6 +381,38 @@ class Index:
         for serializer in self.serializers.values():
             if serializer.model is not None:
                 serializer.model = self.model_ref(serializer.module, ["ref", serializer.model])
+        self._link_inlines()
+
+    def _link_inlines(self) -> None:
+        """The project classes some admin lists in its ``inlines`` (with their project
+        bases, whose ``model`` they inherit); ``None`` when a list cannot be told."""
+        listed: set[str] | None = set()
+        entries = [
+            (m, name) for m, facts in self.modules.items() for name in facts.get("inlines", ())
+        ]
+        for module, facts in self.classes.values():
+            entries.extend((module, name) for name in facts.get("inlines", ()))
+        stack: list[str] = []
+        for module, name in entries:
+            if not name:
+                listed = None
+                break
+            stack.append(self.resolve(module, name))
+        while listed is not None and stack:
+            qualname = stack.pop()
+            if qualname in listed or qualname not in self.classes:
+                continue
+            listed.add(qualname)
+            stack.extend(self._bases(qualname))
+        self.listed_inlines = None if listed is None else frozenset(listed)
+
+    def inline_listed(self, qualname: str) -> bool | None:
+        """Whether some admin of the project lists the class ``qualname`` in its
+        ``inlines`` (or lists a subclass of it); ``None`` when the index cannot tell (a
+        list it cannot read, a class it does not know)."""
+        if self.listed_inlines is None or qualname not in self.classes:
+            return None
+        return qualname in self.listed_inlines
 
     def _bases(self, qualname: str) -> list[str]:
         module, facts = self.classes[qualname]

@@ -160,8 +160,11 @@ def apply(coverage: Coverage, step: Step) -> Coverage:
             return replace(coverage, select=frozenset(), bare=False)
         if step.strings is None:
             return replace(coverage, opaque=True)
+        # Django keeps either the bare form or the named paths: each replaces the other
         if not step.has_args:
-            return replace(coverage, bare=True)
+            return replace(coverage, select=frozenset(), bare=True)
+        if coverage.bare:
+            return replace(coverage, select=closed(map(split, step.strings)), bare=False)
         return replace(coverage, select=closed([*coverage.select, *map(split, step.strings)]))
     if name == "prefetch_related":
         if step.none_arg:

@@ -371,7 +371,7 @@ def _valid_class(value: object) -> bool:
             ok = type(item) is dict and all(_valid_method(m) for m in item.values())
         elif key == "meta":
             ok = _encoded_map(item)
-        elif key == "defs":
+        elif key in ("inlines", "defs"):
             ok = _strings(item)
         elif key == "view":
             ok = _valid_view(item)
@@ -401,6 +401,8 @@ def valid_facts(facts: object) -> bool:
             ok = _encoded_map(item)
         elif key == "auth_user_model":
             ok = type(item) is str
+        elif key == "inlines":
+            ok = _strings(item)
         else:
             ok = False
         if not ok:

@@ -66,6 +66,9 @@ class Analysis(
         # Keyed by the Frame itself (identity-hashed), not id(frame): a finished loop's
         # frame is freed and its id reused by a later loop, which would hide its findings.
         self._seen_paths: set[tuple[Frame | None, Path]] = set()
+        self._bare_reads: dict[Frame, set[Path]] = {}
+        self._bare_missing: list[tuple[Finding, Frame, Path]] = []
+        self._network_names: dict[int, frozenset[str]] = {}
         scope = Scope(self, module.body, None, kind="module")
         for statement in module.body:
             self._visit(statement, scope)

@@ -40,6 +40,11 @@ class AnalysisBase:
     functions: list[cst.FunctionDef]
     _reported: set[tuple[str, int]]
     _seen_paths: set[tuple[Frame | None, Path]]
+    # relations a bare select_related() loads that a loop reads, and the findings whose
+    # remedy must name them (completed by _settle_remedies)
+    _bare_reads: dict[Frame, set[Path]]
+    _bare_missing: list[tuple[Finding, Frame, Path]]
+    _network_names: dict[int, frozenset[str]]  # per loop node: see RowReads._after_network
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
@@ -103,6 +108,12 @@ class AnalysisBase:
             self, method: cst.FunctionDef, cls: ClassInfo
         ) -> list[tuple[cst.BaseExpression, Value]]:
             """``(returned expression, value)`` for each ``return`` of a method."""
+
+        def _settle_remedies(self) -> None: ...
+
+        def _after_network(self, filters: Sequence[cst.Call]) -> bool: ...
+
+        def _operator_typed(self, node: cst.BaseExpression, scope: Scope) -> bool: ...
 
         def _check_view(self, info: ClassInfo, scope: Scope) -> None: ...
 
@@ -199,14 +210,21 @@ class AnalysisBase:
 
     def report(self, code: str, node: cst.CSTNode, message: str) -> None:
         """Record one finding (once per code and node)."""
-        key = (code, id(node))
+        self._record(Finding(code, node, message))
+
+    def _record(self, finding: Finding) -> bool:
+        """Record ``finding`` unless its code already has one at its node."""
+        key = (finding.code, id(finding.node))
         if key in self._reported:
-            return
+            return False
         self._reported.add(key)
-        self.findings.append(Finding(code, node, message))
+        self.findings.append(finding)
+        return True
 
     def findings_for(self, code: str) -> list[Finding]:
         """The findings of one rule."""
+        if self._bare_missing:
+            self._settle_remedies()
         return [f for f in self.findings if f.code == code]
 
     def in_loop(self) -> bool:

@@ -215,6 +215,8 @@ class Statements(AnalysisBase):
     def _bounded(self, node: cst.BaseExpression, scope: Scope) -> bool:
         if _is_literal_collection(node):
             return True
+        if self._operator_typed(node, scope):
+            return True
         if isinstance(node, cst.Name):
             records = scope.records.get(node.value)
             if records and node.value not in scope.opaque:
@@ -346,6 +348,7 @@ class Statements(AnalysisBase):
             and not value.sliced
             and not value.batched
             and not value.empty
+            and not self._after_network(value.filters)
         ):
             remedy = self._range_remedy(value.filters, scope) or (
                 "fetch the rows once before the loop (`filter(<field>__in=...)`) and group "

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from flake8_djguide.helpers import dotted_name
 from flake8_djguide.index.project import Model, Relation
 from flake8_djguide.index.querysets import (
     ALWAYS_QUERY,
@@ -20,6 +21,7 @@ from flake8_djguide.index.querysets import (
     lookup_text,
 )
 from flake8_djguide.orm.base import AnalysisBase
+from flake8_djguide.orm.guards import command_arguments, filters_read, network_names
 from flake8_djguide.orm.nodes import (
     _RANGE_LOOKUPS,
     _call_lookups,
@@ -37,6 +39,7 @@ from flake8_djguide.orm.values import (
     REQUERY,
     SERVED,
     WRITES,
+    Finding,
     Item,
     RelManager,
 )
@@ -156,7 +159,7 @@ class RowReads(AnalysisBase):
             return True
         if cov.loads(path):
             return True
-        return bool(
+        bare = bool(
             cov.bare
             and relation is not None
             and relation.forward_single
@@ -165,6 +168,10 @@ class RowReads(AnalysisBase):
             and not item.through_many
             and len(path) <= 5
         )
+        if bare and item.frame is not None:
+            # a named select_related() replaces the bare one: its remedy must keep this path
+            self._bare_reads.setdefault(item.frame, set()).add(path)
+        return bare
 
     def _call_for(self, item: Item, path: Path, relation: Relation | None) -> str:
         many = item.through_many or relation is None or not relation.select_ok
@@ -179,16 +186,57 @@ class RowReads(AnalysisBase):
         if key in self._seen_paths:
             return  # the instance caches a loaded relation: only the first access queries
         self._seen_paths.add(key)
-        if item.cov.prefetch_dropped and path in item.cov.prefetch:
-            remedy = "give `.iterator()` a `chunk_size` (without it, prefetches are not done)"
+        cov = item.cov
+        call = self._call_for(item, path, relation)
+        if cov.prefetch_dropped and path in cov.prefetch:
+            remedy = (
+                "give `.iterator()` a `chunk_size` (without it, Django before 5.0 skips the "
+                "prefetch and Django 5.0+ raises `ValueError`)"
+            )
+        elif call.startswith("prefetch_related") and cov.prefetch_dropped:
+            remedy = (
+                f"add `.{call}` to that queryset and give its `.iterator()` a `chunk_size` "
+                "(since Django 5.0, `prefetch_related()` with `iterator()` needs one, "
+                "`ValueError` otherwise)"
+            )
+        elif call.startswith("select_related") and cov.bare and item.frame is not None:
+            text = (
+                f"`{code_of(node)}` loads relation `{lookup_text(path)}` once per row of "
+                f"`{item.text}`; "
+            )
+            finding = Finding("DJG201", node, text)
+            if self._record(finding):
+                self._bare_missing.append((finding, item.frame, path))
+            return
         else:
-            remedy = f"add `.{self._call_for(item, path, relation)}` to that queryset"
+            remedy = f"add `.{call}` to that queryset"
         self.report(
             "DJG201",
             node,
             f"`{code_of(node)}` loads relation `{lookup_text(path)}` once per row of "
             f"`{item.text}`; {remedy}",
         )
+
+    def _settle_remedies(self) -> None:
+        """Complete the remedies of relations missing from a bare ``select_related()``:
+        naming paths replaces the bare form (Django keeps only the named ones), so the
+        remedy names every relation the loop reads that the bare form loaded, plus the
+        missing ones of that loop."""
+        pending, self._bare_missing = self._bare_missing, []
+        for finding, frame, _ in pending:
+            missing = {path for f, other, path in pending if other is frame}
+            paths = missing | self._bare_reads.get(frame, set())
+            kept = sorted(
+                lookup_text(p)
+                for p in paths
+                if not any(len(q) > len(p) and q[: len(p)] == p for q in paths)
+            )
+            names = ", ".join(f'"{name}"' for name in kept)
+            finding.message += (
+                f"replace the bare `.select_related()` with `.select_related({names})` "
+                "(naming relations replaces the bare form, which follows only non-null "
+                "foreign keys: keep the ones the loop reads)"
+            )
 
     def _deferred(self, item: Item, name: str, node: cst.CSTNode) -> None:
         cov = item.cov
@@ -392,6 +440,11 @@ class RowReads(AnalysisBase):
             return
         if not self._fresh(qs) and method not in ALWAYS_QUERY:
             return
+        filters = qs.filters
+        if method == "get" and isinstance(node, cst.Call):
+            filters += (node,)
+        if method not in WRITES and self._after_network(filters):
+            return
         if method in ("create", "get_or_create"):
             remedy = "collect the objects and create them with one `bulk_create()`"
         elif method == "update_or_create":
@@ -407,9 +460,6 @@ class RowReads(AnalysisBase):
                 "compute it for all rows at once (`annotate()`, or `values(...).annotate(...)`)"
             )
         else:
-            filters = qs.filters
-            if method == "get" and isinstance(node, cst.Call):
-                filters += (node,)
             remedy = self._range_remedy(filters, scope) or (
                 "fetch all rows once before the loop (`filter(pk__in=...)` or `in_bulk()`)"
             )
@@ -418,6 +468,30 @@ class RowReads(AnalysisBase):
             node,
             f"`{code_of(node)}` runs a query on every iteration of the enclosing loop; {remedy}",
         )
+
+    def _after_network(self, filters: Sequence[cst.Call]) -> bool:
+        """Whether a lookup of the query compares with a value the innermost loop's
+        iteration got from a network call (``requests.get(...).url``): it does not exist
+        before the loop, so nothing can be fetched for all rows at once."""
+        if not filters or not self.frames:
+            return False
+        loop = self.frames[-1].node
+        names = self._network_names.get(id(loop))
+        if names is None:
+            names = self._network_names[id(loop)] = network_names(loop, self.ctx)
+        return filters_read(filters, names)
+
+    def _operator_typed(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """A management command's loop over the arguments its operator typed
+        (``for pk in options["ids"]``): a handful of iterations, like a literal list."""
+        if not self.functions:
+            return False
+        cls = scope.cls
+        command = self.ctx.is_management_command or (
+            cls is not None
+            and any((dotted_name(b.value) or "").endswith("Command") for b in cls.node.bases)
+        )
+        return command and command_arguments(node, self.functions[-1], scope)
 
     def _range_remedy(self, filters: Sequence[cst.Call], scope: Scope | None) -> str | None:
         """The remedy of a per-row read whose filters (``filter()``/``exclude()``/``get()``

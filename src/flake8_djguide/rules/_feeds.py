@@ -666,7 +666,16 @@ class _Feed:
         requery: list[str] = []
         queries: list[str] = []
         deferred: list[str] = []
+        bare_read: list[str] = []  # what only the bare select_related() loads
         for hook in self._hooks(admin, values, model):
+            if loads.bare:
+                bare_read += [
+                    "__".join(path)
+                    for path, relations, _ in hook.reads
+                    if relations
+                    and not any(p[: len(path)] == path for p in (*loads.select, *loads.prefetch))
+                    and loads.covers(path, relations)
+                ]
             need = self.analysis._missing(hook.reads, loads)
             own = [*need.select, *need.prefetch]
             for path in need.select:
@@ -691,12 +700,26 @@ class _Feed:
         row = f"each `{model.name}` item of the feed"
         feed = f"feed `{self.analysis.cls.name}`: "
         remedies: list[str] = []
-        if select:
+        replace_bare = ""
+        if select and loads.bare:
+            # a named select_related() replaces the bare one: keep what it loaded
+            named = [*select, *(p for p in bare_read if p not in select)]
+            named = sorted(p for p in named if not any(o.startswith(p + "__") for o in named))
+            replace_bare = (
+                f"replace the bare `.select_related()` of the `items()` queryset with "
+                f"`.select_related({_quoted(named)})` (naming relations replaces the bare "
+                "form, which follows only non-null foreign keys)"
+            )
+        elif select:
             remedies.append(f"`.select_related({_quoted(select)})`")
         if prefetch:
             remedies.append(f"`.prefetch_related({_quoted(prefetch)})`")
-        if select or prefetch:
+            if coverage.prefetch_dropped:
+                remedies[-1] += " (and a `chunk_size` for its `.iterator()`)"
+        if remedies:
             remedies = [f"add {' and '.join(remedies)} to the `items()` queryset"]
+        if replace_bare:
+            remedies.insert(0, replace_bare)
         if deferred:
             remedies.append(
                 f"load {_names(deferred)} in the `only()` of the `items()` queryset "
@@ -730,6 +753,8 @@ class _Inline:
         from flake8_djguide.orm.summaries import default_manager_base
 
         analysis = self.analysis
+        if analysis.index.inline_listed(f"{analysis.module}.{analysis.cls.name}") is False:
+            return []  # no admin of the project lists it: it is never rendered
         admin = analysis._admin()
         if admin.opaque:
             return []

@@ -19,12 +19,13 @@ import fnmatch
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from flake8_djguide import config
 from flake8_djguide.config import Option
 from flake8_djguide.helpers import ast_dotted_name, dotted_name, small_statements
-from flake8_djguide.rule import Invalid, Rule, Valid
+from flake8_djguide.positions import param_start, statement_start
+from flake8_djguide.rule import Finding, Invalid, Rule, Valid
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -188,13 +189,18 @@ def _callback_name(func: str | None, keywords: Mapping[str, str], target: str) -
     return None
 
 
+def _class_info_ast(node: ast.ClassDef) -> ClassInfo:
+    """:func:`_class_info` on the ``ast`` tree."""
+    return ClassInfo(_has_hook_bases(_base_names_ast(node)), _callbacks_ast(node))
+
+
 def _scan_class(node: ast.ClassDef, ctx: FileContext) -> _Facts:
     """Record the methods and nested classes of ``node`` (once)."""
     facts = _facts(ctx)
     if id(node) in facts.scanned:
         return facts
     facts.scanned.add(id(node))
-    info = ClassInfo(_has_hook_bases(_base_names_ast(node)), _callbacks_ast(node))
+    info = _class_info_ast(node)
     private = id(node) in facts.inner or node.name.startswith("_")
     for member in _ast_members(node.body):
         if isinstance(member, ast.ClassDef):
@@ -314,6 +320,23 @@ def _ast_params(args: ast.arguments) -> list[ast.arg]:
     if args.kwarg is not None:
         result.append(args.kwarg)
     return result
+
+
+def _ast_params_starred(args: ast.arguments) -> list[tuple[ast.arg, str]]:
+    """:func:`_ast_params` with each parameter's star (``"*"``, ``"**"`` or ``""``)."""
+    result = [(arg, "") for arg in (*args.posonlyargs, *args.args)]
+    if args.vararg is not None:
+        result.append((args.vararg, "*"))
+    result.extend((arg, "") for arg in args.kwonlyargs)
+    if args.kwarg is not None:
+        result.append((args.kwarg, "**"))
+    return result
+
+
+def _def_start(node: AstDef, lines: Sequence[str]) -> tuple[int, int] | None:
+    """Where libcst places a ``def`` (its ``def`` or ``async`` keyword)."""
+    keyword = "async" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    return statement_start(node, keyword, lines)
 
 
 def _source(node: cst.CSTNode, limit: int = 40) -> str:
@@ -448,10 +471,37 @@ class MissingArgumentAnnotation(_ScopeRule):
         ast.AsyncFunctionDef: _unannotated_param_ast,
     }
 
+    REPORTS_FROM_AST = True
+
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
         """Not in test code or migrations."""
         return _not_test_or_migration(ctx)
+
+    @classmethod
+    def report_ast(cls, node: Any, ctx: FileContext, lines: Sequence[str]) -> list[Finding] | None:
+        """:meth:`visit_FunctionDef` on the ``ast`` tree."""
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return []
+        chain = ctx.trigger_chain
+        is_method = (
+            bool(chain)
+            and type(chain[-1]) is ast.ClassDef
+            and not _is_staticmethod(_ast_decorator_names(node))
+        )
+        positional = [*node.args.posonlyargs, *node.args.args]
+        first = positional[0] if positional else None
+        found = []
+        for arg, star in _ast_params_starred(node.args):
+            if arg.annotation is not None:
+                continue
+            if arg is first and is_method and arg.arg in SELF_NAMES:
+                continue
+            start = param_start(arg, star, lines)
+            if start is None:
+                return None
+            found.append(cls.ast_finding(*start, param=star + arg.arg, function=node.name))
+        return found
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """Report each unannotated parameter."""
@@ -541,6 +591,32 @@ def _returns_value_ast(node: AstDef) -> bool:
 
 
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _returns_value_in(node: AstDef, lines: Sequence[str]) -> bool:
+    """:func:`_returns_value_ast`, walking only the statements when the function's text
+    has no ``yield`` (``return`` is a statement; only a ``yield`` hides in expressions)."""
+    last = min(node.end_lineno or node.lineno, len(lines))
+    if any("yield" in lines[number] for number in range(node.lineno - 1, last)):
+        return _returns_value_ast(node)
+    stack: list[ast.stmt] = list(node.body)
+    while stack:
+        statement = stack.pop()
+        kind = type(statement)
+        if kind is ast.Return:
+            value = statement.value  # type: ignore[attr-defined]
+            if value is not None and not (isinstance(value, ast.Constant) and value.value is None):
+                return True
+        elif kind in _NESTED_SCOPES:
+            continue
+        else:
+            for name in ("body", "orelse", "finalbody"):
+                stack.extend(getattr(statement, name, ()))
+            for handler in getattr(statement, "handlers", ()):
+                stack.extend(handler.body)
+            for case in getattr(statement, "cases", ()):
+                stack.extend(case.body)
+    return False
 
 
 def _is_stub_body_ast(body: Sequence[ast.stmt]) -> bool:
@@ -652,10 +728,30 @@ class MissingReturnAnnotation(Rule):
         self.frames: list[_Frame] = []
         self.mypy_init = bool(ctx.settings.get("mypy-init-return"))
 
+    REPORTS_FROM_AST = True
+
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
         """Not in test code or migrations."""
         return _not_test_or_migration(ctx)
+
+    @classmethod
+    def report_ast(cls, node: Any, ctx: FileContext, lines: Sequence[str]) -> list[Finding] | None:
+        """:meth:`leave_FunctionDef` on the ``ast`` tree (no fix: the runs that report from
+        the ``ast`` tree apply none)."""
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return []
+        if not _missing_return_ast(node, ctx):
+            return []
+        start = _def_start(node, lines)
+        if start is None:
+            return None
+        abstract = any(
+            d.rsplit(".", 1)[-1] in _ABSTRACT_DECORATORS for d in _ast_decorator_names(node)
+        )
+        needs_type = abstract or _returns_value_in(node, lines) or _is_stub_body_ast(node.body)
+        remedy = "add `-> <return type>`" if needs_type else "add `-> None`"
+        return [cls.ast_finding(*start, function=node.name, remedy=remedy)]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """Open a frame collecting the function's returns and yields."""
@@ -1214,6 +1310,28 @@ def _needs_docstring_def_ast(node: AstDef, ctx: FileContext) -> bool:
     return not _is_hook_override(node.name, facts.methods.get(id(node)), ctx)
 
 
+def _public_in(name: str, chain: Sequence[ast.AST], exported: frozenset[str] | None) -> bool:
+    """Whether a def or class ``name`` enclosed by ``chain`` (its enclosing defs and
+    classes, outermost first) is public API: ``MissingDocstring._is_public`` on the
+    ``ast`` tree."""
+    if not _public(name):
+        return False
+    if not chain:
+        return exported is None or name in exported
+    parent = chain[-1]
+    return isinstance(parent, ast.ClassDef) and _public_in(parent.name, chain[:-1], exported)
+
+
+def _assigns_help_ast(node: ast.ClassDef) -> bool:
+    """:func:`_assigns_help` on the ``ast`` tree."""
+    return any(
+        isinstance(t, ast.Name) and t.id == "help"
+        for s in node.body
+        if isinstance(s, (ast.Assign, ast.AnnAssign))
+        for t in (s.targets if isinstance(s, ast.Assign) else [s.target])
+    )
+
+
 def _needs_docstring_class_ast(node: ast.ClassDef, ctx: FileContext) -> bool:
     facts = _scan_class(node, ctx)
     if not _public(node.name) or id(node) in facts.inner or _has_docstring_ast(node):
@@ -1224,12 +1342,7 @@ def _needs_docstring_class_ast(node: ast.ClassDef, ctx: FileContext) -> bool:
         node is ctx.current_statement
         and node.name == "Command"
         and ctx.is_management_command
-        and any(
-            isinstance(t, ast.Name) and t.id == "help"
-            for s in node.body
-            if isinstance(s, (ast.Assign, ast.AnnAssign))
-            for t in (s.targets if isinstance(s, ast.Assign) else [s.target])
-        )
+        and _assigns_help_ast(node)
     )
 
 
@@ -1257,6 +1370,20 @@ class _DocScope:
     info: ClassInfo | None = None
 
 
+def _plain_string(node: cst.BaseExpression) -> str | None:
+    """The value of a string literal or of an implicit concatenation of string literals
+    (``"filter_" "by_name"``), the literals ``ast`` folds into one ``Constant``; ``None``
+    for anything else (f-strings, bytes)."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left = _plain_string(node.left)
+        right = _plain_string(node.right)
+        return left + right if left is not None and right is not None else None
+    return None
+
+
 def _class_info(node: cst.ClassDef) -> ClassInfo:
     bases: list[str | None] = []
     for arg in node.bases:
@@ -1277,9 +1404,9 @@ def _class_info(node: cst.ClassDef) -> ClassInfo:
             continue
         keywords = {}
         for arg in call.args:
-            if arg.keyword is not None and isinstance(arg.value, cst.SimpleString):
-                literal = arg.value.evaluated_value
-                if isinstance(literal, str):
+            if arg.keyword is not None:
+                literal = _plain_string(arg.value)
+                if literal is not None:
                     keywords[arg.keyword.value] = literal
         for target in targets:
             name = _callback_name(dotted_name(call.func), keywords, target)
@@ -1389,6 +1516,8 @@ class MissingDocstring(Rule):
         ast.AnnAssign: _record_dunder_all,
     }
 
+    REPORTS_FROM_AST = True
+
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self.scopes: list[_DocScope] = []
@@ -1397,6 +1526,37 @@ class MissingDocstring(Rule):
     def applies_to(cls, ctx: FileContext) -> bool:
         """Not in test code or migrations."""
         return _not_test_or_migration(ctx)
+
+    @classmethod
+    def report_ast(cls, node: Any, ctx: FileContext, lines: Sequence[str]) -> list[Finding] | None:
+        """:meth:`visit_ClassDef` and :meth:`visit_FunctionDef` on the ``ast`` tree."""
+        if not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            return []
+        chain = ctx.trigger_chain
+        facts = _facts(ctx)
+        name = node.name
+        if not _public_in(name, chain, facts.dunder_all) or _has_docstring_ast(node):
+            return []
+        if isinstance(node, ast.ClassDef):
+            if chain and name in _NESTED_CONFIG_CLASSES:
+                return []
+            command = name == "Command" and ctx.is_management_command
+            if command and not chain and _assigns_help_ast(node):
+                return []
+            start = statement_start(node, "class", lines)
+            kind = "class"
+        else:
+            if _doc_exempt_decorators(_ast_decorator_names(node), ctx):
+                return []
+            parent = chain[-1] if chain else None
+            info = _class_info_ast(parent) if isinstance(parent, ast.ClassDef) else None
+            if _is_hook_override(name, info, ctx):
+                return []
+            start = _def_start(node, lines)
+            kind = "method" if chain else "function"
+        if start is None:
+            return None
+        return [cls.ast_finding(*start, kind=kind, name=name)]
 
     def _is_public(self, name: str) -> bool:
         if not _public(name):
