@@ -24,9 +24,16 @@ message changed, the old verdict is shown in the reason column to be read again.
 ``--review FILE`` writes the sampled findings that have no verdict yet, each with the code
 around it, for reading.
 
+``--codes`` restricts the run and the sample to some codes (docs/orm-sample.md samples the
+N+1 rules only). ``--by-origin`` splits the strata of DJG201 by where the per-row read is
+(told from the message): a Python loop, a template, an admin ``list_display`` column, an
+admin inline, a syndication feed; so findings of each origin are drawn even where another
+outnumbers them, and the tables give each origin its own row.
+
 The projects are not fetched: each is a checkout of the repository and commit listed in
 ``PROJECTS`` under ``--cache`` (default ``bench/.cache/precision/<name>``, git-ignored),
-or a path given with ``--project name=path``.
+or a path given with ``--project name=path``. ``--index-cache`` keeps the model index
+caches of the runs in ``<dir>/<project>`` instead of in the checkouts.
 """
 
 from __future__ import annotations
@@ -59,6 +66,19 @@ PROJECTS: dict[str, tuple[str, str]] = {
     "wger": ("wger-project/wger", "aaba20184527b018e10f1be576202aa7e7cb4c21"),
 }
 
+#: Where a DJG201 finding's per-row read is, in the order of the tables.
+ORIGINS = ("loop", "template", "admin", "inline", "feed")
+#: The origins that issue 21 added (no Python ``for`` statement shows their loop).
+NON_PYTHON_ORIGINS = ("template", "admin", "inline", "feed")
+_ORIGIN_LABELS = {
+    "loop": "Python loop",
+    "template": "template",
+    "admin": "admin `list_display`",
+    "inline": "admin inline",
+    "feed": "feed",
+}
+_CODE = re.compile(r"DJG\d{3}")
+
 _LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>DJG\d{3}) (?P<text>.*)$")
 
 
@@ -87,6 +107,47 @@ class Verdict:
     message: str
     verdict: str
     reason: str
+
+
+def origin(finding: Finding) -> str:
+    """Where a DJG201 finding's read per row is, from its message (``""`` for other codes)."""
+    if finding.code != "DJG201":
+        return ""
+    message = finding.message
+    if re.match(r"template `[^`]+` reads ", message):
+        return "template"
+    if message.startswith("`list_display` column "):
+        return "admin"
+    if message.startswith("inline `") or re.match(r"read-only field .* of inline `", message):
+        return "inline"
+    if message.startswith("feed `"):
+        return "feed"
+    return "loop"
+
+
+def stratum(finding: Finding, by_origin: bool) -> tuple[str, str, str]:
+    """The stratum a finding is drawn in: its project, code and (``by_origin``) origin."""
+    return (finding.project, finding.code, origin(finding) if by_origin else "")
+
+
+def parse_codes(text: str) -> list[str]:
+    """The codes of ``--codes`` (comma-separated rule codes, e.g. ``DJG201,DJG202``)."""
+    known = {"DJG000", *default_codes(), *_all_codes()}
+    codes = [code.strip().upper() for code in text.split(",") if code.strip()]
+    bad = [code for code in codes if not _CODE.fullmatch(code) or code not in known]
+    if not codes or bad:
+        shown = ", ".join(repr(code) for code in bad) if bad else "nothing"
+        raise SystemExit(
+            f"--codes must be a comma-separated list of rule codes such as DJG201,DJG202 "
+            f"(DJG000 or a code of a rule of the plugin), not {shown}"
+        )
+    return list(dict.fromkeys(codes))
+
+
+def _all_codes() -> list[str]:
+    from flake8_djguide.registry import all_rules
+
+    return [rule.CODE for rule in all_rules()]
 
 
 def default_codes() -> list[str]:
@@ -139,8 +200,11 @@ def with_source(findings: Iterable[Finding], root: Path) -> list[Finding]:
     return result
 
 
-def run_flake8(project: str, root: Path, codes: Sequence[str], jobs: int) -> list[Finding]:
-    """Run flake8 with ``codes`` on the whole project at ``root``."""
+def run_flake8(
+    project: str, root: Path, codes: Sequence[str], jobs: int, index_cache: Path | None = None
+) -> list[Finding]:
+    """Run flake8 with ``codes`` on the whole project at ``root`` (the model index cached in
+    ``index_cache`` when given)."""
     command = [
         sys.executable,
         "-m",
@@ -148,8 +212,10 @@ def run_flake8(project: str, root: Path, codes: Sequence[str], jobs: int) -> lis
         "--isolated",
         f"--select={','.join(codes)}",
         f"-j{jobs}",
-        ".",
     ]
+    if index_cache is not None:
+        command.append(f"--djguide-cache-dir={index_cache.resolve()}")
+    command.append(".")
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1) or "Traceback" in done.stderr:
         raise SystemExit(f"flake8 failed on {project} ({root}):\n{done.stderr}")
@@ -162,15 +228,18 @@ def sample_key(finding: Finding, seed: int) -> str:
     return hashlib.sha256(f"{seed}|{project}|{path}|{line}|{col}|{code}".encode()).hexdigest()
 
 
-def draw(findings: Iterable[Finding], per_code: int, seed: int) -> list[Finding]:
-    """Up to ``per_code`` findings of every (project, code), the smallest sample keys."""
-    strata: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+def draw(
+    findings: Iterable[Finding], per_code: int, seed: int, by_origin: bool = False
+) -> list[Finding]:
+    """Up to ``per_code`` findings of every (project, code), the smallest sample keys; with
+    ``by_origin``, of every (project, code, origin) (:func:`origin`)."""
+    strata: dict[tuple[str, str, str], list[Finding]] = defaultdict(list)
     for finding in findings:
-        strata[(finding.project, finding.code)].append(finding)
+        strata[stratum(finding, by_origin)].append(finding)
     sample: list[Finding] = []
-    for stratum in strata.values():
-        stratum.sort(key=lambda finding: sample_key(finding, seed))
-        sample.extend(stratum[:per_code])
+    for drawn in strata.values():
+        drawn.sort(key=lambda finding: sample_key(finding, seed))
+        sample.extend(drawn[:per_code])
     return sorted(
         sample,
         key=lambda finding: (
@@ -237,18 +306,32 @@ def carry_over(
     return rows
 
 
+def _label(finding: Finding, by_origin: bool) -> str:
+    """The table row of a finding: its code, and with ``by_origin`` its DJG201 origin."""
+    where = origin(finding) if by_origin else ""
+    return f"{finding.code} {_ORIGIN_LABELS[where]}" if where else finding.code
+
+
+def _order(label: str) -> tuple[str, int]:
+    code, _, where = label.partition(" ")
+    names = [_ORIGIN_LABELS[name] for name in ORIGINS]
+    return (code, names.index(where) if where in names else -1)
+
+
 def tally(
-    findings: Sequence[Finding], rows: Sequence[tuple[Finding, str, str]]
+    findings: Sequence[Finding], rows: Sequence[tuple[Finding, str, str]], by_origin: bool = False
 ) -> dict[str, dict[str, int]]:
-    """Per code: fired, sampled, and the count of each verdict."""
+    """Per code (with ``by_origin``: per code and DJG201 origin, e.g. ``DJG201 feed``):
+    fired, sampled, and the count of each verdict."""
     table: dict[str, dict[str, int]] = defaultdict(Counter)
     for finding in findings:
-        table[finding.code]["fired"] += 1
+        table[_label(finding, by_origin)]["fired"] += 1
     for finding, verdict, _ in rows:
-        table[finding.code]["sampled"] += 1
+        label = _label(finding, by_origin)
+        table[label]["sampled"] += 1
         if verdict in VERDICTS:
-            table[finding.code][verdict] += 1
-    return {code: dict(table[code]) for code in sorted(table)}
+            table[label][verdict] += 1
+    return {label: dict(table[label]) for label in sorted(table, key=_order)}
 
 
 def _tally_row(label: str, count: Counter[str] | dict[str, int]) -> str:
@@ -268,33 +351,60 @@ def render(
     projects: Sequence[str],
     per_code: int,
     seed: int,
+    by_origin: bool = False,
 ) -> str:
-    """The markdown of the sample: summary tables, then one row per sampled finding."""
-    counts = tally(findings, rows)
+    """The markdown of the sample: summary tables, then one row per sampled finding.
+
+    With ``by_origin`` each DJG201 origin has its own row (and DJG201 a total row), and a
+    row sums the origins no Python loop shows (templates, admin, feeds), with their share
+    of the DJG201 findings."""
+    counts = tally(findings, rows, by_origin)
     per_project: dict[str, Counter[str]] = defaultdict(Counter)
     for finding in findings:
-        per_project[finding.code][finding.project] += 1
+        per_project[_label(finding, by_origin)][finding.project] += 1
+    strata = "per code and DJG201 origin per project" if by_origin else "per code per project"
     out = [
         BEGIN,
         "",
-        f"Projects: {', '.join(projects)}. Seed {seed}, up to {per_code} findings per code per "
-        "project. Precision counts debatable as wrong; `-` where no sampled finding has a "
-        "verdict yet.",
+        f"Projects: {', '.join(projects)}. Seed {seed}, up to {per_code} findings {strata}. "
+        "Precision counts debatable as wrong; `-` where no sampled finding has a verdict yet.",
         "",
         "| code | fired | sampled | correct | wrong | debatable | precision |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     total: Counter[str] = Counter()
-    for code, count in counts.items():
-        out.append(_tally_row(code, count))
+    by_code: dict[str, Counter[str]] = defaultdict(Counter)
+    for label, count in counts.items():
+        by_code[label.partition(" ")[0]].update(count)
+    last_of_code = {label.partition(" ")[0]: label for label in counts}
+    outside: Counter[str] = Counter()
+    for label, count in counts.items():
+        code, _, where = label.partition(" ")
+        out.append(_tally_row(label, count))
         total.update(count)
+        if where and where != _ORIGIN_LABELS["loop"]:
+            outside.update(count)
+        if where and last_of_code[code] == label:
+            out.append(_tally_row(f"{code} all", by_code[code]))
     out.append(_tally_row("**all**", total))
+    if by_origin:
+        fired = by_code["DJG201"].get("fired", 0)
+        share = f"{100 * outside.get('fired', 0) / fired:.0f}%" if fired else "-"
+        names = ", ".join(_ORIGIN_LABELS[name] for name in NON_PYTHON_ORIGINS)
+        out += [
+            "",
+            f"DJG201 outside Python loops ({names}): {share} of the DJG201 findings.",
+            "",
+            "| code | fired | sampled | correct | wrong | debatable | precision |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+            _tally_row("DJG201 outside Python loops", outside),
+        ]
     out += ["", "Findings per project:", ""]
     out.append("| code | " + " | ".join(projects) + " |")
     out.append("|---|" + "---:|" * len(projects))
-    for code in counts:
+    for label in counts:
         out.append(
-            f"| {code} | " + " | ".join(str(per_project[code][name]) for name in projects) + " |"
+            f"| {label} | " + " | ".join(str(per_project[label][name]) for name in projects) + " |"
         )
     out += [
         "",
@@ -396,6 +506,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--per-code", type=int, default=PER_CODE, help="findings per code per project"
     )
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--codes", help="comma-separated codes to run and sample (default: every default-on code)"
+    )
+    parser.add_argument(
+        "--by-origin",
+        action="store_true",
+        help="draw DJG201 per origin: Python loop, template, admin list_display, inline, feed",
+    )
+    parser.add_argument(
+        "--index-cache", help="keep each project's model index cache in <dir>/<project>"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="flake8 -j")
     parser.add_argument("--findings", help="read findings from this JSON instead of running flake8")
     parser.add_argument("--save-findings", help="write every finding to this JSON")
@@ -407,19 +528,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.per_code < 1:
         raise SystemExit(f"--per-code must be at least 1, not {args.per_code}")
+    codes = parse_codes(args.codes) if args.codes else default_codes()
 
     if args.findings:
         data = json.loads(Path(args.findings).read_text(encoding="utf-8"))
         findings = [Finding(**item) for item in data["findings"]]
+        if args.codes:
+            findings = [finding for finding in findings if finding.code in codes]
         names = list(data["projects"])
         saved = data.get("roots") or {name: Path(args.cache) / name for name in names}
         roots = {name: Path(root) for name, root in saved.items()}
     else:
         roots = _projects(args)
-        codes = default_codes()
         findings = []
         for name, root in roots.items():
-            found = run_flake8(name, root, codes, args.jobs)
+            cache = Path(args.index_cache) / name if args.index_cache else None
+            found = run_flake8(name, root, codes, args.jobs, cache)
             print(f"{name}: {len(found)} findings", file=sys.stderr)
             findings.extend(found)
         names = list(roots)
@@ -431,12 +555,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         Path(args.save_findings).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
 
-    sample = draw(findings, args.per_code, args.seed)
+    sample = draw(findings, args.per_code, args.seed, args.by_origin)
     out = Path(args.out) if args.out else None
     document = out.read_text(encoding="utf-8") if out is not None and out.exists() else ""
     old = read_verdicts(sample_block(document))
     rows = carry_over(sample, old)
-    block = render(findings, rows, names, args.per_code, args.seed)
+    block = render(findings, rows, names, args.per_code, args.seed, args.by_origin)
     if args.review:
         Path(args.review).write_text(review(rows, roots, args.context), encoding="utf-8")
     if out is None:

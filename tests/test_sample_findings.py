@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
@@ -168,3 +170,127 @@ def test_review_shows_the_unjudged_findings_with_their_code(tmp_path: Path) -> N
     assert "     8  line 8" in text and "    12  line 12" in text
     assert "line 13" not in text
     assert "DJG001" not in text
+
+
+_ORIGIN_MESSAGES = {
+    "loop": "`p.category` loads relation `category` once per row of `Product.objects.all()`; "
+    'add `.select_related("category")` to that queryset',
+    "template": "template `shop/product_list.html` reads `product.category.name` (line 12): a "
+    "query per row, as this `Product` queryset does not load it; add "
+    '`.select_related("category")` to it',
+    "admin": "`list_display` column `category_name` reads `category` of each `Product` row; set "
+    '`list_select_related = ("category",)`',
+    "inline": "inline `ProductInline` shows each saved `Product` row as text: `__str__` reads "
+    "`category`",
+    "feed": "feed `LatestProducts`: `item_title()` reads `category` of each `Product` item of "
+    "the feed without loading it (a query per feed item)",
+}
+
+
+def _with_origins(loops: int = 40, others: int = 3) -> list:
+    findings = []
+    for where, message in _ORIGIN_MESSAGES.items():
+        for number in range(loops if where == "loop" else others):
+            findings.append(
+                sf.Finding("alpha", f"shop/{where}.py", 10 + number, 4, "DJG201", message)
+            )
+    findings += [
+        sf.Finding("alpha", "shop/views.py", 10 + n, 8, "DJG202", "query") for n in range(5)
+    ]
+    return findings
+
+
+def test_origin_is_told_from_the_message() -> None:
+    for where, message in _ORIGIN_MESSAGES.items():
+        assert sf.origin(sf.Finding("a", "x.py", 1, 0, "DJG201", message)) == where
+    read_only = (
+        "read-only field `total` of inline `LineInline` reads `order` of each `Line` row without "
+        "loading it"
+    )
+    assert sf.origin(sf.Finding("a", "x.py", 1, 0, "DJG201", read_only)) == "inline"
+    # a loop variable named ``template`` is still a Python loop; other codes have no origin
+    loop = "`template.owner` loads relation `owner` once per row of `Template.objects.all()`"
+    assert sf.origin(sf.Finding("a", "x.py", 1, 0, "DJG201", loop)) == "loop"
+    assert sf.origin(sf.Finding("a", "x.py", 1, 0, "DJG202", _ORIGIN_MESSAGES["feed"])) == ""
+
+
+def test_by_origin_draws_every_origin_even_when_loops_outnumber_them() -> None:
+    findings = _with_origins()
+    plain = sf.draw(findings, 4, 18)
+    assert sum(f.code == "DJG201" for f in plain) == 4
+    split = sf.draw(findings, 4, 18, by_origin=True)
+    drawn = Counter(sf.origin(f) for f in split if f.code == "DJG201")
+    assert drawn == {"loop": 4, "template": 3, "admin": 3, "inline": 3, "feed": 3}
+    assert sum(f.code == "DJG202" for f in split) == 4
+    # the loop stratum is the plain draw's DJG201 sample restricted to loop findings
+    loops = [f for f in findings if sf.origin(f) == "loop"]
+    assert [f for f in split if sf.origin(f) == "loop"] == sf.draw(loops, 4, 18)
+
+
+def test_by_origin_tables_give_each_origin_a_row_and_the_share_outside_loops() -> None:
+    findings = _with_origins(loops=12, others=2)
+    sample = sf.draw(findings, 2, 18, by_origin=True)
+    rows = [
+        (f, "wrong" if sf.origin(f) == "admin" and f.line == 10 else "correct", "") for f in sample
+    ]
+    table = sf.tally(findings, rows, by_origin=True)
+    assert list(table) == [
+        "DJG201 Python loop",
+        "DJG201 template",
+        "DJG201 admin `list_display`",
+        "DJG201 admin inline",
+        "DJG201 feed",
+        "DJG202",
+    ]
+    text = sf.render(findings, rows, ["alpha"], 2, 18, by_origin=True)
+    assert "| DJG201 admin `list_display` | 2 | 2 | 1 | 1 | 0 | 50% |" in text
+    assert "| DJG201 all | 20 | 10 | 9 | 1 | 0 | 90% |" in text
+    assert "| DJG201 outside Python loops | 8 | 8 | 7 | 1 | 0 | 88% |" in text
+    assert "40% of the DJG201 findings" in text
+    assert "| **all** | 25 | 12 | 11 | 1 | 0 | 92% |" in text
+    # the finding rows read back with their verdicts
+    assert len(sf.read_verdicts(text)) == len(sample)
+    # without --by-origin the tables are per code, as in docs/precision.md
+    plain = sf.render(findings, rows, ["alpha"], 2, 18)
+    assert "| DJG201 | 20 | 10 | 9 | 1 | 0 | 90% |" in plain
+    assert "outside Python loops" not in plain
+
+
+def test_codes_are_checked_and_restrict_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert sf.parse_codes("djg201, DJG207,DJG201") == ["DJG201", "DJG207"]
+    with pytest.raises(SystemExit, match=r"--codes must be .* not 'DJG999', 'N\+1'"):
+        sf.parse_codes("DJG201,DJG999,N+1")
+    with pytest.raises(SystemExit, match=r"--codes must be .* not nothing"):
+        sf.parse_codes(" , ")
+
+    commands = []
+
+    def fake_run(command: list[str], **kwargs: object) -> object:
+        commands.append(command)
+        output = "./app/views.py:3:4: DJG201 `p.x` loads relation `x`\n"
+        return subprocess.CompletedProcess(command, 1, output, "")
+
+    monkeypatch.setattr(sf.subprocess, "run", fake_run)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "views.py").write_text("a\nb\nfor p in ps: p.x\n", encoding="utf-8")
+    out = tmp_path / "sample.md"
+    assert (
+        sf.main(
+            [
+                "--project",
+                f"alpha={tmp_path}",
+                "--codes",
+                "DJG201,DJG202",
+                "--index-cache",
+                str(tmp_path / "caches"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "--select=DJG201,DJG202" in commands[0]
+    assert f"--djguide-cache-dir={(tmp_path / 'caches' / 'alpha').resolve()}" in commands[0]
+    assert "`` for p in ps: p.x ``" in out.read_text(encoding="utf-8")
