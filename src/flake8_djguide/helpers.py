@@ -62,6 +62,59 @@ def ast_nodes(node: ast.AST) -> list[ast.AST]:
     return found
 
 
+#: ``ast`` fields that never hold a node (``name`` does: a ``TypeAlias`` name is one)
+_AST_SCALARS = frozenset(
+    {"id", "attr", "arg", "module", "level", "kind", "type_comment", "is_async", "simple"}
+    | {"conversion", "lineno", "col_offset", "end_lineno", "end_col_offset"}
+)
+#: node type -> its fields that may hold nodes, in ``_fields`` order
+_AST_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _node_fields(node_type: type) -> tuple[str, ...]:
+    fields = _AST_FIELDS.get(node_type)
+    if fields is None:
+        names: tuple[str, ...] = getattr(node_type, "_fields", ())
+        fields = _AST_FIELDS[node_type] = tuple(f for f in names if f not in _AST_SCALARS)
+    return fields
+
+
+def ast_walk(node: ast.AST) -> list[ast.AST]:
+    """The nodes of ``ast.walk(node)``, in the same (breadth-first) order, as a list: a
+    fraction of its cost (no deque of generators, no ``iter_fields``)."""
+    found = [node]
+    base = ast.AST
+    fields_of = _AST_FIELDS
+    index = 0
+    while index < len(found):
+        current = found[index]
+        index += 1
+        current_type = type(current)
+        fields = fields_of.get(current_type)
+        if fields is None:
+            fields = _node_fields(current_type)
+        for name in fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                found.extend(v for v in value if isinstance(v, base))
+            elif isinstance(value, base):
+                found.append(value)
+    return found
+
+
+def ast_children(node: ast.AST) -> list[ast.AST]:
+    """The nodes of ``ast.iter_child_nodes(node)``, in the same order, as a list."""
+    found: list[ast.AST] = []
+    base = ast.AST
+    for name in _node_fields(type(node)):
+        value = getattr(node, name, None)
+        if type(value) is list:
+            found.extend(v for v in value if isinstance(v, base))
+        elif isinstance(value, base):
+            found.append(value)
+    return found
+
+
 def module_name_of(node: cst.Attribute | cst.Name | None) -> str:
     """The dotted text of an import's module (``None`` -> ``""``)."""
     return dotted_name(node) or ""

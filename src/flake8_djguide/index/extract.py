@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from flake8_djguide.helpers import ast_children, ast_walk
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.index.functions import function_summaries
 from flake8_djguide.parsing import parse_quietly
@@ -140,7 +141,7 @@ def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]
         if isinstance(node, ast.Return):
             found.append(node.value if node.value is not None else ast.Constant(None))
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(ast_children(node))
     return found
 
 
@@ -153,7 +154,7 @@ def attribute_reads(function: ast.AST, parameter: str) -> list[list[str]]:
     """
     reads: list[list[str]] = []
     seen: set[int] = set()
-    for node in ast.walk(function):
+    for node in ast_walk(function):
         if id(node) in seen or not isinstance(node, (ast.Attribute, ast.Call)):
             continue
         if (
@@ -243,12 +244,12 @@ def loader_facts(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
         "others": [],
         "annotations": [],
         "unknown": [],
-        "opaque": not any(isinstance(n, ast.Return) and n.value for n in ast.walk(function)),
+        "opaque": not any(isinstance(n, ast.Return) and n.value for n in ast_walk(function)),
     }
     params = [a.arg for a in function.args.posonlyargs + function.args.args]
     holders = set(params) | {
         t.id
-        for n in ast.walk(function)
+        for n in ast_walk(function)
         if isinstance(n, ast.Assign)
         for t in n.targets
         if isinstance(t, ast.Name)
@@ -262,7 +263,7 @@ def _loader_calls(node: ast.AST, prefix: str, facts: dict[str, Any], holders: se
     while stack:
         current = stack.pop()
         if not isinstance(current, ast.Call):
-            stack.extend(ast.iter_child_nodes(current))
+            stack.extend(ast_children(current))
             continue
         func = current.func
         name = func.attr if isinstance(func, ast.Attribute) else ""
@@ -364,7 +365,7 @@ def _loading_argument(
 
 def _passes_name(function: ast.AST, name: str) -> bool:
     """Whether ``name`` is passed whole to a call (then its reads cannot all be seen)."""
-    for node in ast.walk(function):
+    for node in ast_walk(function):
         if isinstance(node, ast.Call):
             for arg in [*node.args, *(k.value for k in node.keywords)]:
                 if isinstance(arg, ast.Name) and arg.id == name:
@@ -511,7 +512,7 @@ def _list_kind(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
         return "super"
     called = {
         dotted_name(node.func)
-        for node in ast.walk(function)
+        for node in ast_walk(function)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
     }
     if {"self.get_queryset", "self.get_serializer"} <= called:
@@ -525,13 +526,13 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
     ``return qs.filter(...)``; ``self._cached = super().get_queryset()`` ... ``return
     self._cached``)."""
     assigned: dict[str, list[ast.expr | None]] = {}
-    for statement in ast.walk(function):
+    for statement in ast_walk(function):
         if isinstance(statement, ast.Assign):
             for target in statement.targets:
                 if isinstance(target, (ast.Name, ast.Attribute)) and dotted_name(target):
                     assigned.setdefault(dotted_name(target) or "", []).append(statement.value)
                 else:
-                    for name in ast.walk(target):
+                    for name in ast_walk(target):
                         if isinstance(name, ast.Name):
                             assigned.setdefault(name.id, []).extend([None, None])
         elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
@@ -694,7 +695,7 @@ def listed_inlines(value: ast.expr) -> list[str]:
 def _hook_inlines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     """The classes a ``get_inlines()``-like method returns (see :func:`listed_inlines`)."""
     found: list[str] = []
-    for node in ast.walk(function):
+    for node in ast_walk(function):
         if isinstance(node, ast.Return) and node.value is not None:
             found.extend(listed_inlines(node.value))
         elif isinstance(node, (ast.Yield, ast.YieldFrom)):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from flake8_djguide.helpers import ast_children, ast_walk
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
 
 #: Chains kept per parameter.
@@ -51,12 +52,12 @@ MANAGERS = frozenset({"objects", "_default_manager"})
 _PROPERTIES = frozenset({"property", "cached_property"})
 
 
-def _chains(node: ast.AST, names: set[str]) -> dict[str, list[list[str]]]:
-    """Attribute chains (at most two links) read on each of ``names`` inside ``node``,
-    in one walk."""
+def _chains(nodes: list[ast.AST], names: set[str]) -> dict[str, list[list[str]]]:
+    """Attribute chains (at most two links) read on each of ``names`` in ``nodes`` (a
+    subtree's nodes in ``ast.walk`` order), in one pass."""
     found: dict[str, list[list[str]]] = {}
     seen: set[int] = set()
-    for sub in ast.walk(node):
+    for sub in nodes:
         if id(sub) in seen or not isinstance(sub, (ast.Attribute, ast.Call)):
             continue
         chain: list[str] = []
@@ -81,10 +82,11 @@ def _chains(node: ast.AST, names: set[str]) -> dict[str, list[list[str]]]:
     return found
 
 
-def _assigned(function: ast.AST) -> set[str]:
-    """Names the body binds again (assignments, loop targets, ``with ... as``, ``:=``)."""
+def _assigned(nodes: list[ast.AST]) -> set[str]:
+    """Names the body binds again (assignments, loop targets, ``with ... as``, ``:=``), from
+    the function's nodes."""
     names: set[str] = set()
-    for node in ast.walk(function):
+    for node in nodes:
         targets: list[ast.AST] = []
         if isinstance(node, ast.Assign):
             targets = list(node.targets)
@@ -96,17 +98,17 @@ def _assigned(function: ast.AST) -> set[str]:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             targets = [node.optional_vars]
         for target in targets:
-            for sub in ast.walk(target):
+            for sub in ast_walk(target):
                 if isinstance(sub, ast.Name):
                     names.add(sub.id)
     return names
 
 
-def _row_chains(function: ast.AST, names: set[str]) -> dict[str, list[list[str]]]:
+def _row_chains(nodes: list[ast.AST], names: set[str]) -> dict[str, list[list[str]]]:
     """Chains read on the rows of ``for row in <name>`` (statement or comprehension), for
-    each of ``names``."""
+    each of ``names``, from the function's nodes."""
     found: dict[str, list[list[str]]] = {}
-    for node in ast.walk(function):
+    for node in nodes:
         if isinstance(node, (ast.For, ast.AsyncFor)):
             loops: list[tuple[ast.AST, ast.AST, list[ast.AST]]] = [
                 (node.iter, node.target, list(node.body))
@@ -127,7 +129,7 @@ def _row_chains(function: ast.AST, names: set[str]) -> dict[str, list[list[str]]
                 continue
             chains = found.setdefault(iterable.id, [])
             for part in body:
-                for chain in _chains(part, {target.id}).get(target.id, ()):
+                for chain in _chains(ast_walk(part), {target.id}).get(target.id, ()):
                     if chain not in chains and len(chains) < _MAX_CHAINS:
                         chains.append(chain)
     return found
@@ -186,7 +188,7 @@ def _query(statement: ast.stmt) -> list[str] | None:
                 root = _manager_root(node.args[0])
                 if root is not None and not _batch(node.args[0]):
                     return [root, func.id]
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(ast_children(node))
     return None
 
 
@@ -241,10 +243,10 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
                 assignments.setdefault(target.id, []).append(node.value)
                 continue
         if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.With)):
-            for sub in ast.walk(getattr(node, "target", node)):
+            for sub in ast_walk(getattr(node, "target", node)):
                 if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                     other.add(sub.id)
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(ast_children(node))
     if not returns:
         return None
     found: list[Any] = []
@@ -314,9 +316,10 @@ def summarise(
     args = function.args
     params = [a.arg for a in (*args.posonlyargs, *args.args)]
     decorators = _decorators(function)
-    kept = set(params) - _assigned(function)
-    read_on = _chains(function, kept) if kept else {}
-    rows_of = _row_chains(function, kept) if kept else {}
+    nodes = ast_walk(function)
+    kept = set(params) - _assigned(nodes)
+    read_on = _chains(nodes, kept) if kept else {}
+    rows_of = _row_chains(nodes, kept) if kept else {}
     reads = [read_on.get(name, []) for name in params]
     rows = [rows_of.get(name, []) for name in params]
     summary: dict[str, Any] = {}
@@ -330,7 +333,7 @@ def summarise(
             if query is not None:
                 summary["q"] = query
                 break
-            if any(isinstance(n, (ast.Return, ast.Raise)) for n in ast.walk(statement)):
+            if any(isinstance(n, (ast.Return, ast.Raise)) for n in ast_walk(statement)):
                 break  # what follows runs only on some calls
     returned = _returned(function)
     if returned is not None:
