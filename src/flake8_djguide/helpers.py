@@ -45,21 +45,35 @@ def ast_dotted_name(node: ast.AST | None) -> str | None:
 
 
 def ast_nodes(node: ast.AST) -> list[ast.AST]:
-    """Every node of the subtree (``node`` first, then in no particular order): the
+    """Every node of the subtree but the context and operator nodes (``Load``, ``Add``,
+    ``Eq``: no rule looks for them), ``node`` first, then in no particular order: the
     nodes of ``ast.walk`` for a fraction of its cost (no generators, no ``iter_fields``)."""
     found: list[ast.AST] = []
     stack = [node]
     base = ast.AST
+    fields_of = _AST_TREE_FIELDS
     while stack:
         current = stack.pop()
         found.append(current)
-        for name in current._fields:
+        current_type = type(current)
+        fields = fields_of.get(current_type)
+        if fields is None:
+            fields = fields_of[current_type] = tuple(
+                f for f in _node_fields(current_type) if f not in _AST_OPERATORS
+            )
+        for name in fields:
             value = getattr(current, name, None)
             if type(value) is list:
                 stack.extend(v for v in value if isinstance(v, base))
             elif isinstance(value, base):
                 stack.append(value)
     return found
+
+
+#: fields holding only a context or an operator node (left out by :func:`ast_nodes`)
+_AST_OPERATORS = frozenset({"ctx", "op", "ops"})
+#: node type -> the fields :func:`ast_nodes` enters
+_AST_TREE_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 #: ``ast`` fields that never hold a node (``name`` does: a ``TypeAlias`` name is one)

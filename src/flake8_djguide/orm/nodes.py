@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.helpers import dotted_name
@@ -25,9 +25,16 @@ else:
 
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    from flake8_djguide.walker import iter_children
+    if not _ITER_CHILDREN:  # walker imports libcst: not at this module's import
+        from flake8_djguide.walker import iter_children
 
-    return iter(iter_children(node))
+        _ITER_CHILDREN.append(iter_children)
+    return iter(_ITER_CHILDREN[0](node))
+
+
+#: ``walker.iter_children`` once imported (an import statement on every call costs more
+#: than the call: this is the analysis' hottest function)
+_ITER_CHILDREN: list[Callable[[cst.CSTNode], list[cst.CSTNode]]] = []
 
 
 def _target_names(node: cst.CSTNode) -> list[str]:

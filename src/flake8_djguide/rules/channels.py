@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
-from flake8_djguide.helpers import ast_dotted_name, call_arg, dotted_name, qualified_name
+from flake8_djguide.helpers import ast_dotted_name, ast_nodes, call_arg, dotted_name, qualified_name
 from flake8_djguide.rule import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
@@ -472,6 +472,14 @@ def group_helpers(ctx: FileContext) -> GroupHelpers:
                 if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     functions.append((node.name, inner))
     found: GroupHelpers = {}
+    # A helper's chain ends in a group call (``layer.group_send(...)``,
+    # ``async_to_sync(layer.group_send)``): without one, no function is a helper.
+    if not any(
+        type(node) is ast.Attribute and node.attr in GROUP_METHODS
+        for _owner, function in functions
+        for node in ast_nodes(function)
+    ):
+        functions = []
     for _ in range(3):  # helpers calling helpers
         changed = False
         for owner, function in functions:

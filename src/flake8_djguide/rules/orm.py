@@ -159,9 +159,9 @@ def _has_queryset_source(ctx: FileContext) -> bool:
     found = cache.get(id(scope))
     if found is None:
         managers = _manager_names(ctx)
-        found = any(_is_source(node, managers) for node in ast_nodes(scope)) or any(
-            type(node) is ast.Call and summarised_call(node, ctx, "ret")
-            for node in ast_nodes(scope)
+        nodes = ast_nodes(scope)
+        found = any(_is_source(node, managers) for node in nodes) or any(
+            type(node) is ast.Call and summarised_call(node, ctx, "ret") for node in nodes
         )
         cache[id(scope)] = found
     return found
