@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flake8_djguide.helpers import ast_children, ast_walk
+from flake8_djguide.helpers import ast_children, ast_nodes, ast_walk
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").rglob("*.py"))
 
@@ -51,3 +51,21 @@ def test_walk_and_children_match_ast(tree: ast.AST) -> None:
     assert [id(n) for n in ast_walk(tree)] == [id(n) for n in ast.walk(tree)]
     for node in ast.walk(tree):
         assert [id(n) for n in ast_children(node)] == [id(n) for n in ast.iter_child_nodes(node)]
+
+
+_OPERATORS = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
+
+
+@pytest.mark.parametrize("tree", _trees()[:20])
+def test_without_operators_keeps_the_order_of_the_others(tree: ast.AST) -> None:
+    expected = [id(n) for n in ast.walk(tree) if not isinstance(n, _OPERATORS)]
+    assert [id(n) for n in ast_walk(tree, operators=False)] == expected
+    for node in ast.walk(tree):
+        children = [n for n in ast.iter_child_nodes(node) if not isinstance(n, _OPERATORS)]
+        assert [id(n) for n in ast_children(node, operators=False)] == [id(n) for n in children]
+        if isinstance(node, _OPERATORS):
+            continue
+        assert not any(isinstance(n, _OPERATORS) for n in ast_nodes(node))
+        assert {id(n) for n in ast_nodes(node)} == {
+            id(n) for n in ast.walk(node) if not isinstance(n, _OPERATORS)
+        }

@@ -98,7 +98,7 @@ def _assigned(nodes: list[ast.AST]) -> set[str]:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             targets = [node.optional_vars]
         for target in targets:
-            for sub in ast_walk(target):
+            for sub in ast_walk(target, operators=False):
                 if isinstance(sub, ast.Name):
                     names.add(sub.id)
     return names
@@ -129,7 +129,9 @@ def _row_chains(nodes: list[ast.AST], names: set[str]) -> dict[str, list[list[st
                 continue
             chains = found.setdefault(iterable.id, [])
             for part in body:
-                for chain in _chains(ast_walk(part), {target.id}).get(target.id, ()):
+                for chain in _chains(ast_walk(part, operators=False), {target.id}).get(
+                    target.id, ()
+                ):
                     if chain not in chains and len(chains) < _MAX_CHAINS:
                         chains.append(chain)
     return found
@@ -188,7 +190,7 @@ def _query(statement: ast.stmt) -> list[str] | None:
                 root = _manager_root(node.args[0])
                 if root is not None and not _batch(node.args[0]):
                     return [root, func.id]
-        stack.extend(ast_children(node))
+        stack.extend(ast_children(node, operators=False))
     return None
 
 
@@ -243,10 +245,10 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
                 assignments.setdefault(target.id, []).append(node.value)
                 continue
         if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.With)):
-            for sub in ast_walk(getattr(node, "target", node)):
+            for sub in ast_walk(getattr(node, "target", node), operators=False):
                 if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                     other.add(sub.id)
-        stack.extend(ast_children(node))
+        stack.extend(ast_children(node, operators=False))
     if not returns:
         return None
     found: list[Any] = []
@@ -316,7 +318,7 @@ def summarise(
     args = function.args
     params = [a.arg for a in (*args.posonlyargs, *args.args)]
     decorators = _decorators(function)
-    nodes = ast_walk(function)
+    nodes = ast_walk(function, operators=False)
     kept = set(params) - _assigned(nodes)
     read_on = _chains(nodes, kept) if kept else {}
     rows_of = _row_chains(nodes, kept) if kept else {}
@@ -333,7 +335,9 @@ def summarise(
             if query is not None:
                 summary["q"] = query
                 break
-            if any(isinstance(n, (ast.Return, ast.Raise)) for n in ast_walk(statement)):
+            if any(
+                isinstance(n, (ast.Return, ast.Raise)) for n in ast_walk(statement, operators=False)
+            ):
                 break  # what follows runs only on some calls
     returned = _returned(function)
     if returned is not None:
