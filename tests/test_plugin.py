@@ -212,3 +212,44 @@ def test_unparsable_file_gives_one_djg000_and_others_are_checked(project: Path) 
     assert "E999" in result.stdout
     assert "DJG001" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+class _Jobs:
+    def __init__(self, n_jobs: int, is_auto: bool = False) -> None:
+        self.n_jobs = n_jobs
+        self.is_auto = is_auto
+
+
+@pytest.mark.parametrize(
+    ("jobs", "paths", "method", "expected"),
+    [
+        (_Jobs(2), ["DIR"], "fork", True),
+        (_Jobs(2), ["a.py", "b.py"], "fork", True),
+        (_Jobs(-1, is_auto=True), ["DIR"], "fork", None),  # as many as the CPUs
+        (_Jobs(1), ["DIR"], "fork", False),
+        (_Jobs(2), ["a.py"], "fork", False),  # one file: flake8 checks it in-process
+        (_Jobs(2), ["-"], "fork", False),  # stdin
+        (_Jobs(2), [], "fork", False),
+        (_Jobs(2), ["DIR"], "spawn", False),  # fresh workers inherit no module
+    ],
+)
+def test_parser_imported_before_forking_only_for_forked_workers(
+    jobs: _Jobs,
+    paths: list[str],
+    method: str,
+    expected: bool | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import argparse
+    import multiprocessing
+    import os
+
+    from flake8_djguide import plugin
+
+    monkeypatch.setattr(multiprocessing, "get_start_method", lambda allow_none=False: method)
+    paths = [str(tmp_path) if p == "DIR" else p for p in paths]
+    options = argparse.Namespace(jobs=jobs, filenames=paths)
+    if expected is None:
+        expected = (os.cpu_count() or 1) > 1
+    assert plugin._parallel(options, paths) is expected

@@ -152,11 +152,42 @@ def _prebuild_index(options: argparse.Namespace, selection: Selection) -> None:
     """Build the model index before flake8 forks its workers, when an ORM rule needs it."""
     if not selection.any_file_runs(_INDEX_RULES):
         return
+    paths = getattr(options, "filenames", None) or []
     try:
         from flake8_djguide.index import prebuild
 
-        prebuild(getattr(options, "filenames", None) or [], Plugin._overrides)
+        prebuild(paths, Plugin._overrides)
     except Exception:  # the index is then built lazily per file
+        return
+    if _parallel(options, paths):
+        _import_parser()
+
+
+def _parallel(options: argparse.Namespace, paths: Sequence[str]) -> bool:
+    """Whether flake8 will check ``paths`` in worker processes forked from this one
+    (``--jobs``, ``auto`` by default), as it does for a directory or several files, not
+    for one file or stdin."""
+    if not paths or "-" in paths or (len(paths) == 1 and not os.path.isdir(paths[0])):
+        return False
+    import multiprocessing
+
+    method = multiprocessing.get_start_method(allow_none=True)
+    if (method or multiprocessing.get_all_start_methods()[0]) != "fork":
+        return False  # workers started afresh inherit no module
+    jobs = getattr(options, "jobs", None)
+    if getattr(jobs, "is_auto", False):
+        return (os.cpu_count() or 1) > 1
+    return isinstance(getattr(jobs, "n_jobs", None), int) and jobs.n_jobs > 1  # type: ignore[union-attr]
+
+
+def _import_parser() -> None:
+    """Import libcst (about 0.15 s of CPU) and the ORM analysis once, before flake8 forks
+    its workers, instead of once in each worker that parses a file."""
+    try:
+        import flake8_djguide.orm.analysis
+        import flake8_djguide.positions
+        import flake8_djguide.walker  # noqa: F401  (imports libcst)
+    except Exception:  # a worker then imports them when a file needs them
         return
 
 
