@@ -58,7 +58,8 @@ def _chains(nodes: list[ast.AST], names: set[str]) -> dict[str, list[list[str]]]
     found: dict[str, list[list[str]]] = {}
     seen: set[int] = set()
     for sub in nodes:
-        if id(sub) in seen or not isinstance(sub, (ast.Attribute, ast.Call)):
+        kind = type(sub)
+        if (kind is not ast.Attribute and kind is not ast.Call) or id(sub) in seen:
             continue
         chain: list[str] = []
         current: ast.AST = sub
@@ -82,22 +83,30 @@ def _chains(nodes: list[ast.AST], names: set[str]) -> dict[str, list[list[str]]]
     return found
 
 
+#: Nodes binding their ``target``.
+_TARGETED = frozenset(
+    {ast.AugAssign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.comprehension}
+)
+
+
 def _assigned(nodes: list[ast.AST]) -> set[str]:
     """Names the body binds again (assignments, loop targets, ``with ... as``, ``:=``), from
     the function's nodes."""
     names: set[str] = set()
     for node in nodes:
-        targets: list[ast.AST] = []
-        if isinstance(node, ast.Assign):
-            targets = list(node.targets)
-        elif isinstance(
-            node,
-            (ast.AugAssign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor, ast.comprehension),
-        ):
-            targets = [node.target]
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            targets = [node.optional_vars]
+        kind = type(node)
+        if kind is ast.Assign:
+            targets: list[ast.AST] = node.targets  # type: ignore[attr-defined]
+        elif kind in _TARGETED:
+            targets = [node.target]  # type: ignore[attr-defined]
+        elif kind is ast.withitem and node.optional_vars is not None:  # type: ignore[attr-defined]
+            targets = [node.optional_vars]  # type: ignore[attr-defined]
+        else:
+            continue
         for target in targets:
+            if type(target) is ast.Name:
+                names.add(target.id)
+                continue
             for sub in ast_walk(target, operators=False):
                 if isinstance(sub, ast.Name):
                     names.add(sub.id)
@@ -219,6 +228,12 @@ def _chain_root(node: ast.AST) -> ast.AST:
     return current
 
 
+#: Nodes whose bodies :func:`_returned` does not enter.
+_OWN_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+#: Statements rebinding names other than by a plain ``name = ...``.
+_REBINDING = frozenset({ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.With})
+
+
 def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | None:
     """The querysets a function returns, encoded (``["call", ...]`` chains on a model's
     manager), when every ``return`` gives one: directly or through a local variable whose
@@ -232,19 +247,20 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
     stack: list[ast.AST] = list(function.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        kind = type(node)
+        if kind in _OWN_SCOPES:
             continue
-        if isinstance(node, ast.Return):
-            if node.value is None:
+        if kind is ast.Return:
+            if node.value is None:  # type: ignore[attr-defined]
                 return None
-            returns.append(node.value)
+            returns.append(node.value)  # type: ignore[attr-defined]
             continue
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
+        if kind is ast.Assign and len(node.targets) == 1:  # type: ignore[attr-defined]
+            target = node.targets[0]  # type: ignore[attr-defined]
             if isinstance(target, ast.Name):
-                assignments.setdefault(target.id, []).append(node.value)
+                assignments.setdefault(target.id, []).append(node.value)  # type: ignore[attr-defined]
                 continue
-        if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.With)):
+        if kind in _REBINDING:
             for sub in ast_walk(getattr(node, "target", node), operators=False):
                 if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                     other.add(sub.id)
@@ -276,6 +292,18 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
             if encoded not in found:
                 found.append(encoded)
     return found or None
+
+
+def _exits(statement: ast.stmt) -> bool:
+    """Whether ``statement`` holds a ``return`` or a ``raise`` (nested functions included)."""
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.Return or kind is ast.Raise:
+            return True
+        stack.extend(ast_children(node, operators=False))
+    return False
 
 
 def _decorators(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
@@ -335,11 +363,9 @@ def summarise(
             if query is not None:
                 summary["q"] = query
                 break
-            if any(
-                isinstance(n, (ast.Return, ast.Raise)) for n in ast_walk(statement, operators=False)
-            ):
+            if _exits(statement):
                 break  # what follows runs only on some calls
-    returned = _returned(function)
+    returned = _returned(function) if any(type(n) is ast.Return for n in nodes) else None
     if returned is not None:
         if imports is not None:
             change = _qualify(imports)

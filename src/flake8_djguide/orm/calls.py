@@ -480,5 +480,9 @@ def summarised_call(node: ast.Call, ctx: FileContext, key: str = "") -> bool:
     if name is None:
         return False
     imported, local = summarised_names(ctx)
-    summaries = [imported.get(name), *(local_summary(ctx, d) for d in local.get(name, ()))]
+    own = imported.get(name)
+    defined = local.get(name)
+    if own is None and not defined:
+        return False  # most calls: no summarised function of that name
+    summaries = [own, *(local_summary(ctx, d) for d in defined or ())]
     return any(s is not None and (not key or key in s) for s in summaries)
