@@ -11,7 +11,10 @@ call of it does with its arguments, as far as the ORM rules care:
   (``for step in steps: step.form.name`` gives ``["form", "name"]``);
 - ``"q"``: ``[origin, method]`` when the body runs a query on every call
   (``return Line.objects.filter(...).count()`` in a statement of the body itself,
-  not under an ``if``), ``origin`` being the model's name as written (``Line``);
+  not under an ``if``), ``origin`` being the model's name as written (``Line``), and
+  writes nothing (no ``save()``, ``delete()``, manager ``create()``/``update()``...
+  anywhere in it: such a function is a job of its own per call, a scan, an import, a
+  reminder sent and recorded, whose reads come with its writes);
 - ``"ret"``: the querysets it returns (encoded as in :mod:`flake8_djguide.index.extract`),
   when every ``return`` gives a queryset built on a model's manager, directly or through
   a local variable (each of its assignments, in every branch);
@@ -46,6 +49,12 @@ _QUERYING = frozenset(
         "in_bulk",
     }
 )
+#: Writing calls on any receiver (an instance's ``save()``, a queryset's ``bulk_create()``).
+_WRITING = frozenset(
+    {"save", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
+)
+#: Writing calls on a chain rooted at a model's manager (``Line.objects.filter(...).update()``).
+_MANAGER_WRITING = frozenset({"create", "update", "delete"})
 _EVALUATING_CALLS = frozenset({"list", "len", "tuple", "set", "sorted", "sum", "any", "all"})
 MANAGERS = frozenset({"objects", "_default_manager"})
 _PROPERTIES = frozenset({"property", "cached_property"})
@@ -190,6 +199,25 @@ def _query(statement: ast.stmt) -> list[str] | None:
     return None
 
 
+def _writes(function: ast.AST) -> bool:
+    """Whether the body writes to the database somewhere (under an ``if`` too, not in a
+    nested function): ``obj.save()``, ``obj.delete()``, ``Line.objects.create(...)``,
+    ``qs.bulk_create(...)``..."""
+    stack: list[ast.AST] = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name in _WRITING or (name == "delete" and not node.args and not node.keywords):
+                return True
+            if name in _MANAGER_WRITING and _manager_root(node.func.value) is not None:
+                return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 _LOADING = frozenset(
     {"select_related", "prefetch_related", "only", "defer", "values", "values_list"}
 )
@@ -324,7 +352,8 @@ def summarise(
         summary["r"] = reads
     if any(rows):
         summary["rows"] = rows
-    if not any("cache" in d or "memo" in d for d in decorators if d != "cached_property"):
+    memoized = any("cache" in d or "memo" in d for d in decorators if d != "cached_property")
+    if not memoized and not _writes(function):
         for statement in function.body:
             query = _query(statement)
             if query is not None:
