@@ -50,9 +50,7 @@ _QUERYING = frozenset(
     }
 )
 #: Writing calls on any receiver (an instance's ``save()``, a queryset's ``bulk_create()``).
-_WRITING = frozenset(
-    {"save", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
-)
+_WRITING = frozenset({"save", "bulk_create", "bulk_update", "get_or_create", "update_or_create"})
 #: Writing calls on a chain rooted at a model's manager (``Line.objects.filter(...).update()``).
 _MANAGER_WRITING = frozenset({"create", "update", "delete"})
 _EVALUATING_CALLS = frozenset({"list", "len", "tuple", "set", "sorted", "sum", "any", "all"})
