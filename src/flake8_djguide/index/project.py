@@ -104,6 +104,8 @@ class Manager:
 
     methods: dict[str, Method] = field(default_factory=dict)
     get_queryset: Method | None = None
+    #: the project manager and queryset classes it is made of (with their project bases)
+    classes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -237,6 +239,8 @@ class Index:
         self.models_by_label: dict[tuple[str, str], str] = {}
         self.manager_names: set[str] = {"objects"}
         self.queryset_methods: set[str] = set()
+        #: manager and queryset classes: the models with a manager made of them
+        self.queryset_models: dict[str, set[str]] = {}
         self.auth_user_model = ""
         self.listed_inlines: frozenset[str] | None = None
         for facts in self.modules.values():
@@ -479,6 +483,8 @@ class Index:
                 if created is not None:
                     model.managers[attr] = created
                     self.manager_names.add(attr)
+                    for made_of in created.classes:
+                        self.queryset_models.setdefault(made_of, set()).add(qualname)
                 else:
                     model.unknown.add(attr)
                 continue
@@ -590,13 +596,28 @@ class Index:
             return None
         manager = Manager()
         found = False
+        seen: set[str] = set()
         for cls in classes:
             kind = self.kind(cls)
             if kind not in ("manager", "queryset"):
                 continue
             found = True
-            self._collect_methods(cls, manager, set())
+            self._collect_methods(cls, manager, seen)
+        manager.classes = tuple(sorted(seen))
         return manager if found else None
+
+    def queryset_model(self, qualname: str) -> tuple[Model, list[Manager]] | None:
+        """The model whose managers are made of the manager or queryset class
+        ``qualname`` (``self`` in its methods is then a queryset of that model), and
+        those managers; ``None`` unless exactly one model has such a manager."""
+        owners = self.queryset_models.get(qualname, set())
+        if len(owners) != 1:
+            return None
+        model = self.models.get(next(iter(owners)))
+        if model is None:
+            return None
+        managers = [m for m in model.managers.values() if qualname in m.classes]
+        return (model, managers) if managers else None
 
     def _collect_methods(self, qualname: str, manager: Manager, seen: set[str]) -> None:
         if qualname in seen or qualname not in self.classes:
