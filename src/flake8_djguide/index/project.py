@@ -623,7 +623,8 @@ class Index:
         if qualname in seen or qualname not in self.classes:
             return
         seen.add(qualname)
-        _, facts = self.classes[qualname]
+        module, facts = self.classes[qualname]
+        made: list[str] = []
         for name, method in facts.get("methods", {}).items():
             if name.startswith("__"):
                 continue
@@ -631,11 +632,32 @@ class Index:
             if name == "get_queryset":
                 if manager.get_queryset is None:
                     manager.get_queryset = summary
+                    made = self._made_querysets(module, summary.returns)
                 continue
             manager.methods.setdefault(name, summary)
             self.queryset_methods.add(name)
         for base in self._bases(qualname):
             self._collect_methods(base, manager, seen)
+        for queryset in made:
+            # ``return BookQuerySet(self.model, using=self._db)``: the manager's querysets
+            # have that class's methods
+            self._collect_methods(queryset, manager, seen)
+
+    def _made_querysets(self, module: str, returns: list[Encoded]) -> list[str]:
+        """The project queryset classes a ``get_queryset()`` builds its result from
+        (``BookQuerySet(self.model, using=self._db).active()``)."""
+        found: list[str] = []
+        for encoded in returns:
+            current = encoded
+            while current and current[0] in ("call", "attr"):
+                inner = current[1]
+                if current[0] == "call" and inner and inner[0] == "ref":
+                    qualname = self.resolve(module, inner[1])
+                    if self.kind(qualname) == "queryset" and qualname not in found:
+                        found.append(qualname)
+                    break
+                current = inner
+        return found
 
     def _resolve_targets(self, model: Model) -> None:
         for attr, info in getattr(model, "_pending", {}).items():
