@@ -103,10 +103,37 @@ def _assigned(function: ast.AST) -> set[str]:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             targets = [node.optional_vars]
         for target in targets:
-            for sub in ast.walk(target):
-                if isinstance(sub, ast.Name):
-                    names.add(sub.id)
+            names.update(_bound_names(target))
     return names
+
+
+def _bound_names(target: ast.AST) -> list[str]:
+    """The names an assignment target binds: ``a``, ``a, *b``; none for ``a.x`` or
+    ``a[i]``, which change the object ``a`` holds, not the name."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _bound_names(element)]
+    return []
+
+
+def _attribute_writes(function: ast.AST) -> dict[str, set[str]]:
+    """The attributes assigned on each name (``order.customer = c``): reading them
+    afterwards reads what was assigned, no query."""
+    writes: dict[str, set[str]] = {}
+    for node in ast.walk(function):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
+                    writes.setdefault(sub.value.id, set()).add(sub.attr)
+    return writes
 
 
 def _row_chains(function: ast.AST, names: set[str]) -> dict[str, list[list[str]]]:
@@ -342,6 +369,9 @@ def summarise(
     decorators = _decorators(function)
     kept = set(params) - _assigned(function)
     read_on = _chains(function, kept) if kept else {}
+    for name, attrs in _attribute_writes(function).items():
+        if name in read_on:
+            read_on[name] = [chain for chain in read_on[name] if chain[0] not in attrs]
     rows_of = _row_chains(function, kept) if kept else {}
     reads = [read_on.get(name, []) for name in params]
     rows = [rows_of.get(name, []) for name in params]
