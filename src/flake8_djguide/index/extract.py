@@ -26,7 +26,7 @@ from flake8_djguide.index.functions import function_summaries
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 15  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 16  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -587,7 +587,42 @@ def _view_facts(node: ast.ClassDef, calls: dict[str, Encoded]) -> dict[str, Any]
         view["defs"] = defs
     if "queryset" in calls:
         view["calls"] = {"queryset": calls["queryset"]}
+    template = _template_facts(node)
+    if template:
+        view["template"] = template
     return view
+
+
+#: Class attributes of a template view that choose its template and context names.
+TEMPLATE_ATTRS = ("template_name", "template_name_suffix", "context_object_name")
+#: Methods that compute them at run time.
+TEMPLATE_METHODS = frozenset({"get_template_names", "get_context_object_name"})
+
+
+def _template_facts(node: ast.ClassDef) -> dict[str, Any]:
+    """What a base view or mixin sets of :data:`TEMPLATE_ATTRS` (the string, or ``None``
+    when the value is not a string literal) and ``"computed": True`` when it defines one
+    of :data:`TEMPLATE_METHODS`: a view deriving from it renders that template."""
+    facts: dict[str, Any] = {}
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if statement.name in TEMPLATE_METHODS:
+                facts["computed"] = True
+            continue
+        if isinstance(statement, ast.Assign):
+            targets = [t.id for t in statement.targets if isinstance(t, ast.Name)]
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            if statement.value is None:
+                continue
+            targets = [statement.target.id]
+        else:
+            continue
+        value = statement.value
+        text = value.value if isinstance(value, ast.Constant) else None
+        for target in targets:
+            if target in TEMPLATE_ATTRS:
+                facts[target] = text if isinstance(text, str) else None
+    return facts
 
 
 def class_facts(node: ast.ClassDef) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flake8_djguide.index.extract import FORMAT, source_facts
+from flake8_djguide.index.extract import FORMAT, TEMPLATE_ATTRS, source_facts
 
 #: Directory names never searched for models (virtualenvs, caches, generated trees).
 SKIP_DIRS = frozenset(
@@ -313,7 +313,15 @@ def _valid_method(value: object) -> bool:
 
 
 def _valid_view(value: object) -> bool:
-    if type(value) is not dict or not set(value) <= {"defs", "calls"}:
+    if type(value) is not dict or not set(value) <= {"defs", "calls", "template"}:
+        return False
+    template = value.get("template", {})
+    if type(template) is not dict or not all(
+        item is True if key == "computed" else item is None or type(item) is str
+        for key, item in template.items()
+    ):
+        return False
+    if not set(template) <= {"computed", *TEMPLATE_ATTRS}:
         return False
     defs = value.get("defs", {})
     if type(defs) is not dict or not _encoded_map(value.get("calls", {})):

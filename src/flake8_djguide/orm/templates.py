@@ -787,18 +787,12 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     elif declared is not None:
         node = info.attrs["model"]
         targets = [(node, analysis._as_queryset(ModelClass(declared, declared.name), ""))]
-    template_node = info.attrs.get("template_name")
-    explicit = string_value(template_node) if template_node is not None else None
-    if template_node is not None and explicit is None:
+    attrs = _template_attrs(analysis, info)
+    if attrs is None:
         return
-    object_name_node = info.attrs.get("context_object_name")
-    object_name = string_value(object_name_node) if object_name_node is not None else None
-    if object_name_node is not None and object_name is None:
-        return
-    suffix_node = info.attrs.get("template_name_suffix")
-    suffix = string_value(suffix_node) if suffix_node is not None else f"_{kind}"
-    if suffix is None:
-        return
+    explicit = attrs.get("template_name")
+    object_name = attrs.get("context_object_name")
+    suffix = attrs.get("template_name_suffix", f"_{kind}")
     extra = _context_data(analysis, info)
     rendered = False
     for node, value in targets:
@@ -831,6 +825,34 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
             explicit = f"{declared.app_label}/{declared.name.lower()}{suffix}.html"
         if explicit is not None:
             _render_and_report(analysis, templates, explicit, dict(extra))
+
+
+def _template_attrs(analysis: Analysis, info: ClassInfo) -> dict[str, str] | None:
+    """The view's ``template_name``, ``template_name_suffix`` and ``context_object_name``:
+    its own, else the nearest project base's that sets it (``class JobModerateList(JobReview)``
+    renders ``JobReview.template_name``). ``None`` when one of them is not a string literal
+    or a project base computes them (``get_template_names()``): the template the view
+    renders is then unknown."""
+    from flake8_djguide.index.extract import TEMPLATE_ATTRS
+
+    found: dict[str, str] = {}
+    for name in TEMPLATE_ATTRS:
+        node = info.attrs.get(name)
+        if node is not None:
+            text = string_value(node)
+            if text is None:
+                return None
+            found[name] = text
+    for qualname in analysis.lineage(info):
+        facts = analysis._view_facts(qualname).get("template") or {}
+        if facts.get("computed"):
+            return None
+        for name in TEMPLATE_ATTRS:
+            if name in facts and name not in found:
+                if facts[name] is None:
+                    return None
+                found[name] = facts[name]
+    return found
 
 
 def _self_call(node: cst.BaseExpression | None) -> bool:
