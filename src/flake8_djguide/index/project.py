@@ -64,6 +64,17 @@ _RELATION_CALLS = {
 _RELATION_SUFFIXES = (("ManyToManyField", "m2m"), ("ForeignKey", "fk"), ("OneToOneField", "o2o"))
 
 
+def query_name(accessor: str, kind: str | None, target: str | None) -> str:
+    """The lookup name of the relation ``accessor`` (see :attr:`Relation.query_name`);
+    ``kind`` ``None`` when the relation is unknown, whose ``<model>_set`` is then taken for
+    a default reverse accessor."""
+    if kind not in (None, "rev_fk", "rev_m2m") or not accessor.endswith("_set"):
+        return accessor
+    if kind is None or target is None:
+        return accessor[:-4]
+    return accessor[:-4] if accessor[:-4] == target.rsplit(".", 1)[-1].lower() else accessor
+
+
 @dataclass
 class Relation:
     """A relation attribute of a model instance (forward or reverse)."""
@@ -78,6 +89,13 @@ class Relation:
     def many(self) -> bool:
         """A related manager (``obj.<name>.all()``) rather than one object."""
         return self.kind in MANY_KINDS
+
+    @property
+    def query_name(self) -> str:
+        """The name lookups use (``filter(<name>__...)``, ``Count("<name>")``): the
+        accessor, except a reverse relation's default ``<model>_set``, which is ``<model>``
+        there."""
+        return query_name(self.name, self.kind, self.target)
 
     @property
     def select_ok(self) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.helpers import dotted_name
-from flake8_djguide.index.project import Model, Relation
+from flake8_djguide.index.project import Model, Relation, query_name
 from flake8_djguide.index.querysets import (
     ALWAYS_QUERY,
     EMPTY,
@@ -33,6 +33,7 @@ from flake8_djguide.orm.nodes import (
 )
 from flake8_djguide.orm.summaries import default_manager_base, graft
 from flake8_djguide.orm.values import (
+    COUNTED,
     LINK_WRITES,
     LOADING,
     MANAGER_SHAPES,
@@ -43,6 +44,7 @@ from flake8_djguide.orm.values import (
     Finding,
     Item,
     RelManager,
+    count_remedy,
 )
 
 if TYPE_CHECKING:
@@ -204,7 +206,12 @@ class RowReads(AnalysisBase):
         return f'{method}("{lookup_text(path)}")'
 
     def _n_plus_one(
-        self, item: Item, name: str, node: cst.CSTNode, relation: Relation | None
+        self,
+        item: Item,
+        name: str,
+        node: cst.CSTNode,
+        relation: Relation | None,
+        method: str = "",
     ) -> None:
         path = (*item.prefix, name)
         key = (item.frame, path)
@@ -213,6 +220,37 @@ class RowReads(AnalysisBase):
         self._seen_paths.add(key)
         cov = item.cov
         call = self._call_for(item, path, relation)
+        if (
+            method in COUNTED
+            and item.frame is not None
+            and not item.prefix
+            and call.startswith("prefetch_related")
+            and not cov.prefetch_dropped
+        ):
+            # a count per row: one annotate(Count()) serves it; a prefetch (which loads
+            # every related row to count them) only when the loop also reads the rows
+            start = f"`{code_of(node)}.{method}()` runs a query once per row of `{item.text}`; "
+            finding = Finding(
+                "DJG201",
+                node,
+                start
+                + count_remedy(
+                    query_name(
+                        name,
+                        relation.kind if relation else None,
+                        relation.target if relation else None,
+                    ),
+                    code_of(node),
+                    "that queryset",
+                ),
+            )
+            if self._record(finding):
+                loads = (
+                    f"`{code_of(node)}` loads relation `{lookup_text(path)}` once per row of "
+                    f"`{item.text}`; add `.{call}` to that queryset"
+                )
+                self._counted.append((finding, item.frame, path, loads))
+            return
         if cov.prefetch_dropped and path in cov.prefetch:
             remedy = (
                 "give `.iterator()` a `chunk_size` (without it, Django before 5.0 skips the "
@@ -246,7 +284,12 @@ class RowReads(AnalysisBase):
         """Complete the remedies of relations missing from a bare ``select_related()``:
         naming paths replaces the bare form (Django keeps only the named ones), so the
         remedy names every relation the loop reads that the bare form loaded, plus the
-        missing ones of that loop."""
+        missing ones of that loop. A count per row whose loop also reads the related rows
+        (``.all()``) gets the prefetch remedy, which serves both."""
+        counted, self._counted = self._counted, []
+        for finding, frame, path, prefetch in counted:
+            if not self._counted_uses.get((frame, path), set()) <= COUNTED:
+                finding.message = prefetch
         pending, self._bare_missing = self._bare_missing, []
         for finding, frame, _ in pending:
             missing = {path for f, other, path in pending if other is frame}
@@ -297,7 +340,8 @@ class RowReads(AnalysisBase):
                     and not covered
                     and manager.name not in item.frame.assigned_attrs
                 ):
-                    self._n_plus_one(item, manager.name, manager.node, relation)
+                    self._n_plus_one(item, manager.name, manager.node, relation, name)
+                self._counted_uses.setdefault((item.frame, path), set()).add(name)
                 if name == "all":
                     return QS(
                         target,

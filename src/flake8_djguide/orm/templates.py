@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from flake8_djguide.helpers import dotted_name, string_value
 from flake8_djguide.orm.base import AnalysisBase
+from flake8_djguide.orm.values import COUNTED, count_remedy
 from flake8_djguide.templates.parse import value_of
 from flake8_djguide.templates.triggers import (
     RENDER_CALLS,
@@ -80,6 +81,9 @@ class _Need:
     kind: str  # one, many, defer, requery
     relations: tuple[Relation, ...]
     reads: list[tuple[str, int, str]] = field(default_factory=list)  # (template, line, text)
+    #: what a "many" read does with the related manager (``all``, ``count``, ``exists``;
+    #: ``""`` when not told)
+    uses: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -260,7 +264,15 @@ class _Renderer:
                 )
                 if per_row and served:
                     self._need(
-                        head.source, full, full_relations, "many", text, path, line, head.prefix
+                        head.source,
+                        full,
+                        full_relations,
+                        "many",
+                        text,
+                        path,
+                        line,
+                        head.prefix,
+                        following if depth == 0 else "",
                     )
                 elif per_row and (following in _REQUERY or following == "first"):
                     self._need(head.source, full, full_relations, "requery", text, path, line)
@@ -325,6 +337,7 @@ class _Renderer:
         path: str,
         line: int,
         base: Path = (),
+        use: str = "",
     ) -> None:
         if kind in ("one", "many"):
             # a read back through the relation the row came from is cached (a shift of
@@ -345,6 +358,7 @@ class _Renderer:
         need = source.needs.get(full)
         if need is None:
             need = source.needs[full] = _Need(kind, relations)
+        need.uses.add(use)
         read = (path, line, text)
         if read not in need.reads:
             need.reads.append(read)
@@ -964,11 +978,20 @@ def _message(source: _Source, model: Model) -> str | None:
     deferred: list[str] = []
     requery: list[str] = []
     reads: list[tuple[str, int, str]] = []
+    counted: list[tuple[str, str]] = []
     for path, need in source.needs.items():
         for read in need.reads:
             if read not in reads:
                 reads.append(read)
-        if need.kind == "defer":
+        if need.kind == "many" and len(path) == 1 and need.uses and need.uses <= COUNTED:
+            # only counted: one annotate(Count()) serves it (a prefetch loads every row)
+            text = need.reads[0][2]
+            end = text.rfind(f".{path[0]}.")
+            counted_read = text[: end + len(path[0]) + 1] if end >= 0 else path[0]
+            counted.append(
+                (need.relations[-1].query_name if need.relations else path[0], counted_read)
+            )
+        elif need.kind == "defer":
             deferred.append(path[0])
         elif need.kind == "requery":
             requery.append(need.reads[0][2])
@@ -1002,6 +1025,8 @@ def _message(source: _Source, model: Model) -> str | None:
     if deferred:
         names = ", ".join(f'"{n}"' for n in sorted(set(deferred)))
         remedies.append(f"add {names} to its `only(...)` (or drop it from `defer(...)`)")
+    for lookup, text in counted:
+        remedies.append(count_remedy(lookup, text, "it" if not remedies else "the queryset"))
     if requery:
         remedies.append(
             f"`{requery[0]}` queries per row even when prefetched: `annotate()` the value or "
