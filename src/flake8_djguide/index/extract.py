@@ -22,7 +22,7 @@ import ast
 from typing import Any
 
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
-from flake8_djguide.index.functions import function_summaries
+from flake8_djguide.index.functions import function_summaries, manager_query, memoised
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
@@ -195,7 +195,14 @@ def _method_facts(
         if len(params) != 1 or function.args.vararg or function.args.kwonlyargs:
             return None
         reads = attribute_reads(function, params[0])
-        return {"self_reads": reads[:_MAX_SELF_READS]} if reads else None
+        if not reads:
+            return None
+        facts: dict[str, Any] = {"self_reads": reads[:_MAX_SELF_READS]}
+        if memoised(function):
+            facts["self_query"] = "memo"
+        elif manager_query(function):
+            facts["self_query"] = "query"
+        return facts
     if wants == "returns":
         return {"returns": [encode(r) for r in _returns(function)]}
     if wants == "reads" and is_loader(function):

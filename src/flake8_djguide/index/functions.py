@@ -150,6 +150,55 @@ def _manager_root(node: ast.AST) -> str | None:
             return None
 
 
+#: Lookups in a cache (``cache.get(key)``, ``caches["default"].get_many(keys)``).
+_CACHE_LOOKUPS = frozenset({"get", "get_many", "get_or_set", "has_key"})
+
+
+def _shared_cache(node: ast.AST, own: str | None) -> bool:
+    """A cache kept across calls (``cache``, ``caches["x"]``, ``self.cache_backend`` is
+    not: an attribute of ``own``, the instance, lives as long as it does)."""
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    name = dotted_name(node)
+    if name is None or (own is not None and name.split(".", 1)[0] == own):
+        return False
+    return name.rsplit(".", 1)[-1].lower().endswith(("cache", "caches"))
+
+
+def memoised(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function looks its result up in a cache kept across calls
+    (``cached = cache.get(key)``, ``if key not in cache:``): its queries and reads then run
+    only on a miss, not on every call."""
+    params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    own = params[0] if params and params[0] in ("self", "cls") else None
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _CACHE_LOOKUPS
+            and _shared_cache(node.func.value, own)
+        ):
+            return True
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], (ast.In, ast.NotIn))
+            and _shared_cache(node.comparators[0], own)
+        ):
+            return True
+    return False
+
+
+def manager_query(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function queries a model's manager (``WeightEntry.objects.filter(...)``)
+    somewhere: a query no ``select_related()``/``prefetch_related()`` of the caller's rows
+    removes."""
+    return any(
+        isinstance(node, ast.Call) and _manager_root(node.func) is not None
+        for node in ast.walk(function)
+    )
+
+
 def _batch(node: ast.AST) -> bool:
     """Whether a chain filters with ``<field>__in=...`` (one query for a batch of rows)."""
     current = node
@@ -315,6 +364,9 @@ def summarise(
     params = [a.arg for a in (*args.posonlyargs, *args.args)]
     decorators = _decorators(function)
     kept = set(params) - _assigned(function)
+    memo = memoised(function)
+    if memo:
+        kept = set()  # read only when the cache misses
     read_on = _chains(function, kept) if kept else {}
     rows_of = _row_chains(function, kept) if kept else {}
     reads = [read_on.get(name, []) for name in params]
@@ -324,7 +376,9 @@ def summarise(
         summary["r"] = reads
     if any(rows):
         summary["rows"] = rows
-    if not any("cache" in d or "memo" in d for d in decorators if d != "cached_property"):
+    if not memo and not any(
+        "cache" in d or "memo" in d for d in decorators if d != "cached_property"
+    ):
         for statement in function.body:
             query = _query(statement)
             if query is not None:

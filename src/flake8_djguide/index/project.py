@@ -142,6 +142,9 @@ class Model:
     complete: bool = True  # every base is known: attributes not listed are not relations
     #: methods and properties taking only ``self``: the attribute chains they read on it
     self_reads: dict[str, list[list[str]]] = field(default_factory=dict)
+    #: of those, the ones that look their result up in a shared cache (``"memo"``) or
+    #: query a model's manager (``"query"``: a query per row no prefetch removes)
+    self_queries: dict[str, str] = field(default_factory=dict)
     #: the tracked methods (``update``, ``save``) the model or a project base defines
     defines: frozenset[str] = frozenset()
     #: every base is a project class or Django's own: ``defines`` is all there is
@@ -473,6 +476,10 @@ class Index:
                     model.managers.setdefault(name, manager)
                 for name, reads in parent.self_reads.items():
                     model.self_reads.setdefault(name, reads)
+                for name, query in parent.self_queries.items():
+                    if model.self_reads.get(name) is parent.self_reads.get(name):
+                        # the parent's method, not one the model (or a nearer base) defines
+                        model.self_queries.setdefault(name, query)
                 model.ordered = model.ordered or parent.ordered
                 model.complete = model.complete and parent.complete
                 _inherit_pending(model, parent)
@@ -488,6 +495,9 @@ class Index:
         for name, method in facts.get("methods", {}).items():
             if "self_reads" in method:
                 model.self_reads[name] = method["self_reads"]
+                model.self_queries.pop(name, None)
+                if "self_query" in method:
+                    model.self_queries[name] = method["self_query"]
         model.defines, model.methods_known = self._defined(qualname, stack)
         pending = getattr(model, "_pending", {})
         for attr, call in facts.get("calls", {}).items():

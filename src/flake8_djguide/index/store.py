@@ -302,7 +302,13 @@ def _valid_method(value: object) -> bool:
         return len(value) == 1 and _valid_loader(value["loader"])
     if "self_reads" in value:
         reads = value["self_reads"]
-        return len(value) == 1 and type(reads) is list and all(_strings(chain) for chain in reads)
+        query = value.get("self_query", "")
+        return (
+            len(value) == 1 + ("self_query" in value)
+            and query in ("", "memo", "query")
+            and type(reads) is list
+            and all(_strings(chain) for chain in reads)
+        )
     reads = value.get("reads")
     return (
         len(value) == 2

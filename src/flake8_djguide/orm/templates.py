@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from flake8_djguide.helpers import dotted_name, string_value
 from flake8_djguide.orm.base import AnalysisBase
-from flake8_djguide.orm.values import COUNTED, count_remedy
+from flake8_djguide.orm.values import COUNTED, REQUERY, count_remedy
 from flake8_djguide.templates.parse import value_of
 from flake8_djguide.templates.triggers import (
     RENDER_CALLS,
@@ -228,6 +228,13 @@ class _Renderer:
             if relation is None:
                 if part in current.self_reads and part not in current.fields and depth < 2:
                     self._need_one(head, walked, walked_relations, text, path, line, per_row)
+                    query = current.self_queries.get(part)
+                    if query == "memo":
+                        return None  # kept in a cache: its reads run on a miss only
+                    if query == "query" and per_row:
+                        # a query of a model's manager: no prefetch of these rows removes it
+                        full = (*prefix, *walked, part)
+                        self._need(head.source, full, (), "requery", text, path, line)
                     sub = _Bound(
                         head.source,
                         current,
@@ -274,7 +281,13 @@ class _Renderer:
                         head.prefix,
                         following if depth == 0 else "",
                     )
-                elif per_row and (following in _REQUERY or following == "first"):
+                elif per_row and (
+                    following in _REQUERY
+                    or following == "first"
+                    or (depth > 0 and following in REQUERY)
+                ):
+                    # a method of the model (read through its facts, ``depth > 0``) may
+                    # build a new queryset on the relation: a query even when prefetched
                     self._need(head.source, full, full_relations, "requery", text, path, line)
                 if following == "all" and target is not None and position + 2 == len(parts):
                     return _Bound(head.source, target, "rows", full, full_relations)
@@ -1028,9 +1041,11 @@ def _message(source: _Source, model: Model) -> str | None:
     for lookup, text in counted:
         remedies.append(count_remedy(lookup, text, "it" if not remedies else "the queryset"))
     if requery:
+        queried = list(dict.fromkeys(requery))
         remedies.append(
-            f"`{requery[0]}` queries per row even when prefetched: `annotate()` the value or "
-            "use `Prefetch(..., to_attr=...)`"
+            f"{', '.join(f'`{text}`' for text in queried)} "
+            f"{'queries' if len(queried) == 1 else 'query'} per row even when prefetched: "
+            "`annotate()` the value or use `Prefetch(..., to_attr=...)`"
         )
     # ``row.author.pk`` loads the author for its key, which the row holds already
     keys = [
