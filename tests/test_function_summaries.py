@@ -177,3 +177,25 @@ def test_valid_facts_checks_summaries() -> None:
         {"r": [[["b"]]]},
     ):
         assert not valid_facts({"imports": {}, "classes": [], "functions": {"f": bad}}), bad
+
+
+def test_prefetched_lookups_through_relations_named_by_origin() -> None:
+    from flake8_djguide.index.functions import prefetched_lookups
+
+    tree = ast.parse(
+        "from django.db.models import Prefetch\n"
+        "from package.models import Package\n"
+        "class Grid: pass\n"
+        "def packages():\n"
+        "    return Package.objects.select_related('category').prefetch_related(\n"
+        "        Prefetch('gridpackage_set__grid'), 'usage', 'tags__owner',\n"
+        "        Prefetch('versions__author', to_attr='authored'))\n"
+        "def grids(qs):\n"
+        "    Grid.objects.prefetch_related('feature_set__element_set')\n"
+        "    return qs.prefetch_related('packages__category')\n"
+    )
+    assert prefetched_lookups(tree) == [
+        ["package.models.Package", "gridpackage_set__grid"],
+        ["package.models.Package", "tags__owner"],
+        ["@Grid", "feature_set__element_set"],
+    ]

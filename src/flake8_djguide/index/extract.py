@@ -22,7 +22,12 @@ import ast
 from typing import Any
 
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
-from flake8_djguide.index.functions import function_summaries, manager_query, memoised
+from flake8_djguide.index.functions import (
+    function_summaries,
+    manager_query,
+    memoised,
+    prefetched_lookups,
+)
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
@@ -815,4 +820,8 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
     summaries = function_summaries(tree)
     if summaries:
         facts["functions"] = summaries
+    if b"prefetch_related" in data:
+        prefetches = prefetched_lookups(tree)
+        if prefetches:
+            facts["prefetches"] = prefetches
     return facts

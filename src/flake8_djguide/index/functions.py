@@ -199,6 +199,42 @@ def manager_query(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     )
 
 
+#: Prefetched lookups kept per module.
+_MAX_PREFETCHES = 64
+
+
+def prefetched_lookups(tree: ast.Module) -> list[list[str]]:
+    """``[model, lookup]`` for each literal lookup through a relation that the module
+    prefetches on a model's manager chain (``Package.objects.prefetch_related(
+    Prefetch("gridpackage_set__grid"))``; a ``Prefetch`` with ``to_attr`` fills another
+    attribute and is left out), the model named by its import origin (``@Name`` for one
+    the module defines)."""
+    from flake8_djguide.index.extract import import_map
+
+    change = _qualify(import_map(tree)[0])
+    found: list[list[str]] = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "prefetch_related"
+        ):
+            continue
+        root = _manager_root(node.func.value)
+        if root is None:
+            continue
+        for arg in node.args:
+            if isinstance(arg, ast.Call) and not any(k.arg == "to_attr" for k in arg.keywords):
+                if (dotted_name(arg.func) or "").rsplit(".", 1)[-1] != "Prefetch" or not arg.args:
+                    continue
+                arg = arg.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and "__" in arg.value:
+                pair = [change(root), arg.value]
+                if pair not in found and len(found) < _MAX_PREFETCHES:
+                    found.append(pair)
+    return found
+
+
 def _batch(node: ast.AST) -> bool:
     """Whether a chain filters with ``<field>__in=...`` (one query for a batch of rows)."""
     current = node

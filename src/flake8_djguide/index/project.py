@@ -264,6 +264,36 @@ class Index:
             if facts.get("auth_user_model"):
                 self.auth_user_model = facts["auth_user_model"]
         self._link()
+        #: model -> the lookups through its relations the project prefetches on its
+        #: querysets (``{"package.models.Package": {"gridpackage_set__grid"}}``)
+        self.prefetched: dict[str, frozenset[str]] = {}
+        self.prefetched = self._prefetched()
+
+    def _prefetched(self) -> dict[str, frozenset[str]]:
+        found: dict[str, frozenset[str]] = {}
+        for module, facts in self.modules.items():
+            if facts.get("prefetches"):
+                found = self.prefetched_with(module, facts["prefetches"], found)
+        return found
+
+    def prefetched_with(
+        self,
+        module: str,
+        pairs: list[list[str]],
+        found: dict[str, frozenset[str]] | None = None,
+    ) -> dict[str, frozenset[str]]:
+        """:attr:`prefetched` (or ``found``) with the ``[model, lookup]`` pairs of
+        ``module`` added."""
+        result = dict(self.prefetched if found is None else found)
+        package = self.modules.get(module, {}).get("package")
+        for root, lookup in pairs:
+            dotted = (
+                f"{module}.{root[1:]}" if root.startswith("@") else absolute(module, root, package)
+            )
+            model = self.models.get(self._follow(dotted, 0))
+            if model is not None:
+                result[model.qualname] = result.get(model.qualname, frozenset()) | {lookup}
+        return result
 
     # -- after linking ---------------------------------------------------------------------
 

@@ -19,7 +19,9 @@ from flake8_djguide.index.querysets import (
     KEEP_METHODS,
     Coverage,
     Path,
+    closed,
     lookup_text,
+    split,
 )
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.guards import command_arguments, filters_read, network_names
@@ -392,7 +394,7 @@ class RowReads(AnalysisBase):
             target, self._back_loaded(EMPTY, (), item, relation, target), code_of(manager.node)
         )
         if name == "all":
-            return fresh
+            return self._served_by_callers(item, manager.name, fresh)
         if name in LINK_WRITES:
             if not quiet and self.in_loop():
                 root = _root_name(manager.node)
@@ -409,6 +411,24 @@ class RowReads(AnalysisBase):
                 return None
             return self._method(fresh, name, call, scope, quiet)
         return None
+
+    def _served_by_callers(self, item: Item, name: str, qs: QS) -> QS:
+        """``self.<name>.all()`` in a model method: what the project prefetches under
+        ``<name>__`` on that model's querysets (``Prefetch("gridpackage_set__grid")``) is
+        taken as loaded on its rows, the method being written for callers that prefetch
+        it (adding ``select_related()`` to the related manager would bypass that
+        prefetch)."""
+        if item.origin != "self" or item.model is None:
+            return qs
+        head = f"{name}__"
+        paths = [
+            split(lookup[len(head) :])
+            for lookup in self.index.prefetched.get(item.model.qualname, ())
+            if lookup.startswith(head)
+        ]
+        if not paths:
+            return qs
+        return replace(qs, cov=replace(qs.cov, prefetch=closed([*qs.cov.prefetch, *paths])))
 
     def _requery(
         self, item: Item, manager: RelManager, name: str, call: cst.Call, covered: bool
