@@ -195,7 +195,6 @@ def test_prefetched_lookups_through_relations_named_by_origin() -> None:
         "    return qs.prefetch_related('packages__category')\n"
     )
     assert prefetched_lookups(tree) == [
-        ["package.models.Package", "gridpackage_set__grid"],
-        ["package.models.Package", "tags__owner"],
+        ["package.models.Package", "gridpackage_set__grid", "usage", "tags__owner"],
         ["@Grid", "feature_set__element_set"],
     ]

@@ -204,8 +204,8 @@ _MAX_PREFETCHES = 64
 
 
 def prefetched_lookups(tree: ast.Module) -> list[list[str]]:
-    """``[model, lookup]`` for each literal lookup through a relation that the module
-    prefetches on a model's manager chain (``Package.objects.prefetch_related(
+    """``[model, lookup, ...]`` for each ``prefetch_related()`` call of the module on a
+    model's manager chain: its literal lookups (``Package.objects.prefetch_related(
     Prefetch("gridpackage_set__grid"))``; a ``Prefetch`` with ``to_attr`` fills another
     attribute and is left out), the model named by its import origin (``@Name`` for one
     the module defines)."""
@@ -223,15 +223,17 @@ def prefetched_lookups(tree: ast.Module) -> list[list[str]]:
         root = _manager_root(node.func.value)
         if root is None:
             continue
+        lookups: list[str] = []
         for arg in node.args:
             if isinstance(arg, ast.Call) and not any(k.arg == "to_attr" for k in arg.keywords):
                 if (dotted_name(arg.func) or "").rsplit(".", 1)[-1] != "Prefetch" or not arg.args:
                     continue
                 arg = arg.args[0]
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and "__" in arg.value:
-                pair = [change(root), arg.value]
-                if pair not in found and len(found) < _MAX_PREFETCHES:
-                    found.append(pair)
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
+                lookups.append(arg.value)
+        entry = [change(root), *lookups]
+        if lookups and entry not in found and len(found) < _MAX_PREFETCHES:
+            found.append(entry)
     return found
 
 

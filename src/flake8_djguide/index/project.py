@@ -264,13 +264,13 @@ class Index:
             if facts.get("auth_user_model"):
                 self.auth_user_model = facts["auth_user_model"]
         self._link()
-        #: model -> the lookups through its relations the project prefetches on its
-        #: querysets (``{"package.models.Package": {"gridpackage_set__grid"}}``)
-        self.prefetched: dict[str, frozenset[str]] = {}
+        #: model -> the lookups of each ``prefetch_related()`` call of the project on its
+        #: querysets (``{"package.models.Package": [("gridpackage_set__grid",), ...]}``)
+        self.prefetched: dict[str, list[tuple[str, ...]]] = {}
         self.prefetched = self._prefetched()
 
-    def _prefetched(self) -> dict[str, frozenset[str]]:
-        found: dict[str, frozenset[str]] = {}
+    def _prefetched(self) -> dict[str, list[tuple[str, ...]]]:
+        found: dict[str, list[tuple[str, ...]]] = {}
         for module, facts in self.modules.items():
             if facts.get("prefetches"):
                 found = self.prefetched_with(module, facts["prefetches"], found)
@@ -279,21 +279,39 @@ class Index:
     def prefetched_with(
         self,
         module: str,
-        pairs: list[list[str]],
-        found: dict[str, frozenset[str]] | None = None,
-    ) -> dict[str, frozenset[str]]:
-        """:attr:`prefetched` (or ``found``) with the ``[model, lookup]`` pairs of
+        calls: list[list[str]],
+        found: dict[str, list[tuple[str, ...]]] | None = None,
+    ) -> dict[str, list[tuple[str, ...]]]:
+        """:attr:`prefetched` (or ``found``) with the ``[model, lookup, ...]`` calls of
         ``module`` added."""
         result = dict(self.prefetched if found is None else found)
         package = self.modules.get(module, {}).get("package")
-        for root, lookup in pairs:
+        for root, *lookups in calls:
             dotted = (
                 f"{module}.{root[1:]}" if root.startswith("@") else absolute(module, root, package)
             )
             model = self.models.get(self._follow(dotted, 0))
             if model is not None:
-                result[model.qualname] = result.get(model.qualname, frozenset()) | {lookup}
+                result[model.qualname] = [*result.get(model.qualname, []), tuple(lookups)]
         return result
+
+    def served_by_prefetch(self, model: str, relation: str) -> list[tuple[str, ...]]:
+        """The paths under ``relation`` of ``model`` that every ``prefetch_related()`` of
+        the project prefetching that relation loads too (none when no call prefetches it,
+        or when one loads the relation alone): the paths a method of the model reading
+        ``self.<relation>.all()`` can count on from its callers."""
+        head = f"{relation}__"
+        common: set[tuple[str, ...]] | None = None
+        for lookups in self.prefetched.get(model, ()):
+            mine = [lookup for lookup in lookups if lookup == relation or lookup.startswith(head)]
+            if not mine:
+                continue
+            paths: set[tuple[str, ...]] = set()
+            for lookup in mine:
+                parts = tuple(p for p in lookup[len(head) :].split("__") if p)
+                paths.update(parts[:end] for end in range(1, len(parts) + 1))
+            common = paths if common is None else common & paths
+        return sorted(common or ())
 
     # -- after linking ---------------------------------------------------------------------
 

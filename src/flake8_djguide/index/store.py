@@ -420,7 +420,7 @@ def valid_facts(facts: object) -> bool:
         elif key == "inlines":
             ok = _strings(item)
         elif key == "prefetches":
-            ok = type(item) is list and all(_strings(p) and len(p) == 2 for p in item)
+            ok = type(item) is list and all(_strings(p) and len(p) >= 2 for p in item)
         else:
             ok = False
         if not ok:

@@ -21,7 +21,6 @@ from flake8_djguide.index.querysets import (
     Path,
     closed,
     lookup_text,
-    split,
 )
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.guards import command_arguments, filters_read, network_names
@@ -413,19 +412,15 @@ class RowReads(AnalysisBase):
         return None
 
     def _served_by_callers(self, item: Item, name: str, qs: QS) -> QS:
-        """``self.<name>.all()`` in a model method: what the project prefetches under
-        ``<name>__`` on that model's querysets (``Prefetch("gridpackage_set__grid")``) is
-        taken as loaded on its rows, the method being written for callers that prefetch
-        it (adding ``select_related()`` to the related manager would bypass that
-        prefetch)."""
+        """``self.<name>.all()`` in a model method: the paths under ``<name>`` that every
+        ``prefetch_related()`` of the project prefetching that relation loads too
+        (``Prefetch("gridpackage_set__grid")``) are taken as loaded on its rows, the method
+        being written for callers that prefetch them (adding ``select_related()`` to the
+        related manager would bypass that prefetch). A call that prefetches the relation
+        alone is a caller whose rows miss them: nothing is taken then."""
         if item.origin != "self" or item.model is None:
             return qs
-        head = f"{name}__"
-        paths = [
-            split(lookup[len(head) :])
-            for lookup in self.index.prefetched.get(item.model.qualname, ())
-            if lookup.startswith(head)
-        ]
+        paths = self.index.served_by_prefetch(item.model.qualname, name)
         if not paths:
             return qs
         return replace(qs, cov=replace(qs.cov, prefetch=closed([*qs.cov.prefetch, *paths])))

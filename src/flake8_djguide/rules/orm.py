@@ -601,11 +601,13 @@ class NPlusOneRelation(_FlowRule):
         "remedy (a prefetch would load every related row only to count them). A model method "
         "that looks its result up in a shared cache (`cache.get(key)`, `if key not in "
         "cache:`) reads the row's relations on a miss only and is left alone, and so is a loop "
-        "in a model method over `self.<relation>.all()` reading what the project prefetches "
-        "under that relation on the model's querysets (`for x in self.gridpackage_set.all(): "
-        'x.grid` with `Prefetch("gridpackage_set__grid")` in the module that calls it): the '
-        "method is written for callers that prefetch, and a `select_related()` on the related "
-        "manager would bypass their prefetch. A field left out by "
+        "in a model method over `self.<relation>.all()` reading a path that every "
+        "`prefetch_related()` of the project prefetching that relation on the model's "
+        "querysets loads too (`for x in self.gridpackage_set.all(): x.grid` with "
+        '`Prefetch("gridpackage_set__grid")` in the API that calls it): the method is written '
+        "for callers that prefetch, and a `select_related()` on the related manager would "
+        "bypass their prefetch (a call prefetching the relation alone keeps it reported). "
+        "A field left out by "
         "`only()` or named in `defer()` and read in the loop is reported too. Not reported: "
         "`<fk>_id`, rows of `values()`/`values_list()`, blocks that end the loop (`break`, "
         "`return`, `raise` without `continue`), relations the loop body assigns itself "
