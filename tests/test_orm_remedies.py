@@ -123,6 +123,13 @@ def test_a_count_per_row_is_annotated_unless_the_rows_are_read_too() -> None:
     both = messages[_line("DJG201_counts.py", "def reviews_with_their_number") + 2]
     assert both.endswith('add `.prefetch_related("reviews")` to that queryset')
     assert "annotate" not in both
+    helper = messages[_line("DJG201_counts.py", "def counted_by_a_helper") + 1]
+    assert helper.endswith(
+        'add `.annotate(reviews_count=Count("reviews"))` to that queryset and read '
+        "`product.reviews_count` (a prefetch would load every related row to count them)"
+    )
+    listed = messages[_line("DJG201_counts.py", "def listed_by_a_helper") + 1]
+    assert listed.endswith('add `.prefetch_related("reviews")` to that queryset')
 
 
 def test_a_template_count_per_row_is_annotated_and_read() -> None:

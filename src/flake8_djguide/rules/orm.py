@@ -596,7 +596,8 @@ class NPlusOneRelation(_FlowRule):
         "`.exists()` (and `.first()` when the model has `Meta.ordering`) are served from the "
         "cache; `.filter()`, `.exclude()`, `.order_by()`, `.get()`, `.aggregate()`, `.last()` and "
         "other queryset-building calls are reported even when prefetched. A related manager "
-        "the loop only counts (`.count()`, `.exists()`, no `.all()` of the same relation) gets "
+        "the loop only counts (`.count()`, `.exists()`, no `.all()` of the same relation; "
+        "also in a function called per row) gets "
         '`annotate(<lookup>_count=Count("<lookup>"))` and the annotated value to read as '
         "remedy (a prefetch would load every related row only to count them). A model method "
         "that looks its result up in a shared cache (`cache.get(key)`, `if key not in "
