@@ -45,6 +45,14 @@ def cached_count(product):
     return Review.objects.filter(product=product).count()
 
 
+def scan(product, full):
+    before = Review.objects.count()
+    if full:
+        Review.objects.filter(product=product).delete()
+    product.save()
+    return Review.objects.count() - before
+
+
 def rebound(product):
     product = product.parent
     return product.category.name
@@ -116,6 +124,7 @@ def test_reads_rows_and_queries() -> None:
     [
         ("maybe_count", "q"),  # under an if: a memoized look-up
         ("cached_count", "q"),  # lru_cache
+        ("scan", "q"),  # it writes: a job of its own per call
         ("rebound", "r"),  # the parameter is assigned again
         ("not_always_a_queryset", "ret"),
         ("plain", "r"),

@@ -31,7 +31,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 16  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 18  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -457,7 +457,7 @@ def _wanted_methods(node: ast.ClassDef) -> str:
     fast to build: custom managers and querysets are named like ``...Manager`` /
     ``...QuerySet`` in practice, and serializers like ``...Serializer``.
     """
-    names = " ".join([node.name, *(dotted_name(b) or "" for b in node.bases)]).lower()
+    names = " ".join([node.name, *base_names(node)]).lower()
     if "manager" in names or "queryset" in names:
         return "returns"
     if "serializer" in names:
@@ -637,9 +637,33 @@ def _template_facts(node: ast.ClassDef) -> dict[str, Any]:
     return facts
 
 
+def base_names(node: ast.ClassDef) -> list[str]:
+    """The dotted names of a class's bases (``""`` for one that is not a name).
+
+    ``models.Manager.from_queryset(BookQuerySet)`` makes a manager class with the
+    queryset class's methods: it stands for both classes, ``models.Manager`` and
+    ``BookQuerySet``.
+    """
+    names: list[str] = []
+    for base in node.bases:
+        if (
+            isinstance(base, ast.Call)
+            and isinstance(base.func, ast.Attribute)
+            and base.func.attr == "from_queryset"
+            and len(base.args) == 1
+            and not base.keywords
+        ):
+            manager, queryset = dotted_name(base.func.value), dotted_name(base.args[0])
+            if manager and queryset:
+                names.extend((manager, queryset))
+                continue
+        names.append(dotted_name(base) or "")
+    return names
+
+
 def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     """The facts kept about one class."""
-    bases = [dotted_name(b) or "" for b in node.bases]
+    bases = base_names(node)
     defs = _defined_methods(node)
     if not any(b and b != "object" for b in bases):
         plain: dict[str, Any] = {

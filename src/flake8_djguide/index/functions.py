@@ -11,7 +11,10 @@ call of it does with its arguments, as far as the ORM rules care:
   (``for step in steps: step.form.name`` gives ``["form", "name"]``);
 - ``"q"``: ``[origin, method]`` when the body runs a query on every call
   (``return Line.objects.filter(...).count()`` in a statement of the body itself,
-  not under an ``if``), ``origin`` being the model's name as written (``Line``);
+  not under an ``if``), ``origin`` being the model's name as written (``Line``), and
+  writes nothing (no ``save()``, ``delete()``, manager ``create()``/``update()``...
+  anywhere in it: such a function is a job of its own per call, a scan, an import, a
+  reminder sent and recorded, whose reads come with its writes);
 - ``"ret"``: the querysets it returns (encoded as in :mod:`flake8_djguide.index.extract`),
   when every ``return`` gives a queryset built on a model's manager, directly or through
   a local variable (each of its assignments, in every branch);
@@ -46,6 +49,10 @@ _QUERYING = frozenset(
         "in_bulk",
     }
 )
+#: Writing calls on any receiver (an instance's ``save()``, a queryset's ``bulk_create()``).
+_WRITING = frozenset({"save", "bulk_create", "bulk_update", "get_or_create", "update_or_create"})
+#: Writing calls on a chain rooted at a model's manager (``Line.objects.filter(...).update()``).
+_MANAGER_WRITING = frozenset({"create", "update", "delete"})
 _EVALUATING_CALLS = frozenset({"list", "len", "tuple", "set", "sorted", "sum", "any", "all"})
 MANAGERS = frozenset({"objects", "_default_manager"})
 _PROPERTIES = frozenset({"property", "cached_property"})
@@ -96,10 +103,37 @@ def _assigned(function: ast.AST) -> set[str]:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             targets = [node.optional_vars]
         for target in targets:
-            for sub in ast.walk(target):
-                if isinstance(sub, ast.Name):
-                    names.add(sub.id)
+            names.update(_bound_names(target))
     return names
+
+
+def _bound_names(target: ast.AST) -> list[str]:
+    """The names an assignment target binds: ``a``, ``a, *b``; none for ``a.x`` or
+    ``a[i]``, which change the object ``a`` holds, not the name."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _bound_names(element)]
+    return []
+
+
+def _attribute_writes(function: ast.AST) -> dict[str, set[str]]:
+    """The attributes assigned on each name (``order.customer = c``): reading them
+    afterwards reads what was assigned, no query."""
+    writes: dict[str, set[str]] = {}
+    for node in ast.walk(function):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
+                    writes.setdefault(sub.value.id, set()).add(sub.attr)
+    return writes
 
 
 def _row_chains(function: ast.AST, names: set[str]) -> dict[str, list[list[str]]]:
@@ -277,6 +311,25 @@ def _query(statement: ast.stmt) -> list[str] | None:
     return None
 
 
+def _writes(function: ast.AST) -> bool:
+    """Whether the body writes to the database somewhere (under an ``if`` too, not in a
+    nested function): ``obj.save()``, ``obj.delete()``, ``Line.objects.create(...)``,
+    ``qs.bulk_create(...)``..."""
+    stack: list[ast.AST] = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name in _WRITING or (name == "delete" and not node.args and not node.keywords):
+                return True
+            if name in _MANAGER_WRITING and _manager_root(node.func.value) is not None:
+                return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 _LOADING = frozenset(
     {"select_related", "prefetch_related", "only", "defer", "values", "values_list"}
 )
@@ -406,6 +459,9 @@ def summarise(
     if memo:
         kept = set()  # read only when the cache misses
     read_on = _chains(function, kept) if kept else {}
+    for name, attrs in _attribute_writes(function).items():
+        if name in read_on:
+            read_on[name] = [chain for chain in read_on[name] if chain[0] not in attrs]
     rows_of = _row_chains(function, kept) if kept else {}
     reads = [read_on.get(name, []) for name in params]
     rows = [rows_of.get(name, []) for name in params]
@@ -414,9 +470,10 @@ def summarise(
         summary["r"] = reads
     if any(rows):
         summary["rows"] = rows
-    if not memo and not any(
+    memoized = memo or any(
         "cache" in d or "memo" in d for d in decorators if d != "cached_property"
-    ):
+    )
+    if not memoized and not _writes(function):
         for statement in function.body:
             query = _query(statement)
             if query is not None:

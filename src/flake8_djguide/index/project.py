@@ -122,6 +122,8 @@ class Manager:
 
     methods: dict[str, Method] = field(default_factory=dict)
     get_queryset: Method | None = None
+    #: the project manager and queryset classes it is made of (with their project bases)
+    classes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -258,6 +260,8 @@ class Index:
         self.models_by_label: dict[tuple[str, str], str] = {}
         self.manager_names: set[str] = {"objects"}
         self.queryset_methods: set[str] = set()
+        #: manager and queryset classes: the models with a manager made of them
+        self.queryset_models: dict[str, set[str]] = {}
         self.auth_user_model = ""
         self.listed_inlines: frozenset[str] | None = None
         for facts in self.modules.values():
@@ -555,6 +559,8 @@ class Index:
                 if created is not None:
                     model.managers[attr] = created
                     self.manager_names.add(attr)
+                    for made_of in created.classes:
+                        self.queryset_models.setdefault(made_of, set()).add(qualname)
                 else:
                     model.unknown.add(attr)
                 continue
@@ -666,19 +672,35 @@ class Index:
             return None
         manager = Manager()
         found = False
+        seen: set[str] = set()
         for cls in classes:
             kind = self.kind(cls)
             if kind not in ("manager", "queryset"):
                 continue
             found = True
-            self._collect_methods(cls, manager, set())
+            self._collect_methods(cls, manager, seen)
+        manager.classes = tuple(sorted(seen))
         return manager if found else None
+
+    def queryset_model(self, qualname: str) -> tuple[Model, list[Manager]] | None:
+        """The model whose managers are made of the manager or queryset class
+        ``qualname`` (``self`` in its methods is then a queryset of that model), and
+        those managers; ``None`` unless exactly one model has such a manager."""
+        owners = self.queryset_models.get(qualname, set())
+        if len(owners) != 1:
+            return None
+        model = self.models.get(next(iter(owners)))
+        if model is None:
+            return None
+        managers = [m for m in model.managers.values() if qualname in m.classes]
+        return (model, managers) if managers else None
 
     def _collect_methods(self, qualname: str, manager: Manager, seen: set[str]) -> None:
         if qualname in seen or qualname not in self.classes:
             return
         seen.add(qualname)
-        _, facts = self.classes[qualname]
+        module, facts = self.classes[qualname]
+        made: list[str] = []
         for name, method in facts.get("methods", {}).items():
             if name.startswith("__"):
                 continue
@@ -686,11 +708,32 @@ class Index:
             if name == "get_queryset":
                 if manager.get_queryset is None:
                     manager.get_queryset = summary
+                    made = self._made_querysets(module, summary.returns)
                 continue
             manager.methods.setdefault(name, summary)
             self.queryset_methods.add(name)
         for base in self._bases(qualname):
             self._collect_methods(base, manager, seen)
+        for queryset in made:
+            # ``return BookQuerySet(self.model, using=self._db)``: the manager's querysets
+            # have that class's methods
+            self._collect_methods(queryset, manager, seen)
+
+    def _made_querysets(self, module: str, returns: list[Encoded]) -> list[str]:
+        """The project queryset classes a ``get_queryset()`` builds its result from
+        (``BookQuerySet(self.model, using=self._db).active()``)."""
+        found: list[str] = []
+        for encoded in returns:
+            current = encoded
+            while current and current[0] in ("call", "attr"):
+                inner = current[1]
+                if current[0] == "call" and inner and inner[0] == "ref":
+                    qualname = self.resolve(module, inner[1])
+                    if self.kind(qualname) == "queryset" and qualname not in found:
+                        found.append(qualname)
+                    break
+                current = inner
+        return found
 
     def _resolve_targets(self, model: Model) -> None:
         for attr, info in getattr(model, "_pending", {}).items():

@@ -74,6 +74,22 @@ class Calls(AnalysisBase):
             return None
         return self.index.models.get(f"{self.file_index.module}.{cls.name}")
 
+    def _class_queryset(self, cls: ClassInfo, name: str) -> QS | None:
+        """``self`` in a method of a manager or queryset class of this file: a queryset of
+        the one model with a manager made of the class (what the manager's
+        ``get_queryset()`` loads; for a queryset class, also what the caller's chain
+        loaded, which this method cannot see)."""
+        if not self._may_name_a_class(cls.name):
+            return None
+        found = self.index.queryset_model(f"{self.file_index.module}.{cls.name}")
+        if found is None:
+            return None
+        model, managers = found
+        coverage = manager_base(managers[0])
+        for manager in managers[1:]:
+            coverage = coverage.union(manager_base(manager))
+        return QS(model, coverage, name, fresh=False, manager=managers[0])
+
     def _model_summary(self, model: Model, name: str) -> Summary | None:
         """The summary of a model's method ``name``, defined in it or in a project base."""
         qualname = model.qualname

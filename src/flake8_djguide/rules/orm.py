@@ -151,10 +151,15 @@ def _has_queryset_source(ctx: FileContext) -> bool:
     if statement is None:
         return False
     scope: ast.AST = statement
+    owner_class: ast.ClassDef | None = None
     for owner in ctx.trigger_chain:
         if type(owner) is ast.FunctionDef or type(owner) is ast.AsyncFunctionDef:
             scope = owner
             break
+        if type(owner) is ast.ClassDef:
+            owner_class = owner
+    if owner_class is not None and _queryset_class(owner_class, ctx):
+        return True  # ``self`` in a method of a model's manager or queryset class
     cache: dict[int, bool] = ctx.__dict__.setdefault("_djguide_qs_source", {})
     found = cache.get(id(scope))
     if found is None:
@@ -165,6 +170,25 @@ def _has_queryset_source(ctx: FileContext) -> bool:
         )
         cache[id(scope)] = found
     return found
+
+
+def _queryset_class(node: ast.ClassDef, ctx: FileContext) -> bool:
+    """Whether the class is a manager or queryset class some model of the index has a
+    manager made of (``self`` in its methods is then a queryset of that model)."""
+    found: dict[int, bool] = ctx.__dict__.setdefault("_djguide_qs_classes", {})
+    known = found.get(id(node))
+    if known is None:
+        known = False
+        try:
+            from flake8_djguide.index import get_index
+
+            file_index = get_index(ctx)
+            qualname = f"{file_index.module}.{node.name}"
+            known = file_index.index.queryset_model(qualname) is not None
+        except Exception:
+            known = False
+        found[id(node)] = known
+    return known
 
 
 def _manager_names(ctx: FileContext) -> frozenset[str]:
@@ -560,9 +584,15 @@ class NPlusOneRelation(_FlowRule):
         "any of them counts as loaded), or `self.get_queryset()` / `self.queryset` in the same "
         "class, a call of a project function whose every `return` gives a queryset built on a "
         "model's manager (directly or through a variable: what any branch loads counts), `self` "
-        "in a model's methods, and a parameter annotated with a model (`order: Order`, not "
-        "`Order | None`). Other parameters, module-level variables and unknown calls are never "
-        "followed. "
+        "in a model's methods, `self` in the methods of a custom QuerySet or Manager class (a "
+        "queryset of the one model of the index with a manager made of that class: "
+        "`BookQuerySet.as_manager()`, `models.Manager.from_queryset(BookQuerySet)()`, a "
+        "manager class deriving from `models.Manager.from_queryset(...)`; it loads what that "
+        "manager's `get_queryset()` loads, so `for b in self:` reading `b.author` is reported "
+        'and `for b in self.select_related("author")` is not; a class that no model or '
+        "several models use is left alone), and a parameter annotated with a model (`order: "
+        "Order`, not `Order | None`). Other parameters, module-level variables and unknown "
+        "calls are never followed. "
         "Calls of project functions are read from per-function summaries, made from source "
         "once in the model index (the checked file's own functions from its tree): a per-row "
         "call (`label(p)`, `self.label(p)`, a model method or `@property`/`cached_property` "
@@ -571,7 +601,9 @@ class NPlusOneRelation(_FlowRule):
         "`.filter()`-like methods on a related manager of its argument at the call; a "
         "queryset passed to a function that loops over that parameter and reads a relation of "
         "each row, at the argument. A summary says only what is sure: a parameter the "
-        "function assigns again reads nothing, `<fk>_id` and `pk` are no relation, a starred "
+        "function assigns again reads nothing (assigning an attribute of it, `p.status = "
+        "...`, does not rebind it; a relation it assigns, `p.category = c`, is then no read), "
+        "`<fk>_id` and `pk` are no relation, a starred "
         "argument or an argument of unknown model tells nothing, `self.<method>()` is the "
         "method of the class itself (an override in a subclass is not seen), and reads are "
         "kept two links deep. A `lambda` of one parameter given with one queryset to "
@@ -584,7 +616,9 @@ class NPlusOneRelation(_FlowRule):
         "models in the same file and the shapes `x.<name>_set` and `x.<attr>.all()` are used. "
         "Covered: `select_related` (paths, bare for non-null FKs), `prefetch_related` (strings and "
         "`Prefetch`, with `to_attr` lists), and custom manager/queryset methods whose body shows "
-        "what they load (an unreadable one makes the queryset unknown). A named "
+        "what they load (an unreadable one makes the queryset unknown; a manager whose "
+        "`get_queryset()` returns `BookQuerySet(self.model, using=self._db)...` has that "
+        "queryset class's methods too). A named "
         "`select_related(...)` and the bare form replace each other, as in Django (the last "
         "call wins). `.iterator()` without `chunk_size` drops prefetches (Django 5.0+ raises "
         "`ValueError`): a `prefetch_related()` remedy on such a queryset also says to give "
@@ -851,8 +885,11 @@ class QueryInLoop(_FlowRule):
         "a query (a reading call or a loop on "
         "`Model.objects...` in a statement of the body itself, not under an `if`, `try` or "
         "`with`, nor after one that may `return` or `raise`; no `lru_cache`/memoizing "
-        "decorator) is reported at the call, naming the function and the query; a helper that "
-        "writes one row per call (an audit entry, a notification) is left alone, and so is a "
+        "decorator) is reported at the call, naming the function and the query; a function "
+        "that writes anywhere in its body (`save()`, `delete()`, a manager's `create()`/"
+        "`update()`, `bulk_create()`...) is left alone, whether it also reads or not: a call "
+        "of it is a job of its own per row (an audit entry, a scan, an import, a reminder "
+        "sent and recorded), whose reads come with its writes; so is a "
         "query filtered `<field>__in=` a collection (one per batch); only in a loop over rows "
         "(a queryset, or an iterable shaped like one: `course.run_set.only(...)`), not over ids, "
         "parsed lines or API results (each item is work of its own), nor in a loop whose "
