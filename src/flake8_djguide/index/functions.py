@@ -196,6 +196,93 @@ def _manager_root(node: ast.AST) -> str | None:
             return None
 
 
+#: Lookups in a cache (``cache.get(key)``, ``caches["default"].get_many(keys)``).
+_CACHE_LOOKUPS = frozenset({"get", "get_many", "get_or_set", "has_key"})
+
+
+def _shared_cache(node: ast.AST, own: str | None) -> bool:
+    """A cache kept across calls (``cache``, ``caches["x"]``, ``self.cache_backend`` is
+    not: an attribute of ``own``, the instance, lives as long as it does)."""
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    name = dotted_name(node)
+    if name is None or (own is not None and name.split(".", 1)[0] == own):
+        return False
+    return name.rsplit(".", 1)[-1].lower().endswith(("cache", "caches"))
+
+
+def memoised(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function looks its result up in a cache kept across calls
+    (``cached = cache.get(key)``, ``if key not in cache:``): its queries and reads then run
+    only on a miss, not on every call."""
+    params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    own = params[0] if params and params[0] in ("self", "cls") else None
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _CACHE_LOOKUPS
+            and _shared_cache(node.func.value, own)
+        ):
+            return True
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], (ast.In, ast.NotIn))
+            and _shared_cache(node.comparators[0], own)
+        ):
+            return True
+    return False
+
+
+def manager_query(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function queries a model's manager (``WeightEntry.objects.filter(...)``)
+    somewhere: a query no ``select_related()``/``prefetch_related()`` of the caller's rows
+    removes."""
+    return any(
+        isinstance(node, ast.Call) and _manager_root(node.func) is not None
+        for node in ast.walk(function)
+    )
+
+
+#: Prefetched lookups kept per module.
+_MAX_PREFETCHES = 64
+
+
+def prefetched_lookups(tree: ast.Module) -> list[list[str]]:
+    """``[model, lookup, ...]`` for each ``prefetch_related()`` call of the module on a
+    model's manager chain: its literal lookups (``Package.objects.prefetch_related(
+    Prefetch("gridpackage_set__grid"))``; a ``Prefetch`` with ``to_attr`` fills another
+    attribute and is left out), the model named by its import origin (``@Name`` for one
+    the module defines)."""
+    from flake8_djguide.index.extract import import_map
+
+    change = _qualify(import_map(tree)[0])
+    found: list[list[str]] = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "prefetch_related"
+        ):
+            continue
+        root = _manager_root(node.func.value)
+        if root is None:
+            continue
+        lookups: list[str] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Call) and not any(k.arg == "to_attr" for k in arg.keywords):
+                if (dotted_name(arg.func) or "").rsplit(".", 1)[-1] != "Prefetch" or not arg.args:
+                    continue
+                arg = arg.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
+                lookups.append(arg.value)
+        entry = [change(root), *lookups]
+        if lookups and entry not in found and len(found) < _MAX_PREFETCHES:
+            found.append(entry)
+    return found
+
+
 def _batch(node: ast.AST) -> bool:
     """Whether a chain filters with ``<field>__in=...`` (one query for a batch of rows)."""
     current = node
@@ -400,6 +487,9 @@ def summarise(
     decorators = _decorators(function)
     nodes = ast_walk(function, operators=False)
     kept = set(params) - _assigned(nodes)
+    memo = memoised(function)
+    if memo:
+        kept = set()  # read only when the cache misses
     read_on = _chains(nodes, kept) if kept else {}
     for name, attrs in _attribute_writes(nodes).items():
         if name in read_on:
@@ -412,7 +502,9 @@ def summarise(
         summary["r"] = reads
     if any(rows):
         summary["rows"] = rows
-    memoized = any("cache" in d or "memo" in d for d in decorators if d != "cached_property")
+    memoized = memo or any(
+        "cache" in d or "memo" in d for d in decorators if d != "cached_property"
+    )
     if not memoized and not _writes(function):
         for statement in function.body:
             query = _query(statement)

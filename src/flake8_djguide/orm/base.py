@@ -45,6 +45,10 @@ class AnalysisBase:
     _bare_reads: dict[Frame, set[Path]]
     _bare_missing: list[tuple[Finding, Frame, Path]]
     _network_names: dict[int, frozenset[str]]  # per loop node: see RowReads._after_network
+    # counts per row reported with the annotate() remedy, with the prefetch remedy that
+    # replaces it when the loop also reads the rows (completed by _settle_remedies)
+    _counted: list[tuple[Finding, Frame, Path, str]]
+    _counted_uses: dict[tuple[Frame, Path], set[str]]
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
@@ -247,7 +251,7 @@ class AnalysisBase:
 
     def findings_for(self, code: str) -> list[Finding]:
         """The findings of one rule."""
-        if self._bare_missing:
+        if self._bare_missing or self._counted:
             self._settle_remedies()
         return [f for f in self.findings if f.code == code]
 
