@@ -26,7 +26,7 @@ from flake8_djguide.index.functions import function_summaries
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 15  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 16  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).

@@ -15,6 +15,9 @@ call of it does with its arguments, as far as the ORM rules care:
 - ``"ret"``: the querysets it returns (encoded as in :mod:`flake8_djguide.index.extract`),
   when every ``return`` gives a queryset built on a model's manager, directly or through
   a local variable (each of its assignments, in every branch);
+- ``"pass"``: the position of the parameter whose queryset every ``return`` gives back
+  refined (``return queryset.filter(...)``, or a local name only ever assigned such a
+  refinement): the rows of the argument, loading what it loads;
 - ``"prop"``: ``1`` for a ``@property``/``@cached_property``.
 
 A parameter that the body assigns again has no reads (what is read is then
@@ -274,6 +277,87 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
     return found or None
 
 
+def _keeping_chain(node: ast.AST, names: set[str]) -> bool:
+    """``name.filter(...).order_by(...)``: a chain on one of ``names`` whose calls all keep
+    the rows and what they load."""
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    current = node
+    while True:
+        if isinstance(current, ast.Call):
+            func = current.func
+            if not isinstance(func, ast.Attribute) or func.attr not in KEEP_METHODS:
+                return False
+            current = func.value
+        elif isinstance(current, ast.Name):
+            return current.id in names
+        else:
+            return False
+
+
+def _passed(function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> int | None:
+    """The position of the parameter whose rows every ``return`` gives back, refined by
+    calls that keep what the rows load (``queryset = queryset.filter(...)`` in any branch,
+    then ``return queryset``); ``None`` otherwise."""
+    returns: list[ast.expr] = []
+    assigned: dict[str, list[ast.expr]] = {}
+    stored: set[str] = set()
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Return):
+            if node.value is None:
+                return None
+            returns.append(node.value)
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            assigned.setdefault(node.targets[0].id, []).append(node.value)
+            stack.append(node.value)
+            continue
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stored.add(node.id)
+        elif isinstance(node, ast.NamedExpr):
+            stored.add(node.target.id)
+        stack.extend(ast.iter_child_nodes(node))
+    if not returns:
+        return None
+    roots: set[str] = set()
+    for value in returns:
+        current: ast.AST = _chain_root(value)
+        if not isinstance(current, ast.Name):
+            return None
+        roots.add(current.id)
+    # the names the rows pass through: the returned ones and what they are assigned from
+    family = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for name in list(family):
+            for value in assigned.get(name, []):
+                root = _chain_root(value)
+                if isinstance(root, ast.Name) and root.id not in family:
+                    family.add(root.id)
+                    changed = True
+    sources = [name for name in family if name in params and name not in assigned]
+    sources += [name for name in family if name in params and name in assigned]
+    if len({n for n in family if n in params}) != 1 or family & stored:
+        return None
+    source = sources[0]
+    for name in family:
+        if name != source and name not in assigned:
+            return None
+        if not all(_keeping_chain(v, family) for v in assigned.get(name, [])):
+            return None
+    if not all(_keeping_chain(v, family) for v in returns):
+        return None
+    return params.index(source)
+
+
 def _decorators(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     return [(dotted_name(d) or "").rsplit(".", 1)[-1] for d in function.decorator_list]
 
@@ -338,6 +422,10 @@ def summarise(
             change = _qualify(imports)
             returned = [rooted(encoded, change) for encoded in returned]
         summary["ret"] = returned
+    if returned is None and params:
+        passed = _passed(function, params)
+        if passed is not None:
+            summary["pass"] = passed
     if not summary:
         return None
     summary["p"] = params

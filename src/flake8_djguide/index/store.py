@@ -428,6 +428,8 @@ def _valid_summary(value: object) -> bool:
             ok = _strings(item) and len(item) == 2
         elif key == "ret":
             ok = type(item) is list and all(_valid_encoded(e) for e in item)
+        elif key == "pass":
+            ok = type(item) is int and 0 <= item < size
         else:
             ok = key == "p" or (key == "prop" and type(item) is int and item == 1)
         if not ok:

@@ -105,9 +105,28 @@ class Calls(AnalysisBase):
             self._summarised_call(call, f"{name}()", summary, 0, scope)
         returned = summary.get("ret")
         if not returned:
-            return None
+            return self._given_back(call, summary, scope)
         local = qualname.startswith(self.file_index.module + ".")
         return self._returned(returned, local, code_of(call))
+
+    def _given_back(self, call: cst.Call, summary: Summary, scope: Scope) -> Value:
+        """The rows of the argument a function gives back refined (its ``"pass"``): a
+        queryset loading what the argument's loads."""
+        position = summary.get("pass")
+        if position is None:
+            return None
+        args = call.args
+        if any(a.star for a in args):
+            return None
+        positional = [a for a in args if a.keyword is None]
+        name = summary["p"][position]
+        argument = positional[position] if position < len(positional) else None
+        if argument is None:
+            argument = next((a for a in args if a.keyword and a.keyword.value == name), None)
+        if argument is None:
+            return None
+        value = self.evaluate(argument.value, scope, quiet=True)
+        return value if isinstance(value, QS) else None
 
     def _returned(self, returned: list[Any], local: bool, text: str) -> Value:
         """The queryset a function returns: the union of what each ``return`` loads (its
