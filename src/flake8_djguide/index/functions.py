@@ -15,9 +15,13 @@ call of it does with its arguments, as far as the ORM rules care:
 - ``"ret"``: the querysets it returns (encoded as in :mod:`flake8_djguide.index.extract`),
   when every ``return`` gives a queryset built on a model's manager, directly or through
   a local variable (each of its assignments, in every branch);
-- ``"pass"``: the position of the parameter whose queryset every ``return`` gives back
-  refined (``return queryset.filter(...)``, or a local name only ever assigned such a
-  refinement): the rows of the argument, loading what it loads;
+- ``"pass"``: the position of the parameter whose rows every ``return`` gives back
+  (``return queryset.filter(...)``, a local name refined in any branch, a page of
+  ``Paginator(queryset, n)``): the rows of the argument, loading what it loads;
+- ``"via"``: ``[name, [[parameter, argument], ...]]`` when a call of another function
+  gives them back (``return paginate(request, rows)``): its name as written in the
+  module, and the positions of the parameters passed to it as arguments (that function's
+  own ``"pass"`` or ``"via"`` tells which one it gives back);
 - ``"prop"``: ``1`` for a ``@property``/``@cached_property``.
 
 A parameter that the body assigns again has no reads (what is read is then
@@ -253,7 +257,18 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
     found: list[Any] = []
     for value in returns:
         values = [value]
-        if isinstance(value, ast.Name):
+        root_name = _chain_root(value)
+        if (
+            not isinstance(value, ast.Name)
+            and isinstance(root_name, ast.Name)
+            and root_name.id in assignments
+        ):
+            # ``return groups.filter(...)``, ``groups`` a local queryset: each of its values
+            # with the calls of the return
+            if root_name.id in other or len(assignments[root_name.id]) != 1:
+                return None
+            values = [_substituted(value, assignments[root_name.id][0])]
+        elif isinstance(value, ast.Name):
             if value.id in other or value.id not in assignments:
                 return None
             values = []
@@ -277,85 +292,168 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
     return found or None
 
 
-def _keeping_chain(node: ast.AST, names: set[str]) -> bool:
-    """``name.filter(...).order_by(...)``: a chain on one of ``names`` whose calls all keep
-    the rows and what they load."""
+#: Calls that give the rows of what they are called on: a page of a paginator iterates them.
+_PAGE_CALLS = frozenset({"get_page", "page"})
+_PAGINATORS = frozenset({"Paginator"})
+
+
+class _GivenBack:
+    """Which parameter's rows a function's ``return`` gives back (see :func:`_passed`)."""
+
+    def __init__(self, function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]):
+        self.params = params
+        self.assigned: dict[str, list[ast.Assign]] = {}
+        self.stored: set[str] = set()
+        self.returns: list[ast.expr] = []
+        self.top = {id(s) for s in function.body}
+        self.ok = True
+        stack: list[ast.AST] = list(function.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.Return):
+                if node.value is None:
+                    self.ok = False
+                else:
+                    self.returns.append(node.value)
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
+                self.assigned.setdefault(node.targets[0].id, []).append(node)
+                stack.append(node.value)
+                continue
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.stored.add(node.id)
+            elif isinstance(node, ast.NamedExpr):
+                self.stored.add(node.target.id)
+            stack.extend(ast.iter_child_nodes(node))
+        self.visiting: set[str] = set()
+
+    def rows(self, node: ast.AST) -> tuple[Any, ...] | None:
+        """``("p", parameter)`` when ``node`` gives the rows of a parameter: refined by
+        calls that keep what they load, or a page of ``Paginator(rows, n)``;
+        ``("v", name, [[parameter, position], ...])`` for a call of another function given
+        parameters (its name as written; which one it gives back is its own summary's)."""
+        from flake8_djguide.index.querysets import KEEP_METHODS
+
+        if isinstance(node, ast.Name):
+            return self._name(node.id)
+        if not isinstance(node, ast.Call):
+            return None
+        func = node.func
+        if isinstance(func, ast.Attribute) and (
+            func.attr in KEEP_METHODS or func.attr in _PAGE_CALLS
+        ):
+            return self.rows(func.value)
+        name = dotted_name(func)
+        if name is None or any(isinstance(a, ast.Starred) for a in node.args):
+            return None
+        if name.rsplit(".", 1)[-1] in _PAGINATORS:
+            found = self.rows(node.args[0]) if node.args else None
+            return found if found is not None and found[0] == "p" else None
+        head = name.partition(".")[0]
+        if head in self.assigned or head in self.params or head in self.stored:
+            return None  # a method of a local value
+        pairs = []
+        for position, arg in enumerate(node.args):
+            found = self.rows(arg) if isinstance(arg, ast.Name) else None
+            if found is not None and found[0] == "p":
+                pairs.append([found[1], position])
+        return ("v", name, pairs) if pairs else None
+
+    def _name(self, name: str) -> tuple[Any, ...] | None:
+        if name in self.stored or name in self.visiting:
+            return None
+        records = self.assigned.get(name, [])
+        if not records:
+            return ("p", name) if name in self.params else None
+        self.visiting.add(name)
+        try:
+            refining = [r for r in records if _root_id(r.value) == name]
+            sources = [r for r in records if r not in refining]
+            for record in refining:
+                if not _keeping(record.value, name):
+                    return None
+            if name in self.params and not sources:
+                return "p", name
+            # the last source sets the rows: a statement of the body itself, after the rest
+            if not sources:
+                return None
+            last = max(sources, key=lambda r: (r.lineno, r.col_offset))
+            if id(last) not in self.top or any(
+                (r.lineno, r.col_offset) > (last.lineno, last.col_offset) for r in sources
+            ):
+                return None
+            return self.rows(last.value)
+        finally:
+            self.visiting.discard(name)
+
+
+def _root_id(node: ast.AST) -> str | None:
+    root = _chain_root(node)
+    return root.id if isinstance(root, ast.Name) else None
+
+
+def _keeping(node: ast.AST, name: str) -> bool:
+    """``name.filter(...).order_by(...)``: calls on ``name`` that keep what it loads."""
     from flake8_djguide.index.querysets import KEEP_METHODS
 
     current = node
+    while isinstance(current, ast.Call):
+        func = current.func
+        if not isinstance(func, ast.Attribute) or func.attr not in KEEP_METHODS:
+            return False
+        current = func.value
+    return isinstance(current, ast.Name) and current.id == name
+
+
+def _passed(function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> Any:
+    """What every ``return`` gives back (see :meth:`_GivenBack.rows`): the position of a
+    parameter, or ``[name, [[parameter position, argument position], ...]]`` for a call
+    of another function; ``None`` otherwise."""
+    given = _GivenBack(function, params)
+    if not given.ok or not given.returns:
+        return None
+    found = {json_key(given.rows(value)) for value in given.returns}
+    if len(found) != 1:
+        return None
+    result = given.rows(given.returns[0])
+    if result is None:
+        return None
+    if result[0] == "p":
+        return params.index(result[1])
+    return [result[1], [[params.index(p), position] for p, position in result[2]]]
+
+
+def json_key(value: object) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _substituted(chain: ast.expr, root: ast.expr) -> ast.expr:
+    """``chain`` with its root name replaced by ``root`` (a copy)."""
+    import copy
+
+    chain = copy.deepcopy(chain)
+    current: ast.AST = chain
     while True:
         if isinstance(current, ast.Call):
-            func = current.func
-            if not isinstance(func, ast.Attribute) or func.attr not in KEEP_METHODS:
-                return False
-            current = func.value
-        elif isinstance(current, ast.Name):
-            return current.id in names
-        else:
-            return False
-
-
-def _passed(function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> int | None:
-    """The position of the parameter whose rows every ``return`` gives back, refined by
-    calls that keep what the rows load (``queryset = queryset.filter(...)`` in any branch,
-    then ``return queryset``); ``None`` otherwise."""
-    returns: list[ast.expr] = []
-    assigned: dict[str, list[ast.expr]] = {}
-    stored: set[str] = set()
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(current.func, ast.Name):
+                current = current.func
+                continue
+            current.func = root
+            return chain
+        if isinstance(current, ast.Attribute):
+            if isinstance(current.value, ast.Name):
+                current.value = root
+                return chain
+            current = current.value
             continue
-        if isinstance(node, ast.Return):
-            if node.value is None:
-                return None
-            returns.append(node.value)
-        elif (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-        ):
-            assigned.setdefault(node.targets[0].id, []).append(node.value)
-            stack.append(node.value)
-            continue
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            stored.add(node.id)
-        elif isinstance(node, ast.NamedExpr):
-            stored.add(node.target.id)
-        stack.extend(ast.iter_child_nodes(node))
-    if not returns:
-        return None
-    roots: set[str] = set()
-    for value in returns:
-        current: ast.AST = _chain_root(value)
-        if not isinstance(current, ast.Name):
-            return None
-        roots.add(current.id)
-    # the names the rows pass through: the returned ones and what they are assigned from
-    family = set(roots)
-    changed = True
-    while changed:
-        changed = False
-        for name in list(family):
-            for value in assigned.get(name, []):
-                root = _chain_root(value)
-                if isinstance(root, ast.Name) and root.id not in family:
-                    family.add(root.id)
-                    changed = True
-    sources = [name for name in family if name in params and name not in assigned]
-    sources += [name for name in family if name in params and name in assigned]
-    if len({n for n in family if n in params}) != 1 or family & stored:
-        return None
-    source = sources[0]
-    for name in family:
-        if name != source and name not in assigned:
-            return None
-        if not all(_keeping_chain(v, family) for v in assigned.get(name, [])):
-            return None
-    if not all(_keeping_chain(v, family) for v in returns):
-        return None
-    return params.index(source)
+        return chain
 
 
 def _decorators(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
@@ -424,8 +522,10 @@ def summarise(
         summary["ret"] = returned
     if returned is None and params:
         passed = _passed(function, params)
-        if passed is not None:
+        if isinstance(passed, int):
             summary["pass"] = passed
+        elif passed is not None:
+            summary["via"] = passed
     if not summary:
         return None
     summary["p"] = params

@@ -309,7 +309,8 @@ class Expressions(AnalysisBase):
             return self._manager(value, name, node, call, scope, quiet)
         if isinstance(value, QS):
             if call is None:
-                return None
+                # a filter set's ``qs`` (:meth:`filterset`): its rows
+                return value if name == "qs" else None
             return self._method(value, name, call, scope, quiet)
         if isinstance(value, Item):
             own = value.origin == "self" and not value.prefix

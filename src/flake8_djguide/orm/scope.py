@@ -25,14 +25,13 @@ else:
 
 
 def _passes(node: cst.CSTNode | None, name: str) -> bool:
-    """``helper(request.user, name, ...)``: a call of a function given ``name`` (it may give
-    its rows back refined: ``name = privacy_filter(user, name)``)."""
+    """``helper(request.user, name, ...)``: a call given ``name`` (it may give its rows
+    back: ``name = privacy_filter(user, name)``, ``name = SomeFilter(data, queryset=name)``)."""
     return (
         isinstance(node, cst.Call)
         and isinstance(node.func, (cst.Name, cst.Attribute))
         and any(
-            a.keyword is None and not a.star and isinstance(a.value, cst.Name)
-            and a.value.value == name
+            not a.star and isinstance(a.value, cst.Name) and a.value.value == name
             for a in node.args
         )
     )
