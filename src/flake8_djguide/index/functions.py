@@ -300,7 +300,7 @@ _PAGINATORS = frozenset({"Paginator"})
 class _GivenBack:
     """Which parameter's rows a function's ``return`` gives back (see :func:`_passed`)."""
 
-    def __init__(self, function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]):
+    def __init__(self, function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> None:
         self.params = params
         self.assigned: dict[str, list[ast.Assign]] = {}
         self.stored: set[str] = set()
@@ -357,6 +357,8 @@ class _GivenBack:
         head = name.partition(".")[0]
         if head in self.assigned or head in self.params or head in self.stored:
             return None  # a method of a local value
+        if name in _EVALUATING_CALLS:
+            return None  # ``list(rows)``: no queryset
         pairs = []
         for position, arg in enumerate(node.args):
             found = self.rows(arg) if isinstance(arg, ast.Name) else None
@@ -417,7 +419,7 @@ def _passed(function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str])
     given = _GivenBack(function, params)
     if not given.ok or not given.returns:
         return None
-    found = {json_key(given.rows(value)) for value in given.returns}
+    found = {_key(given.rows(value)) for value in given.returns}
     if len(found) != 1:
         return None
     result = given.rows(given.returns[0])
@@ -428,7 +430,7 @@ def _passed(function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str])
     return [result[1], [[params.index(p), position] for p, position in result[2]]]
 
 
-def json_key(value: object) -> str:
+def _key(value: object) -> str:
     import json
 
     return json.dumps(value)

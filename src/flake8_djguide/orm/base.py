@@ -84,7 +84,8 @@ class AnalysisBase:
             self, manager: RelManager, name: str, call: cst.Call, scope: Scope, quiet: bool
         ) -> Value: ...
 
-        def manager_rows(self, manager: RelManager) -> QS | None: ...
+        def manager_rows(self, manager: RelManager) -> QS | None:
+            """The rows of a single instance's related manager held in a variable."""
 
         def _untyped_link_write(
             self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope

@@ -258,9 +258,7 @@ class Scope:
         own = [
             r
             for r in records
-            if not (
-                r.kind == "value" and (_root_name(r.value) == name or _passes(r.value, name))
-            )
+            if not (r.kind == "value" and (_root_name(r.value) == name or _passes(r.value, name)))
         ]
         chained = [r for r in records if r not in own]
         if any(r.kind != "value" for r in records) or not own:
