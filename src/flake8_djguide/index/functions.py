@@ -22,7 +22,8 @@ call of it does with its arguments, as far as the ORM rules care:
   gives them back (``return paginate(request, rows)``): its name as written in the
   module, and the positions of the parameters passed to it as arguments (that function's
   own ``"pass"`` or ``"via"`` tells which one it gives back);
-- ``"prop"``: ``1`` for a ``@property``/``@cached_property``.
+- ``"prop"``: ``1`` for a ``@property``/``@cached_property``;
+- ``"cm"``: ``1`` for a ``@classmethod`` (``Model.method(...)`` gives its ``"ret"``).
 
 A parameter that the body assigns again has no reads (what is read is then
 unknown). Functions with nothing to tell are left out. Keys are ``name`` or
@@ -222,11 +223,16 @@ def _chain_root(node: ast.AST) -> ast.AST:
     return current
 
 
-def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | None:
+def _returned(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, cls: tuple[str, str] | None = None
+) -> list[Any] | None:
     """The querysets a function returns, encoded (``["call", ...]`` chains on a model's
     manager), when every ``return`` gives one: directly or through a local variable whose
     every assignment does (``qs = qs.filter(...)`` in a branch keeps what ``qs`` loads).
-    ``None`` when some return is anything else, or a branch changes what is loaded."""
+    A branch loading more (``qs = qs.prefetch_related(...)``) adds that queryset too: what
+    any of them loads counts as loaded. ``cls``: a classmethod's first parameter and its
+    class (``cls.objects`` is the class's manager). ``None`` when some return is anything
+    else."""
     from flake8_djguide.index.extract import encode
 
     returns: list[ast.expr] = []
@@ -254,32 +260,40 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
         stack.extend(ast.iter_child_nodes(node))
     if not returns:
         return None
+
+    def assigned_values(name: str) -> list[ast.expr] | None:
+        """The querysets a local name holds: each assignment, and each with a branch's
+        loading calls on it (``qs = qs.prefetch_related(...)``)."""
+        if name in other or name not in assignments:
+            return None
+        bases: list[ast.expr] = []
+        loading: list[ast.expr] = []
+        for assigned in assignments[name]:
+            root = _chain_root(assigned)
+            if isinstance(root, ast.Name) and root.id == name:
+                if _calls_in_chain(assigned) & _LOADING:
+                    loading.append(assigned)
+                continue
+            bases.append(assigned)
+        return bases + [_substituted(more, base) for more in loading for base in bases]
+
     found: list[Any] = []
     for value in returns:
-        values = [value]
+        values: list[ast.expr] | None = [value]
         root_name = _chain_root(value)
-        if (
-            not isinstance(value, ast.Name)
-            and isinstance(root_name, ast.Name)
-            and root_name.id in assignments
-        ):
+        if isinstance(value, ast.Name):
+            values = assigned_values(value.id)
+        elif isinstance(root_name, ast.Name) and root_name.id in assignments:
             # ``return groups.filter(...)``, ``groups`` a local queryset: each of its values
             # with the calls of the return
-            if root_name.id in other or len(assignments[root_name.id]) != 1:
-                return None
-            values = [_substituted(value, assignments[root_name.id][0])]
-        elif isinstance(value, ast.Name):
-            if value.id in other or value.id not in assignments:
-                return None
-            values = []
-            for assigned in assignments[value.id]:
-                root = _chain_root(assigned)
-                if isinstance(root, ast.Name) and root.id == value.id:
-                    if _calls_in_chain(assigned) & _LOADING:
-                        return None
-                    continue
-                values.append(assigned)
+            held = assigned_values(root_name.id)
+            values = None if held is None else [_substituted(value, v) for v in held]
+        if not values:
+            return None
         for candidate in values:
+            if cls is not None and isinstance(_chain_root(candidate), ast.Name):
+                if _chain_root(candidate).id == cls[0]:  # type: ignore[attr-defined]
+                    candidate = _substituted(candidate, ast.Name(id=cls[1], ctx=ast.Load()))
             if _manager_root(candidate) is None or (
                 isinstance(candidate, ast.Call)
                 and isinstance(candidate.func, ast.Attribute)
@@ -489,12 +503,15 @@ def _qualify(imports: dict[str, str]) -> Any:
 
 
 def summarise(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str] | None = None
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    imports: dict[str, str] | None = None,
+    owner: str | None = None,
 ) -> dict[str, Any] | None:
     """The summary of one function (see the module docstring), ``None`` when empty.
 
     With the module's ``imports``, the models of ``ret`` are named by their origin (as
-    the index keeps them); without, as written in the module."""
+    the index keeps them); without, as written in the module. ``owner``: the class of a
+    method (a classmethod's ``cls.objects`` is its manager)."""
     args = function.args
     params = [a.arg for a in (*args.posonlyargs, *args.args)]
     decorators = _decorators(function)
@@ -516,7 +533,8 @@ def summarise(
                 break
             if any(isinstance(n, (ast.Return, ast.Raise)) for n in ast.walk(statement)):
                 break  # what follows runs only on some calls
-    returned = _returned(function)
+    classmethod = owner is not None and "classmethod" in decorators and bool(params)
+    returned = _returned(function, (params[0], owner) if classmethod and owner else None)
     if returned is not None:
         if imports is not None:
             change = _qualify(imports)
@@ -533,6 +551,8 @@ def summarise(
     summary["p"] = params
     if any(d in _PROPERTIES for d in decorators):
         summary["prop"] = 1
+    if classmethod:
+        summary["cm"] = 1
     return summary
 
 
@@ -550,7 +570,7 @@ def function_summaries(tree: ast.Module) -> dict[str, Any]:
         elif isinstance(node, ast.ClassDef):
             for statement in node.body:
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    summary = summarise(statement, imports)
+                    summary = summarise(statement, imports, node.name)
                     if summary is not None:
                         found[f"{node.name}.{statement.name}"] = summary
     return found

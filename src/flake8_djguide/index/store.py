@@ -445,7 +445,7 @@ def _valid_summary(value: object) -> bool:
                 )
             )
         else:
-            ok = key == "p" or (key == "prop" and type(item) is int and item == 1)
+            ok = key == "p" or (key in ("prop", "cm") and type(item) is int and item == 1)
         if not ok:
             return False
     return True

@@ -17,6 +17,7 @@ unknown, a starred argument, or a parameter the function assigns again tells not
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index.functions import MANAGERS, find_function, summarise
@@ -73,11 +74,17 @@ class Calls(AnalysisBase):
 
     def _model_summary(self, model: Model, name: str) -> Summary | None:
         """The summary of a model's method ``name``, defined in it or in a project base."""
+        found = self._model_method(model, name)
+        return found[1] if found is not None else None
+
+    def _model_method(self, model: Model, name: str) -> tuple[str, Summary] | None:
+        """``(qualified name, summary)`` of a model's method ``name``, defined in it or
+        in a project base."""
         qualname = model.qualname
         for _ in range(4):
             found = self.summary(f"{qualname}.{name}")
             if found is not None:
-                return found
+                return f"{qualname}.{name}", found
             entry = self.index.classes.get(qualname)
             if entry is None:
                 return None
@@ -129,6 +136,21 @@ class Calls(AnalysisBase):
             return None
         value = self.evaluate(argument.value, scope, quiet=True)
         return value if isinstance(value, QS) else None
+
+    def _class_method_rows(self, model: Model, name: str, call: cst.Call) -> Value:
+        """``Model.visible_to(user)``: the queryset a classmethod of the model (or of a
+        project base) returns, of ``model``'s rows (``cls`` is the model called on)."""
+        found = self._model_method(model, name)
+        if found is None or not found[1].get("cm") or not found[1].get("ret"):
+            return None
+        qualname, summary = found
+        local = qualname.startswith(self.file_index.module + ".")
+        value = self._returned(summary["ret"], local, code_of(call))
+        if not isinstance(value, QS) or value.model is None:
+            return None
+        if value.model is not model and value.model.qualname == qualname.rpartition(".")[0]:
+            value = replace(value, model=model)  # ``cls.objects`` of a base: the model's
+        return value
 
     def filterset(self, qualname: str) -> bool:
         """Whether ``qualname`` is a ``django_filters`` filter set of the project that
@@ -479,7 +501,8 @@ def local_summary(ctx: FileContext, dotted: str) -> Summary | None:
             return memo[dotted]
         tree = getattr(ctx, "tree", None)
         function = find_function(tree, dotted) if isinstance(tree, ast.Module) else None
-        memo[dotted] = summarise(function) if function is not None else None
+        owner = dotted.rpartition(".")[0] or None
+        memo[dotted] = summarise(function, None, owner) if function is not None else None
     return memo[dotted]
 
 

@@ -351,6 +351,8 @@ class Expressions(AnalysisBase):
         if model is not None and name in model.managers:
             manager = model.managers[name]
         elif name not in MANAGER_ATTRS:
+            if call is not None and model is not None:
+                return self._class_method_rows(model, name, call)
             return None
         if call is not None:
             return None  # ``Model.objects(...)`` is not a queryset
