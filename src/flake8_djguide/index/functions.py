@@ -291,9 +291,9 @@ def _returned(
         if not values:
             return None
         for candidate in values:
-            if cls is not None and isinstance(_chain_root(candidate), ast.Name):
-                if _chain_root(candidate).id == cls[0]:  # type: ignore[attr-defined]
-                    candidate = _substituted(candidate, ast.Name(id=cls[1], ctx=ast.Load()))
+            base = _chain_root(candidate)
+            if cls is not None and isinstance(base, ast.Name) and base.id == cls[0]:
+                candidate = _substituted(candidate, ast.Name(id=cls[1], ctx=ast.Load()))
             if _manager_root(candidate) is None or (
                 isinstance(candidate, ast.Call)
                 and isinstance(candidate.func, ast.Attribute)
