@@ -45,6 +45,14 @@ def cached_count(product):
     return Review.objects.filter(product=product).count()
 
 
+def scan(product, full):
+    before = Review.objects.count()
+    if full:
+        Review.objects.filter(product=product).delete()
+    product.save()
+    return Review.objects.count() - before
+
+
 def rebound(product):
     product = product.parent
     return product.category.name
@@ -124,6 +132,18 @@ class Reviewable:
 
     def plain(self):
         return 1
+
+    def stats(self):
+        found = cache.get(f"stats-{self.pk}")
+        if found is None:
+            found = self.product.category.name
+            cache.set(f"stats-{self.pk}", found)
+        return found
+
+    def own_memo(self):
+        if self.pk in self._cache:
+            return self._cache[self.pk]
+        return self.product.name
 """
 
 
@@ -147,14 +167,21 @@ def test_reads_rows_and_queries() -> None:
     [
         ("maybe_count", "q"),  # under an if: a memoized look-up
         ("cached_count", "q"),  # lru_cache
+        ("scan", "q"),  # it writes: a job of its own per call
         ("rebound", "r"),  # the parameter is assigned again
         ("not_always_a_queryset", "ret"),
         ("plain", "r"),
+        ("Reviewable.stats", "r"),  # kept in a shared cache: read on a miss only
     ],
 )
 def test_what_is_not_sure_is_left_out(name: str, key: str) -> None:
     found = _summaries().get(name, {})
     assert not any(found.get(key, [])) if key == "r" else key not in found
+
+
+def test_a_cache_kept_by_the_instance_is_no_memo() -> None:
+    # each row is its own instance: the reads run once per row
+    assert ["product", "name"] in _summaries()["Reviewable.own_memo"]["r"][0]
 
 
 def test_returned_querysets_are_named_by_their_import_origin() -> None:
@@ -252,3 +279,24 @@ def test_valid_facts_checks_summaries() -> None:
         {"r": [[["b"]]]},
     ):
         assert not valid_facts({"imports": {}, "classes": [], "functions": {"f": bad}}), bad
+
+
+def test_prefetched_lookups_through_relations_named_by_origin() -> None:
+    from flake8_djguide.index.functions import prefetched_lookups
+
+    tree = ast.parse(
+        "from django.db.models import Prefetch\n"
+        "from package.models import Package\n"
+        "class Grid: pass\n"
+        "def packages():\n"
+        "    return Package.objects.select_related('category').prefetch_related(\n"
+        "        Prefetch('gridpackage_set__grid'), 'usage', 'tags__owner',\n"
+        "        Prefetch('versions__author', to_attr='authored'))\n"
+        "def grids(qs):\n"
+        "    Grid.objects.prefetch_related('feature_set__element_set')\n"
+        "    return qs.prefetch_related('packages__category')\n"
+    )
+    assert prefetched_lookups(tree) == [
+        ["package.models.Package", "gridpackage_set__grid", "usage", "tags__owner"],
+        ["@Grid", "feature_set__element_set"],
+    ]

@@ -480,7 +480,12 @@ def test_a_compacted_index_links_a_changed_module_again(tmp_path: Path) -> None:
     assert [(f.line, f.message) for f in lint(SHELF, str(path), [rule])] == found
     assert [(line, message.split("; ")[1]) for line, message in found] == [
         (12, 'add `.select_related("author")` to that queryset'),  # Book, from the project
-        (12, 'add `.prefetch_related("shelves")` to that queryset'),  # Shelf, from this file
+        # Shelf, from this file: its reverse relation, counted
+        (
+            12,
+            'add `.annotate(shelves_count=Count("shelves"))` to that queryset and read '
+            "`book.shelves_count` (a prefetch would load every related row to count them)",
+        ),
     ]
     index_module.clear_memo()
 

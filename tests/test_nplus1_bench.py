@@ -60,3 +60,53 @@ def test_not_narrowed_without_a_hit_or_without_a_finding_left(bench: ModuleType)
     finding = _finding(bench, 'add `.select_related("owner")`')
     assert not bench.narrowed([], [finding])
     assert not bench.narrowed([finding], [])
+
+
+FIXED = """\
+class RunSerializer:
+    @classmethod
+    def prefetch_queryset(cls, queryset):
+        return queryset.select_related(
+            "course__video__image",
+            "language",
+        ).prefetch_related(
+            "transcript_languages",
+            Prefetch("course__programs", queryset=Program.objects.select_related("type")),
+        )
+"""
+
+
+def test_loaded_paths_reads_the_added_lines_and_prefixes_prefetch_querysets(
+    bench: ModuleType,
+) -> None:
+    assert bench.loaded_paths(FIXED, {5, 9}) == {
+        "course__video__image",
+        "course__programs",
+        "course__programs__type",
+    }
+    assert bench.loaded_paths(FIXED, set()) == set()
+    assert bench.loaded_paths("def broken(:\n", {1}) == set()
+
+
+def test_added_lines_are_the_new_side_of_each_hunk(bench: ModuleType) -> None:
+    assert bench.added_lines([(3, 1, 3, 2), (10, 2, 11, 0)]) == {3, 4}
+
+
+def test_other_relation_when_the_fix_loaded_none_of_the_named_relations(
+    bench: ModuleType,
+) -> None:
+    hit = _finding(bench, 'add `.select_related("course__additional_metadata")`')
+    assert bench.other_relation([hit], {"course", "course__video__image"})
+    assert not bench.other_relation([hit], {"course__additional_metadata"})
+    assert not bench.other_relation([hit], {"course__additional_metadata__partner"})
+    assert not bench.other_relation([hit], set())
+    loop = _finding(bench, "runs a query on every iteration")
+    assert not bench.other_relation([hit, loop], {"course"})
+    assert not bench.other_relation([], {"course"})
+
+
+def test_not_narrowed_when_what_is_left_is_a_relation_the_fix_loaded(bench: ModuleType) -> None:
+    before = [_finding(bench, 'add `.select_related("owner", "taxi_form")`')]
+    after = [_finding(bench, 'add `.select_related("taxi_form")`', line=12)]
+    assert bench.narrowed(before, after, {"owner"})
+    assert not bench.narrowed(before, after, {"owner", "taxi_form"})

@@ -108,3 +108,38 @@ def test_feed_remedy_on_a_bare_select_related_keeps_what_it_loaded() -> None:
         '`.select_related("author", "blog")` (naming relations replaces the bare form, which '
         "follows only non-null foreign keys)"
     )
+
+
+def test_a_count_per_row_is_annotated_unless_the_rows_are_read_too() -> None:
+    messages = _messages("DJG201_counts.py")
+    images = messages[_line("DJG201_counts.py", "def image_counts") + 2]
+    # the lookup of a default reverse accessor drops its ``_set``
+    assert images.endswith(
+        'add `.annotate(productimage_count=Count("productimage"))` to that queryset and read '
+        "`product.productimage_count` (a prefetch would load every related row to count them)"
+    )
+    exists = messages[_line("DJG201_counts.py", "def reviewed_products") + 2]
+    assert 'add `.annotate(reviews_count=Count("reviews"))` to that queryset' in exists
+    both = messages[_line("DJG201_counts.py", "def reviews_with_their_number") + 2]
+    assert both.endswith('add `.prefetch_related("reviews")` to that queryset')
+    assert "annotate" not in both
+    helper = messages[_line("DJG201_counts.py", "def counted_by_a_helper") + 1]
+    assert helper.endswith(
+        'add `.annotate(reviews_count=Count("reviews"))` to that queryset and read '
+        "`product.reviews_count` (a prefetch would load every related row to count them)"
+    )
+    listed = messages[_line("DJG201_counts.py", "def listed_by_a_helper") + 1]
+    assert listed.endswith('add `.prefetch_related("reviews")` to that queryset')
+
+
+def test_a_template_count_per_row_is_annotated_and_read() -> None:
+    messages = _messages("DJG201_template_counts.py")
+    authors = messages[_line("DJG201_template_counts.py", "return Author.objects.all()")]
+    assert authors.endswith(
+        'add `.annotate(posts_count=Count("posts"))` to it and read `author.posts_count` '
+        "(a prefetch would load every related row to count them)"
+    )
+    bookmarks = messages[_line("DJG201_template_counts.py", "queryset = Post.objects.all()")]
+    assert 'add `.annotate(bookmark_count=Count("bookmark"))` to it' in bookmarks
+    listed = messages[_line("DJG201_template_counts.py", "model = Author")]
+    assert listed.endswith('set `queryset = Author.objects.prefetch_related("posts__tags")`')

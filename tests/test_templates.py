@@ -352,3 +352,23 @@ def test_tag_soup_never_raises() -> None:
         text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 30)))
         facts = template_facts(text)
         assert facts is None or valid_template_facts(facts)
+
+
+def test_a_template_name_inherited_from_a_base_view_is_the_one_named() -> None:
+    views = _messages("DJG201_template_bases.py")
+    assert sorted(views) == [67, 71, 78]
+    for line in (67, 71):
+        assert views[line].startswith(
+            "DJG201 template `blog/templates/blog/post_categories.html` reads `post.category`"
+        )
+    assert views[78].startswith("DJG201 template `blog/templates/blog/author_list.html` reads")
+
+
+def test_a_model_method_read_names_only_what_the_remedy_removes() -> None:
+    views = _messages("DJG201_template_methods.py")
+    [stats] = views.values()  # the cached method is left alone
+    assert stats.endswith(
+        'add `.select_related("author")` to it; `post.latest_bookmark.user`, '
+        "`post.matching_comments` query per row even when prefetched: `annotate()` the value "
+        "or use `Prefetch(..., to_attr=...)`"
+    )

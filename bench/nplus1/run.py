@@ -19,9 +19,14 @@ part), and counts
 - *gone*: none of the hit findings is reported after the fix on the lines the fix site
   became (the lines are mapped through the diff);
 - *narrowed*: still reported there, but the relations its remedy names after the fix are
-  a strict part of those it named before: the relations the fix loaded are no longer
-  reported, and what is left is another relation the fix did not load (counted apart
-  from *gone*, never in its place).
+  a strict part of those it named before, and none of them is one the fix loaded: the
+  relations the fix loaded are no longer reported, and what is left is another relation
+  the fix did not load (counted apart from *gone*, never in its place);
+- *other relation*: findings on the fix site before the fix, but every relation their
+  remedies name is one the fix did not load (the relations the fix loaded are read from
+  the ``select_related``/``prefetch_related``/``Prefetch`` arguments on the lines it
+  added): they report another N+1 on the same queryset, not the one the fix removed, so
+  they are not counted as hits.
 
 Recall is hits over cases, per project and overall; Python-side cases (``kind =
 "python"``) and the template, admin and feed cases are counted apart. Results are cached
@@ -31,6 +36,7 @@ per commit and plugin source in ``bench/.cache/nplus1/`` (git-ignored).
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import re
@@ -231,12 +237,67 @@ def remedy_paths(findings: Iterable[Finding]) -> set[str]:
     return paths
 
 
-def narrowed(hits: Sequence[Finding], left: Sequence[Finding]) -> bool:
+_LOADERS = ("select_related", "prefetch_related")
+
+
+def loaded_paths(source: str, added: set[int]) -> set[str]:
+    """The relation paths a file's ``select_related``/``prefetch_related``/``Prefetch``
+    calls name on the ``added`` lines; a path inside ``Prefetch("a", queryset=...)`` is
+    prefixed with ``a__``."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    paths: set[str] = set()
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in _LOADERS or name == "Prefetch":
+                arguments = node.args[:1] if name == "Prefetch" else node.args
+                for argument in arguments:
+                    text = argument.value if isinstance(argument, ast.Constant) else None
+                    if isinstance(text, str) and argument.lineno in added:
+                        paths.add(prefix + text)
+            if name == "Prefetch" and node.args and isinstance(node.args[0], ast.Constant):
+                inner = f"{prefix}{node.args[0].value}__"
+                for child in [*node.args[1:], *(k.value for k in node.keywords)]:
+                    visit(child, inner)
+                return
+        for child in ast.iter_child_nodes(node):
+            visit(child, prefix)
+
+    visit(tree, "")
+    return paths
+
+
+def added_lines(hunks: Sequence[tuple[int, int, int, int]]) -> set[int]:
+    """The lines of the new side of a diff that its hunks added or changed."""
+    return {line for _old, _old_n, new, new_n in hunks for line in range(new, new + new_n)}
+
+
+def touched(path: str, loads: set[str]) -> bool:
+    """Whether the fix loaded the relation ``path`` names (itself, or through it)."""
+    return any(f == path or f.startswith(path + "__") for f in loads)
+
+
+def other_relation(hits: Sequence[Finding], loads: set[str]) -> bool:
+    """Every hit names its relations, and the fix loaded none of them."""
+    if not hits or not loads:
+        return False
+    named = [remedy_paths([finding]) for finding in hits]
+    return all(named) and not any(touched(p, loads) for paths in named for p in paths)
+
+
+def narrowed(
+    hits: Sequence[Finding], left: Sequence[Finding], loads: set[str] | None = None
+) -> bool:
     """Still reported after the fix, but only for relations the fix did not load."""
     if not hits or not left:
         return False
     before, after = remedy_paths(hits), remedy_paths(left)
-    return bool(after) and after < before
+    return bool(after) and after < before and not any(touched(p, loads or set()) for p in after)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -250,20 +311,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     digest = plugin_digest()
     cases = [c for c in load_cases(args.cases) if args.repo in (None, c.repo)]
-    per_project: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    per_project: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     rows = []
     for case in cases:
         mirror = args.mirrors / case.repo.replace("/", "+") / "repo"
         parent = git(mirror, "rev-parse", f"{case.fix}^").strip()
         before = findings_at(mirror, parent, digest)
         after = findings_at(mirror, case.fix, digest)
-        span = map_range(line_map(mirror, parent, case.fix, case.file), *case.lines)
-        hits, left = judge(case, before, after, span)
-        if not hits:
+        hunks = line_map(mirror, parent, case.fix, case.file)
+        span = map_range(hunks, *case.lines)
+        found, left = judge(case, before, after, span)
+        loads = loaded_paths(git(mirror, "show", f"{case.fix}:{case.file}"), added_lines(hunks))
+        other = other_relation(found, loads)
+        hits = [] if other else found
+        if other:
+            verdict = "other relation"
+        elif not hits:
             verdict = "miss"
         elif not left:
             verdict = "hit, gone"
-        elif narrowed(hits, left):
+        elif narrowed(hits, left, loads):
             verdict = "hit, narrowed"
         else:
             verdict = "hit, still reported"
@@ -272,33 +339,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts[1] += bool(hits)
         counts[2] += bool(hits) and not left
         counts[3] += verdict == "hit, narrowed"
+        counts[4] += other
         short = f"{case.repo}@{case.fix[:10]} {case.file}:{case.lines[0]}-{case.lines[1]}"
         rows.append((case, short, verdict, hits))
         print(f"{verdict:20} {case.kind:8} {short}", flush=True)
         if args.verbose:
-            for finding in hits:
+            if loads:
+                print(f"    the fix loads: {', '.join(sorted(loads))}")
+            for finding in found:
                 print(f"    {finding.line}:{finding.col} {finding.code} {finding.text}")
             for finding in left:
                 print(f"    after: {finding.line}:{finding.col} {finding.code} {finding.text}")
 
     table = [
         "| project | kind | cases | hit before the fix | recall | hits gone after "
-        "| narrowed after |"
+        "| narrowed after | other relation |"
     ]
-    table.append("| --- | --- | --- | --- | --- | --- | --- |")
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for (repo, kind), (n, hit, gone, narrow) in sorted(per_project.items()):
+    table.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for (repo, kind), (n, hit, gone, narrow, other_n) in sorted(per_project.items()):
         table.append(
-            f"| {repo} | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} | {narrow} |"
+            f"| {repo} | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} | {narrow} "
+            f"| {other_n} |"
         )
-        for i, value in enumerate((n, hit, gone, narrow)):
+        for i, value in enumerate((n, hit, gone, narrow, other_n)):
             totals[kind][i] += value
-    outside = [sum(v[i] for k, v in totals.items() if k != "python") for i in range(4)]
+    outside = [sum(v[i] for k, v in totals.items() if k != "python") for i in range(5)]
     if any(k != "python" for k in totals):
         totals["template, admin, feed"] = outside
-    for kind, (n, hit, gone, narrow) in sorted(totals.items()):
+    for kind, (n, hit, gone, narrow, other_n) in sorted(totals.items()):
         table.append(
-            f"| **all** | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} | {narrow} |"
+            f"| **all** | {kind} | {n} | {hit} | {_pct(hit, n)} | {gone} of {hit} | {narrow} "
+            f"| {other_n} |"
         )
     print("\n".join(table))
     if args.write_results:

@@ -359,6 +359,10 @@ def _light_overlay(index: Index, module: str, facts: dict[str, Any]) -> Index | 
             clone.classes[name] = (module, cls)
         if any(clone.kind(name) is not None for name in names):
             return None
+    if facts.get("prefetches"):
+        # what the module prefetches now (a lookup it no longer prefetches stays until the
+        # project's index is built again: the other modules' facts are compacted away)
+        clone.prefetched = clone.prefetched_with(module, facts["prefetches"])
     return clone
 
 

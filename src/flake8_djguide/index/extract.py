@@ -22,11 +22,16 @@ import ast
 from typing import Any
 
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
-from flake8_djguide.index.functions import function_summaries
+from flake8_djguide.index.functions import (
+    function_summaries,
+    manager_query,
+    memoised,
+    prefetched_lookups,
+)
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 16  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 19  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -195,7 +200,14 @@ def _method_facts(
         if len(params) != 1 or function.args.vararg or function.args.kwonlyargs:
             return None
         reads = attribute_reads(function, params[0])
-        return {"self_reads": reads[:_MAX_SELF_READS]} if reads else None
+        if not reads:
+            return None
+        facts: dict[str, Any] = {"self_reads": reads[:_MAX_SELF_READS]}
+        if memoised(function):
+            facts["self_query"] = "memo"
+        elif manager_query(function):
+            facts["self_query"] = "query"
+        return facts
     if wants == "returns":
         return {"returns": [encode(r) for r in _returns(function)]}
     if wants == "reads" and is_loader(function):
@@ -445,7 +457,7 @@ def _wanted_methods(node: ast.ClassDef) -> str:
     fast to build: custom managers and querysets are named like ``...Manager`` /
     ``...QuerySet`` in practice, and serializers like ``...Serializer``.
     """
-    names = " ".join([node.name, *(dotted_name(b) or "" for b in node.bases)]).lower()
+    names = " ".join([node.name, *base_names(node)]).lower()
     if "manager" in names or "queryset" in names:
         return "returns"
     if "serializer" in names:
@@ -589,12 +601,71 @@ def _view_facts(node: ast.ClassDef, calls: dict[str, Encoded]) -> dict[str, Any]
         view["defs"] = defs
     if "queryset" in calls:
         view["calls"] = {"queryset": calls["queryset"]}
+    template = _template_facts(node)
+    if template:
+        view["template"] = template
     return view
+
+
+#: Class attributes of a template view that choose its template and context names.
+TEMPLATE_ATTRS = ("template_name", "template_name_suffix", "context_object_name")
+#: Methods that compute them at run time.
+TEMPLATE_METHODS = frozenset({"get_template_names", "get_context_object_name"})
+
+
+def _template_facts(node: ast.ClassDef) -> dict[str, Any]:
+    """What a base view or mixin sets of :data:`TEMPLATE_ATTRS` (the string, or ``None``
+    when the value is not a string literal) and ``"computed": True`` when it defines one
+    of :data:`TEMPLATE_METHODS`: a view deriving from it renders that template."""
+    facts: dict[str, Any] = {}
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if statement.name in TEMPLATE_METHODS:
+                facts["computed"] = True
+            continue
+        if isinstance(statement, ast.Assign):
+            targets = [t.id for t in statement.targets if isinstance(t, ast.Name)]
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            if statement.value is None:
+                continue
+            targets = [statement.target.id]
+        else:
+            continue
+        value = statement.value
+        text = value.value if isinstance(value, ast.Constant) else None
+        for target in targets:
+            if target in TEMPLATE_ATTRS:
+                facts[target] = text if isinstance(text, str) else None
+    return facts
+
+
+def base_names(node: ast.ClassDef) -> list[str]:
+    """The dotted names of a class's bases (``""`` for one that is not a name).
+
+    ``models.Manager.from_queryset(BookQuerySet)`` makes a manager class with the
+    queryset class's methods: it stands for both classes, ``models.Manager`` and
+    ``BookQuerySet``.
+    """
+    names: list[str] = []
+    for base in node.bases:
+        if (
+            isinstance(base, ast.Call)
+            and isinstance(base.func, ast.Attribute)
+            and base.func.attr == "from_queryset"
+            and len(base.args) == 1
+            and not base.keywords
+        ):
+            manager, queryset = dotted_name(base.func.value), dotted_name(base.args[0])
+            if manager and queryset:
+                names.extend((manager, queryset))
+                continue
+        names.append(dotted_name(base) or "")
+    return names
 
 
 def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     """The facts kept about one class."""
-    bases = [dotted_name(b) or "" for b in node.bases]
+    bases = base_names(node)
     defs = _defined_methods(node)
     if not any(b and b != "object" for b in bases):
         plain: dict[str, Any] = {
@@ -775,4 +846,8 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
     summaries = function_summaries(tree)
     if summaries:
         facts["functions"] = summaries
+    if b"prefetch_related" in data:
+        prefetches = prefetched_lookups(tree)
+        if prefetches:
+            facts["prefetches"] = prefetches
     return facts

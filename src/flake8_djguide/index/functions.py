@@ -11,7 +11,10 @@ call of it does with its arguments, as far as the ORM rules care:
   (``for step in steps: step.form.name`` gives ``["form", "name"]``);
 - ``"q"``: ``[origin, method]`` when the body runs a query on every call
   (``return Line.objects.filter(...).count()`` in a statement of the body itself,
-  not under an ``if``), ``origin`` being the model's name as written (``Line``);
+  not under an ``if``), ``origin`` being the model's name as written (``Line``), and
+  writes nothing (no ``save()``, ``delete()``, manager ``create()``/``update()``...
+  anywhere in it: such a function is a job of its own per call, a scan, an import, a
+  reminder sent and recorded, whose reads come with its writes);
 - ``"ret"``: the querysets it returns (encoded as in :mod:`flake8_djguide.index.extract`),
   when every ``return`` gives a queryset built on a model's manager, directly or through
   a local variable (each of its assignments, in every branch);
@@ -54,6 +57,10 @@ _QUERYING = frozenset(
         "in_bulk",
     }
 )
+#: Writing calls on any receiver (an instance's ``save()``, a queryset's ``bulk_create()``).
+_WRITING = frozenset({"save", "bulk_create", "bulk_update", "get_or_create", "update_or_create"})
+#: Writing calls on a chain rooted at a model's manager (``Line.objects.filter(...).update()``).
+_MANAGER_WRITING = frozenset({"create", "update", "delete"})
 _EVALUATING_CALLS = frozenset({"list", "len", "tuple", "set", "sorted", "sum", "any", "all"})
 MANAGERS = frozenset({"objects", "_default_manager"})
 _PROPERTIES = frozenset({"property", "cached_property"})
@@ -104,10 +111,37 @@ def _assigned(function: ast.AST) -> set[str]:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             targets = [node.optional_vars]
         for target in targets:
-            for sub in ast.walk(target):
-                if isinstance(sub, ast.Name):
-                    names.add(sub.id)
+            names.update(_bound_names(target))
     return names
+
+
+def _bound_names(target: ast.AST) -> list[str]:
+    """The names an assignment target binds: ``a``, ``a, *b``; none for ``a.x`` or
+    ``a[i]``, which change the object ``a`` holds, not the name."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _bound_names(element)]
+    return []
+
+
+def _attribute_writes(function: ast.AST) -> dict[str, set[str]]:
+    """The attributes assigned on each name (``order.customer = c``): reading them
+    afterwards reads what was assigned, no query."""
+    writes: dict[str, set[str]] = {}
+    for node in ast.walk(function):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
+                    writes.setdefault(sub.value.id, set()).add(sub.attr)
+    return writes
 
 
 def _row_chains(function: ast.AST, names: set[str]) -> dict[str, list[list[str]]]:
@@ -158,6 +192,93 @@ def _manager_root(node: ast.AST) -> str | None:
             return None
 
 
+#: Lookups in a cache (``cache.get(key)``, ``caches["default"].get_many(keys)``).
+_CACHE_LOOKUPS = frozenset({"get", "get_many", "get_or_set", "has_key"})
+
+
+def _shared_cache(node: ast.AST, own: str | None) -> bool:
+    """A cache kept across calls (``cache``, ``caches["x"]``, ``self.cache_backend`` is
+    not: an attribute of ``own``, the instance, lives as long as it does)."""
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    name = dotted_name(node)
+    if name is None or (own is not None and name.split(".", 1)[0] == own):
+        return False
+    return name.rsplit(".", 1)[-1].lower().endswith(("cache", "caches"))
+
+
+def memoised(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function looks its result up in a cache kept across calls
+    (``cached = cache.get(key)``, ``if key not in cache:``): its queries and reads then run
+    only on a miss, not on every call."""
+    params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    own = params[0] if params and params[0] in ("self", "cls") else None
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _CACHE_LOOKUPS
+            and _shared_cache(node.func.value, own)
+        ):
+            return True
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], (ast.In, ast.NotIn))
+            and _shared_cache(node.comparators[0], own)
+        ):
+            return True
+    return False
+
+
+def manager_query(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function queries a model's manager (``WeightEntry.objects.filter(...)``)
+    somewhere: a query no ``select_related()``/``prefetch_related()`` of the caller's rows
+    removes."""
+    return any(
+        isinstance(node, ast.Call) and _manager_root(node.func) is not None
+        for node in ast.walk(function)
+    )
+
+
+#: Prefetched lookups kept per module.
+_MAX_PREFETCHES = 64
+
+
+def prefetched_lookups(tree: ast.Module) -> list[list[str]]:
+    """``[model, lookup, ...]`` for each ``prefetch_related()`` call of the module on a
+    model's manager chain: its literal lookups (``Package.objects.prefetch_related(
+    Prefetch("gridpackage_set__grid"))``; a ``Prefetch`` with ``to_attr`` fills another
+    attribute and is left out), the model named by its import origin (``@Name`` for one
+    the module defines)."""
+    from flake8_djguide.index.extract import import_map
+
+    change = _qualify(import_map(tree)[0])
+    found: list[list[str]] = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "prefetch_related"
+        ):
+            continue
+        root = _manager_root(node.func.value)
+        if root is None:
+            continue
+        lookups: list[str] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Call) and not any(k.arg == "to_attr" for k in arg.keywords):
+                if (dotted_name(arg.func) or "").rsplit(".", 1)[-1] != "Prefetch" or not arg.args:
+                    continue
+                arg = arg.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
+                lookups.append(arg.value)
+        entry = [change(root), *lookups]
+        if lookups and entry not in found and len(found) < _MAX_PREFETCHES:
+            found.append(entry)
+    return found
+
+
 def _batch(node: ast.AST) -> bool:
     """Whether a chain filters with ``<field>__in=...`` (one query for a batch of rows)."""
     current = node
@@ -196,6 +317,25 @@ def _query(statement: ast.stmt) -> list[str] | None:
                     return [root, func.id]
         stack.extend(ast.iter_child_nodes(node))
     return None
+
+
+def _writes(function: ast.AST) -> bool:
+    """Whether the body writes to the database somewhere (under an ``if`` too, not in a
+    nested function): ``obj.save()``, ``obj.delete()``, ``Line.objects.create(...)``,
+    ``qs.bulk_create(...)``..."""
+    stack: list[ast.AST] = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name in _WRITING or (name == "delete" and not node.args and not node.keywords):
+                return True
+            if name in _MANAGER_WRITING and _manager_root(node.func.value) is not None:
+                return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
 _LOADING = frozenset(
@@ -516,7 +656,13 @@ def summarise(
     params = [a.arg for a in (*args.posonlyargs, *args.args)]
     decorators = _decorators(function)
     kept = set(params) - _assigned(function)
+    memo = memoised(function)
+    if memo:
+        kept = set()  # read only when the cache misses
     read_on = _chains(function, kept) if kept else {}
+    for name, attrs in _attribute_writes(function).items():
+        if name in read_on:
+            read_on[name] = [chain for chain in read_on[name] if chain[0] not in attrs]
     rows_of = _row_chains(function, kept) if kept else {}
     reads = [read_on.get(name, []) for name in params]
     rows = [rows_of.get(name, []) for name in params]
@@ -525,7 +671,10 @@ def summarise(
         summary["r"] = reads
     if any(rows):
         summary["rows"] = rows
-    if not any("cache" in d or "memo" in d for d in decorators if d != "cached_property"):
+    memoized = memo or any(
+        "cache" in d or "memo" in d for d in decorators if d != "cached_property"
+    )
+    if not memoized and not _writes(function):
         for statement in function.body:
             query = _query(statement)
             if query is not None:

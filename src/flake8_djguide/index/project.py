@@ -64,6 +64,17 @@ _RELATION_CALLS = {
 _RELATION_SUFFIXES = (("ManyToManyField", "m2m"), ("ForeignKey", "fk"), ("OneToOneField", "o2o"))
 
 
+def query_name(accessor: str, kind: str | None, target: str | None) -> str:
+    """The lookup name of the relation ``accessor`` (see :attr:`Relation.query_name`);
+    ``kind`` ``None`` when the relation is unknown, whose ``<model>_set`` is then taken for
+    a default reverse accessor."""
+    if kind not in (None, "rev_fk", "rev_m2m") or not accessor.endswith("_set"):
+        return accessor
+    if kind is None or target is None:
+        return accessor[:-4]
+    return accessor[:-4] if accessor[:-4] == target.rsplit(".", 1)[-1].lower() else accessor
+
+
 @dataclass
 class Relation:
     """A relation attribute of a model instance (forward or reverse)."""
@@ -78,6 +89,13 @@ class Relation:
     def many(self) -> bool:
         """A related manager (``obj.<name>.all()``) rather than one object."""
         return self.kind in MANY_KINDS
+
+    @property
+    def query_name(self) -> str:
+        """The name lookups use (``filter(<name>__...)``, ``Count("<name>")``): the
+        accessor, except a reverse relation's default ``<model>_set``, which is ``<model>``
+        there."""
+        return query_name(self.name, self.kind, self.target)
 
     @property
     def select_ok(self) -> bool:
@@ -104,6 +122,8 @@ class Manager:
 
     methods: dict[str, Method] = field(default_factory=dict)
     get_queryset: Method | None = None
+    #: the project manager and queryset classes it is made of (with their project bases)
+    classes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -124,6 +144,9 @@ class Model:
     complete: bool = True  # every base is known: attributes not listed are not relations
     #: methods and properties taking only ``self``: the attribute chains they read on it
     self_reads: dict[str, list[list[str]]] = field(default_factory=dict)
+    #: of those, the ones that look their result up in a shared cache (``"memo"``) or
+    #: query a model's manager (``"query"``: a query per row no prefetch removes)
+    self_queries: dict[str, str] = field(default_factory=dict)
     #: the tracked methods (``update``, ``save``) the model or a project base defines
     defines: frozenset[str] = frozenset()
     #: every base is a project class or Django's own: ``defines`` is all there is
@@ -237,12 +260,62 @@ class Index:
         self.models_by_label: dict[tuple[str, str], str] = {}
         self.manager_names: set[str] = {"objects"}
         self.queryset_methods: set[str] = set()
+        #: manager and queryset classes: the models with a manager made of them
+        self.queryset_models: dict[str, set[str]] = {}
         self.auth_user_model = ""
         self.listed_inlines: frozenset[str] | None = None
         for facts in self.modules.values():
             if facts.get("auth_user_model"):
                 self.auth_user_model = facts["auth_user_model"]
         self._link()
+        #: model -> the lookups of each ``prefetch_related()`` call of the project on its
+        #: querysets (``{"package.models.Package": [("gridpackage_set__grid",), ...]}``)
+        self.prefetched: dict[str, list[tuple[str, ...]]] = {}
+        self.prefetched = self._prefetched()
+
+    def _prefetched(self) -> dict[str, list[tuple[str, ...]]]:
+        found: dict[str, list[tuple[str, ...]]] = {}
+        for module, facts in self.modules.items():
+            if facts.get("prefetches"):
+                found = self.prefetched_with(module, facts["prefetches"], found)
+        return found
+
+    def prefetched_with(
+        self,
+        module: str,
+        calls: list[list[str]],
+        found: dict[str, list[tuple[str, ...]]] | None = None,
+    ) -> dict[str, list[tuple[str, ...]]]:
+        """:attr:`prefetched` (or ``found``) with the ``[model, lookup, ...]`` calls of
+        ``module`` added."""
+        result = dict(self.prefetched if found is None else found)
+        package = self.modules.get(module, {}).get("package")
+        for root, *lookups in calls:
+            dotted = (
+                f"{module}.{root[1:]}" if root.startswith("@") else absolute(module, root, package)
+            )
+            model = self.models.get(self._follow(dotted, 0))
+            if model is not None:
+                result[model.qualname] = [*result.get(model.qualname, []), tuple(lookups)]
+        return result
+
+    def served_by_prefetch(self, model: str, relation: str) -> list[tuple[str, ...]]:
+        """The paths under ``relation`` of ``model`` that every ``prefetch_related()`` of
+        the project prefetching that relation loads too (none when no call prefetches it,
+        or when one loads the relation alone): the paths a method of the model reading
+        ``self.<relation>.all()`` can count on from its callers."""
+        head = f"{relation}__"
+        common: set[tuple[str, ...]] | None = None
+        for lookups in self.prefetched.get(model, ()):
+            mine = [lookup for lookup in lookups if lookup == relation or lookup.startswith(head)]
+            if not mine:
+                continue
+            paths: set[tuple[str, ...]] = set()
+            for lookup in mine:
+                parts = tuple(p for p in lookup[len(head) :].split("__") if p)
+                paths.update(parts[:end] for end in range(1, len(parts) + 1))
+            common = paths if common is None else common & paths
+        return sorted(common or ())
 
     # -- after linking ---------------------------------------------------------------------
 
@@ -455,6 +528,10 @@ class Index:
                     model.managers.setdefault(name, manager)
                 for name, reads in parent.self_reads.items():
                     model.self_reads.setdefault(name, reads)
+                for name, query in parent.self_queries.items():
+                    if model.self_reads.get(name) is parent.self_reads.get(name):
+                        # the parent's method, not one the model (or a nearer base) defines
+                        model.self_queries.setdefault(name, query)
                 model.ordered = model.ordered or parent.ordered
                 model.complete = model.complete and parent.complete
                 _inherit_pending(model, parent)
@@ -470,6 +547,9 @@ class Index:
         for name, method in facts.get("methods", {}).items():
             if "self_reads" in method:
                 model.self_reads[name] = method["self_reads"]
+                model.self_queries.pop(name, None)
+                if "self_query" in method:
+                    model.self_queries[name] = method["self_query"]
         model.defines, model.methods_known = self._defined(qualname, stack)
         pending = getattr(model, "_pending", {})
         for attr, call in facts.get("calls", {}).items():
@@ -479,6 +559,8 @@ class Index:
                 if created is not None:
                     model.managers[attr] = created
                     self.manager_names.add(attr)
+                    for made_of in created.classes:
+                        self.queryset_models.setdefault(made_of, set()).add(qualname)
                 else:
                     model.unknown.add(attr)
                 continue
@@ -590,19 +672,35 @@ class Index:
             return None
         manager = Manager()
         found = False
+        seen: set[str] = set()
         for cls in classes:
             kind = self.kind(cls)
             if kind not in ("manager", "queryset"):
                 continue
             found = True
-            self._collect_methods(cls, manager, set())
+            self._collect_methods(cls, manager, seen)
+        manager.classes = tuple(sorted(seen))
         return manager if found else None
+
+    def queryset_model(self, qualname: str) -> tuple[Model, list[Manager]] | None:
+        """The model whose managers are made of the manager or queryset class
+        ``qualname`` (``self`` in its methods is then a queryset of that model), and
+        those managers; ``None`` unless exactly one model has such a manager."""
+        owners = self.queryset_models.get(qualname, set())
+        if len(owners) != 1:
+            return None
+        model = self.models.get(next(iter(owners)))
+        if model is None:
+            return None
+        managers = [m for m in model.managers.values() if qualname in m.classes]
+        return (model, managers) if managers else None
 
     def _collect_methods(self, qualname: str, manager: Manager, seen: set[str]) -> None:
         if qualname in seen or qualname not in self.classes:
             return
         seen.add(qualname)
-        _, facts = self.classes[qualname]
+        module, facts = self.classes[qualname]
+        made: list[str] = []
         for name, method in facts.get("methods", {}).items():
             if name.startswith("__"):
                 continue
@@ -610,11 +708,32 @@ class Index:
             if name == "get_queryset":
                 if manager.get_queryset is None:
                     manager.get_queryset = summary
+                    made = self._made_querysets(module, summary.returns)
                 continue
             manager.methods.setdefault(name, summary)
             self.queryset_methods.add(name)
         for base in self._bases(qualname):
             self._collect_methods(base, manager, seen)
+        for queryset in made:
+            # ``return BookQuerySet(self.model, using=self._db)``: the manager's querysets
+            # have that class's methods
+            self._collect_methods(queryset, manager, seen)
+
+    def _made_querysets(self, module: str, returns: list[Encoded]) -> list[str]:
+        """The project queryset classes a ``get_queryset()`` builds its result from
+        (``BookQuerySet(self.model, using=self._db).active()``)."""
+        found: list[str] = []
+        for encoded in returns:
+            current = encoded
+            while current and current[0] in ("call", "attr"):
+                inner = current[1]
+                if current[0] == "call" and inner and inner[0] == "ref":
+                    qualname = self.resolve(module, inner[1])
+                    if self.kind(qualname) == "queryset" and qualname not in found:
+                        found.append(qualname)
+                    break
+                current = inner
+        return found
 
     def _resolve_targets(self, model: Model) -> None:
         for attr, info in getattr(model, "_pending", {}).items():

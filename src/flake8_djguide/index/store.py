@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flake8_djguide.index.extract import FORMAT, source_facts
+from flake8_djguide.index.extract import FORMAT, TEMPLATE_ATTRS, source_facts
 
 #: Directory names never searched for models (virtualenvs, caches, generated trees).
 SKIP_DIRS = frozenset(
@@ -302,7 +302,13 @@ def _valid_method(value: object) -> bool:
         return len(value) == 1 and _valid_loader(value["loader"])
     if "self_reads" in value:
         reads = value["self_reads"]
-        return len(value) == 1 and type(reads) is list and all(_strings(chain) for chain in reads)
+        query = value.get("self_query", "")
+        return (
+            len(value) == 1 + ("self_query" in value)
+            and query in ("", "memo", "query")
+            and type(reads) is list
+            and all(_strings(chain) for chain in reads)
+        )
     reads = value.get("reads")
     return (
         len(value) == 2
@@ -313,7 +319,15 @@ def _valid_method(value: object) -> bool:
 
 
 def _valid_view(value: object) -> bool:
-    if type(value) is not dict or not set(value) <= {"defs", "calls"}:
+    if type(value) is not dict or not set(value) <= {"defs", "calls", "template"}:
+        return False
+    template = value.get("template", {})
+    if type(template) is not dict or not all(
+        item is True if key == "computed" else item is None or type(item) is str
+        for key, item in template.items()
+    ):
+        return False
+    if not set(template) <= {"computed", *TEMPLATE_ATTRS}:
         return False
     defs = value.get("defs", {})
     if type(defs) is not dict or not _encoded_map(value.get("calls", {})):
@@ -405,6 +419,8 @@ def valid_facts(facts: object) -> bool:
             ok = type(item) is dict and all(_valid_summary(s) for s in item.values())
         elif key == "inlines":
             ok = _strings(item)
+        elif key == "prefetches":
+            ok = type(item) is list and all(_strings(p) and len(p) >= 2 for p in item)
         else:
             ok = False
         if not ok:

@@ -71,6 +71,8 @@ class Analysis(
         self._bare_reads: dict[Frame, set[Path]] = {}
         self._bare_missing: list[tuple[Finding, Frame, Path]] = []
         self._network_names: dict[int, frozenset[str]] = {}
+        self._counted: list[tuple[Finding, Frame, Path, str]] = []
+        self._counted_uses: dict[tuple[Frame, Path], set[str]] = {}
         scope = Scope(self, module.body, None, kind="module")
         for statement in module.body:
             self._visit(statement, scope)

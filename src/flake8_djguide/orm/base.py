@@ -45,6 +45,10 @@ class AnalysisBase:
     _bare_reads: dict[Frame, set[Path]]
     _bare_missing: list[tuple[Finding, Frame, Path]]
     _network_names: dict[int, frozenset[str]]  # per loop node: see RowReads._after_network
+    # counts per row reported with the annotate() remedy, with the prefetch remedy that
+    # replaces it when the loop also reads the rows (completed by _settle_remedies)
+    _counted: list[tuple[Finding, Frame, Path, str]]
+    _counted_uses: dict[tuple[Frame, Path], set[str]]
 
     if TYPE_CHECKING:
         # Implemented by the parts (Statements, Expressions, RowReads, Summaries,
@@ -125,6 +129,8 @@ class AnalysisBase:
         def _global(self, name: str, scope: Scope) -> bool: ...
 
         def _class_model(self, cls: ClassInfo) -> Model | None: ...
+
+        def _class_queryset(self, cls: ClassInfo, name: str) -> QS | None: ...
 
         def _live(self, item: Item) -> bool: ...
 
@@ -250,7 +256,7 @@ class AnalysisBase:
 
     def findings_for(self, code: str) -> list[Finding]:
         """The findings of one rule."""
-        if self._bare_missing:
+        if self._bare_missing or self._counted:
             self._settle_remedies()
         return [f for f in self.findings if f.code == code]
 

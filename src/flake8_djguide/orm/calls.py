@@ -21,11 +21,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index.functions import MANAGERS, find_function, summarise
+from flake8_djguide.index.project import query_name
 from flake8_djguide.index.querysets import KEEP_METHODS, apply, lookup_text
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.nodes import code_of
 from flake8_djguide.orm.summaries import _encoded_step, _flatten, manager_base, summary_coverage
 from flake8_djguide.orm.values import (
+    COUNTED,
     LOADING,
     QS,
     REQUERY,
@@ -33,6 +35,7 @@ from flake8_djguide.orm.values import (
     Frame,
     Item,
     _merge_values,
+    count_remedy,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +74,22 @@ class Calls(AnalysisBase):
         if not self._may_name_a_class(cls.name):
             return None
         return self.index.models.get(f"{self.file_index.module}.{cls.name}")
+
+    def _class_queryset(self, cls: ClassInfo, name: str) -> QS | None:
+        """``self`` in a method of a manager or queryset class of this file: a queryset of
+        the one model with a manager made of the class (what the manager's
+        ``get_queryset()`` loads; for a queryset class, also what the caller's chain
+        loaded, which this method cannot see)."""
+        if not self._may_name_a_class(cls.name):
+            return None
+        found = self.index.queryset_model(f"{self.file_index.module}.{cls.name}")
+        if found is None:
+            return None
+        model, managers = found
+        coverage = manager_base(managers[0])
+        for manager in managers[1:]:
+            coverage = coverage.union(manager_base(manager))
+        return QS(model, coverage, name, fresh=False, manager=managers[0])
 
     def _model_summary(self, model: Model, name: str) -> Summary | None:
         """The summary of a model's method ``name``, defined in it or in a project base."""
@@ -279,7 +298,7 @@ class Calls(AnalysisBase):
         text = f"{item.model.name}.{name}" + ("" if call is None else "()")
         if reads and reads[0]:
             for chain in reads[0]:
-                self._row_read(item, chain, text, call or node)
+                self._row_read(item, chain, text, call or node, reads[0])
         if summary.get("q") and self._live(item):
             self._summarised_query(call or node, text, summary)
 
@@ -307,7 +326,7 @@ class Calls(AnalysisBase):
             value = self.evaluate(arg.value, scope, quiet=True)
             if isinstance(value, Item) and reads:
                 for chain in reads:
-                    self._row_read(value, chain, text, call)
+                    self._row_read(value, chain, text, call, reads)
             elif isinstance(value, QS) and rows:
                 self._passed_rows(value, arg.value, rows, text)
         if summary.get("q"):
@@ -349,8 +368,16 @@ class Calls(AnalysisBase):
 
     # -- what the summary says ----------------------------------------------------------------------
 
-    def _row_read(self, item: Item, chain: list[str], text: str, call: cst.CSTNode) -> None:
-        """A read of ``chain`` on ``item`` made by a called function (DJG201)."""
+    def _row_read(
+        self,
+        item: Item,
+        chain: list[str],
+        text: str,
+        call: cst.CSTNode,
+        chains: list[list[str]],
+    ) -> None:
+        """A read of ``chain`` on ``item`` made by a called function (DJG201), one of the
+        ``chains`` it reads on it."""
         frame = item.frame
         if frame is None or frame.iter is None or not self._live(item) or item.model is None:
             return
@@ -369,7 +396,13 @@ class Calls(AnalysisBase):
                 if method in REQUERY:
                     self._per_row_query(item, call, text, path, method)
                 elif method in SERVED and not self._covered(item, path, relation):
-                    self._per_row_relation(item, text, path, relation)
+                    # only counted (no other read of the relation): annotate(Count())
+                    counted = position == 0 and all(
+                        len(other) > 1 and other[1].removesuffix("()") in COUNTED
+                        for other in chains
+                        if other[0] == link
+                    )
+                    self._per_row_relation(item, text, path, relation, counted)
                 return
             if not self._covered(item, path, relation):
                 if position or link not in self._assigned(item):
@@ -378,18 +411,33 @@ class Calls(AnalysisBase):
             model = self.index.models.get(relation.target) if relation.target else None
 
     def _per_row_relation(
-        self, item: Item, text: str, path: tuple[str, ...], relation: Any
+        self, item: Item, text: str, path: tuple[str, ...], relation: Any, counted: bool = False
     ) -> None:
         key = (item.frame, path)
         if key in self._seen_paths or item.frame is None or item.frame.iter is None:
             return
         self._seen_paths.add(key)
         node = item.frame.iter
+        call = self._call_for(item, path, relation)
+        if counted and not item.prefix and call.startswith("prefetch_related"):
+            rows = sorted(item.frame.targets)
+            lookup = query_name(
+                path[-1], relation.kind if relation else None, relation.target if relation else None
+            )
+            read = f"{rows[0]}.{path[-1]}" if len(rows) == 1 else path[-1]
+            self.report(
+                "DJG201",
+                node,
+                f"`{text}` counts relation `{lookup_text(path)}` of each row of "
+                f"`{code_of(node)}`, a query per row; "
+                + count_remedy(lookup, read, "that queryset"),
+            )
+            return
         self.report(
             "DJG201",
             node,
             f"`{text}` reads relation `{lookup_text(path)}` of each row of `{code_of(node)}`, "
-            f"a query per row; add `.{self._call_for(item, path, relation)}` to that queryset",
+            f"a query per row; add `.{call}` to that queryset",
         )
 
     def _per_row_query(

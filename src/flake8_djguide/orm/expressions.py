@@ -152,6 +152,9 @@ class Expressions(AnalysisBase):
             model = self._class_model(scope.cls)
             if model is not None:
                 return Item(model, EMPTY, name, origin="self")
+            rows = self._class_queryset(scope.cls, name)
+            if rows is not None:
+                return rows
             return SelfRef(scope.cls)
         if name in scope.typed and name not in scope.records:
             return scope.typed[name]
@@ -446,6 +449,8 @@ class Expressions(AnalysisBase):
             return result
         if name in ("values", "values_list"):
             return replace(qs, rows="values", fresh=True, is_list=False)
+        if name == "get_queryset" and not call.args:
+            return replace(qs, fresh=True, is_list=False)
         if name == "iterator":
             return replace(qs, cov=apply(qs.cov, self._step(name, call, scope)))
         if name == "raw":

@@ -18,6 +18,7 @@ from flake8_djguide.orm.nodes import (
     _batch_flush,
     _block_exit,
     _children,
+    _class_attr_changed,
     _is_constant,
     _is_constant_name,
     _is_literal_collection,
@@ -250,21 +251,24 @@ class Statements(AnalysisBase):
                     )
                     for r in fills
                 )
-        if _is_constant_name(node):
+        if _is_constant_name(node) or isinstance(node, cst.Attribute):
             return self._literal_constant(node, scope)
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
             and node.func.attr.value in ("items", "keys", "values")
-            and isinstance(node.func.value, cst.Name)
+            and not node.args
+            and isinstance(node.func.value, (cst.Name, cst.Attribute))
         ):
             return self._bounded(node.func.value, scope)
         return False
 
     def _literal_constant(self, node: cst.BaseExpression, scope: Scope) -> bool:
-        """An UPPER_CASE constant holding a literal collection: a class attribute read
-        through ``self``/``cls`` (``ROLES = ("admin", "annotator")`` in the class body) or a
-        module-level name assigned once (read from the whole file's ``ast`` tree)."""
+        """A constant holding a literal collection: a class attribute read through
+        ``self``/``cls`` that the class body binds to a literal (``ROLES = ("admin",
+        "annotator")``, ``uuids = {"squats": "...", ...}``) and no method rebinds or fills,
+        or an UPPER_CASE module-level name assigned once (read from the whole file's ``ast``
+        tree)."""
         if isinstance(node, cst.Attribute):
             owner = node.value
             if scope.cls is None or not isinstance(owner, cst.Name):
@@ -272,7 +276,11 @@ class Statements(AnalysisBase):
             if owner.value not in ("self", "cls", scope.cls.node.name.value):
                 return False
             value = scope.cls.attrs.get(node.attr.value)
-            return value is not None and _is_literal_collection(value)
+            return (
+                value is not None
+                and _is_literal_collection(value)
+                and not _class_attr_changed(scope.cls.node, node.attr.value)
+            )
         if not isinstance(node, cst.Name) or node.value in scope.records:
             return False
         tree = self.ctx.tree

@@ -149,7 +149,7 @@ def _is_literal_collection(node: cst.BaseExpression) -> bool:
             for e in node.elements
         )
     if isinstance(node, cst.Dict):
-        return True
+        return all(isinstance(e, cst.DictElement) for e in node.elements)
     if isinstance(node, cst.Call) and _last(node.func) == "range" and len(node.args) == 1:
         value = node.args[0].value
         return isinstance(value, cst.Integer) and int(value.value.replace("_", ""), 0) <= 10
@@ -157,18 +157,68 @@ def _is_literal_collection(node: cst.BaseExpression) -> bool:
 
 
 def _ast_literal_collection(node: ast.expr | None) -> bool:
-    """A tuple, list or set display of constants (``ROLES = ("admin", "annotator")``)."""
+    """A tuple, list or set display of constants (``ROLES = ("admin", "annotator")``) or of
+    dict and tuple displays, or a dict display with literal keys (``BENEFITS = {331: {...}}``),
+    as :func:`_is_literal_collection` for the ``ast`` tree."""
+    if isinstance(node, ast.Dict):
+        return all(isinstance(key, ast.Constant) for key in node.keys)
     if not isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return False
     return all(
         isinstance(e, ast.Constant) or (isinstance(e, (ast.Name, ast.Attribute)) and _ast_upper(e))
         for e in node.elts
-    )
+    ) or all(isinstance(e, (ast.Dict, ast.Tuple)) for e in node.elts)
 
 
 def _ast_upper(node: ast.expr) -> bool:
     name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
     return len(name) > 1 and name.isupper()
+
+
+_FILLS = frozenset(
+    {"append", "extend", "insert", "add", "update", "setdefault", "__setitem__", "__iadd__"}
+)
+
+
+def _class_attr_changed(cls: cst.ClassDef, name: str) -> bool:
+    """Whether a method of ``cls`` rebinds or fills ``self.<name>``/``cls.<name>``
+    (``self.uuids = ...``, ``self.uuids[key] = ...``, ``self.uuids.update(...)``)."""
+
+    def attr(node: cst.CSTNode) -> bool:
+        return (
+            isinstance(node, cst.Attribute)
+            and node.attr.value == name
+            and isinstance(node.value, cst.Name)
+            and node.value.value in ("self", "cls", cls.name.value)
+        )
+
+    def target(node: cst.BaseExpression) -> bool:
+        if attr(node):
+            return True
+        if isinstance(node, cst.Subscript):
+            return attr(node.value)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            return any(target(e.value) for e in node.elements)
+        return False
+
+    stack: list[cst.CSTNode] = [
+        statement for statement in cls.body.body if isinstance(statement, cst.FunctionDef)
+    ]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign) and any(target(t.target) for t in node.targets):
+            return True
+        if isinstance(node, (cst.AugAssign, cst.AnnAssign)) and target(node.target):
+            return True
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in _FILLS
+            and attr(node.func.value)
+        ):
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _is_constant(node: cst.BaseExpression) -> bool:

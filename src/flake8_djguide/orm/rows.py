@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.helpers import dotted_name
-from flake8_djguide.index.project import Model, Relation
+from flake8_djguide.index.project import Model, Relation, query_name
 from flake8_djguide.index.querysets import (
     ALWAYS_QUERY,
     EMPTY,
@@ -19,6 +19,7 @@ from flake8_djguide.index.querysets import (
     KEEP_METHODS,
     Coverage,
     Path,
+    closed,
     lookup_text,
 )
 from flake8_djguide.orm.base import AnalysisBase
@@ -33,6 +34,7 @@ from flake8_djguide.orm.nodes import (
 )
 from flake8_djguide.orm.summaries import default_manager_base, graft
 from flake8_djguide.orm.values import (
+    COUNTED,
     LINK_WRITES,
     LOADING,
     MANAGER_SHAPES,
@@ -43,6 +45,7 @@ from flake8_djguide.orm.values import (
     Finding,
     Item,
     RelManager,
+    count_remedy,
 )
 
 if TYPE_CHECKING:
@@ -204,7 +207,12 @@ class RowReads(AnalysisBase):
         return f'{method}("{lookup_text(path)}")'
 
     def _n_plus_one(
-        self, item: Item, name: str, node: cst.CSTNode, relation: Relation | None
+        self,
+        item: Item,
+        name: str,
+        node: cst.CSTNode,
+        relation: Relation | None,
+        method: str = "",
     ) -> None:
         path = (*item.prefix, name)
         key = (item.frame, path)
@@ -213,6 +221,37 @@ class RowReads(AnalysisBase):
         self._seen_paths.add(key)
         cov = item.cov
         call = self._call_for(item, path, relation)
+        if (
+            method in COUNTED
+            and item.frame is not None
+            and not item.prefix
+            and call.startswith("prefetch_related")
+            and not cov.prefetch_dropped
+        ):
+            # a count per row: one annotate(Count()) serves it; a prefetch (which loads
+            # every related row to count them) only when the loop also reads the rows
+            start = f"`{code_of(node)}.{method}()` runs a query once per row of `{item.text}`; "
+            finding = Finding(
+                "DJG201",
+                node,
+                start
+                + count_remedy(
+                    query_name(
+                        name,
+                        relation.kind if relation else None,
+                        relation.target if relation else None,
+                    ),
+                    code_of(node),
+                    "that queryset",
+                ),
+            )
+            if self._record(finding):
+                loads = (
+                    f"`{code_of(node)}` loads relation `{lookup_text(path)}` once per row of "
+                    f"`{item.text}`; add `.{call}` to that queryset"
+                )
+                self._counted.append((finding, item.frame, path, loads))
+            return
         if cov.prefetch_dropped and path in cov.prefetch:
             remedy = (
                 "give `.iterator()` a `chunk_size` (without it, Django before 5.0 skips the "
@@ -246,7 +285,12 @@ class RowReads(AnalysisBase):
         """Complete the remedies of relations missing from a bare ``select_related()``:
         naming paths replaces the bare form (Django keeps only the named ones), so the
         remedy names every relation the loop reads that the bare form loaded, plus the
-        missing ones of that loop."""
+        missing ones of that loop. A count per row whose loop also reads the related rows
+        (``.all()``) gets the prefetch remedy, which serves both."""
+        counted, self._counted = self._counted, []
+        for finding, frame, path, prefetch in counted:
+            if not self._counted_uses.get((frame, path), set()) <= COUNTED:
+                finding.message = prefetch
         pending, self._bare_missing = self._bare_missing, []
         for finding, frame, _ in pending:
             missing = {path for f, other, path in pending if other is frame}
@@ -297,7 +341,8 @@ class RowReads(AnalysisBase):
                     and not covered
                     and manager.name not in item.frame.assigned_attrs
                 ):
-                    self._n_plus_one(item, manager.name, manager.node, relation)
+                    self._n_plus_one(item, manager.name, manager.node, relation, name)
+                self._counted_uses.setdefault((item.frame, path), set()).add(name)
                 if name == "all":
                     return QS(
                         target,
@@ -348,7 +393,7 @@ class RowReads(AnalysisBase):
             target, self._back_loaded(EMPTY, (), item, relation, target), code_of(manager.node)
         )
         if name == "all":
-            return fresh
+            return self._served_by_callers(item, manager.name, fresh)
         if name in LINK_WRITES:
             if not quiet and self.in_loop():
                 root = _root_name(manager.node)
@@ -380,6 +425,20 @@ class RowReads(AnalysisBase):
         return QS(
             target, self._back_loaded(EMPTY, (), item, relation, target), code_of(manager.node)
         )
+
+    def _served_by_callers(self, item: Item, name: str, qs: QS) -> QS:
+        """``self.<name>.all()`` in a model method: the paths under ``<name>`` that every
+        ``prefetch_related()`` of the project prefetching that relation loads too
+        (``Prefetch("gridpackage_set__grid")``) are taken as loaded on its rows, the method
+        being written for callers that prefetch them (adding ``select_related()`` to the
+        related manager would bypass that prefetch). A call that prefetches the relation
+        alone is a caller whose rows miss them: nothing is taken then."""
+        if item.origin != "self" or item.model is None:
+            return qs
+        paths = self.index.served_by_prefetch(item.model.qualname, name)
+        if not paths:
+            return qs
+        return replace(qs, cov=replace(qs.cov, prefetch=closed([*qs.cov.prefetch, *paths])))
 
     def _requery(
         self, item: Item, manager: RelManager, name: str, call: cst.Call, covered: bool

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from flake8_djguide.helpers import dotted_name, string_value
 from flake8_djguide.orm.base import AnalysisBase
+from flake8_djguide.orm.values import COUNTED, REQUERY, count_remedy
 from flake8_djguide.templates.parse import value_of
 from flake8_djguide.templates.triggers import (
     RENDER_CALLS,
@@ -80,6 +81,9 @@ class _Need:
     kind: str  # one, many, defer, requery
     relations: tuple[Relation, ...]
     reads: list[tuple[str, int, str]] = field(default_factory=list)  # (template, line, text)
+    #: what a "many" read does with the related manager (``all``, ``count``, ``exists``;
+    #: ``""`` when not told)
+    uses: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -224,6 +228,13 @@ class _Renderer:
             if relation is None:
                 if part in current.self_reads and part not in current.fields and depth < 2:
                     self._need_one(head, walked, walked_relations, text, path, line, per_row)
+                    query = current.self_queries.get(part)
+                    if query == "memo":
+                        return None  # kept in a cache: its reads run on a miss only
+                    if query == "query" and per_row:
+                        # a query of a model's manager: no prefetch of these rows removes it
+                        full = (*prefix, *walked, part)
+                        self._need(head.source, full, (), "requery", text, path, line)
                     sub = _Bound(
                         head.source,
                         current,
@@ -260,9 +271,23 @@ class _Renderer:
                 )
                 if per_row and served:
                     self._need(
-                        head.source, full, full_relations, "many", text, path, line, head.prefix
+                        head.source,
+                        full,
+                        full_relations,
+                        "many",
+                        text,
+                        path,
+                        line,
+                        head.prefix,
+                        following if depth == 0 else "",
                     )
-                elif per_row and (following in _REQUERY or following == "first"):
+                elif per_row and (
+                    following in _REQUERY
+                    or following == "first"
+                    or (depth > 0 and following in REQUERY)
+                ):
+                    # a method of the model (read through its facts, ``depth > 0``) may
+                    # build a new queryset on the relation: a query even when prefetched
                     self._need(head.source, full, full_relations, "requery", text, path, line)
                 if following == "all" and target is not None and position + 2 == len(parts):
                     return _Bound(head.source, target, "rows", full, full_relations)
@@ -325,6 +350,7 @@ class _Renderer:
         path: str,
         line: int,
         base: Path = (),
+        use: str = "",
     ) -> None:
         if kind in ("one", "many"):
             # a read back through the relation the row came from is cached (a shift of
@@ -345,6 +371,7 @@ class _Renderer:
         need = source.needs.get(full)
         if need is None:
             need = source.needs[full] = _Need(kind, relations)
+        need.uses.add(use)
         read = (path, line, text)
         if read not in need.reads:
             need.reads.append(read)
@@ -834,18 +861,12 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     elif declared is not None:
         node = info.attrs["model"]
         targets = [(node, analysis._as_queryset(ModelClass(declared, declared.name), ""))]
-    template_node = info.attrs.get("template_name")
-    explicit = string_value(template_node) if template_node is not None else None
-    if template_node is not None and explicit is None:
+    attrs = _template_attrs(analysis, info)
+    if attrs is None:
         return
-    object_name_node = info.attrs.get("context_object_name")
-    object_name = string_value(object_name_node) if object_name_node is not None else None
-    if object_name_node is not None and object_name is None:
-        return
-    suffix_node = info.attrs.get("template_name_suffix")
-    suffix = string_value(suffix_node) if suffix_node is not None else f"_{kind}"
-    if suffix is None:
-        return
+    explicit = attrs.get("template_name")
+    object_name = attrs.get("context_object_name")
+    suffix = attrs.get("template_name_suffix", f"_{kind}")
     extra = _context_data(analysis, info)
     rendered = False
     for node, value in targets:
@@ -878,6 +899,34 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
             explicit = f"{declared.app_label}/{declared.name.lower()}{suffix}.html"
         if explicit is not None:
             _render_and_report(analysis, templates, explicit, dict(extra))
+
+
+def _template_attrs(analysis: Analysis, info: ClassInfo) -> dict[str, str] | None:
+    """The view's ``template_name``, ``template_name_suffix`` and ``context_object_name``:
+    its own, else the nearest project base's that sets it (``class JobModerateList(JobReview)``
+    renders ``JobReview.template_name``). ``None`` when one of them is not a string literal
+    or a project base computes them (``get_template_names()``): the template the view
+    renders is then unknown."""
+    from flake8_djguide.index.extract import TEMPLATE_ATTRS
+
+    found: dict[str, str] = {}
+    for name in TEMPLATE_ATTRS:
+        node = info.attrs.get(name)
+        if node is not None:
+            text = string_value(node)
+            if text is None:
+                return None
+            found[name] = text
+    for qualname in analysis.lineage(info):
+        facts = analysis._view_facts(qualname).get("template") or {}
+        if facts.get("computed"):
+            return None
+        for name in TEMPLATE_ATTRS:
+            if name in facts and name not in found:
+                if facts[name] is None:
+                    return None
+                found[name] = facts[name]
+    return found
 
 
 def _self_call(node: cst.BaseExpression | None) -> bool:
@@ -989,11 +1038,20 @@ def _message(source: _Source, model: Model) -> str | None:
     deferred: list[str] = []
     requery: list[str] = []
     reads: list[tuple[str, int, str]] = []
+    counted: list[tuple[str, str]] = []
     for path, need in source.needs.items():
         for read in need.reads:
             if read not in reads:
                 reads.append(read)
-        if need.kind == "defer":
+        if need.kind == "many" and len(path) == 1 and need.uses and need.uses <= COUNTED:
+            # only counted: one annotate(Count()) serves it (a prefetch loads every row)
+            text = need.reads[0][2]
+            end = text.rfind(f".{path[0]}.")
+            counted_read = text[: end + len(path[0]) + 1] if end >= 0 else path[0]
+            counted.append(
+                (need.relations[-1].query_name if need.relations else path[0], counted_read)
+            )
+        elif need.kind == "defer":
             deferred.append(path[0])
         elif need.kind == "requery":
             requery.append(need.reads[0][2])
@@ -1027,10 +1085,14 @@ def _message(source: _Source, model: Model) -> str | None:
     if deferred:
         names = ", ".join(f'"{n}"' for n in sorted(set(deferred)))
         remedies.append(f"add {names} to its `only(...)` (or drop it from `defer(...)`)")
+    for lookup, text in counted:
+        remedies.append(count_remedy(lookup, text, "it" if not remedies else "the queryset"))
     if requery:
+        queried = list(dict.fromkeys(requery))
         remedies.append(
-            f"`{requery[0]}` queries per row even when prefetched: `annotate()` the value or "
-            "use `Prefetch(..., to_attr=...)`"
+            f"{', '.join(f'`{text}`' for text in queried)} "
+            f"{'queries' if len(queried) == 1 else 'query'} per row even when prefetched: "
+            "`annotate()` the value or use `Prefetch(..., to_attr=...)`"
         )
     # ``row.author.pk`` loads the author for its key, which the row holds already
     keys = [

@@ -35,6 +35,8 @@ LOADING = frozenset({"select_related", "prefetch_related", "only", "defer"})
 _RELATED_LOADING = frozenset({"select_related", "prefetch_related"})
 #: Related-manager reads served by a prefetch cache.
 SERVED = frozenset({"all", "count", "exists"})
+#: Related-manager methods that ask for a count only: ``annotate(Count(...))`` serves them.
+COUNTED = frozenset({"count", "exists"})
 #: Related-manager methods that build a new queryset (a query even when prefetched).
 REQUERY = frozenset(
     [
@@ -215,3 +217,18 @@ def _merge_values(values: Sequence[Value]) -> Value:
     ):
         return first
     return None
+
+
+def count_remedy(lookup: str, read: str, where: str) -> str:
+    """The remedy of a related manager counted per row (``row.<relation>.count()``,
+    ``.exists()``; ``lookup`` is the relation's query name, ``read`` the manager as read):
+    annotate the count on the rows' queryset and read it, instead of prefetching every
+    related row to count them."""
+    field = f"{lookup}_count"
+    relation = lookup
+    head, _, _ = read.rpartition(".")
+    shown = f"{head}.{field}" if head else field
+    return (
+        f'add `.annotate({field}=Count("{relation}"))` to {where} and read `{shown}` '
+        "(a prefetch would load every related row to count them)"
+    )

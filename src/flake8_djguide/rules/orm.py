@@ -151,10 +151,15 @@ def _has_queryset_source(ctx: FileContext) -> bool:
     if statement is None:
         return False
     scope: ast.AST = statement
+    owner_class: ast.ClassDef | None = None
     for owner in ctx.trigger_chain:
         if type(owner) is ast.FunctionDef or type(owner) is ast.AsyncFunctionDef:
             scope = owner
             break
+        if type(owner) is ast.ClassDef:
+            owner_class = owner
+    if owner_class is not None and _queryset_class(owner_class, ctx):
+        return True  # ``self`` in a method of a model's manager or queryset class
     cache: dict[int, bool] = ctx.__dict__.setdefault("_djguide_qs_source", {})
     found = cache.get(id(scope))
     if found is None:
@@ -165,6 +170,25 @@ def _has_queryset_source(ctx: FileContext) -> bool:
         )
         cache[id(scope)] = found
     return found
+
+
+def _queryset_class(node: ast.ClassDef, ctx: FileContext) -> bool:
+    """Whether the class is a manager or queryset class some model of the index has a
+    manager made of (``self`` in its methods is then a queryset of that model)."""
+    found: dict[int, bool] = ctx.__dict__.setdefault("_djguide_qs_classes", {})
+    known = found.get(id(node))
+    if known is None:
+        known = False
+        try:
+            from flake8_djguide.index import get_index
+
+            file_index = get_index(ctx)
+            qualname = f"{file_index.module}.{node.name}"
+            known = file_index.index.queryset_model(qualname) is not None
+        except Exception:
+            known = False
+        found[id(node)] = known
+    return known
 
 
 def _manager_names(ctx: FileContext) -> frozenset[str]:
@@ -569,9 +593,15 @@ class NPlusOneRelation(_FlowRule):
         "`paginate(request, visible(user, qs))`), a django-filter filter set given a queryset "
         "(`PostFilter(request.GET, queryset=qs)` and its `.qs`, when neither it nor a project "
         "base defines `qs` or `filter_queryset`), `self` "
-        "in a model's methods, and a parameter annotated with a model (`order: Order`, not "
-        "`Order | None`). Other parameters, module-level variables and unknown calls are never "
-        "followed. "
+        "in a model's methods, `self` in the methods of a custom QuerySet or Manager class (a "
+        "queryset of the one model of the index with a manager made of that class: "
+        "`BookQuerySet.as_manager()`, `models.Manager.from_queryset(BookQuerySet)()`, a "
+        "manager class deriving from `models.Manager.from_queryset(...)`; it loads what that "
+        "manager's `get_queryset()` loads, so `for b in self:` reading `b.author` is reported "
+        'and `for b in self.select_related("author")` is not; a class that no model or '
+        "several models use is left alone), and a parameter annotated with a model (`order: "
+        "Order`, not `Order | None`). Other parameters, module-level variables and unknown "
+        "calls are never followed. "
         "Calls of project functions are read from per-function summaries, made from source "
         "once in the model index (the checked file's own functions from its tree): a per-row "
         "call (`label(p)`, `self.label(p)`, a model method or `@property`/`cached_property` "
@@ -580,7 +610,9 @@ class NPlusOneRelation(_FlowRule):
         "`.filter()`-like methods on a related manager of its argument at the call; a "
         "queryset passed to a function that loops over that parameter and reads a relation of "
         "each row, at the argument. A summary says only what is sure: a parameter the "
-        "function assigns again reads nothing, `<fk>_id` and `pk` are no relation, a starred "
+        "function assigns again reads nothing (assigning an attribute of it, `p.status = "
+        "...`, does not rebind it; a relation it assigns, `p.category = c`, is then no read), "
+        "`<fk>_id` and `pk` are no relation, a starred "
         "argument or an argument of unknown model tells nothing, `self.<method>()` is the "
         "method of the class itself (an override in a subclass is not seen), and reads are "
         "kept two links deep. A `lambda` of one parameter given with one queryset to "
@@ -593,7 +625,9 @@ class NPlusOneRelation(_FlowRule):
         "models in the same file and the shapes `x.<name>_set` and `x.<attr>.all()` are used. "
         "Covered: `select_related` (paths, bare for non-null FKs), `prefetch_related` (strings and "
         "`Prefetch`, with `to_attr` lists), and custom manager/queryset methods whose body shows "
-        "what they load (an unreadable one makes the queryset unknown). A named "
+        "what they load (an unreadable one makes the queryset unknown; a manager whose "
+        "`get_queryset()` returns `BookQuerySet(self.model, using=self._db)...` has that "
+        "queryset class's methods too). A named "
         "`select_related(...)` and the bare form replace each other, as in Django (the last "
         "call wins). `.iterator()` without `chunk_size` drops prefetches (Django 5.0+ raises "
         "`ValueError`): a `prefetch_related()` remedy on such a queryset also says to give "
@@ -604,7 +638,20 @@ class NPlusOneRelation(_FlowRule):
         'of that loop (`select_related("ingredient", "weight_unit")`). On a prefetched related manager `.all()`, `.count()`, '
         "`.exists()` (and `.first()` when the model has `Meta.ordering`) are served from the "
         "cache; `.filter()`, `.exclude()`, `.order_by()`, `.get()`, `.aggregate()`, `.last()` and "
-        "other queryset-building calls are reported even when prefetched. A field left out by "
+        "other queryset-building calls are reported even when prefetched. A related manager "
+        "the loop only counts (`.count()`, `.exists()`, no `.all()` of the same relation; "
+        "also in a function called per row) gets "
+        '`annotate(<lookup>_count=Count("<lookup>"))` and the annotated value to read as '
+        "remedy (a prefetch would load every related row only to count them). A model method "
+        "that looks its result up in a shared cache (`cache.get(key)`, `if key not in "
+        "cache:`) reads the row's relations on a miss only and is left alone, and so is a loop "
+        "in a model method over `self.<relation>.all()` reading a path that every "
+        "`prefetch_related()` of the project prefetching that relation on the model's "
+        "querysets loads too (`for x in self.gridpackage_set.all(): x.grid` with "
+        '`Prefetch("gridpackage_set__grid")` in the API that calls it): the method is written '
+        "for callers that prefetch, and a `select_related()` on the related manager would "
+        "bypass their prefetch (a call prefetching the relation alone keeps it reported). "
+        "A field left out by "
         "`only()` or named in `defer()` and read in the loop is reported too. Not reported: "
         "`<fk>_id`, rows of `values()`/`values_list()`, blocks that end the loop (`break`, "
         "`return`, `raise` without `continue`), relations the loop body assigns itself "
@@ -681,13 +728,17 @@ class NPlusOneRelation(_FlowRule):
         "project holds) and a context that is a dict display, `dict(...)`, or a local variable "
         'assigned one and filled by `context["k"] = ...`/`context.update(...)`; '
         "`ListView`/`DetailView` subclasses (through project base classes) with `queryset`, "
-        "`get_queryset()` or `model`, `template_name` or Django's default "
-        "`<app_label>/<model>_list.html`/`_detail.html` (`template_name_suffix` honoured), the "
+        "`get_queryset()` or `model`, `template_name` (the view's, else the nearest project "
+        "base view's: a subclass renders its base's template) or Django's default "
+        "`<app_label>/<model>_list.html`/`_detail.html` (`template_name_suffix` and "
+        "`context_object_name` inherited alike), the "
         "context names `object_list`, `page_obj`, `<model>_list`, `object`, `<model>` and "
         "`context_object_name`, and the entries `get_context_data()` returns (also through "
         "`context.update(self.<method>())` and `**kwargs` filled before "
         "`super().get_context_data(**kwargs)`); a view overriding `get_template_names()`, "
-        "`get_object()` or `get_context_object_name()` is left alone. Context values "
+        "`get_object()` or `get_context_object_name()`, or whose project base computes the "
+        "template (`get_template_names()`, a `template_name` that is not a string literal), is "
+        "left alone. Context values "
         "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, conditional "
         "expressions, a related manager of the requesting user (`request.user.orders...`, "
         "`self.request.user...`: an instance of `AUTH_USER_MODEL`; also through a local "
@@ -710,7 +761,13 @@ class NPlusOneRelation(_FlowRule):
         "a related manager's `all`/`count`/`exists` (and `first` when ordered), a model method "
         "or property (what it reads on `self`, from the index), a printed row or relation "
         "(`{{ row.author }}`: its `__str__`), and a field left out by `only()`/`defer()`; "
-        "`last`/`latest`/`earliest` (and `first` when unordered) query even when prefetched. "
+        "`last`/`latest`/`earliest` (and `first` when unordered) query even when prefetched, "
+        "and so does a model method that queries a model's manager or builds a new queryset "
+        "on a relation (`self.comments.filter(...)`): the message says so next to the "
+        "`select_related()` of what else it reads. A related manager only counted per row "
+        "(`row.rel.count`, `row.rel.exists`) gets `annotate(<lookup>_count=Count(...))` and "
+        "the annotated value to read as remedy. A model method looked up in a shared cache is "
+        "left alone. "
         "Free: `pk`, `id`, `<fk>_id`, plain fields, annotations, a relation back to the object "
         "a row came from (a comment of `post.comments.all` knows its `post`), reads outside any "
         'loop, values with a filter before printing (`{{ row.author|default:"" }}` does not '
@@ -841,8 +898,11 @@ class QueryInLoop(_FlowRule):
         "a query (a reading call or a loop on "
         "`Model.objects...` in a statement of the body itself, not under an `if`, `try` or "
         "`with`, nor after one that may `return` or `raise`; no `lru_cache`/memoizing "
-        "decorator) is reported at the call, naming the function and the query; a helper that "
-        "writes one row per call (an audit entry, a notification) is left alone, and so is a "
+        "decorator) is reported at the call, naming the function and the query; a function "
+        "that writes anywhere in its body (`save()`, `delete()`, a manager's `create()`/"
+        "`update()`, `bulk_create()`...) is left alone, whether it also reads or not: a call "
+        "of it is a job of its own per row (an audit entry, a scan, an import, a reminder "
+        "sent and recorded), whose reads come with its writes; so is a "
         "query filtered `<field>__in=` a collection (one per batch); only in a loop over rows "
         "(a queryset, or an iterable shaped like one: `course.run_set.only(...)`), not over ids, "
         "parsed lines or API results (each item is work of its own), nor in a loop whose "
@@ -890,9 +950,11 @@ class QueryInLoop(_FlowRule):
         "literal `range()` (bounded, not data-dependent), also when the collection's items are "
         "UPPER_CASE constants (`[settings.ROLE_ADMIN, settings.ROLE_ANNOTATOR]`) or it is held "
         "in a local variable, a module-level UPPER_CASE name assigned once "
-        '(`for role in ROLES:` with `ROLES = ("admin", "annotator")`) or a class '
-        "constant read through `self`/`cls` (a setting such as `settings.ROLES` is not known "
-        "and stays reported), sliced querysets (batches), "
+        '(`for role in ROLES:` with `ROLES = ("admin", "annotator")`, or a dict display, '
+        "also through `.items()`/`.keys()`/`.values()`) or a class attribute bound to such a "
+        "literal in the class body and read through `self`/`cls` (`for key in "
+        "self.uuids.keys():`) that no method rebinds or fills (a setting such as "
+        "`settings.ROLES` is not known and stays reported), sliced querysets (batches), "
         "`bulk_create()`/`bulk_update()`, blocks that end the loop (`break`/`return`/`raise`), "
         "nested functions, and reads through a loop variable's related managers (those are "
         "DJG201's). A read whose filter compares the innermost loop's values only by range "
