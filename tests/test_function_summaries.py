@@ -82,6 +82,49 @@ def not_always_a_queryset(user):
     return []
 
 
+def visible(user, queryset, hidden=None):
+    try:
+        queryset = queryset.filter(deleted=False)
+    except ValueError:
+        pass
+    if hidden:
+        queryset = queryset.exclude(pk__in=hidden)
+    return queryset.distinct()
+
+
+def page_of(request, rows, per_page, count=True):
+    page = request.GET.get("page", 1)
+    size = request.GET.get("size", per_page)
+    paginator = Paginator(rows, size)
+    page = paginator.get_page(page)
+    if count:
+        page.total = paginator.count
+    return page
+
+
+def paginate(request, rows, per_page):
+    return page_of(request, rows, per_page, count=False)
+
+
+def loads_what_it_is_given(queryset):
+    return queryset.select_related("category")
+
+
+def listed(queryset):
+    return list(queryset)
+
+
+def one_of_two(first, second, flag):
+    if flag:
+        return first.filter()
+    return second
+
+
+def refined_local():
+    products = Product.objects.select_related("category")
+    return products.filter(status="published")
+
+
 class Reviewable:
     @property
     def title(self):
@@ -160,8 +203,51 @@ def test_returned_querysets_are_named_by_their_import_origin() -> None:
             {},
         ]
     ]
-    assert "ret" not in found["loads_in_a_branch"]  # a branch loads more: not sure
+    # a branch loads more: both querysets (what either loads counts as loaded)
+    assert found["loads_in_a_branch"]["ret"] == [
+        ["call", ["ref", "catalog.models.Product.objects.all"], [], {}],
+        [
+            "call",
+            [
+                "attr",
+                ["call", ["ref", "catalog.models.Product.objects.all"], [], {}],
+                "select_related",
+            ],
+            [["str", "category"]],
+            {},
+        ],
+    ]
     assert "ret" not in found["count"]  # count() is no queryset
+
+
+def test_rows_given_back() -> None:
+    found = _summaries()
+    assert found["visible"]["pass"] == 1  # refined in branches, then returned
+    assert found["page_of"]["pass"] == 1  # a page of Paginator(rows, n)
+    assert "pass" not in found["paginate"]
+    # through another function: the parameters it is given, by argument position
+    assert found["paginate"]["via"] == ["page_of", [[0, 0], [1, 1], [2, 2]]]
+    for name in ("loads_what_it_is_given", "listed", "one_of_two"):
+        assert "pass" not in found.get(name, {}), name
+        assert "via" not in found.get(name, {}), name
+    # ``return local.filter(...)``: the local's queryset with the calls of the return
+    assert found["refined_local"]["ret"] == [
+        [
+            "call",
+            [
+                "attr",
+                [
+                    "call",
+                    ["ref", "catalog.models.Product.objects.select_related"],
+                    [["str", "category"]],
+                    {},
+                ],
+                "filter",
+            ],
+            [],
+            {"status": ["str", "published"]},
+        ]
+    ]
 
 
 def test_the_index_keeps_summaries_qualified_and_when_compacted(tmp_path: Path) -> None:
@@ -178,11 +264,18 @@ def test_the_index_keeps_summaries_qualified_and_when_compacted(tmp_path: Path) 
 def test_valid_facts_checks_summaries() -> None:
     good = {"imports": {}, "classes": [], "functions": {"f": {"p": ["a"], "r": [[["b"]]]}}}
     assert valid_facts(good)
+    given = {"p": ["a", "b"], "pass": 1}
+    assert valid_facts({"imports": {}, "classes": [], "functions": {"f": given}})
+    through = {"p": ["a", "b"], "via": ["g", [[1, 0]]]}
+    assert valid_facts({"imports": {}, "classes": [], "functions": {"f": through}})
     for bad in (
         {"p": ["a"], "r": [[["b"]], []]},  # one list per parameter
         {"p": ["a"], "q": ["Review"]},
         {"p": ["a"], "prop": True},
         {"p": ["a"], "other": 1},
+        {"p": ["a"], "pass": 1},  # no such parameter
+        {"p": ["a"], "via": ["f", [[1, 0]]]},
+        {"p": ["a"], "via": ["f", 0]},
         {"r": [[["b"]]]},
     ):
         assert not valid_facts({"imports": {}, "classes": [], "functions": {"f": bad}}), bad

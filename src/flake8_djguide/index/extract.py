@@ -32,7 +32,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 18  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 20  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -488,7 +488,9 @@ def _looks_like_model(node: ast.ClassDef) -> bool:
 #: Methods whose definition in a model or one of its bases (a mixin) the rules look up:
 #: DJG501 suggests ``obj.update(...)`` only where it exists, and leaves tests of a model
 #: that overrides ``save()`` alone.
-TRACKED_METHODS = frozenset({"update", "save"})
+#: Methods whose definition in a class the rules look up (``qs``/``filter_queryset``: a
+#: ``django_filters`` filter set that changes the rows it is given).
+TRACKED_METHODS = frozenset({"update", "save", "qs", "filter_queryset"})
 
 
 def _defined_methods(node: ast.ClassDef) -> list[str]:

@@ -18,7 +18,15 @@ call of it does with its arguments, as far as the ORM rules care:
 - ``"ret"``: the querysets it returns (encoded as in :mod:`flake8_djguide.index.extract`),
   when every ``return`` gives a queryset built on a model's manager, directly or through
   a local variable (each of its assignments, in every branch);
-- ``"prop"``: ``1`` for a ``@property``/``@cached_property``.
+- ``"pass"``: the position of the parameter whose rows every ``return`` gives back
+  (``return queryset.filter(...)``, a local name refined in any branch, a page of
+  ``Paginator(queryset, n)``): the rows of the argument, loading what it loads;
+- ``"via"``: ``[name, [[parameter, argument], ...]]`` when a call of another function
+  gives them back (``return paginate(request, rows)``): its name as written in the
+  module, and the positions of the parameters passed to it as arguments (that function's
+  own ``"pass"`` or ``"via"`` tells which one it gives back);
+- ``"prop"``: ``1`` for a ``@property``/``@cached_property``;
+- ``"cm"``: ``1`` for a ``@classmethod`` (``Model.method(...)`` gives its ``"ret"``).
 
 A parameter that the body assigns again has no reads (what is read is then
 unknown). Functions with nothing to tell are left out. Keys are ``name`` or
@@ -373,11 +381,16 @@ _OWN_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, as
 _REBINDING = frozenset({ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.With})
 
 
-def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | None:
+def _returned(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, cls: tuple[str, str] | None = None
+) -> list[Any] | None:
     """The querysets a function returns, encoded (``["call", ...]`` chains on a model's
     manager), when every ``return`` gives one: directly or through a local variable whose
     every assignment does (``qs = qs.filter(...)`` in a branch keeps what ``qs`` loads).
-    ``None`` when some return is anything else, or a branch changes what is loaded."""
+    A branch loading more (``qs = qs.prefetch_related(...)``) adds that queryset too: what
+    any of them loads counts as loaded. ``cls``: a classmethod's first parameter and its
+    class (``cls.objects`` is the class's manager). ``None`` when some return is anything
+    else."""
     from flake8_djguide.index.extract import encode
 
     returns: list[ast.expr] = []
@@ -406,21 +419,40 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Any] | N
         stack.extend(ast_children(node, operators=False))
     if not returns:
         return None
+
+    def assigned_values(name: str) -> list[ast.expr] | None:
+        """The querysets a local name holds: each assignment, and each with a branch's
+        loading calls on it (``qs = qs.prefetch_related(...)``)."""
+        if name in other or name not in assignments:
+            return None
+        bases: list[ast.expr] = []
+        loading: list[ast.expr] = []
+        for assigned in assignments[name]:
+            root = _chain_root(assigned)
+            if isinstance(root, ast.Name) and root.id == name:
+                if _calls_in_chain(assigned) & _LOADING:
+                    loading.append(assigned)
+                continue
+            bases.append(assigned)
+        return bases + [_substituted(more, base) for more in loading for base in bases]
+
     found: list[Any] = []
     for value in returns:
-        values = [value]
+        values: list[ast.expr] | None = [value]
+        root_name = _chain_root(value)
         if isinstance(value, ast.Name):
-            if value.id in other or value.id not in assignments:
-                return None
-            values = []
-            for assigned in assignments[value.id]:
-                root = _chain_root(assigned)
-                if isinstance(root, ast.Name) and root.id == value.id:
-                    if _calls_in_chain(assigned) & _LOADING:
-                        return None
-                    continue
-                values.append(assigned)
+            values = assigned_values(value.id)
+        elif isinstance(root_name, ast.Name) and root_name.id in assignments:
+            # ``return groups.filter(...)``, ``groups`` a local queryset: each of its values
+            # with the calls of the return
+            held = assigned_values(root_name.id)
+            values = None if held is None else [_substituted(value, v) for v in held]
+        if not values:
+            return None
         for candidate in values:
+            base = _chain_root(candidate)
+            if cls is not None and isinstance(base, ast.Name) and base.id == cls[0]:
+                candidate = _substituted(candidate, ast.Name(id=cls[1], ctx=ast.Load()))
             if _manager_root(candidate) is None or (
                 isinstance(candidate, ast.Call)
                 and isinstance(candidate.func, ast.Attribute)
@@ -443,6 +475,172 @@ def _exits(statement: ast.stmt) -> bool:
             return True
         stack.extend(ast_children(node, operators=False))
     return False
+
+
+#: Calls that give the rows of what they are called on: a page of a paginator iterates them.
+_PAGE_CALLS = frozenset({"get_page", "page"})
+_PAGINATORS = frozenset({"Paginator"})
+
+
+class _GivenBack:
+    """Which parameter's rows a function's ``return`` gives back (see :func:`_passed`)."""
+
+    def __init__(self, function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> None:
+        self.params = params
+        self.assigned: dict[str, list[ast.Assign]] = {}
+        self.stored: set[str] = set()
+        self.returns: list[ast.expr] = []
+        self.top = {id(s) for s in function.body}
+        self.ok = True
+        stack: list[ast.AST] = list(function.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.Return):
+                if node.value is None:
+                    self.ok = False
+                else:
+                    self.returns.append(node.value)
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
+                self.assigned.setdefault(node.targets[0].id, []).append(node)
+                stack.append(node.value)
+                continue
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.stored.add(node.id)
+            elif isinstance(node, ast.NamedExpr):
+                self.stored.add(node.target.id)
+            stack.extend(ast.iter_child_nodes(node))
+        self.visiting: set[str] = set()
+
+    def rows(self, node: ast.AST) -> tuple[Any, ...] | None:
+        """``("p", parameter)`` when ``node`` gives the rows of a parameter: refined by
+        calls that keep what they load, or a page of ``Paginator(rows, n)``;
+        ``("v", name, [[parameter, position], ...])`` for a call of another function given
+        parameters (its name as written; which one it gives back is its own summary's)."""
+        from flake8_djguide.index.querysets import KEEP_METHODS
+
+        if isinstance(node, ast.Name):
+            return self._name(node.id)
+        if not isinstance(node, ast.Call):
+            return None
+        func = node.func
+        if isinstance(func, ast.Attribute) and (
+            func.attr in KEEP_METHODS or func.attr in _PAGE_CALLS
+        ):
+            return self.rows(func.value)
+        name = dotted_name(func)
+        if name is None or any(isinstance(a, ast.Starred) for a in node.args):
+            return None
+        if name.rsplit(".", 1)[-1] in _PAGINATORS:
+            found = self.rows(node.args[0]) if node.args else None
+            return found if found is not None and found[0] == "p" else None
+        head = name.partition(".")[0]
+        if head in self.assigned or head in self.params or head in self.stored:
+            return None  # a method of a local value
+        if name in _EVALUATING_CALLS:
+            return None  # ``list(rows)``: no queryset
+        pairs = []
+        for position, arg in enumerate(node.args):
+            found = self.rows(arg) if isinstance(arg, ast.Name) else None
+            if found is not None and found[0] == "p":
+                pairs.append([found[1], position])
+        return ("v", name, pairs) if pairs else None
+
+    def _name(self, name: str) -> tuple[Any, ...] | None:
+        if name in self.stored or name in self.visiting:
+            return None
+        records = self.assigned.get(name, [])
+        if not records:
+            return ("p", name) if name in self.params else None
+        self.visiting.add(name)
+        try:
+            refining = [r for r in records if _root_id(r.value) == name]
+            sources = [r for r in records if r not in refining]
+            for record in refining:
+                if not _keeping(record.value, name):
+                    return None
+            if name in self.params and not sources:
+                return "p", name
+            # the last source sets the rows: a statement of the body itself, after the rest
+            if not sources:
+                return None
+            last = max(sources, key=lambda r: (r.lineno, r.col_offset))
+            if id(last) not in self.top or any(
+                (r.lineno, r.col_offset) > (last.lineno, last.col_offset) for r in sources
+            ):
+                return None
+            return self.rows(last.value)
+        finally:
+            self.visiting.discard(name)
+
+
+def _root_id(node: ast.AST) -> str | None:
+    root = _chain_root(node)
+    return root.id if isinstance(root, ast.Name) else None
+
+
+def _keeping(node: ast.AST, name: str) -> bool:
+    """``name.filter(...).order_by(...)``: calls on ``name`` that keep what it loads."""
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    current = node
+    while isinstance(current, ast.Call):
+        func = current.func
+        if not isinstance(func, ast.Attribute) or func.attr not in KEEP_METHODS:
+            return False
+        current = func.value
+    return isinstance(current, ast.Name) and current.id == name
+
+
+def _passed(function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> Any:
+    """What every ``return`` gives back (see :meth:`_GivenBack.rows`): the position of a
+    parameter, or ``[name, [[parameter position, argument position], ...]]`` for a call
+    of another function; ``None`` otherwise."""
+    given = _GivenBack(function, params)
+    if not given.ok or not given.returns:
+        return None
+    found = {_key(given.rows(value)) for value in given.returns}
+    if len(found) != 1:
+        return None
+    result = given.rows(given.returns[0])
+    if result is None:
+        return None
+    if result[0] == "p":
+        return params.index(result[1])
+    return [result[1], [[params.index(p), position] for p, position in result[2]]]
+
+
+def _key(value: object) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _substituted(chain: ast.expr, root: ast.expr) -> ast.expr:
+    """``chain`` with its root name replaced by ``root`` (a copy)."""
+    import copy
+
+    chain = copy.deepcopy(chain)
+    current: ast.AST = chain
+    while True:
+        if isinstance(current, ast.Call):
+            if not isinstance(current.func, ast.Name):
+                current = current.func
+                continue
+            current.func = root
+            return chain
+        if isinstance(current, ast.Attribute):
+            if isinstance(current.value, ast.Name):
+                current.value = root
+                return chain
+            current = current.value
+            continue
+        return chain
 
 
 def _decorators(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
@@ -476,12 +674,15 @@ def _qualify(imports: dict[str, str]) -> Any:
 
 
 def summarise(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str] | None = None
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    imports: dict[str, str] | None = None,
+    owner: str | None = None,
 ) -> dict[str, Any] | None:
     """The summary of one function (see the module docstring), ``None`` when empty.
 
     With the module's ``imports``, the models of ``ret`` are named by their origin (as
-    the index keeps them); without, as written in the module."""
+    the index keeps them); without, as written in the module. ``owner``: the class of a
+    method (a classmethod's ``cls.objects`` is its manager)."""
     args = function.args
     params = [a.arg for a in (*args.posonlyargs, *args.args)]
     decorators = _decorators(function)
@@ -513,17 +714,30 @@ def summarise(
                 break
             if _exits(statement):
                 break  # what follows runs only on some calls
-    returned = _returned(function) if any(type(n) is ast.Return for n in nodes) else None
+    classmethod = owner is not None and "classmethod" in decorators and bool(params)
+    returned = (
+        _returned(function, (params[0], owner) if classmethod and owner else None)
+        if any(type(n) is ast.Return for n in nodes)
+        else None
+    )
     if returned is not None:
         if imports is not None:
             change = _qualify(imports)
             returned = [rooted(encoded, change) for encoded in returned]
         summary["ret"] = returned
+    if returned is None and params:
+        passed = _passed(function, params)
+        if isinstance(passed, int):
+            summary["pass"] = passed
+        elif passed is not None:
+            summary["via"] = passed
     if not summary:
         return None
     summary["p"] = params
     if any(d in _PROPERTIES for d in decorators):
         summary["prop"] = 1
+    if classmethod:
+        summary["cm"] = 1
     return summary
 
 
@@ -541,7 +755,7 @@ def function_summaries(tree: ast.Module) -> dict[str, Any]:
         elif isinstance(node, ast.ClassDef):
             for statement in node.body:
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    summary = summarise(statement, imports)
+                    summary = summarise(statement, imports, node.name)
                     if summary is not None:
                         found[f"{node.name}.{statement.name}"] = summary
     return found

@@ -176,7 +176,12 @@ def apply(coverage: Coverage, step: Step) -> Coverage:
         opaque = coverage.opaque
         for spec in step.prefetches:
             if not spec.inner_known:
-                opaque = True
+                if spec.to_attr:
+                    # the rows land in ``to_attr`` (left unknown), not in the relation: only
+                    # the lookup's parents are loaded
+                    paths.append(spec.lookup[:-1])
+                else:
+                    opaque = True
                 continue
             path = spec.lookup
             if spec.to_attr:

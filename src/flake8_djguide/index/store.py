@@ -444,8 +444,24 @@ def _valid_summary(value: object) -> bool:
             ok = _strings(item) and len(item) == 2
         elif key == "ret":
             ok = type(item) is list and all(_valid_encoded(e) for e in item)
+        elif key == "pass":
+            ok = type(item) is int and 0 <= item < size
+        elif key == "via":
+            ok = (
+                type(item) is list
+                and len(item) == 2
+                and type(item[0]) is str
+                and type(item[1]) is list
+                and all(
+                    type(p) is list
+                    and len(p) == 2
+                    and all(type(x) is int and x >= 0 for x in p)
+                    and p[0] < size
+                    for p in item[1]
+                )
+            )
         else:
-            ok = key == "p" or (key == "prop" and type(item) is int and item == 1)
+            ok = key == "p" or (key in ("prop", "cm") and type(item) is int and item == 1)
         if not ok:
             return False
     return True

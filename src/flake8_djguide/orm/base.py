@@ -88,6 +88,11 @@ class AnalysisBase:
             self, manager: RelManager, name: str, call: cst.Call, scope: Scope, quiet: bool
         ) -> Value: ...
 
+        def _class_method_rows(self, model: Model, name: str, call: cst.Call) -> Value: ...
+
+        def manager_rows(self, manager: RelManager) -> QS | None:
+            """The rows of a single instance's related manager held in a variable."""
+
         def _untyped_link_write(
             self, receiver: cst.CSTNode, method: str, call: cst.Call, scope: Scope
         ) -> None: ...

@@ -17,6 +17,7 @@ unknown, a starred argument, or a parameter the function assigns again tells not
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.index.functions import MANAGERS, find_function, summarise
@@ -92,11 +93,17 @@ class Calls(AnalysisBase):
 
     def _model_summary(self, model: Model, name: str) -> Summary | None:
         """The summary of a model's method ``name``, defined in it or in a project base."""
+        found = self._model_method(model, name)
+        return found[1] if found is not None else None
+
+    def _model_method(self, model: Model, name: str) -> tuple[str, Summary] | None:
+        """``(qualified name, summary)`` of a model's method ``name``, defined in it or
+        in a project base."""
         qualname = model.qualname
         for _ in range(4):
             found = self.summary(f"{qualname}.{name}")
             if found is not None:
-                return found
+                return f"{qualname}.{name}", found
             entry = self.index.classes.get(qualname)
             if entry is None:
                 return None
@@ -119,14 +126,103 @@ class Calls(AnalysisBase):
         qualname = self.index.resolve(self.file_index.module, name)
         summary = self.summary(qualname)
         if summary is None:
+            if self.filterset(qualname):
+                return self._filterset_rows(call, scope)
             return None
         if not quiet:
             self._summarised_call(call, f"{name}()", summary, 0, scope)
         returned = summary.get("ret")
         if not returned:
-            return None
+            return self._given_back(call, qualname, summary, scope)
         local = qualname.startswith(self.file_index.module + ".")
         return self._returned(returned, local, code_of(call))
+
+    def _given_back(self, call: cst.Call, qualname: str, summary: Summary, scope: Scope) -> Value:
+        """The rows of the argument a function gives back (its ``"pass"``, or through the
+        function of its ``"via"``): a queryset loading what the argument's loads."""
+        position = self._pass_position(qualname, summary, 0)
+        if position is None:
+            return None
+        args = call.args
+        if any(a.star for a in args):
+            return None
+        positional = [a for a in args if a.keyword is None]
+        name = summary["p"][position]
+        argument = positional[position] if position < len(positional) else None
+        if argument is None:
+            argument = next((a for a in args if a.keyword and a.keyword.value == name), None)
+        if argument is None:
+            return None
+        value = self.evaluate(argument.value, scope, quiet=True)
+        return value if isinstance(value, QS) else None
+
+    def _class_method_rows(self, model: Model, name: str, call: cst.Call) -> Value:
+        """``Model.visible_to(user)``: the queryset a classmethod of the model (or of a
+        project base) returns, of ``model``'s rows (``cls`` is the model called on)."""
+        found = self._model_method(model, name)
+        if found is None or not found[1].get("cm") or not found[1].get("ret"):
+            return None
+        qualname, summary = found
+        local = qualname.startswith(self.file_index.module + ".")
+        value = self._returned(summary["ret"], local, code_of(call))
+        if not isinstance(value, QS) or value.model is None:
+            return None
+        if value.model is not model and value.model.qualname == qualname.rpartition(".")[0]:
+            value = replace(value, model=model)  # ``cls.objects`` of a base: the model's
+        return value
+
+    def filterset(self, qualname: str) -> bool:
+        """Whether ``qualname`` is a ``django_filters`` filter set of the project that
+        neither it nor a project base changes the rows of (``qs``, ``filter_queryset``):
+        its ``qs`` is the queryset it is given, filtered."""
+        stack = [qualname]
+        seen: set[str] = set()
+        library = False
+        while stack:
+            name = stack.pop()
+            if name in seen or len(seen) > 30:
+                continue
+            seen.add(name)
+            if name.startswith("django_filters.") and name.endswith("FilterSet"):
+                library = True
+                continue
+            entry = self.index.classes.get(name)
+            if entry is None:
+                if name != qualname:
+                    continue
+                return False
+            if {"qs", "filter_queryset"} & set(entry[1].get("defs", ())):
+                return False
+            stack.extend(self.index.resolve(entry[0], b) for b in entry[1].get("bases", ()) if b)
+        return library
+
+    def _filterset_rows(self, call: cst.Call, scope: Scope) -> Value:
+        """``SomeFilter(request.GET, queryset=rows)``: the rows (``.qs`` reads them)."""
+        argument = next(
+            (a.value for a in call.args if a.keyword and a.keyword.value == "queryset"), None
+        )
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if argument is None and len(positional) >= 2:
+            argument = positional[1].value
+        if argument is None or any(a.star for a in call.args):
+            return None
+        value = self.evaluate(argument, scope, quiet=True)
+        return value if isinstance(value, QS) else None
+
+    def _pass_position(self, qualname: str, summary: Summary, depth: int) -> int | None:
+        """The position of the parameter whose rows the function gives back."""
+        position = summary.get("pass")
+        if position is not None or depth > 4:
+            return position if type(position) is int else None
+        via = summary.get("via")
+        if via is None:
+            return None
+        callee = self.index.resolve(qualname.rpartition(".")[0], via[0])
+        found = self.summary(callee)
+        if found is None or "ret" in found:
+            return None
+        given = self._pass_position(callee, found, depth + 1)
+        return next((param for param, argument in via[1] if argument == given), None)
 
     def _returned(self, returned: list[Any], local: bool, text: str) -> Value:
         """The queryset a function returns: the union of what each ``return`` loads (its
@@ -147,9 +243,11 @@ class Calls(AnalysisBase):
             model = self.index.model_named(self.file_index.module, dotted) if local else None
             if model is None:
                 model = self.index.models.get(self.index._follow(dotted, 0))
-            if model is None or links[0][1] not in model.managers:
+            if model is None:
                 return None
-            manager = model.managers[links[0][1]]
+            manager = model.managers.get(links[0][1])
+            if manager is None and links[0][1] not in MANAGERS:
+                return None  # ``objects`` without a declared manager: Django's own
             coverage = manager_base(manager)
             rows = "instances"
             index = 1
@@ -162,7 +260,7 @@ class Calls(AnalysisBase):
                     coverage = apply(coverage, _encoded_step(name, args, kwargs))
                 elif name in ("values", "values_list"):
                     rows = "values"
-                elif name in manager.methods:
+                elif manager is not None and name in manager.methods:
                     inner = summary_coverage(manager, manager.methods[name].returns, coverage, 1)
                     if inner is None:
                         return None
@@ -451,7 +549,8 @@ def local_summary(ctx: FileContext, dotted: str) -> Summary | None:
             return memo[dotted]
         tree = getattr(ctx, "tree", None)
         function = find_function(tree, dotted) if isinstance(tree, ast.Module) else None
-        memo[dotted] = summarise(function) if function is not None else None
+        owner = dotted.rpartition(".")[0] or None
+        memo[dotted] = summarise(function, None, owner) if function is not None else None
     return memo[dotted]
 
 

@@ -312,7 +312,8 @@ class Expressions(AnalysisBase):
             return self._manager(value, name, node, call, scope, quiet)
         if isinstance(value, QS):
             if call is None:
-                return None
+                # a filter set's ``qs`` (:meth:`filterset`): its rows
+                return value if name == "qs" else None
             return self._method(value, name, call, scope, quiet)
         if isinstance(value, Item):
             own = value.origin == "self" and not value.prefix
@@ -353,6 +354,8 @@ class Expressions(AnalysisBase):
         if model is not None and name in model.managers:
             manager = model.managers[name]
         elif name not in MANAGER_ATTRS:
+            if call is not None and model is not None:
+                return self._class_method_rows(model, name, call)
             return None
         if call is not None:
             return None  # ``Model.objects(...)`` is not a queryset

@@ -411,6 +411,21 @@ class RowReads(AnalysisBase):
             return self._method(fresh, name, call, scope, quiet)
         return None
 
+    def manager_rows(self, manager: RelManager) -> QS | None:
+        """The rows of a single instance's related manager held in a variable
+        (``items = book_list.listitem_set``, refined later by ``items.filter(...)``): what
+        ``manager.all()`` gives, a fresh query of the related model."""
+        item = manager.item
+        relation = manager.relation
+        if item.frame is not None or relation is None or not relation.many:
+            return None
+        target = self.index.models.get(relation.target) if relation.target else None
+        if target is None:
+            return None
+        return QS(
+            target, self._back_loaded(EMPTY, (), item, relation, target), code_of(manager.node)
+        )
+
     def _served_by_callers(self, item: Item, name: str, qs: QS) -> QS:
         """``self.<name>.all()`` in a model method: the paths under ``<name>`` that every
         ``prefetch_related()`` of the project prefetching that relation loads too

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from flake8_djguide.helpers import dotted_name, string_value
 from flake8_djguide.index.querysets import OPAQUE
 from flake8_djguide.orm.nodes import _children, _last, _root_name, _target_names, code_of
-from flake8_djguide.orm.values import QS, Item, _merge_values
+from flake8_djguide.orm.values import QS, Item, RelManager, _merge_values
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -22,6 +22,19 @@ if TYPE_CHECKING:
     from flake8_djguide.orm.values import Value
 else:
     from flake8_djguide._lazy import cst
+
+
+def _passes(node: cst.CSTNode | None, name: str) -> bool:
+    """``helper(request.user, name, ...)``: a call given ``name`` (it may give its rows
+    back: ``name = privacy_filter(user, name)``, ``name = SomeFilter(data, queryset=name)``)."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, (cst.Name, cst.Attribute))
+        and any(
+            not a.star and isinstance(a.value, cst.Name) and a.value.value == name
+            for a in node.args
+        )
+    )
 
 
 # -- the class context -------------------------------------------------------------------------
@@ -242,7 +255,11 @@ class Scope:
             return self._filled(records, self.fills[name])
         if all(r.kind == "pair" for r in records):
             return self._paired(records)
-        own = [r for r in records if not (r.kind == "value" and _root_name(r.value) == name)]
+        own = [
+            r
+            for r in records
+            if not (r.kind == "value" and (_root_name(r.value) == name or _passes(r.value, name)))
+        ]
         chained = [r for r in records if r not in own]
         if any(r.kind != "value" for r in records) or not own:
             return None
@@ -252,6 +269,11 @@ class Scope:
             assert record.value is not None
             values.append(self.analysis.evaluate(record.value, self, quiet=True))
             loops |= record.loops
+        if chained or len(values) > 1:
+            # ``items = obj.items_set`` refined by ``items = items.filter(...)``: its rows
+            values = [
+                self.analysis.manager_rows(v) if isinstance(v, RelManager) else v for v in values
+            ]
         base = _merge_values(values)
         if base is None:
             return None

@@ -214,7 +214,7 @@ class _Renderer:
         depth: int,
     ) -> _Bound | None:
         if head.kind == "rows":
-            if all(p in ("all", "object_list") for p in parts):
+            if all(p in ("all", "object_list", "qs") for p in parts):
                 return head
             return None
         current = head.model
@@ -488,13 +488,60 @@ def _item_queryset(item: Any) -> QS:
     return QS(item.model, item.cov, item.text)
 
 
-def _source_node(node: cst.BaseExpression, scope: Scope) -> cst.CSTNode:
-    """Where to report a context value: the (first) assignment of a local variable."""
-    if isinstance(node, cst.Name):
-        records = scope.records.get(node.value) or []
-        if records and records[0].value is not None and records[0].kind == "value":
-            return records[0].value
-    return node
+def _source_node(
+    node: cst.BaseExpression, scope: Scope, analysis: Analysis | None = None
+) -> cst.CSTNode:
+    """Where to report a context value: the (first) assignment of a local variable; with
+    ``analysis``, followed to the queryset a function or a filter set is given
+    (``get_page(request, rows)``, ``SomeFilter(data, queryset=rows).qs``)."""
+    current: cst.CSTNode = node
+    for _ in range(8):
+        if isinstance(current, cst.Name):
+            records = scope.records.get(current.value) or []
+            if not (records and records[0].value is not None and records[0].kind == "value"):
+                return current
+            current = records[0].value
+            continue
+        given = _given_argument(analysis, current, scope) if analysis is not None else None
+        if given is None:
+            return current
+        current = given
+    return current
+
+
+def _given_argument(
+    analysis: Analysis, node: cst.CSTNode, scope: Scope
+) -> cst.BaseExpression | None:
+    """The argument whose rows a call gives back, or the filter set of ``<set>.qs``."""
+    from flake8_djguide.orm.nodes import _chain
+
+    if isinstance(node, cst.Attribute) and node.attr.value == "qs":
+        return node.value
+    if not isinstance(node, cst.Call) or any(a.star for a in node.args):
+        return None
+    root, links = _chain(node.func)
+    if not isinstance(root, cst.Name) or any(kind != "attr" for kind, _, _ in links):
+        return None
+    if not analysis._global(root.value, scope):
+        return None
+    dotted = ".".join([root.value, *(name for _, name, _ in links)])
+    qualname = analysis.index.resolve(analysis.file_index.module, dotted)
+    positional = [a for a in node.args if a.keyword is None]
+    if analysis.filterset(qualname):
+        keyword = next((a for a in node.args if a.keyword and a.keyword.value == "queryset"), None)
+        if keyword is not None:
+            return keyword.value
+        return positional[1].value if len(positional) >= 2 else None
+    summary = analysis.summary(qualname)
+    if summary is None:
+        return None
+    position = analysis._pass_position(qualname, summary, 0)
+    if position is None:
+        return None
+    if position < len(positional):
+        return positional[position].value
+    name = summary["p"][position]
+    return next((a.value for a in node.args if a.keyword and a.keyword.value == name), None)
 
 
 def _context_value(
@@ -510,7 +557,7 @@ def _context_value(
         return None, node
     value = analysis.evaluate(node, scope, quiet=True)
     if value is not None:
-        return value, _source_node(node, scope)
+        return value, _source_node(node, scope, analysis)
     value = user_rows(analysis, node, scope)
     if value is not None:
         return value, node
