@@ -156,6 +156,7 @@ def test_reads_rows_and_queries() -> None:
     assert found["label"]["p"] == ["product", "size"]
     assert found["label"]["r"][0] == [["category", "name"], ["owner_id"], ["tags", "count()"]]
     assert found["label"]["r"][1] == []
+    assert "d" not in found["label"]  # every parameter is required
     assert found["lines"]["rows"] == [[["brand", "name"]]]
     assert found["count"]["q"] == ["Review", "count"]
     assert found["Reviewable.title"]["prop"] == 1
@@ -274,6 +275,8 @@ def test_valid_facts_checks_summaries() -> None:
         {"p": ["a"], "prop": True},
         {"p": ["a"], "other": 1},
         {"p": ["a"], "pass": 1},  # no such parameter
+        {"p": ["a"], "d": 2},  # more defaults than parameters
+        {"p": ["a"], "d": 0},  # left out when none
         {"p": ["a"], "via": ["f", [[1, 0]]]},
         {"p": ["a"], "via": ["f", 0]},
         {"r": [[["b"]]]},
@@ -300,3 +303,11 @@ def test_prefetched_lookups_through_relations_named_by_origin() -> None:
         ["package.models.Package", "gridpackage_set__grid", "usage", "tags__owner"],
         ["@Grid", "feature_set__element_set"],
     ]
+
+
+def test_defaults_are_counted() -> None:
+    source = "def label(product, width=8, *, sep='-'):\n    return product.category.name[:width]\n"
+    found = function_summaries(ast.parse(source))
+    assert found["label"]["p"] == ["product", "width"]
+    assert found["label"]["d"] == 1
+    assert valid_facts({"imports": {}, "classes": [], "functions": found})

@@ -4,6 +4,7 @@ For every module-level function and every method of a module-level class, what a
 call of it does with its arguments, as far as the ORM rules care:
 
 - ``"p"``: its positional parameter names (``self`` included for methods);
+- ``"d"``: how many of the last of them have a default (left out when none);
 - ``"r"``: per parameter, the attribute chains read on it (at most two links:
   ``obj.author.name`` gives ``["author", "name"]``, ``obj.tags.all()`` gives
   ``["tags", "all()"]``);
@@ -734,6 +735,9 @@ def summarise(
     if not summary:
         return None
     summary["p"] = params
+    defaults = min(len(args.defaults), len(params))
+    if defaults:
+        summary["d"] = defaults
     if any(d in _PROPERTIES for d in decorators):
         summary["prop"] = 1
     if classmethod:

@@ -294,6 +294,8 @@ class Calls(AnalysisBase):
         summary = self._model_summary(item.model, name)
         if summary is None or (call is None) != bool(summary.get("prop")):
             return
+        if call is not None and not binds(call, summary, 1):
+            return  # a call its parameters do not take raises before the body runs
         reads = summary.get("r")
         text = f"{item.model.name}.{name}" + ("" if call is None else "()")
         if reads and reads[0]:
@@ -306,7 +308,7 @@ class Calls(AnalysisBase):
         self, call: cst.Call, text: str, summary: Summary, offset: int, scope: Scope
     ) -> None:
         params: list[str] = summary["p"]
-        if any(arg.star for arg in call.args):
+        if any(arg.star for arg in call.args) or not binds(call, summary, offset):
             return
         position = offset
         for arg in call.args:
@@ -633,3 +635,19 @@ def summarised_call(node: ast.Call, ctx: FileContext, key: str = "") -> bool:
         return False  # most calls: no summarised function of that name
     summaries = [own, *(local_summary(ctx, d) for d in defined or ())]
     return any(s is not None and (not key or key in s) for s in summaries)
+
+
+def binds(call: cst.Call, summary: Summary, offset: int) -> bool:
+    """Whether ``call`` gives every parameter of the summarised function that has no
+    default (``offset``: parameters the call fills itself, ``self`` of a method).
+
+    A call missing one raises ``TypeError`` before the body runs, so the body's reads
+    and queries do not happen: the code calls something else, or never works. A call
+    with ``*args`` or ``**kwargs`` may give anything."""
+    if any(arg.star for arg in call.args):
+        return True
+    params: list[str] = summary["p"]
+    required = len(params) - summary.get("d", 0)
+    given = offset + sum(1 for arg in call.args if arg.keyword is None)
+    keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+    return all(position < given or params[position] in keywords for position in range(required))

@@ -651,6 +651,9 @@ class NPlusOneRelation(_FlowRule):
         '`Prefetch("gridpackage_set__grid")` in the API that calls it): the method is written '
         "for callers that prefetch, and a `select_related()` on the related manager would "
         "bypass their prefetch (a call prefetching the relation alone keeps it reported). "
+        "A call of a project function or model method that leaves out a parameter without a "
+        "default (`photo._generate_captions()` of `def _generate_captions(self, commit)`) "
+        "raises `TypeError` before the body reads anything and is left alone. "
         "A field left out by "
         "`only()` or named in `defer()` and read in the loop is reported too. Not reported: "
         "`<fk>_id`, rows of `values()`/`values_list()`, blocks that end the loop (`break`, "
