@@ -192,12 +192,10 @@ def _read_cache(path: Path) -> bytes | None:
     return data if len(data) <= MAX_CACHE_BYTES else None
 
 
-def _load(path: Path, root: Path) -> dict[str, list[Any]]:
-    """The cached entries of ``path`` (``{rel: [mtime_ns, size, facts]}``), or ``{}``.
-
-    Entries whose shape is not exactly what :func:`source_facts` gives are dropped (their
-    files are parsed again).
-    """
+def cached_files(path: Path, root: Path, fmt: int) -> dict[str, Any]:
+    """The ``files`` table of the cache file ``path`` when this plugin version wrote it
+    for ``root`` in format ``fmt``, or ``{}`` (missing, unreadable, another format, version
+    or project). Its entries are not checked: see :func:`cached_entry`."""
     raw = _read_cache(path)
     if raw is None:
         return {}
@@ -207,24 +205,33 @@ def _load(path: Path, root: Path) -> dict[str, list[Any]]:
         return {}
     if (
         not isinstance(data, dict)
-        or data.get("format") != FORMAT
+        or data.get("format") != fmt
         or data.get("key") != cache_key()
         or data.get("root") != str(root)
     ):
         return {}
     files = data.get("files")
-    if not isinstance(files, dict):
-        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def cached_entry(entry: object) -> bool:
+    """Whether ``entry`` has the shape of a cached file's entry: ``[mtime_ns, size, facts]``
+    (the facts are checked by the caller)."""
+    return (
+        type(entry) is list and len(entry) == 3 and type(entry[0]) is int and type(entry[1]) is int
+    )
+
+
+def _load(path: Path, root: Path) -> dict[str, list[Any]]:
+    """The cached entries of ``path`` (``{rel: [mtime_ns, size, facts]}``), or ``{}``.
+
+    Entries whose shape is not exactly what :func:`source_facts` gives are dropped (their
+    files are parsed again).
+    """
     valid: dict[str, list[Any]] = {}
     strings: dict[str, str] = {}
-    for rel, entry in files.items():
-        if (
-            type(entry) is list
-            and len(entry) == 3
-            and type(entry[0]) is int
-            and type(entry[1]) is int
-            and valid_facts(entry[2])
-        ):
+    for rel, entry in cached_files(path, root, FORMAT).items():
+        if cached_entry(entry) and valid_facts(entry[2]):
             _share_strings(entry[2], strings)
             valid[rel] = entry
     return valid

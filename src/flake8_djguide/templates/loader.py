@@ -327,36 +327,13 @@ def cache_file_for(root: Path, cache_dir: Path | None) -> Path:
 
 
 def _load(path: Path, root: Path) -> dict[str, list[Any]]:
-    import json
+    from flake8_djguide.index.store import cached_entry, cached_files
 
-    from flake8_djguide.index.store import _read_cache, cache_key
-
-    raw = _read_cache(path)
-    if raw is None:
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return {}
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != FORMAT
-        or data.get("key") != cache_key()
-        or data.get("root") != str(root)
-        or not isinstance(data.get("files"), dict)
-    ):
-        return {}
-    valid: dict[str, list[Any]] = {}
-    for rel, entry in data["files"].items():
-        if (
-            type(entry) is list
-            and len(entry) == 3
-            and type(entry[0]) is int
-            and type(entry[1]) is int
-            and (entry[2] is None or valid_template_facts(entry[2]))
-        ):
-            valid[rel] = entry
-    return valid
+    return {
+        rel: entry
+        for rel, entry in cached_files(path, root, FORMAT).items()
+        if cached_entry(entry) and (entry[2] is None or valid_template_facts(entry[2]))
+    }
 
 
 def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> None:
