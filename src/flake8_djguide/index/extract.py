@@ -24,6 +24,7 @@ from typing import Any
 from flake8_djguide.helpers import ast_children, ast_walk
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.index.functions import (
+    attribute_chain,
     function_summaries,
     manager_query,
     memoised,
@@ -174,21 +175,9 @@ def attribute_reads(function: ast.AST, parameter: str) -> list[list[str]]:
         ):
             reads.append([node.args[1].value])  # getattr(obj, "name", None)
             continue
-        chain: list[str] = []
-        current: ast.AST = node
-        while True:
-            seen.add(id(current))
-            if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
-                chain.append(current.func.attr + "()")
-                seen.add(id(current.func))
-                current = current.func.value
-            elif isinstance(current, ast.Attribute):
-                chain.append(current.attr)
-                current = current.value
-            else:
-                break
+        chain, current = attribute_chain(node, seen)
         if isinstance(current, ast.Name) and current.id == parameter and chain:
-            reads.append(list(reversed(chain)))
+            reads.append(chain)
     return reads
 
 

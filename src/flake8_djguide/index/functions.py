@@ -68,6 +68,27 @@ MANAGERS = frozenset({"objects", "_default_manager"})
 _PROPERTIES = frozenset({"property", "cached_property"})
 
 
+def attribute_chain(node: ast.AST, seen: set[int]) -> tuple[list[str], ast.AST]:
+    """The attribute chain ``node`` reads and its root: ``a.b.c()`` gives
+    ``(["b", "c()"], a)``. The nodes of the chain are added to ``seen`` (a walk skips
+    them: their own chains are parts of this one)."""
+    chain: list[str] = []
+    current: ast.AST = node
+    while True:
+        seen.add(id(current))
+        if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            chain.append(current.func.attr + "()")
+            seen.add(id(current.func))
+            current = current.func.value
+        elif isinstance(current, ast.Attribute):
+            chain.append(current.attr)
+            current = current.value
+        else:
+            break
+    chain.reverse()
+    return chain, current
+
+
 def _chains(nodes: list[ast.AST], names: set[str]) -> dict[str, list[list[str]]]:
     """Attribute chains (at most two links) read on each of ``names`` in ``nodes`` (a
     subtree's nodes in ``ast.walk`` order), in one pass."""
@@ -77,21 +98,8 @@ def _chains(nodes: list[ast.AST], names: set[str]) -> dict[str, list[list[str]]]
         kind = type(sub)
         if (kind is not ast.Attribute and kind is not ast.Call) or id(sub) in seen:
             continue
-        chain: list[str] = []
-        current: ast.AST = sub
-        while True:
-            seen.add(id(current))
-            if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
-                chain.append(current.func.attr + "()")
-                seen.add(id(current.func))
-                current = current.func.value
-            elif isinstance(current, ast.Attribute):
-                chain.append(current.attr)
-                current = current.value
-            else:
-                break
+        chain, current = attribute_chain(sub, seen)
         if isinstance(current, ast.Name) and current.id in names and chain:
-            chain.reverse()
             short = chain[:2]
             chains = found.setdefault(current.id, [])
             if short not in chains and len(chains) < _MAX_CHAINS:
