@@ -100,10 +100,19 @@ class ProjectIndex:
         return dict(self._modules)
 
 
+#: Facts only the index extracts (:func:`~flake8_djguide.index.extract.source_facts`): a
+#: checked file's facts (:func:`~flake8_djguide.index.extract.module_facts`) have none.
+INDEX_ONLY_FACTS = ("functions", "prefetches")
+
+
 def facts_text(facts: Mapping[str, Any]) -> str:
-    """A module's facts as JSON text: equal for equal facts as extracted (keys in order)."""
-    if "functions" in facts:  # the index's own (a checked file's facts have none)
-        facts = {k: v for k, v in facts.items() if k != "functions"}
+    """A module's facts as JSON text: equal for equal facts as extracted (keys in order).
+
+    The facts only the index extracts (:data:`INDEX_ONLY_FACTS`) are left out, so that
+    an unchanged checked file matches its module in the index (and gets the project's
+    index, not a new link of every module's facts read again from the cache)."""
+    if any(key in facts for key in INDEX_ONLY_FACTS):
+        facts = {k: v for k, v in facts.items() if k not in INDEX_ONLY_FACTS}
     return json.dumps(facts, separators=(",", ":"))
 
 

@@ -228,13 +228,16 @@ def _shared_cache(node: ast.AST, own: str | None) -> bool:
     return name.rsplit(".", 1)[-1].lower().endswith(("cache", "caches"))
 
 
-def memoised(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+def memoised(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, nodes: list[ast.AST] | None = None
+) -> bool:
     """Whether the function looks its result up in a cache kept across calls
     (``cached = cache.get(key)``, ``if key not in cache:``): its queries and reads then run
-    only on a miss, not on every call."""
+    only on a miss, not on every call. ``nodes``: the function's nodes, when already
+    walked (:func:`~flake8_djguide.helpers.ast_walk`)."""
     params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
     own = params[0] if params and params[0] in ("self", "cls") else None
-    for node in ast.walk(function):
+    for node in ast_walk(function, operators=False) if nodes is None else nodes:
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -310,6 +313,21 @@ def _batch(node: ast.AST) -> bool:
             current = current.func
         else:
             current = current.value
+    return False
+
+
+def _may_query(function: ast.FunctionDef | ast.AsyncFunctionDef, nodes: list[ast.AST]) -> bool:
+    """Whether :func:`_query` may find a query in a statement of ``function``'s body (whose
+    nodes are ``nodes``): a ``for`` loop of the body, or a call :func:`_query` looks at."""
+    if any(isinstance(statement, (ast.For, ast.AsyncFor)) for statement in function.body):
+        return True
+    for node in nodes:
+        if type(node) is ast.Call:
+            func = node.func
+            if (type(func) is ast.Attribute and func.attr in _QUERYING) or (
+                type(func) is ast.Name and func.id in _EVALUATING_CALLS
+            ):
+                return True
     return False
 
 
@@ -523,7 +541,7 @@ class _GivenBack:
                 self.stored.add(node.id)
             elif isinstance(node, ast.NamedExpr):
                 self.stored.add(node.target.id)
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(ast_children(node, operators=False))  # ``ctx`` is read on the node
         self.visiting: set[str] = set()
 
     def rows(self, node: ast.AST) -> tuple[Any, ...] | None:
@@ -604,6 +622,10 @@ def _keeping(node: ast.AST, name: str) -> bool:
             return False
         current = func.value
     return isinstance(current, ast.Name) and current.id == name
+
+
+#: The returned expressions that may give a parameter's rows back (see :func:`_passed`).
+_GIVING = (ast.Name, ast.Call)
 
 
 def _passed(function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> Any:
@@ -697,7 +719,7 @@ def summarise(
     decorators = _decorators(function)
     nodes = ast_walk(function, operators=False)
     kept = set(params) - _assigned(nodes)
-    memo = memoised(function)
+    memo = memoised(function, nodes)
     if memo:
         kept = set()  # read only when the cache misses
     read_on = _chains(nodes, kept) if kept else {}
@@ -715,18 +737,20 @@ def summarise(
     memoized = memo or any(
         "cache" in d or "memo" in d for d in decorators if d != "cached_property"
     )
-    if not memoized and not _writes(function):
+    if not memoized and _may_query(function, nodes):
         for statement in function.body:
             query = _query(statement)
             if query is not None:
-                summary["q"] = query
+                if not _writes(function):  # the whole body: after the query's statement too
+                    summary["q"] = query
                 break
             if _exits(statement):
                 break  # what follows runs only on some calls
     classmethod = owner is not None and "classmethod" in decorators and bool(params)
+    returns = [n for n in nodes if isinstance(n, ast.Return)]
     returned = (
         _returned(function, (params[0], owner) if classmethod and owner else None)
-        if any(type(n) is ast.Return for n in nodes)
+        if returns
         else None
     )
     if returned is not None:
@@ -734,7 +758,8 @@ def summarise(
             change = _qualify(imports)
             returned = [rooted(encoded, change) for encoded in returned]
         summary["ret"] = returned
-    if returned is None and params:
+    # Only a returned name or call can give a parameter's rows back (:meth:`_GivenBack.rows`).
+    if returned is None and params and any(type(r.value) in _GIVING for r in returns):
         passed = _passed(function, params)
         if isinstance(passed, int):
             summary["pass"] = passed

@@ -510,7 +510,8 @@ def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
         )
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream, separators=(",", ":"))
+                # json.dumps, not json.dump: only the former uses the C encoder
+                stream.write(json.dumps(payload, separators=(",", ":")))
             os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(OSError):
