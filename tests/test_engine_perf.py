@@ -411,6 +411,138 @@ def test_parts_change_no_finding_of_any_fixture(monkeypatch: Any) -> None:
     assert sum(map(len, before)) > 100
 
 
+#: A module-level table of the shape that costs libcst's parser the most memory per line:
+#: nested brackets, dictionaries of lambdas, comments, strings continued on the next line,
+#: an item in parentheses of its own, text that is not ASCII before an item on its line.
+BIG_TABLE = """from collections import OrderedDict
+
+from django.utils.translation import gettext_lazy as _
+
+VARIABLES = OrderedDict((
+    ("secret", {
+        "label": _("Ticket code"),
+        "evaluate": lambda position, order, event: (
+            position.secret[:30] + "…" if len(position.secret) > 32 else position.secret
+        ),
+    }),
+    ("order", {
+        "label": _("Order code"
+                   " and more"),  # a comment after an item
+        "evaluate": lambda position, order, event: position.order.code,
+    }),
+    # a comment between items
+    (("item", {
+        "label": "Produkt-Größe", "evaluate": lambda position, order, event: str(
+            position.item.name
+        ),
+    })),
+    ("flat", {"label": "one line"}),
+    *EXTRA,
+), **{
+    "x": 1,
+    "y": [
+        2,
+        3,
+    ],
+})
+"""
+
+
+def _value_chunk(lines: list[str]) -> Any:
+    import flake8_djguide.engine as engine_module
+
+    tree = ast.parse("".join(lines))
+    statement = tree.body[-1]
+    first, last = engine_module._statement_span(statement)
+    return engine_module.Chunk(first, last, statements=[statement])
+
+
+def test_a_big_table_parsed_in_parts_prints_and_equals_one_parse(monkeypatch: Any) -> None:
+    import flake8_djguide.engine as engine_module
+
+    lines = BIG_TABLE.splitlines(True)
+    chunk = _value_chunk(lines)
+    calls: list[str] = []
+    original = engine_module.parse_module
+
+    def counting(text: str, validate: bool = True) -> cst.Module:
+        calls.append(text)
+        return original(text, validate)
+
+    monkeypatch.setattr(engine_module, "parse_module", counting)
+    monkeypatch.setattr(engine_module, "PART_LINES", 0)
+    monkeypatch.setattr(engine_module, "MAX_VALUE_PART_LINES", 8)
+    in_parts = engine_module.parse_chunk(chunk, lines)
+    text = engine_module.chunk_text(chunk, lines)
+    # the outline, then the three long items of the tuple and the dictionary of ``**``
+    assert len(calls) == 5
+    assert calls[0].count(ELIDED) == 4 and "lambda" not in calls[0]
+    assert calls[1].startswith('_ = (("secret", {')
+    assert in_parts.code == text
+    assert in_parts.deep_equals(parse_module(text))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "f(\n    x\n    for x in rows\n)",  # a generator's text holds the call's parentheses
+        "[\n    *rows,\n    *more,\n]",  # starred items are not expressions alone
+        "g(\n    1,\n    2)",  # items of one line each: nothing to parse alone
+    ],
+)
+def test_a_value_without_parts_is_parsed_in_one_call(monkeypatch: Any, value: str) -> None:
+    import flake8_djguide.engine as engine_module
+
+    lines = f"TABLE = {value}\n".splitlines(True)
+    chunk = _value_chunk(lines)
+    monkeypatch.setattr(engine_module, "PART_LINES", 0)
+    assert engine_module._parse_values_in_parts(chunk, lines) is None
+    assert engine_module.parse_chunk(chunk, lines).code == "".join(lines)
+
+
+class _AttributeOfCall(Rule):
+    """A test rule reporting ``f(...).name`` wherever it is (inside lambdas too)."""
+
+    CODE = "DJG992"
+    NAME = "test-attribute-of-call"
+    MESSAGE = "`.{name}` of a call"
+    RATIONALE = GUIDE = "test"
+    VALID = [Valid("x = a.b\n")]
+    INVALID = [Invalid("x = f().b\n", 1, 4)]
+    AST_TRIGGERS = {ast.Attribute: lambda node, ctx: isinstance(node.value, ast.Call)}
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Call):
+            self.report(node, name=node.attr.value)
+
+
+def test_a_big_table_parsed_in_parts_changes_no_finding(monkeypatch: Any) -> None:
+    import flake8_djguide.engine as engine_module
+
+    code = BIG_TABLE.replace("*EXTRA,", "*[Book.objects.get(pk=1).title for _ in range(3)],")
+    code = code.replace("position.item.name", "item_of(position).name")
+    lines = code.splitlines(True)
+    settings = settings_with({})
+    rules = [_AttributeOfCall, *by_code().values()]
+    one_parse = Engine(rules).check(lines, "shop/pdf.py", settings, release_trees=True)
+    parsed: list[str] = []
+    original = engine_module._parse_values_in_parts
+
+    def spying(chunk: Any, lines: Any) -> Any:
+        module = original(chunk, lines)
+        parsed.append("parts" if module is not None else "one call")
+        return module
+
+    monkeypatch.setattr(engine_module, "_parse_values_in_parts", spying)
+    monkeypatch.setattr(engine_module, "PART_LINES", 0)
+    monkeypatch.setattr(engine_module, "MAX_VALUE_PART_LINES", 8)
+    in_parts = Engine(rules).check(lines, "shop/pdf.py", settings, release_trees=True)
+    assert "parts" in parsed
+    assert triples(in_parts.findings) == triples(one_parse.findings)
+    # in an item parsed alone (after text that is not ASCII), in the outline
+    assert {(20, 12, "DJG992"), (24, 6, "DJG992")} <= set(triples(one_parse.findings))
+
+
 @pytest.mark.parametrize("code", ["DJG101", "DJG102", "DJG603"])
 def test_rules_forget_the_node_ids_of_a_released_chunk(code: str) -> None:
     """In flake8 runs a chunk's tree is released once walked, so a node of the next chunk

@@ -490,6 +490,52 @@ def test_a_compacted_index_links_a_changed_module_again(tmp_path: Path) -> None:
     index_module.clear_memo()
 
 
+PREFETCHING = """from django.db import models
+
+from library.models import Book
+
+
+class Shelf(models.Model):
+    book = models.ForeignKey(Book, on_delete=models.CASCADE)
+
+
+def authors():
+    for book in Book.objects.prefetch_related("author"):
+        print(book.author.name)
+    for book in Book.objects.all():
+        print(book.author.name)
+"""
+
+
+def test_an_unchanged_module_with_prefetches_keeps_the_compacted_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facts only the index extracts (function summaries, prefetch lookups) are left
+    out of the match: an unchanged checked file that defines a model and calls
+    ``prefetch_related()`` gets the project index, without reading every module's facts
+    again to link it (in each flake8 worker, once per such file)."""
+    from flake8_djguide.registry import by_code
+    from tests.util import CACHE_DIR, lint
+
+    root = make_project(tmp_path / "proj")
+    path = root / "library" / "shelves.py"
+    path.write_text(PREFETCHING)
+    rule = by_code()["DJG201"]
+    index_module.clear_memo()
+    prebuild([str(root / "library")], {"cache-dir": CACHE_DIR})
+    (project,) = index_module._MEMO.values()
+    links: list[int] = []
+    real_link = index_module.link
+    monkeypatch.setattr(index_module, "link", lambda m: links.append(1) or real_link(m))
+    found = [(f.line, f.code) for f in lint(PREFETCHING, str(path), [rule])]
+    assert found == [(14, "DJG201")]  # the loop without the prefetch
+    assert links == [] and project._modules is None  # no link, no facts read again
+    edited = PREFETCHING.replace("Shelf", "Case")
+    assert [(f.line, f.code) for f in lint(edited, str(path), [rule])] == [(14, "DJG201")]
+    assert links == [1]  # a changed module is linked again, as before
+    index_module.clear_memo()
+
+
 def test_the_listing_signature_is_the_listing_of_python_files(tmp_path: Path) -> None:
     """The check server's quick listing sees exactly the files the index reads."""
     for rel in (

@@ -795,13 +795,18 @@ def chunk_text(chunk: Chunk, lines: Sequence[str], numbers: Iterable[int] | None
 
 
 def parse_chunk(chunk: Chunk, lines: Sequence[str]) -> cst.Module:
-    """The libcst tree of ``chunk``: a big class in parts (see :func:`_parse_in_parts`)."""
+    """The libcst tree of ``chunk``: a big class (:func:`_parse_in_parts`) or a big
+    assignment or expression statement (:func:`_parse_values_in_parts`) in parts."""
     if (
         len(chunk.statements) == 1
-        and type(chunk.statements[0]) is ast.ClassDef
         and chunk.last - chunk.first + 1 - len(chunk.replaced) > PART_LINES
     ):
-        module = _parse_in_parts(chunk, lines)
+        statement_type = type(chunk.statements[0])
+        module = None
+        if statement_type is ast.ClassDef:
+            module = _parse_in_parts(chunk, lines)
+        elif statement_type in _VALUE_STATEMENTS and not chunk.replaced:
+            module = _parse_values_in_parts(chunk, lines)
         if module is not None:
             return module
     return parse_module(chunk_text(chunk, lines), validate=not chunk.statements)
@@ -903,6 +908,172 @@ def _parse_in_parts(chunk: Chunk, lines: Sequence[str]) -> cst.Module | None:
         return None
     node = node.with_changes(body=block.with_changes(body=elements))
     return module.with_changes(body=[node])
+
+
+#: Top-level statements whose big value (a literal table, a call with long arguments) is
+#: parsed in parts (:func:`_parse_values_in_parts`).
+_VALUE_STATEMENTS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr})
+#: Expressions whose items :func:`_value_parts` may parse on their own.
+_CONTAINERS = (ast.Call, ast.Tuple, ast.List, ast.Set, ast.Dict)
+#: Items that are never a part (their text is not the libcst expression's, or is not an
+#: expression on its own: ``*rows``, ``f(x for x in y)``, ``(y := 1)``, ``await``).
+_NOT_PARTS = (ast.Starred, ast.GeneratorExp, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
+#: An item of at most this many lines is a part; a longer container is split further.
+MAX_VALUE_PART_LINES = 40
+
+
+def _value_parts(statement: ast.stmt) -> list[ast.expr]:
+    """The items of ``statement``'s value parsed on their own by
+    :func:`_parse_values_in_parts`, in source order: in a container (call arguments,
+    tuple, list, set and dict items) longer than :data:`MAX_VALUE_PART_LINES`, each item
+    of two lines or more, the items of a longer item that is a container itself."""
+    value = getattr(statement, "value", None)
+    if not isinstance(value, _CONTAINERS):
+        return []
+    parts: list[ast.expr] = []
+    stack: list[ast.expr] = [value]
+    while stack:
+        node = stack.pop()
+        items: list[ast.expr | None]
+        if isinstance(node, ast.Call):
+            items = [*node.args, *(k.value for k in node.keywords)]
+        elif isinstance(node, ast.Dict):
+            items = [*node.keys, *node.values]
+        else:
+            items = list(node.elts)  # type: ignore[attr-defined]
+        for item in items:
+            if item is None or isinstance(item, _NOT_PARTS):
+                continue
+            size = (item.end_lineno or item.lineno) - item.lineno + 1
+            if size > MAX_VALUE_PART_LINES and isinstance(item, _CONTAINERS):
+                stack.append(item)
+            elif size >= 2:
+                parts.append(item)
+    parts.sort(key=lambda item: (item.lineno, item.col_offset))
+    return parts
+
+
+def _column(line: str, offset: int) -> int:
+    """The column in characters of ``ast``'s ``offset`` in UTF-8 bytes on ``line``."""
+    if line.isascii():
+        return offset
+    return len(line.encode("utf-8")[:offset].decode("utf-8", "replace"))
+
+
+def _parse_values_in_parts(chunk: Chunk, lines: Sequence[str]) -> cst.Module | None:
+    """Parse a big top-level assignment or expression statement (a table of hundreds of
+    lines: ``VARIABLES = OrderedDict((("name", {..., "evaluate": lambda ...}), ...))``)
+    as its outline, each long item of its value (:func:`_value_parts`) replaced by one
+    name, plus each such item on its own, put in place of its name.
+
+    libcst's parser needs tens of KiB of memory per line of nested brackets it parses in
+    one call (20 MiB for a 455-line table of dictionaries and lambdas). An item inside
+    brackets parses alone to the same nodes (the indentation of a top-level statement is
+    empty in both), its parentheses outside the ``ast`` item's text kept from the
+    outline. ``None`` when something does not match up, or when the tree put together
+    does not print the chunk's text (the caller then parses in one call).
+    """
+    import libcst as cst
+
+    text = chunk_text(chunk, lines)
+    if ELIDED in text:
+        return None
+    parts = _value_parts(chunk.statements[0])
+    if not parts:
+        return None
+    newline = _ending(lines[chunk.first - 1]) or "\n"
+    pieces: list[str] = []
+    outline: list[str] = []
+    line, column = chunk.first, 0  # the outline's text is taken up to here
+    for part in parts:
+        end_line = part.end_lineno or part.lineno
+        first = _column(lines[part.lineno - 1], part.col_offset)
+        last = _column(lines[end_line - 1], part.end_col_offset or 0)
+        if (part.lineno, first) < (line, column):
+            return None
+        segment = _text_between(lines, (part.lineno, first), (end_line, last))
+        pieces.append(segment)
+        outline.append(_text_between(lines, (line, column), (part.lineno, first)))
+        outline.append(ELIDED)
+        line, column = end_line, last
+    outline.append(_text_between(lines, (line, column), (chunk.last + 1, 0)))
+    try:
+        module = parse_module("".join(outline), validate=False)
+        values = [_parse_item(segment, newline, module.default_newline) for segment in pieces]
+    except Exception:  # libcst cannot parse a piece: the caller parses in one call
+        return None
+    if any(value is None for value in values):
+        return None
+    filler = _filler_class()([v for v in values if v is not None])
+    whole = module.visit(filler)
+    if filler.left or not isinstance(whole, cst.Module) or whole.code != text:
+        return None
+    return whole
+
+
+def _parse_item(segment: str, newline: str, module_newline: str) -> cst.BaseExpression | None:
+    """The expression ``segment`` (an item inside brackets) parsed alone, in parentheses of
+    its own (which allow its line breaks, as its brackets do) that are then dropped."""
+    import libcst as cst
+
+    piece = parse_module(f"_ = ({segment}){newline}", validate=False)
+    statement = piece.body[0] if len(piece.body) == 1 else None
+    if (
+        piece.default_newline != module_newline
+        or not isinstance(statement, cst.SimpleStatementLine)
+        or len(statement.body) != 1
+        or not isinstance(statement.body[0], cst.Assign)
+    ):
+        return None
+    value = statement.body[0].value
+    if not value.lpar or not value.rpar:
+        return None
+    return value.with_changes(lpar=value.lpar[1:], rpar=value.rpar[:-1])
+
+
+def _text_between(lines: Sequence[str], start: tuple[int, int], end: tuple[int, int]) -> str:
+    """The text from ``start`` to ``end`` (``(line, column)``, lines 1-based, the end left out)."""
+    (first_line, first_column), (last_line, last_column) = start, end
+    if first_line == last_line:
+        return lines[first_line - 1][first_column:last_column]
+    return "".join(
+        [
+            lines[first_line - 1][first_column:],
+            *lines[first_line : last_line - 1],
+            lines[last_line - 1][:last_column] if last_line <= len(lines) else "",
+        ]
+    )
+
+
+_FILLER: list[type] = []
+
+
+def _filler_class() -> type:
+    """A ``CSTTransformer`` putting the items parsed alone in place of the outline's
+    :data:`ELIDED` names, in order (made on first use: importing the engine imports no
+    libcst)."""
+    if not _FILLER:
+        import libcst as cst
+
+        class Filler(cst.CSTTransformer):
+            def __init__(self, values: list[cst.BaseExpression]) -> None:
+                super().__init__()
+                self.values = values
+                self.left = len(values)
+
+            def leave_Name(
+                self, original_node: cst.Name, updated_node: cst.Name
+            ) -> cst.BaseExpression:
+                if updated_node.value != ELIDED or not self.left:
+                    return updated_node
+                value = self.values[len(self.values) - self.left]
+                self.left -= 1
+                return value.with_changes(
+                    lpar=[*updated_node.lpar, *value.lpar], rpar=[*value.rpar, *updated_node.rpar]
+                )
+
+        _FILLER.append(Filler)
+    return _FILLER[0]
 
 
 def _skip_validation(node: object) -> None:
