@@ -100,7 +100,14 @@ class Statements(AnalysisBase):
         if cls is not None and names and "staticmethod" not in decorators:
             scope.self_name = names[0] if "classmethod" not in decorators else None  # type: ignore[attr-defined]
         self._typed_params(node, scope)
-        self._visit(node.body, scope)
+        body = node.body
+        if isinstance(body, cst.IndentedBlock):
+            for index, statement in enumerate(body.body):
+                scope.position = index
+                self._visit(statement, scope)
+            scope.position = None
+        else:
+            self._visit(body, scope)
         self.functions.pop()
         self.frames = saved
 
