@@ -646,7 +646,12 @@ class NPlusOneRelation(_FlowRule):
         "the loop only counts (`.count()`, `.exists()`, no `.all()` of the same relation; "
         "also in a function called per row) gets "
         '`annotate(<lookup>_count=Count("<lookup>"))` and the annotated value to read as '
-        "remedy (a prefetch would load every related row only to count them). A model method "
+        "remedy (a prefetch would load every related row only to count them); in a template, "
+        "one counted on the rows of a to-many relation of each row (`{% for post in "
+        "author.posts.all %}{{ post.comments.count }}`, nothing else read through `posts`) "
+        'gets `Prefetch("posts", queryset=Post.objects.annotate(comments_count='
+        'Count("comments")))`, replacing a plain `"posts"` prefetch. '
+        "A model method "
         "that looks its result up in a shared cache (`cache.get(key)`, `if key not in "
         "cache:`) reads the row's relations on a miss only and is left alone, and so is a loop "
         "in a model method over `self.<relation>.all()` reading a path that every "
