@@ -14,10 +14,11 @@ For each file:
    "function"`` rules' triggers held, function bodies holding none of their
    trigger nodes are left out (replaced by one name and empty lines, so no
    line or column moves). A class with more than :data:`PART_LINES` lines left
-   to parse is parsed as its outline plus each long method on its own, put
-   together into the same tree (libcst's parser needs about 10 KiB of memory
-   per line it parses in one call). Node validation is skipped: Python's
-   parser already accepted the code.
+   to parse is parsed as its outline plus each long method on its own, and a
+   longer assignment or expression statement (a table) as its outline plus each
+   long item of its value, put together into the same tree (libcst's parser
+   needs 10 KiB of memory or more per line it parses in one call). Node
+   validation is skipped: Python's parser already accepted the code.
 5. Each parsed chunk is walked once for all active rules (see
    :mod:`flake8_djguide.walker`).
 6. Findings are located by generating code from their statement's position,
