@@ -24,7 +24,7 @@ from flake8_djguide.helpers import (
 from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.orm.calls import KEY_CALLS, summarised_call
-from flake8_djguide.orm.values import MANAGER_SHAPES
+from flake8_djguide.orm.values import _LIST_CALLS, MANAGER_SHAPES
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
@@ -372,11 +372,17 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool]:
 #: Manager methods that make ``row.<attr>.<method>()`` a related manager of a row whose
 #: model the index does not know (``RowReads._item_attr``).
 _UNKNOWN_MODEL_MANAGER_CALLS = MANAGER_SHAPES - {"get", "first", "last"}
-#: Builtins whose result is never a queryset (the argument's rows are not iterated).
+#: Calls of names whose result is never a queryset nor a row: builtins and containers
+#: (the analysis follows only project functions, model classes and the calls below).
 _PLAIN_CALLS = frozenset(
     {"range", "len", "str", "int", "float", "bool", "repr", "isinstance", "hasattr", "abs"}
-    | {"round", "format", "print", "id", "type", "ord", "chr", "hash", "divmod"}
+    | {"round", "format", "print", "id", "type", "ord", "chr", "hash", "divmod", "zip"}
+    | {"dict", "defaultdict", "OrderedDict", "Counter"}
 )
+#: Calls giving the rows of their first argument (``ExpressionMixin._root_call``, and
+#: ``enumerate`` in a loop's target; ``get_object_or_404(Model)`` takes a model class, a
+#: module-level name, and stays live with every other call of a name).
+_PASSING_CALLS = _LIST_CALLS | {"enumerate"}
 _DEAD, _ROW, _LIVE = 0, 1, 2
 #: The key of :func:`_name_kinds` naming the ``self`` parameters of methods.
 _SELVES = " selves"
@@ -671,41 +677,30 @@ def _kind(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) ->
         if summarised_call(node, ctx):  # type: ignore[arg-type]
             return _LIVE
         if type(func) is ast.Name:
-            return _DEAD if func.id in _PLAIN_CALLS else _LIVE
+            name = func.id
+            if name in _PASSING_CALLS:
+                # ``list(qs)``, ``enumerate(qs)``: the rows of the first argument
+                args = node.args  # type: ignore[attr-defined]
+                if not args or type(args[0]) is ast.Starred:
+                    return _LIVE
+                found = _kind(args[0], kinds, ctx, depth + 1)
+                if found == _ROW and type(args[0]) in (ast.Attribute, ast.Subscript):
+                    return _LIVE  # a ``Prefetch(to_attr=...)`` list of a row
+                return found
+            return _DEAD if name in _PLAIN_CALLS else _LIVE
         if type(func) is not ast.Attribute:
-            return _LIVE
+            return _DEAD  # ``f()()``, ``(a or b)()``: the analysis follows no such call
         receiver = _kind(func.value, kinds, ctx, depth + 1)
-        if receiver == _ROW and (
-            func.attr in MANAGER_SHAPES
-            or func.attr in _QUERY_CALLS
-            or _manager_like(func.attr, ctx)
+        if (
+            receiver == _ROW
+            and type(func.value) is ast.Attribute
+            and func.attr in _UNKNOWN_MODEL_MANAGER_CALLS
         ):
-            return _LIVE
-        return receiver
-    if kind is ast.Constant or kind is ast.JoinedStr or kind is ast.Compare:
-        return _DEAD
-    if kind is ast.UnaryOp:
-        return _DEAD
-    if kind is ast.BinOp:
-        return max(
-            _kind(node.left, kinds, ctx, depth + 1),  # type: ignore[attr-defined]
-            _kind(node.right, kinds, ctx, depth + 1),  # type: ignore[attr-defined]
-        )
-    if kind is ast.BoolOp:
-        return max(_kind(v, kinds, ctx, depth + 1) for v in node.values)  # type: ignore[attr-defined]
-    if kind is ast.IfExp:
-        return max(
-            _kind(node.body, kinds, ctx, depth + 1),  # type: ignore[attr-defined]
-            _kind(node.orelse, kinds, ctx, depth + 1),  # type: ignore[attr-defined]
-        )
-    if kind is ast.List or kind is ast.Tuple or kind is ast.Set:
-        return max((_kind(e, kinds, ctx, depth + 1) for e in node.elts), default=_DEAD)  # type: ignore[attr-defined]
-    if kind is ast.Dict:
-        return max(
-            (_kind(v, kinds, ctx, depth + 1) for v in (*node.keys, *node.values) if v is not None),  # type: ignore[attr-defined]
-            default=_DEAD,
-        )
-    return _LIVE
+            return _LIVE  # ``row.<attr>.filter()``: a related manager of a model not indexed
+        return receiver  # a method of a row (``row.items()``) gives nothing followed
+    # displays, comprehensions, operators, literals, lambdas, ``await``: the analysis
+    # gives no queryset for any expression but a name, an attribute, a subscript or a call
+    return _DEAD
 
 
 def _manager_like(attr: str, ctx: FileContext) -> bool:
