@@ -24,7 +24,7 @@ from flake8_djguide.helpers import (
 from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.orm.calls import KEY_CALLS, summarised_call
-from flake8_djguide.orm.values import _LIST_CALLS, MANAGER_SHAPES
+from flake8_djguide.orm.values import _LIST_CALLS, MANAGER_SHAPES, WRITES
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
@@ -239,6 +239,10 @@ def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
     return _loop_facts(node, ctx)[1]
 
 
+def _write_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    return _loop_facts(node, ctx)[2]
+
+
 def _module_level_name(node: ast.AST, ctx: FileContext) -> bool:
     """A name the enclosing function does not bind (``Product`` of ``Product.objects``):
     never a row."""
@@ -259,9 +263,9 @@ def _rooted_in(arguments: list[ast.expr], names: set[str]) -> bool:
     return False
 
 
-def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool]:
-    """Whether the loop holds DJG201's trigger and DJG202's (also DJG208's): one walk
-    of its body for both, kept per loop node.
+def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
+    """Whether the loop holds DJG201's trigger, DJG202's and DJG208's: one walk of its
+    body for all three, kept per loop node.
 
     DJG201's: the body reads an attribute of a loop variable (not ``<fk>_id``) or
     passes one to a project function that reads relations of its argument, and some
@@ -272,14 +276,15 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool]:
     ``only()``/``defer()`` may leave out; or a per-row call of a project function that
     reads relations.
 
-    DJG202's: a ``save()``/``delete()``, a call of a project function that always
-    queries, a related-manager write; or, in a function holding a queryset source, a
-    queryset-method call, a nested loop or a subscript whose receiver, iterable or
-    value can be a queryset (:func:`_may_query`: not ``row["key"]``,
+    DJG202's: a call of a project function that always queries; or, in a function
+    holding a queryset source, a reading queryset-method call (``get``, ``count``...), a
+    nested loop or a subscript whose receiver, iterable or value can be a queryset
+    (writes are DJG208's). DJG208's: those, a ``save()``/``delete()``, a related-manager
+    write or a writing queryset method (``create``, ``update``...) on what can be one (:func:`_may_query`: not ``row["key"]``,
     ``parts[0]``, ``for x in row.items()`` of a loop variable, a parameter without an
     annotation or a module-level name).
     """
-    cache: dict[int, tuple[bool, bool]] = ctx.__dict__.setdefault("_djguide_loop_facts", {})
+    cache: dict[int, tuple[bool, bool, bool]] = ctx.__dict__.setdefault("_djguide_loop_facts", {})
     found = cache.get(id(node))
     if found is not None:
         return found
@@ -288,9 +293,10 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool]:
     accessed = False
     relevant = known is None
     saves = False
-    queries = False
+    links = False
     queried = False
-    maybe_queries: list[ast.AST] = []  # receivers, iterables, subscripted values
+    maybe_queries: list[ast.AST] = []  # reading calls, nested loops, subscripts
+    maybe_writes: list[ast.AST] = []  # writing queryset calls
     field_reads = False
     row_calls: list[tuple[ast.Call, list[ast.expr]]] = []
     stored: set[str] = set()
@@ -325,9 +331,9 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool]:
                     if attr in ("save", "delete"):
                         saves = True
                     elif attr in _LINK_WRITES and type(func.value) is ast.Attribute:
-                        queries = True  # ``post.tags.add(tag)``, not ``seen.add(x)``
-                    elif attr in _QUERY_CALLS and not queries:
-                        maybe_queries.append(sub)
+                        links = True  # ``post.tags.add(tag)``, not ``seen.add(x)``
+                    elif attr in _QUERY_CALLS:
+                        (maybe_writes if attr in WRITES else maybe_queries).append(sub)
                 call: ast.Call = sub  # type: ignore[assignment]
                 if names and (call.args or call.keywords) and (not accessed or not relevant):
                     arguments = [*call.args, *(k.value for k in call.keywords)]
@@ -338,10 +344,12 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool]:
                         row_calls.append((call, arguments))
                 if not queried and summarised_call(call, ctx, "q"):
                     queried = True  # a project function that runs a query on every call
-            elif kind is ast.Subscript or kind is ast.For or kind is ast.AsyncFor:
-                if not queries:
-                    maybe_queries.append(sub)
-            elif kind in _COMPREHENSIONS and not queries:
+            elif (
+                kind is ast.Subscript
+                or kind is ast.For
+                or kind is ast.AsyncFor
+                or kind in _COMPREHENSIONS
+            ):
                 maybe_queries.append(sub)
             elif kind is ast.Name and type(sub.ctx) is not ast.Load:  # type: ignore[attr-defined]
                 stored.add(sub.id)  # type: ignore[attr-defined]
@@ -361,10 +369,13 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool]:
         and _may_iterate_rows(node, ctx)
         and _has_queryset_source(ctx)
     )
-    query = queried or saves
-    if not query and (queries or maybe_queries) and _has_queryset_source(ctx):
-        query = queries or any(_may_query(sub, ctx) for sub in maybe_queries)
-    found = (n_plus_one, query)
+    reads = queried
+    if not reads and maybe_queries and _has_queryset_source(ctx):
+        reads = any(_may_query(sub, ctx) for sub in maybe_queries)
+    writes = reads or saves
+    if not writes and (links or maybe_writes) and _has_queryset_source(ctx):
+        writes = links or any(_may_query(sub, ctx) for sub in maybe_writes)
+    found = (n_plus_one, reads, writes)
     cache[id(node)] = found
     return found
 
@@ -629,10 +640,9 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     return kinds
 
 
-#: Methods that put what they are given into the receiver (a list of rows stays live).
-_FILLING = frozenset(
-    {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"}
-)
+#: Methods that fill a list the analysis follows (``Scope.fills``: a list assigned ``[]``
+#: holds the instances appended and the querysets extended).
+_FILLING = frozenset({"append", "extend"})
 
 
 def _first_parameters(statements: list[ast.AST]) -> list[str]:
@@ -1531,7 +1541,7 @@ class WriteInLoop(_FlowRule):
         ),
     ]
     TEXT_HINTS = QueryInLoop.TEXT_HINTS
-    AST_TRIGGERS = QueryInLoop.AST_TRIGGERS
+    AST_TRIGGERS = {node_type: _write_in_loop_trigger for node_type in QueryInLoop.AST_TRIGGERS}
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
