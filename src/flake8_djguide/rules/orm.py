@@ -387,13 +387,14 @@ _UNKNOWN_MODEL_MANAGER_CALLS = MANAGER_SHAPES - {"get", "first", "last"}
 #: (the analysis follows only project functions, model classes and the calls below).
 _PLAIN_CALLS = frozenset(
     {"range", "len", "str", "int", "float", "bool", "repr", "isinstance", "hasattr", "abs"}
-    | {"round", "format", "print", "id", "type", "ord", "chr", "hash", "divmod", "zip"}
+    | {"round", "format", "print", "id", "type", "ord", "chr", "hash", "divmod"}
     | {"dict", "defaultdict", "OrderedDict", "Counter"}
 )
-#: Calls giving the rows of their first argument (``ExpressionMixin._root_call``, and
-#: ``enumerate`` in a loop's target; ``get_object_or_404(Model)`` takes a model class, a
-#: module-level name, and stays live with every other call of a name).
-_PASSING_CALLS = _LIST_CALLS | {"enumerate"}
+#: Calls whose iteration binds the rows of their arguments in a loop's target
+#: (``Statements._bind``: ``for i, row in enumerate(qs)``, ``for row, price in zip(qs,
+#: prices)``, whatever module they are read from); ``list(qs)`` and the other
+#: ``_LIST_CALLS`` of a name also give the rows of their first argument.
+_ZIPPING = frozenset({"enumerate", "zip"})
 _DEAD, _ROW, _LIVE = 0, 1, 2
 #: The key of :func:`_name_kinds` naming the ``self`` parameters of methods.
 _SELVES = " selves"
@@ -686,18 +687,21 @@ def _kind(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) ->
         func = node.func  # type: ignore[attr-defined]
         if summarised_call(node, ctx):  # type: ignore[arg-type]
             return _LIVE
+        last = func.id if type(func) is ast.Name else getattr(func, "attr", None)
+        if last in _ZIPPING or (type(func) is ast.Name and last in _LIST_CALLS):
+            # ``list(qs)``, ``enumerate(qs)``, ``zip(qs, prices)``: the rows of an argument
+            args = node.args  # type: ignore[attr-defined]
+            if not args or any(type(a) is ast.Starred for a in args):
+                return _LIVE
+            found = _DEAD
+            for arg in args if last == "zip" else args[:1]:
+                kind_of = _kind(arg, kinds, ctx, depth + 1)
+                if kind_of == _ROW and type(arg) in (ast.Attribute, ast.Subscript):
+                    kind_of = _LIVE  # a ``Prefetch(to_attr=...)`` list of a row
+                found = max(found, kind_of)
+            return found
         if type(func) is ast.Name:
-            name = func.id
-            if name in _PASSING_CALLS:
-                # ``list(qs)``, ``enumerate(qs)``: the rows of the first argument
-                args = node.args  # type: ignore[attr-defined]
-                if not args or type(args[0]) is ast.Starred:
-                    return _LIVE
-                found = _kind(args[0], kinds, ctx, depth + 1)
-                if found == _ROW and type(args[0]) in (ast.Attribute, ast.Subscript):
-                    return _LIVE  # a ``Prefetch(to_attr=...)`` list of a row
-                return found
-            return _DEAD if name in _PLAIN_CALLS else _LIVE
+            return _DEAD if last in _PLAIN_CALLS else _LIVE
         if type(func) is not ast.Attribute:
             return _DEAD  # ``f()()``, ``(a or b)()``: the analysis follows no such call
         receiver = _kind(func.value, kinds, ctx, depth + 1)
