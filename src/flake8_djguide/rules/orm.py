@@ -279,10 +279,10 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
     DJG202's: a call of a project function that always queries; or, in a function
     holding a queryset source, a reading queryset-method call (``get``, ``count``...), a
     nested loop or a subscript whose receiver, iterable or value can be a queryset
-    (writes are DJG208's). DJG208's: those, a ``save()``/``delete()``, a related-manager
-    write or a writing queryset method (``create``, ``update``...) on what can be one (:func:`_may_query`: not ``row["key"]``,
-    ``parts[0]``, ``for x in row.items()`` of a loop variable, a parameter without an
-    annotation or a module-level name).
+    (:func:`_may_query`: not ``row["key"]``, ``parts[0]``, ``for x in row.items()`` of a
+    loop's row, a parameter without an annotation, a module-level name). Writes are
+    DJG208's: its trigger holds for those, a ``save()``/``delete()``, a related-manager
+    write, or a writing queryset method (``create``, ``update``...) on what can be one.
     """
     cache: dict[int, tuple[bool, bool, bool]] = ctx.__dict__.setdefault("_djguide_loop_facts", {})
     found = cache.get(id(node))
