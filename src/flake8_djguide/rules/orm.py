@@ -24,6 +24,7 @@ from flake8_djguide.helpers import (
 from flake8_djguide.index.extract import is_loader
 from flake8_djguide.index.querysets import EVALUATING
 from flake8_djguide.orm.calls import KEY_CALLS, summarised_call
+from flake8_djguide.orm.values import _LIST_CALLS, MANAGER_SHAPES, WRITES
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
@@ -231,53 +232,500 @@ def _names(target: ast.AST) -> list[str]:
 
 
 def _n_plus_one_trigger(node: ast.AST, ctx: FileContext) -> bool:
-    names, parts = _loop_parts(node)
-    if not names:
-        return False
-    accessed = False
-    for part in parts:
-        for sub in ast_nodes(part):
-            if (
-                isinstance(sub, ast.Attribute)
-                and isinstance(sub.value, ast.Name)
-                and sub.value.id in names
-                and not sub.attr.endswith("_id")
-            ) or (
-                # a per-row call of a project function that reads relations of its argument
-                isinstance(sub, ast.Call)
-                and any(
-                    isinstance(a, ast.Name) and a.id in names
-                    for a in (*sub.args, *(k.value for k in sub.keywords))
-                )
-                and summarised_call(sub, ctx, "r")
-            ):
-                accessed = True
-                break
-        if accessed:
-            break
-    return accessed and _has_queryset_source(ctx)
+    return _loop_facts(node, ctx)[0]
 
 
 def _query_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
-    _, parts = _loop_parts(node)
+    return _loop_facts(node, ctx)[1]
+
+
+def _write_in_loop_trigger(node: ast.AST, ctx: FileContext) -> bool:
+    return _loop_facts(node, ctx)[2]
+
+
+def _module_level_name(node: ast.AST, ctx: FileContext) -> bool:
+    """A name the enclosing function does not bind (``Product`` of ``Product.objects``):
+    never a row."""
+    if type(node) is not ast.Name:
+        return False
+    scope = _function_of(ctx)
+    return scope is not None and node.id not in _name_kinds(scope, ctx)
+
+
+def _rooted_in(arguments: list[ast.expr], names: set[str]) -> bool:
+    """Whether an argument is one of ``names`` or an attribute, item or slice of one."""
+    for argument in arguments:
+        node: ast.AST = argument
+        while type(node) in (ast.Attribute, ast.Subscript, ast.Starred):
+            node = node.value  # type: ignore[attr-defined]
+        if type(node) is ast.Name and node.id in names:
+            return True
+    return False
+
+
+def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
+    """Whether the loop holds DJG201's trigger, DJG202's and DJG208's: one walk of its
+    body for all three, kept per loop node.
+
+    DJG201's: the body reads an attribute of a loop variable (not ``<fk>_id``) or
+    passes one to a project function that reads relations of its argument, and some
+    attribute read of the body (on any object: the analysis follows rows through local
+    names) can give a finding (:func:`_row_read_names`): a relation or related manager
+    of a model of the index, a ``*_set`` name, a model method or property with a
+    summary, ``<attr>.<manager method>`` of a model the index does not know, a field a
+    ``only()``/``defer()`` may leave out; or a per-row call of a project function that
+    reads relations.
+
+    DJG202's: a call of a project function that always queries; or, in a function
+    holding a queryset source, a reading queryset-method call (``get``, ``count``...), a
+    nested loop or a subscript whose receiver, iterable or value can be a queryset
+    (:func:`_may_query`: not ``row["key"]``, ``parts[0]``, ``for x in row.items()`` of a
+    loop's row, a parameter without an annotation, a module-level name). Writes are
+    DJG208's: its trigger holds for those, a ``save()``/``delete()``, a related-manager
+    write, or a writing queryset method (``create``, ``update``...) on what can be one.
+    """
+    cache: dict[int, tuple[bool, bool, bool]] = ctx.__dict__.setdefault("_djguide_loop_facts", {})
+    found = cache.get(id(node))
+    if found is not None:
+        return found
+    names, parts = _loop_parts(node)
+    known = _row_read_names(ctx)
+    accessed = False
+    relevant = known is None
     saves = False
-    queries = False
+    links = False
+    queried = False
+    maybe_queries: list[ast.AST] = []  # reading calls, nested loops, subscripts
+    maybe_writes: list[ast.AST] = []  # writing queryset calls
+    field_reads = False
+    row_calls: list[tuple[ast.Call, list[ast.expr]]] = []
+    stored: set[str] = set()
     for part in parts:
         for sub in ast_nodes(part):
-            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
-                attr = sub.func.attr
-                if attr in ("save", "delete"):
-                    saves = True
-                elif attr in _QUERY_CALLS or (
-                    # a related-manager write: ``post.tags.add(tag)``, not ``seen.add(x)``
-                    attr in _LINK_WRITES and isinstance(sub.func.value, ast.Attribute)
+            kind = type(sub)
+            if kind is ast.Attribute:
+                attr = sub.attr  # type: ignore[attr-defined]
+                value = sub.value  # type: ignore[attr-defined]
+                if (
+                    not accessed
+                    and type(value) is ast.Name
+                    and value.id in names
+                    and not attr.endswith("_id")
                 ):
-                    queries = True
-            elif isinstance(sub, (ast.For, ast.AsyncFor, *_COMPREHENSIONS, ast.Subscript)):
-                queries = True
-            if isinstance(sub, ast.Call) and summarised_call(sub, ctx, "q"):
-                return True  # a project function that runs a query on every call
-    return saves or (queries and _has_queryset_source(ctx))
+                    accessed = True
+                if not relevant and known is not None:
+                    if attr in known[0] or attr.endswith("_set"):
+                        relevant = True
+                    elif (
+                        attr in _UNKNOWN_MODEL_MANAGER_CALLS
+                        and type(value) is ast.Attribute
+                        and not _module_level_name(value.value, ctx)
+                    ):
+                        relevant = True  # ``row.<attr>.filter()`` of a model not in the index
+                    elif attr in known[1]:
+                        field_reads = True
+            elif kind is ast.Call:
+                func = sub.func  # type: ignore[attr-defined]
+                if type(func) is ast.Attribute:
+                    attr = func.attr
+                    if attr in ("save", "delete"):
+                        saves = True
+                    elif attr in _LINK_WRITES and type(func.value) is ast.Attribute:
+                        links = True  # ``post.tags.add(tag)``, not ``seen.add(x)``
+                    elif attr in _QUERY_CALLS:
+                        (maybe_writes if attr in WRITES else maybe_queries).append(sub)
+                call: ast.Call = sub  # type: ignore[assignment]
+                if names and (call.args or call.keywords) and (not accessed or not relevant):
+                    arguments = [*call.args, *(k.value for k in call.keywords)]
+                    if any(type(a) is ast.Name and a.id in names for a in arguments):
+                        if summarised_call(call, ctx, "r"):
+                            accessed = relevant = True  # a per-row call reading relations
+                    else:
+                        row_calls.append((call, arguments))
+                if not queried and summarised_call(call, ctx, "q"):
+                    queried = True  # a project function that runs a query on every call
+            elif (
+                kind is ast.Subscript
+                or kind is ast.For
+                or kind is ast.AsyncFor
+                or kind in _COMPREHENSIONS
+            ):
+                maybe_queries.append(sub)
+            elif kind is ast.Name and type(sub.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                stored.add(sub.id)  # type: ignore[attr-defined]
+    if accessed and not relevant and row_calls:
+        # ``label(row)`` through a name bound in the loop (``item = row``, ``row.category``)
+        bound = {*names, *stored}
+        relevant = any(
+            _rooted_in(arguments, bound) and summarised_call(call, ctx, "r")
+            for call, arguments in row_calls
+        )
+    if accessed and not relevant and field_reads and _may_defer(ctx):
+        relevant = True
+    n_plus_one = (
+        bool(names)
+        and accessed
+        and relevant
+        and _may_iterate_rows(node, ctx)
+        and _has_queryset_source(ctx)
+    )
+    reads = queried
+    if not reads and maybe_queries and _has_queryset_source(ctx):
+        reads = any(_may_query(sub, ctx) for sub in maybe_queries)
+    writes = reads or saves
+    if not writes and (links or maybe_writes) and _has_queryset_source(ctx):
+        writes = links or any(_may_query(sub, ctx) for sub in maybe_writes)
+    found = (n_plus_one, reads, writes)
+    cache[id(node)] = found
+    return found
+
+
+#: Manager methods that make ``row.<attr>.<method>()`` a related manager of a row whose
+#: model the index does not know (``RowReads._item_attr``).
+_UNKNOWN_MODEL_MANAGER_CALLS = MANAGER_SHAPES - {"get", "first", "last"}
+#: Calls of names whose result is never a queryset nor a row: builtins and containers
+#: (the analysis follows only project functions, model classes and the calls below).
+_PLAIN_CALLS = frozenset(
+    {"range", "len", "str", "int", "float", "bool", "repr", "isinstance", "hasattr", "abs"}
+    | {"round", "format", "print", "id", "type", "ord", "chr", "hash", "divmod"}
+    | {"dict", "defaultdict", "OrderedDict", "Counter"}
+)
+#: Calls whose iteration binds the rows of their arguments in a loop's target
+#: (``Statements._bind``: ``for i, row in enumerate(qs)``, ``for row, price in zip(qs,
+#: prices)``, whatever module they are read from); ``list(qs)`` and the other
+#: ``_LIST_CALLS`` of a name also give the rows of their first argument.
+_ZIPPING = frozenset({"enumerate", "zip"})
+_DEAD, _ROW, _LIVE = 0, 1, 2
+#: The key of :func:`_name_kinds` naming the ``self`` parameters of methods.
+_SELVES = " selves"
+
+
+def _row_read_names(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The attribute names a read of which can give a DJG201 finding, and the field
+    names (a finding only where ``only()``/``defer()`` may leave them out); ``None``
+    without a model index.
+
+    The first: every relation name of the index's models (forward, reverse accessors
+    and ``related_name``), the model methods and properties
+    whose summary reads or queries (``RowReads._instance_call``) and the methods of the
+    models of this file (their summaries come from its tree)."""
+    if "_djguide_row_reads" in ctx.__dict__:
+        found: tuple[frozenset[str], frozenset[str]] | None = ctx.__dict__["_djguide_row_reads"]
+        return found
+    try:
+        from flake8_djguide.index import get_index
+
+        file_index = get_index(ctx)
+    except Exception:
+        ctx.__dict__["_djguide_row_reads"] = None
+        return None
+    index = file_index.index
+    names: tuple[frozenset[str], frozenset[str]] | None = index.__dict__.get(
+        "_djguide_row_read_names"
+    )
+    models = index.models
+    if names is None:
+        reads: set[str] = set()
+        fields: set[str] = set()
+        for model in models.values():
+            reads.update(model.relations)
+            fields.update(model.fields)
+        for qualname, summary in index.functions.items():
+            owner, _, last = qualname.rpartition(".")
+            if (
+                owner in models
+                and ("r" in summary or "q" in summary)
+                and (last not in ("save", "delete") or summary.get("prop"))
+            ):
+                reads.add(last)  # ``row.save()``/``row.delete()`` are writes (DJG208)
+        names = (frozenset(reads), frozenset(fields))
+        index.__dict__["_djguide_row_read_names"] = names
+    tree = ctx.tree
+    if tree is not None:
+        local = {
+            statement.name
+            for node in tree.body
+            if type(node) is ast.ClassDef and f"{file_index.module}.{node.name}" in models
+            for statement in node.body
+            if type(statement) is ast.FunctionDef or type(statement) is ast.AsyncFunctionDef
+        }
+        if local:
+            names = (names[0] | local, names[1])
+    ctx.__dict__["_djguide_row_reads"] = names
+    return names
+
+
+def _may_defer(ctx: FileContext) -> bool:
+    """Whether a queryset of this file may defer fields: the file calls ``only()`` or
+    ``defer()``, or a queryset the index knows (a manager's methods, a summarised
+    function's returned queryset) does."""
+    found = ctx.__dict__.get("_djguide_may_defer")
+    if found is None:
+        tree = ctx.tree
+        found = tree is None or any(
+            type(node) is ast.Attribute and node.attr in _DEFERRING for node in ast_nodes(tree)
+        )
+        if not found:
+            try:
+                from flake8_djguide.index import get_index
+
+                found = _index_defers(get_index(ctx).index)
+            except Exception:
+                found = True
+        ctx.__dict__["_djguide_may_defer"] = found
+    return found
+
+
+_DEFERRING = frozenset({"only", "defer"})
+
+
+def _index_defers(index: Any) -> bool:
+    known: bool | None = index.__dict__.get("_djguide_defers")
+    if known is None:
+        encoded: list[Any] = [s.get("ret") for s in index.functions.values() if "ret" in s]
+        for model in index.models.values():
+            for manager in model.managers.values():
+                encoded.extend(m.returns for m in manager.methods.values())
+                if manager.get_queryset is not None:
+                    encoded.append(manager.get_queryset.returns)
+        known = _mentions(encoded, _DEFERRING)
+        index.__dict__["_djguide_defers"] = known
+    return known
+
+
+def _mentions(value: Any, words: frozenset[str]) -> bool:
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            if current in words:
+                return True
+        elif isinstance(current, (list, tuple)):
+            stack.extend(current)
+        elif isinstance(current, dict):
+            stack.extend(current.values())
+            stack.extend(current.keys())
+    return False
+
+
+def _may_query(node: ast.AST, ctx: FileContext) -> bool:
+    """Whether a call of a queryset method, a nested loop or a subscript in a loop can
+    run a query: its receiver, iterable or value can be a queryset."""
+    scope = _function_of(ctx)
+    if scope is None:
+        return True  # module level: names are not followed
+    kinds = _name_kinds(scope, ctx)
+    kind = type(node)
+    if kind is ast.Call:
+        receiver = node.func.value  # type: ignore[attr-defined]
+        found = _kind(receiver, kinds, ctx, 0)
+        return found == _LIVE or (
+            found == _ROW
+            and type(receiver) is ast.Attribute
+            and node.func.attr in _UNKNOWN_MODEL_MANAGER_CALLS  # type: ignore[attr-defined]
+        )
+    if kind is ast.Subscript:
+        return _kind(node.value, kinds, ctx, 0) == _LIVE  # type: ignore[attr-defined]
+    if kind is ast.For or kind is ast.AsyncFor:
+        return _kind(node.iter, kinds, ctx, 0) == _LIVE  # type: ignore[attr-defined]
+    return any(_kind(g.iter, kinds, ctx, 0) == _LIVE for g in node.generators)  # type: ignore[attr-defined]
+
+
+def _may_iterate_rows(node: ast.AST, ctx: FileContext) -> bool:
+    """Whether the loop's iterable can be rows of a queryset (for a comprehension, one
+    of its iterables): a queryset, a related manager, a ``Prefetch(to_attr=...)`` list
+    of a row (``row.<attr>``), anything the analysis may follow; not a parameter without
+    an annotation, a module-level name, a literal, ``row.items()`` of a loop's row."""
+    scope = _function_of(ctx)
+    if scope is None:
+        return True
+    kinds = _name_kinds(scope, ctx)
+    loop = type(node) is ast.For or type(node) is ast.AsyncFor
+    iterables = [node.iter] if loop else [g.iter for g in node.generators]  # type: ignore[attr-defined]
+    for iterable in iterables:
+        found = _kind(iterable, kinds, ctx, 0)
+        if found == _LIVE or (
+            found == _ROW and (type(iterable) is ast.Attribute or type(iterable) is ast.Subscript)
+        ):
+            return True
+    return False
+
+
+def _function_of(ctx: FileContext) -> ast.AST | None:
+    for owner in ctx.trigger_chain:
+        if type(owner) is ast.FunctionDef or type(owner) is ast.AsyncFunctionDef:
+            return owner
+    return None
+
+
+def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
+    """Per name bound in the function: ``_LIVE`` (may hold a queryset), ``_ROW`` (a loop
+    target: a row or nothing the analysis follows), ``_DEAD`` (a parameter without an
+    annotation), or ``(values, least)`` for a name also assigned ``name = value``
+    (resolved on demand by :func:`_kind`). Names not bound in it are module-level
+    names: the analysis follows none of them as a queryset."""
+    cache: dict[int, dict[str, Any]] = ctx.__dict__.setdefault("_djguide_name_kinds", {})
+    found = cache.get(id(scope))
+    if found is not None:
+        return found
+    stores: dict[str, int] = {}
+    explained: dict[str, int] = {}
+    least: dict[str, int] = {}
+    values: dict[str, list[ast.AST]] = {}
+    live: set[str] = set()
+    selves: set[str] = set()
+    for node in ast_nodes(scope):
+        kind = type(node)
+        if kind is ast.Name:
+            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                stores[node.id] = stores.get(node.id, 0) + 1  # type: ignore[attr-defined]
+        elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+            for bound in ast_nodes(node.target):  # type: ignore[attr-defined]
+                if type(bound) is ast.Name:
+                    explained[bound.id] = explained.get(bound.id, 0) + 1
+                    least[bound.id] = max(least.get(bound.id, _DEAD), _ROW)
+        elif kind is ast.Assign:
+            targets = node.targets  # type: ignore[attr-defined]
+            if len(targets) == 1 and type(targets[0]) is ast.Name:
+                name = targets[0].id
+                values.setdefault(name, []).append(node.value)  # type: ignore[attr-defined]
+                explained[name] = explained.get(name, 0) + 1
+        elif kind is ast.arg:
+            name = node.arg  # type: ignore[attr-defined]
+            if node.annotation is not None or name in ("self", "cls"):  # type: ignore[attr-defined]
+                live.add(name)
+            else:
+                least.setdefault(name, _DEAD)
+        elif kind is ast.ExceptHandler or kind is ast.MatchAs or kind is ast.MatchStar:
+            if node.name:  # type: ignore[attr-defined]
+                live.add(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.alias:
+            live.add((node.asname or node.name).partition(".")[0])  # type: ignore[attr-defined]
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            live.update(node.names)  # type: ignore[attr-defined]
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            live.add(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.ClassDef:
+            live.add(node.name)  # type: ignore[attr-defined]
+            selves.update(_first_parameters(node.body))  # type: ignore[attr-defined]
+        elif kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if (
+                type(func) is ast.Attribute
+                and func.attr in _FILLING
+                and type(func.value) is ast.Name
+            ):
+                live.add(func.value.id)  # ``rows.append(row)``: a list of what it is given
+        elif kind is ast.Subscript:
+            if type(node.ctx) is not ast.Load and type(node.value) is ast.Name:  # type: ignore[attr-defined]
+                live.add(node.value.id)  # type: ignore[attr-defined]  # ``by_key[key] = rows``
+        elif kind is ast.MatchMapping and node.rest:  # type: ignore[attr-defined]
+            live.add(node.rest)  # type: ignore[attr-defined]
+    chain = ctx.trigger_chain
+    index = next((i for i, owner in enumerate(chain) if owner is scope), 0)
+    if index and type(chain[index - 1]) is ast.ClassDef:
+        selves.update(_first_parameters([scope]))  # ``self`` of a method, whatever its name
+    live.update(selves)
+    kinds: dict[str, Any] = dict(least)
+    for name, count in stores.items():
+        if count > explained.get(name, 0):
+            live.add(name)  # bound otherwise too: ``with ... as name``, ``a, b = ...``, ``+=``
+    for name, assigned in values.items():
+        kinds[name] = (assigned, least.get(name, _DEAD))
+    for name in live:
+        kinds[name] = _LIVE
+    # ``self`` bound nowhere else: of its attributes, only a relation, a manager or the
+    # view's ``queryset`` can be a queryset (``SelfRef``: ``self.request.GET`` is none)
+    kinds[_SELVES] = frozenset(n for n in selves if n not in stores and n not in values)
+    cache[id(scope)] = kinds
+    return kinds
+
+
+#: Methods that fill a list the analysis follows (``Scope.fills``: a list assigned ``[]``
+#: holds the instances appended and the querysets extended).
+_FILLING = frozenset({"append", "extend"})
+
+
+def _first_parameters(statements: list[ast.AST]) -> list[str]:
+    """The first parameter of each function among ``statements`` (``self`` of methods)."""
+    found = []
+    for statement in statements:
+        if type(statement) is ast.FunctionDef or type(statement) is ast.AsyncFunctionDef:
+            arguments = statement.args
+            positional = [*arguments.posonlyargs, *arguments.args]
+            if positional:
+                found.append(positional[0].arg)
+    return found
+
+
+def _kind(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) -> int:
+    """What ``node`` can be for the analysis: ``_LIVE`` (a queryset, a manager, anything
+    it may follow), ``_ROW`` (a row of a loop or nothing), ``_DEAD`` (never a queryset)."""
+    if depth > 40:
+        return _LIVE
+    kind = type(node)
+    if kind is ast.Name:
+        found = kinds.get(node.id, _DEAD)  # type: ignore[attr-defined]
+        if type(found) is int:
+            return found
+        kinds[node.id] = _LIVE  # type: ignore[attr-defined]  # meanwhile: a cycle is live
+        assigned, least = found
+        result: int = max(least, *(_kind(v, kinds, ctx, depth + 1) for v in assigned))
+        kinds[node.id] = result  # type: ignore[attr-defined]
+        return result
+    if kind is ast.Attribute:
+        attr = node.attr  # type: ignore[attr-defined]
+        if _manager_like(attr, ctx):
+            return _LIVE
+        value = node.value  # type: ignore[attr-defined]
+        if type(value) is ast.Name and value.id in kinds[_SELVES]:
+            return _DEAD
+        return _kind(value, kinds, ctx, depth + 1)
+    if kind is ast.Subscript or kind is ast.Starred:
+        return _kind(node.value, kinds, ctx, depth + 1)  # type: ignore[attr-defined]
+    if kind is ast.Call:
+        func = node.func  # type: ignore[attr-defined]
+        if summarised_call(node, ctx):  # type: ignore[arg-type]
+            return _LIVE
+        last = func.id if type(func) is ast.Name else getattr(func, "attr", None)
+        if last in _ZIPPING or (type(func) is ast.Name and last in _LIST_CALLS):
+            # ``list(qs)``, ``enumerate(qs)``, ``zip(qs, prices)``: the rows of an argument
+            args = node.args  # type: ignore[attr-defined]
+            if not args or any(type(a) is ast.Starred for a in args):
+                return _LIVE
+            found = _DEAD
+            for arg in args if last == "zip" else args[:1]:
+                kind_of = _kind(arg, kinds, ctx, depth + 1)
+                if kind_of == _ROW and type(arg) in (ast.Attribute, ast.Subscript):
+                    kind_of = _LIVE  # a ``Prefetch(to_attr=...)`` list of a row
+                found = max(found, kind_of)
+            return found
+        if type(func) is ast.Name:
+            return _DEAD if last in _PLAIN_CALLS else _LIVE
+        if type(func) is not ast.Attribute:
+            return _DEAD  # ``f()()``, ``(a or b)()``: the analysis follows no such call
+        receiver = _kind(func.value, kinds, ctx, depth + 1)
+        if (
+            receiver == _ROW
+            and type(func.value) is ast.Attribute
+            and func.attr in _UNKNOWN_MODEL_MANAGER_CALLS
+        ):
+            return _LIVE  # ``row.<attr>.filter()``: a related manager of a model not indexed
+        return receiver  # a method of a row (``row.items()``) gives nothing followed
+    # displays, comprehensions, operators, literals, lambdas, ``await``: the analysis
+    # gives no queryset for any expression but a name, an attribute, a subscript or a call
+    return _DEAD
+
+
+def _manager_like(attr: str, ctx: FileContext) -> bool:
+    """A manager, a queryset source or a relation (``objects``, ``x_set``, ``all``, a
+    relation name or model method of the index)."""
+    if attr in _MANAGER_HINTS or attr == "all" or attr.endswith("_set"):
+        return True
+    if attr in _manager_names(ctx):
+        return True
+    known = _row_read_names(ctx)
+    return known is None or attr in known[0]
 
 
 def _call_trigger(node: ast.Call, ctx: FileContext) -> bool:
@@ -1108,7 +1556,7 @@ class WriteInLoop(_FlowRule):
         ),
     ]
     TEXT_HINTS = QueryInLoop.TEXT_HINTS
-    AST_TRIGGERS = QueryInLoop.AST_TRIGGERS
+    AST_TRIGGERS = {node_type: _write_in_loop_trigger for node_type in QueryInLoop.AST_TRIGGERS}
 
     @classmethod
     def applies_to(cls, ctx: FileContext) -> bool:
