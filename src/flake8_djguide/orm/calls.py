@@ -261,7 +261,9 @@ class Calls(AnalysisBase):
                 elif name in ("values", "values_list"):
                     rows = "values"
                 elif manager is not None and name in manager.methods:
-                    inner = summary_coverage(manager, manager.methods[name].returns, coverage, 1)
+                    inner = summary_coverage(
+                        manager, manager.methods[name].returns, coverage, 1, name
+                    )
                     if inner is None:
                         return None
                     coverage, inner_rows = inner
