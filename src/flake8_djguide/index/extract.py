@@ -588,6 +588,19 @@ def _self_chain(encoded: Encoded) -> bool:
     return bool(current) and current[0] == "ref" and str(current[1]).startswith("self.")
 
 
+def _may_chain_on_self(value: ast.expr) -> bool:
+    """Whether a returned expression may be a call chain on ``self`` (``self.filter(...)``)
+    or on a local name holding one (``queryset.distinct()``, ``queryset``)."""
+    if isinstance(value, ast.Name):
+        return True
+    if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
+        return False
+    node: ast.expr = value
+    while isinstance(node, (ast.Call, ast.Attribute)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return isinstance(node, ast.Name) and node.id != "super"
+
+
 def _self_chain_methods(node: ast.ClassDef) -> dict[str, Any]:
     """The methods of a class that is neither a manager, a queryset, a serializer nor a
     model by its name that return only call chains on ``self``: a queryset mixin's
@@ -598,6 +611,9 @@ def _self_chain_methods(node: ast.ClassDef) -> dict[str, Any]:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if statement.name.startswith("__") or statement.name in VIEW_METHODS:
                 continue
+            raw = _returns(statement)
+            if not raw or not all(_may_chain_on_self(r) for r in raw):
+                continue  # cheap test first: most methods return something else
             returns = _local_returns(statement)
             if returns and all(_self_chain(r) for r in returns):
                 methods[statement.name] = {"returns": returns}
@@ -760,7 +776,8 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     facts: dict[str, Any] = {"name": node.name, "line": node.lineno, "bases": bases, "calls": calls}
     if refs:
         facts["refs"] = refs
-    if not wants:
+    if not wants and all("mixin" in b.lower() for b in bases if b and b != "object"):
+        # a queryset mixin deriving from other mixins (``ZaakFilterMixin(BaseFilterMixin)``)
         methods = _self_chain_methods(node)
     if methods:
         facts["methods"] = methods
