@@ -33,7 +33,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 21  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 23  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -199,7 +199,7 @@ def _method_facts(
             facts["self_query"] = "query"
         return facts
     if wants == "returns":
-        return {"returns": [encode(r) for r in _returns(function)]}
+        return {"returns": _local_returns(function)}
     if wants == "reads" and is_loader(function):
         return {"loader": loader_facts(function)}
     if wants != "reads" or len(params) < 2:
@@ -527,8 +527,12 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
     """The encoded returns of a method, a returned local name or ``self.<attribute>``
     assigned once in the body replaced by its value (``qs = super().get_queryset()`` ...
     ``return qs.filter(...)``; ``self._cached = super().get_queryset()`` ... ``return
-    self._cached``)."""
+    self._cached``). A name assigned on several branches from other values stands for
+    each of them; ``queryset |= other`` (or ``&=``) keeps what ``queryset`` loads (Django
+    combines the rows into the left queryset) when every value of the name is a call chain
+    on ``self``."""
     assigned: dict[str, list[ast.expr | None]] = {}
+    combined: set[str] = set()
     for statement in ast_walk(function):
         if isinstance(statement, ast.Assign):
             for target in statement.targets:
@@ -538,6 +542,12 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
                     for name in ast_walk(target):
                         if isinstance(name, ast.Name):
                             assigned.setdefault(name.id, []).extend([None, None])
+        elif (
+            isinstance(statement, ast.AugAssign)
+            and isinstance(statement.op, (ast.BitOr, ast.BitAnd))
+            and isinstance(statement.target, ast.Name)
+        ):
+            combined.add(statement.target.id)
         elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
             # not a single plain assignment: the name is left unknown
             assigned.setdefault(dotted_name(statement.target) or "", []).extend([None, None])
@@ -549,11 +559,65 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
         text = dotted_name(root)
         key = next((k for k in assigned if text and (text == k or text.startswith(k + "."))), None)
         values = assigned.get(key, []) if key else []
-        if key and len(values) == 1 and values[0] is not None:
-            found.append(_substitute(encode(value), key, encode(values[0])))
+        known = key is not None and all(v is not None and not _reads_name(v, key) for v in values)
+        if known and key in combined:
+            known = all(v is not None and _self_chain(encode(v)) for v in values)
+        if key and values and known:
+            # assigned once, or on each branch of an ``if`` from other values: the return
+            # stands for each of them
+            found.extend(_substitute(encode(value), key, encode(v)) for v in values)
         else:
             found.append(encode(value))
     return found
+
+
+def _reads_name(value: ast.expr, name: str) -> bool:
+    """Whether ``value`` reads the local ``name`` (``qs = qs.filter(...)``)."""
+    root = name.split(".", 1)[0]
+    return any(isinstance(node, ast.Name) and node.id == root for node in ast_walk(value))
+
+
+def _self_chain(encoded: Encoded) -> bool:
+    """Whether an encoded value is a call chain on ``self`` (``self.filter(...)``,
+    ``self.build_queryset(...).distinct()``)."""
+    if not encoded or encoded[0] != "call":
+        return False
+    current = encoded
+    while current and current[0] in ("call", "attr"):
+        current = current[1]
+    return bool(current) and current[0] == "ref" and str(current[1]).startswith("self.")
+
+
+def _may_chain_on_self(value: ast.expr) -> bool:
+    """Whether a returned expression may be a call chain on ``self`` (``self.filter(...)``)
+    or on a local name holding one (``queryset.distinct()``, ``queryset``)."""
+    if isinstance(value, ast.Name):
+        return True
+    if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
+        return False
+    node: ast.expr = value
+    while isinstance(node, (ast.Call, ast.Attribute)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return isinstance(node, ast.Name) and node.id != "super"
+
+
+def _self_chain_methods(node: ast.ClassDef) -> dict[str, Any]:
+    """The methods of a class that is neither a manager, a queryset, a serializer nor a
+    model by its name that return only call chains on ``self``: a queryset mixin's
+    ``filter_for_user()`` returning ``self.filter(...)`` (a queryset class deriving from
+    the mixin has them)."""
+    methods: dict[str, Any] = {}
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if statement.name.startswith("__") or statement.name in VIEW_METHODS:
+                continue
+            raw = _returns(statement)
+            if not raw or not all(_may_chain_on_self(r) for r in raw):
+                continue  # cheap test first: most methods return something else
+            returns = _local_returns(statement)
+            if returns and all(_self_chain(r) for r in returns):
+                methods[statement.name] = {"returns": returns}
+    return methods
 
 
 def _substitute(encoded: Encoded, name: str, value: Encoded) -> Encoded:
@@ -666,6 +730,9 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
         }
         if defs:
             plain["defs"] = defs
+        chains = _self_chain_methods(node)
+        if chains:
+            plain["methods"] = chains
         view = _view_facts(node, {})  # a mixin: ``class OwnedMixin:``
         if view:
             plain["view"] = view
@@ -709,6 +776,9 @@ def class_facts(node: ast.ClassDef) -> dict[str, Any]:
     facts: dict[str, Any] = {"name": node.name, "line": node.lineno, "bases": bases, "calls": calls}
     if refs:
         facts["refs"] = refs
+    if not wants and all("mixin" in b.lower() for b in bases if b and b != "object"):
+        # a queryset mixin deriving from other mixins (``ZaakFilterMixin(BaseFilterMixin)``)
+        methods = _self_chain_methods(node)
     if methods:
         facts["methods"] = methods
     if meta:

@@ -27,7 +27,9 @@ call of it does with its arguments, as far as the ORM rules care:
   module, and the positions of the parameters passed to it as arguments (that function's
   own ``"pass"`` or ``"via"`` tells which one it gives back);
 - ``"prop"``: ``1`` for a ``@property``/``@cached_property``;
-- ``"cm"``: ``1`` for a ``@classmethod`` (``Model.method(...)`` gives its ``"ret"``).
+- ``"cm"``: ``1`` for a ``@classmethod`` (``Model.method(...)`` gives its ``"ret"``);
+- ``"opt"``: the parameters defaulting to ``None`` whose rows some ``return`` gives back
+  instead (``queryset=None``): ``"ret"`` is what a call that leaves them out returns.
 
 A parameter that the body assigns again has no reads (what is read is then
 unknown). Functions with nothing to tell are left out. Keys are ``name`` or
@@ -408,8 +410,19 @@ _OWN_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, as
 _REBINDING = frozenset({ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.With})
 
 
+def _optional_querysets(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The parameters that default to ``None`` (``queryset=None``)."""
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    return {a.arg for a, d in pairs if isinstance(d, ast.Constant) and d.value is None}
+
+
 def _returned(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, cls: tuple[str, str] | None = None
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    cls: tuple[str, str] | None = None,
+    given: list[str] | None = None,
 ) -> list[Any] | None:
     """The querysets a function returns, encoded (``["call", ...]`` chains on a model's
     manager), when every ``return`` gives one: directly or through a local variable whose
@@ -417,7 +430,9 @@ def _returned(
     A branch loading more (``qs = qs.prefetch_related(...)``) adds that queryset too: what
     any of them loads counts as loaded. ``cls``: a classmethod's first parameter and its
     class (``cls.objects`` is the class's manager). ``None`` when some return is anything
-    else."""
+    else. A parameter defaulting to ``None`` that a branch returns the rows of
+    (``findings = Finding.objects.all() if queryset is None else queryset``) is added to
+    ``given``: what the function returns when a call leaves it out."""
     from flake8_djguide.index.extract import encode
 
     returns: list[ast.expr] = []
@@ -446,6 +461,7 @@ def _returned(
         stack.extend(ast_children(node, operators=False))
     if not returns:
         return None
+    optional = _optional_querysets(function)
 
     def assigned_values(name: str) -> list[ast.expr] | None:
         """The querysets a local name holds: each assignment, and each with a branch's
@@ -478,6 +494,16 @@ def _returned(
             return None
         for candidate in values:
             base = _chain_root(candidate)
+            if (
+                given is not None
+                and isinstance(base, ast.Name)
+                and base.id in optional
+                and base.id not in assignments
+                and base.id not in other
+            ):
+                if base.id not in given:
+                    given.append(base.id)
+                continue
             if cls is not None and isinstance(base, ast.Name) and base.id == cls[0]:
                 candidate = _substituted(candidate, ast.Name(id=cls[1], ctx=ast.Load()))
             if _manager_root(candidate) is None or (
@@ -748,8 +774,9 @@ def summarise(
                 break  # what follows runs only on some calls
     classmethod = owner is not None and "classmethod" in decorators and bool(params)
     returns = [n for n in nodes if isinstance(n, ast.Return)]
+    given: list[str] = []
     returned = (
-        _returned(function, (params[0], owner) if classmethod and owner else None)
+        _returned(function, (params[0], owner) if classmethod and owner else None, given)
         if returns
         else None
     )
@@ -758,6 +785,8 @@ def summarise(
             change = _qualify(imports)
             returned = [rooted(encoded, change) for encoded in returned]
         summary["ret"] = returned
+        if given:
+            summary["opt"] = given
     # Only a returned name or call can give a parameter's rows back (:meth:`_GivenBack.rows`).
     if returned is None and params and any(type(r.value) in _GIVING for r in returns):
         passed = _passed(function, params)

@@ -121,6 +121,9 @@ class Manager:
     """A manager attribute of a model: its custom methods and ``get_queryset`` override."""
 
     methods: dict[str, Method] = field(default_factory=dict)
+    #: a method of a later class that one of ``methods`` hides: a manager's
+    #: ``published()`` returning ``self.get_queryset().published()`` calls its queryset's
+    shadowed: dict[str, Method] = field(default_factory=dict)
     get_queryset: Method | None = None
     #: the project manager and queryset classes it is made of (with their project bases)
     classes: tuple[str, ...] = ()
@@ -431,6 +434,8 @@ class Index:
             if kind is not None:
                 result = kind
                 break
+        if result is None:
+            result = _third_party_manager(self, module, facts)
         if result is None and _third_party_serializer(self, module, facts):
             result = "serializer"
         if result is None and _looks_like_model(self, module, facts):
@@ -710,7 +715,10 @@ class Index:
                     manager.get_queryset = summary
                     made = self._made_querysets(module, summary.returns)
                 continue
-            manager.methods.setdefault(name, summary)
+            if name not in manager.methods:
+                manager.methods[name] = summary
+            elif manager.methods[name].owner != qualname:
+                manager.shadowed.setdefault(name, summary)
             self.queryset_methods.add(name)
         for base in self._bases(qualname):
             self._collect_methods(base, manager, seen)
@@ -1049,6 +1057,31 @@ def _external_kind(qualname: str) -> str | None:
         return "queryset"
     if qualname in BUILTIN_MODELS:
         return "model"
+    return None
+
+
+#: Module names of third-party packages that hold managers and querysets.
+_MANAGER_MODULES = frozenset({"managers", "manager", "querysets", "queryset", "query", "models"})
+
+
+def _third_party_manager(index: Index, module: str, facts: Mapping[str, Any]) -> str | None:
+    """``manager`` or ``queryset`` for a class deriving from a third-party class named like
+    one, from a ``managers``/``querysets``/``models`` module (``mptt.managers.TreeManager``,
+    ``mptt.querysets.TreeQuerySet``, ``polymorphic.managers.PolymorphicManager``,
+    ``django.contrib.auth.models.BaseUserManager``): Django managers and querysets."""
+    for base in facts.get("bases", ()):
+        if not base:
+            continue
+        resolved = index.resolve(module, base)
+        if resolved in index.classes or "." not in resolved:
+            continue
+        package, _, last = resolved.rpartition(".")
+        if not _MANAGER_MODULES & set(package.split(".")):
+            continue
+        if last.endswith("QuerySet"):
+            return "queryset"
+        if last.endswith("Manager"):
+            return "manager"
     return None
 
 

@@ -254,12 +254,8 @@ def _chain_root(node: cst.BaseExpression) -> cst.BaseExpression:
         return node
 
 
-def starts_from_attribute(method: cst.FunctionDef, node: cst.BaseExpression) -> bool:
-    """Whether the rows a ``get_queryset()`` returns (``node``) start from the class's
-    ``queryset =``: ``super().get_queryset()`` or ``self.queryset``, also through local
-    names assigned once from another expression (``qs = super().get_queryset()`` ...
-    ``qs = qs.filter(...)`` ... ``return qs``)."""
-    self_name = self_name_of(method)
+def _local_sources(method: cst.FunctionDef) -> dict[str, list[cst.BaseExpression]]:
+    """The values assigned to each plain local name of ``method`` (``name = value``)."""
     assigned: dict[str, list[cst.BaseExpression]] = {}
     stack: list[cst.CSTNode] = [method.body]
     while stack:
@@ -271,6 +267,32 @@ def starts_from_attribute(method: cst.FunctionDef, node: cst.BaseExpression) -> 
             if isinstance(target, cst.Name):
                 assigned.setdefault(target.value, []).append(current.value)
         stack.extend(_children(current))
+    return assigned
+
+
+def origin_of(method: cst.FunctionDef, node: cst.BaseExpression) -> cst.BaseExpression:
+    """The expression that makes the rows ``node`` returns: through local names assigned
+    once from another expression (``qs = Model.objects.select_related(...)`` ... ``qs =
+    qs.annotate(...)`` ... ``return qs``: the first assignment, where the loading calls
+    are); ``node`` itself when it is not such a name."""
+    assigned = _local_sources(method)
+    for _ in range(8):
+        if not isinstance(node, cst.Name):
+            return node
+        sources = [v for v in assigned.get(node.value, []) if not _rooted_at(v, node.value)]
+        if len(sources) != 1:
+            return node
+        node = sources[0]
+    return node
+
+
+def starts_from_attribute(method: cst.FunctionDef, node: cst.BaseExpression) -> bool:
+    """Whether the rows a ``get_queryset()`` returns (``node``) start from the class's
+    ``queryset =``: ``super().get_queryset()`` or ``self.queryset``, also through local
+    names assigned once from another expression (``qs = super().get_queryset()`` ...
+    ``qs = qs.filter(...)`` ... ``return qs``)."""
+    self_name = self_name_of(method)
+    assigned = _local_sources(method)
     for _ in range(8):
         root = _chain_root(node)
         if isinstance(root, cst.Name) and root.value == self_name:

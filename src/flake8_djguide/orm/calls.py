@@ -134,6 +134,8 @@ class Calls(AnalysisBase):
         returned = summary.get("ret")
         if not returned:
             return self._given_back(call, qualname, summary, scope)
+        if _passes_optional(call, summary, 0):
+            return None  # the rows of the argument (``queryset=rows``): not followed
         local = qualname.startswith(self.file_index.module + ".")
         return self._returned(returned, local, code_of(call))
 
@@ -163,6 +165,8 @@ class Calls(AnalysisBase):
         if found is None or not found[1].get("cm") or not found[1].get("ret"):
             return None
         qualname, summary = found
+        if _passes_optional(call, summary, 1):
+            return None
         local = qualname.startswith(self.file_index.module + ".")
         value = self._returned(summary["ret"], local, code_of(call))
         if not isinstance(value, QS) or value.model is None:
@@ -261,7 +265,9 @@ class Calls(AnalysisBase):
                 elif name in ("values", "values_list"):
                     rows = "values"
                 elif manager is not None and name in manager.methods:
-                    inner = summary_coverage(manager, manager.methods[name].returns, coverage, 1)
+                    inner = summary_coverage(
+                        manager, manager.methods[name].returns, coverage, 1, name
+                    )
                     if inner is None:
                         return None
                     coverage, inner_rows = inner
@@ -522,6 +528,28 @@ _QUERYSET_CALLS = frozenset(
     {"all", "filter", "exclude", "order_by", "only", "defer", "select_related"}
     | {"prefetch_related", "iterator", "distinct", "annotate"}
 )
+
+
+def _passes_optional(call: cst.Call, summary: Summary, offset: int) -> bool:
+    """Whether ``call`` may pass a parameter of the summary's ``"opt"`` (one defaulting to
+    ``None`` whose rows the function then returns): by keyword, by position (``offset``:
+    the parameters the call does not pass, ``cls``), or through ``*args``/``**kwargs``."""
+    optional = summary.get("opt")
+    if not optional:
+        return False
+    params: list[str] = summary.get("p", [])
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            return True
+        if arg.keyword is not None:
+            if arg.keyword.value in optional:
+                return True
+        else:
+            positional += 1
+    return any(
+        name in params and offset <= params.index(name) < positional + offset for name in optional
+    )
 
 
 def _queryset_shaped(node: cst.CSTNode | None) -> bool:

@@ -472,7 +472,9 @@ class Expressions(AnalysisBase):
                 )
             return None
         if qs.manager is not None and name in qs.manager.methods:
-            found = summary_coverage(qs.manager, qs.manager.methods[name].returns, qs.cov)
+            found = summary_coverage(
+                qs.manager, qs.manager.methods[name].returns, qs.cov, name=name
+            )
             if found is None:
                 return None
             coverage, rows = found

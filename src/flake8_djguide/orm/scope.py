@@ -238,6 +238,15 @@ class Scope:
                 Record(value, frozenset(loops), top=self._top, kills=kills)
             )
             return
+        if (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.attr.value == "object_list"
+        ):
+            # ``page.object_list = prefetch_for_listing(page.object_list)``: the page's
+            # rows are replaced by others, which the name no longer tells
+            self.opaque.add(target.value.value)
+            return
         if isinstance(target, (cst.Tuple, cst.List)):
             names = _target_names(target)
             safe = isinstance(value, cst.Call) and _last(value.func) in (

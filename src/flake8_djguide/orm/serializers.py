@@ -120,6 +120,10 @@ class SerializerReads(AnalysisBase):
                     continue
                 walked = self._walk(model, (source or name).split("."))
                 if walked is None:
+                    for path, relations in self._member_objects(model, source or name, nested):
+                        add(path, name, relations)
+                        for sub, value in self.requirements(nested, depth + 1, seen).items():
+                            add((*path, *sub), name, (*relations, *value[1]))
                     continue
                 path, relations, target = walked
                 add(path, name, relations)
@@ -248,6 +252,27 @@ class SerializerReads(AnalysisBase):
         for sub_chain in target.self_reads[member]:
             for sub, rels in self._chain_reads(target, sub_chain, depth + 1):
                 found.append(((*path, *sub), (*relations, *rels)))
+        return found
+
+    def _member_objects(
+        self, model: Model, source: str, nested: Serializer
+    ) -> list[tuple[Path, tuple[Relation, ...]]]:
+        """What a nested serializer renders when its ``source`` names a model property or
+        method (``VideoSerializer(source="get_video")``, ``get_video`` returning
+        ``self.video or self.course.video``): the relations it reads that lead to single
+        objects of the nested serializer's model, one of which it returns (none when it
+        reads no such relation: its result is then unknown)."""
+        if "." in source or nested.model is None or source not in model.self_reads:
+            return []
+        found: list[tuple[Path, tuple[Relation, ...]]] = []
+        for chain in model.self_reads[source]:
+            walked = self._walk_read(model, chain)
+            if walked is None:
+                continue
+            path, relations = walked
+            last = relations[-1]
+            if len(path) == len(chain) and not last.many and last.target == nested.model:
+                found.append((path, relations))
         return found
 
     def _back_reference(self, first: Relation, second: Relation, origin: str | None) -> bool:

@@ -93,12 +93,14 @@ def _encoded_step(name: str, args: list[Any], kwargs: dict[str, Any]) -> Step:
 
 
 def summary_coverage(
-    manager: Manager, returns: list[Any], base: Coverage, depth: int = 0
+    manager: Manager, returns: list[Any], base: Coverage, depth: int = 0, name: str | None = None
 ) -> tuple[Coverage, str] | None:
     """What a custom manager/queryset method's result loads: ``(coverage, rows)``.
 
     ``None`` when a return value is not a queryset built from ``self`` (or
-    ``super().get_queryset()``) with known queryset methods.
+    ``super().get_queryset()``) with known queryset methods. ``name`` is the method
+    summarised: a call of the same name in its returns (``self.get_queryset().name()``,
+    ``super().name()``) is the method it hides, of its queryset class or a base.
     """
     if not returns or depth > 4:
         return None
@@ -124,17 +126,18 @@ def summary_coverage(
                     return None
                 return None
             args, kwargs = links[index + 1][1]
-            name = payload
-            if name == "get_queryset" or name in KEEP_METHODS:
+            called = payload
+            if called == "get_queryset" or called in KEEP_METHODS:
                 pass
-            elif name in LOADING or name == "iterator":
-                coverage = apply(coverage, _encoded_step(name, args, kwargs))
-            elif name in ("values", "values_list"):
+            elif called in LOADING or called == "iterator":
+                coverage = apply(coverage, _encoded_step(called, args, kwargs))
+            elif called in ("values", "values_list"):
                 rows = "values"
-            elif name in manager.methods:
-                inner = summary_coverage(
-                    manager, manager.methods[name].returns, coverage, depth + 1
-                )
+            elif called in manager.methods:
+                method = manager.methods[called]
+                if called == name and called in manager.shadowed:
+                    method = manager.shadowed[called]
+                inner = summary_coverage(manager, method.returns, coverage, depth + 1, called)
                 if inner is None:
                     return None
                 coverage, inner_rows = inner

@@ -661,7 +661,7 @@ def _single_call(node: cst.BaseExpression, scope: Scope) -> cst.Call | None:
     """``node`` when it is a call, or the call a local variable is assigned once."""
     if isinstance(node, cst.Call):
         return node
-    if isinstance(node, cst.Name):
+    if isinstance(node, cst.Name) and node.value not in scope.opaque:
         records = scope.records.get(node.value) or []
         if len(records) == 1 and isinstance(records[0].value, cst.Call):
             return records[0].value

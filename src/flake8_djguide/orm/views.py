@@ -20,6 +20,7 @@ from flake8_djguide.index.project import Serializer
 from flake8_djguide.index.querysets import KEEP_METHODS, apply
 from flake8_djguide.orm.actions import (
     action_aliases,
+    origin_of,
     prune,
     request_truth,
     returned,
@@ -207,7 +208,9 @@ class ViewModel(AnalysisBase):
                     | (frozenset(kwargs) if name == "annotate" else frozenset()),
                 )
             elif qs.manager is not None and name in qs.manager.methods:
-                inner = summary_coverage(qs.manager, qs.manager.methods[name].returns, qs.cov)
+                inner = summary_coverage(
+                    qs.manager, qs.manager.methods[name].returns, qs.cov, name=name
+                )
                 if inner is None or inner[1] != "instances":
                     return None
                 qs = QS(qs.model, inner[0], qs.text, manager=qs.manager, annotations=qs.annotations)
@@ -231,7 +234,8 @@ class ViewModel(AnalysisBase):
                     (info.attrs["queryset"] if starts_from_attribute(pruned, node) else node, value)
                     for node, value in found
                 ]
-            return found
+            # a returned local name is reported where its rows are made
+            return [(origin_of(pruned, node), value) for node, value in found]
         if "queryset" not in info.attrs:
             return []
         if self._defined_by_base(info, "get_queryset") is not None:

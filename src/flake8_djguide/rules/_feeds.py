@@ -565,7 +565,7 @@ class _Feed:
             return _Rows(rows.model, apply(rows.coverage, step), rows.manager)
         if rows.manager is not None and name in rows.manager.methods:
             summary = summary_coverage(
-                rows.manager, rows.manager.methods[name].returns, rows.coverage
+                rows.manager, rows.manager.methods[name].returns, rows.coverage, name=name
             )
             if summary is None or summary[1] != "instances":
                 return None
