@@ -336,6 +336,10 @@ class Expressions(AnalysisBase):
             return self._self_attr(value.cls, name, call, scope)
         if isinstance(value, SuperRef):
             if name == "get_queryset" and call is not None:
+                if scope.assigns_attribute("queryset") and self.bases_pass_queryset(value.cls):
+                    # ``self.queryset = ...`` then ``return super().get_queryset()``:
+                    # Django's and DRF's ``get_queryset()`` give ``self.queryset``'s rows
+                    return scope.attribute_of("queryset")
                 return self.super_queryset(value.cls)
             return None
         return None

@@ -53,8 +53,9 @@ else:
 
 Path = tuple[str, ...]
 
-#: Methods that make the template, the rows or the context unknown.
-_OPAQUE_VIEW_METHODS = frozenset({"get_template_names", "get_context_object_name", "get_object"})
+#: Methods that make the template, the rows or the context unknown (``get_object()``: a
+#: detail view's object; a list view's rows do not come from it).
+_OPAQUE_VIEW_METHODS = frozenset({"get_template_names", "get_context_object_name"})
 _SERVED = frozenset({"all", "count", "exists"})
 _REQUERY = frozenset({"last", "latest", "earliest"})
 #: Attributes of a row that never query: its primary key.
@@ -840,7 +841,7 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     if kind is None:
         module = analysis.file_index.module
         kind = generic_kind(analysis.index, module, bases, f"{module}.{info.name}")
-    if not kind:
+    if not kind or (kind == "detail" and "get_object" in info.methods):
         return
     from flake8_djguide.orm.nodes import code_of
     from flake8_djguide.orm.scope import Scope
@@ -854,8 +855,12 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
         if isinstance(named, ModelClass) and named.model is not None:
             declared = named.model
     targets: list[tuple[cst.BaseExpression, Any]] = []
-    if "get_queryset" in info.methods:
-        targets = analysis.returns_of(info.methods["get_queryset"], info)
+    method = info.methods.get("get_queryset") or _base_method(analysis, info, "get_queryset")
+    if method is not None:
+        targets = [
+            (_origin(node, _method_scope(analysis, info, method)), value)
+            for node, value in analysis.returns_of(method, info)
+        ]
     elif "queryset" in info.attrs:
         targets = [(info.attrs["queryset"], analysis.class_attr_queryset(info))]
     elif declared is not None:
@@ -899,6 +904,65 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
             explicit = f"{declared.app_label}/{declared.name.lower()}{suffix}.html"
         if explicit is not None:
             _render_and_report(analysis, templates, explicit, dict(extra))
+
+
+def _base_method(analysis: Analysis, info: ClassInfo, name: str) -> cst.FunctionDef | None:
+    """``name`` as the nearest project base defines it, when that base is a class of the
+    checked file (``class ContentsByGoalMixin`` above the views that use it)."""
+    owner = analysis._defined_by_base(info, name)
+    if owner is None:
+        return None
+    module, _, class_name = owner.rpartition(".")
+    base = analysis.class_infos.get(class_name) if module == analysis.file_index.module else None
+    return base.methods.get(name) if base is not None else None
+
+
+def _method_scope(analysis: Analysis, info: ClassInfo, method: cst.FunctionDef) -> Scope:
+    from flake8_djguide.orm.scope import Scope
+
+    params = method.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+    scope = Scope(analysis, [method.body], info, names)
+    if names:
+        scope.self_name = names[0]  # type: ignore[attr-defined]
+    return scope
+
+
+def _origin(node: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
+    """Where the rows a method returns were made, to report there: through calls keeping
+    what they load (``base.filter(...)``), a local name or a ``self.<attribute>`` the method
+    assigns once (``self.base_queryset = Model.objects.exclude(...)``), and Django's
+    ``super().get_queryset()`` after ``self.queryset = ...``."""
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    current = node
+    for _ in range(8):
+        inner = current
+        while (
+            isinstance(inner, cst.Call)
+            and isinstance(inner.func, cst.Attribute)
+            and inner.func.attr.value in KEEP_METHODS
+        ):
+            inner = inner.func.value
+        key: str | None = None
+        if isinstance(inner, cst.Name):
+            key = inner.value
+        elif isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name):
+            key = f"{inner.value.value}.{inner.attr.value}"
+        elif (
+            isinstance(inner, cst.Call)
+            and not inner.args
+            and isinstance(inner.func, cst.Attribute)
+            and inner.func.attr.value == "get_queryset"
+            and isinstance(inner.func.value, cst.Call)
+            and dotted_name(inner.func.value.func) == "super"
+        ):
+            key = f"{getattr(scope, 'self_name', None)}.queryset"
+        records = scope.records.get(key) if key is not None else None
+        if not records or len(records) != 1 or records[0].value is None:
+            return current
+        current = records[0].value
+    return current
 
 
 def _template_attrs(analysis: Analysis, info: ClassInfo) -> dict[str, str] | None:
@@ -1004,10 +1068,35 @@ def _method_context(
         helper = info.methods.get(call.func.attr.value)
         if helper is not None and helper is not method and depth < 3:
             env.update(_method_context(analysis, info, helper, depth + 1))
+    held = {v.value for v in returned if isinstance(v, cst.Name)}
     for key, value_node in entries:
+        if _same_entry(value_node, key, held):
+            continue  # ``context["topics"] = list(context["topics"].all())``: the same rows
         value, where = _context_value(analysis, value_node, scope)
         env[key] = _bind(value, where)
     return env
+
+
+def _same_entry(node: cst.BaseExpression, key: str, held: set[str]) -> bool:
+    """``context[key]`` itself, ``.all()`` of it or ``list()`` of these, ``context`` being
+    the context the method returns: the rows the entry held already."""
+    if isinstance(node, cst.Call) and dotted_name(node.func) == "list" and len(node.args) == 1:
+        node = node.args[0].value
+    if (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "all"
+    ):
+        node = node.func.value
+    return (
+        isinstance(node, cst.Subscript)
+        and isinstance(node.value, cst.Name)
+        and node.value.value in held
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+        and string_value(node.slice[0].slice.value) == key
+    )
 
 
 def _render_and_report(analysis: Analysis, templates: Templates, name: str, env: Env) -> None:
