@@ -832,7 +832,68 @@ def check_render(analysis: Analysis, call: cst.Call, scope: Scope) -> None:
 
 
 def check_view(analysis: Analysis, info: ClassInfo) -> None:
-    """A ``ListView``/``DetailView`` subclass: bind its context and read its template."""
+    """A ``ListView``/``DetailView`` subclass: bind its context and read its template; for
+    a class defining ``get_queryset()``, also the views of the file that inherit it (see
+    :func:`_check_heirs`)."""
+    _check_view(analysis, info)
+    if "get_queryset" in info.methods:
+        _check_heirs(analysis, info)
+
+
+def _check_heirs(analysis: Analysis, base: ClassInfo) -> None:
+    """The list views of the file deriving from ``base`` (``class ContentsByGoalMixin``
+    defines ``get_queryset()``; ``class MassEditGoals(ContentsByGoalMixin, ListView)``
+    lists its rows): each is read here, where its rows are made, and reported only at
+    ``base``'s own nodes (each top-level statement is parsed apart: the heir's own
+    findings are its own statement's)."""
+    import ast
+
+    from flake8_djguide.orm.scope import ClassInfo
+    from flake8_djguide.walker import iter_children
+
+    tree = analysis.ctx.tree
+    lines = analysis.ctx.__dict__.get("_djguide_lines")
+    if not isinstance(tree, ast.Module) or not lines:
+        return
+    heirs = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and node.name != base.name
+        and any(isinstance(b, ast.Name) and b.id == base.name for b in node.bases)
+        and not any(
+            isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "get_queryset"
+            for s in node.body
+        )
+    ]
+    if not heirs:
+        return
+    inside: set[int] = set()
+    stack: list[cst.CSTNode] = [base.methods["get_queryset"]]
+    while stack:
+        current = stack.pop()
+        inside.add(id(current))
+        stack.extend(iter_children(current))
+    from flake8_djguide.engine import parse_module
+
+    for node in heirs[:8]:
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        last = node.end_lineno or node.lineno
+        try:
+            module = parse_module("".join(lines[first - 1 : last]), validate=False)
+        except Exception:  # noqa: BLE001 - a statement that does not parse alone: skipped
+            continue
+        if not module.body or not isinstance(module.body[0], cst.ClassDef):
+            continue
+        _check_view(analysis, ClassInfo(module.body[0], analysis), base, inside)
+
+
+def _check_view(
+    analysis: Analysis,
+    info: ClassInfo,
+    base: ClassInfo | None = None,
+    inside: set[int] | None = None,
+) -> None:
     templates = project_templates(analysis.ctx)
     if templates is None or _OPAQUE_VIEW_METHODS & set(info.methods):
         return
@@ -855,7 +916,9 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
         if isinstance(named, ModelClass) and named.model is not None:
             declared = named.model
     targets: list[tuple[cst.BaseExpression, Any]] = []
-    method = info.methods.get("get_queryset") or _base_method(analysis, info, "get_queryset")
+    method = info.methods.get("get_queryset")
+    if method is None and base is not None and base.name in _base_names(analysis, info):
+        method = base.methods.get("get_queryset")
     if method is not None:
         targets = [
             (_origin(node, _method_scope(analysis, info, method)), value)
@@ -896,8 +959,10 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
             names.append(object_name)
         for key in names:
             env.setdefault(key, bound)
-        _render_and_report(analysis, templates, name, env)
+        _render_and_report(analysis, templates, name, env, inside)
         rendered = True
+    if base is not None:
+        return
     if not rendered and (explicit or declared is not None):
         # rows the analysis cannot follow: what get_context_data() adds is still read
         if explicit is None and declared is not None:
@@ -906,15 +971,15 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
             _render_and_report(analysis, templates, explicit, dict(extra))
 
 
-def _base_method(analysis: Analysis, info: ClassInfo, name: str) -> cst.FunctionDef | None:
-    """``name`` as the nearest project base defines it, when that base is a class of the
-    checked file (``class ContentsByGoalMixin`` above the views that use it)."""
-    owner = analysis._defined_by_base(info, name)
+def _base_names(analysis: Analysis, info: ClassInfo) -> list[str]:
+    """The class names of the checked file that ``info``'s bases resolve to, nearest
+    first, up to the first base defining ``get_queryset()``."""
+    module = analysis.file_index.module
+    owner = analysis._defined_by_base(info, "get_queryset")
     if owner is None:
-        return None
-    module, _, class_name = owner.rpartition(".")
-    base = analysis.class_infos.get(class_name) if module == analysis.file_index.module else None
-    return base.methods.get(name) if base is not None else None
+        return []
+    found_module, _, name = owner.rpartition(".")
+    return [name] if found_module == module else []
 
 
 def _method_scope(analysis: Analysis, info: ClassInfo, method: cst.FunctionDef) -> Scope:
@@ -1099,7 +1164,9 @@ def _same_entry(node: cst.BaseExpression, key: str, held: set[str]) -> bool:
     )
 
 
-def _render_and_report(analysis: Analysis, templates: Templates, name: str, env: Env) -> None:
+def _render_and_report(
+    analysis: Analysis, templates: Templates, name: str, env: Env, inside: set[int] | None = None
+) -> None:
     if not any(v is not None for v in env.values()):
         return
     renderer = _Renderer(analysis, templates)
@@ -1109,6 +1176,8 @@ def _render_and_report(analysis: Analysis, templates: Templates, name: str, env:
     for bound in env.values():
         if bound is None or id(bound.source) in seen:
             continue
+        if inside is not None and id(bound.source.node) not in inside:
+            continue  # a node of another statement: reported with it, if at all
         seen.add(id(bound.source))
         message = _message(bound.source, bound.model)
         if message is not None:
