@@ -102,8 +102,8 @@ class ProjectIndex:
 
 def facts_text(facts: Mapping[str, Any]) -> str:
     """A module's facts as JSON text: equal for equal facts as extracted (keys in order)."""
-    if "functions" in facts:  # the index's own (a checked file's facts have none)
-        facts = {k: v for k, v in facts.items() if k != "functions"}
+    if "functions" in facts or "mcalls" in facts:  # the index's own (not a checked file's)
+        facts = {k: v for k, v in facts.items() if k not in ("functions", "mcalls")}
     return json.dumps(facts, separators=(",", ":"))
 
 

@@ -33,7 +33,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 21  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 22  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -199,7 +199,7 @@ def _method_facts(
             facts["self_query"] = "query"
         return facts
     if wants == "returns":
-        return {"returns": [encode(r) for r in _returns(function)]}
+        return {"returns": _manager_returns(function)}
     if wants == "reads" and is_loader(function):
         return {"loader": loader_facts(function)}
     if wants != "reads" or len(params) < 2:
@@ -215,6 +215,60 @@ def _method_facts(
 #: Words in the name of a serializer's class or static method that returns the queryset the
 #: serializer needs (``prefetch_queryset``, ``setup_eager_loading``, ``optimize_queryset``).
 LOADER_WORDS = ("queryset", "prefetch", "eager", "optimi", "select_related")
+
+
+def _manager_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Encoded]:
+    """The encoded returns of a manager/QuerySet method, a returned local name made once
+    and then only refined by calls loading nothing (``queryset = self.filter(...)``,
+    ``queryset = queryset.filter(...).distinct()``, ``return queryset.order_by(...)``)
+    replaced by what made it."""
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    made: dict[str, list[ast.expr | None]] = {}
+    for node in ast_walk(function):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                made.setdefault(target.id, []).append(node.value)
+                continue
+        if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr)):
+            for name in ast_walk(getattr(node, "target", node)):
+                if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store):
+                    made.setdefault(name.id, []).append(None)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                for name in ast_walk(target):
+                    if isinstance(name, ast.Name):
+                        made.setdefault(name.id, []).append(None)
+
+    def refines(value: ast.expr | None, name: str) -> bool:
+        current = value
+        while (
+            isinstance(current, ast.Call)
+            and isinstance(current.func, ast.Attribute)
+            and current.func.attr in KEEP_METHODS
+        ):
+            current = current.func.value
+        return current is not value and isinstance(current, ast.Name) and current.id == name
+
+    found: list[Encoded] = []
+    for value in _returns(function):
+        root: ast.expr = value
+        while isinstance(root, (ast.Attribute, ast.Call)):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        encoded = encode(value)
+        if isinstance(root, ast.Name) and root.id in made:
+            values = made[root.id]
+            sources = [v for v in values if not refines(v, root.id)]
+            if (
+                len(sources) == 1
+                and sources[0] is not None
+                and not refines(value, "")
+                and (value is root or refines(value, root.id))
+            ):
+                encoded = _substitute(encoded, root.id, encode(sources[0]))
+        found.append(encoded)
+    return found
 
 
 def is_loader(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -840,4 +894,43 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
         prefetches = prefetched_lookups(tree)
         if prefetches:
             facts["prefetches"] = prefetches
+    if (b"objects." in data or b"_default_manager." in data) and (
+        b"template" in data or b"render" in data
+    ):
+        called = manager_calls(tree)
+        if called:
+            facts["mcalls"] = called
     return facts
+
+
+#: Manager and QuerySet methods of Django: not a project's own.
+_DJANGO_QUERYSET_API = frozenset(
+    {
+        "all", "filter", "exclude", "order_by", "annotate", "alias", "distinct", "reverse",
+        "using", "select_for_update", "extra", "none", "complex_filter", "select_related",
+        "prefetch_related", "only", "defer", "values", "values_list", "get", "first", "last",
+        "latest", "earliest", "count", "exists", "aggregate", "in_bulk", "create",
+        "get_or_create", "update_or_create", "update", "delete", "contains", "iterator",
+        "raw", "bulk_create", "bulk_update", "dates", "datetimes", "union", "intersection",
+        "difference", "get_queryset", "explain", "as_manager", "from_queryset",
+    }
+)  # fmt: skip
+
+
+def manager_calls(tree: ast.Module) -> list[str]:
+    """The methods a module calls on a model's manager that Django does not define
+    (``Topic.objects.for_forum(...)``): the project's own manager/QuerySet methods whose
+    rows the module may hand to a template."""
+    from flake8_djguide.index.functions import MANAGERS
+
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr in MANAGERS
+            and node.func.attr not in _DJANGO_QUERYSET_API
+        ):
+            found.add(node.func.attr)
+    return sorted(found)

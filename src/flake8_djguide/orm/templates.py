@@ -823,6 +823,8 @@ def check_render(analysis: Analysis, call: cst.Call, scope: Scope) -> None:
     if name is None:
         return
     function = analysis.functions[-1] if analysis.functions else None
+    if function is not None:
+        analysis.__dict__["_djguide_view"] = f"{analysis.file_index.module}.{function.name.value}"
     context = _argument(call, context_at, ("context", "dictionary"))
     env: Env = {}
     for key, value_node in _context_entries(context, scope, function):
@@ -838,6 +840,127 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     _check_view(analysis, info)
     if "get_queryset" in info.methods:
         _check_heirs(analysis, info)
+    _check_consumers(analysis, info)
+
+
+#: Per consumer module (its path, modification time and size, the project's index): what
+#: its views' templates read of the rows of each manager/QuerySet method (see
+#: :func:`_consumer_reads`).
+_CONSUMERS: dict[tuple[str, int, int, int], dict[str, list[tuple[str, str]]]] = {}
+#: Modules read per manager/QuerySet method.
+MAX_CONSUMERS = 8
+
+
+def _check_consumers(analysis: Analysis, info: ClassInfo) -> None:
+    """A project manager/QuerySet class whose methods other modules call on a model's
+    manager and hand to a template (``self.queryset = Topic.objects.for_forum(pk)`` in a
+    list view): each ``return`` of such a method is reported with what the templates read
+    per row that its rows do not load, where the loading call goes. Only rows passed on
+    as they are, or refined by calls loading nothing more (``filter()``, ``order_by()``),
+    count: a caller adding ``select_related()`` makes the queryset its own."""
+    if "_djguide_consumer" in analysis.ctx.__dict__:
+        return  # reading a consumer module: no consumers of its own
+    index = analysis.index
+    module = analysis.file_index.module
+    qualname = f"{module}.{info.name}"
+    if not index.manager_callers or qualname not in index.queryset_models:
+        return
+    for name, method in info.methods.items():
+        callers = [m for m in index.manager_callers.get(name, ()) if m != module]
+        found: list[tuple[str, str]] = []
+        for caller in callers[:MAX_CONSUMERS]:
+            found.extend(_consumer_reads(analysis, caller).get(f"{qualname}.{name}", ()))
+        if not found:
+            continue
+        view, message = found[0]
+        more = len({v for v, _ in found}) - 1
+        also = f" (and {more} more view{'s' if more > 1 else ''})" if more > 0 else ""
+        scope = _method_scope(analysis, info, method)
+        for node in _returned_values(method):
+            analysis.report(
+                "DJG201",
+                _origin(node, scope),
+                f"the rows of `{name}()` are listed by `{view}`{also}: {message}",
+            )
+
+
+def _returned_values(method: cst.FunctionDef) -> list[cst.BaseExpression]:
+    from flake8_djguide.walker import iter_children
+
+    found: list[cst.BaseExpression] = []
+    stack: list[cst.CSTNode] = [method.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Return) and current.value is not None:
+            found.append(current.value)
+            continue
+        stack.extend(iter_children(current))
+    return found
+
+
+def _module_path(analysis: Analysis, module: str) -> Any:
+    """The file of a project module (under the project root or a source root)."""
+    root = analysis.ctx.project_root
+    if root is None:
+        return None
+    parts = module.split(".")
+    for base in ("", *analysis.ctx.settings.list("source-roots")):
+        folder = root / base if base else root
+        for candidate in (
+            folder.joinpath(*parts).with_suffix(".py"),
+            folder.joinpath(*parts, "__init__.py"),
+        ):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _consumer_reads(analysis: Analysis, module: str) -> dict[str, list[tuple[str, str]]]:
+    """What the views of ``module`` read in their templates of the rows made by each
+    manager/QuerySet method (``made_by``): ``[(view, message), ...]``. The module is read
+    and analysed as a checked file would be, its findings dropped; anything that fails
+    gives nothing."""
+    import ast
+
+    from flake8_djguide.context import FileContext, ModuleInfo
+    from flake8_djguide.engine import parse_module
+    from flake8_djguide.orm.analysis import Analysis as Walk
+    from flake8_djguide.parsing import parse_quietly
+
+    path = _module_path(analysis, module)
+    if path is None:
+        return {}
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    key = (str(path), stat.st_mtime_ns, stat.st_size, id(analysis.index))
+    found = _CONSUMERS.get(key)
+    if found is not None:
+        return found
+    found = {}
+    if len(_CONSUMERS) > 64:
+        _CONSUMERS.clear()
+    _CONSUMERS[key] = found
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+        tree = parse_quietly(data)
+        if not isinstance(tree, ast.Module):
+            return found
+        info = ModuleInfo.from_tree(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                info.add_import(node)
+        ctx = FileContext(str(path), analysis.ctx.settings, info, tree)
+        ctx.__dict__["_djguide_consumer"] = found
+        ctx.__dict__["_djguide_lines"] = text.splitlines(keepends=True)
+        Walk(ctx, parse_module(text))
+    except Exception:  # noqa: BLE001 - another module that cannot be read: nothing known
+        found.clear()
+    return found
 
 
 def _check_heirs(analysis: Analysis, base: ClassInfo) -> None:
@@ -897,6 +1020,7 @@ def _check_view(
     templates = project_templates(analysis.ctx)
     if templates is None or _OPAQUE_VIEW_METHODS & set(info.methods):
         return
+    analysis.__dict__["_djguide_view"] = f"{analysis.file_index.module}.{info.name}"
     bases = [b for b in info.bases if b]
     kind = known_kind(bases, analysis.ctx)
     if kind is None:
@@ -1024,10 +1148,26 @@ def _origin(node: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
         ):
             key = f"{getattr(scope, 'self_name', None)}.queryset"
         records = scope.records.get(key) if key is not None else None
+        if records and key is not None and isinstance(inner, cst.Name):
+            # ``rows = rows.filter(...)`` refines ``rows``: the rows were made before
+            records = [r for r in records if not _refines(r.value, key)]
         if not records or len(records) != 1 or records[0].value is None:
             return current
         current = records[0].value
     return current
+
+
+def _refines(node: cst.BaseExpression | None, name: str) -> bool:
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    current = node
+    while (
+        isinstance(current, cst.Call)
+        and isinstance(current.func, cst.Attribute)
+        and current.func.attr.value in KEEP_METHODS
+    ):
+        current = current.func.value
+    return current is not node and isinstance(current, cst.Name) and current.value == name
 
 
 def _template_attrs(analysis: Analysis, info: ClassInfo) -> dict[str, str] | None:
@@ -1178,6 +1318,14 @@ def _render_and_report(
             continue
         if inside is not None and id(bound.source.node) not in inside:
             continue  # a node of another statement: reported with it, if at all
+        consumer = analysis.ctx.__dict__.get("_djguide_consumer")
+        if consumer is not None:
+            if bound.source.qs.made_by:
+                message = _message(bound.source, bound.model)
+                if message is not None:
+                    view = analysis.__dict__.get("_djguide_view") or "a view"
+                    consumer.setdefault(bound.source.qs.made_by, []).append((view, message))
+            continue
         seen.add(id(bound.source))
         message = _message(bound.source, bound.model)
         if message is not None:

@@ -428,8 +428,7 @@ def _gives_super_rows(encoded: list[Any]) -> bool:
     ]:
         rest = links[3:]
         return all(
-            (kind == "attr" and payload in KEEP_METHODS) or kind == "call"
-            for kind, payload in rest
+            (kind == "attr" and payload in KEEP_METHODS) or kind == "call" for kind, payload in rest
         )
     if root == ["ref", "self"] and len(links) == 2 and links[0] == ("attr", "filter_queryset"):
         args = links[1][1][0]

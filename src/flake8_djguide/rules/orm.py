@@ -832,7 +832,10 @@ class NPlusOneRelation(_FlowRule):
             15,
         ),
     ]
-    TEXT_HINTS = ("for ", "list_display", "items", "Inline", "render", "TemplateResponse", "View")
+    TEXT_HINTS = (
+        *("for ", "list_display", "items", "Inline", "render", "TemplateResponse", "View"),
+        *("Manager", "QuerySet"),  # a manager's methods whose rows templates read
+    )
     #: a template view's context comes from ``get_queryset()`` and ``get_context_data()``
     TRIGGER_KEEPS_METHODS = frozenset({"get_queryset", "get_context_data"})
     AST_TRIGGERS = {

@@ -119,7 +119,7 @@ def view_trigger(node: ast.AST, ctx: FileContext) -> bool:
 def _template_view(cls: ast.ClassDef, ctx: FileContext, heirs: bool = True) -> bool:
     if project_templates(ctx) is None:
         return False
-    if heirs and _lists_for_heir(cls, ctx):
+    if heirs and (_lists_for_heir(cls, ctx) or _feeds_templates(cls, ctx)):
         return True
     if not cls.bases:
         return False
@@ -133,6 +133,23 @@ def _template_view(cls: ast.ClassDef, ctx: FileContext, heirs: bool = True) -> b
     return (
         generic_kind(file_index.index, file_index.module, bases, f"{file_index.module}.{cls.name}")
         is not None
+    )
+
+
+def _feeds_templates(cls: ast.ClassDef, ctx: FileContext) -> bool:
+    """``cls`` is a manager or QuerySet class of the project with a method that a module
+    rendering templates calls on a model's manager (``Topic.objects.for_forum(...)``)."""
+    from flake8_djguide.index import get_index
+
+    file_index = get_index(ctx)
+    index = file_index.index
+    if not index.manager_callers:
+        return False
+    if f"{file_index.module}.{cls.name}" not in index.queryset_models:
+        return False
+    return any(
+        isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name in index.manager_callers
+        for s in cls.body
     )
 
 
@@ -151,8 +168,7 @@ def _lists_for_heir(cls: ast.ClassDef, ctx: FileContext) -> bool:
             and node is not cls
             and any(isinstance(b, ast.Name) and b.id == cls.name for b in node.bases)
             and not any(
-                isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-                and s.name == "get_queryset"
+                isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "get_queryset"
                 for s in node.body
             )
             and _template_view(node, ctx, heirs=False)
