@@ -393,3 +393,12 @@ def test_a_manager_method_finding_names_the_view_and_the_template() -> None:
         "DJG201 the rows of `for_tag()` are listed by `board.views.topics_of_tag`: template "
     )
     assert 'add `.select_related("author", "solved_by")` to it' in messages[44]
+
+
+def test_the_views_sharing_a_mixin_queryset_are_named_in_one_finding() -> None:
+    messages = _messages("DJG201_template_rows_made.py")
+    shared = messages[75]
+    assert shared.startswith(
+        "DJG201 template `blog/templates/blog/post_categories.html` reads `post.category` "
+    )
+    assert "; and template `blog/templates/blog/post_category_paths.html` reads" in shared

@@ -999,6 +999,7 @@ def _check_heirs(analysis: Analysis, base: ClassInfo) -> None:
         stack.extend(iter_children(current))
     from flake8_djguide.engine import parse_module
 
+    found: dict[int, tuple[cst.CSTNode, list[str]]] = {}
     for node in heirs[:8]:
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         last = node.end_lineno or node.lineno
@@ -1008,7 +1009,10 @@ def _check_heirs(analysis: Analysis, base: ClassInfo) -> None:
             continue
         if not module.body or not isinstance(module.body[0], cst.ClassDef):
             continue
-        _check_view(analysis, ClassInfo(module.body[0], analysis), base, inside)
+        _check_view(analysis, ClassInfo(module.body[0], analysis), base, inside, found)
+    for node, messages in found.values():
+        # one finding per queryset: what each view's template reads of its rows
+        analysis.report("DJG201", node, "; and ".join(dict.fromkeys(messages)))
 
 
 def _check_view(
@@ -1016,6 +1020,7 @@ def _check_view(
     info: ClassInfo,
     base: ClassInfo | None = None,
     inside: set[int] | None = None,
+    found: dict[int, tuple[cst.CSTNode, list[str]]] | None = None,
 ) -> None:
     templates = project_templates(analysis.ctx)
     if templates is None or _OPAQUE_VIEW_METHODS & set(info.methods):
@@ -1083,7 +1088,7 @@ def _check_view(
             names.append(object_name)
         for key in names:
             env.setdefault(key, bound)
-        _render_and_report(analysis, templates, name, env, inside)
+        _render_and_report(analysis, templates, name, env, inside, found)
         rendered = True
     if base is not None:
         return
@@ -1305,8 +1310,15 @@ def _same_entry(node: cst.BaseExpression, key: str, held: set[str]) -> bool:
 
 
 def _render_and_report(
-    analysis: Analysis, templates: Templates, name: str, env: Env, inside: set[int] | None = None
+    analysis: Analysis,
+    templates: Templates,
+    name: str,
+    env: Env,
+    inside: set[int] | None = None,
+    found: dict[int, tuple[cst.CSTNode, list[str]]] | None = None,
 ) -> None:
+    """Render ``name`` with ``env`` and report each context value's reads at its queryset;
+    with ``inside``, only querysets of those nodes, their messages kept in ``found``."""
     if not any(v is not None for v in env.values()):
         return
     renderer = _Renderer(analysis, templates)
@@ -1328,7 +1340,9 @@ def _render_and_report(
             continue
         seen.add(id(bound.source))
         message = _message(bound.source, bound.model)
-        if message is not None:
+        if message is not None and found is not None:
+            found.setdefault(id(bound.source.node), (bound.source.node, []))[1].append(message)
+        elif message is not None:
             analysis.report("DJG201", bound.source.node, message)
 
 
