@@ -247,6 +247,7 @@ class Scope:
         return self.value_of(key) if key in self.records else None
 
     def assigns_attribute(self, name: str) -> bool:
+        """Whether this method assigns ``self.<name>``."""
         self_name = getattr(self, "self_name", None)
         return bool(self_name) and self.kind == "function" and f"{self_name}.{name}" in self.records
 

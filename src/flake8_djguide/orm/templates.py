@@ -958,7 +958,7 @@ def _consumer_reads(analysis: Analysis, module: str) -> dict[str, list[tuple[str
         ctx.__dict__["_djguide_consumer"] = found
         ctx.__dict__["_djguide_lines"] = text.splitlines(keepends=True)
         Walk(ctx, parse_module(text))
-    except Exception:  # noqa: BLE001 - another module that cannot be read: nothing known
+    except Exception:  # another module that cannot be read: nothing known
         found.clear()
     return found
 
@@ -1005,14 +1005,14 @@ def _check_heirs(analysis: Analysis, base: ClassInfo) -> None:
         last = node.end_lineno or node.lineno
         try:
             module = parse_module("".join(lines[first - 1 : last]), validate=False)
-        except Exception:  # noqa: BLE001 - a statement that does not parse alone: skipped
+        except Exception:  # a statement that does not parse alone: skipped
             continue
         if not module.body or not isinstance(module.body[0], cst.ClassDef):
             continue
         _check_view(analysis, ClassInfo(module.body[0], analysis), base, inside, found)
-    for node, messages in found.values():
+    for where, messages in found.values():
         # one finding per queryset: what each view's template reads of its rows
-        analysis.report("DJG201", node, "; and ".join(dict.fromkeys(messages)))
+        analysis.report("DJG201", where, "; and ".join(dict.fromkeys(messages)))
 
 
 def _check_view(
