@@ -843,10 +843,10 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
     _check_consumers(analysis, info)
 
 
-#: Per consumer module (its path, modification time and size, the project's index): what
-#: its views' templates read of the rows of each manager/QuerySet method (see
-#: :func:`_consumer_reads`).
-_CONSUMERS: dict[tuple[str, int, int, int], dict[str, list[tuple[str, str]]]] = {}
+#: Per consumer module (its path, modification time and size, the index and templates it is
+#: read with): what its views' templates read of the rows of each manager/QuerySet method
+#: (see :func:`_consumer_reads`).
+_CONSUMERS: dict[tuple[str, int, int, int, int], dict[str, list[tuple[str, str]]]] = {}
 #: Modules read per manager/QuerySet method.
 MAX_CONSUMERS = 8
 
@@ -926,25 +926,16 @@ def _consumer_reads(analysis: Analysis, module: str) -> dict[str, list[tuple[str
 
     from flake8_djguide.context import FileContext, ModuleInfo
     from flake8_djguide.engine import parse_module
+    from flake8_djguide.index import get_index
     from flake8_djguide.orm.analysis import Analysis as Walk
     from flake8_djguide.parsing import parse_quietly
 
     path = _module_path(analysis, module)
     if path is None:
         return {}
+    found: dict[str, list[tuple[str, str]]] = {}
     try:
         stat = path.stat()
-    except OSError:
-        return {}
-    key = (str(path), stat.st_mtime_ns, stat.st_size, id(analysis.index))
-    found = _CONSUMERS.get(key)
-    if found is not None:
-        return found
-    found = {}
-    if len(_CONSUMERS) > 64:
-        _CONSUMERS.clear()
-    _CONSUMERS[key] = found
-    try:
         data = path.read_bytes()
         text = data.decode("utf-8")
         tree = parse_quietly(data)
@@ -955,6 +946,20 @@ def _consumer_reads(analysis: Analysis, module: str) -> dict[str, list[tuple[str
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 info.add_import(node)
         ctx = FileContext(str(path), analysis.ctx.settings, info, tree)
+        # the module as the project's index and templates hold it now: kept while they are
+        key = (
+            str(path),
+            stat.st_mtime_ns,
+            stat.st_size,
+            id(get_index(ctx).index),
+            id(project_templates(ctx)),
+        )
+        cached = _CONSUMERS.get(key)
+        if cached is not None:
+            return cached
+        if len(_CONSUMERS) > 64:
+            _CONSUMERS.clear()
+        _CONSUMERS[key] = found
         ctx.__dict__["_djguide_consumer"] = found
         ctx.__dict__["_djguide_lines"] = text.splitlines(keepends=True)
         Walk(ctx, parse_module(text))
