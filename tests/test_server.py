@@ -73,7 +73,7 @@ def _wait_for_server(directory: Path, seconds: float = 60) -> dict[str, object]:
 def _stdin_run(path: str, *extra: str) -> list[tuple[str, int, int, str]]:
     source = (EXAMPLE / path).read_text()
     run = run_flake8(
-        ["--select=DJG", f"--stdin-display-name={path}", *extra, "-"], EXAMPLE, stdin=source
+        ["--select=DJG,DJG203", f"--stdin-display-name={path}", *extra, "-"], EXAMPLE, stdin=source
     )
     run.assert_clean()
     return run.findings
