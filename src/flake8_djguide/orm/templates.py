@@ -926,33 +926,24 @@ def _consumer_reads(analysis: Analysis, module: str) -> dict[str, list[tuple[str
 
     from flake8_djguide.context import FileContext, ModuleInfo
     from flake8_djguide.engine import parse_module
-    from flake8_djguide.index import get_index
+    from flake8_djguide.index import project_index
     from flake8_djguide.orm.analysis import Analysis as Walk
     from flake8_djguide.parsing import parse_quietly
 
     path = _module_path(analysis, module)
-    if path is None:
+    root = analysis.ctx.project_root
+    if path is None or root is None:
         return {}
     found: dict[str, list[tuple[str, str]]] = {}
     try:
         stat = path.stat()
-        data = path.read_bytes()
-        text = data.decode("utf-8")
-        tree = parse_quietly(data)
-        if not isinstance(tree, ast.Module):
-            return found
-        info = ModuleInfo.from_tree(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                info.add_import(node)
-        ctx = FileContext(str(path), analysis.ctx.settings, info, tree)
         # the module as the project's index and templates hold it now: kept while they are
         key = (
             str(path),
             stat.st_mtime_ns,
             stat.st_size,
-            id(get_index(ctx).index),
-            id(project_templates(ctx)),
+            id(project_index(analysis.ctx.settings, root).index),
+            id(project_templates(analysis.ctx)),
         )
         cached = _CONSUMERS.get(key)
         if cached is not None:
@@ -960,12 +951,44 @@ def _consumer_reads(analysis: Analysis, module: str) -> dict[str, list[tuple[str
         if len(_CONSUMERS) > 64:
             _CONSUMERS.clear()
         _CONSUMERS[key] = found
+        data = path.read_bytes()
+        tree = parse_quietly(data)
+        if not isinstance(tree, ast.Module):
+            return found
+        lines = data.decode("utf-8").splitlines(keepends=True)
+        called = {m for m, modules in analysis.index.manager_callers.items() if module in modules}
+        text = _calling_statements(tree, lines, called)
+        if text is None:
+            return found
+        info = ModuleInfo.from_tree(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                info.add_import(node)
+        ctx = FileContext(str(path), analysis.ctx.settings, info, tree)
         ctx.__dict__["_djguide_consumer"] = found
-        ctx.__dict__["_djguide_lines"] = text.splitlines(keepends=True)
-        Walk(ctx, parse_module(text))
+        ctx.__dict__["_djguide_lines"] = lines
+        Walk(ctx, parse_module(text, validate=False))
     except Exception:  # another module that cannot be read: nothing known
         found.clear()
     return found
+
+
+def _calling_statements(tree: Any, lines: list[str], called: set[str]) -> str | None:
+    """The text of a module's top-level classes and functions that call one of ``called``
+    on a model's manager and name a template, a render call or a view (their own
+    statements: the rest of the module is not walked), ``None`` when none does."""
+    import ast
+
+    kept: list[str] = []
+    for node in tree.body:
+        if not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        segment = "".join(lines[first - 1 : node.end_lineno or node.lineno])
+        renders = any(word in segment for word in ("template", "render", "View"))
+        if renders and any(f".{name}(" in segment for name in called):
+            kept.append(segment if segment.endswith("\n") else segment + "\n")
+    return "".join(kept) or None
 
 
 def _check_heirs(analysis: Analysis, base: ClassInfo) -> None:
