@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from flake8_djguide.helpers import dotted_name, string_value
+from flake8_djguide.index.querysets import EMPTY
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.values import COUNTED, REQUERY, count_remedy
 from flake8_djguide.templates.parse import value_of
@@ -866,6 +867,8 @@ def _check_consumers(analysis: Analysis, info: ClassInfo) -> None:
     if not index.manager_callers or qualname not in index.queryset_models:
         return
     for name, method in info.methods.items():
+        if not _makes_rows(analysis, qualname, name):
+            continue
         callers = [m for m in index.manager_callers.get(name, ()) if m != module]
         found: list[tuple[str, str]] = []
         for caller in callers[:MAX_CONSUMERS]:
@@ -882,6 +885,21 @@ def _check_consumers(analysis: Analysis, info: ClassInfo) -> None:
                 _origin(node, scope),
                 f"the rows of `{name}()` are listed by `{view}`{also}: {message}",
             )
+
+
+def _makes_rows(analysis: Analysis, owner: str, name: str) -> bool:
+    """Whether the method ``name`` of the manager/QuerySet class ``owner`` returns model
+    instances of a queryset the analysis can read (what it loads is known)."""
+    from flake8_djguide.orm.summaries import summary_coverage
+
+    for model_name in analysis.index.queryset_models.get(owner, ()):
+        model = analysis.index.models.get(model_name)
+        for manager in model.managers.values() if model is not None else ():
+            method = manager.methods.get(name)
+            if method is not None and method.owner == owner:
+                found = summary_coverage(manager, method.returns, EMPTY)
+                return found is not None and found[1] == "instances"
+    return False
 
 
 def _returned_values(method: cst.FunctionDef) -> list[cst.BaseExpression]:
