@@ -88,6 +88,27 @@ def test_loaded_paths_reads_the_added_lines_and_prefixes_prefetch_querysets(
     assert bench.loaded_paths("def broken(:\n", {1}) == set()
 
 
+COUNTED = """\
+def engagements(products):
+    return products.prefetch_related(
+        Prefetch("engagement_set", queryset=Engagement.objects.annotate(test_count=Count("test__id"))),
+        "engagement_set__tags",
+    ).annotate(total=Sum("amount"), name_upper=Upper("name"))
+"""
+
+
+def test_loaded_paths_reads_aggregates_annotated_on_the_added_lines(bench: ModuleType) -> None:
+    assert bench.loaded_paths(COUNTED, {3}) == {"engagement_set", "engagement_set__test__id"}
+    assert bench.loaded_paths(COUNTED, {5}) == {"amount"}
+
+
+def test_a_count_in_the_query_touches_the_reverse_accessor_it_counts(bench: ModuleType) -> None:
+    loads = {"engagement_set", "engagement_set__test__id"}
+    assert bench.touched("engagement_set__test_set", loads)
+    assert not bench.touched("engagement_set__lead", loads)
+    assert bench.touched("engagement_set", {"engagement"})
+
+
 def test_added_lines_are_the_new_side_of_each_hunk(bench: ModuleType) -> None:
     assert bench.added_lines([(3, 1, 3, 2), (10, 2, 11, 0)]) == {3, 4}
 

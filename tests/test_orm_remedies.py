@@ -143,3 +143,21 @@ def test_a_template_count_per_row_is_annotated_and_read() -> None:
     assert 'add `.annotate(bookmark_count=Count("bookmark"))` to it' in bookmarks
     listed = messages[_line("DJG201_template_counts.py", "model = Author")]
     assert listed.endswith('set `queryset = Author.objects.prefetch_related("posts__tags")`')
+
+
+def test_a_count_on_the_rows_of_a_relation_is_annotated_in_their_prefetch() -> None:
+    name = "DJG201_template_counts.py"
+    messages = _messages(name)
+    annotated = (
+        'Prefetch("posts", queryset=Post.objects.annotate(comments_count=Count("comments")))'
+    )
+    prefetched = messages[_line(name, 'queryset = Author.objects.prefetch_related("posts")')]
+    assert prefetched.endswith(
+        f'replace its `"posts"` prefetch with `{annotated}` and read `post.comments_count` '
+        "(a prefetch would load every related row to count them)"
+    )
+    plain = messages[_line(name, "class AuthorCommentCounts") + 2]
+    assert plain.endswith(
+        f"add `.prefetch_related({annotated})` to it and read `post.comments_count`"
+    )
+    assert "posts__comments" not in prefetched + plain

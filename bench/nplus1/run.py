@@ -240,10 +240,14 @@ def remedy_paths(findings: Iterable[Finding]) -> set[str]:
 _LOADERS = ("select_related", "prefetch_related")
 
 
+_AGGREGATES = ("Count", "Sum", "Avg", "Min", "Max")
+
+
 def loaded_paths(source: str, added: set[int]) -> set[str]:
     """The relation paths a file's ``select_related``/``prefetch_related``/``Prefetch``
-    calls name on the ``added`` lines; a path inside ``Prefetch("a", queryset=...)`` is
-    prefixed with ``a__``."""
+    calls name on the ``added`` lines, and the lookups of aggregates annotated there
+    (``annotate(test_count=Count("test__id"))``: a fix that counts in the query instead of
+    per row); a path inside ``Prefetch("a", queryset=...)`` is prefixed with ``a__``."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -260,6 +264,18 @@ def loaded_paths(source: str, added: set[int]) -> set[str]:
                     text = argument.value if isinstance(argument, ast.Constant) else None
                     if isinstance(text, str) and argument.lineno in added:
                         paths.add(prefix + text)
+            if name == "annotate":
+                for value in [*node.args, *(k.value for k in node.keywords)]:
+                    if (
+                        isinstance(value, ast.Call)
+                        and getattr(value.func, "id", getattr(value.func, "attr", ""))
+                        in _AGGREGATES
+                        and value.args
+                        and isinstance(value.args[0], ast.Constant)
+                        and isinstance(value.args[0].value, str)
+                        and value.lineno in added
+                    ):
+                        paths.add(prefix + value.args[0].value)
             if name == "Prefetch" and node.args and isinstance(node.args[0], ast.Constant):
                 inner = f"{prefix}{node.args[0].value}__"
                 for child in [*node.args[1:], *(k.value for k in node.keywords)]:
@@ -277,9 +293,17 @@ def added_lines(hunks: Sequence[tuple[int, int, int, int]]) -> set[int]:
     return {line for _old, _old_n, new, new_n in hunks for line in range(new, new + new_n)}
 
 
+def _query_names(path: str) -> str:
+    """``engagement_set__test_set`` as the query names of a lookup: ``engagement__test``
+    (a reverse foreign key's ``<model>_set`` accessor is ``<model>`` in lookups)."""
+    return "__".join(part.removesuffix("_set") or part for part in path.split("__"))
+
+
 def touched(path: str, loads: set[str]) -> bool:
-    """Whether the fix loaded the relation ``path`` names (itself, or through it)."""
-    return any(f == path or f.startswith(path + "__") for f in loads)
+    """Whether the fix loaded (or counted) the relation ``path`` names (itself, or through
+    it)."""
+    path = _query_names(path)
+    return any(f == path or f.startswith(path + "__") for f in map(_query_names, loads))
 
 
 def other_relation(hits: Sequence[Finding], loads: set[str]) -> bool:

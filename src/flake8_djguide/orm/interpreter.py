@@ -100,7 +100,14 @@ class Statements(AnalysisBase):
         if cls is not None and names and "staticmethod" not in decorators:
             scope.self_name = names[0] if "classmethod" not in decorators else None  # type: ignore[attr-defined]
         self._typed_params(node, scope)
-        self._visit(node.body, scope)
+        body = node.body
+        if isinstance(body, cst.IndentedBlock):
+            for index, statement in enumerate(body.body):
+                scope.position = index
+                self._visit(statement, scope)
+            scope.position = None
+        else:
+            self._visit(body, scope)
         self.functions.pop()
         self.frames = saved
 
@@ -341,6 +348,19 @@ class Statements(AnalysisBase):
         ):
             value = self.evaluate(iterable.args[0].value, scope, quiet=True)
             target = target.elements[1].value
+        elif (
+            isinstance(iterable, cst.Call)
+            and _last(iterable.func) == "zip"
+            and isinstance(target, cst.Tuple)
+            and len(target.elements) == len(iterable.args)
+            and not any(a.star or a.keyword is not None for a in iterable.args)
+        ):
+            # ``for product, price in zip(products, prices)``: each name holds the rows of
+            # the iterable at its position
+            for element, argument in zip(target.elements, iterable.args):
+                row = self.evaluate(argument.value, scope, quiet=True)
+                self._bind(frame, element.value, argument.value, row, body, scope)
+            return
         if (
             not isinstance(value, QS)
             or value.rows != "instances"

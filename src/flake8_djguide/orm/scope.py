@@ -79,6 +79,12 @@ class Record:
     value: cst.BaseExpression | None
     loops: frozenset[int]
     kind: str = "value"  # value, aug (``+=``), sqlsafe (from sql_with_params()), with
+    #: the index of the function body's top-level statement holding the assignment (-1:
+    #: not in a function body)
+    top: int = -1
+    #: an assignment that is itself a top-level statement of the function body and does
+    #: not read the name: every later statement sees this value, not the earlier ones
+    kills: bool = False
 
 
 class Scope:
@@ -101,10 +107,30 @@ class Scope:
         self.opaque: set[str] = set(params)
         #: parameters annotated with a model: an instance of it (while not assigned again)
         self.typed: dict[str, Item] = {}
-        self._memo: dict[str, Value] = {}
+        self._memo: dict[object, Value] = {}
         self._visiting: set[str] = set()
+        #: the index of the top-level statement of the function body being walked: a name
+        #: read there holds what the assignments before it (from the last top-level one
+        #: that replaced the value) and in that statement gave it, not what later ones do
+        #: (``queryset = A.objects...``, a loop over it, then ``queryset = B.objects...``)
+        self.position: int | None = None
+        self._top = -1
+        self._top_assigns: set[int] = set()
         for node in body:
-            self._collect(node, ())
+            if kind == "function" and isinstance(node, cst.IndentedBlock):
+                for index, statement in enumerate(node.body):
+                    self._top = index
+                    if (
+                        isinstance(statement, cst.SimpleStatementLine)
+                        and len(statement.body) == 1
+                        and isinstance(statement.body[0], cst.Assign)
+                        and len(statement.body[0].targets) == 1
+                    ):
+                        self._top_assigns.add(id(statement.body[0]))
+                    self._collect(statement, ())
+                self._top = -1
+            else:
+                self._collect(node, ())
         if kind == "module":
             # Module-level names are globals that any function may rebind, and the engine
             # parses only the top-level statements some trigger needs, so the statement
@@ -157,7 +183,7 @@ class Scope:
             return
         if isinstance(node, cst.Assign):
             for target in node.targets:
-                self._bind(target.target, node.value, loops)
+                self._bind(target.target, node.value, loops, id(node) in self._top_assigns)
         elif isinstance(node, cst.AnnAssign):
             if node.value is not None:
                 self._bind(node.target, node.value, loops)
@@ -199,10 +225,18 @@ class Scope:
             self._collect(child, loops)
 
     def _bind(
-        self, target: cst.BaseExpression, value: cst.BaseExpression, loops: tuple[int, ...]
+        self,
+        target: cst.BaseExpression,
+        value: cst.BaseExpression,
+        loops: tuple[int, ...],
+        top_level: bool = False,
     ) -> None:
         if isinstance(target, cst.Name):
-            self.records.setdefault(target.value, []).append(Record(value, frozenset(loops)))
+            name = target.value
+            kills = top_level and not (_root_name(value) == name or _passes(value, name))
+            self.records.setdefault(name, []).append(
+                Record(value, frozenset(loops), top=self._top, kills=kills)
+            )
             return
         if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
             # ``self.base = ...`` in a method: kept as ``"self.base"`` (see ``attribute_of``)
@@ -258,19 +292,26 @@ class Scope:
         records = self.records.get(name)
         if not records:
             return None
-        if name in self._memo:
-            return self._memo[name]
+        key: object = name
+        if self.position is not None and name not in self.fills:
+            start, end = _reaching(records, self.position)
+            records = records[start:end]
+            if not records:
+                return None
+            key = (name, start, end)
+        if key in self._memo:
+            return self._memo[key]
         if name in self._visiting:
             return None
         self._visiting.add(name)
         try:
-            value = self._merge(name, records)
+            value = self._merge(name, records, key)
         finally:
             self._visiting.discard(name)
-        self._memo[name] = value
+        self._memo[key] = value
         return value
 
-    def _merge(self, name: str, records: list[Record]) -> Value:
+    def _merge(self, name: str, records: list[Record], key: object) -> Value:
         if name in self.fills:
             return self._filled(records, self.fills[name])
         if all(r.kind == "pair" for r in records):
@@ -285,10 +326,16 @@ class Scope:
             return None
         loops: frozenset[int] = frozenset()
         values: list[Value] = []
-        for record in own:
-            assert record.value is not None
-            values.append(self.analysis.evaluate(record.value, self, quiet=True))
-            loops |= record.loops
+        position = self.position
+        try:
+            for record in own:
+                assert record.value is not None
+                if position is not None and record.top >= 0:
+                    self.position = record.top  # the names it reads, as they were there
+                values.append(self.analysis.evaluate(record.value, self, quiet=True))
+                loops |= record.loops
+        finally:
+            self.position = position
         if chained or len(values) > 1:
             # ``items = obj.items_set`` refined by ``items = items.filter(...)``: its rows
             values = [
@@ -298,13 +345,13 @@ class Scope:
         if base is None:
             return None
         if chained:
-            self._memo[name] = base
+            self._memo[key] = base
             extra = []
             for record in chained:
                 assert record.value is not None
                 extra.append(self.analysis.evaluate(record.value, self, quiet=True))
                 loops |= record.loops
-            self._memo.pop(name, None)
+            self._memo.pop(key, None)
             base = _merge_values([base, *extra])
         if isinstance(base, QS):
             # a variable holds one queryset object: iterating it again reuses its rows, so
@@ -376,6 +423,20 @@ class Scope:
             r.kind == "value" and r.value is not None and string_value(r.value) is not None
             for r in records
         )
+
+
+def _reaching(records: list[Record], position: int) -> tuple[int, int]:
+    """The slice of ``records`` (in source order) that a read in top-level statement
+    ``position`` of the function body can see: none of a later statement, none before the
+    last top-level assignment of an earlier statement that replaced the value."""
+    start, end = 0, len(records)
+    for index, record in enumerate(records):
+        if record.top > position:
+            end = index
+            break
+        if record.kills and 0 <= record.top < position:
+            start = index
+    return start, end
 
 
 @functools.lru_cache(maxsize=1)

@@ -1396,6 +1396,36 @@ def _lookup(path: Path) -> str:
     return "__".join(path)
 
 
+def _nested_counts(source: _Source) -> dict[Path, tuple[str, str, str]]:
+    """Related managers only counted on the rows of a to-many relation of each row
+    (``{% for e in product.engagement_set.all %}{{ e.test_set.count }}``): one
+    ``Prefetch("engagement_set", queryset=Engagement.objects.annotate(...))`` counts them
+    with the prefetch of those rows. ``{path: (model of the rows, lookup, read)}``, only
+    where nothing else is read through that relation (a ``Prefetch`` and a string lookup
+    through the same relation must be ordered, which a one-line remedy cannot say)."""
+    found: dict[Path, tuple[str, str, str]] = {}
+    for path, need in source.needs.items():
+        if not (
+            need.kind == "many"
+            and len(path) == 2
+            and len(need.relations) == 2
+            and need.relations[0].many
+            and need.relations[0].target
+            and need.uses
+            and need.uses <= COUNTED
+            and need.reads
+        ):
+            continue
+        if any(o[:1] == path[:1] and len(o) > 1 and o != path for o in source.needs):
+            continue
+        text = need.reads[0][2]
+        end = text.rfind(f".{path[1]}.")
+        read = text[: end + len(path[1]) + 1] if end >= 0 else path[1]
+        model_name = need.relations[0].target.rsplit(".", 1)[-1]
+        found[path] = (model_name, need.relations[1].query_name, read)
+    return found
+
+
 def _message(source: _Source, model: Model) -> str | None:
     if not source.needs:
         return None
@@ -1405,10 +1435,13 @@ def _message(source: _Source, model: Model) -> str | None:
     requery: list[str] = []
     reads: list[tuple[str, int, str]] = []
     counted: list[tuple[str, str]] = []
+    nested = _nested_counts(source)
     for path, need in source.needs.items():
         for read in need.reads:
             if read not in reads:
                 reads.append(read)
+        if path in nested or (len(path) == 1 and path in {p[:1] for p in nested}):
+            continue  # counted in the prefetch of the rows holding it (below)
         if need.kind == "many" and len(path) == 1 and need.uses and need.uses <= COUNTED:
             # only counted: one annotate(Count()) serves it (a prefetch loads every row)
             text = need.reads[0][2]
@@ -1453,6 +1486,24 @@ def _message(source: _Source, model: Model) -> str | None:
         remedies.append(f"add {names} to its `only(...)` (or drop it from `defer(...)`)")
     for lookup, text in counted:
         remedies.append(count_remedy(lookup, text, "it" if not remedies else "the queryset"))
+    for path, (model_name, lookup, text) in nested.items():
+        field_name = f"{lookup}_count"
+        prefetch_call = (
+            f'Prefetch("{path[0]}", queryset={model_name}.objects.annotate('
+            f'{field_name}=Count("{lookup}")))'
+        )
+        head, _, _ = text.rpartition(".")
+        shown = f"{head}.{field_name}" if head else field_name
+        if (path[0],) in source.needs:
+            remedies.append(
+                f"add `.prefetch_related({prefetch_call})` to "
+                f"{'it' if not remedies else 'the queryset'} and read `{shown}`"
+            )
+        else:
+            remedies.append(
+                f'replace its `"{path[0]}"` prefetch with `{prefetch_call}` and read '
+                f"`{shown}` (a prefetch would load every related row to count them)"
+            )
     if requery:
         queried = list(dict.fromkeys(requery))
         remedies.append(
