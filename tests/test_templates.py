@@ -372,3 +372,33 @@ def test_a_model_method_read_names_only_what_the_remedy_removes() -> None:
         "`post.matching_comments` query per row even when prefetched: `annotate()` the value "
         "or use `Prefetch(..., to_attr=...)`"
     )
+
+
+def test_the_forum_project_managers_module_is_the_fixture() -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+    fixture = fixtures / "orm" / "DJG201_manager_methods.py"
+    on_disk = fixtures / "projects" / "forum" / "board" / "managers.py"
+    assert on_disk.read_text(encoding="utf-8") == fixture.read_text(encoding="utf-8")
+
+
+def test_a_manager_method_finding_names_the_view_and_the_template() -> None:
+    messages = _messages("DJG201_manager_methods.py")
+    assert messages[41] == (
+        "DJG201 the rows of `for_forum()` are listed by `board.views.ForumTopics`: template "
+        "`board/templates/board/topic_list.html` reads `topic.solved_by` (line 3), "
+        "`topic.solved_by.name` (line 3): a query per row, as this `Topic` queryset does not "
+        'load it; add `.select_related("solved_by")` to it'
+    )
+    assert messages[44].startswith(
+        "DJG201 the rows of `for_tag()` are listed by `board.views.topics_of_tag`: template "
+    )
+    assert 'add `.select_related("author", "solved_by")` to it' in messages[44]
+
+
+def test_the_views_sharing_a_mixin_queryset_are_named_in_one_finding() -> None:
+    messages = _messages("DJG201_template_rows_made.py")
+    shared = messages[75]
+    assert shared.startswith(
+        "DJG201 template `blog/templates/blog/post_categories.html` reads `post.category` "
+    )
+    assert "; and template `blog/templates/blog/post_category_paths.html` reads" in shared

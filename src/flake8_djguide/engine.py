@@ -721,6 +721,8 @@ class _Run:
 
         self.visit_ref = self.visit
         self.leave_ref = self.leave
+        # the file's text, for a rule reading another top-level statement of it
+        self.ctx.__dict__["_djguide_lines"] = lines
         # Rules reporting from end_file() may report nodes of any chunk: keep the trees.
         deferred = any(type(i).end_file is not Rule.end_file for i in self.instances)
         release = release_trees and not deferred

@@ -102,7 +102,7 @@ class ProjectIndex:
 
 #: Facts only the index extracts (:func:`~flake8_djguide.index.extract.source_facts`): a
 #: checked file's facts (:func:`~flake8_djguide.index.extract.module_facts`) have none.
-INDEX_ONLY_FACTS = ("functions", "prefetches")
+INDEX_ONLY_FACTS = ("functions", "prefetches", "mcalls")
 
 
 def facts_text(facts: Mapping[str, Any]) -> str:

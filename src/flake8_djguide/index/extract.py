@@ -33,7 +33,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 23  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 24  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: Reads on ``self`` kept per model method (``self_reads``).
@@ -551,6 +551,17 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
         elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
             # not a single plain assignment: the name is left unknown
             assigned.setdefault(dotted_name(statement.target) or "", []).extend([None, None])
+        elif isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.NamedExpr)):
+            # a loop's, ``with``'s or ``:=``'s target: the name is left unknown
+            targets = (
+                [item.optional_vars for item in statement.items if item.optional_vars]
+                if isinstance(statement, (ast.With, ast.AsyncWith))
+                else [statement.target]
+            )
+            for target in targets:
+                for name in ast_walk(target):
+                    if isinstance(name, ast.Name):
+                        assigned.setdefault(name.id, []).extend([None, None])
     found: list[Encoded] = []
     for value in _returns(function):
         root: ast.expr = value
@@ -558,7 +569,9 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
             root = root.func if isinstance(root, ast.Call) else root.value
         text = dotted_name(root)
         key = next((k for k in assigned if text and (text == k or text.startswith(k + "."))), None)
-        values = assigned.get(key, []) if key else []
+        # ``queryset = queryset.filter(...).distinct()``: a refinement keeps what the value
+        # made before it loads
+        values = [v for v in assigned.get(key, []) if not _refines(v, key)] if key else []
         known = key is not None and all(v is not None and not _reads_name(v, key) for v in values)
         if known and key in combined:
             known = all(v is not None and _self_chain(encode(v)) for v in values)
@@ -569,6 +582,21 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
         else:
             found.append(encode(value))
     return found
+
+
+def _refines(value: ast.expr | None, name: str) -> bool:
+    """Whether ``value`` is ``name`` refined by calls that keep what it loads
+    (``queryset.filter(...).distinct()``)."""
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    current = value
+    while (
+        isinstance(current, ast.Call)
+        and isinstance(current.func, ast.Attribute)
+        and current.func.attr in KEEP_METHODS
+    ):
+        current = current.func.value
+    return current is not value and current is not None and dotted_name(current) == name
 
 
 def _reads_name(value: ast.expr, name: str) -> bool:
@@ -910,4 +938,43 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
         prefetches = prefetched_lookups(tree)
         if prefetches:
             facts["prefetches"] = prefetches
+    if (b"objects." in data or b"_default_manager." in data) and (
+        b"template" in data or b"render" in data
+    ):
+        called = manager_calls(tree)
+        if called:
+            facts["mcalls"] = called
     return facts
+
+
+#: Manager and QuerySet methods of Django: not a project's own.
+_DJANGO_QUERYSET_API = frozenset(
+    {
+        "all", "filter", "exclude", "order_by", "annotate", "alias", "distinct", "reverse",
+        "using", "select_for_update", "extra", "none", "complex_filter", "select_related",
+        "prefetch_related", "only", "defer", "values", "values_list", "get", "first", "last",
+        "latest", "earliest", "count", "exists", "aggregate", "in_bulk", "create",
+        "get_or_create", "update_or_create", "update", "delete", "contains", "iterator",
+        "raw", "bulk_create", "bulk_update", "dates", "datetimes", "union", "intersection",
+        "difference", "get_queryset", "explain", "as_manager", "from_queryset",
+    }
+)  # fmt: skip
+
+
+def manager_calls(tree: ast.Module) -> list[str]:
+    """The methods a module calls on a model's manager that Django does not define
+    (``Topic.objects.for_forum(...)``): the project's own manager/QuerySet methods whose
+    rows the module may hand to a template."""
+    from flake8_djguide.index.functions import MANAGERS
+
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr in MANAGERS
+            and node.func.attr not in _DJANGO_QUERYSET_API
+        ):
+            found.add(node.func.attr)
+    return sorted(found)

@@ -251,6 +251,12 @@ class Index:
                 if "ret" in summary:
                     summary = {**summary, "ret": _qualified_returns(module, facts, summary["ret"])}
                 self.functions[f"{module}.{name}"] = summary
+        #: a project manager/QuerySet method's name -> the modules calling it on a model's
+        #: manager and rendering templates (``Topic.objects.for_forum(...)``: ``mcalls``)
+        self.manager_callers: dict[str, list[str]] = {}
+        for module, facts in self.modules.items():
+            for name in facts.get("mcalls", ()):
+                self.manager_callers.setdefault(name, []).append(module)
         #: modules defining classes (also after :meth:`compact`)
         self.class_modules = {
             module for module, facts in self.modules.items() if facts.get("classes")

@@ -424,7 +424,7 @@ def valid_facts(facts: object) -> bool:
             ok = type(item) is str
         elif key == "functions":
             ok = type(item) is dict and all(_valid_summary(s) for s in item.values())
-        elif key == "inlines":
+        elif key in ("inlines", "mcalls"):
             ok = _strings(item)
         elif key == "prefetches":
             ok = type(item) is list and all(_strings(p) and len(p) >= 2 for p in item)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.context import FileContext
+    from flake8_djguide.orm.scope import ClassInfo
     from flake8_djguide.orm.values import Finding, Frame
 else:
     from flake8_djguide._lazy import cst
@@ -64,6 +65,7 @@ class Analysis(
         self.findings: list[Finding] = []
         self.frames: list[Frame] = []
         self.functions: list[cst.FunctionDef] = []  # the enclosing function definitions
+        self.class_infos: dict[str, ClassInfo] = {}  # the chunk's classes walked so far
         self._reported: set[tuple[str, int]] = set()
         # Keyed by the Frame itself (identity-hashed), not id(frame): a finished loop's
         # frame is freed and its id reused by a later loop, which would hide its findings.

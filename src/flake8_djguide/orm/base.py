@@ -38,6 +38,7 @@ class AnalysisBase:
     findings: list[Finding]
     frames: list[Frame]
     functions: list[cst.FunctionDef]
+    class_infos: dict[str, ClassInfo]
     _reported: set[tuple[str, int]]
     _seen_paths: set[tuple[Frame | None, Path]]
     # relations a bare select_related() loads that a loop reads, and the findings whose
@@ -169,6 +170,12 @@ class AnalysisBase:
 
         def super_queryset(self, info: ClassInfo, after: str | None = None) -> Value:
             """What the bases' ``get_queryset()`` returns for the view ``info``."""
+
+        def bases_pass_queryset(self, info: ClassInfo) -> bool:
+            """Whether the bases' ``get_queryset()`` gives ``self.queryset``'s rows."""
+
+        def _defined_by_base(self, info: ClassInfo, method: str) -> str | None:
+            """The nearest project base of ``info`` that defines ``method``."""
 
         def queryset_attr(self, info: ClassInfo) -> Value:
             """``self.queryset`` of a view: its own ``queryset =`` or the nearest base's."""

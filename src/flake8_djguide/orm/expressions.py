@@ -336,6 +336,10 @@ class Expressions(AnalysisBase):
             return self._self_attr(value.cls, name, call, scope)
         if isinstance(value, SuperRef):
             if name == "get_queryset" and call is not None:
+                if scope.assigns_attribute("queryset") and self.bases_pass_queryset(value.cls):
+                    # ``self.queryset = ...`` then ``return super().get_queryset()``:
+                    # Django's and DRF's ``get_queryset()`` give ``self.queryset``'s rows
+                    return scope.attribute_of("queryset")
                 return self.super_queryset(value.cls)
             return None
         return None
@@ -437,6 +441,8 @@ class Expressions(AnalysisBase):
                 # a path that is not a relation chain of the model loads nothing (DJG207)
                 step = checked_step(self, qs.model, name, call, step, quiet)
             result = replace(qs, cov=apply(qs.cov, step), fresh=True, is_list=False)
+            if name not in KEEP_METHODS and qs.made_by:
+                result = replace(result, made_by="")  # loaded here: the view's own queryset
             if name in ("filter", "exclude"):
                 result = replace(result, filters=(*qs.filters, call))
             if name in ("filter", "exclude", "get") and self._batched(call, scope, name):
@@ -479,7 +485,11 @@ class Expressions(AnalysisBase):
                 return None
             coverage, rows = found
             return replace(
-                qs, cov=coverage, rows=rows if qs.rows == "instances" else qs.rows, fresh=True
+                qs,
+                cov=coverage,
+                rows=rows if qs.rows == "instances" else qs.rows,
+                fresh=True,
+                made_by=f"{qs.manager.methods[name].owner}.{name}",
             )
         return None
 

@@ -128,6 +128,7 @@ class Statements(AnalysisBase):
 
     def _class(self, node: cst.ClassDef) -> None:
         info = ClassInfo(node, self)
+        self.class_infos[info.name] = info
         scope = Scope(self, [node.body], info, kind="class")
         saved = self.frames
         self.frames = []

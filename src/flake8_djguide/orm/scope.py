@@ -247,6 +247,11 @@ class Scope:
             # rows are replaced by others, which the name no longer tells
             self.opaque.add(target.value.value)
             return
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            # ``self.base = ...`` in a method: kept as ``"self.base"`` (see ``attribute_of``)
+            key = f"{target.value.value}.{target.attr.value}"
+            self.records.setdefault(key, []).append(Record(value, frozenset(loops)))
+            return
         if isinstance(target, (cst.Tuple, cst.List)):
             names = _target_names(target)
             safe = isinstance(value, cst.Call) and _last(value.func) in (
@@ -273,6 +278,21 @@ class Scope:
                     )
                 else:
                     self.opaque.add(name)
+
+    def attribute_of(self, name: str) -> Value:
+        """What ``self.<name>`` holds when this method assigns it (``self.base_queryset =
+        Model.objects.filter(...)`` and then ``return self.base_queryset``): read as a local
+        name; ``None`` when the method does not assign it or cannot be known."""
+        self_name = getattr(self, "self_name", None)
+        if not self_name or self.kind != "function":
+            return None
+        key = f"{self_name}.{name}"
+        return self.value_of(key) if key in self.records else None
+
+    def assigns_attribute(self, name: str) -> bool:
+        """Whether this method assigns ``self.<name>``."""
+        self_name = getattr(self, "self_name", None)
+        return bool(self_name) and self.kind == "function" and f"{self_name}.{name}" in self.records
 
     def value_of(self, name: str) -> Value:
         """What the local variable ``name`` holds (``None`` when it cannot be known)."""

@@ -186,6 +186,8 @@ class Summaries(AnalysisBase):
     # -- classes ----------------------------------------------------------------------------------------
 
     def _self_attr(self, cls: ClassInfo, name: str, call: cst.Call | None, scope: Scope) -> Value:
+        if call is None and scope.assigns_attribute(name):
+            return scope.attribute_of(name)
         if name == "get_queryset" and call is not None:
             return self.class_queryset(cls)
         if name == "queryset" and call is None:

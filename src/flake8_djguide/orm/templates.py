@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from flake8_djguide.helpers import dotted_name, string_value
+from flake8_djguide.index.querysets import EMPTY
 from flake8_djguide.orm.base import AnalysisBase
 from flake8_djguide.orm.values import COUNTED, REQUERY, count_remedy
 from flake8_djguide.templates.parse import value_of
@@ -53,8 +54,9 @@ else:
 
 Path = tuple[str, ...]
 
-#: Methods that make the template, the rows or the context unknown.
-_OPAQUE_VIEW_METHODS = frozenset({"get_template_names", "get_context_object_name", "get_object"})
+#: Methods that make the template, the rows or the context unknown (``get_object()``: a
+#: detail view's object; a list view's rows do not come from it).
+_OPAQUE_VIEW_METHODS = frozenset({"get_template_names", "get_context_object_name"})
 _SERVED = frozenset({"all", "count", "exists"})
 _REQUERY = frozenset({"last", "latest", "earliest"})
 #: Attributes of a row that never query: its primary key.
@@ -822,6 +824,8 @@ def check_render(analysis: Analysis, call: cst.Call, scope: Scope) -> None:
     if name is None:
         return
     function = analysis.functions[-1] if analysis.functions else None
+    if function is not None:
+        analysis.__dict__["_djguide_view"] = f"{analysis.file_index.module}.{function.name.value}"
     context = _argument(call, context_at, ("context", "dictionary"))
     env: Env = {}
     for key, value_node in _context_entries(context, scope, function):
@@ -831,16 +835,249 @@ def check_render(analysis: Analysis, call: cst.Call, scope: Scope) -> None:
 
 
 def check_view(analysis: Analysis, info: ClassInfo) -> None:
-    """A ``ListView``/``DetailView`` subclass: bind its context and read its template."""
+    """A ``ListView``/``DetailView`` subclass: bind its context and read its template; for
+    a class defining ``get_queryset()``, also the views of the file that inherit it (see
+    :func:`_check_heirs`)."""
+    _check_view(analysis, info)
+    if "get_queryset" in info.methods:
+        _check_heirs(analysis, info)
+    _check_consumers(analysis, info)
+
+
+#: Per consumer module (its path, modification time and size, the index and templates it is
+#: read with): what its views' templates read of the rows of each manager/QuerySet method
+#: (see :func:`_consumer_reads`).
+_CONSUMERS: dict[tuple[str, int, int, int, int], dict[str, list[tuple[str, str]]]] = {}
+#: Modules read per manager/QuerySet method.
+MAX_CONSUMERS = 8
+
+
+def _check_consumers(analysis: Analysis, info: ClassInfo) -> None:
+    """A project manager/QuerySet class whose methods other modules call on a model's
+    manager and hand to a template (``self.queryset = Topic.objects.for_forum(pk)`` in a
+    list view): each ``return`` of such a method is reported with what the templates read
+    per row that its rows do not load, where the loading call goes. Only rows passed on
+    as they are, or refined by calls loading nothing more (``filter()``, ``order_by()``),
+    count: a caller adding ``select_related()`` makes the queryset its own."""
+    if "_djguide_consumer" in analysis.ctx.__dict__:
+        return  # reading a consumer module: no consumers of its own
+    index = analysis.index
+    module = analysis.file_index.module
+    qualname = f"{module}.{info.name}"
+    if not index.manager_callers or qualname not in index.queryset_models:
+        return
+    for name, method in info.methods.items():
+        if not _makes_rows(analysis, qualname, name):
+            continue
+        callers = [m for m in index.manager_callers.get(name, ()) if m != module]
+        found: list[tuple[str, str]] = []
+        for caller in callers[:MAX_CONSUMERS]:
+            found.extend(_consumer_reads(analysis, caller).get(f"{qualname}.{name}", ()))
+        if not found:
+            continue
+        view, message = found[0]
+        more = len({v for v, _ in found}) - 1
+        also = f" (and {more} more view{'s' if more > 1 else ''})" if more > 0 else ""
+        scope = _method_scope(analysis, info, method)
+        for node in _returned_values(method):
+            analysis.report(
+                "DJG201",
+                _origin(node, scope),
+                f"the rows of `{name}()` are listed by `{view}`{also}: {message}",
+            )
+
+
+def _makes_rows(analysis: Analysis, owner: str, name: str) -> bool:
+    """Whether the method ``name`` of the manager/QuerySet class ``owner`` returns model
+    instances of a queryset the analysis can read (what it loads is known)."""
+    from flake8_djguide.orm.summaries import summary_coverage
+
+    for model_name in analysis.index.queryset_models.get(owner, ()):
+        model = analysis.index.models.get(model_name)
+        for manager in model.managers.values() if model is not None else ():
+            method = manager.methods.get(name)
+            if method is not None and method.owner == owner:
+                found = summary_coverage(manager, method.returns, EMPTY)
+                return found is not None and found[1] == "instances"
+    return False
+
+
+def _returned_values(method: cst.FunctionDef) -> list[cst.BaseExpression]:
+    from flake8_djguide.walker import iter_children
+
+    found: list[cst.BaseExpression] = []
+    stack: list[cst.CSTNode] = [method.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Return) and current.value is not None:
+            found.append(current.value)
+            continue
+        stack.extend(iter_children(current))
+    return found
+
+
+def _module_path(analysis: Analysis, module: str) -> Any:
+    """The file of a project module (under the project root or a source root)."""
+    root = analysis.ctx.project_root
+    if root is None:
+        return None
+    parts = module.split(".")
+    for base in ("", *analysis.ctx.settings.list("source-roots")):
+        folder = root / base if base else root
+        for candidate in (
+            folder.joinpath(*parts).with_suffix(".py"),
+            folder.joinpath(*parts, "__init__.py"),
+        ):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _consumer_reads(analysis: Analysis, module: str) -> dict[str, list[tuple[str, str]]]:
+    """What the views of ``module`` read in their templates of the rows made by each
+    manager/QuerySet method (``made_by``): ``[(view, message), ...]``. The module is read
+    and analysed as a checked file would be, its findings dropped; anything that fails
+    gives nothing."""
+    import ast
+
+    from flake8_djguide.context import FileContext, ModuleInfo
+    from flake8_djguide.engine import parse_module
+    from flake8_djguide.index import project_index
+    from flake8_djguide.orm.analysis import Analysis as Walk
+    from flake8_djguide.parsing import parse_quietly
+
+    path = _module_path(analysis, module)
+    root = analysis.ctx.project_root
+    if path is None or root is None:
+        return {}
+    found: dict[str, list[tuple[str, str]]] = {}
+    try:
+        stat = path.stat()
+        # the module as the project's index and templates hold it now: kept while they are
+        key = (
+            str(path),
+            stat.st_mtime_ns,
+            stat.st_size,
+            id(project_index(analysis.ctx.settings, root).index),
+            id(project_templates(analysis.ctx)),
+        )
+        cached = _CONSUMERS.get(key)
+        if cached is not None:
+            return cached
+        if len(_CONSUMERS) > 64:
+            _CONSUMERS.clear()
+        _CONSUMERS[key] = found
+        data = path.read_bytes()
+        tree = parse_quietly(data)
+        if not isinstance(tree, ast.Module):
+            return found
+        lines = data.decode("utf-8").splitlines(keepends=True)
+        called = {m for m, modules in analysis.index.manager_callers.items() if module in modules}
+        text = _calling_statements(tree, lines, called)
+        if text is None:
+            return found
+        info = ModuleInfo.from_tree(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                info.add_import(node)
+        ctx = FileContext(str(path), analysis.ctx.settings, info, tree)
+        ctx.__dict__["_djguide_consumer"] = found
+        ctx.__dict__["_djguide_lines"] = lines
+        Walk(ctx, parse_module(text, validate=False))
+    except Exception:  # another module that cannot be read: nothing known
+        found.clear()
+    return found
+
+
+def _calling_statements(tree: Any, lines: list[str], called: set[str]) -> str | None:
+    """The text of a module's top-level classes and functions that call one of ``called``
+    on a model's manager and name a template, a render call or a view (their own
+    statements: the rest of the module is not walked), ``None`` when none does."""
+    import ast
+
+    kept: list[str] = []
+    for node in tree.body:
+        if not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        segment = "".join(lines[first - 1 : node.end_lineno or node.lineno])
+        renders = any(word in segment for word in ("template", "render", "View"))
+        if renders and any(f".{name}(" in segment for name in called):
+            kept.append(segment if segment.endswith("\n") else segment + "\n")
+    return "".join(kept) or None
+
+
+def _check_heirs(analysis: Analysis, base: ClassInfo) -> None:
+    """The list views of the file deriving from ``base`` (``class ContentsByGoalMixin``
+    defines ``get_queryset()``; ``class MassEditGoals(ContentsByGoalMixin, ListView)``
+    lists its rows): each is read here, where its rows are made, and reported only at
+    ``base``'s own nodes (each top-level statement is parsed apart: the heir's own
+    findings are its own statement's)."""
+    import ast
+
+    from flake8_djguide.orm.scope import ClassInfo
+    from flake8_djguide.walker import iter_children
+
+    tree = analysis.ctx.tree
+    lines = analysis.ctx.__dict__.get("_djguide_lines")
+    if not isinstance(tree, ast.Module) or not lines:
+        return
+    heirs = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and node.name != base.name
+        and any(isinstance(b, ast.Name) and b.id == base.name for b in node.bases)
+        and not any(
+            isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "get_queryset"
+            for s in node.body
+        )
+    ]
+    if not heirs:
+        return
+    inside: set[int] = set()
+    stack: list[cst.CSTNode] = [base.methods["get_queryset"]]
+    while stack:
+        current = stack.pop()
+        inside.add(id(current))
+        stack.extend(iter_children(current))
+    from flake8_djguide.engine import parse_module
+
+    found: dict[int, tuple[cst.CSTNode, list[str]]] = {}
+    for node in heirs[:8]:
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        last = node.end_lineno or node.lineno
+        try:
+            module = parse_module("".join(lines[first - 1 : last]), validate=False)
+        except Exception:  # a statement that does not parse alone: skipped
+            continue
+        if not module.body or not isinstance(module.body[0], cst.ClassDef):
+            continue
+        _check_view(analysis, ClassInfo(module.body[0], analysis), base, inside, found)
+    for where, messages in found.values():
+        # one finding per queryset: what each view's template reads of its rows
+        analysis.report("DJG201", where, "; and ".join(dict.fromkeys(messages)))
+
+
+def _check_view(
+    analysis: Analysis,
+    info: ClassInfo,
+    base: ClassInfo | None = None,
+    inside: set[int] | None = None,
+    found: dict[int, tuple[cst.CSTNode, list[str]]] | None = None,
+) -> None:
     templates = project_templates(analysis.ctx)
     if templates is None or _OPAQUE_VIEW_METHODS & set(info.methods):
         return
+    analysis.__dict__["_djguide_view"] = f"{analysis.file_index.module}.{info.name}"
     bases = [b for b in info.bases if b]
     kind = known_kind(bases, analysis.ctx)
     if kind is None:
         module = analysis.file_index.module
         kind = generic_kind(analysis.index, module, bases, f"{module}.{info.name}")
-    if not kind:
+    if not kind or (kind == "detail" and "get_object" in info.methods):
         return
     from flake8_djguide.orm.nodes import code_of
     from flake8_djguide.orm.scope import Scope
@@ -854,8 +1091,14 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
         if isinstance(named, ModelClass) and named.model is not None:
             declared = named.model
     targets: list[tuple[cst.BaseExpression, Any]] = []
-    if "get_queryset" in info.methods:
-        targets = analysis.returns_of(info.methods["get_queryset"], info)
+    method = info.methods.get("get_queryset")
+    if method is None and base is not None and base.name in _base_names(analysis, info):
+        method = base.methods.get("get_queryset")
+    if method is not None:
+        targets = [
+            (_origin(node, _method_scope(analysis, info, method)), value)
+            for node, value in analysis.returns_of(method, info)
+        ]
     elif "queryset" in info.attrs:
         targets = [(info.attrs["queryset"], analysis.class_attr_queryset(info))]
     elif declared is not None:
@@ -891,14 +1134,91 @@ def check_view(analysis: Analysis, info: ClassInfo) -> None:
             names.append(object_name)
         for key in names:
             env.setdefault(key, bound)
-        _render_and_report(analysis, templates, name, env)
+        _render_and_report(analysis, templates, name, env, inside, found)
         rendered = True
+    if base is not None:
+        return
     if not rendered and (explicit or declared is not None):
         # rows the analysis cannot follow: what get_context_data() adds is still read
         if explicit is None and declared is not None:
             explicit = f"{declared.app_label}/{declared.name.lower()}{suffix}.html"
         if explicit is not None:
             _render_and_report(analysis, templates, explicit, dict(extra))
+
+
+def _base_names(analysis: Analysis, info: ClassInfo) -> list[str]:
+    """The class names of the checked file that ``info``'s bases resolve to, nearest
+    first, up to the first base defining ``get_queryset()``."""
+    module = analysis.file_index.module
+    owner = analysis._defined_by_base(info, "get_queryset")
+    if owner is None:
+        return []
+    found_module, _, name = owner.rpartition(".")
+    return [name] if found_module == module else []
+
+
+def _method_scope(analysis: Analysis, info: ClassInfo, method: cst.FunctionDef) -> Scope:
+    from flake8_djguide.orm.scope import Scope
+
+    params = method.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+    scope = Scope(analysis, [method.body], info, names)
+    if names:
+        scope.self_name = names[0]  # type: ignore[attr-defined]
+    return scope
+
+
+def _origin(node: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
+    """Where the rows a method returns were made, to report there: through calls keeping
+    what they load (``base.filter(...)``), a local name or a ``self.<attribute>`` the method
+    assigns once (``self.base_queryset = Model.objects.exclude(...)``), and Django's
+    ``super().get_queryset()`` after ``self.queryset = ...``."""
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    current = node
+    for _ in range(8):
+        inner = current
+        while (
+            isinstance(inner, cst.Call)
+            and isinstance(inner.func, cst.Attribute)
+            and inner.func.attr.value in KEEP_METHODS
+        ):
+            inner = inner.func.value
+        key: str | None = None
+        if isinstance(inner, cst.Name):
+            key = inner.value
+        elif isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name):
+            key = f"{inner.value.value}.{inner.attr.value}"
+        elif (
+            isinstance(inner, cst.Call)
+            and not inner.args
+            and isinstance(inner.func, cst.Attribute)
+            and inner.func.attr.value == "get_queryset"
+            and isinstance(inner.func.value, cst.Call)
+            and dotted_name(inner.func.value.func) == "super"
+        ):
+            key = f"{getattr(scope, 'self_name', None)}.queryset"
+        records = scope.records.get(key) if key is not None else None
+        if records and key is not None and isinstance(inner, cst.Name):
+            # ``rows = rows.filter(...)`` refines ``rows``: the rows were made before
+            records = [r for r in records if not _refines(r.value, key)]
+        if not records or len(records) != 1 or records[0].value is None:
+            return current
+        current = records[0].value
+    return current
+
+
+def _refines(node: cst.BaseExpression | None, name: str) -> bool:
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    current = node
+    while (
+        isinstance(current, cst.Call)
+        and isinstance(current.func, cst.Attribute)
+        and current.func.attr.value in KEEP_METHODS
+    ):
+        current = current.func.value
+    return current is not node and isinstance(current, cst.Name) and current.value == name
 
 
 def _template_attrs(analysis: Analysis, info: ClassInfo) -> dict[str, str] | None:
@@ -1004,13 +1324,47 @@ def _method_context(
         helper = info.methods.get(call.func.attr.value)
         if helper is not None and helper is not method and depth < 3:
             env.update(_method_context(analysis, info, helper, depth + 1))
+    held = {v.value for v in returned if isinstance(v, cst.Name)}
     for key, value_node in entries:
+        if _same_entry(value_node, key, held):
+            continue  # ``context["topics"] = list(context["topics"].all())``: the same rows
         value, where = _context_value(analysis, value_node, scope)
         env[key] = _bind(value, where)
     return env
 
 
-def _render_and_report(analysis: Analysis, templates: Templates, name: str, env: Env) -> None:
+def _same_entry(node: cst.BaseExpression, key: str, held: set[str]) -> bool:
+    """``context[key]`` itself, ``.all()`` of it or ``list()`` of these, ``context`` being
+    the context the method returns: the rows the entry held already."""
+    if isinstance(node, cst.Call) and dotted_name(node.func) == "list" and len(node.args) == 1:
+        node = node.args[0].value
+    if (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "all"
+    ):
+        node = node.func.value
+    return (
+        isinstance(node, cst.Subscript)
+        and isinstance(node.value, cst.Name)
+        and node.value.value in held
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+        and string_value(node.slice[0].slice.value) == key
+    )
+
+
+def _render_and_report(
+    analysis: Analysis,
+    templates: Templates,
+    name: str,
+    env: Env,
+    inside: set[int] | None = None,
+    found: dict[int, tuple[cst.CSTNode, list[str]]] | None = None,
+) -> None:
+    """Render ``name`` with ``env`` and report each context value's reads at its queryset;
+    with ``inside``, only querysets of those nodes, their messages kept in ``found``."""
     if not any(v is not None for v in env.values()):
         return
     renderer = _Renderer(analysis, templates)
@@ -1020,9 +1374,21 @@ def _render_and_report(analysis: Analysis, templates: Templates, name: str, env:
     for bound in env.values():
         if bound is None or id(bound.source) in seen:
             continue
+        if inside is not None and id(bound.source.node) not in inside:
+            continue  # a node of another statement: reported with it, if at all
+        consumer = analysis.ctx.__dict__.get("_djguide_consumer")
+        if consumer is not None:
+            if bound.source.qs.made_by:
+                message = _message(bound.source, bound.model)
+                if message is not None:
+                    view = analysis.__dict__.get("_djguide_view") or "a view"
+                    consumer.setdefault(bound.source.qs.made_by, []).append((view, message))
+            continue
         seen.add(id(bound.source))
         message = _message(bound.source, bound.model)
-        if message is not None:
+        if message is not None and found is not None:
+            found.setdefault(id(bound.source.node), (bound.source.node, []))[1].append(message)
+        elif message is not None:
             analysis.report("DJG201", bound.source.node, message)
 
 

@@ -104,6 +104,9 @@ class QS:
     new_rows: bool = False  # a list of unsaved instances (``objs.append(Product(...))``)
     annotations: frozenset[str] = frozenset()  # names added by annotate(<name>=...)
     filters: tuple[cst.Call, ...] = ()  # its filter()/exclude() calls (their lookups)
+    #: the custom manager/QuerySet method whose rows these are, refined by calls that load
+    #: nothing more (``"app.managers.TopicManager.for_forum"``; ``""`` otherwise)
+    made_by: str = ""
 
 
 @dataclass
@@ -198,6 +201,7 @@ def _merge_values(values: Sequence[Value]) -> Value:
             new_rows=all(v.new_rows for v in qs_values),
             annotations=frozenset.intersection(*(v.annotations for v in qs_values)),
             filters=tuple(call for v in qs_values for call in v.filters),
+            made_by=qs_values[0].made_by if len({v.made_by for v in qs_values}) == 1 else "",
         )
     if isinstance(first, Item):
         if not all(isinstance(v, Item) for v in values):

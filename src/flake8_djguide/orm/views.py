@@ -149,6 +149,19 @@ class ViewModel(AnalysisBase):
                 return _merge_values(values)
         return self.queryset_attr(info)
 
+    def bases_pass_queryset(self, info: ClassInfo) -> bool:
+        """Whether ``super().get_queryset()`` of ``info`` gives ``self.queryset``'s rows:
+        Django's and DRF's do, and so does a project base whose every ``return`` gives
+        ``super().get_queryset()`` again, refined (``.filter(...)``) or through
+        ``self.filter_queryset(super().get_queryset(), ...)``."""
+        for qualname in self.lineage(info):
+            defs = self._view_facts(qualname).get("defs") or {}
+            if "get_queryset" in defs:
+                returns = defs["get_queryset"]
+                if not returns or not all(_gives_super_rows(r) for r in returns):
+                    return False
+        return True
+
     def _encoded_queryset(
         self, info: ClassInfo, owner: str, module: str, encoded: list[Any]
     ) -> Value:
@@ -406,3 +419,22 @@ class ViewModel(AnalysisBase):
                 info, module, value.args[1].value, self_name, attribute, action
             )
         return None
+
+
+def _gives_super_rows(encoded: list[Any]) -> bool:
+    """``super().get_queryset()`` (encoded), refined by calls that keep its rows, or passed
+    first to ``self.filter_queryset(...)``."""
+    root, links = _flatten(encoded)
+    if root == ["ref", "super"] and links[:3] == [
+        ("call", ([], {})),
+        ("attr", "get_queryset"),
+        ("call", ([], {})),
+    ]:
+        rest = links[3:]
+        return all(
+            (kind == "attr" and payload in KEEP_METHODS) or kind == "call" for kind, payload in rest
+        )
+    if root == ["ref", "self"] and len(links) == 2 and links[0] == ("attr", "filter_queryset"):
+        args = links[1][1][0]
+        return bool(args) and _gives_super_rows(args[0])
+    return False

@@ -1198,7 +1198,25 @@ class NPlusOneRelation(_FlowRule):
         "Templates: a view's queryset whose rows its template reads relations of is reported "
         "at the queryset (the `queryset =` value, the `get_queryset()` return, the `model =` "
         "value, or the context value or the assignment of the variable it names), naming the "
-        "template, its line and what it reads. Views: function views calling Django's "
+        "template, its line and what it reads. A list view's rows made in `get_queryset()` "
+        "are reported where they are made: a local name or a `self.<attribute>` the method "
+        "assigns (`self.base_queryset = Content.objects.exclude(...)` then `return "
+        "self.base_queryset.filter(...)`, refinements by `filter()`/`order_by()` followed "
+        "back), and `self.queryset = ...` followed by `return super().get_queryset()` "
+        "(Django's, or a project base's returning `super().get_queryset()` refined or through "
+        "`self.filter_queryset(super().get_queryset(), ...)`). A mixin of the same module "
+        "defining `get_queryset()` is reported for the list views deriving from it without "
+        "their own, in one finding naming each view's template. A project manager/QuerySet "
+        "method whose rows a view of another module puts in its template's context unchanged "
+        "(refined only by calls loading nothing: `filter()`, `order_by()`, `distinct()`), "
+        "through `self.queryset`, `get_queryset()` or a render call's context, is reported at "
+        "the method's `return` (or at the local queryset it returns, where the rows are made), "
+        "naming the view, besides the view's own finding at the call: the index lists, per "
+        "module that renders templates, the methods it calls on a model's manager "
+        "(`Topic.objects.for_forum(...)`), and the classes and functions of those modules "
+        "calling one are read when the manager's module is checked (at most 8 modules per "
+        "method). A view adding its own `select_related()`/`prefetch_related()`/`only()` after "
+        "the method is reported at its own queryset only. Views: function views calling Django's "
         "`render`, `render_to_response`, `render_to_string`, `TemplateResponse` or "
         "`SimpleTemplateResponse` with a literal template name (or a list of them: the first the "
         "project holds) and a context that is a dict display, `dict(...)`, or a local variable "
@@ -1211,8 +1229,9 @@ class NPlusOneRelation(_FlowRule):
         "context names `object_list`, `page_obj`, `<model>_list`, `object`, `<model>` and "
         "`context_object_name`, and the entries `get_context_data()` returns (also through "
         "`context.update(self.<method>())` and `**kwargs` filled before "
-        "`super().get_context_data(**kwargs)`); a view overriding `get_template_names()`, "
-        "`get_object()` or `get_context_object_name()`, or whose project base computes the "
+        "`super().get_context_data(**kwargs)`); a view overriding `get_template_names()` or "
+        "`get_context_object_name()` (or a detail view overriding `get_object()`), or whose "
+        "project base computes the "
         "template (`get_template_names()`, a `template_name` that is not a string literal), is "
         "left alone. Context values "
         "are followed through `Paginator(qs, n)`, its `get_page()`/`page()`, conditional "
@@ -1305,7 +1324,10 @@ class NPlusOneRelation(_FlowRule):
             15,
         ),
     ]
-    TEXT_HINTS = ("for ", "list_display", "items", "Inline", "render", "TemplateResponse", "View")
+    TEXT_HINTS = (
+        *("for ", "list_display", "items", "Inline", "render", "TemplateResponse", "View"),
+        *("Manager", "QuerySet"),  # a manager's methods whose rows templates read
+    )
     #: a template view's context comes from ``get_queryset()`` and ``get_context_data()``
     TRIGGER_KEEPS_METHODS = frozenset({"get_queryset", "get_context_data"})
     AST_TRIGGERS = {

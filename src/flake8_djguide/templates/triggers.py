@@ -116,8 +116,12 @@ def view_trigger(node: ast.AST, ctx: FileContext) -> bool:
     return found
 
 
-def _template_view(cls: ast.ClassDef, ctx: FileContext) -> bool:
-    if not cls.bases or project_templates(ctx) is None:
+def _template_view(cls: ast.ClassDef, ctx: FileContext, heirs: bool = True) -> bool:
+    if project_templates(ctx) is None:
+        return False
+    if heirs and (_lists_for_heir(cls, ctx) or _feeds_templates(cls, ctx)):
+        return True
+    if not cls.bases:
         return False
     bases = [n for n in (ast_dotted_name(b) for b in cls.bases) if n]
     known = known_kind(bases, ctx)
@@ -130,6 +134,47 @@ def _template_view(cls: ast.ClassDef, ctx: FileContext) -> bool:
         generic_kind(file_index.index, file_index.module, bases, f"{file_index.module}.{cls.name}")
         is not None
     )
+
+
+def _feeds_templates(cls: ast.ClassDef, ctx: FileContext) -> bool:
+    """``cls`` is a manager or QuerySet class of the project with a method that a module
+    rendering templates calls on a model's manager (``Topic.objects.for_forum(...)``)."""
+    from flake8_djguide.index import get_index
+
+    file_index = get_index(ctx)
+    index = file_index.index
+    if not index.manager_callers:
+        return False
+    if f"{file_index.module}.{cls.name}" not in index.queryset_models:
+        return False
+    return any(
+        isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name in index.manager_callers
+        for s in cls.body
+    )
+
+
+def _lists_for_heir(cls: ast.ClassDef, ctx: FileContext) -> bool:
+    """``cls`` defines ``get_queryset()`` and a template view of the file derives from it
+    without its own (the rows that view lists are made here)."""
+    tree = ctx.tree
+    if not isinstance(tree, ast.Module) or not any(
+        isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "get_queryset"
+        for s in cls.body
+    ):
+        return False
+    for node in tree.body:
+        if (
+            isinstance(node, ast.ClassDef)
+            and node is not cls
+            and any(isinstance(b, ast.Name) and b.id == cls.name for b in node.bases)
+            and not any(
+                isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "get_queryset"
+                for s in node.body
+            )
+            and _template_view(node, ctx, heirs=False)
+        ):
+            return True
+    return False
 
 
 def known_kind(bases: list[str], ctx: FileContext) -> str | None:
