@@ -114,7 +114,10 @@ def origin(finding: Finding) -> str:
     if finding.code != "DJG201":
         return ""
     message = finding.message
-    if re.match(r"template `[^`]+` reads ", message):
+    # a manager method whose rows a view lists: "the rows of `m()` are listed by `V`: template"
+    if re.match(
+        r"(the rows of `[^`]+` are listed by `[^`]+`[^:]*: )?template `[^`]+` reads ", message
+    ):
         return "template"
     if message.startswith("`list_display` column "):
         return "admin"

@@ -208,6 +208,11 @@ def test_origin_is_told_from_the_message() -> None:
         "loading it"
     )
     assert sf.origin(sf.Finding("a", "x.py", 1, 0, "DJG201", read_only)) == "inline"
+    listed = (
+        "the rows of `review()` are listed by `jobs.views.JobReview` (and 1 more view): "
+        + _ORIGIN_MESSAGES["template"]
+    )
+    assert sf.origin(sf.Finding("a", "x.py", 1, 0, "DJG201", listed)) == "template"
     # a loop variable named ``template`` is still a Python loop; other codes have no origin
     loop = "`template.owner` loads relation `owner` once per row of `Template.objects.all()`"
     assert sf.origin(sf.Finding("a", "x.py", 1, 0, "DJG201", loop)) == "loop"
