@@ -342,13 +342,10 @@ def _parts_engine() -> Engine:
     return Engine([_MissingReturn, by_code()["DJG005"]])
 
 
-def test_a_class_parsed_in_parts_prints_and_equals_one_parse(monkeypatch: Any) -> None:
+def _count_parses(monkeypatch: Any) -> list[str]:
+    """The texts the engine hands to libcst from now on, in order."""
     import flake8_djguide.engine as engine_module
 
-    lines = BIG_CLASS.splitlines(True)
-    result = _parts_engine().check(lines, "shop/querysets.py", settings_with({}))
-    (chunk,) = [c for c in result.chunks if isinstance(c.statements[0], ast.ClassDef)]
-    assert chunk.elided, "helper()'s body is left out: the parts must keep that"
     calls: list[str] = []
     original = engine_module.parse_module
 
@@ -357,6 +354,17 @@ def test_a_class_parsed_in_parts_prints_and_equals_one_parse(monkeypatch: Any) -
         return original(text, validate)
 
     monkeypatch.setattr(engine_module, "parse_module", counting)
+    return calls
+
+
+def test_a_class_parsed_in_parts_prints_and_equals_one_parse(monkeypatch: Any) -> None:
+    import flake8_djguide.engine as engine_module
+
+    lines = BIG_CLASS.splitlines(True)
+    result = _parts_engine().check(lines, "shop/querysets.py", settings_with({}))
+    (chunk,) = [c for c in result.chunks if isinstance(c.statements[0], ast.ClassDef)]
+    assert chunk.elided, "helper()'s body is left out: the parts must keep that"
+    calls = _count_parses(monkeypatch)
     monkeypatch.setattr(engine_module, "PART_LINES", 0)
     monkeypatch.setattr(engine_module, "MIN_PART_LINES", 2)
     in_parts = engine_module.parse_chunk(chunk, lines)
@@ -462,14 +470,7 @@ def test_a_big_table_parsed_in_parts_prints_and_equals_one_parse(monkeypatch: An
 
     lines = BIG_TABLE.splitlines(True)
     chunk = _value_chunk(lines)
-    calls: list[str] = []
-    original = engine_module.parse_module
-
-    def counting(text: str, validate: bool = True) -> cst.Module:
-        calls.append(text)
-        return original(text, validate)
-
-    monkeypatch.setattr(engine_module, "parse_module", counting)
+    calls = _count_parses(monkeypatch)
     monkeypatch.setattr(engine_module, "PART_LINES", 0)
     monkeypatch.setattr(engine_module, "MAX_VALUE_PART_LINES", 8)
     in_parts = engine_module.parse_chunk(chunk, lines)

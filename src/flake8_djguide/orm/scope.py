@@ -283,11 +283,9 @@ class Scope:
         """What ``self.<name>`` holds when this method assigns it (``self.base_queryset =
         Model.objects.filter(...)`` and then ``return self.base_queryset``): read as a local
         name; ``None`` when the method does not assign it or cannot be known."""
-        self_name = getattr(self, "self_name", None)
-        if not self_name or self.kind != "function":
+        if not self.assigns_attribute(name):
             return None
-        key = f"{self_name}.{name}"
-        return self.value_of(key) if key in self.records else None
+        return self.value_of(f"{self.self_name}.{name}")  # type: ignore[attr-defined]
 
     def assigns_attribute(self, name: str) -> bool:
         """Whether this method assigns ``self.<name>``."""

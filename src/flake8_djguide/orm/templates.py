@@ -903,6 +903,7 @@ def _makes_rows(analysis: Analysis, owner: str, name: str) -> bool:
 
 
 def _returned_values(method: cst.FunctionDef) -> list[cst.BaseExpression]:
+    """The values of a method's ``return`` statements (not of nested functions)."""
     from flake8_djguide.walker import iter_children
 
     found: list[cst.BaseExpression] = []
@@ -1281,7 +1282,6 @@ def _method_context(
     (``context.update(self._day_context())``); ``**kwargs`` filled before
     ``return super().get_context_data(**kwargs)``."""
     from flake8_djguide.orm.scope import Scope
-    from flake8_djguide.walker import iter_children
 
     params = method.params
     names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
@@ -1292,16 +1292,7 @@ def _method_context(
         scope.self_name = names[0]  # type: ignore[attr-defined]
     entries: list[tuple[str, cst.BaseExpression]] = []
     helpers: list[cst.Call] = []
-    stack: list[cst.CSTNode] = [method.body]
-    returned: list[cst.BaseExpression] = []
-    while stack:
-        current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        if isinstance(current, cst.Return) and current.value is not None:
-            returned.append(current.value)
-            continue
-        stack.extend(iter_children(current))
+    returned = _returned_values(method)
     for value in returned:
         display = _display_entries(value)
         if display is not None:
