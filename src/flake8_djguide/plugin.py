@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from flake8_djguide import __version__, baseline, config
-from flake8_djguide.engine import Engine, Remote, error_finding
+from flake8_djguide.engine import Engine, Remote, error_finding, freeze_long_lived
 from flake8_djguide.registry import all_rules, opt_in_codes
 from flake8_djguide.selection import Selection, selected_rules
 
@@ -161,6 +161,7 @@ def _prebuild_index(options: argparse.Namespace, selection: Selection) -> None:
         return
     if _parallel(options, paths):
         _import_parser()
+    freeze_long_lived()
 
 
 def _parallel(options: argparse.Namespace, paths: Sequence[str]) -> bool:
