@@ -9,12 +9,14 @@ worker processes inherit a built index instead of each building one.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
 import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -208,6 +210,21 @@ def build(
     return project
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while the index is built or loaded: it allocates tens of
+    thousands of objects that all live on (no garbage), which the collections its
+    allocations trigger would only traverse again and again."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def project_index(settings: config.Settings, root: Path, compact: bool = False) -> ProjectIndex:
     """The index of ``root``, built once per process (and per option set)."""
     configured = settings.get("cache-dir")
@@ -226,7 +243,8 @@ def project_index(settings: config.Settings, root: Path, compact: bool = False) 
     with _LOCK:
         found = _MEMO.get(key)
         if found is None:
-            found = build(root, cache_dir_for(root, configured), source_roots, limit, compact)
+            with _collector_paused():
+                found = build(root, cache_dir_for(root, configured), source_roots, limit, compact)
             _MEMO[key] = found
             _warn_truncated(found, root, limit)
     return found
