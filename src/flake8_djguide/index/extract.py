@@ -928,7 +928,15 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
         return {"imports": {}, "classes": []}
     try:
         tree = parse_quietly(data)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except SyntaxError:
+        # a module being edited, or still in Python 2: keep the functions that parse
+        from flake8_djguide.index.recover import recovered_tree
+
+        recovered = recovered_tree(data)
+        if recovered is None:
+            return {"imports": {}, "classes": []}
+        tree = recovered
+    except (ValueError, RecursionError, MemoryError):
         return {"imports": {}, "classes": []}
     facts = module_facts(tree) if classes else {"imports": {}, "classes": []}
     summaries = function_summaries(tree)
