@@ -33,9 +33,11 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 24  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 25  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
+#: calls and attributes of one chain encoded at most (:func:`encode`)
+_MAX_SPINE = 48
 #: Reads on ``self`` kept per model method (``self_reads``).
 _MAX_SELF_READS = 32
 _META_KEYS = frozenset(
@@ -56,9 +58,13 @@ _META_KEYS = frozenset(
 )
 
 
-def encode(node: ast.AST | None, depth: int = 0) -> Encoded:
-    """The tagged-list encoding of an expression (see the module docstring)."""
-    if node is None or depth > _MAX_DEPTH:
+def encode(node: ast.AST | None, depth: int = 0, spine: int = 0) -> Encoded:
+    """The tagged-list encoding of an expression (see the module docstring).
+
+    ``depth`` counts the arguments and elements entered, ``spine`` the calls and
+    attributes of a chain (``Model.objects.filter(...).exclude(...)...``): a queryset
+    built by a long chain keeps its head, where the model is."""
+    if node is None or depth > _MAX_DEPTH or spine > _MAX_SPINE:
         return ["other"]
     if isinstance(node, ast.Constant):
         value = node.value
@@ -75,7 +81,7 @@ def encode(node: ast.AST | None, depth: int = 0) -> Encoded:
     if dotted is not None:
         return ["ref", dotted]
     if isinstance(node, ast.Attribute):
-        return ["attr", encode(node.value, depth + 1), node.attr]
+        return ["attr", encode(node.value, depth, spine + 1), node.attr]
     if isinstance(node, ast.Call):
         args = [["star"] if isinstance(a, ast.Starred) else encode(a, depth + 1) for a in node.args]
         kwargs: dict[str, Encoded] = {}
@@ -84,7 +90,7 @@ def encode(node: ast.AST | None, depth: int = 0) -> Encoded:
                 kwargs["**"] = ["other"]
             else:
                 kwargs[keyword.arg] = encode(keyword.value, depth + 1)
-        return ["call", encode(node.func, depth + 1), args, kwargs]
+        return ["call", encode(node.func, depth, spine + 1), args, kwargs]
     if isinstance(node, (ast.List, ast.Tuple)):
         return ["list", [encode(e, depth + 1) for e in node.elts]]
     if isinstance(node, ast.Subscript):
@@ -533,6 +539,8 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
     on ``self``."""
     assigned: dict[str, list[ast.expr | None]] = {}
     combined: set[str] = set()
+    #: values assigned by the function's own top-level statements (not on a branch)
+    top = {id(s.value) for s in function.body if isinstance(s, ast.Assign)}
     for statement in ast_walk(function):
         if isinstance(statement, ast.Assign):
             for target in statement.targets:
@@ -572,16 +580,54 @@ def _local_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Enc
         # ``queryset = queryset.filter(...).distinct()``: a refinement keeps what the value
         # made before it loads
         values = [v for v in assigned.get(key, []) if not _refines(v, key)] if key else []
+        # ``queryset = queryset.select_related(...)``: applied to it, in order
+        chains = [v for v in values if v is not None and key and _loading_chain(v, key)]
+        values = [v for v in values if not any(v is c for c in chains)]
         known = key is not None and all(v is not None and not _reads_name(v, key) for v in values)
         if known and key in combined:
             known = all(v is not None and _self_chain(encode(v)) for v in values)
+        if known and any(
+            _loading_chain(c, key or "") == "defers" and id(c) not in top for c in chains
+        ):
+            known = (
+                False  # ``only()``/``defer()`` on one branch: which fields are loaded is unknown
+            )
         if key and values and known:
             # assigned once, or on each branch of an ``if`` from other values: the return
             # stands for each of them
-            found.extend(_substitute(encode(value), key, encode(v)) for v in values)
+            chains.sort(key=lambda c: (c.lineno, c.col_offset))
+            for base in values:
+                made = encode(base)
+                for chain in chains:
+                    made = _substitute(encode(chain), key, made)
+                found.append(_substitute(encode(value), key, made))
         else:
             found.append(encode(value))
     return found
+
+
+#: QuerySet methods that change what the rows load or hold (besides :data:`KEEP_METHODS`).
+_LOADING_METHODS = frozenset({"select_related", "prefetch_related", "only", "defer"})
+
+
+def _loading_chain(value: ast.expr, name: str) -> str:
+    """``"loads"`` when ``value`` is the local ``name`` with queryset calls that keep its
+    rows and change what they load (``qs.select_related("author").filter(...)``),
+    ``"defers"`` when one of them is ``only()``/``defer()``, else ``""``."""
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    methods: list[str] = []
+    current: ast.expr = value
+    while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+        methods.append(current.func.attr)
+        current = current.func.value
+    if not isinstance(current, ast.Name) or current.id != name:
+        return ""
+    if not any(m in _LOADING_METHODS for m in methods):
+        return ""
+    if not all(m in KEEP_METHODS or m in _LOADING_METHODS for m in methods):
+        return ""
+    return "defers" if any(m in ("only", "defer") for m in methods) else "loads"
 
 
 def _refines(value: ast.expr | None, name: str) -> bool:
