@@ -593,6 +593,7 @@ class Engine:
         if not rules:
             return Result([], [], False)
         source = "".join(lines)
+        ctx.__dict__["_djguide_source"] = source  # for the triggers' text checks
         rules = [r for r in rules if not r.TEXT_HINTS or any(h in source for h in r.TEXT_HINTS)]
         if not rules:
             return Result([], [], False)

@@ -11,6 +11,7 @@ from the model index (:mod:`flake8_djguide.index`), built from source with
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.config import Option, define
@@ -462,9 +463,13 @@ def _may_defer(ctx: FileContext) -> bool:
     found = ctx.__dict__.get("_djguide_may_defer")
     if found is None:
         tree = ctx.tree
-        found = tree is None or any(
-            type(node) is ast.Attribute and node.attr in _DEFERRING for node in ast_nodes(tree)
-        )
+        source = ctx.__dict__.get("_djguide_source")
+        if tree is not None and isinstance(source, str) and not _DEFER_TEXT.search(source):
+            found = False  # no ``.only``/``.defer`` in the text: none in the tree either
+        else:
+            found = tree is None or any(
+                type(node) is ast.Attribute and node.attr in _DEFERRING for node in ast_nodes(tree)
+            )
         if not found:
             try:
                 from flake8_djguide.index import get_index
@@ -477,6 +482,8 @@ def _may_defer(ctx: FileContext) -> bool:
 
 
 _DEFERRING = frozenset({"only", "defer"})
+#: ``.only``/``.defer`` in source text (also ``qs.\n    only`` inside brackets)
+_DEFER_TEXT = re.compile(r"\.\s*(?:only|defer)\b")
 
 
 def _index_defers(index: Any) -> bool:
