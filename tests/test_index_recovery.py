@@ -130,3 +130,9 @@ def test_a_loop_over_a_model_of_a_broken_module_is_reported(tmp_path: Path) -> N
     found = lint(VIEWS, str(views), [by_code()["DJG201"]])
     assert [(f.line, f.col, f.code) for f in found] == [(6, 14, "DJG201")]
     assert "author" in found[0].message
+
+
+def test_a_module_of_functions_only_is_not_recovered() -> None:
+    helpers = b"def label(book):\n    return book.author.name\n\n\ndef broken():\n    print 'x'\n"
+    assert recovered_tree(helpers) is not None
+    assert source_facts(helpers) == {"imports": {}, "classes": []}

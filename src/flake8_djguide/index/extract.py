@@ -975,10 +975,12 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
     try:
         tree = parse_quietly(data)
     except SyntaxError:
-        # a module being edited, or still in Python 2: keep the functions that parse
+        # a module being edited, or still in Python 2: keep the classes and functions that
+        # parse (a module of functions only is left out: its summaries are not worth up to
+        # twenty more parses)
         from flake8_djguide.index.recover import recovered_tree
 
-        recovered = recovered_tree(data)
+        recovered = recovered_tree(data) if classes else None
         if recovered is None:
             return {"imports": {}, "classes": []}
         tree = recovered

@@ -5,7 +5,8 @@ A ``models.py`` in the middle of an edit, or one still written for Python 2
 its models, and every rule reading them would see unknown names. When ``ast`` rejects
 the module, :func:`recovered_tree` replaces the function (or method) holding the error
 with ``pass`` and tries again, a few times: the classes keep their fields, managers and
-other methods. Nothing is recovered from an error outside a function.
+other methods. Nothing is recovered from an error outside a function, and the index
+asks only for modules that define classes (:func:`~flake8_djguide.index.extract.source_facts`).
 """
 
 from __future__ import annotations
