@@ -311,3 +311,38 @@ def test_defaults_are_counted() -> None:
     assert found["label"]["p"] == ["product", "width"]
     assert found["label"]["d"] == 1
     assert valid_facts({"imports": {}, "classes": [], "functions": found})
+
+
+OWN_ROWS = '''
+class Order(models.Model):
+    @property
+    def positions(self):
+        return self.all_positions.filter(canceled=False).order_by("pk")
+
+    @cached_property
+    def live_positions(self):
+        return self.all_positions(manager="objects")
+
+    @property
+    def loaded_positions(self):
+        return self.all_positions.select_related("item")
+
+    @property
+    def other_positions(self):
+        return self.all_positions(manager=self.manager_name)
+
+    def method_positions(self):
+        return self.all_positions.filter(canceled=False)
+'''
+
+
+def test_a_property_returning_a_related_manager_gives_its_rows():
+    found = function_summaries(ast.parse(OWN_ROWS))
+    assert found["Order.positions"]["own"] == ["all_positions", ""]
+    assert found["Order.live_positions"]["own"] == ["all_positions", "objects"]
+    for name in ("loaded_positions", "other_positions", "method_positions"):
+        assert "own" not in found.get(f"Order.{name}", {}), name
+    facts = {"imports": {}, "classes": [], "functions": found}
+    assert valid_facts(facts)
+    broken = {**found, "Order.positions": {**found["Order.positions"], "own": ["", ""]}}
+    assert not valid_facts({**facts, "functions": broken})

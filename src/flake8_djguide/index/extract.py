@@ -33,7 +33,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 25  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 26  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: calls and attributes of one chain encoded at most (:func:`encode`)

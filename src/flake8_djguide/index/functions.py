@@ -27,6 +27,11 @@ call of it does with its arguments, as far as the ORM rules care:
   module, and the positions of the parameters passed to it as arguments (that function's
   own ``"pass"`` or ``"via"`` tells which one it gives back);
 - ``"prop"``: ``1`` for a ``@property``/``@cached_property``;
+- ``"own"``: for a property of one parameter whose one ``return`` is a related manager of
+  ``self`` refined by calls that keep its rows (``return self.all_positions.filter(
+  canceled=False)``), ``[attribute, ""]``, or called with a manager of its model
+  (``self.all_positions(manager="objects")``), ``[attribute, manager]``: the property
+  gives the rows of that relation;
 - ``"cm"``: ``1`` for a ``@classmethod`` (``Model.method(...)`` gives its ``"ret"``);
 - ``"opt"``: the parameters defaulting to ``None`` whose rows some ``return`` gives back
   instead (``queryset=None``): ``"ret"`` is what a call that leaves them out returns.
@@ -654,6 +659,41 @@ def _keeping(node: ast.AST, name: str) -> bool:
 _GIVING = (ast.Name, ast.Call)
 
 
+def _own_rows(value: ast.expr | None, self_name: str) -> list[str] | None:
+    """``[name, manager]`` when ``value`` is ``<self>.<name>`` refined by methods that keep
+    the rows and what they load (``self.all_positions.filter(canceled=False)``; manager
+    ``""``), or called with a manager of its model (``self.all_positions(manager="objects")``,
+    Django's related manager on another manager)."""
+    from flake8_djguide.index.querysets import KEEP_METHODS
+
+    current = value
+    calls = 0
+    while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+        if current.func.attr not in KEEP_METHODS:
+            break
+        calls += 1
+        current = current.func.value
+    manager = ""
+    if isinstance(current, ast.Call) and not current.args and len(current.keywords) == 1:
+        keyword = current.keywords[0]
+        if (
+            keyword.arg == "manager"
+            and isinstance(keyword.value, ast.Constant)
+            and isinstance(keyword.value.value, str)
+        ):
+            manager = keyword.value.value
+            current = current.func
+            calls += 1
+    if (
+        calls
+        and isinstance(current, ast.Attribute)
+        and isinstance(current.value, ast.Name)
+        and current.value.id == self_name
+    ):
+        return [current.attr, manager]
+    return None
+
+
 def _passed(function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> Any:
     """What every ``return`` gives back (see :meth:`_GivenBack.rows`): the position of a
     parameter, or ``[name, [[parameter position, argument position], ...]]`` for a call
@@ -787,6 +827,14 @@ def summarise(
         summary["ret"] = returned
         if given:
             summary["opt"] = given
+    if (
+        len(params) == 1
+        and len(returns) == 1
+        and ("property" in decorators or "cached_property" in decorators)
+    ):
+        own = _own_rows(returns[0].value, params[0])
+        if own is not None:
+            summary["own"] = own
     # Only a returned name or call can give a parameter's rows back (:meth:`_GivenBack.rows`).
     if returned is None and params and any(type(r.value) in _GIVING for r in returns):
         passed = _passed(function, params)

@@ -453,6 +453,8 @@ def _valid_summary(value: object) -> bool:
             ok = type(item) is list and all(_valid_encoded(e) for e in item)
         elif key == "pass":
             ok = type(item) is int and 0 <= item < size
+        elif key == "own":
+            ok = _strings(item) and len(item) == 2 and bool(item[0])
         elif key == "opt":
             ok = _strings(item) and bool(item)
         elif key == "d":

@@ -91,6 +91,8 @@ class AnalysisBase:
 
         def _class_method_rows(self, model: Model, name: str, call: cst.Call) -> Value: ...
 
+        def _model_summary(self, model: Model, name: str) -> dict[str, Any] | None: ...
+
         def manager_rows(self, manager: RelManager) -> QS | None:
             """The rows of a single instance's related manager held in a variable."""
 

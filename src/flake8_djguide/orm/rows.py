@@ -32,7 +32,7 @@ from flake8_djguide.orm.nodes import (
     _root_name,
     code_of,
 )
-from flake8_djguide.orm.summaries import default_manager_base, graft
+from flake8_djguide.orm.summaries import default_manager_base, graft, manager_base
 from flake8_djguide.orm.values import (
     COUNTED,
     LINK_WRITES,
@@ -117,6 +117,10 @@ class RowReads(AnalysisBase):
                 return None
             if model is not None and not quiet and self._live(item):
                 self._instance_call(item, name, node, call)
+            if model is not None and call is None and item.frame is None and not item.prefix:
+                own = self._property_rows(item, model, name, node)
+                if own is not None:
+                    return own
             if model is not None and model.complete:
                 return None
             following = links[index + 1] if index + 1 < len(links) else None
@@ -410,6 +414,36 @@ class RowReads(AnalysisBase):
                 return None
             return self._method(fresh, name, call, scope, quiet)
         return None
+
+    def _property_rows(self, item: Item, model: Model, name: str, node: cst.CSTNode) -> QS | None:
+        """``order.positions`` of one instance, a ``@property`` returning
+        ``self.all_positions.filter(...)`` or ``self.all_positions(manager="objects")``: the
+        rows of that related manager (the summary's ``"own"``), as
+        ``order.all_positions.all()`` gives them, loading what the named manager loads."""
+        summary = self._model_summary(model, name)
+        own = summary.get("own") if summary is not None else None
+        if not isinstance(own, list):
+            return None
+        relation = model.relation(own[0])
+        if relation is None or not relation.many:
+            return None
+        rows = self.manager_rows(RelManager(item, own[0], relation, node))
+        if rows is None or not own[1]:
+            return rows
+        manager = rows.model.managers.get(own[1]) if rows.model is not None else None
+        if manager is None:
+            return None  # a manager the index does not know: what it loads is unknown
+        base = manager_base(manager)
+        if base.opaque:
+            return None
+        return replace(
+            rows,
+            cov=replace(
+                base,
+                select=base.select | rows.cov.select,
+                prefetch=closed([*base.prefetch, *rows.cov.prefetch]),
+            ),
+        )
 
     def manager_rows(self, manager: RelManager) -> QS | None:
         """The rows of a single instance's related manager held in a variable

@@ -200,11 +200,27 @@ def _manager_names(ctx: FileContext) -> frozenset[str]:
         try:
             from flake8_djguide.index import get_index
 
-            names = frozenset(get_index(ctx).index.manager_names)
+            index = get_index(ctx).index
+            names = frozenset(index.manager_names) | _row_properties(index)
         except Exception:
             names = frozenset()
         ctx.__dict__["_djguide_managers"] = names
     return names
+
+
+def _row_properties(index: Any) -> frozenset[str]:
+    """The names of the models' properties that give the rows of a related manager
+    (``order.positions``: the summary's ``"own"``), a source of rows like a manager."""
+    found: frozenset[str] | None = index.__dict__.get("_djguide_row_properties")
+    if found is None:
+        models = index.models
+        found = frozenset(
+            qualname.rpartition(".")[2]
+            for qualname, summary in index.functions.items()
+            if "own" in summary and qualname.rpartition(".")[0] in models
+        )
+        index.__dict__["_djguide_row_properties"] = found
+    return found
 
 
 def _loop_parts(node: ast.AST) -> tuple[list[str], list[ast.AST]]:
@@ -1096,7 +1112,11 @@ class NPlusOneRelation(_FlowRule):
         "branches stands for each value, and `qs |= other` keeps what `qs` loads; the name "
         "reassigned from itself with `select_related`/`prefetch_related`/`only`/`defer` and "
         "queryset calls that keep its rows (`qs = qs.select_related(...)`) has those calls "
-        "applied in order, `only()`/`defer()` on one branch only leaving it unknown; a class "
+        "applied in order, `only()`/`defer()` on one branch only leaving it unknown; a model "
+        "`@property` returning a related manager of `self` refined by calls that keep its "
+        "rows (`return self.all_positions.filter(canceled=False)`) or called with a manager "
+        '(`self.all_positions(manager="objects")`, loading what that manager loads) gives '
+        "that relation's rows on one instance (`for p in order.positions:`); a class "
         "deriving from a third-party `...Manager`/`...QuerySet` of a `managers`, `querysets` "
         "or `models` module, such as `mptt.managers.TreeManager`, is a manager or queryset "
         "class). A project function returning `Model.objects...` or, in another branch, the "
