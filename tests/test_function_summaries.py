@@ -313,7 +313,7 @@ def test_defaults_are_counted() -> None:
     assert valid_facts({"imports": {}, "classes": [], "functions": found})
 
 
-OWN_ROWS = '''
+OWN_ROWS = """
 class Order(models.Model):
     @property
     def positions(self):
@@ -333,7 +333,7 @@ class Order(models.Model):
 
     def method_positions(self):
         return self.all_positions.filter(canceled=False)
-'''
+"""
 
 
 def test_a_property_returning_a_related_manager_gives_its_rows():
