@@ -28,6 +28,7 @@ from flake8_djguide.index.functions import (
     function_summaries,
     manager_query,
     memoised,
+    peel_calls,
     prefetched_lookups,
 )
 from flake8_djguide.parsing import parse_quietly
@@ -616,16 +617,10 @@ def _loading_chain(value: ast.expr, name: str) -> str:
     ``"defers"`` when one of them is ``only()``/``defer()``, else ``""``."""
     from flake8_djguide.index.querysets import KEEP_METHODS
 
-    methods: list[str] = []
-    current: ast.expr = value
-    while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
-        methods.append(current.func.attr)
-        current = current.func.value
-    if not isinstance(current, ast.Name) or current.id != name:
-        return ""
+    root, methods = peel_calls(value, KEEP_METHODS | _LOADING_METHODS)
+    if not isinstance(root, ast.Name) or root.id != name:
+        return ""  # on something else, or through a call of another method
     if not any(m in _LOADING_METHODS for m in methods):
-        return ""
-    if not all(m in KEEP_METHODS or m in _LOADING_METHODS for m in methods):
         return ""
     return "defers" if any(m in ("only", "defer") for m in methods) else "loads"
 
@@ -635,14 +630,8 @@ def _refines(value: ast.expr | None, name: str) -> bool:
     (``queryset.filter(...).distinct()``)."""
     from flake8_djguide.index.querysets import KEEP_METHODS
 
-    current = value
-    while (
-        isinstance(current, ast.Call)
-        and isinstance(current.func, ast.Attribute)
-        and current.func.attr in KEEP_METHODS
-    ):
-        current = current.func.value
-    return current is not value and current is not None and dotted_name(current) == name
+    root, peeled = peel_calls(value, KEEP_METHODS)
+    return bool(peeled) and root is not None and dotted_name(root) == name
 
 
 def _reads_name(value: ast.expr, name: str) -> bool:

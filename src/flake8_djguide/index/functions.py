@@ -642,17 +642,27 @@ def _root_id(node: ast.AST) -> str | None:
     return root.id if isinstance(root, ast.Name) else None
 
 
+def peel_calls(node: ast.AST | None, methods: frozenset[str]) -> tuple[ast.AST | None, list[str]]:
+    """``node`` without its outer calls of ``methods`` (``qs.filter(...).distinct()``:
+    ``qs``), and the names of the calls taken off, outermost first."""
+    peeled: list[str] = []
+    current = node
+    while (
+        isinstance(current, ast.Call)
+        and isinstance(current.func, ast.Attribute)
+        and current.func.attr in methods
+    ):
+        peeled.append(current.func.attr)
+        current = current.func.value
+    return current, peeled
+
+
 def _keeping(node: ast.AST, name: str) -> bool:
     """``name.filter(...).order_by(...)``: calls on ``name`` that keep what it loads."""
     from flake8_djguide.index.querysets import KEEP_METHODS
 
-    current = node
-    while isinstance(current, ast.Call):
-        func = current.func
-        if not isinstance(func, ast.Attribute) or func.attr not in KEEP_METHODS:
-            return False
-        current = func.value
-    return isinstance(current, ast.Name) and current.id == name
+    root, _ = peel_calls(node, KEEP_METHODS)
+    return isinstance(root, ast.Name) and root.id == name
 
 
 #: The returned expressions that may give a parameter's rows back (see :func:`_passed`).
@@ -666,13 +676,8 @@ def _own_rows(value: ast.expr | None, self_name: str) -> list[str] | None:
     Django's related manager on another manager)."""
     from flake8_djguide.index.querysets import KEEP_METHODS
 
-    current = value
-    calls = 0
-    while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
-        if current.func.attr not in KEEP_METHODS:
-            break
-        calls += 1
-        current = current.func.value
+    current, peeled = peel_calls(value, KEEP_METHODS)
+    calls = len(peeled)
     manager = ""
     if isinstance(current, ast.Call) and not current.args and len(current.keywords) == 1:
         keyword = current.keywords[0]

@@ -1174,17 +1174,9 @@ def _origin(node: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
     what they load (``base.filter(...)``), a local name or a ``self.<attribute>`` the method
     assigns once (``self.base_queryset = Model.objects.exclude(...)``), and Django's
     ``super().get_queryset()`` after ``self.queryset = ...``."""
-    from flake8_djguide.index.querysets import KEEP_METHODS
-
     current = node
     for _ in range(8):
-        inner = current
-        while (
-            isinstance(inner, cst.Call)
-            and isinstance(inner.func, cst.Attribute)
-            and inner.func.attr.value in KEEP_METHODS
-        ):
-            inner = inner.func.value
+        inner = _kept_base(current)
         key: str | None = None
         if isinstance(inner, cst.Name):
             key = inner.value
@@ -1209,7 +1201,9 @@ def _origin(node: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
     return current
 
 
-def _refines(node: cst.BaseExpression | None, name: str) -> bool:
+def _kept_base(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``node`` without its outer calls that keep what the rows load (``base.filter(...)``:
+    ``base``)."""
     from flake8_djguide.index.querysets import KEEP_METHODS
 
     current = node
@@ -1219,6 +1213,11 @@ def _refines(node: cst.BaseExpression | None, name: str) -> bool:
         and current.func.attr.value in KEEP_METHODS
     ):
         current = current.func.value
+    return current
+
+
+def _refines(node: cst.BaseExpression | None, name: str) -> bool:
+    current = _kept_base(node) if node is not None else None
     return current is not node and isinstance(current, cst.Name) and current.value == name
 
 
