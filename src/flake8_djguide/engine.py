@@ -657,8 +657,8 @@ _FROZE_PARSER = [False]
 def freeze_long_lived() -> None:
     """Move every object alive now out of the garbage collector's view (``gc.freeze()``).
 
-    Called once the model index is loaded and once libcst and the ORM analysis are
-    imported: objects that live until flake8 exits. Each full collection of the run
+    Called once the model index is loaded and once libcst is imported: objects that
+    live until flake8 exits. Each full collection of the run
     otherwise traverses them all again: with the index of an application (about
     100,000 objects), the full collections took as much CPU as a fifth of the
     plugin's work. Freezing leaves the index out of those traversals (and out of the
@@ -667,8 +667,8 @@ def freeze_long_lived() -> None:
     import gc
 
     gc.freeze()
-    if "flake8_djguide.orm.analysis" in sys.modules and "flake8_djguide.walker" in sys.modules:
-        _FROZE_PARSER[0] = True  # a worker forked from here need not freeze again
+    if "libcst" in sys.modules:
+        _FROZE_PARSER[0] = True  # done for libcst (a worker forked from here inherits it)
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:
@@ -742,12 +742,7 @@ class _Run:
         from flake8_djguide.walker import walk
 
         if not _FROZE_PARSER[0]:
-            # libcst's node classes and the rules' modules live as long as the process
-            _FROZE_PARSER[0] = True
-            import flake8_djguide.orm.analysis
-            import flake8_djguide.positions  # noqa: F401
-
-            freeze_long_lived()
+            freeze_long_lived()  # libcst's node classes live as long as the process
 
         self.visit_ref = self.visit
         self.leave_ref = self.leave
