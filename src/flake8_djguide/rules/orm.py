@@ -413,8 +413,15 @@ _PLAIN_CALLS = frozenset(
 #: ``_LIST_CALLS`` of a name also give the rows of their first argument.
 _ZIPPING = frozenset({"enumerate", "zip"})
 _DEAD, _ROW, _LIVE = 0, 1, 2
+#: What :func:`_kind` tells apart: nothing the analysis follows, nor anything read on it
+#: (``_NONE``: a parameter it gives no value); never a queryset but maybe a class or
+#: module whose attributes are (``_DEAD``: a module-level name); a loop's row; anything.
+_NONE = -1
 #: The key of :func:`_name_kinds` naming the ``self`` parameters of methods.
 _SELVES = " selves"
+#: The key of :func:`_name_kinds` with ``(self's name, the attributes the method
+#: assigns on it)`` in a method of a plain class (:func:`_plain_class`), else ``None``.
+_PLAIN_SELF = " plain self"
 
 
 def _row_read_names(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]] | None:
@@ -583,10 +590,11 @@ def _function_of(ctx: FileContext) -> ast.AST | None:
 
 def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     """Per name bound in the function: ``_LIVE`` (may hold a queryset), ``_ROW`` (a loop
-    target: a row or nothing the analysis follows), ``_DEAD`` (a parameter without an
-    annotation), or ``(values, least)`` for a name also assigned ``name = value``
-    (resolved on demand by :func:`_kind`). Names not bound in it are module-level
-    names: the analysis follows none of them as a queryset."""
+    target: a row or nothing the analysis follows), ``_DEAD`` (a parameter of a nested
+    function or lambda without an annotation), ``_NONE`` (what the analysis gives no
+    value: :func:`_nothing_names`), or ``(values, least)`` for a name assigned only
+    ``name = value`` (resolved on demand by :func:`_kind`). Names not bound in it are
+    module-level names: the analysis follows none of them as a queryset."""
     cache: dict[int, dict[str, Any]] = ctx.__dict__.setdefault("_djguide_name_kinds", {})
     found = cache.get(id(scope))
     if found is not None:
@@ -597,11 +605,16 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     values: dict[str, list[ast.AST]] = {}
     live: set[str] = set()
     selves: set[str] = set()
+    arguments: dict[str, int] = {}  # how many parameters (of any function, lambda) bear a name
+    attributes: set[tuple[str, str]] = set()  # ``name.attr = ...``
     for node in ast_nodes(scope):
         kind = type(node)
         if kind is ast.Name:
             if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
                 stores[node.id] = stores.get(node.id, 0) + 1  # type: ignore[attr-defined]
+        elif kind is ast.Attribute:
+            if type(node.ctx) is not ast.Load and type(node.value) is ast.Name:  # type: ignore[attr-defined]
+                attributes.add((node.value.id, node.attr))  # type: ignore[attr-defined]
         elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
             for bound in ast_nodes(node.target):  # type: ignore[attr-defined]
                 if type(bound) is ast.Name:
@@ -615,6 +628,7 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
                 explained[name] = explained.get(name, 0) + 1
         elif kind is ast.arg:
             name = node.arg  # type: ignore[attr-defined]
+            arguments[name] = arguments.get(name, 0) + 1
             if node.annotation is not None or name in ("self", "cls"):  # type: ignore[attr-defined]
                 live.add(name)
             else:
@@ -660,8 +674,186 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     # ``self`` bound nowhere else: of its attributes, only a relation, a manager or the
     # view's ``queryset`` can be a queryset (``SelfRef``: ``self.request.GET`` is none)
     kinds[_SELVES] = frozenset(n for n in selves if n not in stores and n not in values)
+    nothing, assigned_only = _nothing_names(scope, ctx, stores, arguments, selves)
+    for name in nothing:
+        kinds[name] = _ROW if least.get(name) == _ROW else _NONE
+    for name in assigned_only:
+        kinds[name] = (values[name], least.get(name, _NONE))
+    kinds[_PLAIN_SELF] = None
+    if index == 1 and type(chain[0]) is ast.ClassDef:
+        own = _first_parameters([scope])
+        if (
+            own
+            and arguments.get(own[0]) == 1
+            and own[0] in kinds[_SELVES]
+            and not scope.decorator_list  # type: ignore[attr-defined]
+            and _plain_class(chain[0], ctx)
+        ):
+            kinds[_PLAIN_SELF] = (
+                own[0],
+                frozenset(attr for name, attr in attributes if name == own[0]),
+            )
     cache[id(scope)] = kinds
     return kinds
+
+
+def _nothing_names(
+    scope: ast.AST,
+    ctx: FileContext,
+    stores: dict[str, int],
+    arguments: dict[str, int],
+    selves: set[str],
+) -> tuple[set[str], set[str]]:
+    """The names of the function the analysis gives no value (``Analysis._name``), and
+    those bound only by ``name = value`` (and loops), whose values :func:`_kind` reads.
+
+    A name qualifies only when every binding of it is in the function's own body (none
+    in a nested function, class or lambda, which the analysis reads in scopes of their
+    own), and it is no ``self``. Given no value (``Scope.opaque``, a record that is no
+    plain value): a parameter, unless annotated with a model of the index and never
+    assigned (``Interpreter._typed_params``); a name bound by ``with ... as``,
+    ``except ... as``, a tuple target (but the instance of ``get_or_create()``), ``+=``,
+    ``:=``, ``del``, ``global``, ``match``. A loop target is a row inside its loop
+    (``Frame.bindings``), which :func:`_name_kinds` keeps. Imported names, nested
+    functions and classes, and lists filled with ``append()`` keep the old kinds."""
+    own: dict[str, set[str]] = {}
+    count: dict[str, int] = {}
+
+    def bind(name: str, how: str) -> None:
+        own.setdefault(name, set()).add(how)
+
+    def stored(target: ast.AST, how: str) -> None:
+        for sub in ast_nodes(target):
+            if type(sub) is ast.Name and type(sub.ctx) is not ast.Load:
+                count[sub.id] = count.get(sub.id, 0) + 1
+                bind(sub.id, how)
+
+    stack: list[ast.AST] = [*scope.body]  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
+            bind(node.name, "def")  # type: ignore[attr-defined]
+            continue
+        if kind is ast.Lambda:
+            continue
+        if kind is ast.Assign:
+            targets = node.targets  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]
+            for target in targets:
+                if type(target) is ast.Name and len(targets) == 1:
+                    count[target.id] = count.get(target.id, 0) + 1
+                    bind(target.id, "value")
+                elif type(target) is ast.Tuple or type(target) is ast.List:
+                    elements = target.elts
+                    pair = (
+                        type(value) is ast.Call
+                        and type(value.func) is ast.Attribute
+                        and value.func.attr in ("get_or_create", "update_or_create")
+                        and len(elements) == 2
+                    )
+                    for position, element in enumerate(elements):
+                        stored(element, "keep" if pair and position == 0 else "none")
+                else:
+                    stored(target, "keep")  # ``a = b = value``, ``row.attr = value``
+            stack.append(value)
+            continue
+        if kind is ast.AnnAssign:
+            target = node.target  # type: ignore[attr-defined]
+            if type(target) is ast.Name:
+                count[target.id] = count.get(target.id, 0) + 1
+                bind(target.id, "keep")
+        elif kind is ast.AugAssign or kind is ast.NamedExpr or kind is ast.Delete:
+            for target in getattr(node, "targets", None) or [node.target]:  # type: ignore[attr-defined]
+                if type(target) is ast.Name:
+                    stored(target, "none")
+        elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+            stored(node.target, "loop")  # type: ignore[attr-defined]
+        elif kind is ast.withitem:
+            if node.optional_vars is not None:  # type: ignore[attr-defined]
+                stored(node.optional_vars, "none")  # type: ignore[attr-defined]
+        elif kind is ast.ExceptHandler or kind is ast.MatchAs or kind is ast.MatchStar:
+            if node.name:  # type: ignore[attr-defined]
+                bind(node.name, "none")  # type: ignore[attr-defined]
+        elif kind is ast.MatchMapping and node.rest:  # type: ignore[attr-defined]
+            bind(node.rest, "none")  # type: ignore[attr-defined]
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            for name in node.names:  # type: ignore[attr-defined]
+                bind(name, "keep")
+        elif kind is ast.Import or kind is ast.ImportFrom:
+            for alias in node.names:  # type: ignore[attr-defined]
+                bind((alias.asname or alias.name).partition(".")[0], "keep")
+        elif kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            filled = type(func) is ast.Attribute and func.attr in _FILLING
+            if filled and type(func.value) is ast.Name:
+                bind(func.value.id, "keep")  # ``rows.append(row)``: ``Scope.fills``
+        stack.extend(ast.iter_child_nodes(node))
+    args = scope.args  # type: ignore[attr-defined]
+    parameters = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    for star in (args.vararg, args.kwarg):
+        if star is not None:
+            parameters.append(star)
+    names = {arg.arg for arg in parameters}
+    for arg in parameters:
+        name = arg.arg
+        if name in ("self", "cls") or name in selves:
+            bind(name, "keep")
+        elif arg.annotation is not None and _names_model(arg.annotation, ctx):
+            bind(name, "typed")
+        else:
+            bind(name, "none")
+    nothing: set[str] = set()
+    assigned: set[str] = set()
+    for name, hows in own.items():
+        if (
+            "def" in hows
+            or "keep" in hows
+            or name in selves
+            or "typed" in hows  # an instance, or whatever binds it again
+            or count.get(name, 0) != stores.get(name, 0)  # also bound in a nested scope
+            or arguments.get(name, 0) > (name in names)  # or a lambda's parameter
+        ):
+            continue
+        if "none" in hows:
+            nothing.add(name)
+        elif "value" in hows:
+            assigned.add(name)
+    return nothing, assigned
+
+
+def _plain_class(node: ast.ClassDef, ctx: FileContext) -> bool:
+    """Whether ``self`` in the class's methods is what the analysis calls a ``SelfRef``
+    (``Analysis._name``): the class is no model, manager or queryset class of the index
+    (a view, a form, a service)."""
+    if _queryset_class(node, ctx):
+        return False
+    try:
+        from flake8_djguide.index import get_index
+
+        file_index = get_index(ctx)
+    except Exception:
+        return False
+    return f"{file_index.module}.{node.name}" not in file_index.index.models
+
+
+def _names_model(annotation: ast.expr, ctx: FileContext) -> bool:
+    """Whether a parameter's annotation names a model of the index (``order: Order``,
+    ``order: "Order"``), as ``Interpreter._typed_params`` reads it; true without an
+    index."""
+    if type(annotation) is ast.Constant and isinstance(annotation.value, str):
+        dotted: str | None = annotation.value
+    else:
+        dotted = ast_dotted_name(annotation)
+    if not dotted or not dotted.replace(".", "").isidentifier():
+        return False
+    try:
+        from flake8_djguide.index import get_index
+
+        file_index = get_index(ctx)
+    except Exception:
+        return True
+    return file_index.index.model_named(file_index.module, dotted) is not None
 
 
 #: Methods that fill a list the analysis follows (``Scope.fills``: a list assigned ``[]``
@@ -697,6 +889,8 @@ def _kind(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) ->
         kinds[node.id] = result  # type: ignore[attr-defined]
         return result
     if kind is ast.Attribute:
+        if _of_nothing(node, kinds, ctx, depth):
+            return _NONE  # ``order.positions`` of a parameter the analysis cannot know
         attr = node.attr  # type: ignore[attr-defined]
         if _manager_like(attr, ctx):
             return _LIVE
@@ -708,6 +902,8 @@ def _kind(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) ->
         return _kind(node.value, kinds, ctx, depth + 1)  # type: ignore[attr-defined]
     if kind is ast.Call:
         func = node.func  # type: ignore[attr-defined]
+        if type(func) is ast.Attribute and _of_nothing(node, kinds, ctx, depth):
+            return _NONE  # ``order.positions.all()``, ``data.items()``: methods of nothing
         if summarised_call(node, ctx):  # type: ignore[arg-type]
             return _LIVE
         last = func.id if type(func) is ast.Name else getattr(func, "attr", None)
@@ -724,7 +920,11 @@ def _kind(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) ->
                 found = max(found, kind_of)
             return found
         if type(func) is ast.Name:
-            return _DEAD if last in _PLAIN_CALLS else _LIVE
+            if last in _PLAIN_CALLS:
+                return _DEAD
+            if last in kinds:
+                return _NONE if _kind(func, kinds, ctx, depth + 1) == _NONE else _LIVE
+            return _LIVE if _may_give(func.id, ctx) else _NONE
         if type(func) is not ast.Attribute:
             return _DEAD  # ``f()()``, ``(a or b)()``: the analysis follows no such call
         receiver = _kind(func.value, kinds, ctx, depth + 1)
@@ -738,6 +938,76 @@ def _kind(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) ->
     # displays, comprehensions, operators, literals, lambdas, ``await``: the analysis
     # gives no queryset for any expression but a name, an attribute, a subscript or a call
     return _DEAD
+
+
+def _of_nothing(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) -> bool:
+    """Whether a chain of attributes, subscripts and method calls starts from what the
+    analysis gives no value: a name it knows nothing of (``_NONE``), or an attribute or
+    method of the ``self`` of a view, form or other plain class (``SelfRef``) other than
+    those it follows (``Analysis._self_attr``: ``self.queryset``, ``self.model``, an
+    attribute the method assigns, ``self.get_queryset()``...). Nothing is read on
+    nothing (``Analysis._attr``): ``self.request.event.orders.all()`` is nothing too."""
+    plain = kinds[_PLAIN_SELF]
+    while True:
+        kind = type(node)
+        if kind is ast.Attribute:
+            value = node.value  # type: ignore[attr-defined]
+            if plain is not None and type(value) is ast.Name and value.id == plain[0]:
+                attr = node.attr  # type: ignore[attr-defined]
+                return attr not in _SELF_ATTRS and attr not in plain[1]
+            if _is_super(value):
+                return True  # ``super().attr``: only ``super().get_queryset()`` is followed
+            node = value
+        elif kind is ast.Subscript:
+            node = node.value  # type: ignore[attr-defined]
+        elif kind is ast.Call and type(node.func) is ast.Attribute:  # type: ignore[attr-defined]
+            func = node.func  # type: ignore[attr-defined]
+            value = func.value
+            if plain is not None and type(value) is ast.Name and value.id == plain[0]:
+                return func.attr not in _SELF_CALLS
+            if _is_super(value):
+                return func.attr != "get_queryset"
+            node = value
+        else:
+            break
+    kind = type(node)
+    if kind is ast.Name or (kind is ast.Call and type(node.func) is ast.Name):  # type: ignore[attr-defined]
+        return _kind(node, kinds, ctx, depth + 1) == _NONE
+    return False
+
+
+def _is_super(node: ast.AST) -> bool:
+    return type(node) is ast.Call and type(node.func) is ast.Name and node.func.id == "super"
+
+
+def _may_give(name: str, ctx: FileContext) -> bool:
+    """Whether calling the module-level ``name`` can give the analysis a value
+    (``Expressions._root_call``): a model (an instance), a project function (what it
+    returns), a filter set class of the project (its ``qs``), or a name it reads itself
+    (``super()``, ``get_object_or_404()``). Not a third-party or builtin function or
+    class (``Decimal(...)``, ``_("...")``, ``now()``)."""
+    if name in _ROOT_CALLS or name in ctx.info.top_level_names:
+        return True
+    try:
+        from flake8_djguide.index import get_index
+
+        file_index = get_index(ctx)
+    except Exception:
+        return True
+    index = file_index.index
+    if index.model_named(file_index.module, name) is not None:
+        return True
+    qualname = index.resolve(file_index.module, name)
+    return qualname in index.classes or qualname in index.functions
+
+
+#: Calls ``Expressions._root_call`` reads by their name.
+_ROOT_CALLS = frozenset({"super", "get_object_or_404", "get_list_or_404"})
+
+
+#: What ``self.<attr>`` of a plain class gives a value for (``Analysis._self_attr``).
+_SELF_ATTRS = frozenset({"queryset", "model"})
+_SELF_CALLS = frozenset({"get_queryset", "get_object", "filter_queryset", "paginate_queryset"})
 
 
 def _manager_like(attr: str, ctx: FileContext) -> bool:
