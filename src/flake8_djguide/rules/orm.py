@@ -23,9 +23,9 @@ from flake8_djguide.helpers import (
     string_value,
 )
 from flake8_djguide.index.extract import is_loader
-from flake8_djguide.index.querysets import EVALUATING
+from flake8_djguide.index.querysets import EVALUATING, KEEP_METHODS
 from flake8_djguide.orm.calls import KEY_CALLS, summarised_call
-from flake8_djguide.orm.values import _LIST_CALLS, MANAGER_SHAPES, WRITES
+from flake8_djguide.orm.values import _LIST_CALLS, LOADING, MANAGER_ATTRS, MANAGER_SHAPES, WRITES
 from flake8_djguide.rule import Invalid, Rule, Valid
 from flake8_djguide.rules._admin import admin_findings, admin_trigger, entry_nodes
 from flake8_djguide.rules._feeds import class_findings, class_trigger, reported_nodes
@@ -305,6 +305,9 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
     found = cache.get(id(node))
     if found is not None:
         return found
+    if id(node) in _unvisited_loops(ctx):
+        cache[id(node)] = (False, False, False)
+        return cache[id(node)]
     names, parts = _loop_parts(node)
     known = _row_read_names(ctx)
     accessed = False
@@ -394,6 +397,40 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
         writes = links or any(_may_query(sub, ctx) for sub in maybe_writes)
     found = (n_plus_one, reads, writes)
     cache[id(node)] = found
+    return found
+
+
+def _unvisited_loops(ctx: FileContext) -> frozenset[int]:
+    """The ids of the loops of the current top-level statement inside a lambda the ORM
+    analysis never enters (``Interpreter._visit``): any lambda but the key function of
+    ``sorted()``, ``groupby()``, ``min()``, ``max()``, ``map()`` or ``filter()``
+    (``Calls._key_function``). ``DEFAULT_VARIABLES = {"x": {"evaluate": lambda op:
+    sum(p.price for p in op.addons.all())}, ...}`` holds no loop it checks."""
+    statement = ctx.current_statement
+    cache: dict[int, frozenset[int]] = ctx.__dict__.setdefault("_djguide_unvisited", {})
+    found = cache.get(id(statement))
+    if found is None:
+        loops: set[int] = set()
+        source = ctx.__dict__.get("_djguide_source")
+        if statement is not None and (not isinstance(source, str) or "lambda" in source):
+            keys: set[int] = set()
+            stack: list[tuple[ast.AST, bool]] = [(statement, False)]
+            while stack:
+                current, dead = stack.pop()
+                kind = type(current)
+                if kind is ast.Call:
+                    func = current.func  # type: ignore[attr-defined]
+                    name = func.id if type(func) is ast.Name else getattr(func, "attr", None)
+                    if name in KEY_CALLS:
+                        arguments = [*current.args, *(k.value for k in current.keywords)]  # type: ignore[attr-defined]
+                        keys.update(id(a) for a in arguments if type(a) is ast.Lambda)
+                elif kind is ast.Lambda:
+                    dead = dead or id(current) not in keys
+                elif dead and (kind in _COMPREHENSIONS or kind is ast.For or kind is ast.AsyncFor):
+                    loops.add(id(current))
+                stack.extend((child, dead) for child in ast.iter_child_nodes(current))
+        found = frozenset(loops)
+        cache[id(statement)] = found
     return found
 
 
@@ -674,11 +711,13 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     # ``self`` bound nowhere else: of its attributes, only a relation, a manager or the
     # view's ``queryset`` can be a queryset (``SelfRef``: ``self.request.GET`` is none)
     kinds[_SELVES] = frozenset(n for n in selves if n not in stores and n not in values)
-    nothing, assigned_only = _nothing_names(scope, ctx, stores, arguments, selves)
+    nothing, assigned_only, looped = _nothing_names(scope, ctx, stores, arguments, selves)
     for name in nothing:
         kinds[name] = _ROW if least.get(name) == _ROW else _NONE
     for name in assigned_only:
         kinds[name] = (values[name], least.get(name, _NONE))
+    for name, loops in looped.items():
+        kinds[name] = _Loops(loops)
     kinds[_PLAIN_SELF] = None
     if index == 1 and type(chain[0]) is ast.ClassDef:
         own = _first_parameters([scope])
@@ -697,15 +736,79 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     return kinds
 
 
+class _Loops:
+    """A name bound only as the target of loops: ``(target, iterable)`` of each, a row
+    only where one of them binds it to rows (:func:`_binds_rows`)."""
+
+    __slots__ = ("loops",)
+
+    def __init__(self, loops: list[tuple[ast.AST, ast.AST]]) -> None:
+        self.loops = loops
+
+
+def _binds_rows(
+    name: str,
+    target: ast.AST,
+    iterable: ast.AST,
+    kinds: dict[str, Any],
+    ctx: FileContext,
+    depth: int,
+) -> bool:
+    """Whether a loop can bind ``name`` to a row (``Interpreter._bind``): the target is
+    the name and the iterable can be rows, or the row of ``enumerate(rows)`` or of one
+    of ``zip()``'s arguments. A name in another target (``for key, row in
+    rows.items()``) is bound to nothing."""
+    if type(target) is ast.Name:
+        return _may_be_rows(iterable, kinds, ctx, depth)
+    if (type(target) is not ast.Tuple and type(target) is not ast.List) or type(
+        iterable
+    ) is not ast.Call:
+        return False
+    elements = target.elts
+    func = iterable.func
+    last = func.id if type(func) is ast.Name else getattr(func, "attr", None)
+    args = iterable.args
+    if last == "enumerate":
+        if not args or len(elements) != 2:
+            return False
+        second = elements[1]
+        return (
+            type(second) is ast.Name
+            and second.id == name
+            and _may_be_rows(args[0], kinds, ctx, depth)
+        )
+    if last == "zip":
+        if len(elements) != len(args) or iterable.keywords:
+            return False
+        return any(
+            type(element) is ast.Name
+            and element.id == name
+            and type(arg) is not ast.Starred
+            and _may_be_rows(arg, kinds, ctx, depth)
+            for element, arg in zip(elements, args)
+        )
+    return False
+
+
+def _may_be_rows(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) -> bool:
+    """Whether iterating ``node`` can give rows (as :func:`_may_iterate_rows` reads one
+    iterable)."""
+    found = _kind(node, kinds, ctx, depth + 1)
+    return found == _LIVE or (
+        found == _ROW and (type(node) is ast.Attribute or type(node) is ast.Subscript)
+    )
+
+
 def _nothing_names(
     scope: ast.AST,
     ctx: FileContext,
     stores: dict[str, int],
     arguments: dict[str, int],
     selves: set[str],
-) -> tuple[set[str], set[str]]:
-    """The names of the function the analysis gives no value (``Analysis._name``), and
-    those bound only by ``name = value`` (and loops), whose values :func:`_kind` reads.
+) -> tuple[set[str], set[str], dict[str, list[tuple[ast.AST, ast.AST]]]]:
+    """The names of the function the analysis gives no value (``Analysis._name``),
+    those bound only by ``name = value`` (and loops), whose values :func:`_kind` reads,
+    and those bound only by loops, with the loops' targets and iterables.
 
     A name qualifies only when every binding of it is in the function's own body (none
     in a nested function, class or lambda, which the analysis reads in scopes of their
@@ -718,6 +821,7 @@ def _nothing_names(
     functions and classes, and lists filled with ``append()`` keep the old kinds."""
     own: dict[str, set[str]] = {}
     count: dict[str, int] = {}
+    loops: dict[str, list[tuple[ast.AST, ast.AST]]] = {}
 
     def bind(name: str, how: str) -> None:
         own.setdefault(name, set()).add(how)
@@ -768,7 +872,11 @@ def _nothing_names(
                 if type(target) is ast.Name:
                     stored(target, "none")
         elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
-            stored(node.target, "loop")  # type: ignore[attr-defined]
+            target = node.target  # type: ignore[attr-defined]
+            stored(target, "loop")
+            for sub in ast_nodes(target):
+                if type(sub) is ast.Name:
+                    loops.setdefault(sub.id, []).append((target, node.iter))  # type: ignore[attr-defined]
         elif kind is ast.withitem:
             if node.optional_vars is not None:  # type: ignore[attr-defined]
                 stored(node.optional_vars, "none")  # type: ignore[attr-defined]
@@ -805,6 +913,7 @@ def _nothing_names(
             bind(name, "none")
     nothing: set[str] = set()
     assigned: set[str] = set()
+    looped: dict[str, list[tuple[ast.AST, ast.AST]]] = {}
     for name, hows in own.items():
         if (
             "def" in hows
@@ -819,7 +928,9 @@ def _nothing_names(
             nothing.add(name)
         elif "value" in hows:
             assigned.add(name)
-    return nothing, assigned
+        elif hows == {"loop"}:
+            looped[name] = loops[name]
+    return nothing, assigned, looped
 
 
 def _plain_class(node: ast.ClassDef, ctx: FileContext) -> bool:
@@ -880,13 +991,20 @@ def _kind(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) ->
         return _LIVE
     kind = type(node)
     if kind is ast.Name:
-        found = kinds.get(node.id, _DEAD)  # type: ignore[attr-defined]
+        name = node.id  # type: ignore[attr-defined]
+        found = kinds.get(name, _DEAD)
         if type(found) is int:
             return found
-        kinds[node.id] = _LIVE  # type: ignore[attr-defined]  # meanwhile: a cycle is live
-        assigned, least = found
-        result: int = max(least, *(_kind(v, kinds, ctx, depth + 1) for v in assigned))
-        kinds[node.id] = result  # type: ignore[attr-defined]
+        kinds[name] = _LIVE  # meanwhile: a cycle is live
+        result: int
+        if type(found) is _Loops:
+            loops = found.loops
+            bound = any(_binds_rows(name, t, i, kinds, ctx, depth) for t, i in loops)
+            result = _ROW if bound else _NONE  # a target the loops bind to nothing
+        else:
+            assigned, least = found
+            result = max(least, *(_kind(v, kinds, ctx, depth + 1) for v in assigned))
+        kinds[name] = result
         return result
     if kind is ast.Attribute:
         if _of_nothing(node, kinds, ctx, depth):
@@ -2368,16 +2486,80 @@ def _admin_lookup_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
 
 
 def _lookup_trigger(node: ast.Call, ctx: FileContext) -> bool:
-    """``select_related(...)``/``prefetch_related(...)`` with a literal lookup."""
+    """``select_related(...)``/``prefetch_related(...)`` with a literal lookup, in a
+    function on a queryset the analysis may give a value (not on nothing: ``_kind``),
+    and not on a manager chain of a model of the index (``Product.objects.filter(...)``)
+    whose every lookup is a valid path of that model."""
     func = node.func
     if type(func) is not ast.Attribute or func.attr not in _LOOKUP_METHODS:
         return False
+    if not any(
+        (type(arg) is ast.Constant and isinstance(arg.value, str))
+        or type(arg) is ast.JoinedStr
+        or (func.attr == "prefetch_related" and _is_prefetch_lookup(arg))
+        for arg in node.args
+    ):
+        return False
+    scope = _function_of(ctx)
+    if scope is None:
+        return True
+    kinds = _name_kinds(scope, ctx)
+    if _kind(func.value, kinds, ctx, 0) == _NONE:
+        return False  # ``order.items.select_related(...)`` of an unknown ``order``
+    model = _chain_model(func.value, kinds, ctx)
+    return model is None or _lookups_fail(node, func.attr, model, ctx)
+
+
+def _chain_model(node: ast.AST, kinds: dict[str, Any], ctx: FileContext) -> Model | None:
+    """The model of ``<Model>.<manager>`` followed by queryset methods that keep its rows
+    (``filter()``, ``order_by()``, ``select_related()``...), ``<Model>`` a module-level
+    name (or dotted path) of a model of the index: the queryset the analysis gives."""
+    while (
+        type(node) is ast.Call
+        and type(node.func) is ast.Attribute
+        and (node.func.attr in KEEP_METHODS or node.func.attr in LOADING)
+    ):
+        node = node.func.value
+    if type(node) is not ast.Attribute:
+        return None
+    dotted = ast_dotted_name(node.value)
+    if dotted is None or dotted.partition(".")[0] in kinds:
+        return None
+    try:
+        from flake8_djguide.index import get_index
+
+        file_index = get_index(ctx)
+    except Exception:
+        return None
+    model = file_index.index.model_named(file_index.module, dotted)
+    manager = node.attr
+    if model is None or (manager not in model.managers and manager not in MANAGER_ATTRS):
+        return None
+    return model
+
+
+def _lookups_fail(node: ast.Call, method: str, model: Model, ctx: FileContext) -> bool:
+    """Whether a literal lookup of the call is no valid path of ``model`` for DJG207
+    (``_lookups.checked_step``), or cannot be read here (an f-string)."""
+    from flake8_djguide.index import get_index
+    from flake8_djguide.index.querysets import split
+    from flake8_djguide.rules._lookups import check, is_strict
+
+    index = get_index(ctx).index
+    texts: list[str] = []
     for arg in node.args:
-        if type(arg) is ast.Constant and isinstance(arg.value, str):
-            return True
         if type(arg) is ast.JoinedStr:
             return True
-        if func.attr == "prefetch_related" and _is_prefetch_lookup(arg):
+        if type(arg) is ast.Constant and isinstance(arg.value, str):
+            texts.append(arg.value)
+        elif method == "prefetch_related" and _is_prefetch_lookup(arg):
+            values = [*arg.args[:1], *(k.value for k in arg.keywords if k.arg == "lookup")]  # type: ignore[attr-defined]
+            for value in values:
+                if type(value) is ast.Constant and isinstance(value.value, str):
+                    texts.append(value.value)
+    for text in texts:
+        path = split(text)
+        if path and check(index, model, path, method, lambda: is_strict(ctx)) is not None:
             return True
     return False
 
