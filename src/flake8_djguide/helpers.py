@@ -68,6 +68,35 @@ def ast_nodes(node: ast.AST) -> list[ast.AST]:
     return found
 
 
+def ast_scope_nodes(node: ast.AST) -> tuple[list[ast.AST], list[ast.AST]]:
+    """:func:`ast_nodes` of a function, split: the nodes of its own scope (the nested
+    functions, classes and lambdas themselves included), and those inside them."""
+    own: list[ast.AST] = []
+    nested: list[ast.AST] = []
+    stack: list[tuple[ast.AST, bool]] = [(node, False)]
+    base = ast.AST
+    fields_of = _AST_TREE_FIELDS
+    scopes = _NESTED_SCOPES
+    while stack:
+        current, inner = stack.pop()
+        (nested if inner else own).append(current)
+        current_type = type(current)
+        fields = fields_of.get(current_type)
+        if fields is None:
+            fields = _node_fields(current_type, operators=False)
+        below = inner or (current is not node and current_type in scopes)
+        for name in fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                stack.extend((v, below) for v in value if isinstance(v, base))
+            elif isinstance(value, base):
+                stack.append((value, below))
+    return own, nested
+
+
+_NESTED_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+
+
 #: fields holding only a context or an operator node (left out by :func:`ast_nodes`)
 _AST_OPERATORS = frozenset({"ctx", "op", "ops"})
 #: node type -> the fields :func:`ast_nodes` enters

@@ -18,6 +18,7 @@ from flake8_djguide.config import Option, define
 from flake8_djguide.helpers import (
     ast_dotted_name,
     ast_nodes,
+    ast_scope_nodes,
     dotted_name,
     qualified_name,
     string_value,
@@ -414,21 +415,24 @@ def _unvisited_loops(ctx: FileContext) -> frozenset[int]:
         source = ctx.__dict__.get("_djguide_source")
         if statement is not None and (not isinstance(source, str) or "lambda" in source):
             keys: set[int] = set()
-            stack: list[tuple[ast.AST, bool]] = [(statement, False)]
-            while stack:
-                current, dead = stack.pop()
+            lambdas: list[ast.AST] = []
+            for current in ast_nodes(statement):
                 kind = type(current)
-                if kind is ast.Call:
+                if kind is ast.Lambda:
+                    lambdas.append(current)
+                elif kind is ast.Call:
                     func = current.func  # type: ignore[attr-defined]
                     name = func.id if type(func) is ast.Name else getattr(func, "attr", None)
                     if name in KEY_CALLS:
                         arguments = [*current.args, *(k.value for k in current.keywords)]  # type: ignore[attr-defined]
                         keys.update(id(a) for a in arguments if type(a) is ast.Lambda)
-                elif kind is ast.Lambda:
-                    dead = dead or id(current) not in keys
-                elif dead and (kind in _COMPREHENSIONS or kind is ast.For or kind is ast.AsyncFor):
-                    loops.add(id(current))
-                stack.extend((child, dead) for child in ast.iter_child_nodes(current))
+            for function in lambdas:
+                if id(function) not in keys:
+                    loops.update(
+                        id(sub)
+                        for sub in ast_nodes(function)
+                        if type(sub) in _COMPREHENSIONS or type(sub) is ast.For
+                    )
         found = frozenset(loops)
         cache[id(statement)] = found
     return found
@@ -644,7 +648,8 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     selves: set[str] = set()
     arguments: dict[str, int] = {}  # how many parameters (of any function, lambda) bear a name
     attributes: set[tuple[str, str]] = set()  # ``name.attr = ...``
-    for node in ast_nodes(scope):
+    own_nodes, nested_nodes = ast_scope_nodes(scope)
+    for node in (*own_nodes, *nested_nodes):
         kind = type(node)
         if kind is ast.Name:
             if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
@@ -711,7 +716,9 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     # ``self`` bound nowhere else: of its attributes, only a relation, a manager or the
     # view's ``queryset`` can be a queryset (``SelfRef``: ``self.request.GET`` is none)
     kinds[_SELVES] = frozenset(n for n in selves if n not in stores and n not in values)
-    nothing, assigned_only, looped = _nothing_names(scope, ctx, stores, arguments, selves)
+    nothing, assigned_only, looped = _nothing_names(
+        scope, own_nodes, ctx, stores, arguments, selves
+    )
     for name in nothing:
         kinds[name] = _ROW if least.get(name) == _ROW else _NONE
     for name in assigned_only:
@@ -801,6 +808,7 @@ def _may_be_rows(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: 
 
 def _nothing_names(
     scope: ast.AST,
+    nodes: list[ast.AST],
     ctx: FileContext,
     stores: dict[str, int],
     arguments: dict[str, int],
@@ -832,16 +840,13 @@ def _nothing_names(
                 count[sub.id] = count.get(sub.id, 0) + 1
                 bind(sub.id, how)
 
-    stack: list[ast.AST] = [*scope.body]  # type: ignore[attr-defined]
-    while stack:
-        node = stack.pop()
+    for node in nodes:
         kind = type(node)
+        if node is scope:
+            continue
         if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
             bind(node.name, "def")  # type: ignore[attr-defined]
-            continue
-        if kind is ast.Lambda:
-            continue
-        if kind is ast.Assign:
+        elif kind is ast.Assign:
             targets = node.targets  # type: ignore[attr-defined]
             value = node.value  # type: ignore[attr-defined]
             for target in targets:
@@ -860,9 +865,7 @@ def _nothing_names(
                         stored(element, "keep" if pair and position == 0 else "none")
                 else:
                     stored(target, "keep")  # ``a = b = value``, ``row.attr = value``
-            stack.append(value)
-            continue
-        if kind is ast.AnnAssign:
+        elif kind is ast.AnnAssign:
             target = node.target  # type: ignore[attr-defined]
             if type(target) is ast.Name:
                 count[target.id] = count.get(target.id, 0) + 1
@@ -896,7 +899,6 @@ def _nothing_names(
             filled = type(func) is ast.Attribute and func.attr in _FILLING
             if filled and type(func.value) is ast.Name:
                 bind(func.value.id, "keep")  # ``rows.append(row)``: ``Scope.fills``
-        stack.extend(ast.iter_child_nodes(node))
     args = scope.args  # type: ignore[attr-defined]
     parameters = [*args.posonlyargs, *args.args, *args.kwonlyargs]
     for star in (args.vararg, args.kwarg):
