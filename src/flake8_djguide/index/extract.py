@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from flake8_djguide.helpers import ast_children, ast_walk
+from flake8_djguide.helpers import ast_children, ast_nodes, ast_walk
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
 from flake8_djguide.index.functions import (
     attribute_chain,
@@ -34,7 +34,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 26  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 27  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: calls and attributes of one chain encoded at most (:func:`encode`)
@@ -100,31 +100,89 @@ def encode(node: ast.AST | None, depth: int = 0, spine: int = 0) -> Encoded:
 
 
 def import_map(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
-    """``{local name: origin}`` for imports anywhere at module or class level.
+    """``{local name: origin}`` for imports anywhere at module or class level, and
+    those of functions (``from app.models import Note`` in a function, to avoid an
+    import cycle) whose name nothing at module level binds and every function imports
+    from the same origin: the name can only mean that there.
 
     Relative origins keep their leading dots (``..models.Product``); they are
     resolved against the module's package when the index is linked.
     """
+    cached: tuple[dict[str, str], list[str]] | None = tree.__dict__.get("_djguide_imports")
+    if cached is not None:
+        return dict(cached[0]), list(cached[1])
     imports: dict[str, str] = {}
     stars: list[str] = []
+    seen: set[int] = set()
     for node in tree.body:
         for sub in _module_level_imports(node):
-            if isinstance(sub, ast.Import):
-                for alias in sub.names:
-                    if alias.asname:
-                        imports[alias.asname] = alias.name
-                    else:
-                        head = alias.name.split(".", 1)[0]
-                        imports[head] = head
+            seen.add(id(sub))
+            stars.extend(_add_import(sub, imports))
+    local: dict[str, str | None] = {}
+    for other in ast_nodes(tree):
+        if isinstance(other, (ast.Import, ast.ImportFrom)) and id(other) not in seen:
+            found: dict[str, str] = {}
+            _add_import(other, found)
+            for name, origin in found.items():
+                local[name] = origin if local.get(name, origin) == origin else None
+    added: set[str] = set()
+    if local:
+        bound = _module_bound(tree)
+        for name, maybe in local.items():
+            if maybe is not None and name not in imports and name not in bound:
+                imports[name] = maybe
+                added.add(name)
+    tree.__dict__["_djguide_imports"] = (imports, stars)
+    tree.__dict__["_djguide_function_imports"] = frozenset(added)
+    return dict(imports), list(stars)
+
+
+def function_imports(tree: ast.Module) -> frozenset[str]:
+    """The names :func:`import_map` has from functions' imports only: each means the
+    same class or module wherever the module's functions import it."""
+    import_map(tree)
+    found: frozenset[str] = tree.__dict__["_djguide_function_imports"]
+    return found
+
+
+def _add_import(node: ast.Import | ast.ImportFrom, imports: dict[str, str]) -> list[str]:
+    """Add the names an import binds to ``imports``; the star imports' modules."""
+    stars: list[str] = []
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                imports[alias.asname] = alias.name
             else:
-                prefix = "." * sub.level + (sub.module or "")
-                for alias in sub.names:
-                    if alias.name == "*":
-                        stars.append(prefix)
-                        continue
-                    joiner = "" if prefix.endswith(".") else "."
-                    imports[alias.asname or alias.name] = f"{prefix}{joiner}{alias.name}"
-    return imports, stars
+                head = alias.name.split(".", 1)[0]
+                imports[head] = head
+    else:
+        prefix = "." * node.level + (node.module or "")
+        for alias in node.names:
+            if alias.name == "*":
+                stars.append(prefix)
+                continue
+            joiner = "" if prefix.endswith(".") else "."
+            imports[alias.asname or alias.name] = f"{prefix}{joiner}{alias.name}"
+    return stars
+
+
+def _module_bound(tree: ast.Module) -> set[str]:
+    """Names module-level statements bind other than by importing (``def``, ``class``,
+    assignments, loops, ``with``)."""
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif not isinstance(node, (ast.Import, ast.ImportFrom)):
+            for sub in ast_nodes(node):
+                kind = type(sub)
+                if kind is ast.Name and type(sub.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                    found.add(sub.id)  # type: ignore[attr-defined]
+                elif (
+                    kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef
+                ):
+                    found.add(sub.name)  # type: ignore[attr-defined]
+    return found
 
 
 def _module_level_imports(node: ast.stmt) -> list[ast.Import | ast.ImportFrom]:

@@ -214,15 +214,32 @@ class Scope:
                 self.opaque.add(item.name.value)
         elif isinstance(node, (cst.Import, cst.ImportFrom)):
             if not isinstance(node.names, cst.ImportStar):
+                shared = self._function_imports()
                 for alias in node.names:
-                    if alias.asname is not None:
-                        self.opaque.update(_target_names(alias.asname.name))
-                    else:
-                        self.opaque.add((dotted_name(alias.name) or "").split(".")[0])
+                    names = (
+                        _target_names(alias.asname.name)
+                        if alias.asname is not None
+                        else [(dotted_name(alias.name) or "").split(".")[0]]
+                    )
+                    # a function's ``from app.models import Note`` (to avoid an import
+                    # cycle) names what the module's other names resolve through
+                    # (``extract.import_map``): not opaque
+                    self.opaque.update(n for n in names if n not in shared)
         elif isinstance(node, cst.Del):
             self.opaque.update(_target_names(node.target))
         for child in _children(node):
             self._collect(child, loops)
+
+    def _function_imports(self) -> frozenset[str]:
+        """The names imported in functions that the index resolves for the module."""
+        if self.kind != "function":
+            return frozenset()
+        import ast
+
+        from flake8_djguide.index.extract import function_imports
+
+        tree = getattr(self.analysis.ctx, "tree", None)
+        return function_imports(tree) if isinstance(tree, ast.Module) else frozenset()
 
     def _bind(
         self,
