@@ -7,7 +7,7 @@ import ast
 
 from flake8_djguide.index.extract import function_imports, import_map
 
-SOURCE = '''
+SOURCE = """
 from django.db import models as db
 from shop.models import Product
 
@@ -50,7 +50,7 @@ def fourth():
     from shop.models import Shadow
 
     return Shadow
-'''
+"""
 
 
 def test_function_imports_join_the_module_map() -> None:
