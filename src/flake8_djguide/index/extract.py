@@ -100,9 +100,9 @@ def encode(node: ast.AST | None, depth: int = 0, spine: int = 0) -> Encoded:
 
 
 def import_map(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
-    """``{local name: origin}`` for imports anywhere at module or class level, and
-    those of functions (``from app.models import Note`` in a function, to avoid an
-    import cycle) whose name nothing at module level binds and every function imports
+    """``{local name: origin}`` for imports at module level, and those inside functions
+    and class bodies (``from app.models import Note`` in a function, to avoid an import
+    cycle) whose name nothing at module level binds and that every such import takes
     from the same origin: the name can only mean that there.
 
     Relative origins keep their leading dots (``..models.Product``); they are
