@@ -119,8 +119,8 @@ def import_map(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
             seen.add(id(sub))
             stars.extend(_add_import(sub, imports))
     local: dict[str, str | None] = {}
-    for other in ast_nodes(tree):
-        if isinstance(other, (ast.Import, ast.ImportFrom)) and id(other) not in seen:
+    for other in _nested_imports(tree):
+        if id(other) not in seen:
             found: dict[str, str] = {}
             _add_import(other, found)
             for name, origin in found.items():
@@ -143,6 +143,29 @@ def function_imports(tree: ast.Module) -> frozenset[str]:
     import_map(tree)
     found: frozenset[str] = tree.__dict__["_djguide_function_imports"]
     return found
+
+
+def _nested_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement of the module, found through statement bodies only (an
+    import is a statement: no expression holds one)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.Import or kind is ast.ImportFrom:
+            found.append(node)  # type: ignore[arg-type]
+            continue
+        for name in _STATEMENT_FIELDS:
+            block = getattr(node, name, None)
+            if block:
+                stack.extend(block)
+    return found
+
+
+#: The fields of statements that hold statements (``handlers``: ``except`` clauses,
+#: ``cases``: ``match`` cases, each with a ``body``).
+_STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
 def _add_import(node: ast.Import | ast.ImportFrom, imports: dict[str, str]) -> list[str]:
