@@ -318,6 +318,7 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
     queried = False
     maybe_queries: list[ast.AST] = []  # reading calls, nested loops, subscripts
     maybe_writes: list[ast.AST] = []  # writing queryset calls
+    link_calls: list[ast.AST] = []  # related-manager writes
     field_reads = False
     row_calls: list[tuple[ast.Call, list[ast.expr]]] = []
     stored: set[str] = set()
@@ -353,6 +354,7 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
                         saves = True
                     elif attr in _LINK_WRITES and type(func.value) is ast.Attribute:
                         links = True  # ``post.tags.add(tag)``, not ``seen.add(x)``
+                        link_calls.append(sub)
                     elif attr in _QUERY_CALLS:
                         (maybe_writes if attr in WRITES else maybe_queries).append(sub)
                 call: ast.Call = sub  # type: ignore[assignment]
@@ -388,17 +390,87 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
         and accessed
         and relevant
         and _may_iterate_rows(node, ctx)
-        and _has_queryset_source(ctx)
+        and (_has_queryset_source(ctx) or any(_instance_manager(i, ctx) for i in _iterables(node)))
     )
     reads = queried
-    if not reads and maybe_queries and _has_queryset_source(ctx):
+    if (
+        not reads
+        and maybe_queries
+        and (
+            _has_queryset_source(ctx)
+            or any(type(sub) is ast.Call and _instance_manager(sub, ctx) for sub in maybe_queries)
+        )
+    ):
         reads = any(_may_query(sub, ctx) for sub in maybe_queries)
     writes = reads or saves
-    if not writes and (links or maybe_writes) and _has_queryset_source(ctx):
+    if (
+        not writes
+        and (links or maybe_writes)
+        and (
+            _has_queryset_source(ctx)
+            or any(_instance_manager(sub, ctx) for sub in (*link_calls, *maybe_writes))
+        )
+    ):
         writes = links or any(_may_query(sub, ctx) for sub in maybe_writes)
     found = (n_plus_one, reads, writes)
     cache[id(node)] = found
     return found
+
+
+def _iterables(node: ast.AST) -> list[ast.AST]:
+    if type(node) is ast.For or type(node) is ast.AsyncFor:
+        return [node.iter]
+    if type(node) is ast.While:
+        return []
+    return [generator.iter for generator in node.generators]  # type: ignore[attr-defined]
+
+
+def _instance_manager(node: ast.AST, ctx: FileContext) -> bool:
+    """Whether ``node`` (a call on it, or an iterable) is a related manager of ``self``
+    in a method of a model, or of a parameter annotated with a model, named by a
+    relation of that model (``self.sales_channels.get_or_create(...)``,
+    ``user.user_uploads.get(...)``, ``for page in self.featured_products.filter(...)``):
+    a queryset source that :func:`_has_queryset_source` does not look for (relation
+    names are everywhere; a related manager of a known instance is not)."""
+    current = node
+    while type(current) is ast.Call and type(current.func) is ast.Attribute:
+        current = current.func.value
+    if type(current) is not ast.Attribute or type(current.value) is not ast.Name:
+        return False
+    model = _instance_model(current.value.id, ctx)
+    return model is not None and current.attr in model.relations
+
+
+def _instance_model(name: str, ctx: FileContext) -> Model | None:
+    """The model of ``name`` in the enclosing function: its ``self`` in a method of a
+    model of the index, or a parameter annotated with one."""
+    scope = _function_of(ctx)
+    if scope is None:
+        return None
+    try:
+        from flake8_djguide.index import get_index
+
+        file_index = get_index(ctx)
+    except Exception:
+        return None
+    index = file_index.index
+    args = scope.args  # type: ignore[attr-defined]
+    chain = ctx.trigger_chain
+    position = next((i for i, owner in enumerate(chain) if owner is scope), 0)
+    if position == 1 and type(chain[0]) is ast.ClassDef:
+        first = _first_parameters([scope])
+        if first and first[0] == name:
+            return index.models.get(f"{file_index.module}.{chain[0].name}")
+    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+        if arg.arg == name and arg.annotation is not None:
+            annotation = arg.annotation
+            if type(annotation) is ast.Constant and isinstance(annotation.value, str):
+                dotted: str | None = annotation.value
+            else:
+                dotted = ast_dotted_name(annotation)
+            if dotted and dotted.replace(".", "").isidentifier():
+                return index.model_named(file_index.module, dotted)
+    return None
 
 
 def _unvisited_loops(ctx: FileContext) -> frozenset[int]:
