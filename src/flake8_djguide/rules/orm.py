@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flake8_djguide.config import Option, define
@@ -306,9 +307,6 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
     found = cache.get(id(node))
     if found is not None:
         return found
-    if id(node) in _unvisited_loops(ctx):
-        cache[id(node)] = (False, False, False)
-        return cache[id(node)]
     names, parts = _loop_parts(node)
     known = _row_read_names(ctx)
     accessed = False
@@ -413,8 +411,21 @@ def _loop_facts(node: ast.AST, ctx: FileContext) -> tuple[bool, bool, bool]:
     ):
         writes = links or any(_may_query(sub, ctx) for sub in maybe_writes)
     found = (n_plus_one, reads, writes)
+    if (n_plus_one or reads or writes) and _in_unvisited_lambda(node, ctx):
+        found = (False, False, False)
     cache[id(node)] = found
     return found
+
+
+def _in_unvisited_lambda(node: ast.AST, ctx: FileContext) -> bool:
+    """Whether the loop is inside a lambda the ORM analysis never enters
+    (:func:`_unvisited_loops`); in a function, from the lambdas :func:`_name_kinds`
+    met there."""
+    scope = _function_of(ctx)
+    if scope is None:
+        return id(node) in _unvisited_loops(ctx)
+    unvisited: frozenset[int] = _name_kinds(scope, ctx)[_UNVISITED]
+    return id(node) in unvisited
 
 
 def _iterables(node: ast.AST) -> list[ast.AST]:
@@ -483,31 +494,35 @@ def _unvisited_loops(ctx: FileContext) -> frozenset[int]:
     cache: dict[int, frozenset[int]] = ctx.__dict__.setdefault("_djguide_unvisited", {})
     found = cache.get(id(statement))
     if found is None:
-        loops: set[int] = set()
-        source = ctx.__dict__.get("_djguide_source")
-        if statement is not None and (not isinstance(source, str) or "lambda" in source):
-            keys: set[int] = set()
-            lambdas: list[ast.AST] = []
-            for current in ast_nodes(statement):
-                kind = type(current)
-                if kind is ast.Lambda:
-                    lambdas.append(current)
-                elif kind is ast.Call:
-                    func = current.func  # type: ignore[attr-defined]
-                    name = func.id if type(func) is ast.Name else getattr(func, "attr", None)
-                    if name in KEY_CALLS:
-                        arguments = [*current.args, *(k.value for k in current.keywords)]  # type: ignore[attr-defined]
-                        keys.update(id(a) for a in arguments if type(a) is ast.Lambda)
-            for function in lambdas:
-                if id(function) not in keys:
-                    loops.update(
-                        id(sub)
-                        for sub in ast_nodes(function)
-                        if type(sub) in _COMPREHENSIONS or type(sub) is ast.For
-                    )
-        found = frozenset(loops)
+        found = _lambda_loops(ast_nodes(statement)) if statement is not None else frozenset()
         cache[id(statement)] = found
     return found
+
+
+def _lambda_loops(nodes: Sequence[ast.AST]) -> frozenset[int]:
+    """The ids of the loops inside the lambdas among ``nodes`` that are no key function
+    of a call among them (:func:`_unvisited_loops`)."""
+    keys: set[int] = set()
+    lambdas: list[ast.AST] = []
+    for current in nodes:
+        kind = type(current)
+        if kind is ast.Lambda:
+            lambdas.append(current)
+        elif kind is ast.Call:
+            func = current.func  # type: ignore[attr-defined]
+            name = func.id if type(func) is ast.Name else getattr(func, "attr", None)
+            if name in KEY_CALLS:
+                arguments = [*current.args, *(k.value for k in current.keywords)]  # type: ignore[attr-defined]
+                keys.update(id(a) for a in arguments if type(a) is ast.Lambda)
+    loops: set[int] = set()
+    for function in lambdas:
+        if id(function) not in keys:
+            loops.update(
+                id(sub)
+                for sub in ast_nodes(function)
+                if type(sub) in _COMPREHENSIONS or type(sub) is ast.For
+            )
+    return frozenset(loops)
 
 
 #: Manager methods that make ``row.<attr>.<method>()`` a related manager of a row whose
@@ -535,6 +550,8 @@ _SELVES = " selves"
 #: The key of :func:`_name_kinds` with ``(self's name, the attributes the method
 #: assigns on it)`` in a method of a plain class (:func:`_plain_class`), else ``None``.
 _PLAIN_SELF = " plain self"
+#: The key of :func:`_name_kinds` with the loops inside lambdas the analysis never enters.
+_UNVISITED = " unvisited"
 
 
 def _row_read_names(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]] | None:
@@ -720,6 +737,7 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     selves: set[str] = set()
     arguments: dict[str, int] = {}  # how many parameters (of any function, lambda) bear a name
     attributes: set[tuple[str, str]] = set()  # ``name.attr = ...``
+    lambdas = False
     own_nodes, nested_nodes = ast_scope_nodes(scope)
     for node in (*own_nodes, *nested_nodes):
         kind = type(node)
@@ -759,6 +777,8 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
         elif kind is ast.ClassDef:
             live.add(node.name)  # type: ignore[attr-defined]
             selves.update(_first_parameters(node.body))  # type: ignore[attr-defined]
+        elif kind is ast.Lambda:
+            lambdas = True
         elif kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
             if (
@@ -788,6 +808,7 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     # ``self`` bound nowhere else: of its attributes, only a relation, a manager or the
     # view's ``queryset`` can be a queryset (``SelfRef``: ``self.request.GET`` is none)
     kinds[_SELVES] = frozenset(n for n in selves if n not in stores and n not in values)
+    kinds[_UNVISITED] = _lambda_loops([*own_nodes, *nested_nodes]) if lambdas else frozenset()
     nothing, assigned_only, looped = _nothing_names(
         scope, own_nodes, ctx, stores, arguments, selves
     )
