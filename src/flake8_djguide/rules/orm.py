@@ -142,6 +142,25 @@ def _is_source(node: ast.AST, managers: frozenset[str]) -> bool:
     return kind is ast.Name and node.id in ("get_list_or_404", "get_object_or_404")  # type: ignore[attr-defined]
 
 
+def _split_nodes(scope: ast.AST, ctx: FileContext) -> tuple[list[ast.AST], list[ast.AST]]:
+    """:func:`~flake8_djguide.helpers.ast_scope_nodes` of a function, once per file."""
+    cache: dict[int, tuple[list[ast.AST], list[ast.AST]]] = ctx.__dict__.setdefault(
+        "_djguide_scope_nodes", {}
+    )
+    found = cache.get(id(scope))
+    if found is None:
+        found = cache[id(scope)] = ast_scope_nodes(scope)
+    return found
+
+
+def _scope_nodes(scope: ast.AST, ctx: FileContext) -> list[ast.AST]:
+    """Every node of a function (:func:`_split_nodes`) or of a top-level statement."""
+    if type(scope) is ast.FunctionDef or type(scope) is ast.AsyncFunctionDef:
+        own, nested = _split_nodes(scope, ctx)
+        return [*own, *nested]
+    return ast_nodes(scope)
+
+
 def _has_queryset_source(ctx: FileContext) -> bool:
     """Whether a queryset can reach the trigger node (a loop): the outermost function
     enclosing it (``ctx.trigger_chain``; outside functions, the top-level statement)
@@ -168,7 +187,7 @@ def _has_queryset_source(ctx: FileContext) -> bool:
     found = cache.get(id(scope))
     if found is None:
         managers = _manager_names(ctx)
-        nodes = ast_nodes(scope)
+        nodes = _scope_nodes(scope, ctx)
         found = any(_is_source(node, managers) for node in nodes) or any(
             type(node) is ast.Call and summarised_call(node, ctx, "ret") for node in nodes
         )
@@ -738,7 +757,7 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
     arguments: dict[str, int] = {}  # how many parameters (of any function, lambda) bear a name
     attributes: set[tuple[str, str]] = set()  # ``name.attr = ...``
     lambdas = False
-    own_nodes, nested_nodes = ast_scope_nodes(scope)
+    own_nodes, nested_nodes = _split_nodes(scope, ctx)
     for node in (*own_nodes, *nested_nodes):
         kind = type(node)
         if kind is ast.Name:
