@@ -850,6 +850,7 @@ def _name_kinds(scope: ast.AST, ctx: FileContext) -> dict[str, Any]:
             kinds[_PLAIN_SELF] = (
                 own[0],
                 frozenset(attr for name, attr in attributes if name == own[0]),
+                _attribute_values(own_nodes, own[0]),
             )
     cache[id(scope)] = kinds
     return kinds
@@ -1047,6 +1048,37 @@ def _nothing_names(
     return nothing, assigned, looped
 
 
+def _attribute_values(nodes: list[ast.AST], name: str) -> dict[str, list[ast.AST]]:
+    """What the function's own statements assign to ``<name>.<attr>``, per attribute
+    (``self.event = event``), as ``Scope._bind`` keeps them: plain and annotated
+    assignments; an attribute also bound otherwise (``+=``, a tuple, a loop) maps to an
+    empty list, which means unknown."""
+    found: dict[str, list[ast.AST]] = {}
+    other: set[str] = set()
+    for node in nodes:
+        kind = type(node)
+        if kind is ast.Assign or kind is ast.AnnAssign:
+            value = node.value  # type: ignore[attr-defined]
+            targets = node.targets if kind is ast.Assign else [node.target]  # type: ignore[attr-defined]
+            for target in targets:
+                if (
+                    type(target) is ast.Attribute
+                    and type(target.value) is ast.Name
+                    and target.value.id == name
+                ):
+                    if value is None:
+                        other.add(target.attr)
+                    else:
+                        found.setdefault(target.attr, []).append(value)
+        elif kind is ast.Attribute and type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is ast.Name and value.id == name:
+                found.setdefault(node.attr, [])  # type: ignore[attr-defined]
+    for attr in other:
+        found[attr] = []
+    return found
+
+
 def _plain_class(node: ast.ClassDef, ctx: FileContext) -> bool:
     """Whether ``self`` in the class's methods is what the analysis calls a ``SelfRef``
     (``Analysis._name``): the class is no model, manager or queryset class of the index
@@ -1186,7 +1218,15 @@ def _of_nothing(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: i
             value = node.value  # type: ignore[attr-defined]
             if plain is not None and type(value) is ast.Name and value.id == plain[0]:
                 attr = node.attr  # type: ignore[attr-defined]
-                return attr not in _SELF_ATTRS and attr not in plain[1]
+                if attr in _SELF_ATTRS:
+                    return False
+                if attr not in plain[1]:
+                    return True
+                # ``self.event = event`` in this method: what it is given
+                assigned = plain[2].get(attr)
+                return bool(assigned) and all(
+                    _kind(v, kinds, ctx, depth + 1) == _NONE for v in assigned
+                )
             if _is_super(value):
                 return True  # ``super().attr``: only ``super().get_queryset()`` is followed
             node = value
