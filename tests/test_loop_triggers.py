@@ -25,7 +25,8 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, ast.Ge
 
 
 def _holds_trigger_shape(path: Path, nodes: list[ast.AST]) -> bool:
-    """A loop; for DJG207, a ``select_related()``/``prefetch_related()`` call."""
+    """A loop (or a call of a helper looping over its argument); for DJG207, a
+    ``select_related()``/``prefetch_related()`` call."""
     if path.name.startswith("DJG207"):
         return any(
             isinstance(n, ast.Call)
@@ -33,7 +34,9 @@ def _holds_trigger_shape(path: Path, nodes: list[ast.AST]) -> bool:
             and n.func.attr in ("select_related", "prefetch_related")
             for n in nodes
         )
-    return any(isinstance(n, _LOOPS) for n in nodes)
+    return any(isinstance(n, _LOOPS) for n in nodes) or any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.args for n in nodes
+    )  # or a call of a project helper that loops over its argument
 
 
 def _unparsed(statement: ast.stmt) -> list[ast.AST]:

@@ -1318,7 +1318,21 @@ def _rows_call_trigger(node: ast.Call, ctx: FileContext) -> bool:
                     for sub in ast_nodes(value.body)
                 ):
                     return _has_queryset_source(ctx)
-    return summarised_call(node, ctx, "rows")
+    if not summarised_call(node, ctx, "rows"):
+        return False
+    # the analysis reports the call only for an argument that is a queryset
+    # (``Calls._passed_rows``): not ``data.get("items") or []``, ``request.POST``
+    scope = _function_of(ctx)
+    if scope is None:
+        return True
+    if any(keyword.arg is None for keyword in node.keywords):
+        return True  # ``helper(**options)``
+    kinds = _name_kinds(scope, ctx)
+    arguments = [*node.args, *(k.value for k in node.keywords)]
+    return any(
+        type(argument) is ast.Starred or _kind(argument, kinds, ctx, 0) >= _ROW
+        for argument in arguments
+    )
 
 
 def _view_trigger(node: ast.ClassDef, ctx: FileContext) -> bool:
