@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from flake8_djguide.context import FileContext
+    from flake8_djguide.index import FileIndex
     from flake8_djguide.index.project import Model
 else:
     from flake8_djguide._lazy import cst
@@ -448,6 +449,7 @@ def _in_unvisited_lambda(node: ast.AST, ctx: FileContext) -> bool:
 
 
 def _iterables(node: ast.AST) -> list[ast.AST]:
+    """A loop's iterables (for a comprehension, each of its generators')."""
     if type(node) is ast.For or type(node) is ast.AsyncFor:
         return [node.iter]
     if type(node) is ast.While:
@@ -493,13 +495,7 @@ def _instance_model(name: str, ctx: FileContext) -> Model | None:
             return index.models.get(f"{file_index.module}.{chain[0].name}")
     for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
         if arg.arg == name and arg.annotation is not None:
-            annotation = arg.annotation
-            if type(annotation) is ast.Constant and isinstance(annotation.value, str):
-                dotted: str | None = annotation.value
-            else:
-                dotted = ast_dotted_name(annotation)
-            if dotted and dotted.replace(".", "").isidentifier():
-                return index.model_named(file_index.module, dotted)
+            return _annotated_model(arg.annotation, file_index)
     return None
 
 
@@ -566,8 +562,9 @@ _DEAD, _ROW, _LIVE = 0, 1, 2
 _NONE = -1
 #: The key of :func:`_name_kinds` naming the ``self`` parameters of methods.
 _SELVES = " selves"
-#: The key of :func:`_name_kinds` with ``(self's name, the attributes the method
-#: assigns on it)`` in a method of a plain class (:func:`_plain_class`), else ``None``.
+#: The key of :func:`_name_kinds` with ``(self's name, the attributes the function
+#: assigns on it, what its own statements assign them: _attribute_values)`` in a method
+#: of a plain class (:func:`_plain_class`), else ``None``.
 _PLAIN_SELF = " plain self"
 #: The key of :func:`_name_kinds` with the loops inside lambdas the analysis never enters.
 _UNVISITED = " unvisited"
@@ -719,15 +716,7 @@ def _may_iterate_rows(node: ast.AST, ctx: FileContext) -> bool:
     if scope is None:
         return True
     kinds = _name_kinds(scope, ctx)
-    loop = type(node) is ast.For or type(node) is ast.AsyncFor
-    iterables = [node.iter] if loop else [g.iter for g in node.generators]  # type: ignore[attr-defined]
-    for iterable in iterables:
-        found = _kind(iterable, kinds, ctx, 0)
-        if found == _LIVE or (
-            found == _ROW and (type(iterable) is ast.Attribute or type(iterable) is ast.Subscript)
-        ):
-            return True
-    return False
+    return any(_may_be_rows(iterable, kinds, ctx, 0) for iterable in _iterables(node))
 
 
 def _function_of(ctx: FileContext) -> ast.AST | None:
@@ -879,7 +868,7 @@ def _binds_rows(
     of ``zip()``'s arguments. A name in another target (``for key, row in
     rows.items()``) is bound to nothing."""
     if type(target) is ast.Name:
-        return _may_be_rows(iterable, kinds, ctx, depth)
+        return _may_be_rows(iterable, kinds, ctx, depth + 1)
     if (type(target) is not ast.Tuple and type(target) is not ast.List) or type(
         iterable
     ) is not ast.Call:
@@ -895,7 +884,7 @@ def _binds_rows(
         return (
             type(second) is ast.Name
             and second.id == name
-            and _may_be_rows(args[0], kinds, ctx, depth)
+            and _may_be_rows(args[0], kinds, ctx, depth + 1)
         )
     if last == "zip":
         if len(elements) != len(args) or iterable.keywords:
@@ -904,16 +893,17 @@ def _binds_rows(
             type(element) is ast.Name
             and element.id == name
             and type(arg) is not ast.Starred
-            and _may_be_rows(arg, kinds, ctx, depth)
+            and _may_be_rows(arg, kinds, ctx, depth + 1)
             for element, arg in zip(elements, args)
         )
     return False
 
 
 def _may_be_rows(node: ast.AST, kinds: dict[str, Any], ctx: FileContext, depth: int) -> bool:
-    """Whether iterating ``node`` can give rows (as :func:`_may_iterate_rows` reads one
-    iterable)."""
-    found = _kind(node, kinds, ctx, depth + 1)
+    """Whether iterating ``node`` can give rows: a queryset, a related manager, a
+    ``Prefetch(to_attr=...)`` list of a row (``row.<attr>``), anything the analysis may
+    follow."""
+    found = _kind(node, kinds, ctx, depth)
     return found == _LIVE or (
         found == _ROW and (type(node) is ast.Attribute or type(node) is ast.Subscript)
     )
@@ -1095,22 +1085,27 @@ def _plain_class(node: ast.ClassDef, ctx: FileContext) -> bool:
 
 
 def _names_model(annotation: ast.expr, ctx: FileContext) -> bool:
-    """Whether a parameter's annotation names a model of the index (``order: Order``,
-    ``order: "Order"``), as ``Interpreter._typed_params`` reads it; true without an
+    """Whether a parameter's annotation names a model of the index; true without an
     index."""
-    if type(annotation) is ast.Constant and isinstance(annotation.value, str):
-        dotted: str | None = annotation.value
-    else:
-        dotted = ast_dotted_name(annotation)
-    if not dotted or not dotted.replace(".", "").isidentifier():
-        return False
     try:
         from flake8_djguide.index import get_index
 
         file_index = get_index(ctx)
     except Exception:
         return True
-    return file_index.index.model_named(file_index.module, dotted) is not None
+    return _annotated_model(annotation, file_index) is not None
+
+
+def _annotated_model(annotation: ast.expr, file_index: FileIndex) -> Model | None:
+    """The model a parameter's annotation names (``order: Order``, ``order: "Order"``),
+    as ``Interpreter._typed_params`` reads it: never an optional or a union."""
+    if type(annotation) is ast.Constant and isinstance(annotation.value, str):
+        dotted: str | None = annotation.value
+    else:
+        dotted = ast_dotted_name(annotation)
+    if not dotted or not dotted.replace(".", "").isidentifier():
+        return None
+    return file_index.index.model_named(file_index.module, dotted)
 
 
 #: Methods that fill a list the analysis follows (``Scope.fills``: a list assigned ``[]``
@@ -2615,14 +2610,20 @@ _LOOKUP_METHODS = frozenset({"select_related", "prefetch_related"})
 
 def _is_prefetch_lookup(node: ast.expr) -> bool:
     """A ``Prefetch("<lookup>", ...)`` call with a literal lookup."""
+    return bool(_prefetch_lookups(node))
+
+
+def _prefetch_lookups(node: ast.expr) -> list[str]:
+    """The literal lookups of a ``Prefetch(...)`` call (its first argument or
+    ``lookup=``); none for anything else."""
     if type(node) is not ast.Call:
-        return False
+        return []
     func = node.func
     name = func.attr if type(func) is ast.Attribute else getattr(func, "id", "")
     if name != "Prefetch":
-        return False
+        return []
     values = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "lookup")]
-    return any(type(v) is ast.Constant and isinstance(v.value, str) for v in values)
+    return [v.value for v in values if type(v) is ast.Constant and isinstance(v.value, str)]
 
 
 def _registered_admin(node: ast.ClassDef) -> bool:
@@ -2720,11 +2721,8 @@ def _lookups_fail(node: ast.Call, method: str, model: Model, ctx: FileContext) -
             return True
         if type(arg) is ast.Constant and isinstance(arg.value, str):
             texts.append(arg.value)
-        elif method == "prefetch_related" and _is_prefetch_lookup(arg):
-            values = [*arg.args[:1], *(k.value for k in arg.keywords if k.arg == "lookup")]  # type: ignore[attr-defined]
-            for value in values:
-                if type(value) is ast.Constant and isinstance(value.value, str):
-                    texts.append(value.value)
+        elif method == "prefetch_related":
+            texts.extend(_prefetch_lookups(arg))
     for text in texts:
         path = split(text)
         if path and check(index, model, path, method, lambda: is_strict(ctx)) is not None:
