@@ -1,5 +1,6 @@
-"""Rules that report from flake8's ``ast`` tree (``Rule.REPORTS_FROM_AST``: DJG401, DJG402,
-DJG404) report exactly what their libcst visitors report: line, column and message."""
+"""Rules that report from flake8's ``ast`` tree (``Rule.REPORTS_FROM_AST``: DJG001, DJG002,
+DJG401, DJG402, DJG404) report exactly what their libcst visitors report: line, column and
+message."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ def _check(code: str, path: str, rules: list[type[Rule]], **options: object) -> 
     return engine.check(code.splitlines(True), path, settings_with(options), release_trees=True)
 
 
-def test_the_typing_rules_report_from_ast() -> None:
-    assert {rule.CODE for rule in FROM_AST} == {"DJG401", "DJG402", "DJG404"}
+def test_the_import_and_typing_rules_report_from_ast() -> None:
+    assert {rule.CODE for rule in FROM_AST} == {"DJG001", "DJG002", "DJG401", "DJG402", "DJG404"}
 
 
 @pytest.mark.parametrize("path", all_fixtures(), ids=lambda p: str(p.relative_to(FIXTURES)))
@@ -187,3 +188,32 @@ def test_the_return_remedy_reads_the_whole_body() -> None:
     assert _found(result.findings) == _found(
         lint(RETURNS, "shop/services.py", rules, whole_file=True)
     )
+
+
+IMPORTS_IN_FUNCTIONS = """\
+\"\"\"Blog views.\"\"\"
+
+
+def post_detail(request, pk):
+    from .signals import post_viewed
+    from config.settings import base
+
+    label = "Résumé"; from ..core.utils import slugify
+    return post_viewed, base, slugify(label)
+"""
+
+
+def test_imports_inside_functions_parse_nothing() -> None:
+    """DJG001 and DJG002 place their findings on the ``ast`` import (columns in characters
+    after a non-ASCII string): the function holding them is not parsed."""
+    path = str(FIXTURES / "projects" / "shop" / "shop" / "blog" / "views.py")
+    rules = [RULES["DJG001"], RULES["DJG002"]]
+    result = _check(IMPORTS_IN_FUNCTIONS, path, rules)
+    assert not result.parsed
+    assert [(f.line, f.col, f.code) for f in result.findings] == [
+        (5, 4, "DJG001"),
+        (6, 4, "DJG002"),
+        (8, 22, "DJG001"),
+    ]
+    whole = lint(IMPORTS_IN_FUNCTIONS, path, rules, whole_file=True)
+    assert _found(result.findings) == _found(whole)

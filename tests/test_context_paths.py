@@ -82,7 +82,11 @@ def _remedy(path: Path) -> tuple[str, bool]:
     from flake8_djguide.registry import by_code
     from tests.util import lint
 
-    [finding] = lint("from .models import Note\n", str(path), [by_code()["DJG001"]])
+    # the fix is built in whole-file runs (``djguide fix``); flake8 runs report from ``ast``
+    code, rules = "from .models import Note\n", [by_code()["DJG001"]]
+    [finding] = lint(code, str(path), rules, whole_file=True)
+    [reported] = lint(code, str(path), rules)
+    assert reported.message == finding.message
     return finding.message, finding.fix is not None
 
 

@@ -144,13 +144,18 @@ def test_file_where_no_trigger_holds_is_not_parsed() -> None:
     assert result.findings == [] and not result.parsed
 
 
-def test_only_triggered_statements_are_parsed() -> None:
+def test_only_triggered_statements_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = ["import os\n", "\n", "from .models import A\n", "\n", "x = os.sep\n"] * 5
     source = "".join(lines)
-    engine = Engine([r for r in all_rules() if r.CODE == "DJG001"])
-    result = engine.check(
-        lines, "app/v.py", config.Settings(config.defaults()), tree=ast.parse(source)
-    )
+    [rule] = [r for r in all_rules() if r.CODE == "DJG001"]
+    settings = config.Settings(config.defaults())
+    # DJG001 places its findings from the ``ast`` import: nothing is parsed
+    result = Engine([rule]).check(lines, "app/v.py", settings, tree=ast.parse(source))
+    assert result.chunks == [] and not result.parsed
+    assert [f.line for f in result.findings] == [3, 8, 13, 18, 23]
+    # as a rule that needs libcst: only the statements its trigger holds in are parsed
+    monkeypatch.setattr(rule, "REPORTS_FROM_AST", False)
+    result = Engine([rule]).check(lines, "app/v.py", settings, tree=ast.parse(source))
     assert [(c.first, c.last) for c in result.chunks] == [(3 + 5 * i, 3 + 5 * i) for i in range(5)]
     assert [f.line for f in result.findings] == [3, 8, 13, 18, 23]
 

@@ -419,6 +419,14 @@ def statement_start(node: ast.stmt, keyword: str, lines: Sequence[str]) -> tuple
     return line, column
 
 
+def simple_statement_start(node: ast.stmt, lines: Sequence[str]) -> tuple[int, int]:
+    """``(line, column in characters)`` of a simple statement (an import), where libcst
+    places it, also after ``;`` on a line that holds non-ASCII text before it."""
+    line = node.lineno
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return line, char_column(text, node.col_offset)
+
+
 def param_start(arg: ast.arg, star: str, lines: Sequence[str]) -> tuple[int, int] | None:
     """Where libcst places a parameter: its ``star`` (``"*"``, ``"**"`` or ``""``) when it
     has one, else its name; ``None`` when the ``*``/``**`` is not on the name's line

@@ -21,7 +21,8 @@ from flake8_djguide.helpers import (
     qualified_name,
     small_statements,
 )
-from flake8_djguide.rule import Invalid, Rule, Valid
+from flake8_djguide.positions import simple_statement_start
+from flake8_djguide.rule import Finding, Invalid, Rule, Valid
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -92,6 +93,18 @@ class RelativeImport(Rule):
     AST_TRIGGERS = {ast.ImportFrom: lambda node, ctx: node.level > 0}
     # Looks only at the trigger node and its enclosing statements: other bodies may be left out.
     TRIGGER_SCOPE = "function"
+    REPORTS_FROM_AST = True
+
+    @classmethod
+    def report_ast(cls, node: object, ctx: FileContext, lines: Sequence[str]) -> list[Finding]:
+        """:meth:`visit_ImportFrom` on the ``ast`` tree (a function-level relative import
+        then parses nothing)."""
+        if not isinstance(node, ast.ImportFrom) or not node.level:
+            return []
+        target = absolute_module(ctx, node.level, node.module or "")
+        line, col = simple_statement_start(node, lines)
+        relative, remedy = _relative_parts(node.level, node.module, target)
+        return [cls.ast_finding(line, col, relative=relative, remedy=remedy)]
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         """Report relative imports, with the absolute module when it resolves."""
@@ -99,14 +112,10 @@ class RelativeImport(Rule):
             return
         level = len(node.relative)
         module = module_name_of(node.module)
-        relative = "." * level + module
         target = absolute_module(self.ctx, level, module)
+        relative, remedy = _relative_parts(level, module, target)
         if target is None:
-            self.report(
-                node,
-                relative=relative,
-                remedy="use an absolute import from the project's top-level package",
-            )
+            self.report(node, relative=relative, remedy=remedy)
             return
 
         def fix() -> cst.CSTNode:
@@ -122,13 +131,16 @@ class RelativeImport(Rule):
                 ),
             )
 
-        self.report(
-            node,
-            fix,
-            unsafe=not _resolved_by_init(self.ctx),
-            relative=relative,
-            remedy=f"use `from {target} import ...`",
-        )
+        unsafe = not _resolved_by_init(self.ctx)
+        self.report(node, fix, unsafe=unsafe, relative=relative, remedy=remedy)
+
+
+def _relative_parts(level: int, module: str | None, target: str | None) -> tuple[str, str]:
+    """DJG001's message parts: the relative module as written and the remedy."""
+    remedy = f"use `from {target} import ...`"
+    if target is None:
+        remedy = "use an absolute import from the project's top-level package"
+    return "." * level + (module or ""), remedy
 
 
 def _resolved_by_init(ctx: FileContext) -> bool:
@@ -233,41 +245,70 @@ class SettingsModuleImport(Rule):
         """Not in migrations, and not in settings modules (they import each other)."""
         return not ctx.is_migration and not ctx.is_settings
 
-    def _check(self, node: cst.CSTNode, module: str) -> None:
+    REPORTS_FROM_AST = True
+
+    @classmethod
+    def _reported(cls, ctx: FileContext, module: str) -> bool:
+        """Whether an import of ``module`` is reported: the project's own settings module,
+        outside a test of how settings load and not an app's settings wrapper."""
         if not is_settings_module_name(module):
-            return
-        if self.ctx.is_test and _tests_settings_loading(self.ctx):
-            return
-        if self.ctx.is_own_package(module.split(".", 1)[0]) and not _wraps_django_settings(
-            self.ctx, module
-        ):
-            self.report(node, module=module)
+            return False
+        if ctx.is_test and _tests_settings_loading(ctx):
+            return False
+        return ctx.is_own_package(module.split(".", 1)[0]) and not _wraps_django_settings(
+            ctx, module
+        )
+
+    @classmethod
+    def report_ast(cls, node: object, ctx: FileContext, lines: Sequence[str]) -> list[Finding]:
+        """:meth:`visit_Import` and :meth:`visit_ImportFrom` on the ``ast`` tree."""
+        if isinstance(node, ast.Import):
+            modules = _settings_modules(None, 0, [a.name for a in node.names], ctx)
+        elif isinstance(node, ast.ImportFrom):
+            names = [a.name for a in node.names]
+            modules = _settings_modules(node.module or "", node.level, names, ctx)
+        else:
+            return []
+        line, col = simple_statement_start(node, lines)
+        return [cls.ast_finding(line, col, module=m) for m in modules if cls._reported(ctx, m)]
 
     def visit_Import(self, node: cst.Import) -> None:
         """``import myproject.settings``."""
-        for alias in node.names:
-            module = module_name_of(alias.name)
-            if _is_settings_itself(module):
-                self._check(node, module)
+        names = [module_name_of(alias.name) for alias in node.names]
+        for module in _settings_modules(None, 0, names, self.ctx):
+            if self._reported(self.ctx, module):
+                self.report(node, module=module)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         """``from config.settings import X`` and ``from myproject import settings``."""
-        module = module_name_of(node.module)
-        if node.relative:
-            resolved = absolute_module(self.ctx, len(node.relative), module)
-            if resolved is None:
-                return
-            module = resolved
         star = isinstance(node.names, cst.ImportStar)
         names = ["*"] if star else [module_name_of(a.name) for a in node.names]  # type: ignore[union-attr]
-        if is_settings_module_name(module):
-            if _imports_a_setting(names):
-                self._check(node, module)
-            return
-        for name in names:
-            if _SETTINGS_PART.match(name) and module:
-                self._check(node, f"{module}.{name}")
-                return
+        module = module_name_of(node.module)
+        for found in _settings_modules(module, len(node.relative), names, self.ctx):
+            if self._reported(self.ctx, found):
+                self.report(node, module=found)
+
+
+def _settings_modules(
+    module: str | None, level: int, names: list[str], ctx: FileContext
+) -> list[str]:
+    """The settings modules an import may take: ``import a.settings, b.settings`` (``module``
+    ``None``: each module imported), ``from config.settings import DEBUG`` (the module,
+    when a setting is imported), ``from myproject import settings`` (the first settings
+    module among the names). A relative module is resolved from the file's package."""
+    if module is None:
+        return [name for name in names if _is_settings_itself(name)]
+    if level:
+        resolved = absolute_module(ctx, level, module)
+        if resolved is None:
+            return []
+        module = resolved
+    if is_settings_module_name(module):
+        return [module] if _imports_a_setting(names) else []
+    for name in names:
+        if _SETTINGS_PART.match(name) and module:
+            return [f"{module}.{name}"]
+    return []
 
 
 #: environment patching in tests: ``monkeypatch.setenv(...)``, ``mock.patch.dict(os.environ, ...)``
