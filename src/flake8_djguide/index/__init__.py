@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flake8_djguide import config
 from flake8_djguide.config import Option, define
-from flake8_djguide.index.extract import module_facts
+from flake8_djguide.index.extract import module_facts, text_digest
 from flake8_djguide.index.project import Index, link
 from flake8_djguide.index.store import CACHE_DIR_NAME, ScanResult, listing_signature, scan
 
@@ -85,6 +85,15 @@ class ProjectIndex:
         self._raw = raw
         #: the project's templates (:mod:`flake8_djguide.templates.loader`), read with the index
         self.templates: Templates | None = None
+        #: module -> :func:`~flake8_djguide.index.extract.source_digest` of the text its
+        #: facts were extracted from, for the modules whose facts are all of the text's
+        self.sources: dict[str, str] = {}
+
+    def same_source(self, module: str, text: str | None) -> bool:
+        """Whether ``text`` is the text ``module``'s indexed facts were extracted from (a
+        checked file that did not change since: its facts are the indexed ones)."""
+        indexed = self.sources.get(module)
+        return indexed is not None and text is not None and text_digest(text) == indexed
 
     def digest(self, module: str) -> int | None:
         """The hash of ``module``'s indexed facts as :func:`facts_text` writes them."""
@@ -104,7 +113,7 @@ class ProjectIndex:
 
 #: Facts only the index extracts (:func:`~flake8_djguide.index.extract.source_facts`): a
 #: checked file's facts (:func:`~flake8_djguide.index.extract.module_facts`) have none.
-INDEX_ONLY_FACTS = ("functions", "prefetches", "mcalls")
+INDEX_ONLY_FACTS = ("functions", "prefetches", "mcalls", "src")
 
 
 def facts_text(facts: Mapping[str, Any]) -> str:
@@ -193,9 +202,11 @@ def build(
     modules, raw, result = _collect(root, cache_dir, source_roots, limit)
     index = link(modules.items())
     templates = load_templates(root, cache_dir, list(result.files))
+    sources = {module: facts["src"] for module, facts in raw.items() if "src" in facts}
     if not compact:
         project = ProjectIndex(index, {}, result, modules=modules, raw=raw)
         project.templates = templates
+        project.sources = sources
         return project
     digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index.compact()
@@ -207,6 +218,7 @@ def build(
 
     project = ProjectIndex(index, digests, result, reload=reload)
     project.templates = templates
+    project.sources = sources
     return project
 
 
@@ -325,13 +337,19 @@ def get_index(ctx: FileContext) -> FileIndex:
     tree = getattr(ctx, "tree", None)
     import ast
 
-    facts = module_facts(tree) if isinstance(tree, ast.Module) else {"imports": {}, "classes": []}
+    parsed = isinstance(tree, ast.Module)
     root = ctx.project_root
     result: FileIndex
     module = ctx.module_name or _NO_MODULE
     is_init = ctx.basename == "__init__.py"
-    if root is not None and root.is_dir() and _inside(ctx.filename, root):
-        project = project_index(ctx.settings, root)
+    inside = root is not None and root.is_dir() and _inside(ctx.filename, root)
+    project = project_index(ctx.settings, root) if inside and root is not None else None
+    if project is not None and parsed and project.same_source(module, _source_of(ctx)):
+        # the file as indexed: its facts are the indexed ones (none extracted again)
+        ctx.__dict__["_djguide_index"] = result = FileIndex(project.index, module, True)
+        return result
+    facts = module_facts(tree) if isinstance(tree, ast.Module) else {"imports": {}, "classes": []}
+    if project is not None:
         text = facts_text(facts)
         if project.digest(module) == hash(text):
             result = FileIndex(project.index, module, True)
@@ -353,6 +371,12 @@ def get_index(ctx: FileContext) -> FileIndex:
         result = FileIndex(index, module, False)
     ctx.__dict__["_djguide_index"] = result
     return result
+
+
+def _source_of(ctx: FileContext) -> str | None:
+    """The checked file's text, as the engine keeps it for the triggers."""
+    source = ctx.__dict__.get("_djguide_source")
+    return source if isinstance(source, str) else None
 
 
 _LINKED_FACTS = ("aliases", "auth_user_model", "stars")

@@ -19,6 +19,7 @@ Expressions are encoded as small tagged lists:
 from __future__ import annotations
 
 import ast
+import hashlib
 from typing import Any
 
 from flake8_djguide.helpers import ast_children, ast_nodes, ast_walk
@@ -34,7 +35,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 27  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 28  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: calls and attributes of one chain encoded at most (:func:`encode`)
@@ -1023,6 +1024,30 @@ def module_facts(tree: ast.Module) -> dict[str, Any]:
     return facts
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def source_digest(data: bytes) -> str:
+    """A digest of a module's text as flake8 reads it: without a UTF-8 byte order mark,
+    every newline a ``\\n`` (:func:`text_digest` of a checked file's text is the same
+    when the file is unchanged). For a file in another encoding the two differ, which
+    only costs the comparison of the file's facts."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def text_digest(text: str) -> str:
+    """:func:`source_digest` of a checked file's text (flake8's lines joined)."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: never the text of a file on disk
+        return ""
+    return source_digest(data)
+
+
 def needs_parse(data: bytes, package: bool = False) -> bool:
     """Whether a file's text may hold anything the index keeps: a class, AUTH_USER_MODEL, a
     ``get_user_model()`` alias, or (in a package's ``__init__.py``) re-exports."""
@@ -1042,9 +1067,11 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
     classes = needs_parse(data, package)
     if not classes and b"def " not in data:
         return {"imports": {}, "classes": []}
+    whole = True  # parsed as a whole (not recovered in parts)
     try:
         tree = parse_quietly(data)
     except SyntaxError:
+        whole = False
         # a module being edited, or still in Python 2: keep the classes and functions that
         # parse (a module of functions only is left out: its summaries are not worth up to
         # twenty more parses)
@@ -1057,6 +1084,10 @@ def source_facts(data: bytes, package: bool = False) -> dict[str, Any]:
     except (ValueError, RecursionError, MemoryError):
         return {"imports": {}, "classes": []}
     facts = module_facts(tree) if classes else {"imports": {}, "classes": []}
+    if classes and whole:
+        # the facts are module_facts() of this very text: a checked file with the same
+        # text has the same facts (see flake8_djguide.index.get_index)
+        facts["src"] = source_digest(data)
     summaries = function_summaries(tree)
     if summaries:
         facts["functions"] = summaries

@@ -426,6 +426,8 @@ def valid_facts(facts: object) -> bool:
             ok = type(item) is dict and all(_valid_summary(s) for s in item.values())
         elif key in ("inlines", "mcalls"):
             ok = _strings(item)
+        elif key == "src":
+            ok = type(item) is str and len(item) == 32
         elif key == "prefetches":
             ok = type(item) is list and all(_strings(p) and len(p) >= 2 for p in item)
         else:
