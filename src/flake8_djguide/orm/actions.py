@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from flake8_djguide.helpers import dotted_name
-from flake8_djguide.orm.nodes import _children
+from flake8_djguide.orm.nodes import _children, scope_types
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -257,14 +257,15 @@ def _chain_root(node: cst.BaseExpression) -> cst.BaseExpression:
 def _local_sources(method: cst.FunctionDef) -> dict[str, list[cst.BaseExpression]]:
     """The values assigned to each plain local name of ``method`` (``name = value``)."""
     assigned: dict[str, list[cst.BaseExpression]] = {}
+    scopes = scope_types()
     stack: list[cst.CSTNode] = [method.body]
     while stack:
         current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(current) in scopes:
             continue
-        if isinstance(current, cst.Assign) and len(current.targets) == 1:
+        if type(current) is cst.Assign and len(current.targets) == 1:
             target = current.targets[0].target
-            if isinstance(target, cst.Name):
+            if type(target) is cst.Name:
                 assigned.setdefault(target.value, []).append(current.value)
         stack.extend(_children(current))
     return assigned

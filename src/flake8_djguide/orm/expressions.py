@@ -64,9 +64,9 @@ class Expressions(AnalysisBase):
 
     def evaluate(self, node: cst.CSTNode, scope: Scope, quiet: bool) -> Value:
         """The value of an expression; unless ``quiet``, also report and visit its parts."""
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             return self._name(node.value, scope, None)
-        if isinstance(node, cst.Call) and not isinstance(node.func, cst.Attribute):
+        if type(node) is cst.Call and type(node.func) is not cst.Attribute:
             if not quiet:
                 self._sql_sink(node, scope)
                 self._serializer_sink(node, scope)
@@ -82,9 +82,9 @@ class Expressions(AnalysisBase):
         root, links = _chain(node)
         value: Value
         start = 0
-        if isinstance(root, cst.Name):
+        if type(root) is cst.Name:
             value, start = self._class_path(root.value, scope, links)
-        elif isinstance(root, cst.Call):
+        elif type(root) is cst.Call:
             value = self.evaluate(root, scope, quiet)
         else:
             if not quiet:

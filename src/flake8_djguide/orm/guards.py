@@ -28,7 +28,9 @@ _REQUEST_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "request", "send", "urlopen"}
 )
 _CLIENT_WORDS = ("client", "session", "http", "api")
-_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+#: exact types (no concrete libcst class is subclassed; a failing ``isinstance`` on one
+#: is a Python call of ``ABCMeta.__instancecheck__``)
+_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 def _network_call(call: cst.Call, ctx: FileContext) -> bool:
@@ -57,9 +59,9 @@ def _calls_network(node: cst.CSTNode, ctx: FileContext) -> bool:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, _SCOPES):
+        if type(current) in _SCOPES:
             continue
-        if isinstance(current, cst.Call) and _network_call(current, ctx):
+        if type(current) is cst.Call and _network_call(current, ctx):
             return True
         stack.extend(_children(current))
     return False
@@ -81,16 +83,17 @@ def _bindings(loop: cst.CSTNode) -> list[tuple[list[str], cst.CSTNode]]:
     stack: list[cst.CSTNode] = list(_children(loop))
     while stack:
         current = stack.pop()
-        if isinstance(current, _SCOPES):
+        kind = type(current)
+        if kind in _SCOPES:
             continue
-        if isinstance(current, cst.Assign):
+        if type(current) is cst.Assign:
             names = [n for t in current.targets for n in _target_names(t.target)]
             found.append((names, current.value))
-        elif isinstance(current, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
-            value = current.value
+        elif kind is cst.AnnAssign or kind is cst.AugAssign or kind is cst.NamedExpr:
+            value = current.value  # type: ignore[attr-defined]
             if value is not None:
-                found.append((list(_target_names(current.target)), value))
-        elif isinstance(current, cst.WithItem) and current.asname is not None:
+                found.append((list(_target_names(current.target)), value))  # type: ignore[attr-defined]
+        elif type(current) is cst.WithItem and current.asname is not None:
             found.append((list(_target_names(current.asname.name)), current.item))
         stack.extend(_children(current))
     return found

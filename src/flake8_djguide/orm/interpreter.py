@@ -224,16 +224,18 @@ class Statements(AnalysisBase):
             self._target(target, scope)
 
     def _target(self, target: cst.BaseExpression, scope: Scope) -> None:
-        if isinstance(target, cst.Attribute):
+        if type(target) is cst.Name:
+            return  # most targets (exact types: libcst's node classes are not subclassed)
+        if type(target) is cst.Attribute:
             self._visit(target.value, scope)  # p.category.name = x reads p.category
-        elif isinstance(target, cst.Subscript):
+        elif type(target) is cst.Subscript:
             self._visit(target.value, scope)
             for subscript in target.slice:
                 self._visit(subscript, scope)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) is cst.Tuple or type(target) is cst.List:
             for element in target.elements:
                 self._target(element.value, scope)
-        elif isinstance(target, cst.StarredElement):
+        elif type(target) is cst.StarredElement:
             self._target(target.value, scope)
 
     # -- loops -----------------------------------------------------------------------------------

@@ -50,24 +50,24 @@ def _target_names(node: cst.CSTNode) -> list[str]:
 
 
 def _last(node: cst.CSTNode) -> str:
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return node.attr.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
     return ""
 
 
 def _root_name(node: cst.CSTNode | None) -> str | None:
     while True:
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             node = node.value
-        elif isinstance(node, cst.Call):
+        elif type(node) is cst.Call:
             node = node.func
-        elif isinstance(node, cst.Subscript):
+        elif type(node) is cst.Subscript:
             node = node.value
         else:
             break
-    return node.value if isinstance(node, cst.Name) else None
+    return node.value if type(node) is cst.Name else None
 
 
 def _chain(node: cst.CSTNode) -> tuple[cst.CSTNode, list[tuple[str, Any, cst.CSTNode]]]:
@@ -79,19 +79,30 @@ def _chain(node: cst.CSTNode) -> tuple[cst.CSTNode, list[tuple[str, Any, cst.CST
     links: list[tuple[str, Any, cst.CSTNode]] = []
     current = node
     while True:
-        if isinstance(current, cst.Attribute):
+        if type(current) is cst.Attribute:
             links.append(("attr", current.attr.value, current))
             current = current.value
-        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+        elif type(current) is cst.Call and type(current.func) is cst.Attribute:
             links.append(("call", current, current))
             current = current.func
-        elif isinstance(current, cst.Subscript):
+        elif type(current) is cst.Subscript:
             links.append(("sub", current, current))
             current = current.value
         else:
             break
     links.reverse()
     return current, links
+
+
+@functools.lru_cache(maxsize=1)
+def scope_types() -> frozenset[type]:
+    """The node types that open a scope of their own: walks of a body skip them.
+
+    Walks test a node's exact type (``type(node) in scope_types()``): libcst's node
+    classes are abstract base classes, so an ``isinstance`` test that fails runs
+    ``ABCMeta.__instancecheck__`` (a Python call) for each class, and no concrete node
+    class of libcst has a subclass."""
+    return frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 @functools.lru_cache(maxsize=1)
@@ -121,8 +132,11 @@ def _visit_kinds() -> dict[type, str]:
 
 
 def _is_chain(node: cst.CSTNode) -> bool:
-    return isinstance(node, (cst.Attribute, cst.Subscript)) or (
-        isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+    kind = type(node)
+    return (
+        kind is cst.Attribute
+        or kind is cst.Subscript
+        or (type(node) is cst.Call and type(node.func) is cst.Attribute)
     )
 
 
@@ -260,12 +274,14 @@ def _block_exit(block: cst.BaseSuite) -> str | None:
 
 
 def _has_continue(node: cst.CSTNode) -> bool:
+    scopes = scope_types()
     stack = list(_children(node))
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Continue):
+        kind = type(current)
+        if kind is cst.Continue:
             return True
-        if isinstance(current, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if kind is cst.For or kind is cst.While or kind in scopes:
             continue
         stack.extend(_children(current))
     return False
@@ -278,20 +294,20 @@ def _attribute_assignments(body: cst.CSTNode, name: str) -> set[str]:
     while stack:
         current = stack.pop()
         targets: list[cst.BaseExpression] = []
-        if isinstance(current, cst.Assign):
+        if type(current) is cst.Assign:
             targets = [t.target for t in current.targets]
-        elif isinstance(current, (cst.AnnAssign, cst.AugAssign)):
+        elif type(current) is cst.AnnAssign or type(current) is cst.AugAssign:
             targets = [current.target]
         for target in targets:
             if (
-                isinstance(target, cst.Attribute)
-                and isinstance(target.value, cst.Name)
+                type(target) is cst.Attribute
+                and type(target.value) is cst.Name
                 and target.value.value == name
             ):
                 found.add(target.attr.value)
-        if isinstance(current, cst.Call) and _last(current.func) == "setattr" and current.args:
+        if type(current) is cst.Call and _last(current.func) == "setattr" and current.args:
             first = current.args[0].value
-            if isinstance(first, cst.Name) and first.value == name:
+            if type(first) is cst.Name and first.value == name:
                 found.add("*")
         stack.extend(_children(current))
     return found
@@ -484,26 +500,27 @@ def _batch_bound(node: cst.BaseExpression) -> bool:
 
 def _fills(body: cst.CSTNode, name: str, counter: bool) -> bool:
     """Whether ``body`` fills the collection ``name`` (or, ``counter``, increments it)."""
+    scopes = scope_types()
     stack: list[cst.CSTNode] = [body]
     while stack:
         current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(current) in scopes:
             continue
-        if isinstance(current, cst.AugAssign):
+        if type(current) is cst.AugAssign:
             if dotted_name(current.target) == name:
                 return True
         elif counter:
             pass
-        elif isinstance(current, cst.Call):
+        elif type(current) is cst.Call:
             func = current.func
             if (
-                isinstance(func, cst.Attribute)
+                type(func) is cst.Attribute
                 and func.attr.value in _FILLS
                 and dotted_name(func.value) == name
             ):
                 return True
-        elif isinstance(current, cst.Assign) and any(
-            isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) == name
+        elif type(current) is cst.Assign and any(
+            type(t.target) is cst.Subscript and dotted_name(t.target.value) == name
             for t in current.targets
         ):
             return True
@@ -514,35 +531,36 @@ def _fills(body: cst.CSTNode, name: str, counter: bool) -> bool:
 def _empties(body: cst.CSTNode, name: str, counter: bool) -> bool:
     """Whether ``body`` empties the collection ``name`` (``name = []``, ``name.clear()``,
     ``del name[:]``) or, ``counter``, resets it (``name = 0``)."""
+    scopes = scope_types()
     stack: list[cst.CSTNode] = [body]
     while stack:
         current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(current) in scopes:
             continue
-        if isinstance(current, cst.Assign):
+        if type(current) is cst.Assign:
             for target in current.targets:
                 value = current.value
                 if dotted_name(target.target) == name:
                     if counter:
-                        if isinstance(value, cst.Integer) and value.evaluated_value == 0:
+                        if type(value) is cst.Integer and value.evaluated_value == 0:
                             return True
                     elif _is_empty_collection(value):
                         return True
                 elif (
                     not counter
-                    and isinstance(target.target, cst.Subscript)
+                    and type(target.target) is cst.Subscript
                     and dotted_name(target.target.value) == name
                     and _is_empty_collection(value)
                 ):
                     return True  # batch[:] = []
-        elif isinstance(current, cst.Del) and not counter:
+        elif type(current) is cst.Del and not counter:
             deleted = current.target
-            if isinstance(deleted, cst.Subscript) and dotted_name(deleted.value) == name:
+            if type(deleted) is cst.Subscript and dotted_name(deleted.value) == name:
                 return True
         elif (
-            isinstance(current, cst.Call)
+            type(current) is cst.Call
             and not counter
-            and isinstance(current.func, cst.Attribute)
+            and type(current.func) is cst.Attribute
             and current.func.attr.value == "clear"
             and dotted_name(current.func.value) == name
         ):
@@ -635,18 +653,19 @@ def _loop_local(name: str, targets: set[str], loops: set[int], scope: Scope) -> 
 
 
 def _rebinds(body: cst.CSTNode, name: str) -> bool:
+    scopes = scope_types()
     stack = [body]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Assign):
+        if type(current) is cst.Assign:
             if any(name in _target_names(t.target) for t in current.targets):
                 return True
-        elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+        elif type(current) is cst.AugAssign or type(current) is cst.AnnAssign:
             if name in _target_names(current.target):
                 return True
-        elif isinstance(current, cst.For) and name in _target_names(current.target):
+        elif type(current) is cst.For and name in _target_names(current.target):
             return True
-        elif isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        elif type(current) in scopes:
             continue
         stack.extend(_children(current))
     return False

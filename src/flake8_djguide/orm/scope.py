@@ -162,33 +162,31 @@ class Scope:
             for child in _children(node):
                 self._collect(child, loops)
             return
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            self.opaque.add(node.name.value)
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
+            self.opaque.add(node.name.value)  # type: ignore[attr-defined]
             return
-        if isinstance(
-            node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
-        ):
+        if kind in _nested_kinds():
             return
-        if isinstance(node, (cst.For, cst.While)):
-            if isinstance(node, cst.For):
+        if type(node) is cst.For or type(node) is cst.While:
+            if type(node) is cst.For:
                 for name in _target_names(node.target):
                     self.opaque.add(name)
                 self._collect(node.iter, loops)
             else:
-                self._collect(node.test, loops)
+                self._collect(node.test, loops)  # type: ignore[union-attr]
             inner = (*loops, id(node))
             self._collect(node.body, inner)
             if node.orelse is not None:
                 self._collect(node.orelse, loops)
             return
-        if isinstance(node, cst.Assign):
+        if type(node) is cst.Assign:
             for target in node.targets:
                 self._bind(target.target, node.value, loops, id(node) in self._top_assigns)
-        elif isinstance(node, cst.AnnAssign):
+        elif type(node) is cst.AnnAssign:
             if node.value is not None:
                 self._bind(node.target, node.value, loops)
-        elif isinstance(node, cst.AugAssign):
-            if isinstance(node.target, cst.Name):
+        elif type(node) is cst.AugAssign:
+            if type(node.target) is cst.Name:
                 self.records.setdefault(node.target.value, []).append(
                     Record(node.value, frozenset(loops), "aug")
                 )
@@ -461,6 +459,12 @@ def _reaching(records: list[Record], position: int) -> tuple[int, int]:
         if record.kills and 0 <= record.top < position:
             start = index
     return start, end
+
+
+@functools.lru_cache(maxsize=1)
+def _nested_kinds() -> frozenset[type]:
+    """Lambdas and comprehensions: their names are their own (:meth:`_collect`)."""
+    return frozenset({cst.Lambda, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
 
 
 @functools.lru_cache(maxsize=1)

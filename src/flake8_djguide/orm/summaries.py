@@ -22,7 +22,7 @@ from flake8_djguide.index.querysets import (
     split,
 )
 from flake8_djguide.orm.base import AnalysisBase
-from flake8_djguide.orm.nodes import _children
+from flake8_djguide.orm.nodes import _children, scope_types
 from flake8_djguide.orm.scope import Scope
 from flake8_djguide.orm.values import LOADING, QS, Item, _merge_values
 
@@ -243,14 +243,15 @@ class Summaries(AnalysisBase):
             scope.self_name = names[0]  # type: ignore[attr-defined]
         found: list[tuple[cst.BaseExpression, Value]] = []
         stack: list[cst.CSTNode] = [method.body]
+        scopes = scope_types()
         saved = self.frames
         self.frames = []
         try:
             while stack:
                 current = stack.pop()
-                if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                if type(current) in scopes:
                     continue
-                if isinstance(current, cst.Return):
+                if type(current) is cst.Return:
                     if current.value is not None:
                         found.append(
                             (current.value, self.evaluate(current.value, scope, quiet=True))

@@ -743,12 +743,15 @@ def _filled_entries(
     from flake8_djguide.walker import iter_children
 
     found: list[tuple[str, cst.BaseExpression]] = []
+    from flake8_djguide.orm.nodes import scope_types
+
+    scopes = scope_types()
     stack: list[cst.CSTNode] = [body]
     while stack:
         current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(current) in scopes:
             continue
-        if isinstance(current, cst.Assign):
+        if type(current) is cst.Assign:
             for target in current.targets:
                 subscript = target.target
                 if (
@@ -907,12 +910,15 @@ def _returned_values(method: cst.FunctionDef) -> list[cst.BaseExpression]:
     from flake8_djguide.walker import iter_children
 
     found: list[cst.BaseExpression] = []
+    from flake8_djguide.orm.nodes import scope_types
+
+    scopes = scope_types()
     stack: list[cst.CSTNode] = [method.body]
     while stack:
         current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(current) in scopes:
             continue
-        if isinstance(current, cst.Return) and current.value is not None:
+        if type(current) is cst.Return and current.value is not None:
             found.append(current.value)
             continue
         stack.extend(iter_children(current))
