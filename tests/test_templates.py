@@ -155,16 +155,27 @@ def test_fixture_project_templates_and_cache(tmp_path: Path) -> None:
     assert first.broken == 1
     second = load_templates(FIXTURE, tmp_path, py_files)
     assert second.parsed == 0 and second.reused == first.parsed
-    assert second.by_name == first.by_name
-    # a damaged entry is dropped and parsed again
+    assert second.by_name.keys() == first.by_name.keys()
+    # cached facts stay JSON text until a view's template needs them
+    assert all(v is None or isinstance(v[1], str) for v in second.by_name.values())
+    assert all(second.find(name) == first.find(name) for name in first.by_name)
+    # a damaged entry is dropped and parsed again: of another type when the cache is read
     cache = cache_file_for(FIXTURE, tmp_path)
     data = json.loads(cache.read_text())
     rel = "blog/templates/blog/post_list.html"
-    data["files"][rel][2] = {"e": None, "b": [["x"]]}
+    data["files"][rel][2] = {"e": None, "b": []}
     cache.write_text(json.dumps(data))
     third = load_templates(FIXTURE, tmp_path, py_files)
     assert third.parsed == 1
     assert third.find("blog/post_list.html") == first.find("blog/post_list.html")
+    # ... JSON text of the wrong shape or not JSON when the template is looked up
+    for damaged in ('{"e": null, "b": [["x"]]}', "[[[", '{"e": 3}'):
+        data = json.loads(cache.read_text())
+        data["files"][rel][2] = damaged
+        cache.write_text(json.dumps(data))
+        fourth = load_templates(FIXTURE, tmp_path, py_files)
+        assert fourth.parsed == 0
+        assert fourth.find("blog/post_list.html") == first.find("blog/post_list.html")
 
 
 def test_changed_template_is_read_again(tmp_path: Path) -> None:

@@ -10,12 +10,15 @@ configured too (it is the conventional ``DIRS`` entry).
 
 Facts (see :mod:`.parse`) are cached in the index's cache directory as JSON keyed by
 each template's path, modification time and size, in their own cache file beside the
-model index's; nothing is executed or imported.
+model index's; nothing is executed or imported. Each template's facts are cached as their
+own JSON text, decoded and checked only when a view's template needs them (a run looks
+up a few dozen of a project's hundreds of templates).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,26 +31,61 @@ TEMPLATE_SUFFIXES = (".html", ".htm", ".txt", ".xml", ".djhtml", ".tpl")
 #: A template larger than this is not read.
 MAX_TEMPLATE_BYTES = 1024 * 1024
 MAX_TEMPLATES = 20000
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass
 class Templates:
     """The templates of a project: by the name views use (``blog/post_list.html``)."""
 
-    #: name -> (path relative to the project root, facts); ``None`` for a name that two
-    #: app directories hold (which one Django renders depends on INSTALLED_APPS' order)
-    by_name: dict[str, tuple[str, dict[str, Any]] | None] = field(default_factory=dict)
+    #: name -> (path relative to the project root, facts, or their JSON text from the
+    #: cache until :meth:`find` decodes it); ``None`` for a name that two app directories
+    #: hold (which one Django renders depends on INSTALLED_APPS' order)
+    by_name: dict[str, tuple[str, dict[str, Any] | str] | None] = field(default_factory=dict)
     parsed: int = 0
     reused: int = 0
     broken: int = 0
     #: the directories read, and :func:`signature` of their files when read
     dirs: list[str] = field(default_factory=list)
     listing: int = 0
+    #: the project root the paths are relative to
+    root: str = ""
 
     def find(self, name: str) -> tuple[str, dict[str, Any]] | None:
         """The template Django loads for ``name``, when the analysis can tell."""
-        return self.by_name.get(name)
+        found = self.by_name.get(name)
+        if found is None:
+            return None
+        rel, facts = found
+        if type(facts) is not str:
+            return rel, facts  # type: ignore[return-value]
+        decoded = _decoded(facts)
+        if decoded is None:  # a damaged cache entry: the template is read again
+            decoded = _read_facts(os.path.join(self.root, rel))
+        value = (rel, decoded) if decoded is not None else None
+        self.by_name[name] = value
+        return value
+
+
+def _decoded(text: str) -> dict[str, Any] | None:
+    """Cached facts from their JSON text, when they have the shape :func:`template_facts`
+    gives."""
+    try:
+        facts = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return facts if valid_template_facts(facts) else None
+
+
+def _read_facts(path: str) -> dict[str, Any] | None:
+    """The facts of the template file ``path``; ``None`` when it cannot be read or parsed."""
+    try:
+        if os.path.getsize(path) > MAX_TEMPLATE_BYTES:
+            return None
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return template_facts(text) if "{" in text else {"e": None, "b": []}
 
 
 def _settings_files(root: Path, py_files: list[str]) -> list[str]:
@@ -327,18 +365,18 @@ def cache_file_for(root: Path, cache_dir: Path | None) -> Path:
 
 
 def _load(path: Path, root: Path) -> dict[str, list[Any]]:
+    """The cached entries ``[mtime, size, facts JSON text or None]`` of ``path``."""
     from flake8_djguide.index.store import cached_entry, cached_files
 
     return {
         rel: entry
         for rel, entry in cached_files(path, root, FORMAT).items()
-        if cached_entry(entry) and (entry[2] is None or valid_template_facts(entry[2]))
+        if cached_entry(entry) and (entry[2] is None or type(entry[2]) is str)
     }
 
 
 def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> None:
     import contextlib
-    import json
     import tempfile
 
     from flake8_djguide.index.store import cache_key
@@ -371,13 +409,13 @@ def load_templates(root: Path, cache_dir: Path | None, py_files: list[str]) -> T
     cache_file = cache_file_for(root, cache_dir) if cache_dir is not None else None
     cached = _load(cache_file, root) if cache_file is not None else {}
     entries: dict[str, list[Any]] = {}
-    result = Templates()
+    result = Templates(root=str(root))
     changed = False
-    found: dict[str, tuple[str, dict[str, Any]] | None] = {}
+    found: dict[str, tuple[str, dict[str, Any] | str] | None] = {}
     budget = MAX_TEMPLATES
     listed: set[tuple[str, str, int, int]] = set()
     for group, directories in (("dirs", configured), ("apps", apps)):
-        seen_in_group: dict[str, tuple[str, dict[str, Any]] | None] = {}
+        seen_in_group: dict[str, tuple[str, dict[str, Any] | str] | None] = {}
         for directory in directories:
             listing = _files(directory, budget)
             budget -= len(listing)
@@ -389,8 +427,10 @@ def load_templates(root: Path, cache_dir: Path | None, py_files: list[str]) -> T
                 except ValueError:
                     rel = full
                 entry = cached.get(rel)
+                facts: dict[str, Any] | str | None
                 if entry is not None and entry[0] == mtime and entry[1] == size:
-                    facts = entry[2]
+                    facts = entry[2]  # its JSON text, decoded when a view needs it
+                    cached_text = facts
                     result.reused += 1
                 else:
                     facts = None
@@ -400,11 +440,14 @@ def load_templates(root: Path, cache_dir: Path | None, py_files: list[str]) -> T
                         except OSError:
                             continue
                         facts = template_facts(text) if "{" in text else {"e": None, "b": []}
+                    cached_text = (
+                        None if facts is None else json.dumps(facts, separators=(",", ":"))
+                    )
                     result.parsed += 1
                     changed = True
                 if facts is None:
                     result.broken += 1
-                entries[rel] = [mtime, size, facts]
+                entries[rel] = [mtime, size, cached_text]
                 value = (rel, facts) if facts is not None else None
                 if name in found:
                     continue  # an earlier directory of DIRS (or DIRS before the apps) wins
