@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from flake8_djguide.helpers import dotted_name
-from flake8_djguide.orm.nodes import _call_lookups, _children, _names_in
+from flake8_djguide.orm.nodes import _call_lookups, _children, _names_in, scope_types
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -28,9 +28,6 @@ _REQUEST_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "request", "send", "urlopen"}
 )
 _CLIENT_WORDS = ("client", "session", "http", "api")
-#: exact types (no concrete libcst class is subclassed; a failing ``isinstance`` on one
-#: is a Python call of ``ABCMeta.__instancecheck__``)
-_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 def _network_call(call: cst.Call, ctx: FileContext) -> bool:
@@ -59,7 +56,7 @@ def _calls_network(node: cst.CSTNode, ctx: FileContext) -> bool:
     stack = [node]
     while stack:
         current = stack.pop()
-        if type(current) in _SCOPES:
+        if type(current) in scope_types():
             continue
         if type(current) is cst.Call and _network_call(current, ctx):
             return True
@@ -84,7 +81,7 @@ def _bindings(loop: cst.CSTNode) -> list[tuple[list[str], cst.CSTNode]]:
     while stack:
         current = stack.pop()
         kind = type(current)
-        if kind in _SCOPES:
+        if kind in scope_types():
             continue
         if type(current) is cst.Assign:
             names = [n for t in current.targets for n in _target_names(t.target)]

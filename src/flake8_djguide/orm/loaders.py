@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flake8_djguide.index.project import Serializer
 from flake8_djguide.index.querysets import Coverage, Path, closed, split
 from flake8_djguide.orm.base import AnalysisBase
-from flake8_djguide.orm.nodes import _children
+from flake8_djguide.orm.nodes import _children, scope_types
 from flake8_djguide.orm.values import QS
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def _last_return(method: cst.FunctionDef) -> cst.BaseExpression | None:
     stack: list[cst.CSTNode] = [method.body]
     while stack:
         current = stack.pop(0)
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(current) in scope_types():
             continue
         if isinstance(current, cst.Return) and current.value is not None:
             found = current.value

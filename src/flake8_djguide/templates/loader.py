@@ -85,6 +85,11 @@ def _read_facts(path: str) -> dict[str, Any] | None:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
+    return _text_facts(text)
+
+
+def _text_facts(text: str) -> dict[str, Any] | None:
+    """:func:`template_facts` of a template's text (none to look for without a ``{``)."""
     return template_facts(text) if "{" in text else {"e": None, "b": []}
 
 
@@ -439,7 +444,7 @@ def load_templates(root: Path, cache_dir: Path | None, py_files: list[str]) -> T
                             text = Path(full).read_text(encoding="utf-8", errors="replace")
                         except OSError:
                             continue
-                        facts = template_facts(text) if "{" in text else {"e": None, "b": []}
+                        facts = _text_facts(text)
                     cached_text = (
                         None if facts is None else json.dumps(facts, separators=(",", ":"))
                     )
