@@ -31,6 +31,7 @@ from tests.robust import ROOT, Flake8Run, flake8_options, plugin_results, plugin
 
 SRC = ROOT / "src" / "flake8_djguide"
 CACHE_DIR_NAME = ".djguide_cache"
+SECRET_NAME = "cache-key"  # flake8_djguide.index.store.SECRET_NAME
 
 #: Modules whose use would let a cache file or checked code run code.
 FORBIDDEN_MODULES = frozenset(
@@ -214,8 +215,13 @@ def test_flake8_never_imports_checked_code_and_writes_only_its_cache(
     assert ("views.py", 9, 9, "DJG006") in codes
     assert any(c[0] == "views.py" and c[3] == "DJG201" for c in codes), codes
     assert "DJG000" not in {c[3] for c in codes}
-    # ... and nothing was written but the model index cache, which is JSON
-    assert changes(before, snapshot(*watched)) == []
+    # ... and nothing was written but the model index cache, which is JSON, and the key of
+    # its MACs, in a directory of the user's only (the check server's)
+    private = Path(evil["tmp"]) / f"flake8-djguide-{os.getuid()}"
+    assert changes(before, snapshot(*watched)) == [str(private), str(private / SECRET_NAME)]
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert stat.S_IMODE((private / SECRET_NAME).stat().st_mode) == 0o600
+    assert (private / SECRET_NAME).stat().st_size == 32
     cache_files = [p for p in (project / CACHE_DIR_NAME).iterdir() if p.name != ".gitignore"]
     assert cache_files, "the model index cache was not written"
     for path in cache_files:

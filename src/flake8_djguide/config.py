@@ -24,11 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
-
 OptionValue = Union[bool, int, str, tuple[str, ...]]
 
 
@@ -300,6 +295,11 @@ def _djguide_table(path: str, _mtime_ns: int, _size: int) -> dict[str, object] |
         raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
     if not any(word in data for word in _MENTIONS):
         return None
+    # imported here: most projects' pyproject.toml never names the table (2 ms a run)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:

@@ -132,6 +132,52 @@ class Directory:
         finally:
             os.close(fd)
 
+    def secret(self, name: str, size: int = 32) -> bytes | None:
+        """The ``size`` random bytes of the file ``name``, made (the user's only) when
+        missing; ``None`` when it is not a regular file of the user's, closed to others,
+        of that size, or cannot be made."""
+        import stat
+
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        for _attempt in range(2):
+            try:
+                fd = os.open(name, flags, dir_fd=self.fd)
+            except FileNotFoundError:
+                self._new_secret(name, size)
+                continue  # read it back: another process may have made it first
+            except OSError:
+                return None
+            try:
+                info = os.fstat(fd)
+                if (
+                    not stat.S_ISREG(info.st_mode)
+                    or info.st_uid != os.getuid()
+                    or info.st_mode & 0o077
+                    or info.st_size != size
+                ):
+                    return None
+                data = os.read(fd, size)
+            except OSError:
+                return None
+            finally:
+                os.close(fd)
+            return data if len(data) == size else None
+        return None
+
+    def _new_secret(self, name: str, size: int) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(name, flags, 0o600, dir_fd=self.fd)
+        except OSError:  # made by another process meanwhile, or not writable
+            return
+        try:
+            os.write(fd, os.urandom(size))
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=self.fd)
+        finally:
+            os.close(fd)
+
     def write_new(self, name: str, text: str) -> None:
         """Replace ``name`` by a new file of the user's only (a symlink there is removed)."""
         with contextlib.suppress(FileNotFoundError):

@@ -83,11 +83,34 @@ class ProjectIndex:
         self._modules = modules
         self._reload = reload
         self._raw = raw
-        #: the project's templates (:mod:`flake8_djguide.templates.loader`), read with the index
-        self.templates: Templates | None = None
+        self._templates: Templates | None = None
+        #: reads the project's templates when they are first asked for (see :attr:`templates`)
+        self.read_templates: Callable[[], Templates] | None = None
         #: module -> :func:`~flake8_djguide.index.extract.source_digest` of the text its
         #: facts were extracted from, for the modules whose facts are all of the text's
         self.sources: dict[str, str] = {}
+
+    @property
+    def templates(self) -> Templates | None:
+        """The project's templates (:mod:`flake8_djguide.templates.loader`): read with the
+        index built before flake8 forks (its workers share them), else when a view first
+        needs them, so that a run on one file that renders none does not list them."""
+        if self._templates is None and self.read_templates is not None:
+            with _LOCK:
+                if self._templates is None and self.read_templates is not None:
+                    self._templates = self.read_templates()
+                    self.read_templates = None
+        return self._templates
+
+    @templates.setter
+    def templates(self, value: Templates | None) -> None:
+        self._templates = value
+        self.read_templates = None
+
+    def templates_read(self) -> bool:
+        """Whether the templates were read (an index that never read them has none to check
+        for changes: they are read as they are when first asked for)."""
+        return self._templates is not None
 
     def same_source(self, module: str, text: str | None) -> bool:
         """Whether ``text`` is the text ``module``'s indexed facts were extracted from (a
@@ -201,13 +224,14 @@ def build(
 
     modules, raw, result = _collect(root, cache_dir, source_roots, limit)
     index = link(modules.items())
-    templates = load_templates(root, cache_dir, list(result.files))
+    py_files = list(result.files)
     sources = {module: facts["src"] for module, facts in raw.items() if "src" in facts}
     if not compact:
         project = ProjectIndex(index, {}, result, modules=modules, raw=raw)
-        project.templates = templates
+        project.read_templates = lambda: load_templates(root, cache_dir, py_files)
         project.sources = sources
         return project
+    templates = load_templates(root, cache_dir, py_files)
     digests = {module: hash(facts_text(facts)) for module, facts in raw.items()}
     index.compact()
     result.files = {}
@@ -295,7 +319,7 @@ def _changed(project: ProjectIndex, root: Path, limit: int) -> bool:
         return True
     if listing_signature(root, limit) != project.scan.listing:
         return True
-    if project.templates is not None:
+    if project.templates_read() and project.templates is not None:
         from flake8_djguide.templates.loader import changed
 
         return changed(project.templates)

@@ -19,8 +19,12 @@ Expressions are encoded as small tagged lists:
 from __future__ import annotations
 
 import ast
-import hashlib
 from typing import Any
+
+try:  # the C module alone: ``hashlib`` loads OpenSSL too, 3.7 MiB in every flake8 process
+    from _blake2 import blake2b as blake2b
+except ImportError:  # pragma: no cover - an interpreter without it
+    from hashlib import blake2b as blake2b
 
 from flake8_djguide.helpers import ast_children, ast_nodes, ast_walk
 from flake8_djguide.helpers import ast_dotted_name as dotted_name
@@ -35,7 +39,7 @@ from flake8_djguide.index.functions import (
 from flake8_djguide.parsing import parse_quietly
 
 Encoded = list[Any]
-FORMAT = 28  # bump when the facts change shape: old cache entries are then ignored
+FORMAT = 29  # bump when the facts change shape: old cache entries are then ignored
 
 _MAX_DEPTH = 12
 #: calls and attributes of one chain encoded at most (:func:`encode`)
@@ -1036,7 +1040,7 @@ def source_digest(data: bytes) -> str:
         data = data[len(_BOM) :]
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 def text_digest(text: str) -> str:

@@ -11,8 +11,10 @@ directory and renames it over the cache file (``os.replace`` is atomic), so a
 reader sees either the old or the new complete file. A cache file that does
 not parse or does not have the expected shape is ignored (and rebuilt). When
 the cache directory cannot be written the facts simply stay in memory.
-Nothing is ever unpickled or executed: the cache holds JSON data only, and each
-entry's full shape is checked (:func:`valid_facts`) before it is used. The cache
+Nothing is ever unpickled or executed: the cache holds JSON data only. Each entry's full
+shape is checked (:func:`valid_facts`) before it is used, unless the file is *trusted*: its
+MAC, made with a random key only the user can read (:func:`cache_secret`), shows that the
+user's own runs of the plugin wrote it, from facts it had checked or extracted. The cache
 file is opened without following a symbolic link or blocking, and read only when it
 is a regular file of at most :data:`MAX_CACHE_BYTES`; a cache directory that is a
 symbolic link is neither read nor written.
@@ -192,26 +194,107 @@ def _read_cache(path: Path) -> bytes | None:
     return data if len(data) <= MAX_CACHE_BYTES else None
 
 
-def cached_files(path: Path, root: Path, fmt: int) -> dict[str, Any]:
+#: The name of this user's secret key for the cache files' MACs in the check server's
+#: private directory (:func:`flake8_djguide.server.private_dir`).
+SECRET_NAME = "cache-key"
+_SECRETS: dict[str, bytes | None] = {}
+_FILES_KEY = b',"files":'
+
+
+def cache_secret() -> bytes | None:
+    """This user's secret key for the cache files' MACs, made on first use in the private
+    directory of the check server (the user's only, closed to others); ``None`` where
+    there is none (then every cached entry is checked, as in a file without a MAC)."""
+    from flake8_djguide.server import private_dir
+
+    directory = private_dir()
+    if directory is None:
+        return None
+    key = str(directory.path)
+    if key not in _SECRETS:
+        _SECRETS[key] = directory.secret(SECRET_NAME)
+    return _SECRETS[key]
+
+
+def _mac(secret: bytes, root: Path, fmt: int, files: bytes) -> str:
+    """The MAC of a cache file's ``files`` table as written, bound to its project, format,
+    plugin version and Python version (a file copied to another project's name fails)."""
+    from flake8_djguide.index.extract import blake2b
+
+    header = f"{fmt}\0{cache_key()}\0{root}\0".encode("utf-8", "surrogatepass")
+    return blake2b(header + files, key=secret, digest_size=16).hexdigest()
+
+
+def cached_files(path: Path, root: Path, fmt: int) -> tuple[dict[str, Any], bool]:
     """The ``files`` table of the cache file ``path`` when this plugin version wrote it
     for ``root`` in format ``fmt``, or ``{}`` (missing, unreadable, another format, version
-    or project). Its entries are not checked: see :func:`cached_entry`."""
+    or project), and whether it is *trusted*: its MAC shows that this user's plugin
+    wrote it (:func:`write_cache`), so its entries have the shape the plugin gives them.
+    The entries of a file that is not trusted (written where there was no key, edited,
+    or made by somebody else, such as a cache committed to a repository) are not checked
+    here: see :func:`cached_entry`."""
     raw = _read_cache(path)
     if raw is None:
-        return {}
+        return {}, False
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
-        return {}
+        return {}, False
     if (
         not isinstance(data, dict)
         or data.get("format") != fmt
         or data.get("key") != cache_key()
         or data.get("root") != str(root)
     ):
-        return {}
+        return {}, False
     files = data.get("files")
-    return files if isinstance(files, dict) else {}
+    if not isinstance(files, dict):
+        return {}, False
+    mac = data.get("mac")
+    secret = cache_secret() if type(mac) is str and mac else None
+    start = raw.find(_FILES_KEY)
+    trusted = (
+        secret is not None
+        and start > 0
+        and raw.endswith(b"}")
+        # no secret to learn from how long a comparison takes: the file is read once
+        and _mac(secret, root, fmt, raw[start + len(_FILES_KEY) : -1]) == mac
+    )
+    return files, trusted
+
+
+def write_cache(path: Path, root: Path, fmt: int, entries: dict[str, list[Any]]) -> str | None:
+    """Write the cache file ``path`` atomically, with the MAC of its ``files`` table when
+    this user has a key (:func:`cache_secret`); an error text instead of raising."""
+    files = json.dumps(entries, separators=(",", ":"))  # the C encoder: not json.dump
+    secret = cache_secret()
+    mac = "" if secret is None else _mac(secret, root, fmt, files.encode("utf-8"))
+    header = json.dumps(
+        {"format": fmt, "key": cache_key(), "root": str(root), "mac": mac},
+        separators=(",", ":"),
+    )
+    text = f'{header[:-1]},"files":{files}}}'
+    try:
+        created = not path.parent.is_dir()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.islink(path.parent):
+            return f"{path.parent} is a symbolic link; the cache is not written there"
+        if created or path.parent.name == CACHE_DIR_NAME:
+            _ignore_in_git(path.parent)
+        handle, temporary = tempfile.mkstemp(
+            prefix=path.name + ".", suffix=".tmp", dir=str(path.parent)
+        )
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def cached_entry(entry: object) -> bool:
@@ -222,19 +305,21 @@ def cached_entry(entry: object) -> bool:
     )
 
 
-def _load(path: Path, root: Path) -> dict[str, list[Any]]:
-    """The cached entries of ``path`` (``{rel: [mtime_ns, size, facts]}``), or ``{}``.
+def _load(path: Path, root: Path) -> tuple[dict[str, list[Any]], bool]:
+    """The cached entries of ``path`` (``{rel: [mtime_ns, size, facts]}``), or ``{}``, and
+    whether the file is trusted (:func:`cached_files`).
 
-    Entries whose shape is not exactly what :func:`source_facts` gives are dropped (their
-    files are parsed again).
+    The entries of a file that is not trusted are checked: those whose shape is not
+    exactly what :func:`source_facts` gives are dropped (their files are parsed again).
     """
     valid: dict[str, list[Any]] = {}
     strings: dict[str, str] = {}
-    for rel, entry in cached_files(path, root, FORMAT).items():
-        if cached_entry(entry) and valid_facts(entry[2]):
+    files, trusted = cached_files(path, root, FORMAT)
+    for rel, entry in files.items():
+        if trusted or (cached_entry(entry) and valid_facts(entry[2])):
             _share_strings(entry[2], strings)
             valid[rel] = entry
-    return valid
+    return valid, trusted
 
 
 #: Expression tags (see :mod:`flake8_djguide.index.extract`) and the types after the tag.
@@ -501,33 +586,6 @@ def _share_strings(facts: dict[str, Any], strings: dict[str, str]) -> None:
             bases[:] = [strings.setdefault(b, b) if type(b) is str else b for b in bases]
 
 
-def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> str | None:
-    """Write the cache atomically; return an error text instead of raising."""
-    payload = {"format": FORMAT, "key": cache_key(), "root": str(root), "files": entries}
-    try:
-        created = not path.parent.is_dir()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.islink(path.parent):
-            return f"{path.parent} is a symbolic link; the cache is not written there"
-        if created or path.parent.name == CACHE_DIR_NAME:
-            _ignore_in_git(path.parent)
-        handle, temporary = tempfile.mkstemp(
-            prefix=path.name + ".", suffix=".tmp", dir=str(path.parent)
-        )
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                # json.dumps, not json.dump: only the former uses the C encoder
-                stream.write(json.dumps(payload, separators=(",", ":")))
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError as error:
-        return f"{type(error).__name__}: {error}"
-    return None
-
-
 def _ignore_in_git(directory: Path) -> None:
     """Write ``directory/.gitignore`` holding ``*`` (the cache is never committed), unless
     one is there already. Only for a directory the cache made or ``.djguide_cache``: a
@@ -544,12 +602,13 @@ def _ignore_in_git(directory: Path) -> None:
 def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:
     """The facts of every module under ``root``, reusing and refreshing the cache."""
     cache_file = cache_file_for(root, cache_dir)
-    cached = _load(cache_file, root)
+    cached, trusted = _load(cache_file, root)
     listing, truncated = python_files(root, limit)
     result = ScanResult(root, {}, cache_file=cache_file, truncated=truncated)
     result.listing = hash(frozenset(listing))  # as listing_signature()
     entries: dict[str, list[Any]] = {}
-    changed = len(cached) != len(listing)
+    # a valid file without this user's MAC is written again with it: the next run trusts it
+    changed = len(cached) != len(listing) or (not trusted and cache_secret() is not None)
     collecting = gc.isenabled()
     gc.disable()  # parsing allocates many short-lived trees; collections only slow it down
     try:
@@ -558,7 +617,7 @@ def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:
         if collecting:
             gc.enable()
     if changed:
-        error = _write(cache_file, root, entries)
+        error = write_cache(cache_file, root, FORMAT, entries)
         if error is None:
             result.written = True
         else:

@@ -373,38 +373,12 @@ def _load(path: Path, root: Path) -> dict[str, list[Any]]:
     """The cached entries ``[mtime, size, facts JSON text or None]`` of ``path``."""
     from flake8_djguide.index.store import cached_entry, cached_files
 
+    # each entry's facts are checked when a view needs them (``Templates.find``)
     return {
         rel: entry
-        for rel, entry in cached_files(path, root, FORMAT).items()
+        for rel, entry in cached_files(path, root, FORMAT)[0].items()
         if cached_entry(entry) and (entry[2] is None or type(entry[2]) is str)
     }
-
-
-def _write(path: Path, root: Path, entries: dict[str, list[Any]]) -> None:
-    import contextlib
-    import tempfile
-
-    from flake8_djguide.index.store import cache_key
-
-    payload = {"format": FORMAT, "key": cache_key(), "root": str(root), "files": entries}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.islink(path.parent):
-            return
-        handle, temporary = tempfile.mkstemp(
-            prefix=path.name + ".", suffix=".tmp", dir=str(path.parent)
-        )
-        try:
-            text = json.dumps(payload, separators=(",", ":"))  # the C encoder: not json.dump
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError:
-        return
 
 
 def load_templates(root: Path, cache_dir: Path | None, py_files: list[str]) -> Templates:
@@ -471,5 +445,7 @@ def load_templates(root: Path, cache_dir: Path | None, py_files: list[str]) -> T
     result.dirs = [*configured, *apps]
     result.listing = hash(frozenset(listed))
     if cache_file is not None and (changed or len(entries) != len(cached)):
-        _write(cache_file, root, entries)
+        from flake8_djguide.index.store import write_cache
+
+        write_cache(cache_file, root, FORMAT, entries)
     return result

@@ -117,8 +117,12 @@ def view_trigger(node: ast.AST, ctx: FileContext) -> bool:
 
 
 def _template_view(cls: ast.ClassDef, ctx: FileContext, heirs: bool = True) -> bool:
-    if project_templates(ctx) is None:
-        return False
+    # the templates last: a run on one file reads them only when it holds a template view
+    return _may_render(cls, ctx, heirs) and project_templates(ctx) is not None
+
+
+def _may_render(cls: ast.ClassDef, ctx: FileContext, heirs: bool) -> bool:
+    """``cls`` is a list or detail view, or makes the rows of one (see :func:`view_trigger`)."""
     if heirs and (_lists_for_heir(cls, ctx) or _feeds_templates(cls, ctx)):
         return True
     if not cls.bases:
