@@ -565,3 +565,32 @@ def test_the_listing_signature_is_the_listing_of_python_files(tmp_path: Path) ->
     assert listing_signature(tmp_path, 2) == hash(frozenset(python_files(tmp_path, 2)[0]))
     (tmp_path / "shop" / "models.py").write_text("x = 22\n")  # another size
     assert listing_signature(tmp_path, 100) != before
+
+
+def test_an_index_built_for_a_run_leaves_the_collectors_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flake8 run keeps its index to the end: it is frozen (``gc.freeze()``) once built, so
+    that no collection traverses it; the check server, which drops an index when the project
+    changes, leaves its indexes to the collector."""
+    import gc
+
+    from flake8_djguide.config import resolve
+
+    project = make_project(tmp_path / "p")
+    settings = resolve(str(project / "library" / "models.py"), {"cache-dir": str(tmp_path / "c")})
+    frozen: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
+    index_module.clear_memo()
+    try:
+        first = index_module.project_index(settings, project)
+        assert frozen == [1]
+        assert index_module.project_index(settings, project) is first  # built once, frozen once
+        assert frozen == [1]
+        monkeypatch.setattr(index_module, "_FREEZE_BUILT", [True])  # restored after the test
+        index_module.keep_collecting()
+        index_module.clear_memo()
+        assert index_module.project_index(settings, project) is not first
+        assert frozen == [1]
+    finally:
+        index_module.clear_memo()

@@ -572,6 +572,9 @@ class Server:
         if directory is None:
             return 1
         self._directory = directory
+        from flake8_djguide.index import keep_collecting
+
+        keep_collecting()  # it builds an index again when the project changes
         name = self.path.name
         try:
             flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
