@@ -594,3 +594,25 @@ def test_an_index_built_for_a_run_leaves_the_collectors_view(
         assert frozen == [1]
     finally:
         index_module.clear_memo()
+
+
+def test_equal_strings_of_the_cache_are_one_object_where_the_index_is_kept(
+    tmp_path: Path,
+) -> None:
+    """Shared by the workers of a run (or kept by the check server), the index makes equal
+    import origins one object; a run on one file, which exits when done, does not."""
+    project = tmp_path / "p"
+    (project / "shop").mkdir(parents=True)
+    (project / "manage.py").write_text("")
+    (project / "shop" / "__init__.py").write_text("")
+    for name in ("a", "b"):
+        (project / "shop" / f"{name}.py").write_text(
+            "from django.db import models\n\n\nclass A(models.Model):\n    pass\n"
+        )
+    cache = tmp_path / "cache"
+    scan(project, cache)  # the cache file, read below
+    shared = scan(project, cache, share=True).files
+    assert shared["shop/a.py"]["imports"]["models"] is shared["shop/b.py"]["imports"]["models"]
+    apart = scan(project, cache, share=False).files
+    assert apart["shop/a.py"]["imports"]["models"] == apart["shop/b.py"]["imports"]["models"]
+    assert apart["shop/a.py"]["imports"]["models"] is not apart["shop/b.py"]["imports"]["models"]

@@ -144,6 +144,44 @@ def test_settings_dirs_literal_shapes(tmp_path: Path) -> None:
     ]
 
 
+def test_the_settings_template_dirs_are_cached_until_a_settings_module_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flake8_djguide.templates import loader
+
+    project = tmp_path / "p"
+    (project / "config").mkdir(parents=True)
+    (project / "pages").mkdir()
+    settings = project / "config" / "settings.py"
+    settings.write_text('TEMPLATES = [{"DIRS": ["pages"]}]\n')
+    (project / "pages" / "home.html").write_text("{{ x }}")
+    (project / "other").mkdir()
+    (project / "other" / "about.html").write_text("{{ y }}")
+    cache = tmp_path / "cache"
+    parsed: list[str] = []
+    original = loader.configured_dirs
+
+    def counting(root: Path, py_files: list[str]) -> list[str]:
+        parsed.append(str(root))
+        return original(root, py_files)
+
+    monkeypatch.setattr(loader, "configured_dirs", counting)
+    py_files = ["config/settings.py"]
+    assert load_templates(project, cache, py_files).find("home.html") is not None
+    assert load_templates(project, cache, py_files).find("home.html") is not None
+    assert len(parsed) == 1  # the second load took the directories from the cache
+    settings.write_text('TEMPLATES = [{"DIRS": ["other"]}]  # moved\n')
+    moved = load_templates(project, cache, py_files)
+    assert len(parsed) == 2
+    assert moved.find("home.html") is None and moved.find("about.html") is not None
+    # a damaged entry is computed again
+    data = json.loads(cache_file_for(project, cache).read_text())
+    data["files"][loader.SETTINGS_KEY][2] = '{"files": 1}'
+    cache_file_for(project, cache).write_text(json.dumps(data))
+    assert load_templates(project, cache, py_files).find("about.html") is not None
+    assert len(parsed) == 3
+
+
 def test_fixture_project_templates_and_cache(tmp_path: Path) -> None:
     py_files = [p.relative_to(FIXTURE).as_posix() for p in FIXTURE.rglob("*.py") if p.is_file()]
     first = load_templates(FIXTURE, tmp_path, py_files)

@@ -323,6 +323,26 @@ def _has_init(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "__init__.py"))
 
 
+@functools.lru_cache(maxsize=4096)
+def _package_parts(directory: str) -> tuple[str, ...] | None:
+    """The dotted name of the package ``directory`` (which holds ``__init__.py``), as parts:
+    up through the directories holding ``__init__.py`` to an import root. ``None`` when the
+    import root is unknown (a package holding ``manage.py``: see :func:`_manage_py_root`).
+    Once per directory: every module of a package shares it."""
+    parts: list[str] = []
+    while _has_init(directory):
+        import_root = _manage_py_root(directory)
+        if import_root is None:
+            return None  # a package holding manage.py, import root unknown
+        if import_root:
+            break  # manage.py's directory is the import root
+        directory, package = os.path.split(directory)
+        if not package:
+            return None
+        parts.insert(0, package)
+    return tuple(parts)
+
+
 _SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]""")
 
 
@@ -369,16 +389,10 @@ def resolve_module_name(
     directory, base = os.path.split(path)
     parts = [] if base == "__init__.py" else [base[:-3]]
     if _has_init(directory):
-        while _has_init(directory):
-            import_root = _manage_py_root(directory)
-            if import_root is None:
-                return None  # a package holding manage.py, import root unknown
-            if import_root:
-                break  # manage.py's directory is the import root
-            directory, package = os.path.split(directory)
-            if not package:
-                return None
-            parts.insert(0, package)
+        package = _package_parts(directory)
+        if package is None:
+            return None
+        parts = [*package, *parts]
         name = ".".join(parts)
         return name if all(p.isidentifier() for p in parts) else None
     if project_root is None:

@@ -797,6 +797,7 @@ class Server:
         context._find_project_root_in.cache_clear()
         context._has_init.cache_clear()
         context._manage_py_root.cache_clear()
+        context._package_parts.cache_clear()
         context.use_import_path(client_path)
         testing._test_layout.cache_clear()
         testing._runs_pytest.cache_clear()

@@ -150,15 +150,15 @@ def facts_text(facts: Mapping[str, Any]) -> str:
     return json.dumps(facts, separators=(",", ":"))
 
 
-def _module_name(path: Path, root: Path, source_roots: tuple[str, ...]) -> str:
+def _module_name(rel: str, root: Path, source_roots: tuple[str, ...]) -> str:
+    """The module name of the ``.py`` file ``rel`` (relative to ``root``, ``/``-separated)."""
     from flake8_djguide.context import resolve_module_name
 
-    name = resolve_module_name(str(path), root, source_roots)
+    name = resolve_module_name(os.path.join(root, rel), root, source_roots)
     if name:
         return name
-    relative = path.relative_to(root).with_suffix("")
-    parts = [p for p in relative.parts if p != "__init__"]
-    return ".".join(parts) or path.stem
+    parts = [p for p in rel[:-3].split("/") if p != "__init__"]
+    return ".".join(parts) or rel.rpartition("/")[2][:-3]
 
 
 def _with_package(module: str, facts: dict[str, Any], is_init: bool) -> dict[str, Any]:
@@ -192,18 +192,22 @@ def cache_dir_for(root: Path, configured: str) -> Path:
 
 
 def _collect(
-    root: Path, cache_dir: Path | None, source_roots: tuple[str, ...], limit: int
+    root: Path,
+    cache_dir: Path | None,
+    source_roots: tuple[str, ...],
+    limit: int,
+    share: bool = True,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], ScanResult]:
     """Scan ``root`` (refreshing the cache): each module's facts with and without its package."""
-    result = scan(root, cache_dir, limit)
+    result = scan(root, cache_dir, limit, share)
     modules: dict[str, dict[str, Any]] = {}
     raw: dict[str, dict[str, Any]] = {}
     for rel, facts in result.files.items():
-        path = root / rel
-        module = _module_name(path, root, source_roots)
+        module = _module_name(rel, root, source_roots)
         if module in modules:
             continue
-        modules[module] = _with_package(module, facts, path.name == "__init__.py")
+        is_init = rel == "__init__.py" or rel.endswith("/__init__.py")
+        modules[module] = _with_package(module, facts, is_init)
         raw[module] = facts
     return modules, raw, result
 
@@ -222,7 +226,10 @@ def build(
     """
     from flake8_djguide.templates.loader import load_templates
 
-    modules, raw, result = _collect(root, cache_dir, source_roots, limit)
+    # equal strings made one object: for the index workers share, or a process keeps
+    # (the check server); a run on one file exits when done
+    share = compact or not _FREEZE_BUILT[0]
+    modules, raw, result = _collect(root, cache_dir, source_roots, limit, share)
     index = link(modules.items())
     py_files = list(result.files)
     sources = {module: facts["src"] for module, facts in raw.items() if "src" in facts}

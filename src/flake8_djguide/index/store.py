@@ -225,14 +225,17 @@ def _mac(secret: bytes, root: Path, fmt: int, files: bytes) -> str:
     return blake2b(header + files, key=secret, digest_size=16).hexdigest()
 
 
-def cached_files(path: Path, root: Path, fmt: int) -> tuple[dict[str, Any], bool]:
+def cached_files(
+    path: Path, root: Path, fmt: int, verify: bool = True
+) -> tuple[dict[str, Any], bool]:
     """The ``files`` table of the cache file ``path`` when this plugin version wrote it
     for ``root`` in format ``fmt``, or ``{}`` (missing, unreadable, another format, version
     or project), and whether it is *trusted*: its MAC shows that this user's plugin
     wrote it (:func:`write_cache`), so its entries have the shape the plugin gives them.
     The entries of a file that is not trusted (written where there was no key, edited,
     or made by somebody else, such as a cache committed to a repository) are not checked
-    here: see :func:`cached_entry`."""
+    here: see :func:`cached_entry`. Without ``verify`` the MAC is not checked (the file is
+    then not trusted)."""
     raw = _read_cache(path)
     if raw is None:
         return {}, False
@@ -251,7 +254,7 @@ def cached_files(path: Path, root: Path, fmt: int) -> tuple[dict[str, Any], bool
     if not isinstance(files, dict):
         return {}, False
     mac = data.get("mac")
-    secret = cache_secret() if type(mac) is str and mac else None
+    secret = cache_secret() if verify and type(mac) is str and mac else None
     start = raw.find(_FILES_KEY)
     trusted = (
         secret is not None
@@ -305,19 +308,21 @@ def cached_entry(entry: object) -> bool:
     )
 
 
-def _load(path: Path, root: Path) -> tuple[dict[str, list[Any]], bool]:
+def _load(path: Path, root: Path, share: bool = True) -> tuple[dict[str, list[Any]], bool]:
     """The cached entries of ``path`` (``{rel: [mtime_ns, size, facts]}``), or ``{}``, and
     whether the file is trusted (:func:`cached_files`).
 
     The entries of a file that is not trusted are checked: those whose shape is not
     exactly what :func:`source_facts` gives are dropped (their files are parsed again).
+    ``share`` makes equal strings one object (:func:`_share_strings`).
     """
     valid: dict[str, list[Any]] = {}
     strings: dict[str, str] = {}
     files, trusted = cached_files(path, root, FORMAT)
     for rel, entry in files.items():
         if trusted or (cached_entry(entry) and valid_facts(entry[2])):
-            _share_strings(entry[2], strings)
+            if share:
+                _share_strings(entry[2], strings)
             valid[rel] = entry
     return valid, trusted
 
@@ -599,10 +604,11 @@ def _ignore_in_git(directory: Path) -> None:
         stream.write("# flake8-djguide's model index cache: never committed\n*\n")
 
 
-def scan(root: Path, cache_dir: Path | None, limit: int = 50000) -> ScanResult:
-    """The facts of every module under ``root``, reusing and refreshing the cache."""
+def scan(root: Path, cache_dir: Path | None, limit: int = 50000, share: bool = True) -> ScanResult:
+    """The facts of every module under ``root``, reusing and refreshing the cache (with
+    equal strings of the cached facts made one object, unless ``share`` is false)."""
     cache_file = cache_file_for(root, cache_dir)
-    cached, trusted = _load(cache_file, root)
+    cached, trusted = _load(cache_file, root, share)
     listing, truncated = python_files(root, limit)
     result = ScanResult(root, {}, cache_file=cache_file, truncated=truncated)
     result.listing = hash(frozenset(listing))  # as listing_signature()
