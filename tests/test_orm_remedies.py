@@ -3,6 +3,8 @@ message matters as much as whether it fires."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.util import FIXTURES, lint, load_fixture
 
 
@@ -161,3 +163,31 @@ def test_a_count_on_the_rows_of_a_relation_is_annotated_in_their_prefetch() -> N
         f"add `.prefetch_related({annotated})` to it and read `post.comments_count`"
     )
     assert "posts__comments" not in prefetched + plain
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Book.objects",
+        "shop.models.Book.objects",
+        "book",
+        "(Book).objects",
+        "Book . objects",
+        "Book.\\\n    objects",
+        "(Book.objects)",
+        "Book.objects.filter(author__name='x').select_related(\n    'author'\n)",
+        "books[0].author",
+    ],
+)
+def test_the_code_in_messages_is_libcsts_on_one_line(source: str) -> None:
+    """``code_of`` prints names and plain attribute chains itself (most managers), the rest
+    through libcst: the text is the same either way."""
+    import libcst as cst
+
+    from flake8_djguide.orm.nodes import code_of
+
+    node = cst.parse_expression(source)
+    bare = node.with_changes(lpar=[], rpar=[]) if getattr(node, "lpar", None) else node
+    printed = " ".join(cst.Module(body=[]).code_for_node(bare).split())
+    expected = printed if len(printed) <= 60 else printed[:57] + "..."
+    assert code_of(node) == expected

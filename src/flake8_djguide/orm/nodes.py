@@ -146,12 +146,39 @@ _CODE = None
 def code_of(node: cst.CSTNode, limit: int = 60) -> str:
     """The code of ``node`` on one line, shortened to ``limit`` characters."""
     global _CODE
-    if _CODE is None:
-        _CODE = cst.Module(body=[])
-    if getattr(node, "lpar", None):
-        node = node.with_changes(lpar=[], rpar=[])
-    text = " ".join(_CODE.code_for_node(node).split())
+    text = _dotted_code(node)
+    if text is None:
+        if _CODE is None:
+            _CODE = cst.Module(body=[])
+        if getattr(node, "lpar", None):
+            node = node.with_changes(lpar=[], rpar=[])
+        text = " ".join(_CODE.code_for_node(node).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _dotted_code(node: cst.CSTNode) -> str | None:
+    """The code of a name or of a chain of attributes written without spaces, parentheses
+    or comments (``Book.objects``), as libcst would print it; ``None`` for anything else.
+    Most of :func:`code_of`'s texts are such managers: printing them through libcst's code
+    generation cost half of it."""
+    parts: list[str] = []
+    while type(node) is cst.Attribute:
+        dot = node.dot
+        if (
+            node.lpar
+            or type(dot.whitespace_before) is not cst.SimpleWhitespace
+            or type(dot.whitespace_after) is not cst.SimpleWhitespace
+            or dot.whitespace_before.value
+            or dot.whitespace_after.value
+            or node.attr.lpar
+        ):
+            return None
+        parts.append(node.attr.value)
+        node = node.value
+    if type(node) is not cst.Name or node.lpar:
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
 
 
 def _is_constant_name(node: cst.BaseExpression) -> bool:
