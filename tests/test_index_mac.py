@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,17 +62,30 @@ def test_a_cache_the_plugin_wrote_is_trusted(
     assert BOOK in build(project, cache).index.models
 
 
-def test_an_edited_cache_is_checked_entry_by_entry(
-    tmp_path: Path, private: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _scanned(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A project whose cache the plugin wrote: the project, the cache directory, the file."""
     project = make_project(tmp_path / "p")
     cache = tmp_path / "cache"
     scan(project, cache)
-    path = cache_file_for(project, cache)
+    return project, cache, cache_file_for(project, cache)
+
+
+def _rewrite(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the cache file ``path`` as someone other than the plugin would."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    entry = data["files"]["library/models.py"]
-    entry[2] = {"imports": {"models": 1}, "classes": []}  # a shape the rules cannot read
-    path.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")  # MAC kept
+    edit(data)
+    path.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+
+
+def test_an_edited_cache_is_checked_entry_by_entry(
+    tmp_path: Path, private: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, cache, path = _scanned(tmp_path)
+
+    def damage(data: dict[str, Any]) -> None:  # a shape the rules cannot read; the MAC kept
+        data["files"]["library/models.py"][2] = {"imports": {"models": 1}, "classes": []}
+
+    _rewrite(path, damage)
     assert cached_files(path, project, FORMAT)[1] is False
     checked = _no_shape_checks(monkeypatch)
     again = scan(project, cache)
@@ -82,22 +96,14 @@ def test_an_edited_cache_is_checked_entry_by_entry(
     assert cached_files(path, project, FORMAT)[1] is True
 
 
-def _forged(path: Path, mac: str) -> None:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["mac"] = mac
-    path.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-
-
 def test_a_mac_made_with_another_key_is_not_trusted(
     tmp_path: Path, private: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = make_project(tmp_path / "p")
-    cache = tmp_path / "cache"
-    scan(project, cache)
-    path = cache_file_for(project, cache)
+    project, cache, path = _scanned(tmp_path)
     body = path.read_bytes()
     files = body[body.index(b',"files":') + len(b',"files":') : -1]
-    _forged(path, store._mac(b"k" * 32, project, FORMAT, files))  # somebody else's key
+    forged = store._mac(b"k" * 32, project, FORMAT, files)  # with somebody else's key
+    _rewrite(path, lambda data: data.update(mac=forged))
     assert cached_files(path, project, FORMAT)[1] is False
     # the MAC binds the project: the same file under another project's name is not trusted
     scan(project, cache)
