@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flake8_djguide import config
 from flake8_djguide.context import FileContext, ModuleInfo, matches, posix_path
+from flake8_djguide.helpers import glob_match
 
 SETTINGS = config.Settings(config.defaults())
 
@@ -103,3 +107,31 @@ def test_module_name_from_a_source_root(tmp_path: Path) -> None:
 
 def test_module_name_unresolvable_on_bare_stdin() -> None:
     assert ctx("stdin").module_name is None
+
+
+@given(
+    text=st.text(alphabet="ab_./*", max_size=12),
+    pattern=st.text(alphabet="ab_./*", max_size=8),
+)
+@settings(max_examples=3000, deadline=None)
+def test_glob_match_is_fnmatchcase(text: str, pattern: str) -> None:
+    """The patterns of ``test-patterns``, ``settings-patterns``, ``docstring-hook-methods``...
+    are matched as ``fnmatch.fnmatchcase`` does, without a regular expression when ``*`` is
+    their only wildcard."""
+    assert glob_match(text, pattern) == fnmatch.fnmatchcase(text, pattern)
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern", "expected"),
+    [
+        ("test_views.py", "test_*.py", True),
+        ("tests/test_views.py", "*/tests/*", False),
+        ("app/tests/test_views.py", "*/tests/*", True),
+        ("aXbXc", "a*b*c", True),
+        ("abc", "a*bc*c", False),
+        ("settings_dev.py", "settings_?ev.py", True),
+        ("settings_b.py", "settings_[ab].py", True),
+    ],
+)
+def test_glob_match_examples(text: str, pattern: str, expected: bool) -> None:
+    assert glob_match(text, pattern) is expected

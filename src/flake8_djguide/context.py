@@ -8,7 +8,6 @@ Nothing here reads the checked file or imports the checked code.
 from __future__ import annotations
 
 import ast
-import fnmatch
 import functools
 import importlib.machinery
 import importlib.util
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from flake8_djguide.config import Settings
+from flake8_djguide.helpers import glob_match
 
 PROJECT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg", ".git")
 
@@ -118,9 +118,9 @@ def matches(path: str, patterns: Sequence[str]) -> bool:
     basename = path.rsplit("/", 1)[-1]
     for pattern in patterns:
         if "/" in pattern:
-            if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, "*/" + pattern):
+            if glob_match(path, pattern) or glob_match(path, "*/" + pattern):
                 return True
-        elif fnmatch.fnmatchcase(basename, pattern):
+        elif glob_match(basename, pattern):
             return True
     return False
 

@@ -269,3 +269,26 @@ def is_main_guard(test: cst.BaseExpression) -> bool:
         and any(isinstance(s, cst.Name) and s.value == "__name__" for s in sides)
         and any(string_value(s) == "__main__" for s in sides)
     )
+
+
+def glob_match(text: str, pattern: str) -> bool:
+    """``fnmatch.fnmatchcase(text, pattern)``; a pattern whose only wildcard is ``*`` (every
+    pattern of the defaults) is matched without compiling it to a regular expression (the
+    two dozen a run compiled cost about 2 ms of every flake8 process)."""
+    if "?" in pattern or "[" in pattern:
+        import fnmatch
+
+        return fnmatch.fnmatchcase(text, pattern)
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return text == pattern
+    head, tail = parts[0], parts[-1]
+    if len(text) < len(head) + len(tail) or not text.startswith(head) or not text.endswith(tail):
+        return False
+    position, end = len(head), len(text) - len(tail)
+    for part in parts[1:-1]:  # each leftmost: a later part can only need more room after it
+        found = text.find(part, position, end)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True

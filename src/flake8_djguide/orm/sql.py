@@ -25,35 +25,35 @@ else:
 
 _SAFE_CALLS = frozenset({"qn", "qn2", "int", "len", "float", "quote_name_unless_alias"})
 _EXTRA_SQL_ARGUMENTS = frozenset({"select", "where", "tables", "order_by"})
+# The patterns are strings, compiled by ``re``'s own cache on first use: a run on files
+# without raw SQL never compiles them (2 ms). All but ``_QUOTING_CALL`` and ``_UPPER`` are
+# matched with ``re.IGNORECASE``.
 # identifier quoting: Django's quote_name, sqlite/psycopg-style quote_ident(ifier)
 #: Literal SQL reading the database's own catalog (table, index and constraint names).
-_CATALOG = re.compile(
+_CATALOG = (
     r"\b(?:information_schema|pg_catalog|pg_indexes|pg_tables|pg_class|pg_index|"
     r"pg_constraint|pg_attribute|pg_namespace|pg_views|pg_sequences|pg_trigger|"
     r"sqlite_master|sqlite_schema)\b|^\s*(?:SHOW\s+(?:FULL\s+)?(?:TABLES|INDEX|INDEXES|KEYS|"
-    r"COLUMNS)|PRAGMA\s+(?:index_list|table_info|foreign_key_list))\b",
-    re.IGNORECASE,
+    r"COLUMNS)|PRAGMA\s+(?:index_list|table_info|foreign_key_list))\b"
 )
-_QUOTING_CALL = re.compile(r"quote_(?:name|ident|identifier)")
+_QUOTING_CALL = r"quote_(?:name|ident|identifier)"
 # a DB-API connection's name: conn, connection, db_conn, pg_connection, cnx
-_CONNECTION_NAME = re.compile(r"(?:^|_)(?:conn|connection|cnx)$", re.IGNORECASE)
+_CONNECTION_NAME = r"(?:^|_)(?:conn|connection|cnx)$"
 # the SQL right before an identifier: FROM/JOIN/INTO/UPDATE/TABLE/... (optionally quoted),
 # a ``schema.`` qualifier, or ORDER/GROUP BY
-_BEFORE_IDENTIFIER = re.compile(
+_BEFORE_IDENTIFIER = (
     r"(?:\b(?:from|join|into|update|table|exists|view|index|schema|sequence|by|database|"
     r"collation|extension|constraint|column|role|user|trigger|function|pragma)\s+[\"`\[]?"
-    r"|[\"`]|\.)$",
-    re.IGNORECASE,
+    r"|[\"`]|\.)$"
 )
-_IDENTIFIER_WORDS = re.compile(
+_IDENTIFIER_WORDS = (
     r"(?:^|_)(?:table|tables|column|columns|col|field|schema|identifier|ident|db_table|"
-    r"relname|tablename|table_name|column_name|field_name)(?:$|_)",
-    re.IGNORECASE,
+    r"relname|tablename|table_name|column_name|field_name)(?:$|_)"
 )
-_VALUE_BEFORE = re.compile(
-    r"(?:[=<>]|\b(?:like|in|values|limit|offset|between|and|or|not|is)\b)\s*\(?\s*['\"]?%?$",
-    re.IGNORECASE,
+_VALUE_BEFORE = (
+    r"(?:[=<>]|\b(?:like|in|values|limit|offset|between|and|or|not|is)\b)\s*\(?\s*['\"]?%?$"
 )
+_I = re.IGNORECASE
 
 
 def _template_root(node: cst.BaseExpression) -> str | None:
@@ -128,8 +128,11 @@ def _interpolates_identifier(node: cst.CSTNode) -> str:
                 pieces.append((text, _last(operand)))
                 text = ""
     identifiers = [
-        not _VALUE_BEFORE.search(before)
-        and bool(_BEFORE_IDENTIFIER.search(before) or (name and _IDENTIFIER_WORDS.search(name)))
+        not re.search(_VALUE_BEFORE, before, _I)
+        and bool(
+            re.search(_BEFORE_IDENTIFIER, before, _I)
+            or (name and re.search(_IDENTIFIER_WORDS, name, _I))
+        )
         for before, name in pieces
     ]
     if identifiers and all(identifiers):
@@ -137,7 +140,7 @@ def _interpolates_identifier(node: cst.CSTNode) -> str:
     return "some" if any(identifiers) else "none"
 
 
-_UPPER = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+_UPPER = r"^_?[A-Z][A-Z0-9_]*$"
 
 
 def _args(call: cst.Call, position: int, keywords: Sequence[str]) -> list[cst.BaseExpression]:
@@ -194,7 +197,7 @@ class SqlChecks(AnalysisBase):
         last = text.rsplit(".", 1)[-1]
         if "cursor" in last.lower() or last in ("cur", "curs", "schema_editor"):
             return True
-        if _CONNECTION_NAME.search(last):
+        if re.search(_CONNECTION_NAME, last, _I):
             return True
         if isinstance(node, cst.Name):
             for record in scope.records.get(node.value, ()):
@@ -416,7 +419,7 @@ class SqlChecks(AnalysisBase):
                 if isinstance(p, cst.FormattedStringExpression)
             )
         if isinstance(node, cst.Name):
-            if _UPPER.match(node.value) or node.value in ("None", "True", "False"):
+            if re.match(_UPPER, node.value) or node.value in ("None", "True", "False"):
                 return True
             records = scope.records.get(node.value)
             if self._catalog_loop_target(node.value):
@@ -453,11 +456,13 @@ class SqlChecks(AnalysisBase):
             text = dotted_name(node) or ""
             parts = text.split(".")
             return bool(
-                "_meta" in parts or parts[-1] in ("db_table", "column") or _UPPER.match(parts[-1])
+                "_meta" in parts
+                or parts[-1] in ("db_table", "column")
+                or re.match(_UPPER, parts[-1])
             )
         if isinstance(node, cst.Call):
             last = _last(node.func)
-            if last in _SAFE_CALLS or _QUOTING_CALL.search(last):
+            if last in _SAFE_CALLS or re.search(_QUOTING_CALL, last):
                 return True
             if (
                 last == "join"
@@ -511,7 +516,7 @@ class SqlChecks(AnalysisBase):
             ):
                 sql = string_value(node.args[0].value)
                 receiver = dotted_name(node.func.value)
-                if sql is not None and receiver is not None and _CATALOG.search(sql):
+                if sql is not None and receiver is not None and re.search(_CATALOG, sql, _I):
                     found.add(receiver)
             pending.extend(_children(node))
         return found

@@ -15,7 +15,6 @@ always scanned before its methods are tested.
 from __future__ import annotations
 
 import ast
-import fnmatch
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from flake8_djguide import config
 from flake8_djguide.config import Option
-from flake8_djguide.helpers import ast_dotted_name, dotted_name, small_statements
+from flake8_djguide.helpers import ast_dotted_name, dotted_name, glob_match, small_statements
 from flake8_djguide.positions import param_start, statement_start
 from flake8_djguide.rule import Finding, Invalid, Rule, Valid
 
@@ -1272,7 +1271,7 @@ def is_hook_name(name: str, ctx: FileContext) -> bool:
     if name in HOOK_METHODS or (name[:1] == "a" and name[1:] in HOOK_METHODS):
         return True
     patterns = (*HOOK_PATTERNS, *ctx.settings.list("docstring-hook-methods"))
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    return any(glob_match(name, p) for p in patterns)
 
 
 def _is_hook_override(name: str, info: ClassInfo | None, ctx: FileContext) -> bool:
