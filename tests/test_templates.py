@@ -175,11 +175,12 @@ def test_the_settings_template_dirs_are_cached_until_a_settings_module_changes(
     assert len(parsed) == 2
     assert moved.find("home.html") is None and moved.find("about.html") is not None
     # a damaged entry is computed again
-    data = json.loads(cache_file_for(project, cache).read_text())
-    data["files"][loader.SETTINGS_KEY][2] = '{"files": 1}'
-    cache_file_for(project, cache).write_text(json.dumps(data))
-    assert load_templates(project, cache, py_files).find("about.html") is not None
-    assert len(parsed) == 3
+    for damaged in ('{"files": 1}', "[" * 100_000, '{"files": [], "dirs": [1]}'):
+        data = json.loads(cache_file_for(project, cache).read_text())
+        data["files"][loader.SETTINGS_KEY][2] = damaged
+        cache_file_for(project, cache).write_text(json.dumps(data))
+        assert load_templates(project, cache, py_files).find("about.html") is not None
+    assert len(parsed) == 5
 
 
 def test_fixture_project_templates_and_cache(tmp_path: Path) -> None:

@@ -220,7 +220,7 @@ def _cached_dirs(
     if entry is not None and type(entry[2]) is str:
         try:
             data = json.loads(entry[2])
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if (
             type(data) is dict
