@@ -779,8 +779,14 @@ try:
 except Exception as error:
     print(json.dumps({"error": "%s: %s" % (type(error).__name__, error)}))
     raise SystemExit(0)
+# as the plugin builds it (``project_index``): with the collector paused, where it is
+paused = getattr(index, "_collector_paused", None)
 start, cpu = time.perf_counter(), time.process_time()
-build(root, cache)
+if paused is None:
+    build(root, cache)
+else:
+    with paused():
+        build(root, cache)
 print(json.dumps({"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu}))
 """
 
