@@ -1129,7 +1129,7 @@ def manager_calls(tree: ast.Module) -> list[str]:
     from flake8_djguide.index.functions import MANAGERS
 
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast_walk(tree, operators=False):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)

@@ -286,7 +286,7 @@ def prefetched_lookups(tree: ast.Module) -> list[list[str]]:
 
     change = _qualify(import_map(tree)[0])
     found: list[list[str]] = []
-    for node in ast.walk(tree):
+    for node in ast_walk(tree, operators=False):
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -540,6 +540,9 @@ _PAGE_CALLS = frozenset({"get_page", "page"})
 _PAGINATORS = frozenset({"Paginator"})
 
 
+_NESTED_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+
+
 class _GivenBack:
     """Which parameter's rows a function's ``return`` gives back (see :func:`_passed`)."""
 
@@ -551,27 +554,29 @@ class _GivenBack:
         self.top = {id(s) for s in function.body}
         self.ok = True
         stack: list[ast.AST] = list(function.body)
+        # exact types (``ast.parse`` makes no subclasses): one walk per function summarised
         while stack:
             node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            kind = type(node)
+            if kind in _NESTED_SCOPES:
                 continue
-            if isinstance(node, ast.Return):
-                if node.value is None:
+            if kind is ast.Return:
+                value = node.value  # type: ignore[attr-defined]
+                if value is None:
                     self.ok = False
                 else:
-                    self.returns.append(node.value)
-            elif (
-                isinstance(node, ast.Assign)
-                and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-            ):
-                self.assigned.setdefault(node.targets[0].id, []).append(node)
-                stack.append(node.value)
-                continue
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                self.stored.add(node.id)
-            elif isinstance(node, ast.NamedExpr):
-                self.stored.add(node.target.id)
+                    self.returns.append(value)
+            elif kind is ast.Assign:
+                targets = node.targets  # type: ignore[attr-defined]
+                if len(targets) == 1 and type(targets[0]) is ast.Name:
+                    self.assigned.setdefault(targets[0].id, []).append(node)  # type: ignore[arg-type]
+                    stack.append(node.value)  # type: ignore[attr-defined]
+                    continue
+            elif kind is ast.Name:
+                if type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
+                    self.stored.add(node.id)  # type: ignore[attr-defined]
+            elif kind is ast.NamedExpr:
+                self.stored.add(node.target.id)  # type: ignore[attr-defined]
             stack.extend(ast_children(node, operators=False))  # ``ctx`` is read on the node
         self.visiting: set[str] = set()
 
