@@ -107,10 +107,10 @@ class ProjectIndex:
         self._templates = value
         self.read_templates = None
 
-    def templates_read(self) -> bool:
-        """Whether the templates were read (an index that never read them has none to check
-        for changes: they are read as they are when first asked for)."""
-        return self._templates is not None
+    def loaded_templates(self) -> Templates | None:
+        """The templates when they were read, without reading them (an index that never read
+        them has none to check for changes: they are read as they are when first asked for)."""
+        return self._templates
 
     def same_source(self, module: str, text: str | None) -> bool:
         """Whether ``text`` is the text ``module``'s indexed facts were extracted from (a
@@ -341,10 +341,11 @@ def _changed(project: ProjectIndex, root: Path, limit: int) -> bool:
         return True
     if listing_signature(root, limit) != project.scan.listing:
         return True
-    if project.templates_read() and project.templates is not None:
+    loaded = project.loaded_templates()
+    if loaded is not None:
         from flake8_djguide.templates.loader import changed
 
-        return changed(project.templates)
+        return changed(loaded)
     return False
 
 

@@ -53,10 +53,11 @@ def _network_call(call: cst.Call, ctx: FileContext) -> bool:
 
 
 def _calls_network(node: cst.CSTNode, ctx: FileContext) -> bool:
+    scopes = scope_types()
     stack = [node]
     while stack:
         current = stack.pop()
-        if type(current) in scope_types():
+        if type(current) in scopes:
             continue
         if type(current) is cst.Call and _network_call(current, ctx):
             return True
@@ -77,11 +78,12 @@ def _target_names(target: cst.CSTNode) -> Iterable[str]:
 def _bindings(loop: cst.CSTNode) -> list[tuple[list[str], cst.CSTNode]]:
     """``(names, value)`` of each assignment in the loop (nested scopes left out)."""
     found: list[tuple[list[str], cst.CSTNode]] = []
+    scopes = scope_types()
     stack: list[cst.CSTNode] = list(_children(loop))
     while stack:
         current = stack.pop()
         kind = type(current)
-        if kind in scope_types():
+        if kind in scopes:
             continue
         if type(current) is cst.Assign:
             names = [n for t in current.targets for n in _target_names(t.target)]

@@ -159,10 +159,11 @@ class SerializerLoaders(AnalysisBase):
 def _last_return(method: cst.FunctionDef) -> cst.BaseExpression | None:
     """The value of the last ``return`` of a method (not of a nested function)."""
     found: cst.BaseExpression | None = None
+    scopes = scope_types()
     stack: list[cst.CSTNode] = [method.body]
     while stack:
         current = stack.pop(0)
-        if type(current) in scope_types():
+        if type(current) in scopes:
             continue
         if isinstance(current, cst.Return) and current.value is not None:
             found = current.value

@@ -276,12 +276,10 @@ def configured_dirs(root: Path, py_files: list[str]) -> list[str]:
 
 
 def template_dirs(
-    root: Path, py_files: list[str], configured: list[str] | None = None
+    root: Path, py_files: list[str], configured: list[str]
 ) -> tuple[list[str], list[str]]:
     """(configured directories, app directories) holding templates, absolute; ``configured``
-    is :func:`configured_dirs`, when known."""
-    if configured is None:
-        configured = configured_dirs(root, py_files)
+    is :func:`configured_dirs` (from the cache: :func:`_cached_dirs`)."""
     configured = [d for d in configured if os.path.isdir(d)]
     for rel in (
         "templates",
